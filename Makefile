@@ -1,0 +1,65 @@
+# mneme: top-level Makefile.
+#
+# Every part of the tree describes itself in a `module.mk` next to its code
+# (kernel/module.mk, lib/module.mk, forth/module.mk, ...). This file only
+# chooses the target, sets flags and includes them. See mk/rules.mk for the
+# LIBRARY / PROGRAM / TEST templates the modules use.
+#
+#   make                 build every target (build/<target>/)
+#   make run             install what is missing, build, boot mneme
+#   make test            every test, with gcc, clang and ASan+UBSan
+#   make bench           benchmarks (not part of make test)
+#   make fuzz            longer fuzzing runs
+#   make TARGET=x        one target: hosted, hosted-clang, hosted-asan, x86_64
+
+TARGET ?= hosted
+O := build/$(TARGET)
+HOSTED_TARGETS := hosted hosted-clang hosted-asan
+
+.DEFAULT_GOAL := all
+include mk/target.mk
+include mk/rules.mk
+include $(sort $(wildcard */module.mk */*/module.mk))
+
+.PHONY: all target tests test test-quick bench fuzz run deps clean
+
+# Build every target; a target whose toolchain is missing is skipped by
+# its own module (see platform/x86_64/module.mk).
+all:
+	$(MAKE) TARGET=hosted target
+	@if [ -f platform/x86_64/module.mk ]; then $(MAKE) TARGET=x86_64 target; fi
+
+target: $(ALL_OUTPUTS)
+
+tests: $(ALL_OUTPUTS) $(TEST_BINS)
+
+deps:
+	@tools/deps.sh
+
+# The README's test command: unit tests under three builds, then the
+# integration scripts against the gcc build.
+test: deps
+	$(MAKE) TARGET=hosted tests
+	$(MAKE) TARGET=hosted-clang tests
+	$(MAKE) TARGET=hosted-asan tests
+	@if [ -f platform/x86_64/module.mk ]; then $(MAKE) TARGET=x86_64 target; fi
+	@TEST_SCRIPTS="$(TEST_SCRIPTS)" test/run-tests.sh
+
+# Unit tests of the gcc build only (a quick loop while developing).
+test-quick:
+	$(MAKE) TARGET=hosted tests
+	@TEST_BUILDS=build/hosted TEST_SCRIPTS="$(TEST_SCRIPTS)" test/run-tests.sh
+
+bench: deps
+	$(MAKE) TARGET=hosted target $(BENCH_BINS)
+	@for b in $(BENCH_SCRIPTS); do O=build/hosted $$b || exit 1; done
+
+fuzz: deps
+	@for f in $(FUZZ_SCRIPTS); do FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $$f || exit 1; done
+
+run: deps
+	$(MAKE) TARGET=hosted target
+	@tools/run.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,44 @@
+/*
+ * err.h: mneme's error codes.
+ *
+ * Every fallible function in mneme returns an int: 0 (MN_OK) on success or
+ * a negative MN_E* code. Function comments list the codes they return.
+ * The list is an X-macro so names and messages cannot drift apart.
+ */
+#ifndef MNEME_ERR_H
+#define MNEME_ERR_H
+
+#define MN_ERRORS(X) \
+  X(MN_ENOMEM,    -1,  "out of memory") \
+  X(MN_EINVAL,    -2,  "invalid argument") \
+  X(MN_ETIMEDOUT, -3,  "timed out") \
+  X(MN_ECLOSED,   -4,  "closed") \
+  X(MN_EAGAIN,    -5,  "would wait (try again)") \
+  X(MN_EEXIST,    -6,  "already exists") \
+  X(MN_ENOENT,    -7,  "not found") \
+  X(MN_EMISMATCH, -8,  "type fingerprint mismatch") \
+  X(MN_EREJECTED, -9,  "rejected by the server") \
+  X(MN_EDECODE,   -10, "malformed input") \
+  X(MN_EOVERFLOW, -11, "value or buffer overflow") \
+  X(MN_ETRUNC,    -12, "input ends too early") \
+  X(MN_ENOSPC,    -13, "no room in buffer") \
+  X(MN_EBUSY,     -14, "busy or already assigned") \
+  X(MN_EIO,       -15, "i/o error") \
+  X(MN_ENOTSUP,   -16, "not supported") \
+  X(MN_ECANCELED, -17, "canceled") \
+  X(MN_EACCESS,   -18, "not permitted") \
+  X(MN_ESERVICE,  -19, "service returned an error") \
+  X(MN_EFORMAT,   -20, "bad file format") \
+  X(MN_ERANGE,    -21, "out of range")
+
+enum mn_err {
+  MN_OK = 0,
+#define MN_ERR_ENUM(name, value, text) name = value,
+  MN_ERRORS(MN_ERR_ENUM)
+#undef MN_ERR_ENUM
+};
+
+/* Returns a constant description of an MN_* code ("unknown error" if none). */
+const char *mn_strerror(int err);
+
+#endif
