@@ -58,9 +58,15 @@ void plat_irq_restore(unsigned long state);
 
 /* ---- task contexts ------------------------------------------------------- */
 
-/* Saved CPU state of a task that is not running: its stack pointer. */
+/*
+ * Saved CPU state of a task that is not running: its stack pointer (the
+ * registers are saved on the task's own stack), and the stack's bounds
+ * (set by plat_context_init; used by sanitizers and fault handlers).
+ */
 struct plat_context {
   void *sp;
+  void *stack_lo;
+  size_t stack_size;
 };
 
 /*
