@@ -124,7 +124,8 @@ main(void)
     return 1;
   }
   make_sizes();
-  for (size_t p = 0; p < 2; p++) {
+  size_t np = getenv("HEAP_BENCH_ONLY") ? 1 : 2;
+  for (size_t p = 0; p < np; p++) {
     double rate[2];
     for (size_t a = 0; a < 2; a++) {
       patterns[p].run(&allocators[a]); /* warm up */

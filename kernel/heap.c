@@ -198,6 +198,34 @@ list_remove(struct heap *h, block *b)
   h->free_blocks--;
 }
 
+/* Whether blocks of sizes a and b share a free list: the same bits above
+ * the second-level index (sizes under SMALL: the same 16-byte step). */
+static int
+same_list(size_t a, size_t b)
+{
+  int shift = fls_size(a | b) - HEAP_SL_LOG2;
+  if (shift < 4)
+    shift = 4;
+  return (a >> shift) == (b >> shift);
+}
+
+/* Puts nb in old's place on old's list (their sizes share the list). */
+static void
+list_replace(struct heap *h, block *old, block *nb)
+{
+  nb->u.next = old->u.next;
+  nb->prev = old->prev;
+  if (nb->u.next)
+    nb->u.next->prev = nb;
+  if (nb->prev) {
+    nb->prev->u.next = nb;
+  } else {
+    int fl, sl;
+    mapping(bsize(old), &fl, &sl);
+    h->lists[fl][sl] = nb;
+  }
+}
+
 /* First non-empty list at or above (fl, sl), in constant time. */
 static block *
 find_list(const struct heap *h, int fl, int sl)
@@ -270,18 +298,6 @@ trim_free(struct heap *h, block *b, size_t size)
   rest->head = have - size;
   b->head = size | (b->head & FLAGS);
   make_free(h, rest); /* rest->next already has PREV_FREE */
-}
-
-/* Merges the free block b with a free next block; returns b. */
-static block *
-merge_next(struct heap *h, block *b)
-{
-  block *n = bnext(b);
-  if (n->head & FREE) {
-    list_remove(h, n);
-    b->head += bsize(n);
-  }
-  return b;
 }
 
 /*
@@ -475,6 +491,32 @@ take(struct heap *h, block *b, size_t size)
   return payload(b);
 }
 
+/*
+ * Makes the free block b, still on its list, live at size bytes. The rest
+ * stays free and takes b's place on the list when it belongs there (the
+ * common case of carving from a large block costs no bitmap work).
+ */
+static void *
+take_listed(struct heap *h, block *b, size_t size)
+{
+  size_t have = bsize(b);
+  if (have - size < MIN_BLOCK) {
+    list_remove(h, b);
+    return take(h, b, size);
+  }
+  block *rest = at(b, size);
+  rest->head = (have - size) | FREE; /* its next already has PREV_FREE */
+  *footer(rest) = have - size;
+  if (same_list(have, have - size)) {
+    list_replace(h, b, rest);
+  } else {
+    list_remove(h, b);
+    list_insert(h, rest);
+  }
+  b->head = size | (b->head & FLAGS);
+  return take(h, b, size);
+}
+
 void *
 heap_alloc(struct heap *h, size_t size)
 {
@@ -484,8 +526,7 @@ heap_alloc(struct heap *h, size_t size)
     h->failed++;
     return NULL;
   }
-  list_remove(h, b);
-  return take(h, b, need);
+  return take_listed(h, b, need);
 }
 
 void *
@@ -531,14 +572,31 @@ release(struct heap *h, block *b)
 {
   b->head |= FREE; /* a stale copy of this header now reads as freed */
   b->u.seal = freed_mark(h, b);
-  block *p = prev_free_block(h, b);
-  if (p) {
-    list_remove(h, p);
-    p->head += bsize(b);
+  block *p = prev_free_block(h, b), *n = bnext(b);
+  size_t next = (n->head & FREE) ? bsize(n) : 0;
+  if (p) { /* grow p over b (and n); p moves only if its list changes */
+    size_t old = bsize(p), grown = old + bsize(b) + next;
+    if (next)
+      list_remove(h, n);
+    if (!same_list(old, grown))
+      list_remove(h, p);
+    p->head += grown - old;
+    if (!same_list(old, grown))
+      list_insert(h, p);
     b = p;
+  } else if (next) { /* b absorbs n and takes its place when it can */
+    b->head += next;
+    if (same_list(next, bsize(b))) {
+      list_replace(h, n, b);
+    } else {
+      list_remove(h, n);
+      list_insert(h, b);
+    }
+  } else {
+    list_insert(h, b);
   }
-  b = merge_next(h, b);
-  make_free(h, b);
+  *footer(b) = bsize(b);
+  bnext(b)->head |= PREV_FREE;
   if (h->avail_fn)
     h->avail_fn(h->avail_arg, bsize(b) - HDR);
 }
