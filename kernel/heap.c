@@ -27,7 +27,7 @@
  *
  * Interface: heap_init, heap_set_fault_hook, heap_set_avail_hook,
  * heap_add_region, heap_alloc, heap_alloc_aligned, heap_realloc, heap_free,
- * heap_usable_size, heap_largest_free, heap_stats, heap_check.
+ * heap_usable_size, heap_need, heap_largest_free, heap_stats, heap_check.
  */
 #include "mneme/heap.h"
 
@@ -300,28 +300,14 @@ trim_free(struct heap *h, block *b, size_t size)
   make_free(h, rest); /* rest->next already has PREV_FREE */
 }
 
-/*
- * The free block before b, if PREV_FREE says there is one and its boundary
- * tags agree; else NULL (and a corruption fault if they disagree).
- */
-static int region_of(const struct heap *h, uintptr_t a);
-
+/* The free block before b if PREV_FREE says there is one, else NULL. Its
+ * boundary tags were checked when b's pointer was (live_block). */
 static block *
-prev_free_block(struct heap *h, block *b)
+prev_free(const block *b)
 {
   if (!(b->head & PREV_FREE))
     return NULL;
-  size_t size = ((const size_t *)(const void *)b)[-1];
-  uintptr_t pa = (uintptr_t)b - size;
-  int r = region_of(h, pa);
-  block *p = before(b, size);
-  if (size < MIN_BLOCK || size % HEAP_ALIGN || pa > (uintptr_t)b || r < 0 ||
-      (uintptr_t)b >= h->regions[r].hi || !(p->head & FREE) ||
-      bsize(p) != size) {
-    report(h, HEAP_FAULT_CORRUPT, b);
-    return NULL;
-  }
-  return p;
+  return before(b, ((const size_t *)(const void *)b)[-1]);
 }
 
 /* ---- regions and pointer checks ------------------------------------------ */
@@ -353,6 +339,18 @@ free_shaped(const block *b, uintptr_t hi)
          *footer(b) == size;
 }
 
+/* Whether the footer before b (PREV_FREE is set) leads to a free block
+ * of that size starting at or after the region start lo. */
+static int
+prev_tags_ok(const block *b, uintptr_t lo)
+{
+  size_t size = ((const size_t *)(const void *)b)[-1];
+  if (size < MIN_BLOCK || size % HEAP_ALIGN || size > (uintptr_t)b - lo)
+    return 0;
+  const block *p = before(b, size);
+  return (p->head & FREE) && bsize(p) == size;
+}
+
 /* The mark left in the seal word of a block when it is freed. */
 static uintptr_t
 freed_mark(const struct heap *h, const block *b)
@@ -364,7 +362,8 @@ freed_mark(const struct heap *h, const block *b)
  * The live block whose payload is p, or NULL after reporting why not. A
  * freed header (the head of a free block, or one left inside a block it
  * merged into) is a double free; anything else unsealed is a bad pointer.
- * The next block is checked too, so a write past the end of p is caught.
+ * The neighbours are checked too (a write past the end of p, a free block
+ * before it overwritten), so the free that follows can trust them.
  */
 static block *
 live_block(struct heap *h, const void *p)
@@ -390,6 +389,10 @@ live_block(struct heap *h, const void *p)
   block *n = bnext(b);
   if ((n->head & FREE) ? !free_shaped(n, hi) : !sealed(h, n)) {
     report(h, HEAP_FAULT_CORRUPT, n);
+    return NULL;
+  }
+  if ((b->head & PREV_FREE) && !prev_tags_ok(b, h->regions[r].lo)) {
+    report(h, HEAP_FAULT_CORRUPT, b);
     return NULL;
   }
   return b;
@@ -572,7 +575,7 @@ release(struct heap *h, block *b)
 {
   b->head |= FREE; /* a stale copy of this header now reads as freed */
   b->u.seal = freed_mark(h, b);
-  block *p = prev_free_block(h, b), *n = bnext(b);
+  block *p = prev_free(b), *n = bnext(b);
   size_t next = (n->head & FREE) ? bsize(n) : 0;
   if (p) { /* grow p over b (and n); p moves only if its list changes */
     size_t old = bsize(p), grown = old + bsize(b) + next;
@@ -653,7 +656,7 @@ grow_live(struct heap *h, block *b, size_t need)
   if (have + next_free >= need) {
     list_remove(h, n);
     b->head += next_free;
-  } else if ((p = prev_free_block(h, b)) &&
+  } else if ((p = prev_free(b)) &&
              bsize(p) + have + next_free >= need) {
     list_remove(h, p);
     if (next_free)
@@ -703,6 +706,19 @@ heap_usable_size(struct heap *h, const void *p)
 {
   block *b = live_block(h, p);
   return b ? bsize(b) - HDR : 0;
+}
+
+size_t
+heap_need(size_t size, size_t align)
+{
+  size_t need = block_size_for(size);
+  if (!need || align == 0 || (align & (align - 1)))
+    return SIZE_MAX;
+  if (align <= HEAP_ALIGN)
+    return need - HDR;
+  if (need > BLOCK_MAX - MIN_BLOCK || align > BLOCK_MAX - MIN_BLOCK - need)
+    return SIZE_MAX;
+  return need + align + MIN_BLOCK - HDR;
 }
 
 size_t

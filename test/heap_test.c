@@ -467,7 +467,7 @@ test_check_finds_corruption(void **state)
   struct heap h;
   setup_heap(&h, 0, 64 * 1024);
   unsigned char *a = heap_alloc(&h, 64), *b = heap_alloc(&h, 64);
-  (void)heap_alloc(&h, 64);
+  unsigned char *c = heap_alloc(&h, 64);
   heap_free(&h, b);
   assert_int_equal(heap_check(&h), 0);
   /* use after free: the free block's list link is overwritten */
@@ -479,15 +479,26 @@ test_check_finds_corruption(void **state)
   assert_int_equal(heap_check(&h), 0);
   /* a free block's footer is overwritten: freeing the block after it sees
      boundary tags that disagree and leaves the heap alone */
-  size_t bu = 64 + 16;
-  size_t *foot = (size_t *)(void *)(b + bu - 16 - sizeof(size_t));
+  size_t *foot = (size_t *)(void *)(b + 80 - 16 - sizeof(size_t));
   size_t keep = *foot;
-  *foot = 48;
-  assert_int_equal(heap_check(&h), MN_EFORMAT);
+  assert_int_equal(keep, 80);
+  static const size_t bad[] = { 48, 96, 81, 0, 1u << 20 };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    *foot = bad[i];
+    assert_int_equal(heap_check(&h), MN_EFORMAT);
+    heap_free(&h, c);
+    assert_int_equal(faults.last, HEAP_FAULT_CORRUPT);
+    assert_ptr_equal(faults.addr, c - 16);
+  }
+  assert_int_equal(faults.count, 1 + 2 * 5);
+  assert_int_equal(stats(&h).live, 2);
   *foot = keep;
   assert_int_equal(heap_check(&h), 0);
-  (void)a;
-  assert_int_equal(faults.count, 2);
+  heap_free(&h, c);
+  heap_free(&h, a);
+  assert_int_equal(stats(&h).free_blocks, 1);
+  assert_int_equal(heap_check(&h), 0);
+  assert_int_equal(faults.count, 11);
 }
 
 /* ---- hooks ---------------------------------------------------------------- */
@@ -525,7 +536,14 @@ test_avail_hook(void **state)
   heap_free(&h, p[1]); /* coalesces with p[0]'s block */
   assert_int_equal(log.calls, 2);
   assert_int_equal(log.last, 8016);
-  void *w = heap_alloc(&h, log.last); /* the waiter retries: fits exactly */
+  assert_true(heap_need(5000, 1) <= log.last); /* the waiter retries */
+  assert_true(heap_need(8016, 1) <= log.last);
+  assert_true(heap_need(8017, 1) > log.last);
+  assert_true(heap_need(5000, 4096) > log.last);
+  assert_int_equal(heap_need(SIZE_MAX, 1), SIZE_MAX);
+  assert_int_equal(heap_need(16, 3), SIZE_MAX);
+  assert_int_equal(heap_need(16, 0), SIZE_MAX);
+  void *w = heap_alloc(&h, log.last); /* fits exactly */
   assert_non_null(w);
   heap_realloc(&h, p[2], 100); /* a shrink frees a tail: the hook runs */
   assert_int_equal(log.calls, 3);
@@ -551,10 +569,14 @@ struct shadow {
   uint64_t failed;
 };
 
+static size_t size_cap; /* sizes are below this */
+
 static size_t
 random_size(void)
 {
   uint64_t r = rng();
+  if (size_cap < 100000)
+    return (r >> 8) % size_cap;
   switch (r % 8) {
   case 0: return 0;
   case 1: case 2: case 3: return (r >> 8) % 64;
@@ -619,12 +641,16 @@ random_op(struct heap *h, struct shadow *m)
     m->p[i] = q;
     m->size[i] = size;
     fill(q, size, m->seed[i]);
-  } else if (op < 7) {
-    shadow_set(h, m, i, heap_alloc(h, size), size);
   } else {
-    size_t align = (size_t)1 << (rng() % 13);
-    void *p = heap_alloc_aligned(h, size, align);
+    size_t align = op < 7 ? 1 : (size_t)1 << (rng() % 13);
+    size_t largest = heap_largest_free(h);
+    void *p = op < 7 ? heap_alloc(h, size)
+                     : heap_alloc_aligned(h, size, align);
     assert_int_equal((uintptr_t)p % align, 0);
+    if (heap_need(size, align) <= largest) /* the promise to waiters */
+      assert_non_null(p);
+    if (!p && align == 1) /* and it is exact at default alignment */
+      assert_true(heap_need(size, 1) > largest);
     shadow_set(h, m, i, p, size);
   }
 }
@@ -655,13 +681,14 @@ check_against_shadow(struct heap *h, struct shadow *m)
 }
 
 static void
-stress(uint64_t seed, size_t ops)
+stress(uint64_t seed, size_t ops, size_t cap)
 {
   static struct shadow m;
   struct heap h;
   memset(&m, 0, sizeof m);
   setup_heap(&h, 0, 0);
   rng_state = seed;
+  size_cap = cap;
   /* four regions with odd bases and sizes, one tiny, gaps between them */
   assert_int_equal(heap_add_region(&h, arena + 3, 300000), 0);
   assert_int_equal(heap_add_region(&h, arena + 310001, 99), 0);
@@ -685,8 +712,10 @@ stress(uint64_t seed, size_t ops)
 static void
 test_random_stress(void **state)
 {
-  for (uint64_t seed = 1; seed <= 8; seed++)
-    stress(seed * 0x9e3779b97f4a7c15ull, 20000);
+  for (uint64_t seed = 1; seed <= 8; seed++) /* mostly full, large sizes */
+    stress(seed * 0x9e3779b97f4a7c15ull, 20000, 100000);
+  for (uint64_t seed = 1; seed <= 4; seed++) /* many small blocks */
+    stress(seed * 0xbf58476d1ce4e5b9ull, 20000, 600);
 }
 
 int

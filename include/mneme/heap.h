@@ -144,6 +144,14 @@ void heap_free(struct heap *h, void *p);
  * is not one. */
 size_t heap_usable_size(struct heap *h, const void *p);
 
+/*
+ * Returns the free-block payload size that guarantees a request of size
+ * bytes at alignment align (a power of two; 1 for heap_alloc) succeeds:
+ * compare it with the avail hook's argument or heap_largest_free to retry
+ * a waiting request. SIZE_MAX if the request can never succeed.
+ */
+size_t heap_need(size_t size, size_t align);
+
 /* Returns the largest request heap_alloc can serve now (0 if none). */
 size_t heap_largest_free(const struct heap *h);
 
