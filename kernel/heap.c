@@ -817,7 +817,8 @@ check_list(struct heap *h, int fl, int sl, size_t *count)
     return MN_EFORMAT;
   for (const block *b = h->lists[fl][sl]; b; b = b->u.next) {
     int f, s;
-    if (++*count > h->free_blocks || region_of(h, (uintptr_t)b) < 0)
+    if (++*count > h->free_blocks || (uintptr_t)b % HEAP_ALIGN ||
+        region_of(h, (uintptr_t)b) < 0)
       return MN_EFORMAT;
     mapping(bsize(b), &f, &s);
     if (!(b->head & FREE) || b->prev != prev || f != fl || s != sl)

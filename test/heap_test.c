@@ -477,6 +477,12 @@ test_check_finds_corruption(void **state)
   assert_int_equal(heap_check(&h), MN_EFORMAT);
   memcpy(b, saved, 16);
   assert_int_equal(heap_check(&h), 0);
+  void *link = a + 4; /* in the region but not a block: misaligned */
+  memcpy(b - 8, &link, sizeof link);
+  assert_int_equal(heap_check(&h), MN_EFORMAT);
+  memcpy(b, saved, 16);
+  memset(b - 8, 0, 8); /* b was the only block on its list */
+  assert_int_equal(heap_check(&h), 0);
   /* a free block's footer is overwritten: freeing the block after it sees
      boundary tags that disagree and leaves the heap alone */
   size_t *foot = (size_t *)(void *)(b + 80 - 16 - sizeof(size_t));
@@ -490,7 +496,7 @@ test_check_finds_corruption(void **state)
     assert_int_equal(faults.last, HEAP_FAULT_CORRUPT);
     assert_ptr_equal(faults.addr, c - 16);
   }
-  assert_int_equal(faults.count, 1 + 2 * 5);
+  assert_int_equal(faults.count, 2 + 2 * 5);
   assert_int_equal(stats(&h).live, 2);
   *foot = keep;
   assert_int_equal(heap_check(&h), 0);
@@ -498,7 +504,7 @@ test_check_finds_corruption(void **state)
   heap_free(&h, a);
   assert_int_equal(stats(&h).free_blocks, 1);
   assert_int_equal(heap_check(&h), 0);
-  assert_int_equal(faults.count, 11);
+  assert_int_equal(faults.count, 12);
 }
 
 /* ---- hooks ---------------------------------------------------------------- */
