@@ -336,7 +336,7 @@ free_shaped(const block *b, uintptr_t hi)
 {
   size_t size = bsize(b);
   return size >= MIN_BLOCK && size <= hi - HDR - (uintptr_t)b &&
-         *footer(b) == size;
+         (b->head & FLAGS & ~(FREE | PREV_FREE)) == 0 && *footer(b) == size;
 }
 
 /* Whether the footer before b (PREV_FREE is set) leads to a free block
@@ -764,7 +764,8 @@ check_block(const struct heap *h, const block *b, uintptr_t end,
             size_t prev_free, struct walk *w)
 {
   size_t size = bsize(b);
-  if ((b->head & PREV_FREE) != prev_free)
+  if ((b->head & PREV_FREE) != prev_free ||
+      (b->head & FLAGS & ~(FREE | PREV_FREE)))
     return MN_EFORMAT;
   if (size == 0) /* only the end marker has size 0 */
     return ((uintptr_t)b + HDR == end && !(b->head & FREE) && sealed(h, b))
