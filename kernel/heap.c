@@ -479,6 +479,8 @@ heap_add_region(struct heap *h, void *base, size_t size)
   b->head = ahi - alo - HDR;
   make_free(h, b);
   h->total += bsize(b);
+  if (bsize(b) > h->max_block)
+    h->max_block = bsize(b);
   return 0;
 }
 
@@ -742,6 +744,7 @@ heap_stats(const struct heap *h, struct heap_stats *out)
   out->in_use = h->in_use;
   out->free = h->total - h->in_use;
   out->largest_free = heap_largest_free(h);
+  out->max_request = h->max_block ? h->max_block - HDR : 0;
   out->high_water = h->high_water;
   out->live = h->live;
   out->free_blocks = h->free_blocks;

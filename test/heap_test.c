@@ -83,6 +83,7 @@ test_add_region_errors(void **state)
   assert_int_equal(heap_add_region(&h, &h, sizeof h + 64), MN_EINVAL);
   assert_int_equal(heap_add_region(&h, arena, 4096), 0); /* touching: ok */
   assert_int_equal(stats(&h).regions, 2);
+  assert_int_equal(stats(&h).max_request, 4096 - 32);
   assert_int_equal(stats(&h).total, 2 * (4096 - 16));
   assert_int_equal(heap_check(&h), 0);
   assert_int_equal(faults.count, 0);
@@ -152,6 +153,7 @@ test_exhaustion_and_recovery(void **state)
   setup_heap(&h, 0, 64 * 1024);
   struct heap_stats s0 = stats(&h);
   assert_int_equal(s0.largest_free, 64 * 1024 - 32);
+  assert_int_equal(s0.max_request, s0.largest_free);
   void *p[4096];
   size_t n = 0;
   while ((p[n] = heap_alloc(&h, 100)) != NULL)
@@ -712,6 +714,7 @@ stress(uint64_t seed, size_t ops, size_t cap)
       shadow_drop(&h, &m, i);
   check_against_shadow(&h, &m);
   assert_int_equal(stats(&h).free_blocks, 4);
+  assert_int_equal(stats(&h).max_request, stats(&h).largest_free);
   assert_int_equal(faults.count, 0);
 }
 

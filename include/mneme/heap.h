@@ -55,6 +55,8 @@ struct heap_stats {
   size_t in_use;       /* bytes in live blocks, headers included */
   size_t free;         /* bytes in free blocks (total - in_use) */
   size_t largest_free; /* largest request heap_alloc can serve now */
+  size_t max_request;  /* largest request that can ever be served (the
+                          largest region, empty): more never fits */
   size_t high_water;   /* highest in_use ever reached */
   size_t live;         /* live allocations */
   size_t free_blocks;  /* blocks on the free lists */
@@ -83,7 +85,7 @@ struct heap {
   uintptr_t secret;                    /* seal key, from the heap address */
   struct heap_region regions[HEAP_MAX_REGIONS]; /* sorted by address */
   size_t nregions;
-  size_t total, in_use, high_water, live, free_blocks;
+  size_t total, in_use, high_water, live, free_blocks, max_block;
   uint64_t allocs, frees, failed, faults;
   heap_fault_fn *fault_fn;
   void *fault_arg;
