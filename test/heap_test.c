@@ -565,6 +565,45 @@ test_avail_hook(void **state)
   assert_int_equal(faults.count, 0);
 }
 
+/* A waiter served from inside the hook, as a kernel might do it. */
+struct reentrant {
+  struct heap *h;
+  size_t want;
+  void *got;
+};
+
+static void
+serve_waiter(void *arg, size_t avail)
+{
+  struct reentrant *r = arg;
+  if (!r->got && heap_need(r->want, 1) <= avail) {
+    r->got = heap_alloc(r->h, r->want);
+    assert_non_null(r->got);
+    assert_int_equal(heap_check(r->h), 0);
+  }
+}
+
+static void
+test_avail_hook_may_allocate(void **state)
+{
+  struct heap h;
+  setup_heap(&h, 0, 8 * 1024);
+  struct reentrant r = { &h, 3000, NULL };
+  heap_set_avail_hook(&h, serve_waiter, &r);
+  void *a = heap_alloc(&h, 2000), *b = heap_alloc(&h, 2000);
+  void *c = heap_alloc(&h, stats(&h).largest_free);
+  assert_non_null(c);
+  heap_free(&h, a); /* 2000 bytes free: not enough for the waiter */
+  assert_null(r.got);
+  heap_free(&h, b); /* coalesced to 4032: the waiter gets its block */
+  assert_ptr_equal(r.got, a);
+  heap_free(&h, r.got); /* the hook runs again and must not re-serve */
+  heap_free(&h, c);
+  assert_int_equal(stats(&h).free_blocks, 1);
+  assert_int_equal(heap_check(&h), 0);
+  assert_int_equal(faults.count, 0);
+}
+
 /* ---- random operations against a shadow model ----------------------------- */
 
 #define SLOTS 512
@@ -744,6 +783,7 @@ main(void)
     cmocka_unit_test(test_overflow_detected),
     cmocka_unit_test(test_check_finds_corruption),
     cmocka_unit_test(test_avail_hook),
+    cmocka_unit_test(test_avail_hook_may_allocate),
     cmocka_unit_test(test_random_stress),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
