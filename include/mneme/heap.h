@@ -3,11 +3,14 @@
  *
  * A heap manages one or more disjoint memory regions handed to it by the
  * platform (every usable range of a UEFI memory map, the buffer the hosted
- * platform reserves for --heap). Allocation and free run in bounded time:
- * two-level segregated fit (TLSF) with bitmaps finds a free block with a few
- * bit scans, and boundary tags coalesce a freed block with its free
- * neighbours at once. All state lives in a caller-provided struct heap;
- * the heap never calls malloc and needs nothing from libc but memcpy.
+ * platform reserves for --heap). Free runs in constant time, and so does
+ * allocation whenever a good fit exists: two-level segregated fit (TLSF)
+ * with bitmaps finds a free block with a few bit scans, and boundary tags
+ * coalesce a freed block with its free neighbours at once. Only when the
+ * good-fit search finds nothing does allocation scan one list first-fit,
+ * so that a request fails only if no free block can hold it. All state
+ * lives in a caller-provided struct heap; the heap never calls malloc and
+ * needs nothing from libc but memcpy.
  *
  * Payloads are aligned to HEAP_ALIGN (16) bytes; heap_alloc_aligned gives
  * any power-of-two alignment. Running out returns NULL and counts a failed
@@ -46,7 +49,8 @@ typedef void heap_fault_fn(void *arg, int fault, const void *addr);
  * Called after a free or a shrinking realloc with the payload size of the
  * free block that operation produced (after coalescing): any request of at
  * most `avail` bytes at default alignment now succeeds. The heap is
- * consistent when the hook runs; the hook may allocate and free.
+ * consistent when the hook runs; the hook may allocate, and may free
+ * (which calls the hook again, nested).
  */
 typedef void heap_avail_fn(void *arg, size_t avail);
 
