@@ -142,7 +142,7 @@ main(int argc, char **argv)
     }
   }
   if (task_spawn("init", start_services, &o, 0, 0)) {
-    fprintf(stderr, "mneme: cannot start the first task\n");
+    fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;
   }
   return kernel_run();
