@@ -165,7 +165,7 @@ static int decode_platform(struct pc_dec *d, struct mn_config *c) {
     c->platform.kind = MN_PLATFORM_HOSTED;
     return get_str(d, &c->platform.u.hosted.serial);
   case MN_PLATFORM_X86_64: {
-    bool fb;
+    bool fb = false;
     c->platform.kind = MN_PLATFORM_X86_64;
     pc_dec_u16(d, &c->platform.u.x86_64.serial_port);
     rc = pc_dec_bool(d, &fb);
