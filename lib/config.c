@@ -7,7 +7,7 @@
  * Layout: "MNCF", version (varint), kernel {heap u64, max_tasks u16,
  * stack_size u32, log_level u8}, services: seq of {variant index, the
  * variant's fields, deps: seq of variant indexes}, platform: {variant
- * index, fields}. Field order follows SCHEMA in tools/mkconfig.py.
+ * index, fields}. Field order follows the schema in tools/mkconfig.py.
  *
  * Interface:
  *   mn_config_decode, mn_config_find, mn_service_name

@@ -7,9 +7,9 @@ postcard bytes.
 
 The schema below is the one description of what a configuration may hold:
 each section's keys, types, defaults and required flags, and each
-service's dependencies. lib/config.c decodes the bytes; it mirrors the
-field order of SCHEMA (append new fields and services at the end, and
-bump FORMAT_VERSION for any other change).
+service's dependencies (KERNEL, SERVICES, PLATFORMS below). lib/config.c
+decodes the bytes and mirrors their field order: append new fields and
+services at the end, and bump FORMAT_VERSION for any other change.
 
 Errors (unknown keys or sections, wrong types or values, missing required
 values, an enabled service whose dependency is disabled, a sermux port
