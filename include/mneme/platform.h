@@ -76,6 +76,9 @@ struct plat_context {
 void plat_context_init(struct plat_context *ctx, void *stack, size_t size,
                        void (*entry)(void));
 
+/* Forgets a context whose task has ended, before its stack is freed. */
+void plat_context_destroy(struct plat_context *ctx);
+
 /* Saves the running state into from and resumes to. */
 void plat_context_switch(struct plat_context *from, struct plat_context *to);
 
