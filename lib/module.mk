@@ -7,12 +7,6 @@ $(eval $(call LIBRARY,sermux_frame,lib/sermux_frame.c))
 $(eval $(call LIBRARY,mnconfig,lib/config.c))
 
 ifeq ($(HOSTED),yes)
-# The TEST template expands LDLIBS_<name> before it adds -lcmocka (see the
-# final report); naming it here first makes the link work either way.
-LDLIBS_postcard_test += -lcmocka
-LDLIBS_cobs_test += -lcmocka
-LDLIBS_sermux_frame_test += -lcmocka
-LDLIBS_config_test += -lcmocka
 $(eval $(call TEST,postcard_test,test/postcard_test.c,postcard mnerr))
 $(eval $(call TEST,cobs_test,test/cobs_test.c,cobs mnerr))
 $(eval $(call TEST,sermux_frame_test,test/sermux_frame_test.c,sermux_frame cobs mnerr))
