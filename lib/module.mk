@@ -22,3 +22,8 @@ $(eval $(call TEST,config_test,test/config_test.c $(O)/gen/test/config_hosted.c 
   $(O)/gen/test/config_full.c,mnconfig postcard mnerr))
 TEST_SCRIPTS += test/config_errors.sh
 endif
+
+ifeq ($(HOSTED),yes)
+$(eval $(call BENCH,wire_bench,bench/wire_bench.c,sermux_frame cobs postcard mnerr))
+BENCH_SCRIPTS += bench/wire.sh
+endif
