@@ -20,7 +20,7 @@ $(O)/gen/test/config_full.c: test/config_full.toml tools/mkconfig.py
 	python3 tools/mkconfig.py $< --c $@ --symbol test_config_full
 $(eval $(call TEST,config_test,test/config_test.c $(O)/gen/test/config_hosted.c \
   $(O)/gen/test/config_full.c,mnconfig postcard mnerr))
-TEST_SCRIPTS += test/config_errors.sh
+TEST_SCRIPTS += test/config_errors.sh test/wire_freestanding.sh
 endif
 
 ifeq ($(HOSTED),yes)
