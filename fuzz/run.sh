@@ -37,8 +37,11 @@ fail=0
 for t in $targets; do
   bin=$out/${t}_fuzz log=$out/$t.log corpus=$out/corpus/$t
   mkdir -p "$corpus"
+  : > "$log"
   # shellcheck disable=SC2086
-  if ! $CC $FLAGS ${SRCS[$t]} -o "$bin" > "$log" 2>&1; then
+  if [ -x "$bin" ] && [ -z "$(find ${SRCS[$t]} include/mneme fuzz/run.sh -newer "$bin" | head -1)" ]; then
+    : # up to date
+  elif ! $CC $FLAGS ${SRCS[$t]} -o "$bin" > "$log" 2>&1; then
     echo "not ok - fuzz $t: build failed (see $log)"; fail=1; continue
   fi
   [ -n "$(ls -A "$corpus")" ] || seed "$t" "$corpus"
