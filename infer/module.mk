@@ -3,7 +3,10 @@
 # Two helpers share this file: keep edits to your own lines.
 
 # --- GGUF reader, tokenizers, chat templates, sampling -----------------------
-INFER_SRCS :=
+INFER_SRCS := infer/gguf.c
+ifeq ($(HOSTED),yes)
+INFER_SRCS += infer/gguf_host.c
+endif
 
 # --- kernels, model, threads (infer-math) -------------------------------------
 

@@ -117,12 +117,15 @@ struct gguf_file {
 
 /* Validates the GGUF file in buf[0..size) and fills *f. Does not copy or
  * allocate: buf must stay valid and unchanged while f is used.
- * Returns 0; MN_EFORMAT (bad magic, unsupported version, bad value type,
- * bool not 0/1, bad alignment, too many dims, bad tensor type, duplicate
- * key or tensor name, misaligned or overlapping-the-end tensor data),
- * MN_ETRUNC (a length or count runs past the end of the buffer),
- * MN_EOVERFLOW (a size computation overflows), MN_EINVAL (NULL args).
- * On error f->err_msg and f->err_off say what and where. */
+ * Returns 0; MN_EFORMAT (bad magic, bad value type, bool not 0/1, bad
+ * general.alignment, arrays nested too deep, too many dims, tensor name
+ * too long, row length not a multiple of the block size, misaligned
+ * tensor offset), MN_ENOTSUP (GGUF version other than 2 or 3, big-endian
+ * file, tensor type id this reader does not know), MN_ETRUNC (a length,
+ * count or tensor's data runs past the end of the buffer), MN_EOVERFLOW
+ * (a tensor's size does not fit 64 bits), MN_EINVAL (NULL arguments).
+ * On error f->err_msg and f->err_off say what and where.
+ * Duplicate keys or tensor names are not rejected: lookups find the first. */
 int gguf_open(struct gguf_file *f, const void *buf, size_t size);
 
 /* ---- metadata ---------------------------------------------------------- */
