@@ -11,8 +11,20 @@ INFER_TESTS := gguf_test
 $(foreach t,$(INFER_TESTS),$(eval LDLIBS_$(t) += -lcmocka))
 $(eval $(call TEST,gguf_test,test/gguf_test.c,infer mnerr))
 endif
+TEST_SCRIPTS += test/gguf_fuzz.sh
+FUZZ_SCRIPTS += test/gguf_fuzz.sh
 
 # --- kernels, model, threads (infer-math) -------------------------------------
+INFER_SRCS += infer/quant.c infer/dot_select.c
+ifneq ($(filter x86_64,$(shell uname -m)),)
+INFER_SRCS += infer/dot_avx2.c infer/dot_avx512.c
+CFLAGS_infer/dot_avx2.c := -mavx2 -mfma -mf16c
+CFLAGS_infer/dot_avx512.c := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+endif
+ifeq ($(HOSTED),yes)
+LDLIBS_quant_test += -lcmocka
+$(eval $(call TEST,quant_test,test/quant_test.c,infer mnerr))
+endif
 
 # --- library ------------------------------------------------------------------
 $(eval $(call LIBRARY,infer,$(INFER_SRCS)))
