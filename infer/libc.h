@@ -2,7 +2,7 @@
  * libc.h: the only C library functions the inference library uses.
  *
  * The hosted build takes them from libc and libm; a freestanding kernel
- * supplies these few (memcpy, memset, memcmp, strlen, expf, sqrtf, powf,
+ * supplies these few (memcpy, memset, memcmp, strlen, strcmp, expf, sqrtf, powf,
  * cosf, sinf, logf, fabsf) itself.
  */
 #ifndef MNEME_INFER_LIBC_H
@@ -18,6 +18,7 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
 float expf(float x);
 float sqrtf(float x);
 float powf(float x, float y);

@@ -15,15 +15,17 @@ TEST_SCRIPTS += test/gguf_fuzz.sh
 FUZZ_SCRIPTS += test/gguf_fuzz.sh
 
 # --- kernels, model, threads (infer-math) -------------------------------------
-INFER_SRCS += infer/quant.c infer/dot_select.c
+INFER_SRCS += infer/quant.c infer/dot_select.c infer/matmul.c infer/par.c infer/llama.c
 ifneq ($(filter x86_64,$(shell uname -m)),)
 INFER_SRCS += infer/dot_avx2.c infer/dot_avx512.c
 CFLAGS_infer/dot_avx2.c := -mavx2 -mfma -mf16c
 CFLAGS_infer/dot_avx512.c := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni
 endif
 ifeq ($(HOSTED),yes)
+INFER_SRCS += infer/par_pthread.c infer/llama_host.c
 LDLIBS_quant_test += -lcmocka
 $(eval $(call TEST,quant_test,test/quant_test.c,infer mnerr))
+$(eval $(call PROGRAM,mneme-infer,infer/mneme_infer.c infer/infer_tok.c,infer mnerr))
 endif
 
 # --- library ------------------------------------------------------------------
