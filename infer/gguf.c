@@ -21,7 +21,7 @@
 #include <mneme/gguf.h>
 #include <mneme/err.h>
 
-#include <string.h>
+#include "libc.h"
 
 #define MAX_NEST 8 /* arrays of arrays of ... at most this deep */
 

@@ -3,13 +3,14 @@
 # Two helpers share this file: keep edits to your own lines.
 
 # --- GGUF reader, tokenizers, chat templates, sampling -----------------------
-INFER_SRCS := infer/gguf.c
+INFER_SRCS := infer/gguf.c infer/tokenizer.c infer/pretok.c
 ifeq ($(HOSTED),yes)
 INFER_SRCS += infer/gguf_host.c
 # (-lcmocka set here too: mk/rules.mk's TEST adds it after LINKED expanded)
-INFER_TESTS := gguf_test
+INFER_TESTS := gguf_test tokenizer_test
 $(foreach t,$(INFER_TESTS),$(eval LDLIBS_$(t) += -lcmocka))
 $(eval $(call TEST,gguf_test,test/gguf_test.c,infer mnerr))
+$(eval $(call TEST,tokenizer_test,test/tokenizer_test.c,infer mnerr))
 endif
 TEST_SCRIPTS += test/gguf_fuzz.sh
 FUZZ_SCRIPTS += test/gguf_fuzz.sh
