@@ -226,6 +226,39 @@ scaled_dot(__m256i q, __m256i y, __m256i scales16)
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, y), scales16);
 }
 
+/* The eight 6-bit scales (sc) and mins (m) of a Q4_K/Q5_K block, unpacked
+ * four at a time from the 12 packed bytes as 32-bit words. */
+static inline void
+k_scales(const uint8_t *packed, uint8_t sc[8], uint8_t m[8])
+{
+  uint32_t w0, w1, w2, a, b;
+  memcpy(&w0, packed, 4);
+  memcpy(&w1, packed + 4, 4);
+  memcpy(&w2, packed + 8, 4);
+  a = w0 & 0x3f3f3f3f;
+  b = (w2 & 0x0f0f0f0f) | ((w0 >> 6) & 0x03030303) << 4;
+  memcpy(sc, &a, 4);
+  memcpy(sc + 4, &b, 4);
+  a = w1 & 0x3f3f3f3f;
+  b = ((w2 >> 4) & 0x0f0f0f0f) | ((w1 >> 6) & 0x03030303) << 4;
+  memcpy(m, &a, 4);
+  memcpy(m + 4, &b, 4);
+}
+
+/* sum_j m[j] * (bsums[2j] + bsums[2j+1]) for the eight sub-blocks. */
+static inline int
+k_mins(const uint8_t m[8], const int16_t *bsums)
+{
+  __m128i lo = _mm_loadu_si128((const __m128i *)bsums);
+  __m128i hi = _mm_loadu_si128((const __m128i *)(bsums + 8));
+  __m128i pairs = _mm_hadd_epi16(lo, hi);
+  __m128i mm = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)m));
+  __m128i p = _mm_madd_epi16(pairs, mm);
+  p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4e));
+  p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0xb1));
+  return _mm_cvtsi128_si32(p);
+}
+
 static float
 DOT_FN(dot_q4_k_)(int n, const void *w, const void *x)
 {
@@ -236,11 +269,8 @@ DOT_FN(dot_q4_k_)(int n, const void *w, const void *x)
   float mins = 0.f;
   for (int i = 0; i < n / 256; i++) {
     uint8_t sc[8], m[8];
-    int summ = 0;
-    for (int j = 0; j < 8; j++) {
-      quant_k_scale_min(j, a[i].scales, &sc[j], &m[j]);
-      summ += m[j] * (b[i].bsums[2 * j] + b[i].bsums[2 * j + 1]);
-    }
+    k_scales(a[i].scales, sc, m);
+    int summ = k_mins(m, b[i].bsums);
     __m256i sumi = _mm256_setzero_si256();
     for (int g = 0; g < 4; g++) {
       __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * g));
@@ -273,9 +303,8 @@ DOT_FN(dot_q6_k_)(int n, const void *w, const void *x)
   __m256 acc = _mm256_setzero_ps();
   for (int i = 0; i < n / 256; i++) {
     const int8_t *sc = a[i].scales;
-    int off = 0;
-    for (int k = 0; k < 16; k++)
-      off += sc[k] * b[i].bsums[k];
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    __m256i offv = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)b[i].bsums));
     __m256i sumi = _mm256_setzero_si256();
     for (int h = 0; h < 2; h++) {
       const uint8_t *ql = a[i].ql + 64 * h;
@@ -302,10 +331,111 @@ DOT_FN(dot_q6_k_)(int n, const void *w, const void *x)
                                                pair16(s[6], s[7])));
     }
     float d = b[i].d * h2f(a[i].d);
-    __m256i total = _mm256_sub_epi32(sumi, _mm256_setr_epi32(32 * off, 0, 0, 0, 0, 0, 0, 0));
+    __m256i total = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offv, 5));
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc);
   }
   return hsum8(acc);
+}
+
+/* ---- activation quantization ------------------------------------------------ */
+
+static void
+DOT_FN(row_f16_)(const float *x, void *y, int n)
+{
+  uint16_t *h = y;
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128((__m128i *)(h + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+  for (; i < n; i++)
+    h[i] = quant_f32_to_f16(x[i]);
+}
+
+static inline float
+hmax8(__m256 v)
+{
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+/* 32 int32 (four vectors, in order) to 32 int8 at dst, saturating. */
+static inline void
+pack32(__m256i a, __m256i b, __m256i c, __m256i d, int8_t *dst)
+{
+  __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+  __m256i r = _mm256_packs_epi16(ab, cd);
+  r = _mm256_permutevar8x32_epi32(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  _mm256_storeu_si256((__m256i *)dst, r);
+}
+
+static void
+DOT_FN(row_q8_0_)(const float *x, void *y, int n)
+{
+  struct quant_q8_0 *b = y;
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  for (int i = 0; i < n / 32; i++, x += 32) {
+    __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8);
+    __m256 v2 = _mm256_loadu_ps(x + 16), v3 = _mm256_loadu_ps(x + 24);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                             _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    float amax = hmax8(m), id = amax != 0.f ? 127.f / amax : 0.f;
+    b[i].d = quant_f32_to_f16(amax / 127.f);
+    __m256 mul = _mm256_set1_ps(id);
+    pack32(_mm256_cvtps_epi32(_mm256_mul_ps(v0, mul)), _mm256_cvtps_epi32(_mm256_mul_ps(v1, mul)),
+           _mm256_cvtps_epi32(_mm256_mul_ps(v2, mul)), _mm256_cvtps_epi32(_mm256_mul_ps(v3, mul)),
+           b[i].qs);
+  }
+}
+
+static inline int
+hsum8i(__m256i v)
+{
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+static void
+DOT_FN(row_q8_k_)(const float *x, void *y, int n)
+{
+  struct quant_q8_k *b = y;
+  const __m256 sign = _mm256_set1_ps(-0.f);
+  for (int i = 0; i < n / 256; i++, x += 256) {
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < 256; j += 8)
+      m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+    float amax = hmax8(m);
+    if (amax == 0.f) {
+      memset(&b[i], 0, sizeof b[i]);
+      continue;
+    }
+    /* the first element of largest magnitude, with its sign */
+    __m256 am = _mm256_set1_ps(amax);
+    int j = 0, bit = 0;
+    for (;; j += 8) {
+      int mask = _mm256_movemask_ps(
+          _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), am, _CMP_EQ_OQ));
+      if (mask) {
+        bit = __builtin_ctz((unsigned)mask);
+        break;
+      }
+    }
+    float iscale = -127.f / x[j + bit];
+    __m256 mul = _mm256_set1_ps(iscale);
+    const __m256i top = _mm256_set1_epi32(127);
+    for (int k = 0; k < 256; k += 32) {
+      __m256i q[4];
+      for (int u = 0; u < 4; u++)
+        q[u] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k + 8 * u), mul)), top);
+      pack32(q[0], q[1], q[2], q[3], b[i].qs + k);
+      b[i].bsums[k / 16] = (int16_t)hsum8i(_mm256_add_epi32(q[0], q[1]));
+      b[i].bsums[k / 16 + 1] = (int16_t)hsum8i(_mm256_add_epi32(q[2], q[3]));
+    }
+    b[i].d = 1.f / iscale;
+  }
 }
 
 const struct quant_ops DOT_OPS_NAME = {
@@ -321,5 +451,13 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q4_K] = DOT_FN(dot_q4_k_),
     [QUANT_Q5_K] = quant_dot_q5_k_scalar,
     [QUANT_Q6_K] = DOT_FN(dot_q6_k_),
+  },
+  .quantize = {
+    [QUANT_F32] = quant_row_f32_scalar,
+    [QUANT_F16] = DOT_FN(row_f16_),
+    [QUANT_BF16] = quant_row_bf16_scalar,
+    [QUANT_Q8_0] = DOT_FN(row_q8_0_),
+    [QUANT_Q8_1] = quant_row_q8_1_scalar,
+    [QUANT_Q8_K] = DOT_FN(row_q8_k_),
   },
 };

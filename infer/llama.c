@@ -19,6 +19,8 @@
  */
 #include "mneme/llama.h"
 
+#include <stdatomic.h>
+
 #include "libc.h"
 #include "matmul.h"
 #include "mneme/err.h"
@@ -395,7 +397,7 @@ matmuls(struct llama_model *m, const float *x, int n_in, int nx,
       slot++;
     if (slot == used) {
       for (int b = 0; b < nx; b++)
-        quant_quantize_row(vt, x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
+        m->ops->quantize[vt](x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
       s->xq_type[used++] = vt;
     }
     jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out };
@@ -422,7 +424,7 @@ store_kv(struct llama_model *m, int l, int B)
   for (int b = 0; b < B; b++) {
     size_t p = (size_t)(m->pos + b);
     const float *v = s->v + b * kvd;
-    quant_quantize_row(m->kv_type, s->k + b * kvd, kc + p * kvd * es, (int64_t)kvd);
+    m->ops->quantize[m->kv_type](s->k + b * kvd, kc + p * kvd * es, (int)kvd);
     if (es == 2)
       for (size_t ch = 0; ch < kvd; ch++)
         ((uint16_t *)vc)[ch * ctx + p] = quant_f32_to_f16(v[ch]);
@@ -435,6 +437,7 @@ store_kv(struct llama_model *m, int l, int B)
 struct att_task {
   struct llama_model *m;
   int layer, B;
+  _Atomic int next; /* next (token, head) item */
 };
 
 /* Attention of head h of batch token b (at position pos + b) over the
@@ -452,7 +455,7 @@ attend(struct llama_model *m, int l, int b, int h, int ith)
   quant_dot_fn dot = m->ops->dot[m->kv_type];
   const uint8_t *kc = (const uint8_t *)s->k_cache + ((size_t)l * ctx * kvd + (size_t)g * hd) * es;
   const uint8_t *vc = (const uint8_t *)s->v_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
-  quant_quantize_row(m->kv_type, s->q + (size_t)b * c->n_heads * hd + (size_t)h * hd, qk, hd);
+  m->ops->quantize[m->kv_type](s->q + (size_t)b * c->n_heads * hd + (size_t)h * hd, qk, hd);
   float scale = 1.f / sqrtf((float)hd), mx = -3.0e38f;
   for (int t = 0; t < nkv; t++) {
     att[t] = dot(hd, kc + (size_t)t * kvd * es, qk) * scale;
@@ -466,7 +469,7 @@ attend(struct llama_model *m, int l, int b, int h, int ith)
   float inv = (float)(1.0 / sum);
   for (int t = 0; t < nkv; t++)
     att[t] *= inv;
-  quant_quantize_row(m->kv_type, att, probs, nkv);
+  m->ops->quantize[m->kv_type](att, probs, nkv);
   float *out = s->xb + (size_t)b * c->n_heads * hd + (size_t)h * hd;
   for (int d = 0; d < hd; d++)
     out[d] = dot(nkv, vc + (size_t)d * ctx * es, probs);
@@ -476,8 +479,8 @@ static void
 att_worker(void *arg, int ith, int nth)
 {
   struct att_task *t = arg;
-  int nh = t->m->c.n_heads;
-  for (int it = ith; it < t->B * nh; it += nth)
+  int nh = t->m->c.n_heads, it;
+  while ((it = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->B * nh)
     attend(t->m, t->layer, it / nh, it % nh, ith);
 }
 
@@ -519,7 +522,7 @@ layer(struct llama_model *m, int l, int B)
     rope(c, s->k + b * kvd, c->n_kv_heads, cs);
   }
   store_kv(m, l, B);
-  struct att_task at = { m, l, B };
+  struct att_task at = { m, l, B, 0 };
   m->par->run(m->par->impl, att_worker, &at);
   dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
   matmul1(m, s->xb, B, &L->wo, s->tmp);

@@ -123,14 +123,25 @@ debug_print(void *ctx, const char *name, int layer, const float *x, int rows, in
   fprintf(stderr, "  sum = %f\n", sum);
 }
 
+/* The index of the largest logit, the lowest index on ties (as the
+ * reference outputs were made). Two passes so the first vectorizes. */
 static int
 argmax(const float *x, int n)
 {
-  int best = 0;
-  for (int i = 1; i < n; i++)
-    if (x[i] > x[best])
-      best = i;
-  return best;
+  float m[8];
+  int i = 0;
+  for (int k = 0; k < 8; k++)
+    m[k] = x[0];
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+  for (; i < n; i++)
+    m[0] = x[i] > m[0] ? x[i] : m[0];
+  for (int k = 1; k < 8; k++)
+    m[0] = m[k] > m[0] ? m[k] : m[0];
+  for (i = 0; i < n - 1 && x[i] != m[0]; i++)
+    ;
+  return i;
 }
 
 static int

@@ -26,7 +26,10 @@ ifeq ($(HOSTED),yes)
 INFER_SRCS += infer/par_pthread.c infer/llama_host.c
 LDLIBS_quant_test += -lcmocka
 $(eval $(call TEST,quant_test,test/quant_test.c,infer mnerr))
+LDLIBS_llama_test += -lcmocka
+$(eval $(call TEST,llama_test,test/llama_test.c,infer mnerr))
 $(eval $(call PROGRAM,mneme-infer,infer/mneme_infer.c infer/infer_tok.c,infer mnerr))
+$(eval $(call BENCH,infer_kernels,bench/infer_kernels.c,infer mnerr))
 endif
 
 # --- library ------------------------------------------------------------------

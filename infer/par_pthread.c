@@ -1,32 +1,36 @@
 /*
  * par_pthread.c: the hosted build's parallel-for, a pool of pthreads.
  *
- * Between jobs the workers spin on a generation counter for a short while
- * (a token's forward pass issues dozens of jobs a few microseconds apart,
- * and waking a sleeping thread costs more than that), then sleep on a
- * condition variable so an idle process does not burn the CPU.
- * A job is published by bumping `gen`; each worker runs its share and
- * bumps `done`; run() returns when done reaches nthreads - 1.
+ * A token's forward pass issues a few dozen jobs, each tens of
+ * microseconds long, so the workers spin on a job counter between jobs
+ * (and sleep on a condition variable after about a millisecond idle).
+ * The machine may be shared: a worker the OS has not scheduled must not
+ * hold the caller up. So workers join a job only while it is open: the
+ * caller publishes a job, does its share (claiming work items like the
+ * workers), closes the job, and then waits only for the workers that had
+ * joined. Joining and closing are compare-and-swaps on one word,
+ * `state` = job number << 16 | open << 15 | number of workers inside.
  *
  * Interface: par_pool_create, par_pool_destroy.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "mneme/err.h"
 #include "mneme/par.h"
 
-#define SPINS 200000 /* about a millisecond of pause instructions */
+#define SPINS 20000        /* pause instructions before sleeping */
+#define OPEN (1u << 15)
+#define INSIDE 0x7fffu
 
 struct pool {
   int n;
   pthread_t *th;
-  par_fn fn;                 /* written before gen is bumped */
+  par_fn fn;                 /* the open job; written before state opens it */
   void *arg;
-  _Atomic unsigned gen;      /* job number */
-  _Atomic int done;          /* workers finished with the current job */
+  _Atomic uint64_t state;    /* job << 16 | OPEN | workers inside */
   _Atomic int sleepers;      /* workers blocked on cv */
   _Atomic int stop;
   pthread_mutex_t mu;        /* guards the cv wait/broadcast handshake */
@@ -46,23 +50,24 @@ cpu_relax(void)
 #endif
 }
 
-/* Waits until gen moves past `seen`; returns the new value. */
-static unsigned
-wait_gen(struct pool *p, unsigned seen)
+/* Waits for a job number other than `seen`; returns the state seen. */
+static uint64_t
+wait_job(struct pool *p, uint64_t seen)
 {
-  unsigned g;
+  uint64_t s;
   for (long i = 0; i < SPINS; i++) {
-    if ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) != seen)
-      return g;
+    s = atomic_load_explicit(&p->state, memory_order_acquire);
+    if ((s >> 16) != seen || atomic_load_explicit(&p->stop, memory_order_relaxed))
+      return s;
     cpu_relax();
   }
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->sleepers, 1);
-  while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop))
+  while (((s = atomic_load(&p->state)) >> 16) == seen && !atomic_load(&p->stop))
     pthread_cond_wait(&p->cv, &p->mu);
   atomic_fetch_sub(&p->sleepers, 1);
   pthread_mutex_unlock(&p->mu);
-  return g;
+  return s;
 }
 
 static void *
@@ -71,24 +76,21 @@ worker(void *v)
   struct worker_arg *wa = v;
   struct pool *p = wa->p;
   int ith = wa->ith;
-  unsigned seen = 0;
+  uint64_t seen = 0;
   free(wa);
   for (;;) {
-    seen = wait_gen(p, seen);
+    uint64_t s = wait_job(p, seen);
     if (atomic_load(&p->stop))
       return NULL;
+    seen = s >> 16;
+    /* Join if the job is still open. */
+    while ((s >> 16) == seen && (s & OPEN) &&
+           !atomic_compare_exchange_weak(&p->state, &s, s + 1))
+      ;
+    if ((s >> 16) != seen || !(s & OPEN))
+      continue;
     p->fn(p->arg, ith, p->n);
-    atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
-  }
-}
-
-static void
-wake_all(struct pool *p)
-{
-  if (atomic_load(&p->sleepers) > 0) {
-    pthread_mutex_lock(&p->mu);
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_sub_explicit(&p->state, 1, memory_order_release);
   }
 }
 
@@ -102,11 +104,17 @@ pool_run(void *impl, par_fn fn, void *arg)
   }
   p->fn = fn;
   p->arg = arg;
-  atomic_store_explicit(&p->done, 0, memory_order_relaxed);
-  atomic_fetch_add(&p->gen, 1);
-  wake_all(p);
+  uint64_t s = atomic_load(&p->state);
+  uint64_t job = (s >> 16) + 1;
+  atomic_store(&p->state, job << 16 | OPEN);
+  if (atomic_load(&p->sleepers) > 0) {
+    pthread_mutex_lock(&p->mu);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+  }
   fn(arg, 0, p->n);
-  while (atomic_load_explicit(&p->done, memory_order_acquire) != p->n - 1)
+  atomic_fetch_and(&p->state, ~(uint64_t)OPEN);
+  while (atomic_load_explicit(&p->state, memory_order_acquire) & INSIDE)
     cpu_relax();
 }
 
@@ -120,12 +128,12 @@ par_pool_create(struct par_ops *ops, int n)
     return MN_ENOMEM;
   p->n = n;
   p->th = calloc((size_t)n, sizeof *p->th);
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->cv, NULL);
   if (!p->th) {
     free(p);
     return MN_ENOMEM;
   }
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->cv, NULL);
   for (int i = 1; i < n; i++) {
     struct worker_arg *wa = malloc(sizeof *wa);
     if (wa) {
@@ -151,7 +159,6 @@ par_pool_destroy(struct par_ops *ops)
   if (!p)
     return;
   atomic_store(&p->stop, 1);
-  atomic_fetch_add(&p->gen, 1);
   pthread_mutex_lock(&p->mu);
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);

@@ -672,7 +672,15 @@ quant_dot_q6_k_scalar(int n, const void *w, const void *x)
   return s;
 }
 
+void quant_row_f32_scalar(const float *x, void *y, int n) { quant_quantize_row(QUANT_F32, x, y, n); }
+void quant_row_f16_scalar(const float *x, void *y, int n) { quant_quantize_row(QUANT_F16, x, y, n); }
+void quant_row_bf16_scalar(const float *x, void *y, int n) { quant_quantize_row(QUANT_BF16, x, y, n); }
+void quant_row_q8_0_scalar(const float *x, void *y, int n) { quantize_q8_0(x, y, n / 32); }
+void quant_row_q8_1_scalar(const float *x, void *y, int n) { quantize_q8_1(x, y, n / 32); }
+void quant_row_q8_k_scalar(const float *x, void *y, int n) { quantize_q8_k(x, y, n / 256); }
+
 const struct quant_ops quant_ops_scalar = {
   .name = "scalar",
   .dot = { QUANT_SCALAR_DOTS },
+  .quantize = { QUANT_SCALAR_ROWS },
 };

@@ -21,6 +21,13 @@ float quant_dot_q4_k_scalar(int n, const void *w, const void *x);
 float quant_dot_q5_k_scalar(int n, const void *w, const void *x);
 float quant_dot_q6_k_scalar(int n, const void *w, const void *x);
 
+void quant_row_f32_scalar(const float *x, void *y, int n);
+void quant_row_f16_scalar(const float *x, void *y, int n);
+void quant_row_bf16_scalar(const float *x, void *y, int n);
+void quant_row_q8_0_scalar(const float *x, void *y, int n);
+void quant_row_q8_1_scalar(const float *x, void *y, int n);
+void quant_row_q8_k_scalar(const float *x, void *y, int n);
+
 /* Designated initializers of quant_ops.dot with every scalar kernel; a
  * variant lists these first and overrides the types it accelerates. */
 #define QUANT_SCALAR_DOTS \
@@ -34,5 +41,13 @@ float quant_dot_q6_k_scalar(int n, const void *w, const void *x);
   [QUANT_Q4_K] = quant_dot_q4_k_scalar, \
   [QUANT_Q5_K] = quant_dot_q5_k_scalar, \
   [QUANT_Q6_K] = quant_dot_q6_k_scalar
+
+#define QUANT_SCALAR_ROWS \
+  [QUANT_F32] = quant_row_f32_scalar, \
+  [QUANT_F16] = quant_row_f16_scalar, \
+  [QUANT_BF16] = quant_row_bf16_scalar, \
+  [QUANT_Q8_0] = quant_row_q8_0_scalar, \
+  [QUANT_Q8_1] = quant_row_q8_1_scalar, \
+  [QUANT_Q8_K] = quant_row_q8_k_scalar
 
 #endif

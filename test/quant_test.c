@@ -349,6 +349,38 @@ test_dot_all_variants(void **state)
          quant_ops_named("avx512") ? " avx512" : "");
 }
 
+/* Every variant's activation quantization gives the scalar bytes. */
+static void
+test_quantize_variants(void **state)
+{
+  static const int vts[] = { QUANT_F32, QUANT_F16, QUANT_BF16, QUANT_Q8_0, QUANT_Q8_1, QUANT_Q8_K };
+  const char *names[] = { "avx2", "avx512" };
+  int n = 512;
+  float *x = malloc((size_t)n * 4);
+  uint8_t *a = malloc(2048), *b = malloc(2048);
+  for (int rep = 0; rep < 50; rep++) {
+    for (int j = 0; j < n; j++)
+      x[j] = frand() * (float)(rep + 1);
+    if (rep % 5 == 0) /* ties: halves after scaling, and zero blocks */
+      for (int j = 0; j < n; j++)
+        x[j] = j < 256 ? 0.f : (float)((j % 17) - 8) * 0.5f;
+    x[rep % n] = rep % 2 ? -40.f : 40.f;
+    for (size_t k = 0; k < sizeof vts / sizeof *vts; k++) {
+      size_t bytes = quant_row_size(vts[k], n);
+      quant_ops_scalar.quantize[vts[k]](x, a, n);
+      for (int v = 0; v < 2; v++) {
+        const struct quant_ops *ops = quant_ops_named(names[v]);
+        if (!ops)
+          continue;
+        memset(b, 0xa5, bytes);
+        ops->quantize[vts[k]](x, b, n);
+        assert_memory_equal(a, b, bytes);
+      }
+    }
+  }
+  free(x), free(a), free(b);
+}
+
 int
 main(void)
 {
@@ -363,6 +395,7 @@ main(void)
     cmocka_unit_test(test_quantize_q8_k),
     cmocka_unit_test(test_quantize_weights),
     cmocka_unit_test(test_dot_all_variants),
+    cmocka_unit_test(test_quantize_variants),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,13 +8,17 @@
 #ifndef MNEME_PAR_H
 #define MNEME_PAR_H
 
-/* A parallel job: called once for each ith in [0, nth), concurrently. */
+/* A parallel job, called concurrently by up to nth threads, each with a
+ * distinct ith in [0, nth) (for per-thread scratch). A thread that is late
+ * may not be called at all, so a job must not split work by ith: each call
+ * claims items from a shared atomic counter until none are left. */
 typedef void (*par_fn)(void *arg, int ith, int nth);
 
 struct par_ops {
   int nthreads; /* nth passed to jobs (>= 1) */
-  /* Runs fn(arg, ith, nthreads) for every ith, the caller's thread taking
-   * one share, and returns when all have returned. */
+  /* Calls fn(arg, 0, nthreads) on the caller's thread and fn(arg, i,
+   * nthreads) on the workers that are ready, and returns when every call
+   * has returned. */
   void (*run)(void *impl, par_fn fn, void *arg);
   void *impl;
 };

@@ -105,11 +105,16 @@ int quant_quantize_weights(int type, const float *x, void *dst, int64_t n);
  * x an activation row of that type's vec_type. n is a block multiple. */
 typedef float (*quant_dot_fn)(int n, const void *w, const void *x);
 
+/* Converts n floats to an activation row of one vec type (n a multiple of
+ * its block); every variant gives the scalar variant's bytes exactly. */
+typedef void (*quant_row_fn)(const float *x, void *y, int n);
+
 /* A variant of the kernels. dot[t] is set for every supported weight type
  * (a variant without its own kernel for a type points at the scalar one). */
 struct quant_ops {
   const char *name;                  /* "scalar", "avx2", "avx512" */
   quant_dot_fn dot[QUANT_NTYPES];
+  quant_row_fn quantize[QUANT_NTYPES]; /* set for the vec types */
 };
 
 extern const struct quant_ops quant_ops_scalar;
