@@ -11,8 +11,9 @@ INFER_TESTS := gguf_test tokenizer_test
 $(foreach t,$(INFER_TESTS),$(eval LDLIBS_$(t) += -lcmocka))
 $(eval $(call TEST,gguf_test,test/gguf_test.c,infer mnerr))
 $(eval $(call TEST,tokenizer_test,test/tokenizer_test.c,infer mnerr))
+$(eval $(call PROGRAM,pretok-dump,test/pretok_dump.c,infer))
 endif
-TEST_SCRIPTS += test/gguf_fuzz.sh
+TEST_SCRIPTS += test/gguf_fuzz.sh test/pretok_regex.sh
 FUZZ_SCRIPTS += test/gguf_fuzz.sh
 
 # --- kernels, model, threads (infer-math) -------------------------------------
