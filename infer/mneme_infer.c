@@ -30,6 +30,7 @@
 struct args {
   const char *model, *prompt, *ids, *logits_path, *kernels;
   int n_gen, threads, n_ctx, batch, kv_f32, chat, tokenize, ids_out, debug;
+  int bench, reps;
   float temp;
   uint64_t seed;
 };
@@ -81,11 +82,16 @@ parse(struct args *a, int argc, char **argv)
     else if (!strcmp(o, "--tokenize")) a->tokenize = 1;
     else if (!strcmp(o, "--ids-out")) a->ids_out = 1;
     else if (!strcmp(o, "--debug")) a->debug = 1;
+    else if (!strcmp(o, "--bench")) a->bench = atoi(VAL());
+    else if (!strcmp(o, "-r")) a->reps = atoi(VAL());
     else usage();
 #undef VAL
   }
-  if (!a->model || (!a->prompt && !a->ids) || a->n_gen < 0 || a->threads < 1)
+  if (!a->model || (!a->prompt && !a->ids && !a->bench) || a->n_gen < 0 ||
+      a->threads < 1 || a->bench < 0)
     usage();
+  if (a->reps < 1)
+    a->reps = 5;
 }
 
 /* Parses "1 403 407" into ids; returns the count or -1. */
@@ -105,6 +111,44 @@ parse_ids(const char *s, int32_t *ids, int cap)
     s = end;
   }
   return n;
+}
+
+/* llama-bench's pp<n> and tg<n>: a prompt of n tokens in one call, and n
+ * tokens decoded one at a time, each from an empty cache, reps times;
+ * prints tokens/s of every repetition. */
+static int
+bench(struct llama_model *m, int n, int reps)
+{
+  int32_t *ids = malloc((size_t)n * 4);
+  uint32_t r = 1;
+  for (int i = 0; i < n; i++) {
+    r = r * 1664525u + 1013904223u;
+    ids[i] = (int32_t)((r >> 8) % (uint32_t)m->c.vocab);
+  }
+  for (int t = 0; t < 2; t++) {
+    printf("%s%d t/s:", t ? "tg" : "pp", n);
+    for (int k = 0; k < reps + 1; k++) { /* the first run warms up */
+      llama_reset(m);
+      double t0 = now_s();
+      int rc = 0;
+      if (t == 0)
+        rc = llama_forward(m, ids, n);
+      else
+        for (int i = 0; i < n && !rc; i++)
+          rc = llama_forward(m, &ids[i], 1);
+      double dt = now_s() - t0;
+      if (rc) {
+        free(ids);
+        return rc;
+      }
+      if (k)
+        printf(" %.1f", n / dt);
+    }
+    printf("\n");
+    fflush(stdout);
+  }
+  free(ids);
+  return 0;
 }
 
 /* Prints an intermediate tensor like llama.cpp's eval-callback. */
@@ -183,7 +227,9 @@ main(int argc, char **argv)
   int cap = 1 << 16;
   int32_t *prompt = malloc((size_t)cap * 4);
   int np;
-  if (a.ids)
+  if (a.bench)
+    np = 0;
+  else if (a.ids)
     np = parse_ids(a.ids, prompt, cap);
   else
     np = infer_tok_prompt(tok, a.prompt, a.chat, prompt, cap);
@@ -197,7 +243,7 @@ main(int argc, char **argv)
     printf("\n");
     return 0;
   }
-  if (np == 0) {
+  if (np == 0 && !a.bench) {
     fprintf(stderr, "mneme-infer: empty prompt\n");
     return 1;
   }
@@ -219,6 +265,11 @@ main(int argc, char **argv)
   }
   if (a.debug)
     m.debug = debug_print;
+  if (a.bench) {
+    if ((rc = bench(&m, a.bench, a.reps)))
+      fprintf(stderr, "mneme-infer: %s\n", mn_strerror(rc));
+    return rc ? 1 : 0;
+  }
   double t1 = now_s();
   if (np + a.n_gen > m.n_ctx) {
     fprintf(stderr, "mneme-infer: prompt + %d tokens exceed the context (%d)\n",

@@ -33,6 +33,7 @@ $(eval $(call TEST,llama_test,test/llama_test.c,infer mnerr))
 $(eval $(call PROGRAM,mneme-infer,infer/mneme_infer.c infer/infer_tok.c,infer mnerr))
 $(eval $(call BENCH,infer_kernels,bench/infer_kernels.c,infer mnerr))
 endif
+TEST_SCRIPTS += test/infer_tool.sh
 
 # --- library ------------------------------------------------------------------
 $(eval $(call LIBRARY,infer,$(INFER_SRCS)))

@@ -14,6 +14,7 @@
  * Interface: par_pool_create, par_pool_destroy.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 #include "mneme/err.h"
 #include "mneme/par.h"
 
-#define SPINS 20000        /* pause instructions before sleeping */
+#define SPINS 20000        /* polls (with a yield every 64) before sleeping */
 #define OPEN (1u << 15)
 #define INSIDE 0x7fffu
 
@@ -60,6 +61,8 @@ wait_job(struct pool *p, uint64_t seen)
     if ((s >> 16) != seen || atomic_load_explicit(&p->stop, memory_order_relaxed))
       return s;
     cpu_relax();
+    if (i % 64 == 63)
+      sched_yield(); /* let a thread that has work run (shared machine) */
   }
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add(&p->sleepers, 1);
