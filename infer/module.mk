@@ -3,15 +3,16 @@
 # Two helpers share this file: keep edits to your own lines.
 
 # --- GGUF reader, tokenizers, chat templates, sampling -----------------------
-INFER_SRCS := infer/gguf.c infer/tokenizer.c infer/pretok.c infer/chat.c
+INFER_SRCS := infer/gguf.c infer/tokenizer.c infer/pretok.c infer/chat.c infer/sample.c
 ifeq ($(HOSTED),yes)
 INFER_SRCS += infer/gguf_host.c
 # (-lcmocka set here too: mk/rules.mk's TEST adds it after LINKED expanded)
-INFER_TESTS := gguf_test tokenizer_test chat_test
+INFER_TESTS := gguf_test tokenizer_test chat_test sample_test
 $(foreach t,$(INFER_TESTS),$(eval LDLIBS_$(t) += -lcmocka))
 $(eval $(call TEST,gguf_test,test/gguf_test.c,infer mnerr))
 $(eval $(call TEST,tokenizer_test,test/tokenizer_test.c,infer mnerr))
 $(eval $(call TEST,chat_test,test/chat_test.c,infer mnerr))
+$(eval $(call TEST,sample_test,test/sample_test.c,infer mnerr))
 $(eval $(call PROGRAM,pretok-dump,test/pretok_dump.c,infer))
 endif
 TEST_SCRIPTS += test/gguf_fuzz.sh test/pretok_regex.sh
