@@ -1,7 +1,8 @@
 /*
  * infer_tok.c: mneme-infer's glue to the tokenizer and sampler.
- * The tokenizer and chat templates are the library's (tokenizer.h,
- * chat.h); sampling is plain temperature sampling until sample.h lands.
+ * The tokenizer, chat templates and sampler are the library's
+ * (tokenizer.h, chat.h, sample.h, with llama.cpp's default top-k/top-p/
+ * min-p); this file only adapts them to the tool.
  *
  * Interface: infer_tok_load, infer_tok_free, infer_tok_prompt,
  * infer_tok_emit, infer_tok_emit_end, infer_tok_is_eog, infer_sampler_new,
@@ -9,12 +10,12 @@
  */
 #include "infer_tok.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mneme/chat.h"
 #include "mneme/err.h"
+#include "mneme/sample.h"
 #include "mneme/tokenizer.h"
 
 struct infer_tok {
@@ -109,36 +110,42 @@ infer_tok_is_eog(struct infer_tok *tok, int32_t id)
 }
 
 struct infer_sampler {
-  float temp;
-  uint64_t state;
+  struct sampler s;
+  struct sample_cand *cand;
+  int32_t *recent;
 };
 
 struct infer_sampler *
 infer_sampler_new(float temp, uint64_t seed, int vocab)
 {
-  struct infer_sampler *s = malloc(sizeof *s);
-  if (s) {
-    s->temp = temp;
-    s->state = seed * 2654435761u + 1;
+  struct infer_sampler *k = calloc(1, sizeof *k);
+  struct sample_params p;
+  sample_defaults(&p);
+  p.temp = temp;
+  p.seed = seed;
+  if (!k || !(k->cand = malloc((size_t)vocab * sizeof *k->cand)) ||
+      !(k->recent = malloc((size_t)(p.repeat_last_n > 0 ? p.repeat_last_n : 1) * 4)) ||
+      sample_init(&k->s, &p, vocab, k->cand, k->recent) != 0) {
+    infer_sampler_free(k);
+    return NULL;
   }
-  return s;
+  return k;
 }
 
 int32_t
-infer_sample(struct infer_sampler *s, const float *logits, int vocab)
+infer_sample(struct infer_sampler *k, const float *logits, int vocab)
 {
-  float mx = logits[0];
-  for (int i = 1; i < vocab; i++)
-    mx = logits[i] > mx ? logits[i] : mx;
-  double sum = 0;
-  for (int i = 0; i < vocab; i++)
-    sum += exp((logits[i] - mx) / s->temp);
-  s->state ^= s->state << 13, s->state ^= s->state >> 7, s->state ^= s->state << 17;
-  double r = (double)(s->state >> 11) / 9007199254740992.0 * sum;
-  for (int i = 0; i < vocab; i++)
-    if ((r -= exp((logits[i] - mx) / s->temp)) <= 0)
-      return i;
-  return vocab - 1;
+  int32_t id = sample_next(&k->s, logits);
+  sample_accept(&k->s, id);
+  return id;
 }
 
-void infer_sampler_free(struct infer_sampler *s) { free(s); }
+void
+infer_sampler_free(struct infer_sampler *k)
+{
+  if (k) {
+    free(k->cand);
+    free(k->recent);
+    free(k);
+  }
+}

@@ -260,9 +260,8 @@ layout(struct llama_model *m, struct carve *a)
   size_t B = (size_t)m->batch, es = m->kv_type == QUANT_F16 ? 2 : 4;
   size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
   size_t wide = qd > (size_t)c->dim ? qd : (size_t)c->dim;
-  size_t widest = wide > (size_t)c->ffn ? wide : (size_t)c->ffn;
+  size_t xq_row = m->xq_row;
   size_t nth = (size_t)m->par->nthreads, ctx = (size_t)m->n_ctx;
-  m->w.layers = take(a, sizeof(struct llama_layer) * (size_t)c->n_layers);
   s->x = take(a, B * c->dim * 4);
   s->xb = take(a, B * wide * 4);
   s->q = take(a, B * qd * 4);
@@ -273,12 +272,29 @@ layout(struct llama_model *m, struct carve *a)
   s->tmp = take(a, B * c->dim * 4);
   s->rope = take(a, B * c->n_rot * 4);
   for (int i = 0; i < 3; i++)
-    s->xq[i] = take(a, B * widest * 4); /* F32 is the widest vec type */
+    s->xq[i] = take(a, B * xq_row);
   s->logits = take(a, (size_t)c->vocab * 4);
   s->k_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
   s->v_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
   s->att = take(a, nth * ctx * 4);
   s->attq = take(a, nth * (ctx + c->head_dim) * es);
+}
+
+/* Bytes of the widest activation row any matmul quantizes. */
+static size_t
+widest_activation_row(const struct llama_model *m)
+{
+  size_t best = quant_row_size(quant_traits(m->w.output.type)->vec_type, m->c.dim);
+  for (int l = 0; l < m->c.n_layers; l++) {
+    const struct llama_layer *L = &m->w.layers[l];
+    const struct llama_matrix *all[7] = { &L->wq, &L->wk, &L->wv, &L->wo,
+                                          &L->gate, &L->up, &L->down };
+    for (int k = 0; k < 7; k++) {
+      size_t r = quant_row_size(quant_traits(all[k]->type)->vec_type, all[k]->n_in);
+      best = r > best ? r : best;
+    }
+  }
+  return best;
 }
 
 int
@@ -298,25 +314,29 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   int rc = build_config(m, f);
   if (rc)
     return rc;
-  struct gguf_tensor t;
-  if (gguf_find_tensor(f, "token_embd.weight", &t) == 0 && t.ne[1] >= 1 &&
-      t.ne[1] <= (1u << 30))
-    m->c.vocab = (int)t.ne[1]; /* sizes the logits; checked again below */
   m->n_ctx = o->n_ctx ? o->n_ctx : (m->c.ctx_train < 4096 ? m->c.ctx_train : 4096);
   if (m->n_ctx > (1 << 20))
     return fail(m, MN_EINVAL, "context too long", NULL);
-  struct carve a = { NULL, 0 };
-  layout(m, &a);
-  m->mem_bytes = a.off;
-  a.base = m->al.alloc(m->al.ctx, a.off);
-  if (!a.base)
-    return fail(m, MN_ENOMEM, "out of memory for the model state", NULL);
-  a.off = 0;
-  layout(m, &a);
+  size_t lbytes = sizeof(struct llama_layer) * (size_t)m->c.n_layers;
+  if (!(m->w.layers = m->al.alloc(m->al.ctx, lbytes)))
+    return fail(m, MN_ENOMEM, "out of memory for the layer table", NULL);
   if ((rc = build_weights(m, f))) {
-    llama_free(m);
+    m->al.free(m->al.ctx, m->w.layers, lbytes);
+    m->w.layers = NULL;
     return rc;
   }
+  m->xq_row = widest_activation_row(m);
+  struct carve a = { NULL, 0 };
+  layout(m, &a);
+  m->mem_bytes = a.off + lbytes;
+  if (!(m->arena = m->al.alloc(m->al.ctx, a.off))) {
+    m->al.free(m->al.ctx, m->w.layers, lbytes);
+    m->w.layers = NULL;
+    return fail(m, MN_ENOMEM, "out of memory for the model state", NULL);
+  }
+  a.base = m->arena;
+  a.off = 0;
+  layout(m, &a);
   llama_reset(m);
   return 0;
 }
@@ -324,8 +344,12 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
 void
 llama_free(struct llama_model *m)
 {
+  size_t lbytes = sizeof(struct llama_layer) * (size_t)m->c.n_layers;
+  if (m->arena)
+    m->al.free(m->al.ctx, m->arena, m->mem_bytes - lbytes);
   if (m->w.layers)
-    m->al.free(m->al.ctx, m->w.layers, m->mem_bytes);
+    m->al.free(m->al.ctx, m->w.layers, lbytes);
+  m->arena = NULL;
   m->w.layers = NULL;
 }
 

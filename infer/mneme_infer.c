@@ -94,6 +94,25 @@ parse(struct args *a, int argc, char **argv)
     a->reps = 5;
 }
 
+/* Current resident memory split (Linux /proc), in MiB: anonymous, file. */
+static void
+rss_split(double *anon, double *file)
+{
+  char line[256];
+  FILE *f = fopen("/proc/self/status", "r");
+  *anon = *file = 0;
+  if (!f)
+    return;
+  while (fgets(line, sizeof line, f)) {
+    long kb;
+    if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+      *anon = kb / 1024.0;
+    else if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
+      *file = kb / 1024.0;
+  }
+  fclose(f);
+}
+
 /* Parses "1 403 407" into ids; returns the count or -1. */
 static int
 parse_ids(const char *s, int32_t *ids, int cap)
@@ -126,8 +145,12 @@ bench(struct llama_model *m, int n, int reps)
     ids[i] = (int32_t)((r >> 8) % (uint32_t)m->c.vocab);
   }
   for (int t = 0; t < 2; t++) {
+    struct rusage r0, r1;
+    double wall = 0;
     printf("%s%d t/s:", t ? "tg" : "pp", n);
     for (int k = 0; k < reps + 1; k++) { /* the first run warms up */
+      if (k == 1)
+        getrusage(RUSAGE_SELF, &r0);
       llama_reset(m);
       double t0 = now_s();
       int rc = 0;
@@ -141,10 +164,15 @@ bench(struct llama_model *m, int n, int reps)
         free(ids);
         return rc;
       }
-      if (k)
+      if (k) {
         printf(" %.1f", n / dt);
+        wall += dt;
+      }
     }
-    printf("\n");
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 ((r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) * 1e-6;
+    printf("\n%s%d cpu/wall: %.2f\n", t ? "tg" : "pp", n, cpu / wall);
     fflush(stdout);
   }
   free(ids);
@@ -200,133 +228,187 @@ dump_logits(const char *path, const float *x, int n)
   return fclose(f);
 }
 
+/* Everything a run holds, released by cleanup() whatever happened. */
+struct session {
+  struct gguf_map map;
+  int mapped, built;
+  struct gguf_file gf;
+  struct infer_tok *tok;
+  int32_t *prompt;
+  int np;
+  struct par_ops par;
+  struct llama_model m;
+  struct infer_sampler *smp;
+};
+
+static int
+complain(const char *fmt, const char *a, const char *b)
+{
+  fprintf(stderr, "mneme-infer: ");
+  fprintf(stderr, fmt, a, b);
+  fprintf(stderr, "\n");
+  return 1;
+}
+
+/* Maps the model, loads the tokenizer and tokenizes the prompt. */
+static int
+open_inputs(const struct args *a, struct session *S)
+{
+  int rc = gguf_map_file(&S->map, a->model);
+  if (rc)
+    return complain("%s: %s", a->model, mn_strerror(rc));
+  S->mapped = 1;
+  if ((rc = gguf_open(&S->gf, S->map.addr, S->map.size)))
+    return complain("%s: %s", a->model, S->gf.err_msg ? S->gf.err_msg : mn_strerror(rc));
+  if ((rc = infer_tok_load(&S->tok, &S->gf)))
+    return complain("tokenizer: %s%s", mn_strerror(rc), "");
+  int cap = 1 << 16;
+  if (!(S->prompt = malloc((size_t)cap * 4)))
+    return complain("%s%s", "out of memory", "");
+  if (a->bench)
+    S->np = 0;
+  else if (a->ids)
+    S->np = parse_ids(a->ids, S->prompt, cap);
+  else
+    S->np = infer_tok_prompt(S->tok, a->prompt, a->chat, S->prompt, cap);
+  if (S->np < 0)
+    return complain("cannot tokenize the prompt%s%s", "", "");
+  return 0;
+}
+
+static int
+build_model(const struct args *a, struct session *S)
+{
+  if (a->threads > 1 && par_pool_create(&S->par, a->threads) != 0)
+    return complain("cannot start the threads%s%s", "", "");
+  struct llama_opts lo = { .n_ctx = a->n_ctx, .batch = a->batch, .kv_f32 = a->kv_f32,
+                           .par = &S->par };
+  if (a->kernels && !(lo.ops = quant_ops_named(a->kernels)))
+    return complain("kernels '%s' unknown or not runnable here%s", a->kernels, "");
+  int rc = llama_build(&S->m, &S->gf, &lo, &infer_alloc_libc);
+  if (rc)
+    return complain("%s: %s", a->model, S->m.err);
+  S->built = 1;
+  if (a->debug)
+    S->m.debug = debug_print;
+  return 0;
+}
+
+/* Samples and streams up to n_gen tokens; returns how many. */
+static int
+generate(const struct args *a, struct session *S, int *ngen)
+{
+  struct llama_model *m = &S->m;
+  if (!(S->smp = infer_sampler_new(a->temp, a->seed, m->c.vocab)))
+    return complain("cannot set up the sampler%s%s", "", "");
+  int n = 0, rc;
+  for (; n < a->n_gen; n++) {
+    int32_t next = a->temp <= 0.f ? argmax(m->s.logits, m->c.vocab)
+                                  : infer_sample(S->smp, m->s.logits, m->c.vocab);
+    if (a->ids_out || !S->tok)
+      printf("%s%d", n ? " " : "", next);
+    else
+      infer_tok_emit(S->tok, next, stdout);
+    fflush(stdout);
+    if (!a->ids_out && S->tok && infer_tok_is_eog(S->tok, next)) {
+      n++;
+      break;
+    }
+    if (n + 1 < a->n_gen && (rc = llama_forward(m, &next, 1)))
+      return complain("%s%s", mn_strerror(rc), "");
+  }
+  if (a->ids_out || !S->tok)
+    printf("\n");
+  else
+    infer_tok_emit_end(S->tok, stdout);
+  fflush(stdout);
+  *ngen = n;
+  return 0;
+}
+
+static void
+report(const struct session *S, double t0, double t1, double t2, double t3, int ngen)
+{
+  const struct llama_model *m = &S->m;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  int steps = ngen > 1 ? ngen - 1 : 0; /* forward passes after the prompt */
+  fprintf(stderr, "load: %.1f ms (kernels %s, %d threads, KV %s, n_ctx %d)\n",
+          (t1 - t0) * 1e3, m->ops->name, S->par.nthreads,
+          m->kv_type == QUANT_F16 ? "F16" : "F32", m->n_ctx);
+  fprintf(stderr, "prompt: %d tokens, %.2f tokens/s\n", S->np, S->np / (t2 - t1));
+  fprintf(stderr, "generation: %d tokens, %.2f tokens/s\n", ngen,
+          steps ? steps / (t3 - t2) : 0.0);
+  size_t kv = 2 * (size_t)m->c.n_layers * m->n_ctx * m->c.n_kv_heads * m->c.head_dim *
+              (m->kv_type == QUANT_F16 ? 2 : 4);
+  double anon, filer;
+  rss_split(&anon, &filer);
+  fprintf(stderr, "peak memory: %.2f MiB (file %.2f MiB, KV cache %.2f MiB, "
+          "state+KV %.2f MiB; now resident: %.2f MiB anonymous, %.2f MiB file-backed)\n",
+          ru.ru_maxrss / 1024.0, S->map.size / 1048576.0, kv / 1048576.0,
+          m->mem_bytes / 1048576.0, anon, filer);
+}
+
+static int
+run(const struct args *a, struct session *S)
+{
+  double t0 = now_s();
+  if (open_inputs(a, S))
+    return 1;
+  if (a->tokenize) {
+    for (int i = 0; i < S->np; i++)
+      printf("%s%d", i ? " " : "", S->prompt[i]);
+    printf("\n");
+    return 0;
+  }
+  if (S->np == 0 && !a->bench)
+    return complain("empty prompt%s%s", "", "");
+  if (build_model(a, S))
+    return 1;
+  int rc;
+  if (a->bench) {
+    if ((rc = bench(&S->m, a->bench, a->reps)))
+      return complain("%s%s", mn_strerror(rc), "");
+    return 0;
+  }
+  double t1 = now_s();
+  if (S->np + a->n_gen > S->m.n_ctx)
+    return complain("prompt and generation exceed the context%s%s", "", "");
+  if ((rc = llama_forward(&S->m, S->prompt, S->np)))
+    return complain("%s%s", mn_strerror(rc), "");
+  double t2 = now_s();
+  if (a->logits_path && dump_logits(a->logits_path, S->m.s.logits, S->m.c.vocab))
+    return complain("cannot write %s%s", a->logits_path, "");
+  int ngen = 0;
+  if (generate(a, S, &ngen))
+    return 1;
+  report(S, t0, t1, t2, now_s(), ngen);
+  return 0;
+}
+
+static void
+cleanup(struct session *S)
+{
+  infer_sampler_free(S->smp);
+  if (S->built)
+    llama_free(&S->m);
+  if (S->par.impl)
+    par_pool_destroy(&S->par);
+  infer_tok_free(S->tok);
+  free(S->prompt);
+  if (S->mapped)
+    gguf_unmap_file(&S->map);
+}
+
 int
 main(int argc, char **argv)
 {
   struct args a;
   parse(&a, argc, argv);
-  double t0 = now_s();
-  struct gguf_map map;
-  struct gguf_file gf;
-  int rc = gguf_map_file(&map, a.model);
-  if (rc) {
-    fprintf(stderr, "mneme-infer: %s: %s\n", a.model, mn_strerror(rc));
-    return 1;
-  }
-  if ((rc = gguf_open(&gf, map.addr, map.size))) {
-    fprintf(stderr, "mneme-infer: %s: %s (%s at byte %llu)\n", a.model,
-            mn_strerror(rc), gf.err_msg ? gf.err_msg : "?",
-            (unsigned long long)gf.err_off);
-    return 1;
-  }
-  struct infer_tok *tok = NULL;
-  if ((rc = infer_tok_load(&tok, &gf))) {
-    fprintf(stderr, "mneme-infer: tokenizer: %s\n", mn_strerror(rc));
-    return 1;
-  }
-  int cap = 1 << 16;
-  int32_t *prompt = malloc((size_t)cap * 4);
-  int np;
-  if (a.bench)
-    np = 0;
-  else if (a.ids)
-    np = parse_ids(a.ids, prompt, cap);
-  else
-    np = infer_tok_prompt(tok, a.prompt, a.chat, prompt, cap);
-  if (np < 0) {
-    fprintf(stderr, "mneme-infer: cannot tokenize the prompt\n");
-    return 1;
-  }
-  if (a.tokenize) {
-    for (int i = 0; i < np; i++)
-      printf("%s%d", i ? " " : "", prompt[i]);
-    printf("\n");
-    return 0;
-  }
-  if (np == 0 && !a.bench) {
-    fprintf(stderr, "mneme-infer: empty prompt\n");
-    return 1;
-  }
-  struct par_ops par = par_serial;
-  if (a.threads > 1 && par_pool_create(&par, a.threads) != 0) {
-    fprintf(stderr, "mneme-infer: cannot start %d threads\n", a.threads);
-    return 1;
-  }
-  struct llama_opts lo = { .n_ctx = a.n_ctx, .batch = a.batch, .kv_f32 = a.kv_f32,
-                           .par = &par };
-  if (a.kernels && !(lo.ops = quant_ops_named(a.kernels))) {
-    fprintf(stderr, "mneme-infer: kernels '%s' unknown or not runnable here\n", a.kernels);
-    return 1;
-  }
-  struct llama_model m;
-  if ((rc = llama_build(&m, &gf, &lo, &infer_alloc_libc))) {
-    fprintf(stderr, "mneme-infer: %s: %s (%s)\n", a.model, mn_strerror(rc), m.err);
-    return 1;
-  }
-  if (a.debug)
-    m.debug = debug_print;
-  if (a.bench) {
-    if ((rc = bench(&m, a.bench, a.reps)))
-      fprintf(stderr, "mneme-infer: %s\n", mn_strerror(rc));
-    return rc ? 1 : 0;
-  }
-  double t1 = now_s();
-  if (np + a.n_gen > m.n_ctx) {
-    fprintf(stderr, "mneme-infer: prompt + %d tokens exceed the context (%d)\n",
-            a.n_gen, m.n_ctx);
-    return 1;
-  }
-  if ((rc = llama_forward(&m, prompt, np))) {
-    fprintf(stderr, "mneme-infer: %s\n", mn_strerror(rc));
-    return 1;
-  }
-  double t2 = now_s();
-  if (a.logits_path && dump_logits(a.logits_path, m.s.logits, m.c.vocab)) {
-    fprintf(stderr, "mneme-infer: cannot write %s\n", a.logits_path);
-    return 1;
-  }
-  struct infer_sampler *smp = infer_sampler_new(a.temp, a.seed, m.c.vocab);
-  int ngen = 0;
-  for (; ngen < a.n_gen; ngen++) {
-    int32_t next = a.temp <= 0.f ? argmax(m.s.logits, m.c.vocab)
-                                 : infer_sample(smp, m.s.logits, m.c.vocab);
-    if (a.ids_out || !tok)
-      printf("%s%d", ngen ? " " : "", next);
-    else
-      infer_tok_emit(tok, next, stdout);
-    fflush(stdout);
-    if (!a.ids_out && tok && infer_tok_is_eog(tok, next)) {
-      ngen++;
-      break;
-    }
-    if (ngen + 1 < a.n_gen && (rc = llama_forward(&m, &next, 1))) {
-      fprintf(stderr, "mneme-infer: %s\n", mn_strerror(rc));
-      return 1;
-    }
-  }
-  if (a.ids_out || !tok)
-    printf("\n");
-  else
-    infer_tok_emit_end(tok, stdout);
-  fflush(stdout);
-  double t3 = now_s();
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  int steps = ngen > 1 ? ngen - 1 : 0; /* forward passes after the prompt */
-  fprintf(stderr, "load: %.1f ms (kernels %s, %d threads, KV %s, n_ctx %d)\n",
-          (t1 - t0) * 1e3, m.ops->name, par.nthreads,
-          m.kv_type == QUANT_F16 ? "F16" : "F32", m.n_ctx);
-  fprintf(stderr, "prompt: %d tokens, %.2f tokens/s\n", np, np / (t2 - t1));
-  fprintf(stderr, "generation: %d tokens, %.2f tokens/s\n", ngen,
-          steps ? steps / (t3 - t2) : 0.0);
-  fprintf(stderr, "peak memory: %.2f MiB (file %.2f MiB, state+KV %.2f MiB)\n",
-          ru.ru_maxrss / 1024.0, map.size / 1048576.0, m.mem_bytes / 1048576.0);
-  infer_sampler_free(smp);
-  llama_free(&m);
-  if (par.impl)
-    par_pool_destroy(&par);
-  infer_tok_free(tok);
-  free(prompt);
-  gguf_unmap_file(&map);
-  return 0;
+  struct session S;
+  memset(&S, 0, sizeof S);
+  S.par = par_serial;
+  int code = run(&a, &S);
+  cleanup(&S);
+  return code;
 }

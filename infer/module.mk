@@ -31,10 +31,15 @@ LDLIBS_quant_test += -lcmocka
 $(eval $(call TEST,quant_test,test/quant_test.c,infer mnerr))
 LDLIBS_llama_test += -lcmocka
 $(eval $(call TEST,llama_test,test/llama_test.c,infer mnerr))
+ifneq ($(TARGET),hosted-asan)
+# static: the tool's resident memory is then the model plus little else
+LDLIBS_mneme-infer += -static
+endif
 $(eval $(call PROGRAM,mneme-infer,infer/mneme_infer.c infer/infer_tok.c,infer mnerr))
 $(eval $(call BENCH,infer_kernels,bench/infer_kernels.c,infer mnerr))
 endif
 TEST_SCRIPTS += test/infer_tool.sh
+BENCH_SCRIPTS += bench/infer.sh
 
 # --- library ------------------------------------------------------------------
 $(eval $(call LIBRARY,infer,$(INFER_SRCS)))

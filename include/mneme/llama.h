@@ -118,6 +118,8 @@ struct llama_model {
   const struct par_ops *par;
   struct infer_alloc al;
   size_t mem_bytes;            /* allocated through al */
+  void *arena;                 /* the state's allocation */
+  size_t xq_row;               /* bytes of the widest quantized activation row */
   /* If set, called with intermediate tensors (rows x cols floats) named as
    * in llama.cpp's eval-callback output ("Qcur", "kqv_out", ...), to find
    * where a forward pass diverges. */
