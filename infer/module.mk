@@ -15,8 +15,8 @@ $(eval $(call TEST,chat_test,test/chat_test.c,infer mnerr))
 $(eval $(call TEST,sample_test,test/sample_test.c,infer mnerr))
 $(eval $(call PROGRAM,pretok-dump,test/pretok_dump.c,infer))
 endif
-TEST_SCRIPTS += test/gguf_fuzz.sh test/pretok_regex.sh
-FUZZ_SCRIPTS += test/gguf_fuzz.sh
+TEST_SCRIPTS += test/gguf_fuzz.sh test/tokenizer_fuzz.sh test/pretok_regex.sh
+FUZZ_SCRIPTS += test/gguf_fuzz.sh test/tokenizer_fuzz.sh
 
 # --- kernels, model, threads (infer-math) -------------------------------------
 INFER_SRCS += infer/quant.c infer/dot_select.c infer/matmul.c infer/par.c infer/llama.c
