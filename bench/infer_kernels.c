@@ -53,9 +53,17 @@ run(const struct quant_ops *ops, int type, const uint8_t *w, size_t rb, int rows
   volatile float sink = 0;
   for (int rep = 0; rep < 9; rep++) {
     double t0 = now();
-    for (int r = 0; r < rows; r++)
-      for (int b = 0; b < nx; b++)
+    for (int r = 0; r < rows; r++) {
+      int b = 0;
+      float o[4];
+      if (ops->dot4[type])
+        for (; b + 4 <= nx; b += 4) {
+          ops->dot4[type](n, w + (size_t)r * rb, x + (size_t)b * xb, xb, o);
+          sink += o[0];
+        }
+      for (; b < nx; b++)
         sink += ops->dot[type](n, w + (size_t)r * rb, x + (size_t)b * xb);
+    }
     double dt = now() - t0;
     best = dt < best ? dt : best;
   }

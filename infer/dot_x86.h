@@ -154,65 +154,90 @@ DOT_FN(dot_bf16_)(int n, const void *w, const void *x)
 
 /* ---- Q8_0, Q4_0 (activations Q8_0) --------------------------------------- */
 
+#define INLINE static inline __attribute__((always_inline))
+
+/* The kernels below come as "columns" functions: one weight row against
+ * nc activation rows (x, x + xs, ...), the weight's blocks decoded once.
+ * dot() is nc = 1 and dot4() nc = 4; each column gets exactly the same
+ * sequence of operations either way, so the results do not depend on how
+ * a batch is split. */
+
+/* One Q8_0 x Q8_0 block: w pre-split into |w| and w (for the signs). */
+INLINE __m256
+q8_block(__m256 acc, __m256i aw, __m256i w, float dw, const struct quant_q8_0 *b)
+{
+  __m256i p = dot_u8i8(aw, _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)b->qs), w));
+  return _mm256_fmadd_ps(_mm256_set1_ps(dw * h2f(b->d)), _mm256_cvtepi32_ps(p), acc);
+}
+
+/* Q8_0 and Q4_0 share the loop; q4 selects the weight decoding. */
+INLINE __m256i
+q4_0_bytes(const struct quant_q4_0 *blk)
+{
+  __m128i t = _mm_loadu_si128((const __m128i *)blk->qs);
+  __m256i v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+  return _mm256_sub_epi8(_mm256_and_si256(v, _mm256_set1_epi8(15)), _mm256_set1_epi8(8));
+}
+
+INLINE void
+q8q4_cols(int n, const void *w, int q4, const uint8_t *x, size_t xs, float *out, const int nc)
+{
+  const struct quant_q8_0 *a8 = w;
+  const struct quant_q4_0 *a4 = w;
+  __m256 acc0[4], acc1[4];
+  for (int c = 0; c < nc; c++)
+    acc0[c] = acc1[c] = _mm256_setzero_ps();
+  int nb = n / 32, i = 0;
+  for (; i < nb; i += 2) {
+    __m256i w0 = q4 ? q4_0_bytes(&a4[i]) : _mm256_loadu_si256((const __m256i *)a8[i].qs);
+    __m256i aw0 = _mm256_sign_epi8(w0, w0);
+    float d0 = h2f(q4 ? a4[i].d : a8[i].d);
+    if (i + 1 < nb) {
+      __m256i w1 = q4 ? q4_0_bytes(&a4[i + 1]) : _mm256_loadu_si256((const __m256i *)a8[i + 1].qs);
+      __m256i aw1 = _mm256_sign_epi8(w1, w1);
+      float d1 = h2f(q4 ? a4[i + 1].d : a8[i + 1].d);
+      for (int c = 0; c < nc; c++) {
+        const struct quant_q8_0 *b = (const struct quant_q8_0 *)(x + c * xs);
+        acc0[c] = q8_block(acc0[c], aw0, w0, d0, &b[i]);
+        acc1[c] = q8_block(acc1[c], aw1, w1, d1, &b[i + 1]);
+      }
+    } else {
+      for (int c = 0; c < nc; c++) {
+        const struct quant_q8_0 *b = (const struct quant_q8_0 *)(x + c * xs);
+        acc0[c] = q8_block(acc0[c], aw0, w0, d0, &b[i]);
+      }
+    }
+  }
+  for (int c = 0; c < nc; c++)
+    out[c] = hsum8(_mm256_add_ps(acc0[c], acc1[c]));
+}
+
 static float
 DOT_FN(dot_q8_0_)(int n, const void *w, const void *x)
 {
-  const struct quant_q8_0 *a = w, *b = x;
-  int nb = n / 32, i = 0;
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (; i + 2 <= nb; i += 2) {
-    __m256i p0 = dot_i8i8(_mm256_loadu_si256((const __m256i *)a[i].qs),
-                          _mm256_loadu_si256((const __m256i *)b[i].qs));
-    __m256i p1 = dot_i8i8(_mm256_loadu_si256((const __m256i *)a[i + 1].qs),
-                          _mm256_loadu_si256((const __m256i *)b[i + 1].qs));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)),
-                           _mm256_cvtepi32_ps(p0), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i + 1].d) * h2f(b[i + 1].d)),
-                           _mm256_cvtepi32_ps(p1), acc1);
-  }
-  for (; i < nb; i++) {
-    __m256i p0 = dot_i8i8(_mm256_loadu_si256((const __m256i *)a[i].qs),
-                          _mm256_loadu_si256((const __m256i *)b[i].qs));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)),
-                           _mm256_cvtepi32_ps(p0), acc0);
-  }
-  return hsum8(_mm256_add_ps(acc0, acc1));
+  float r;
+  q8q4_cols(n, w, 0, x, 0, &r, 1);
+  return r;
 }
 
-/* The 32 nibbles of a Q4_0/Q4_1 block in element order, as bytes 0..15. */
-static inline __m256i
-nibbles32(const uint8_t *qs)
+static void
+DOT_FN(dot4_q8_0_)(int n, const void *w, const void *x, size_t xs, float *out)
 {
-  __m128i t = _mm_loadu_si128((const __m128i *)qs);
-  __m256i v = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
-  return _mm256_and_si256(v, _mm256_set1_epi8(15));
+  q8q4_cols(n, w, 0, x, xs, out, 4);
 }
 
 static float
 DOT_FN(dot_q4_0_)(int n, const void *w, const void *x)
 {
-  const struct quant_q4_0 *a = w;
-  const struct quant_q8_0 *b = x;
-  int nb = n / 32, i = 0;
-  const __m256i eight = _mm256_set1_epi8(8);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (; i + 2 <= nb; i += 2) {
-    __m256i q0 = _mm256_sub_epi8(nibbles32(a[i].qs), eight);
-    __m256i q1 = _mm256_sub_epi8(nibbles32(a[i + 1].qs), eight);
-    __m256i p0 = dot_i8i8(q0, _mm256_loadu_si256((const __m256i *)b[i].qs));
-    __m256i p1 = dot_i8i8(q1, _mm256_loadu_si256((const __m256i *)b[i + 1].qs));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)),
-                           _mm256_cvtepi32_ps(p0), acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i + 1].d) * h2f(b[i + 1].d)),
-                           _mm256_cvtepi32_ps(p1), acc1);
-  }
-  for (; i < nb; i++) {
-    __m256i q0 = _mm256_sub_epi8(nibbles32(a[i].qs), eight);
-    __m256i p0 = dot_i8i8(q0, _mm256_loadu_si256((const __m256i *)b[i].qs));
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)),
-                           _mm256_cvtepi32_ps(p0), acc0);
-  }
-  return hsum8(_mm256_add_ps(acc0, acc1));
+  float r;
+  q8q4_cols(n, w, 1, x, 0, &r, 1);
+  return r;
+}
+
+static void
+DOT_FN(dot4_q4_0_)(int n, const void *w, const void *x, size_t xs, float *out)
+{
+  q8q4_cols(n, w, 1, x, xs, out, 4);
 }
 
 /* ---- Q4_K, Q6_K (activations Q8_K) ---------------------------------------- */
@@ -259,6 +284,42 @@ k_mins(const uint8_t m[8], const int16_t *bsums)
   return _mm_cvtsi128_si32(p);
 }
 
+INLINE void
+q4k_cols(int n, const struct quant_q4_k *a, const uint8_t *x, size_t xs, float *out,
+         const int nc)
+{
+  const __m256i m4 = _mm256_set1_epi8(15);
+  __m256 acc[4];
+  float mins[4];
+  for (int c = 0; c < nc; c++) {
+    acc[c] = _mm256_setzero_ps();
+    mins[c] = 0.f;
+  }
+  for (int i = 0; i < n / 256; i++) {
+    uint8_t sc[8], m[8];
+    k_scales(a[i].scales, sc, m);
+    __m256i q[8];
+    for (int g = 0; g < 4; g++) {
+      __m256i v = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * g));
+      q[2 * g] = _mm256_and_si256(v, m4);
+      q[2 * g + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+    }
+    float dw = h2f(a[i].d), mw = h2f(a[i].dmin);
+    for (int c = 0; c < nc; c++) {
+      const struct quant_q8_k *b = (const struct quant_q8_k *)(x + c * xs) + i;
+      int summ = k_mins(m, b->bsums);
+      __m256i sumi = _mm256_setzero_si256();
+      for (int j = 0; j < 8; j++)
+        sumi = _mm256_add_epi32(sumi, scaled_dot(q[j], _mm256_loadu_si256((const __m256i *)(b->qs + 32 * j)),
+                                                 _mm256_set1_epi16(sc[j])));
+      acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * dw), _mm256_cvtepi32_ps(sumi), acc[c]);
+      mins[c] += b->d * mw * (float)summ;
+    }
+  }
+  for (int c = 0; c < nc; c++)
+    out[c] = hsum8(acc[c]) - mins[c];
+}
+
 static float
 DOT_FN(dot_q4_k_)(int n, const void *w, const void *x)
 {
@@ -288,10 +349,58 @@ DOT_FN(dot_q4_k_)(int n, const void *w, const void *x)
   return hsum8(acc) - mins;
 }
 
+static void
+DOT_FN(dot4_q4_k_)(int n, const void *w, const void *x, size_t xs, float *out)
+{
+  q4k_cols(n, w, x, xs, out, 4);
+}
+
 static inline __m256i
 pair16(int lo, int hi)
 {
   return _mm256_set_m128i(_mm_set1_epi16((short)hi), _mm_set1_epi16((short)lo));
+}
+
+INLINE void
+q6k_cols(int n, const struct quant_q6_k *a, const uint8_t *x, size_t xs, float *out,
+         const int nc)
+{
+  const __m256i m4 = _mm256_set1_epi8(15), m2 = _mm256_set1_epi8(3 << 4);
+  __m256 acc[4];
+  for (int c = 0; c < nc; c++)
+    acc[c] = _mm256_setzero_ps();
+  for (int i = 0; i < n / 256; i++) {
+    const int8_t *sc = a[i].scales;
+    __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc));
+    __m256i q[8];
+    for (int h = 0; h < 2; h++) {
+      const uint8_t *ql = a[i].ql + 64 * h;
+      __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+      __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+      __m256i hb = _mm256_loadu_si256((const __m256i *)(a[i].qh + 32 * h));
+      q[4 * h] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                 _mm256_and_si256(_mm256_slli_epi16(hb, 4), m2));
+      q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                     _mm256_and_si256(_mm256_slli_epi16(hb, 2), m2));
+      q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                     _mm256_and_si256(hb, m2));
+      q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                     _mm256_and_si256(_mm256_srli_epi16(hb, 2), m2));
+    }
+    float dw = h2f(a[i].d);
+    for (int c = 0; c < nc; c++) {
+      const struct quant_q8_k *b = (const struct quant_q8_k *)(x + c * xs) + i;
+      __m256i offv = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)b->bsums));
+      __m256i sumi = _mm256_setzero_si256();
+      for (int j = 0; j < 8; j++)
+        sumi = _mm256_add_epi32(sumi, scaled_dot(q[j], _mm256_loadu_si256((const __m256i *)(b->qs + 32 * j)),
+                                                 pair16(sc[2 * j], sc[2 * j + 1])));
+      __m256i total = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offv, 5));
+      acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(b->d * dw), _mm256_cvtepi32_ps(total), acc[c]);
+    }
+  }
+  for (int c = 0; c < nc; c++)
+    out[c] = hsum8(acc[c]);
 }
 
 static float
@@ -335,6 +444,12 @@ DOT_FN(dot_q6_k_)(int n, const void *w, const void *x)
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(total), acc);
   }
   return hsum8(acc);
+}
+
+static void
+DOT_FN(dot4_q6_k_)(int n, const void *w, const void *x, size_t xs, float *out)
+{
+  q6k_cols(n, w, x, xs, out, 4);
 }
 
 /* ---- activation quantization ------------------------------------------------ */
@@ -451,6 +566,12 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q4_K] = DOT_FN(dot_q4_k_),
     [QUANT_Q5_K] = quant_dot_q5_k_scalar,
     [QUANT_Q6_K] = DOT_FN(dot_q6_k_),
+  },
+  .dot4 = {
+    [QUANT_Q8_0] = DOT_FN(dot4_q8_0_),
+    [QUANT_Q4_0] = DOT_FN(dot4_q4_0_),
+    [QUANT_Q4_K] = DOT_FN(dot4_q4_k_),
+    [QUANT_Q6_K] = DOT_FN(dot4_q6_k_),
   },
   .quantize = {
     [QUANT_F32] = quant_row_f32_scalar,

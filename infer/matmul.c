@@ -28,11 +28,20 @@ rows(const struct quant_ops *ops, const struct mm_job *j, int r0, int r1)
 {
   const struct llama_matrix *w = j->w;
   quant_dot_fn dot = ops->dot[w->type];
+  quant_dot4_fn dot4 = ops->dot4[w->type];
   const uint8_t *row = w->data + (size_t)r0 * w->row_bytes;
   for (int r = r0; r < r1; r++, row += w->row_bytes) {
     const uint8_t *x = j->xq;
     float *out = j->out + r;
-    for (int b = 0; b < j->nx; b++, x += j->xq_stride, out += j->out_stride)
+    int b = 0;
+    if (dot4)
+      for (; b + 4 <= j->nx; b += 4) {
+        float o[4];
+        dot4(w->n_in, row, x, j->xq_stride, o);
+        for (int k = 0; k < 4; k++, x += j->xq_stride, out += j->out_stride)
+          *out = o[k];
+      }
+    for (; b < j->nx; b++, x += j->xq_stride, out += j->out_stride)
       *out = dot(w->n_in, row, x);
   }
 }

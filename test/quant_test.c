@@ -319,6 +319,27 @@ check_dot_type(int t, int n)
       if (!ops)
         continue;
       float got = ops->dot[t](n, w, xq);
+      if (ops->dot4[t]) { /* four rows at once: the same bits as one by one */
+        size_t xs = quant_row_size(vt, n);
+        uint8_t *x4 = malloc(4 * xs);
+        float o[4];
+        for (int k = 0; k < 4; k++)
+          memcpy(x4 + k * xs, xq, xs);
+        for (int k = 0; k < 4; k++) /* vary the rows: scale each differently */
+          if (k != 2) {
+            for (int j = 0; j < n; j++)
+              xf[j] = x[j] * (float)(k + 1) * 0.37f;
+            quant_quantize_row(vt, xf, x4 + k * xs, n);
+          }
+        ops->dot4[t](n, w, x4, xs, o);
+        for (int k = 0; k < 4; k++) {
+          float one = ops->dot[t](n, w, x4 + k * xs);
+          assert_memory_equal(&one, &o[k], 4);
+        }
+        assert_memory_equal(&got, &o[2], 4);
+        quant_dequantize_row(vt, xq, xf, n); /* restore xf */
+        free(x4);
+      }
       if (fabs(got - ref) > 1e-5 * mag + 1e-6) {
         printf("# %s %s n=%d: got %.9g want %.9g (mag %g)\n", tr->name,
                names[v], n, got, ref, mag);

@@ -88,6 +88,11 @@ uint16_t quant_f32_to_bf16(float f); /* round to nearest even */
  * Returns 0, or MN_EINVAL (unsupported type, n not a block multiple). */
 int quant_dequantize_row(int type, const void *src, float *dst, int64_t n);
 
+/* Four dot products of one weight row with the activation rows x,
+ * x + xs, x + 2 xs, x + 3 xs, into out[0..3]; each equal to the bits to
+ * what quant_dot_fn gives for that row. */
+typedef void (*quant_dot4_fn)(int n, const void *w, const void *x, size_t xs, float *out);
+
 /* Converts n floats to an activation row of type vtype (F32, F16, BF16,
  * Q8_0, Q8_1, Q8_K) the way llama.cpp's CPU backend does (Q8_0/Q8_1:
  * d = amax/127, values rounded to nearest even; Q8_K: d = max/-127).
@@ -105,6 +110,11 @@ int quant_quantize_weights(int type, const float *x, void *dst, int64_t n);
  * x an activation row of that type's vec_type. n is a block multiple. */
 typedef float (*quant_dot_fn)(int n, const void *w, const void *x);
 
+/* Four dot products of one weight row with the activation rows x,
+ * x + xs, x + 2 xs, x + 3 xs, into out[0..3]; each equal to the bits to
+ * what quant_dot_fn gives for that row. */
+typedef void (*quant_dot4_fn)(int n, const void *w, const void *x, size_t xs, float *out);
+
 /* Converts n floats to an activation row of one vec type (n a multiple of
  * its block); every variant gives the scalar variant's bytes exactly. */
 typedef void (*quant_row_fn)(const float *x, void *y, int n);
@@ -114,6 +124,7 @@ typedef void (*quant_row_fn)(const float *x, void *y, int n);
 struct quant_ops {
   const char *name;                  /* "scalar", "avx2", "avx512" */
   quant_dot_fn dot[QUANT_NTYPES];
+  quant_dot4_fn dot4[QUANT_NTYPES];    /* NULL where the variant has none */
   quant_row_fn quantize[QUANT_NTYPES]; /* set for the vec types */
 };
 
