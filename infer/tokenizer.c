@@ -32,6 +32,10 @@
 #include "libc.h"
 #include "pretok.h"
 
+/* Bound on tokens and merges (real vocabularies have up to ~260k), so
+ * that a hostile file cannot ask for gigabytes of tables. */
+#define TOK_MAX_VOCAB (1u << 22)
+
 struct tok_merge {
   int32_t a, b; /* left and right token ids; a = -1: empty slot */
   int32_t rank; /* position in tokenizer.ggml.merges */
@@ -213,7 +217,7 @@ load_vocab(struct tokenizer *t, const struct gguf_file *f)
   if (gguf_find(f, "tokenizer.ggml.tokens", &toks))
     return MN_ENOENT;
   if (toks.type != GGUF_VT_ARR || toks.elem != GGUF_VT_STR || toks.n == 0 ||
-      toks.n >= INT32_MAX / 4)
+      toks.n > TOK_MAX_VOCAB)
     return MN_EFORMAT;
   t->n_vocab = (uint32_t)toks.n;
   int has_scores = gguf_get_arr(f, "tokenizer.ggml.scores", GGUF_VT_F32, &scores) == 0;
@@ -258,7 +262,7 @@ load_merges(struct tokenizer *t, const struct gguf_file *f)
   struct gguf_value m, s;
   if (gguf_get_arr(f, "tokenizer.ggml.merges", GGUF_VT_STR, &m))
     return MN_ENOENT;
-  if (m.n >= INT32_MAX / 4)
+  if (m.n > TOK_MAX_VOCAB)
     return MN_EFORMAT;
   t->merge_mask = table_size((uint32_t)m.n) - 1;
   t->merges = talloc(t, sizeof *t->merges * (t->merge_mask + 1));

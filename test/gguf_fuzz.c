@@ -5,7 +5,9 @@
  * pair (recursing into nested arrays with gguf_iter), every typed getter
  * and every tensor, touching the first and last byte of each tensor's
  * data, so any out-of-bounds pointer the reader hands out is caught by
- * ASan. Built with -DGGUF_FUZZ_SEEDS it is instead a program that writes
+ * ASan. Then it loads a tokenizer from the file's metadata, encodes a
+ * fixed text and renders every id it produced (hostile tokenizer
+ * metadata). Built with -DGGUF_FUZZ_SEEDS it is instead a program that writes
  * a seed corpus into the directory given as its argument.
  * Run by test/gguf_fuzz.sh (briefly, in make test; longer in make fuzz).
  */
@@ -14,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mneme/err.h>
 #include <mneme/gguf.h>
+#include <mneme/tokenizer.h>
 
 #include "gguf_writer.h"
 
@@ -42,6 +46,25 @@ walk_value(const struct gguf_value *v, int depth)
     walk_value(&e, depth + 1);
   if (v->n && v->elem == GGUF_VT_F32)
     sink += gguf_arr_f32(v, v->n - 1) > 0;
+}
+
+static void
+fuzz_tokenizer(const struct gguf_file *f)
+{
+  static const char text[] = "Hello <s> w\xc3\xb6rld  \xf0\x9f\xa6\x99!\n 123 'll";
+  struct tokenizer t;
+  int32_t ids[256];
+  size_t n;
+  char piece[4096];
+  if (tok_init(&t, f, &tok_malloc) != 0)
+    return;
+  if (tok_encode(&t, text, sizeof text - 1, TOK_ADD_SPECIAL | TOK_PARSE_SPECIAL,
+                 ids, 256, &n) == 0)
+    for (size_t i = 0; i < n; i++)
+      if (ids[i] < 0 || (uint32_t)ids[i] >= t.n_vocab ||
+          tok_piece(&t, ids[i], TOK_SHOW_SPECIAL, piece, sizeof piece) == MN_ERANGE)
+        abort();
+  tok_free(&t);
 }
 
 int
@@ -74,6 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (t.data < f.buf || t.data + t.nbytes > f.buf + f.size)
       abort();
   }
+  fuzz_tokenizer(&f);
   return 0;
 }
 
@@ -120,6 +144,31 @@ main(int argc, char **argv)
   for (int i = 0; i < 144; i++)
     gw_u8(&w, 0);
   save(argv[1], "small-v2", &w);
+  gw_header(&w, 3, 0, 5); /* a tiny SentencePiece vocabulary */
+  gw_kv_str(&w, "tokenizer.ggml.model", "llama");
+  gw_kv_arr(&w, "tokenizer.ggml.tokens", GGUF_VT_STR, 6);
+  gw_str(&w, "<unk>"), gw_str(&w, "<s>"), gw_str(&w, "<0x0A>");
+  gw_str(&w, "\xe2\x96\x81"), gw_str(&w, "H"), gw_str(&w, "\xe2\x96\x81H");
+  gw_kv_arr(&w, "tokenizer.ggml.scores", GGUF_VT_F32, 6);
+  for (int i = 0; i < 6; i++)
+    gw_f32(&w, (float)-i);
+  gw_kv_arr(&w, "tokenizer.ggml.token_type", GGUF_VT_I32, 6);
+  gw_u32(&w, 2), gw_u32(&w, 3), gw_u32(&w, 6), gw_u32(&w, 1), gw_u32(&w, 1), gw_u32(&w, 1);
+  gw_kv_u32(&w, "tokenizer.ggml.bos_token_id", 1);
+  gw_kv_bool(&w, "tokenizer.ggml.add_bos_token", 1);
+  save(argv[1], "spm-vocab", &w);
+  gw_header(&w, 3, 0, 4); /* a tiny byte-level BPE vocabulary */
+  gw_kv_str(&w, "tokenizer.ggml.model", "gpt2");
+  gw_kv_str(&w, "tokenizer.ggml.pre", "llama-bpe");
+  gw_kv_arr(&w, "tokenizer.ggml.tokens", GGUF_VT_STR, 5);
+  gw_str(&w, "H"), gw_str(&w, "e"), gw_str(&w, "He"), gw_str(&w, "\xc4\xa0"),
+  gw_str(&w, "<s>");
+  gw_kv_arr(&w, "tokenizer.ggml.merges", GGUF_VT_STR, 1);
+  gw_str(&w, "H e");
+  gw_kv_arr(&w, "tokenizer.ggml.token_type", GGUF_VT_I32, 5);
+  for (int i = 0; i < 5; i++)
+    gw_u32(&w, i == 4 ? 3 : 1);
+  save(argv[1], "bpe-vocab", &w);
   return 0;
 }
 #endif

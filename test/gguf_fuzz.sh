@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes the GGUF reader with libFuzzer (clang -fsanitize=fuzzer,address,
-# undefined) for FUZZ_SECONDS (default 20: the brief run of make test;
-# make fuzz sets a longer one). Seeds: small files from the test writer
+# Fuzzes the GGUF reader, and the tokenizer loaded from the files it
+# accepts, with libFuzzer (clang -fsanitize=fuzzer,address,undefined) for
+# FUZZ_SECONDS (default 20: the brief run of make test; make fuzz sets a
+# longer one). Seeds: small files from the test writer
 # and the metadata part of a reference model. Prints one TAP line.
 set -u
 secs=${FUZZ_SECONDS:-20}
@@ -9,10 +10,12 @@ out=build/fuzz/gguf
 mkdir -p "$out/corpus" "$out/seeds"
 flags="-std=gnu11 -g -O1 -Iinclude -DMN_HOSTED=1"
 if ! clang $flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-     test/gguf_fuzz.c infer/gguf.c -o "$out/gguf_fuzz" 2> "$out/build.log"; then
+     test/gguf_fuzz.c infer/gguf.c infer/tokenizer.c infer/pretok.c \
+     -o "$out/gguf_fuzz" 2> "$out/build.log"; then
   cat "$out/build.log"; echo "not ok - gguf fuzz target builds"; exit 1
 fi
-clang $flags -DGGUF_FUZZ_SEEDS test/gguf_fuzz.c infer/gguf.c -o "$out/seedgen" &&
+clang $flags -DGGUF_FUZZ_SEEDS test/gguf_fuzz.c infer/gguf.c infer/tokenizer.c infer/pretok.c \
+  -o "$out/seedgen" &&
   "$out/seedgen" "$out/seeds" || { echo "not ok - gguf fuzz seeds"; exit 1; }
 model=../shared/testdata/llm/models/stories260K-q4_0.gguf
 [ -f "$model" ] && head -c 16384 "$model" > "$out/seeds/stories-head"

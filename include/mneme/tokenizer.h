@@ -82,8 +82,9 @@ struct tokenizer {
 
 /* Loads the tokenizer of GGUF file f. Returns 0; MN_ENOENT (no
  * tokenizer.ggml.model or tokens), MN_ENOTSUP (unknown model or
- * pre-tokenizer), MN_EFORMAT (arrays of the wrong type or length, a bad
- * special token id), MN_ENOMEM. */
+ * pre-tokenizer), MN_EFORMAT (arrays of the wrong type or length, more
+ * than 4M tokens or merges), MN_ENOMEM. Special token ids out of range
+ * are ignored (set to -1). */
 int tok_init(struct tokenizer *t, const struct gguf_file *f,
              const struct tok_alloc *a);
 void tok_free(struct tokenizer *t);
