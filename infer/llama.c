@@ -547,7 +547,11 @@ layer(struct llama_model *m, int l, int B)
   }
   store_kv(m, l, B);
   struct att_task at = { m, l, B, 0 };
-  m->par->run(m->par->impl, att_worker, &at);
+  double work = (double)B * c->n_heads * (m->pos + B) * c->head_dim * 2;
+  if (work < 128 * 1024) /* not worth waking the workers */
+    att_worker(&at, 0, 1);
+  else
+    m->par->run(m->par->impl, att_worker, &at);
   dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
   matmul1(m, s->xb, B, &L->wo, s->tmp);
   dbg(m, "kqv_out", l, s->tmp, B, dim);

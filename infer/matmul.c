@@ -14,6 +14,11 @@
 
 #include <stdatomic.h>
 
+/* Multiply-adds below which a call runs on the caller's thread alone:
+ * waking the workers costs a few microseconds, about what this much work
+ * takes on one core. */
+#define MM_PAR_MIN (128 * 1024)
+
 struct mm_task {
   const struct quant_ops *ops;
   const struct mm_job *jobs;
@@ -79,9 +84,12 @@ mm_run(const struct par_ops *par, const struct quant_ops *ops,
        const struct mm_job *jobs, int njobs)
 {
   struct mm_task t = { ops, jobs, njobs, 0, 0, 0 };
-  for (int k = 0; k < njobs; k++)
+  double work = 0;
+  for (int k = 0; k < njobs; k++) {
     t.total += jobs[k].w->n_out;
-  if (par->nthreads <= 1) {
+    work += (double)jobs[k].w->n_out * jobs[k].w->n_in * jobs[k].nx;
+  }
+  if (par->nthreads <= 1 || work < MM_PAR_MIN) {
     span(&t, 0, t.total);
     return;
   }
