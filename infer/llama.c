@@ -112,7 +112,8 @@ build_config(struct llama_model *m, const struct gguf_file *f)
     return fail(m, MN_EFORMAT, "missing general.architecture", NULL);
   memcpy(arch, a, alen);
   arch[alen] = 0;
-  if (strcmp(arch, "llama") != 0)
+  int qwen2 = strcmp(arch, "qwen2") == 0;
+  if (strcmp(arch, "llama") != 0 && !qwen2)
     return fail(m, MN_ENOTSUP, "unsupported architecture", arch);
   c->rope_base = 10000.f;
   c->norm_eps = 1e-5f;
@@ -144,7 +145,8 @@ build_config(struct llama_model *m, const struct gguf_file *f)
   if (c->head_dim < 1 || c->n_rot > c->head_dim || c->n_rot % 2 ||
       !(c->rope_base > 0.f) || !(c->norm_eps >= 0.f))
     return fail(m, MN_EFORMAT, "inconsistent hyperparameters", NULL);
-  c->rope_neox = 0;
+  c->rope_neox = qwen2; /* llama.cpp's LLAMA_ROPE_TYPE_NEOX for qwen2 */
+  c->qkv_bias = qwen2;
   return 0;
 }
 
@@ -192,6 +194,18 @@ build_vector(struct llama_model *m, const struct gguf_file *f, const char *name,
   return 0;
 }
 
+/* An optional F32 bias vector of n: *out stays NULL when absent. */
+static int
+build_bias(struct llama_model *m, const struct gguf_file *f, const char *name,
+           int n, const float **out)
+{
+  struct gguf_tensor t;
+  *out = NULL;
+  if (gguf_find_tensor(f, name, &t) != 0)
+    return 0;
+  return build_vector(m, f, name, n, out);
+}
+
 static int
 build_layer(struct llama_model *m, const struct gguf_file *f, int l,
             struct llama_layer *L)
@@ -208,8 +222,13 @@ build_layer(struct llama_model *m, const struct gguf_file *f, int l,
       (rc = build_vector(m, f, blk_name(nm, sizeof nm, l, "ffn_norm.weight"), c->dim, &L->ffn_norm)) ||
       (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_gate.weight"), c->dim, c->ffn, 0, &L->gate)) ||
       (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_up.weight"), c->dim, c->ffn, 0, &L->up)) ||
-      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_down.weight"), c->ffn, c->dim, 0, &L->down)))
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_down.weight"), c->ffn, c->dim, 0, &L->down)) ||
+      (rc = build_bias(m, f, blk_name(nm, sizeof nm, l, "attn_q.bias"), qd, &L->bq)) ||
+      (rc = build_bias(m, f, blk_name(nm, sizeof nm, l, "attn_k.bias"), kvd, &L->bk)) ||
+      (rc = build_bias(m, f, blk_name(nm, sizeof nm, l, "attn_v.bias"), kvd, &L->bv)))
     return rc;
+  if (c->qkv_bias && !(L->bq && L->bk && L->bv))
+    return fail(m, MN_EFORMAT, "missing attention bias", blk_name(nm, sizeof nm, l, "attn_*.bias"));
   return 0;
 }
 
@@ -537,6 +556,14 @@ layer(struct llama_model *m, int l, int B)
   float *qkv_out[3] = { s->q, s->k, s->v };
   dbg(m, "attn_norm", l, s->xb, B, dim);
   matmuls(m, s->xb, dim, B, qkv, qkv_out, 3);
+  for (int b = 0; b < B; b++) {
+    if (L->bq)
+      add_rows(s->q + b * qd, L->bq, (size_t)qd);
+    if (L->bk)
+      add_rows(s->k + b * kvd, L->bk, (size_t)kvd);
+    if (L->bv)
+      add_rows(s->v + b * kvd, L->bv, (size_t)kvd);
+  }
   dbg(m, "Qcur", l, s->q, B, qd);
   dbg(m, "Kcur", l, s->k, B, kvd);
   dbg(m, "Vcur", l, s->v, B, kvd);

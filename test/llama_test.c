@@ -266,7 +266,7 @@ test_forward_errors(void **state)
   unload(&L);
 }
 
-/* ---- small models written here, for the loader's checks --------------------- */
+/* ---- small models written here --------------------------------------------- */
 
 struct tiny {
   const char *arch;
@@ -275,24 +275,37 @@ struct tiny {
   int wtype;         /* type of the matrices */
   int skip_norm;     /* leave out output_norm.weight */
   int no_heads;      /* leave out attention.head_count */
+  int biases;        /* write attn_{q,k,v}.bias (qwen2) */
+  int untied;        /* write output.weight */
 };
 
-/* Writes a complete little llama GGUF into w. */
+static uint32_t tiny_rng;
+
+static float
+tiny_rand(void)
+{
+  tiny_rng = tiny_rng * 1103515245u + 12345u;
+  return (float)((tiny_rng >> 8) & 0xffff) / 65536.f - 0.5f;
+}
+
+/* Writes a complete little llama/qwen2 GGUF into w, random weights. */
 static void
 write_tiny(struct gw *w, const struct tiny *t)
 {
-  struct { char name[64]; int nd; uint64_t ne[2]; int type; } ts[64];
+  struct { char name[64]; int nd; uint64_t ne[2]; int type; } ts[80];
   int nt = 0;
-#define ADD(nm, a, b, ty)                                                  \
-  do {                                                                     \
-    snprintf(ts[nt].name, 64, "%s", nm);                                   \
+#define ADD(nm, a, b, ty)                                                      \
+  do {                                                                         \
+    snprintf(ts[nt].name, 64, "%s", nm);                                       \
     ts[nt].nd = (b) ? 2 : 1, ts[nt].ne[0] = (a), ts[nt].ne[1] = (b) ? (b) : 1; \
-    ts[nt].type = ty, nt++;                                                \
+    ts[nt].type = ty, nt++;                                                    \
   } while (0)
   int kvd = t->dim / t->heads * t->kv_heads;
   ADD("token_embd.weight", t->dim, t->vocab, t->wtype);
   if (!t->skip_norm)
     ADD("output_norm.weight", t->dim, 0, GGML_TYPE_F32);
+  if (t->untied)
+    ADD("output.weight", t->dim, t->vocab, t->wtype);
   for (int l = 0; l < t->layers; l++) {
     char nm[64];
 #define L(s, a, b, ty) do { snprintf(nm, 64, "blk.%d." s, l); ADD(nm, a, b, ty); } while (0)
@@ -300,6 +313,11 @@ write_tiny(struct gw *w, const struct tiny *t)
     L("attn_q.weight", t->dim, t->q_rows, t->wtype);
     L("attn_k.weight", t->dim, kvd, t->wtype);
     L("attn_v.weight", t->dim, kvd, t->wtype);
+    if (t->biases) {
+      L("attn_q.bias", t->dim, 0, GGML_TYPE_F32);
+      L("attn_k.bias", kvd, 0, GGML_TYPE_F32);
+      L("attn_v.bias", kvd, 0, GGML_TYPE_F32);
+    }
     L("attn_output.weight", t->dim, t->dim, t->wtype);
     L("ffn_norm.weight", t->dim, 0, GGML_TYPE_F32);
     L("ffn_gate.weight", t->dim, t->ffn, t->wtype);
@@ -308,7 +326,7 @@ write_tiny(struct gw *w, const struct tiny *t)
 #undef L
   }
 #undef ADD
-  gw_header(w, 3, (uint64_t)nt, t->no_heads ? 5 : 6);
+  gw_header(w, 3, (uint64_t)nt, t->no_heads ? 6 : 7);
   gw_kv_str(w, "general.architecture", t->arch);
   char key[64];
   snprintf(key, 64, "%s.embedding_length", t->arch), gw_kv_u32(w, key, (uint32_t)t->dim);
@@ -317,7 +335,8 @@ write_tiny(struct gw *w, const struct tiny *t)
   if (!t->no_heads)
     snprintf(key, 64, "%s.attention.head_count", t->arch), gw_kv_u32(w, key, (uint32_t)t->heads);
   snprintf(key, 64, "%s.attention.head_count_kv", t->arch), gw_kv_u32(w, key, (uint32_t)t->kv_heads);
-  uint64_t off = 0, sizes[64];
+  snprintf(key, 64, "%s.rope.freq_base", t->arch), gw_kv_f32(w, key, 100.f);
+  uint64_t off = 0, sizes[80];
   for (int i = 0; i < nt; i++) {
     uint32_t bs = ggml_block_bytes((uint32_t)ts[i].type), be = ggml_block_elems((uint32_t)ts[i].type);
     sizes[i] = ts[i].ne[0] / be * bs * ts[i].ne[1];
@@ -325,27 +344,150 @@ write_tiny(struct gw *w, const struct tiny *t)
     off += (sizes[i] + 31) & ~31ull;
   }
   gw_pad(w, 32);
-  uint32_t r = 7;
+  tiny_rng = 7;
   for (int i = 0; i < nt; i++) {
-    for (uint64_t k = 0; k < sizes[i]; k++) {
-      uint8_t byte;
-      if (ts[i].type == GGML_TYPE_F32) { /* small floats: 0x3c.. */
-        r = r * 1103515245u + 12345u;
-        byte = (k % 4 == 3) ? 0x3c : (uint8_t)(r >> 24);
-      } else {
-        r = r * 1103515245u + 12345u;
-        byte = (uint8_t)(r >> 24);
-        if (ts[i].type == GGML_TYPE_F16 && k % 2 == 1)
-          byte = (uint8_t)(0x20 | (byte & 0x83)); /* finite small halves */
-        if (ts[i].type == GGML_TYPE_Q8_0 && k % 34 < 2)
-          byte = k % 34 ? 0x20 : 0; /* block scale 2^-7 */
-      }
-      gw_u8(w, byte);
-    }
+    int64_t n = (int64_t)(ts[i].ne[0] * ts[i].ne[1]);
+    float *x = malloc((size_t)n * 4);
+    uint8_t *q = malloc(sizes[i] + 1);
+    for (int64_t k = 0; k < n; k++)
+      x[k] = ts[i].nd == 1 && strstr(ts[i].name, "norm") ? 1.f + tiny_rand() : tiny_rand();
+    if (quant_quantize_weights(ts[i].type, x, q, n) == 0)
+      gw_bytes(w, q, sizes[i]);
+    else /* a type we cannot write (the Q2_K case): bytes of a valid size */
+      for (uint64_t k = 0; k < sizes[i]; k++)
+        gw_u8(w, 0);
+    free(x), free(q);
     gw_pad(w, 32);
   }
 }
 
+/* ---- a plain reference forward pass over dequantized weights ----------- */
+
+static float *
+deq(const struct gguf_file *f, const char *name, int rows, int cols)
+{
+  struct gguf_tensor t;
+  if (gguf_find_tensor(f, name, &t))
+    return NULL;
+  float *x = malloc((size_t)rows * cols * 4);
+  for (int r = 0; r < rows; r++)
+    assert_int_equal(quant_dequantize_row((int)t.type, t.data + (size_t)r * ggml_row_bytes(t.type, (uint64_t)cols),
+                                          x + (size_t)r * cols, cols), 0);
+  return x;
+}
+
+static void
+ref_matvec(double *out, const float *w, const double *x, int rows, int cols)
+{
+  for (int r = 0; r < rows; r++) {
+    double s = 0;
+    for (int c = 0; c < cols; c++)
+      s += (double)w[(size_t)r * cols + c] * x[c];
+    out[r] = s;
+  }
+}
+
+static void
+ref_norm(double *o, const double *x, const float *w, int n)
+{
+  double ss = 0;
+  for (int i = 0; i < n; i++)
+    ss += x[i] * x[i];
+  double sc = 1.0 / sqrt(ss / n + 1e-5);
+  for (int i = 0; i < n; i++)
+    o[i] = x[i] * sc * w[i];
+}
+
+static void
+ref_rope(double *v, int heads, int hd, int pos, int neox)
+{
+  for (int h = 0; h < heads; h++, v += hd)
+    for (int i = 0; i < hd / 2; i++) {
+      double th = pos * pow(100.0, -2.0 * i / hd), c = cos(th), s = sin(th);
+      int a = neox ? i : 2 * i, b = neox ? i + hd / 2 : 2 * i + 1;
+      double x0 = v[a], x1 = v[b];
+      v[a] = x0 * c - x1 * s;
+      v[b] = x0 * s + x1 * c;
+    }
+}
+
+/* Logits of the last of n tokens, straight from the definitions. */
+static void
+ref_forward(const struct gguf_file *f, const struct tiny *t, const int32_t *tok, int n,
+            double *logits)
+{
+  int D = t->dim, F = t->ffn, H = t->heads, KV = t->kv_heads, hd = D / H, kvd = hd * KV;
+  int neox = !strcmp(t->arch, "qwen2");
+  float *embd = deq(f, "token_embd.weight", t->vocab, D);
+  float *outw = deq(f, "output.weight", t->vocab, D);
+  float *onorm = deq(f, "output_norm.weight", 1, D);
+  double *kc = calloc((size_t)t->layers * n * kvd, 8), *vc = calloc((size_t)t->layers * n * kvd, 8);
+  double x[256], xb[256], q[256], k[256], v[256], att[64], o[256], g[512], u[512], tmp[256];
+  for (int p = 0; p < n; p++) {
+    for (int i = 0; i < D; i++)
+      x[i] = embd[(size_t)tok[p] * D + i];
+    for (int l = 0; l < t->layers; l++) {
+      char nm[64];
+#define W(s, r, c) (snprintf(nm, 64, "blk.%d." s, l), deq(f, nm, r, c))
+      float *an = W("attn_norm.weight", 1, D), *wq = W("attn_q.weight", D, D);
+      float *wk = W("attn_k.weight", kvd, D), *wv = W("attn_v.weight", kvd, D);
+      float *bq = W("attn_q.bias", 1, D), *bk = W("attn_k.bias", 1, kvd), *bv = W("attn_v.bias", 1, kvd);
+      float *wo = W("attn_output.weight", D, D), *fn = W("ffn_norm.weight", 1, D);
+      float *wg = W("ffn_gate.weight", F, D), *wu = W("ffn_up.weight", F, D), *wd = W("ffn_down.weight", D, F);
+#undef W
+      ref_norm(xb, x, an, D);
+      ref_matvec(q, wq, xb, D, D);
+      ref_matvec(k, wk, xb, kvd, D);
+      ref_matvec(v, wv, xb, kvd, D);
+      for (int i = 0; bq && i < D; i++)
+        q[i] += bq[i];
+      for (int i = 0; bk && i < kvd; i++)
+        k[i] += bk[i], v[i] += bv[i];
+      ref_rope(q, H, hd, p, neox);
+      ref_rope(k, KV, hd, p, neox);
+      memcpy(kc + ((size_t)l * n + p) * kvd, k, (size_t)kvd * 8);
+      memcpy(vc + ((size_t)l * n + p) * kvd, v, (size_t)kvd * 8);
+      for (int h = 0; h < H; h++) {
+        int gk = h / (H / KV);
+        double mx = -1e300, sum = 0;
+        for (int s2 = 0; s2 <= p; s2++) {
+          double d = 0;
+          for (int i = 0; i < hd; i++)
+            d += q[h * hd + i] * kc[((size_t)l * n + s2) * kvd + gk * hd + i];
+          att[s2] = d / sqrt(hd);
+          mx = att[s2] > mx ? att[s2] : mx;
+        }
+        for (int s2 = 0; s2 <= p; s2++)
+          sum += att[s2] = exp(att[s2] - mx);
+        for (int i = 0; i < hd; i++) {
+          double acc = 0;
+          for (int s2 = 0; s2 <= p; s2++)
+            acc += att[s2] / sum * vc[((size_t)l * n + s2) * kvd + gk * hd + i];
+          o[h * hd + i] = acc;
+        }
+      }
+      ref_matvec(tmp, wo, o, D, D);
+      for (int i = 0; i < D; i++)
+        x[i] += tmp[i];
+      ref_norm(xb, x, fn, D);
+      ref_matvec(g, wg, xb, F, D);
+      ref_matvec(u, wu, xb, F, D);
+      for (int i = 0; i < F; i++)
+        g[i] = g[i] / (1 + exp(-g[i])) * u[i];
+      ref_matvec(tmp, wd, g, D, F);
+      for (int i = 0; i < D; i++)
+        x[i] += tmp[i];
+      free(an), free(wq), free(wk), free(wv), free(bq), free(bk), free(bv);
+      free(wo), free(fn), free(wg), free(wu), free(wd);
+    }
+  }
+  ref_norm(xb, x, onorm, D);
+  ref_matvec(logits, outw ? outw : embd, xb, t->vocab, D);
+  free(embd), free(outw), free(onorm), free(kc), free(vc);
+}
+
+/* Builds the tiny model; when it loads, checks its logits (F32 KV cache)
+ * against the reference pass. Returns llama_build's code. */
 static int
 build_tiny(const struct tiny *t, char *err, size_t cap)
 {
@@ -355,13 +497,24 @@ build_tiny(const struct tiny *t, char *err, size_t cap)
   write_tiny(&w, t);
   int rc = gguf_open(&f, w.buf, w.len);
   assert_int_equal(rc, 0);
-  rc = llama_build(&m, &f, NULL, &infer_alloc_libc);
+  struct llama_opts o = { .kv_f32 = 1, .batch = 3 };
+  rc = llama_build(&m, &f, &o, &infer_alloc_libc);
   snprintf(err, cap, "%s", m.err);
   if (rc == 0) {
-    int32_t ids[3] = { 1, 2, 3 };
-    assert_int_equal(llama_forward(&m, ids, 3), 0);
-    for (int i = 0; i < m.c.vocab; i++)
-      assert_true(isfinite(m.s.logits[i]));
+    int32_t ids[7] = { 1, 5, 9, 2, 30, 4, 17 };
+    double ref[64], maxd = 0, mag = 0;
+    assert_int_equal(llama_forward(&m, ids, 7), 0);
+    ref_forward(&f, t, ids, 7, ref);
+    for (int i = 0; i < m.c.vocab; i++) {
+      maxd = fmax(maxd, fabs(m.s.logits[i] - ref[i]));
+      mag = fmax(mag, fabs(ref[i]));
+    }
+    /* F32 weights: float rounding only; F16/Q8_0: the activations are
+     * rounded too (2^-11, 2^-8 relative) */
+    double tol = t->wtype == GGML_TYPE_F32 ? 1e-4 : t->wtype == GGML_TYPE_F16 ? 5e-3 : 6e-2;
+    printf("# tiny %s %s: max|diff| vs reference pass %.2e (logits up to %.2f, tol %.0e)\n",
+           t->arch, ggml_type_name((uint32_t)t->wtype), maxd, mag, tol * mag);
+    assert_true(maxd <= tol * mag);
     llama_free(&m);
   }
   free(w.buf);
@@ -369,15 +522,31 @@ build_tiny(const struct tiny *t, char *err, size_t cap)
 }
 
 static void
+test_reference_pass(void **state)
+{
+  struct tiny good = { "llama", 64, 96, 4, 2, 2, 40, 64, GGML_TYPE_F32, 0, 0, 0, 0 };
+  char err[128];
+  assert_int_equal(build_tiny(&good, err, sizeof err), 0);       /* tied output */
+  struct tiny t = good;
+  t.untied = 1;
+  assert_int_equal(build_tiny(&t, err, sizeof err), 0);
+  t = good, t.arch = "qwen2", t.biases = 1, t.untied = 1;       /* NEOX RoPE, biases */
+  assert_int_equal(build_tiny(&t, err, sizeof err), 0);
+  t = good, t.kv_heads = 4;                                      /* no grouping */
+  assert_int_equal(build_tiny(&t, err, sizeof err), 0);
+  t = good, t.wtype = GGML_TYPE_F16;
+  assert_int_equal(build_tiny(&t, err, sizeof err), 0);
+  t = good, t.wtype = GGML_TYPE_Q8_0;
+  assert_int_equal(build_tiny(&t, err, sizeof err), 0);
+}
+
+static void
 test_loader_checks(void **state)
 {
-  struct tiny good = { "llama", 64, 96, 4, 2, 2, 40, 64, GGML_TYPE_F16, 0, 0 };
+  struct tiny good = { "llama", 64, 96, 4, 2, 2, 40, 64, GGML_TYPE_F32, 0, 0, 0, 0 };
   char err[128];
-  assert_int_equal(build_tiny(&good, err, sizeof err), 0);
   struct tiny t = good;
-  t.wtype = GGML_TYPE_Q8_0;
-  assert_int_equal(build_tiny(&t, err, sizeof err), 0);
-  t = good, t.arch = "gpt2";
+  t.arch = "gpt2";
   assert_int_equal(build_tiny(&t, err, sizeof err), MN_ENOTSUP);
   t = good, t.q_rows = 32;
   assert_int_equal(build_tiny(&t, err, sizeof err), MN_EFORMAT);
@@ -389,6 +558,9 @@ test_loader_checks(void **state)
   assert_int_equal(build_tiny(&t, err, sizeof err), MN_EFORMAT);
   t = good, t.kv_heads = 3; /* 4 heads do not group into 3 */
   assert_int_equal(build_tiny(&t, err, sizeof err), MN_EFORMAT);
+  t = good, t.arch = "qwen2"; /* qwen2 without its biases */
+  assert_int_equal(build_tiny(&t, err, sizeof err), MN_EFORMAT);
+  assert_non_null(strstr(err, "bias"));
   t = good, t.dim = 256, t.ffn = 256, t.q_rows = 256, t.wtype = GGML_TYPE_Q2_K;
   assert_int_equal(build_tiny(&t, err, sizeof err), MN_ENOTSUP);
 }
@@ -402,6 +574,7 @@ main(void)
     cmocka_unit_test(test_threads_batches_exact),
     cmocka_unit_test(test_scalar_path),
     cmocka_unit_test(test_forward_errors),
+    cmocka_unit_test(test_reference_pass),
     cmocka_unit_test(test_loader_checks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /*
  * llama.h: the llama-architecture transformer (llama, and llama-like
- * files such as TinyLlama, SmolLM, Mistral without sliding window) over
- * weights carved from a GGUF file in place.
+ * files such as TinyLlama, SmolLM, Mistral without sliding window; qwen2:
+ * the same with Q/K/V biases and NEOX RoPE) over weights carved from a
+ * GGUF file in place.
  *
  * llama_build() reads the hyperparameters and tensors through the GGUF
  * reader, checks every shape and type, and allocates (through the caller's
@@ -51,6 +52,7 @@ struct llama_config {
   float rope_base;
   float norm_eps;
   int rope_neox;    /* 1: rotate (i, i + n_rot/2) pairs (qwen2), 0: (2i, 2i+1) */
+  int qkv_bias;     /* 1: Q, K, V have bias vectors (qwen2) */
 };
 
 /* A weight matrix: n_out rows of n_in elements of `type`. */
@@ -66,6 +68,9 @@ struct llama_layer {
   struct llama_matrix wq;   /* (n_heads * head_dim, dim) */
   struct llama_matrix wk;   /* (n_kv_heads * head_dim, dim) */
   struct llama_matrix wv;   /* (n_kv_heads * head_dim, dim) */
+  const float *bq;          /* (n_heads * head_dim) or NULL (qwen2 biases) */
+  const float *bk;          /* (n_kv_heads * head_dim) or NULL */
+  const float *bv;          /* (n_kv_heads * head_dim) or NULL */
   struct llama_matrix wo;   /* (dim, n_heads * head_dim) */
   const float *ffn_norm;    /* (dim) */
   struct llama_matrix gate; /* (ffn, dim) */
@@ -131,7 +136,7 @@ struct llama_model {
 
 /* Reads the model from an open GGUF file (which must outlive the model)
  * and allocates its state. Returns 0; MN_ENOTSUP (architecture other than
- * llama, unsupported tensor type), MN_EFORMAT (missing or misshapen tensor
+ * llama or qwen2, unsupported tensor type), MN_EFORMAT (missing or misshapen tensor
  * or hyperparameter), MN_EINVAL (bad options) or MN_ENOMEM. On failure
  * m->err says what, and nothing stays allocated. */
 int llama_build(struct llama_model *m, const struct gguf_file *f,
