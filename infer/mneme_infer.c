@@ -6,7 +6,8 @@
  *   mneme-infer -m model.gguf --ids "1 403 407" -n 32   (token ids in/out)
  *
  * Streams the generated text on stdout (not the prompt), then prints load
- * time, prompt and generation tokens/s and peak memory on stderr. Other
+ * time, prompt and generation tokens/s and peak memory on stderr. -t
+ * defaults to the number of online CPUs (at most 16). Other
  * options: -c n_ctx, -b batch, --kv-f32, --kernels scalar|avx2|avx512,
  * --ids-out (print generated ids instead of text), --greedy-ties-low.
  *
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mneme/err.h"
 #include "mneme/gguf.h"
@@ -59,7 +61,8 @@ parse(struct args *a, int argc, char **argv)
 {
   memset(a, 0, sizeof *a);
   a->n_gen = 64;
-  a->threads = 1;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  a->threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu; /* like llama.cpp: all cores */
   a->temp = 0.8f;
   a->seed = (uint64_t)time(NULL);
   for (int i = 1; i < argc; i++) {
