@@ -459,6 +459,69 @@ DOT_FN(dot4_q6_k_)(int n, const void *w, const void *x, size_t xs, float *out)
 }
 #endif
 
+/* ---- Q5_K (activations Q8_K), Q5_0 (activations Q8_0) ------------------------ */
+
+static float
+DOT_FN(dot_q5_k_)(int n, const void *w, const void *x)
+{
+  const struct quant_q5_k *a = w;
+  const struct quant_q8_k *b = x;
+  const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.f;
+  for (int i = 0; i < n / 256; i++) {
+    uint8_t sc[8], m[8];
+    k_scales(a[i].scales, sc, m);
+    int summ = k_mins(m, b[i].bsums);
+    __m256i hb = _mm256_loadu_si256((const __m256i *)a[i].qh);
+    __m256i sumi = _mm256_setzero_si256();
+    for (int g = 0; g < 4; g++) {
+      __m256i q = _mm256_loadu_si256((const __m256i *)(a[i].qs + 32 * g));
+      __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), one), 4);
+      __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2 * g + 1), one), 4);
+      __m256i lo = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+      __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+      sumi = _mm256_add_epi32(sumi, scaled_dot(lo, _mm256_loadu_si256((const __m256i *)(b[i].qs + 64 * g)),
+                                               _mm256_set1_epi16(sc[2 * g])));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(hi, _mm256_loadu_si256((const __m256i *)(b[i].qs + 64 * g + 32)),
+                                               _mm256_set1_epi16(sc[2 * g + 1])));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(b[i].d * h2f(a[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+    mins += b[i].d * h2f(a[i].dmin) * (float)summ;
+  }
+  return hsum8(acc) - mins;
+}
+
+/* The 32 bits of a Q5_0 block's qh as bytes 0x10 (bit set) or 0. */
+static inline __m256i
+bits_to_bytes(uint32_t qh)
+{
+  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), pick);
+  v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+  return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+static float
+DOT_FN(dot_q5_0_)(int n, const void *w, const void *x)
+{
+  const struct quant_q5_0 *a = w;
+  const struct quant_q8_0 *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  for (int i = 0; i < n / 32; i++) {
+    uint32_t qh;
+    memcpy(&qh, a[i].qh, 4);
+    __m128i t = _mm_loadu_si128((const __m128i *)a[i].qs);
+    __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
+    q = _mm256_sub_epi8(_mm256_or_si256(q, bits_to_bytes(qh)), _mm256_set1_epi8(16));
+    __m256i p = dot_i8i8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+  }
+  return hsum8(acc);
+}
+
 #ifdef DOT_K512
 /* ---- 512-bit K-quant kernels ----------------------------------------------
  * Two 32-byte groups per register: for Q4_K a group's 32 bytes are
@@ -700,9 +763,9 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q8_0] = DOT_FN(dot_q8_0_),
     [QUANT_Q4_0] = DOT_FN(dot_q4_0_),
     [QUANT_Q4_1] = quant_dot_q4_1_scalar,
-    [QUANT_Q5_0] = quant_dot_q5_0_scalar,
+    [QUANT_Q5_0] = DOT_FN(dot_q5_0_),
     [QUANT_Q4_K] = DOT_FN(dot_q4_k_),
-    [QUANT_Q5_K] = quant_dot_q5_k_scalar,
+    [QUANT_Q5_K] = DOT_FN(dot_q5_k_),
     [QUANT_Q6_K] = DOT_FN(dot_q6_k_),
   },
   .dot4 = {
