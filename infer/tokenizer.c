@@ -441,6 +441,10 @@ tok_init(struct tokenizer *t, const struct gguf_file *f,
   get_id(t, f, "tokenizer.ggml.eos_token_id", &t->eos);
   get_id(t, f, "tokenizer.ggml.unknown_token_id", &t->unk);
   get_id(t, f, "tokenizer.ggml.padding_token_id", &t->pad);
+  int32_t *ids[] = {&t->bos, &t->eos, &t->unk, &t->pad};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+    if (*ids[i] >= (int32_t)t->n_vocab)
+      *ids[i] = -1; /* a default that this small vocabulary lacks */
   get_flag(f, "tokenizer.ggml.add_bos_token", &t->add_bos);
   get_flag(f, "tokenizer.ggml.add_eos_token", &t->add_eos);
   get_flag(f, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix);

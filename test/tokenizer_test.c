@@ -453,6 +453,27 @@ test_bad_metadata(void **state)
   gw_kv_str(&w, "tokenizer.ggml.model", "gpt2");
   tokens(&w, 3);
   assert_int_equal(init_from(&w), MN_ENOENT);
+  /* One token: the SPM default ids (BOS 1, EOS 2) do not exist here and
+   * must not be emitted (found by the fuzzer). */
+  gw_header(&w, 3, 0, 2);
+  gw_kv_str(&w, "tokenizer.ggml.model", "llama");
+  gw_kv_arr(&w, "tokenizer.ggml.tokens", GGUF_VT_STR, 1), gw_str(&w, "<unk>");
+  {
+    struct gguf_file f1;
+    struct tokenizer t1;
+    int32_t ids1[16];
+    size_t n1;
+    assert_int_equal(gguf_open(&f1, w.buf, w.len), 0);
+    assert_int_equal(tok_init(&t1, &f1, &tok_malloc), 0);
+    assert_int_equal(t1.bos, -1);
+    assert_int_equal(t1.eos, -1);
+    assert_int_equal(tok_encode(&t1, "ab", 2, TOK_ADD_SPECIAL, ids1, 16, &n1), 0);
+    for (size_t i = 0; i < n1; i++)
+      assert_int_equal(ids1[i], 0); /* unknown bytes fall back to <unk> */
+    tok_free(&t1);
+    free(w.buf);
+    memset(&w, 0, sizeof w);
+  }
   /* A minimal BPE vocabulary: merges with unknown parts are skipped, an
    * out-of-range BOS id is ignored, and encoding still works. */
   gw_header(&w, 3, 0, 5);
