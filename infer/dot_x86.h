@@ -754,6 +754,33 @@ DOT_FN(row_q8_k_)(const float *x, void *y, int n)
   }
 }
 
+/* ---- axpy over the KV cache ------------------------------------------------- */
+
+static void
+DOT_FN(axpy_f32_)(int n, float a, const void *x, float *y)
+{
+  const float *v = x;
+  __m256 va = _mm256_set1_ps(a);
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(v + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; i++)
+    y[i] += a * v[i];
+}
+
+static void
+DOT_FN(axpy_f16_)(int n, float a, const void *x, float *y)
+{
+  const uint16_t *v = x;
+  __m256 va = _mm256_set1_ps(a);
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i))),
+                                            _mm256_loadu_ps(y + i)));
+  for (; i < n; i++)
+    y[i] += a * h2f(v[i]);
+}
+
 const struct quant_ops DOT_OPS_NAME = {
   .name = DOT_OPS_LABEL,
   .dot = {
@@ -773,6 +800,10 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q4_0] = DOT_FN(dot4_q4_0_),
     [QUANT_Q4_K] = DOT_FN(dot4_q4_k_),
     [QUANT_Q6_K] = DOT_FN(dot4_q6_k_),
+  },
+  .axpy = {
+    [QUANT_F32] = DOT_FN(axpy_f32_),
+    [QUANT_F16] = DOT_FN(axpy_f16_),
   },
   .quantize = {
     [QUANT_F32] = quant_row_f32_scalar,

@@ -142,7 +142,7 @@ build_config(struct llama_model *m, const struct gguf_file *f)
     c->head_dim = c->dim / c->n_heads;
   if (!c->n_rot)
     c->n_rot = c->head_dim;
-  if (c->head_dim < 1 || c->n_rot > c->head_dim || c->n_rot % 2 ||
+  if (c->head_dim < 1 || c->head_dim > 512 || c->n_rot > c->head_dim || c->n_rot % 2 ||
       !(c->rope_base > 0.f) || !(c->norm_eps >= 0.f))
     return fail(m, MN_EFORMAT, "inconsistent hyperparameters", NULL);
   c->rope_neox = qwen2; /* llama.cpp's LLAMA_ROPE_TYPE_NEOX for qwen2 */
@@ -467,13 +467,17 @@ store_kv(struct llama_model *m, int l, int B)
   for (int b = 0; b < B; b++) {
     size_t p = (size_t)(m->pos + b);
     const float *v = s->v + b * kvd;
-    m->ops->quantize[m->kv_type](s->k + b * kvd, kc + p * kvd * es, (int)kvd);
+    const float *k = s->k + b * kvd;
     if (es == 2)
-      for (size_t ch = 0; ch < kvd; ch++)
+      for (size_t ch = 0; ch < kvd; ch++) {
+        ((uint16_t *)kc)[ch * ctx + p] = quant_f32_to_f16(k[ch]);
         ((uint16_t *)vc)[ch * ctx + p] = quant_f32_to_f16(v[ch]);
+      }
     else
-      for (size_t ch = 0; ch < kvd; ch++)
+      for (size_t ch = 0; ch < kvd; ch++) {
+        ((float *)kc)[ch * ctx + p] = k[ch];
         ((float *)vc)[ch * ctx + p] = v[ch];
+      }
   }
 }
 
@@ -496,12 +500,20 @@ attend(struct llama_model *m, int l, int b, int h, int ith)
   float *att = s->att + (size_t)ith * ctx;
   uint8_t *probs = s->attq + (size_t)ith * (ctx + hd) * es, *qk = probs + ctx * es;
   quant_dot_fn dot = m->ops->dot[m->kv_type];
-  const uint8_t *kc = (const uint8_t *)s->k_cache + ((size_t)l * ctx * kvd + (size_t)g * hd) * es;
+  quant_axpy_fn axpy = m->ops->axpy[m->kv_type];
+  const uint8_t *kc = (const uint8_t *)s->k_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
   const uint8_t *vc = (const uint8_t *)s->v_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
-  m->ops->quantize[m->kv_type](s->q + (size_t)b * c->n_heads * hd + (size_t)h * hd, qk, hd);
+  const float *q = s->q + (size_t)b * c->n_heads * hd + (size_t)h * hd;
+  float qr[512];
+  /* the query rounded to the cache type, as llama.cpp's K.q takes it */
+  m->ops->quantize[m->kv_type](q, qk, hd);
+  quant_dequantize_row(m->kv_type, qk, qr, hd);
+  memset(att, 0, (size_t)nkv * sizeof *att);
+  for (int d = 0; d < hd; d++)
+    axpy(nkv, qr[d], kc + (size_t)d * ctx * es, att);
   float scale = 1.f / sqrtf((float)hd), mx = -3.0e38f;
   for (int t = 0; t < nkv; t++) {
-    att[t] = dot(hd, kc + (size_t)t * kvd * es, qk) * scale;
+    att[t] *= scale;
     mx = att[t] > mx ? att[t] : mx;
   }
   double sum = 0;

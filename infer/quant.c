@@ -679,8 +679,25 @@ void quant_row_q8_0_scalar(const float *x, void *y, int n) { quantize_q8_0(x, y,
 void quant_row_q8_1_scalar(const float *x, void *y, int n) { quantize_q8_1(x, y, n / 32); }
 void quant_row_q8_k_scalar(const float *x, void *y, int n) { quantize_q8_k(x, y, n / 256); }
 
+void
+quant_axpy_f32_scalar(int n, float a, const void *x, float *y)
+{
+  const float *v = x;
+  for (int i = 0; i < n; i++)
+    y[i] += a * v[i];
+}
+
+void
+quant_axpy_f16_scalar(int n, float a, const void *x, float *y)
+{
+  const uint16_t *v = x;
+  for (int i = 0; i < n; i++)
+    y[i] += a * quant_f16_to_f32(v[i]);
+}
+
 const struct quant_ops quant_ops_scalar = {
   .name = "scalar",
   .dot = { QUANT_SCALAR_DOTS },
   .quantize = { QUANT_SCALAR_ROWS },
+  .axpy = { [QUANT_F32] = quant_axpy_f32_scalar, [QUANT_F16] = quant_axpy_f16_scalar },
 };

@@ -28,6 +28,9 @@ void quant_row_q8_0_scalar(const float *x, void *y, int n);
 void quant_row_q8_1_scalar(const float *x, void *y, int n);
 void quant_row_q8_k_scalar(const float *x, void *y, int n);
 
+void quant_axpy_f32_scalar(int n, float a, const void *x, float *y);
+void quant_axpy_f16_scalar(int n, float a, const void *x, float *y);
+
 /* Designated initializers of quant_ops.dot with every scalar kernel; a
  * variant lists these first and overrides the types it accelerates. */
 #define QUANT_SCALAR_DOTS \

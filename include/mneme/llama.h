@@ -99,7 +99,7 @@ struct llama_state {
   uint8_t *xq[3];  /* (B, row bytes) activations quantized, one per vec type */
   int xq_type[3];  /* vec type held in xq[i]; -1 none */
   float *logits;   /* (vocab) of the last token evaluated */
-  void *k_cache;   /* (n_layers, n_ctx, kv_dim) of kv_type */
+  void *k_cache;   /* (n_layers, kv_dim, n_ctx) of kv_type (transposed) */
   void *v_cache;   /* (n_layers, kv_dim, n_ctx) of kv_type (transposed) */
   float *att;      /* (nthreads, n_ctx) scores */
   uint8_t *attq;   /* (nthreads, n_ctx + head_dim) probabilities, query in kv_type */

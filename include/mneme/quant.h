@@ -93,6 +93,10 @@ int quant_dequantize_row(int type, const void *src, float *dst, int64_t n);
  * what quant_dot_fn gives for that row. */
 typedef void (*quant_dot4_fn)(int n, const void *w, const void *x, size_t xs, float *out);
 
+/* y[i] += a * x[i] for n elements of x in type F32 or F16 (the KV cache:
+ * attention scores over a transposed K). */
+typedef void (*quant_axpy_fn)(int n, float a, const void *x, float *y);
+
 /* Converts n floats to an activation row of type vtype (F32, F16, BF16,
  * Q8_0, Q8_1, Q8_K) the way llama.cpp's CPU backend does (Q8_0/Q8_1:
  * d = amax/127, values rounded to nearest even; Q8_K: d = max/-127).
@@ -115,6 +119,10 @@ typedef float (*quant_dot_fn)(int n, const void *w, const void *x);
  * what quant_dot_fn gives for that row. */
 typedef void (*quant_dot4_fn)(int n, const void *w, const void *x, size_t xs, float *out);
 
+/* y[i] += a * x[i] for n elements of x in type F32 or F16 (the KV cache:
+ * attention scores over a transposed K). */
+typedef void (*quant_axpy_fn)(int n, float a, const void *x, float *y);
+
 /* Converts n floats to an activation row of one vec type (n a multiple of
  * its block); every variant gives the scalar variant's bytes exactly. */
 typedef void (*quant_row_fn)(const float *x, void *y, int n);
@@ -126,6 +134,7 @@ struct quant_ops {
   quant_dot_fn dot[QUANT_NTYPES];
   quant_dot4_fn dot4[QUANT_NTYPES];    /* NULL where the variant has none */
   quant_row_fn quantize[QUANT_NTYPES]; /* set for the vec types */
+  quant_axpy_fn axpy[QUANT_NTYPES];    /* set for F32 and F16 */
 };
 
 extern const struct quant_ops quant_ops_scalar;
