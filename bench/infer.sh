@@ -8,8 +8,10 @@
 # cpu/wall share (below 1 per thread means the shared machine took CPU
 # from us), llama.cpp's figures from ../shared/testdata/llm/bench/
 # (llama-bench.csv and its 10-repetition rerun, where present) and the
-# ratio of our median to their mean. Then peak memory against the limit
-# file + KV cache + 10%.
+# ratio of our median to their mean; at one thread also that ratio divided
+# by our cpu/wall share: an estimate of it had the machine not taken CPU
+# from us.
+# Then peak memory against the limit file + KV cache + 10%.
 set -u
 O=${O:-build/hosted}
 LLM=${LLM:-../shared/testdata/llm}
@@ -36,7 +38,6 @@ for name in ("llama-bench.csv", "llama-bench.r10.csv"):
         test = "pp128" if row["n_prompt"] == "128" else "tg128"
         ref.setdefault((row["model_filename"], int(row["n_threads"]), test), []).append(float(row["avg_ts"]))
 model = threads = None
-ratios = {}
 for line in open(out):
     m = re.match(r"== (\S+) t=(\d+)", line)
     if m:
@@ -55,11 +56,13 @@ for line in open(out):
         theirs = ref.get((model, threads, test), [])
         tstr = " / ".join("%.0f" % v for v in theirs) or "n/a"
         ratio = med / statistics.mean(theirs) if theirs else None
+        share = float(m.group(2))
         rstr = "%.2fx" % ratio if ratio else "n/a"
-        if ratio:
-            ratios.setdefault((test, threads), []).append((model, ratio))
-        print("%-32s t%d %s  mneme %8.1f t/s (min %.1f max %.1f, spread %3.0f%%, cpu/wall %s)  llama.cpp %s  ratio %s"
-              % (model, threads, test, med, lo, hi, spread, m.group(2), tstr, rstr))
+        # one thread: what the ratio would be had we had the whole core (an
+        # estimate for a loaded machine; rusage is coarse on short runs)
+        nstr = "%.2fx" % (ratio / min(share, 1.0)) if ratio and share > 0 and threads == 1 else "n/a"
+        print("%-32s t%d %s  mneme %8.1f t/s (min %.1f max %.1f, spread %3.0f%%, cpu/wall %.2f)  llama.cpp %s  ratio %s  (at full CPU ~%s)"
+              % (model, threads, test, med, lo, hi, spread, share, tstr, rstr, nstr))
         continue
     m = re.match(r"== mem (\S+)", line)
     if m:
