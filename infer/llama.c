@@ -10,9 +10,10 @@
  *    (matmul.c, quant.c);
  *  - RMSNorm: sum of squares in double, x * (1/sqrt(mean + eps)), times w;
  *  - RoPE: theta_i = pos * base^(-2i/n_rot) by repeated float products;
- *  - attention: K and V cached as F16 (or F32); the query and the softmax
- *    probabilities are rounded to the cache type before their dot products,
- *    V is cached transposed so P.V is one dot product per channel;
+ *  - attention: K and V cached as F16 (or F32), both transposed (channel
+ *    major); the query and the softmax probabilities are rounded to the
+ *    cache type before they meet the cache, as in llama.cpp; scores are
+ *    axpy passes over K's rows, P.V one dot product per channel of V;
  *  - SwiGLU: silu(gate) * up with silu(x) = x / (1 + exp(-x)).
  *
  * Interface: llama_build, llama_free, llama_forward, llama_reset.
