@@ -146,6 +146,10 @@ build_config(struct llama_model *m, const struct gguf_file *f)
   if (c->head_dim < 1 || c->head_dim > 512 || c->n_rot > c->head_dim || c->n_rot % 2 ||
       !(c->rope_base > 0.f) || !(c->norm_eps >= 0.f))
     return fail(m, MN_EFORMAT, "inconsistent hyperparameters", NULL);
+  /* widths far beyond any model keep every index below 2^31 */
+  if (c->dim > (1 << 20) || c->ffn > (1 << 20) || c->n_heads > 4096 ||
+      (long long)c->n_heads * c->head_dim > (1 << 20))
+    return fail(m, MN_ENOTSUP, "model dimensions too large", NULL);
   c->rope_neox = qwen2; /* llama.cpp's LLAMA_ROPE_TYPE_NEOX for qwen2 */
   c->qkv_bias = qwen2;
   return 0;
@@ -241,6 +245,8 @@ build_weights(struct llama_model *m, const struct gguf_file *f)
   if (rc)
     return rc;
   m->c.vocab = w->embd.n_out;
+  if (m->c.vocab > (1 << 24))
+    return fail(m, MN_ENOTSUP, "vocabulary too large", NULL);
   if ((rc = build_vector(m, f, "output_norm.weight", m->c.dim, &w->out_norm)))
     return rc;
   rc = build_matrix(m, f, "output.weight", m->c.dim, m->c.vocab, 1, &w->output);
@@ -329,7 +335,7 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   m->par = o->par ? o->par : &par_serial;
   m->kv_type = o->kv_f32 ? QUANT_F32 : QUANT_F16;
   m->batch = o->batch > 0 ? o->batch : 32;
-  if (o->n_ctx < 0 || o->batch < 0 || m->batch > 4096 || m->par->nthreads < 1)
+  if (o->n_ctx < 0 || o->batch < 0 || m->batch > 512 || m->par->nthreads < 1)
     return fail(m, MN_EINVAL, "bad options", NULL);
   int rc = build_config(m, f);
   if (rc)

@@ -107,7 +107,7 @@ struct llama_state {
 
 struct llama_opts {
   int n_ctx;                   /* KV cache positions; 0: min(ctx_train, 4096) */
-  int batch;                   /* tokens per prompt batch; 0: 32 */
+  int batch;                   /* tokens per prompt batch (<= 512); 0: 32 */
   int kv_f32;                  /* 1: F32 KV cache; 0: F16 like llama.cpp */
   const struct quant_ops *ops; /* NULL: quant_ops_best() */
   const struct par_ops *par;   /* NULL: par_serial */
@@ -136,9 +136,10 @@ struct llama_model {
 
 /* Reads the model from an open GGUF file (which must outlive the model)
  * and allocates its state. Returns 0; MN_ENOTSUP (architecture other than
- * llama or qwen2, unsupported tensor type), MN_EFORMAT (missing or misshapen tensor
- * or hyperparameter), MN_EINVAL (bad options) or MN_ENOMEM. On failure
- * m->err says what, and nothing stays allocated. */
+ * llama or qwen2, unsupported tensor type, widths beyond 2^20), MN_EFORMAT
+ * (missing or misshapen tensor or hyperparameter), MN_EINVAL (bad
+ * options) or MN_ENOMEM. On failure m->err says what, and nothing stays
+ * allocated. */
 int llama_build(struct llama_model *m, const struct gguf_file *f,
                 const struct llama_opts *opts, const struct infer_alloc *al);
 
