@@ -136,6 +136,8 @@ build_config(struct llama_model *m, const struct gguf_file *f)
     return rc;
   if (!c->n_kv_heads)
     c->n_kv_heads = c->n_heads;
+  if ((uint64_t)c->n_layers * 9 > f->n_tensors) /* nine tensors a layer */
+    return fail(m, MN_EFORMAT, "block_count exceeds the tensors in the file", NULL);
   if (c->n_heads < 1 || c->dim < 1 || c->ffn < 1 || c->n_layers < 1 ||
       c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads || c->ctx_train < 1)
     return fail(m, MN_EFORMAT, "inconsistent hyperparameters", NULL);

@@ -38,7 +38,8 @@ endif
 $(eval $(call PROGRAM,mneme-infer,infer/mneme_infer.c infer/infer_tok.c,infer mnerr))
 $(eval $(call BENCH,infer_kernels,bench/infer_kernels.c,infer mnerr))
 endif
-TEST_SCRIPTS += test/infer_tool.sh
+TEST_SCRIPTS += test/infer_tool.sh test/llama_fuzz.sh
+FUZZ_SCRIPTS += test/llama_fuzz.sh
 BENCH_SCRIPTS += bench/infer.sh
 
 # --- library ------------------------------------------------------------------
