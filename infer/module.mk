@@ -3,7 +3,7 @@
 # Two helpers share this file: keep edits to your own lines.
 
 # --- GGUF reader, tokenizers, chat templates, sampling -----------------------
-INFER_SRCS := infer/gguf.c infer/tokenizer.c infer/pretok.c infer/chat.c infer/sample.c
+INFER_SRCS := infer/gguf.c infer/tokenizer.c infer/pretok.c infer/utf8.c infer/detok.c infer/chat.c infer/sample.c
 ifeq ($(HOSTED),yes)
 INFER_SRCS += infer/gguf_host.c
 # (-lcmocka set here too: mk/rules.mk's TEST adds it after LINKED expanded)

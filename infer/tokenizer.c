@@ -22,15 +22,15 @@
  *   tok_init, tok_free      load from GGUF / release the tables
  *   tok_lookup              text -> id
  *   tok_encode              text -> ids
- *   tok_piece               id -> bytes
- *   tok_stream_put/_flush   ids -> valid UTF-8, streaming
  *   tok_is_eog              end-of-generation ids (EOS, EOT)
+ * Decoding (tok_piece, tok_stream_*) is in detok.c.
  */
 #include <mneme/err.h>
 #include <mneme/tokenizer.h>
 
 #include "libc.h"
 #include "pretok.h"
+#include "utf8.h"
 
 /* Bound on tokens and merges (real vocabularies have up to ~260k), so
  * that a hostile file cannot ask for gigabytes of tables. */
@@ -114,98 +114,6 @@ merge_find(const struct tokenizer *t, int32_t a, int32_t b)
     if (m->a == a && m->b == b)
       return m;
   }
-}
-
-/* ---- byte-level BPE character mapping -------------------------------------- */
-
-/* GPT-2 maps each byte to a printable character: bytes that are printable
- * Latin-1 map to themselves, the others to U+0100 + their rank. */
-static int
-byte_is_self(int b)
-{
-  return (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || b >= 0xae;
-}
-
-static uint32_t
-byte_to_cp(int b)
-{
-  if (byte_is_self(b))
-    return (uint32_t)b;
-  uint32_t k = 0;
-  for (int i = 0; i < b; i++)
-    k += !byte_is_self(i);
-  return 0x100 + k;
-}
-
-/* The byte a byte-level character stands for; -1 if none. */
-static int
-cp_to_byte(uint32_t cp)
-{
-  if (cp < 0x100)
-    return byte_is_self((int)cp) ? (int)cp : -1;
-  uint32_t k = 0;
-  for (int b = 0; b < 256; b++)
-    if (!byte_is_self(b) && k++ == cp - 0x100)
-      return b;
-  return -1;
-}
-
-static size_t
-utf8_put(uint32_t cp, char *out)
-{
-  if (cp < 0x80) {
-    out[0] = (char)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    out[0] = (char)(0xc0 | cp >> 6);
-    out[1] = (char)(0x80 | (cp & 63));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    out[0] = (char)(0xe0 | cp >> 12);
-    out[1] = (char)(0x80 | (cp >> 6 & 63));
-    out[2] = (char)(0x80 | (cp & 63));
-    return 3;
-  }
-  out[0] = (char)(0xf0 | (cp >> 18 & 7));
-  out[1] = (char)(0x80 | (cp >> 12 & 63));
-  out[2] = (char)(0x80 | (cp >> 6 & 63));
-  out[3] = (char)(0x80 | (cp & 63));
-  return 4;
-}
-
-/* Length of the UTF-8 sequence a lead byte announces (1 for a stray
- * continuation byte), as llama.cpp counts characters. */
-static size_t
-utf8_len(uint8_t c)
-{
-  static const uint8_t len[16] = {1, 1, 1, 1, 1, 1, 1, 1,
-                                  1, 1, 1, 1, 2, 2, 3, 4};
-  return len[c >> 4];
-}
-
-/* Decodes one code point at s[*i] (n bytes in all) as llama.cpp does:
- * a malformed sequence yields U+FFFD and consumes one byte. */
-static uint32_t
-utf8_get(const uint8_t *s, size_t n, size_t *i)
-{
-  uint8_t c = s[*i];
-  size_t k = c < 0x80 ? 1 : c < 0xc0 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : 0;
-  if (k == 0 || *i + k > n) {
-    (*i)++;
-    return k == 1 ? c : 0xfffd;
-  }
-  uint32_t cp = k == 1 ? c : (uint32_t)(c & (0x7f >> k));
-  for (size_t j = 1; j < k; j++) {
-    if ((s[*i + j] & 0xc0) != 0x80) {
-      (*i)++;
-      return 0xfffd;
-    }
-    cp = cp << 6 | (s[*i + j] & 63);
-  }
-  *i += k;
-  return cp;
 }
 
 /* ---- loading ----------------------------------------------------------------- */
@@ -338,7 +246,7 @@ load_bytes(struct tokenizer *t)
       if (id < 0)
         id = t->unk;
     } else {
-      id = tok_lookup(t, buf, utf8_put(byte_to_cp(b), buf));
+      id = tok_lookup(t, buf, utf8_put(bytelevel_from_byte(b), buf));
     }
     t->byte_tok[b] = id;
   }
@@ -655,7 +563,7 @@ bpe_word(struct enc *e, const uint32_t *cp, size_t ncp)
   if (e->t->ignore_merges) { /* a word that is a token stays whole */
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-      m += utf8_put(byte_to_cp((uint8_t)e->buf[i]), e->wbuf + m);
+      m += utf8_put(bytelevel_from_byte((uint8_t)e->buf[i]), e->wbuf + m);
     int32_t id = tok_lookup(e->t, e->wbuf, m);
     if (id >= 0) {
       emit(e, id);
@@ -764,174 +672,6 @@ tok_encode(const struct tokenizer *t, const char *text, size_t len,
   t->alloc.free(t->alloc.ctx, block);
   *n_ids = e.n;
   return e.n > cap ? MN_ENOSPC : 0;
-}
-
-/* ---- decoding ----------------------------------------------------------------- */
-
-static int
-hexval(char c)
-{
-  return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-       : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* SPM: U+2581 back to spaces. */
-static int
-spm_piece(const struct tok_entry *v, char *out, size_t cap)
-{
-  size_t m = 0;
-  for (uint32_t i = 0; i < v->len; m++) {
-    if (m >= cap)
-      return MN_ENOSPC;
-    if (v->len - i >= 3 && memcmp(v->text + i, "\xe2\x96\x81", 3) == 0)
-      out[m] = ' ', i += 3;
-    else
-      out[m] = v->text[i++];
-  }
-  return (int)m;
-}
-
-/* BPE: byte-level characters back to the bytes they stand for. */
-static int
-bpe_piece(const struct tok_entry *v, char *out, size_t cap)
-{
-  size_t m = 0;
-  for (size_t i = 0; i < v->len;) {
-    size_t at = i;
-    int b = cp_to_byte(utf8_get((const uint8_t *)v->text, v->len, &i));
-    size_t k = b >= 0 ? 1 : i - at; /* not a byte character: copy it */
-    if (m + k > cap)
-      return MN_ENOSPC;
-    if (b >= 0)
-      out[m] = (char)b;
-    else
-      memcpy(out + m, v->text + at, k);
-    m += k;
-  }
-  return (int)m;
-}
-
-int
-tok_piece(const struct tokenizer *t, int32_t id, unsigned flags, char *out,
-          size_t cap)
-{
-  if (id < 0 || (uint32_t)id >= t->n_vocab)
-    return MN_ERANGE;
-  const struct tok_entry *v = &t->vocab[id];
-  int special = v->type == TOK_T_CONTROL || v->type == TOK_T_UNKNOWN;
-  if (v->type == TOK_T_USER || (special && (flags & TOK_SHOW_SPECIAL))) {
-    if (v->len > cap)
-      return MN_ENOSPC;
-    memcpy(out, v->text, v->len);
-    return (int)v->len;
-  }
-  if (v->type == TOK_T_BYTE && t->kind == TOK_SPM && v->len == 6 &&
-      hexval(v->text[3]) >= 0 && hexval(v->text[4]) >= 0) {
-    if (cap < 1)
-      return MN_ENOSPC;
-    out[0] = (char)(hexval(v->text[3]) << 4 | hexval(v->text[4]));
-    return 1;
-  }
-  if (v->type != TOK_T_NORMAL)
-    return 0; /* control without TOK_SHOW_SPECIAL, unused, undefined */
-  return t->kind == TOK_SPM ? spm_piece(v, out, cap) : bpe_piece(v, out, cap);
-}
-
-/* Bytes a UTF-8 sequence needs after lead byte c (-1: not a lead byte),
- * and the valid range of its second byte. */
-static int
-utf8_need(uint8_t c, uint8_t *lo, uint8_t *hi)
-{
-  *lo = 0x80, *hi = 0xbf;
-  if (c < 0x80)
-    return 0;
-  if (c >= 0xc2 && c <= 0xdf)
-    return 1;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (c == 0xe0)
-      *lo = 0xa0;
-    if (c == 0xed)
-      *hi = 0x9f; /* no surrogates */
-    return 2;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (c == 0xf0)
-      *lo = 0x90;
-    if (c == 0xf4)
-      *hi = 0x8f;
-    return 3;
-  }
-  return -1;
-}
-
-static size_t
-put_fffd(char *out)
-{
-  memcpy(out, "\xef\xbf\xbd", 3);
-  return 3;
-}
-
-/* Feeds one byte to the stream; writes completed output to out. */
-static size_t
-stream_byte(struct tok_stream *st, uint8_t c, char *out)
-{
-  uint8_t lo, hi;
-  size_t m = 0;
-  if (st->n_pend) {
-    int need = utf8_need(st->pend[0], &lo, &hi);
-    if (st->n_pend > 1)
-      lo = 0x80, hi = 0xbf;
-    if (c >= lo && c <= hi) {
-      st->pend[st->n_pend++] = c;
-      if (st->n_pend == need + 1) {
-        memcpy(out, st->pend, st->n_pend);
-        m = st->n_pend;
-        st->n_pend = 0;
-      }
-      return m;
-    }
-    m = put_fffd(out); /* the pending sequence is broken */
-    st->n_pend = 0;
-  }
-  int need = utf8_need(c, &lo, &hi);
-  if (need == 0)
-    out[m++] = (char)c;
-  else if (need < 0)
-    m += put_fffd(out + m);
-  else
-    st->pend[st->n_pend++] = c;
-  return m;
-}
-
-int
-tok_stream_put(const struct tokenizer *t, struct tok_stream *st, int32_t id,
-               unsigned flags, char *out, size_t cap)
-{
-  /* The piece goes into the top third of out and is filtered down to the
-   * bottom: each byte read yields at most 3 bytes (plus 9 for what was
-   * pending), so with the piece at offset >= 2 * its length + 12 the
-   * writes never catch up with the reads. */
-  if (cap < 15)
-    return MN_ENOSPC;
-  size_t room = (cap - 12) / 3, off = cap - room;
-  int n = tok_piece(t, id, flags, out + off, room);
-  if (n < 0)
-    return n;
-  size_t m = 0;
-  for (int i = 0; i < n; i++)
-    m += stream_byte(st, (uint8_t)out[off + i], out + m);
-  return (int)m;
-}
-
-int
-tok_stream_flush(struct tok_stream *st, char *out, size_t cap)
-{
-  if (!st->n_pend)
-    return 0;
-  if (cap < 3)
-    return MN_ENOSPC;
-  st->n_pend = 0;
-  return (int)put_fffd(out);
 }
 
 #ifdef MN_HOSTED

@@ -9,13 +9,12 @@ secs=${FUZZ_SECONDS:-20}
 out=build/fuzz/gguf
 mkdir -p "$out/corpus" "$out/seeds"
 flags="-std=gnu11 -g -O1 -Iinclude -DMN_HOSTED=1"
+srcs="infer/gguf.c infer/tokenizer.c infer/pretok.c infer/utf8.c infer/detok.c"
 if ! clang $flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-     test/gguf_fuzz.c infer/gguf.c infer/tokenizer.c infer/pretok.c \
-     -o "$out/gguf_fuzz" 2> "$out/build.log"; then
+     test/gguf_fuzz.c $srcs -o "$out/gguf_fuzz" 2> "$out/build.log"; then
   cat "$out/build.log"; echo "not ok - gguf fuzz target builds"; exit 1
 fi
-clang $flags -DGGUF_FUZZ_SEEDS test/gguf_fuzz.c infer/gguf.c infer/tokenizer.c infer/pretok.c \
-  -o "$out/seedgen" &&
+clang $flags -DGGUF_FUZZ_SEEDS test/gguf_fuzz.c $srcs -o "$out/seedgen" &&
   "$out/seedgen" "$out/seeds" || { echo "not ok - gguf fuzz seeds"; exit 1; }
 model=../shared/testdata/llm/models/stories260K-q4_0.gguf
 [ -f "$model" ] && head -c 16384 "$model" > "$out/seeds/stories-head"

@@ -8,8 +8,8 @@ out=build/fuzz/tokenizer
 mkdir -p "$out/corpus" "$out/seeds"
 if ! clang -std=gnu11 -g -O1 -Iinclude -DMN_HOSTED=1 \
      -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-     test/tokenizer_fuzz.c infer/tokenizer.c infer/pretok.c infer/gguf.c \
-     infer/gguf_host.c -o "$out/tokenizer_fuzz" 2> "$out/build.log"; then
+     test/tokenizer_fuzz.c infer/tokenizer.c infer/pretok.c infer/utf8.c \
+     infer/detok.c infer/gguf.c infer/gguf_host.c -o "$out/tokenizer_fuzz" 2> "$out/build.log"; then
   cat "$out/build.log"; echo "not ok - tokenizer fuzz target builds"; exit 1
 fi
 python3 - "$out/seeds" ../shared/testdata/llm/vocab/ggml-vocab-llama-spm.gguf.inp <<'PY'
