@@ -116,6 +116,22 @@ merge_find(const struct tokenizer *t, int32_t a, int32_t b)
   }
 }
 
+/* C's isspace in the "C" locale, as llama.cpp strips with it. */
+static int
+is_cspace(char c)
+{
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static const char *
+find(const char *s, size_t n, const char *w, size_t wn)
+{
+  for (size_t i = 0; i + wn <= n; i++)
+    if (s[i] == w[0] && memcmp(s + i, w, wn) == 0)
+      return s + i;
+  return NULL;
+}
+
 /* ---- loading ----------------------------------------------------------------- */
 
 static int
@@ -150,6 +166,7 @@ load_vocab(struct tokenizer *t, const struct gguf_file *f)
     e->score = has_scores ? gguf_arr_f32(&scores, id) : 0.0f;
     int32_t ty = has_types ? gguf_arr_i32(&types, id) : TOK_T_NORMAL;
     e->type = ty >= 0 && ty <= TOK_T_BYTE ? (uint8_t)ty : TOK_T_UNDEFINED;
+    e->strip = 0;
     /* Insert; a later duplicate text replaces the earlier id. */
     uint32_t i = fnv(2166136261u, e->text, e->len) & t->index_mask;
     for (;; i = (i + 1) & t->index_mask) {
@@ -298,6 +315,39 @@ load_pre(struct tokenizer *t, const struct gguf_file *f)
   return 0;
 }
 
+static void
+set_strip(struct tokenizer *t, const char *text, uint8_t bit, bool on)
+{
+  int32_t id = tok_lookup(t, text, strlen(text));
+  if (id >= 0)
+    t->vocab[id].strip = on ? t->vocab[id].strip | bit : t->vocab[id].strip & ~bit;
+}
+
+/* llama.cpp's per-family special token attributes, chosen by the model
+ * name: phi-3's specials (but <unk>, <s>, <|endoftext|>) eat the
+ * whitespace after them. */
+static void
+set_strips(struct tokenizer *t, const struct gguf_file *f)
+{
+  const char *name = "";
+  size_t n = 0;
+  char low[256];
+  gguf_get_str(f, "general.name", &name, &n);
+  if (n >= sizeof low)
+    n = sizeof low - 1;
+  for (size_t i = 0; i < n; i++)
+    low[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] + 32) : name[i];
+  low[n] = 0;
+  if (find(low, n, "phi-3", 5) || find(low, n, "phi3", 4)) {
+    for (uint32_t i = 0; i < t->n_special; i++)
+      t->vocab[t->special[i]].strip |= TOK_RSTRIP;
+    set_strip(t, "</s>", TOK_RSTRIP, true);
+    set_strip(t, "<unk>", TOK_RSTRIP, false);
+    set_strip(t, "<s>", TOK_RSTRIP, false);
+    set_strip(t, "<|endoftext|>", TOK_RSTRIP, false);
+  }
+}
+
 /* Picks the end-of-turn token: the file's, or a well-known text. */
 static void
 find_eot(struct tokenizer *t, const struct gguf_file *f)
@@ -357,6 +407,7 @@ tok_init(struct tokenizer *t, const struct gguf_file *f,
   get_flag(f, "tokenizer.ggml.add_eos_token", &t->add_eos);
   get_flag(f, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix);
   find_eot(t, f);
+  set_strips(t, f);
   load_bytes(t);
   return 0;
 }
@@ -596,15 +647,6 @@ raw_fragment(struct enc *e, const char *s, size_t n)
   e->prev_special = false;
 }
 
-static const char *
-find(const char *s, size_t n, const char *w, size_t wn)
-{
-  for (size_t i = 0; i + wn <= n; i++)
-    if (s[i] == w[0] && memcmp(s + i, w, wn) == 0)
-      return s + i;
-  return NULL;
-}
-
 /* Cuts special tokens k.. (longest first) out of s[0..n). Special tokens
  * before k are known not to occur in s. */
 static void
@@ -625,11 +667,18 @@ partition(struct enc *e, const char *s, size_t n, uint32_t k)
       raw_fragment(e, s, n);
       return;
     }
-    partition(e, s, (size_t)(hit - s), k + 1);
+    size_t left = (size_t)(hit - s);
+    if (v->strip & TOK_LSTRIP)
+      while (left > 0 && is_cspace(s[left - 1]))
+        left--;
+    partition(e, s, left, k + 1);
     emit(e, t->special[k]);
     e->prev_special = true;
     n -= (size_t)(hit - s) + v->len;
     s = hit + v->len;
+    if (v->strip & TOK_RSTRIP)
+      while (n > 0 && is_cspace(*s))
+        s++, n--;
   }
 }
 

@@ -294,6 +294,24 @@ test_special_tokens(void **state)
   /* </s> is user-defined in this vocabulary: always recognized. */
   assert_int_equal(tok_encode(t, "a</s>", 5, 0, ids, 64, &n), 0);
   assert_int_equal(ids[n - 1], 2);
+  /* As in llama.cpp, phi-3's specials swallow the whitespace after them
+   * (but <s> does not), and the text after a special gets its space. */
+  int32_t hi[8];
+  size_t nhi;
+  assert_int_equal(tok_encode(t, "Hi", 2, 0, hi, 8, &nhi), 0);
+  const char *chat = "<|user|>\n Hi<|end|>\n<|assistant|>\n";
+  assert_int_equal(tok_encode(t, chat, strlen(chat), TOK_ADD_SPECIAL | TOK_PARSE_SPECIAL,
+                              ids, 64, &n), 0);
+  assert_int_equal(n, 4 + nhi);
+  assert_int_equal(ids[0], 1);
+  assert_int_equal(ids[1], 32010);
+  assert_memory_equal(ids + 2, hi, nhi * sizeof *hi);
+  assert_int_equal(ids[2 + nhi], 32007);
+  assert_int_equal(ids[3 + nhi], 32001);
+  assert_int_equal(tok_encode(t, "<s>\nHi", 6, TOK_PARSE_SPECIAL, ids, 64, &n), 0);
+  assert_int_equal(ids[0], 1);
+  assert_int_equal(ids[1], 29871); /* the space before the newline */
+  assert_int_equal(ids[2], 13);
   /* Pieces: control text only on request. */
   char buf[64];
   assert_int_equal(tok_piece(t, 32010, 0, buf, sizeof buf), 0);

@@ -56,7 +56,14 @@ struct tok_entry {
   uint32_t len;
   float score;      /* SPM merge priority (0 for BPE) */
   uint8_t type;     /* enum tok_type */
+  uint8_t strip;    /* special tokens: TOK_LSTRIP, TOK_RSTRIP */
 };
+
+/* Whitespace a special token swallows on its left / right when it is cut
+ * out of the text (llama.cpp sets these per model family: phi-3's
+ * specials eat the whitespace after them). */
+#define TOK_LSTRIP 1u
+#define TOK_RSTRIP 2u
 
 struct tok_merge;
 
