@@ -17,8 +17,9 @@
  * Memory: tok_init allocates the tables (token index, merge index)
  * through the caller's allocator once; the token strings stay in the GGUF
  * buffer, which must outlive the tokenizer. tok_encode allocates scratch
- * proportional to the text through the same allocator and frees it before
- * returning. Decoding allocates nothing.
+ * proportional to the text (about 200 bytes per byte of text) through the
+ * same allocator, in one block freed before it returns. Decoding
+ * allocates nothing.
  */
 #ifndef MNEME_TOKENIZER_H
 #define MNEME_TOKENIZER_H
