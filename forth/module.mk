@@ -1,0 +1,20 @@
+# forth/: the Forth VM library (libforth), its host program
+# build/<target>/mneme-forth, tests and benchmark.
+
+# The prelude (Forth source compiled into every VM) becomes a C string.
+$(O)/gen/forth_prelude.c: forth/prelude.fs
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from forth/prelude.fs */'; \
+	  echo 'extern const char forth_prelude[];'; \
+	  echo 'const char forth_prelude[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+FORTH_SRCS := forth/vm.c forth/core.c forth/interp.c forth/compile.c \
+              forth/words.c forth/tools.c forth/heap.c \
+              $(O)/gen/forth_prelude.c
+$(eval $(call LIBRARY,forth,$(FORTH_SRCS)))
+
+ifeq ($(HOSTED),yes)
+$(eval $(call PROGRAM,mneme-forth,forth/main.c,forth mnerr))
+endif
