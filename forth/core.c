@@ -152,6 +152,8 @@ static int fuse(forth_vm *vm, int op, fcode operand)
     {OP_ZEQ, OP_QBRANCH, OP_ZEQ_QBRANCH}, {OP_LT, OP_QBRANCH, OP_LT_QBRANCH},
     {OP_EQ, OP_QBRANCH, OP_EQ_QBRANCH}, {OP_GT, OP_QBRANCH, OP_GT_QBRANCH},
     {OP_DUP, OP_QBRANCH, OP_DUP_QBRANCH}, {OP_CALL, OP_EXIT, OP_CALL_EXIT},
+    {OP_LIT, OP_FETCH, OP_LIT_FETCH}, {OP_LIT, OP_STORE, OP_LIT_STORE},
+    {OP_I, OP_2STORE, OP_I_2STORE}, {OP_LIT, OP_PLOOP, OP_LIT_PLOOP},
   };
   if (last < 0)
     return 0;
@@ -169,7 +171,7 @@ static int fuse(forth_vm *vm, int op, fcode operand)
     if (vm_operands(r) > vm_operands(last)) /* the branch operand */
       *vm->cp++ = operand;
     vm->last_op = vm->prev_op = NULL;
-    if (vm_operands(r) == 1 && vm_operands(last) == 1 && r != OP_CALL_EXIT)
+    if (r == OP_LIT_ADD)
       vm->last_op = vm->cp - 2; /* LIT_ADD may fuse with @ */
     return 1;
   }
@@ -181,7 +183,7 @@ static int is_checkpoint(int op)
   switch (op) {
   case OP_CALL: case OP_BRANCH: case OP_QBRANCH: case OP_LOOP:
   case OP_PLOOP: case OP_EXECUTE: case OP_CCALL: case OP_CATCH:
-  case OP_CHECK: case OP_CALL_EXIT:
+  case OP_CHECK: case OP_CALL_EXIT: case OP_LIT_PLOOP:
     return 1;
   default:
     return 0;

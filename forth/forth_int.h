@@ -223,7 +223,9 @@ struct forth_vm {
   X(OP_GT_QBRANCH, 0, 0) X(OP_DUP_QBRANCH, 0, 0) X(OP_OVER_FETCH, 0, 0) \
   X(OP_I_FETCH, 0, 0) X(OP_I_CFETCH, 0, 0) X(OP_LIT_I_CSTORE, 0, 0) \
   X(OP_I_2FETCH, 0, 0) X(OP_LIT_ADD_FETCH, 0, 0) X(OP_FETCH_ADD, 0, 0) \
-  X(OP_CALL_EXIT, 0, 0) X(OP_RFROM_ADD, 0, 0) X(OP_SWAP_TOR, 0, 0)
+  X(OP_CALL_EXIT, 0, 0) X(OP_RFROM_ADD, 0, 0) X(OP_SWAP_TOR, 0, 0) \
+  X(OP_LIT_FETCH, 0, 0) X(OP_LIT_STORE, 0, 0) X(OP_I_2STORE, 0, 0) \
+  X(OP_LIT_PLOOP, 0, 0)
 
 enum {
 #define X(e, n, f) e,

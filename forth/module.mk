@@ -18,3 +18,8 @@ $(eval $(call LIBRARY,forth,$(FORTH_SRCS)))
 ifeq ($(HOSTED),yes)
 $(eval $(call PROGRAM,mneme-forth,forth/main.c,forth mnerr))
 endif
+
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,forth_test,test/forth_test.c,forth mnerr))
+endif
+BENCH_SCRIPTS += bench/forth.sh

@@ -112,6 +112,10 @@ static const char *op_text(int op)
   case OP_RFROM_ADD: return "R> +";
   case OP_SWAP_TOR: return "SWAP >R";
   case OP_CALL_EXIT: return "EXIT";
+  case OP_LIT_FETCH: return "@";
+  case OP_LIT_STORE: return "!";
+  case OP_I_2STORE: return "I 2!";
+  case OP_LIT_PLOOP: return "+LOOP";
   case OP_CHECK: return "";
   default: return NULL;
   }
@@ -140,9 +144,13 @@ static int see_one(forth_vm *vm, const fcode *c, const fcode *start)
     return 2;
   case OP_LIT: case OP_LIT_ADD: case OP_LIT_SUB: case OP_LIT_EQ:
   case OP_LIT_LT: case OP_LIT_AND: case OP_LIT_MUL: case OP_LIT_ADD_FETCH:
-  case OP_LIT_I_CSTORE:
+  case OP_LIT_I_CSTORE: case OP_LIT_FETCH: case OP_LIT_STORE:
     out_num(vm, (cell)c[1]);
     break;
+  case OP_LIT_PLOOP:
+    out_num(vm, (cell)c[1]);
+    out(vm, "+LOOP ");
+    return 3;
   case OP_LIT2:
     out_num(vm, (cell)c[1]);
     out_num(vm, (cell)c[2]);

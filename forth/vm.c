@@ -36,7 +36,7 @@ static int fm_mod(dcell d, cell n, cell *rem, cell *quo);
 int vm_operands(int op)
 {
   switch (op) {
-  case OP_LIT2: case OP_CCALL: case OP_ABORTQ:
+  case OP_LIT2: case OP_CCALL: case OP_ABORTQ: case OP_LIT_PLOOP:
     return 2;
   case OP_CALL: case OP_LIT: case OP_BRANCH: case OP_QBRANCH: case OP_QDO:
   case OP_LOOP: case OP_PLOOP: case OP_LEAVE: case OP_DEFER: case OP_OF:
@@ -45,7 +45,7 @@ int vm_operands(int op)
   case OP_LIT_LT: case OP_LIT_AND: case OP_LIT_MUL: case OP_ZEQ_QBRANCH:
   case OP_LT_QBRANCH: case OP_EQ_QBRANCH: case OP_GT_QBRANCH:
   case OP_DUP_QBRANCH: case OP_LIT_I_CSTORE: case OP_LIT_ADD_FETCH:
-  case OP_CALL_EXIT:
+  case OP_CALL_EXIT: case OP_LIT_FETCH: case OP_LIT_STORE:
     return 1;
   default:
     return 0;
@@ -246,6 +246,22 @@ L_OP_PLOOP:
       ip++;
     }
     tos = *sp--;
+  }
+  NEXT;
+L_OP_LIT_PLOOP:
+  FUEL;
+  CHECKPOINT;
+  {
+    cell n = (cell)ip[0];
+    cell d = (cell)((ucell)rp[0] - (ucell)rp[-1]);
+    cell nd = (cell)((ucell)d + (ucell)n);
+    if ((d ^ nd) >= 0 || (d ^ n) >= 0) {
+      rp[0] = (cell)((ucell)rp[0] + (ucell)n);
+      ip = (const fcode *)ip[1];
+    } else {
+      rp -= 2;
+      ip += 2;
+    }
   }
   NEXT;
 L_OP_LEAVE:
@@ -678,6 +694,24 @@ L_OP_I_CFETCH:
   NEXT;
 L_OP_LIT_I_CSTORE:
   *ADDR(rp[0], 1) = (uint8_t)*ip++;
+  NEXT;
+L_OP_LIT_FETCH:
+  PUSHT(LOADC(ADDR(*ip, CELL)));
+  ip++;
+  NEXT;
+L_OP_LIT_STORE:
+  STOREC(ADDR(*ip, CELL), tos);
+  ip++;
+  tos = *sp--;
+  NEXT;
+L_OP_I_2STORE:
+  {
+    uint8_t *p = ADDR(rp[0], 2 * CELL);
+    STOREC(p, tos);
+    STOREC(p + CELL, sp[0]);
+    tos = sp[-1];
+    sp -= 2;
+  }
   NEXT;
 L_OP_STORE:
   STOREC(ADDR(tos, CELL), *sp);
