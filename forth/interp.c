@@ -197,6 +197,7 @@ int vm_refill(forth_vm *vm, int *flag)
 {
   struct fsource *s = TOP(vm);
   *flag = 0;
+  vm->last_name_len = 0;
   if (s->kind == SRC_TERM)
     return refill_term(vm, flag);
   if (s->kind == SRC_FILE)

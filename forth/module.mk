@@ -20,6 +20,8 @@ $(eval $(call PROGRAM,mneme-forth,forth/main.c,forth mnerr))
 endif
 
 ifeq ($(HOSTED),yes)
+# (rules.mk adds -lcmocka after the link rule is expanded, so set it first)
+LDLIBS_forth_test := -lcmocka
 $(eval $(call TEST,forth_test,test/forth_test.c,forth mnerr))
 endif
 BENCH_SCRIPTS += bench/forth.sh

@@ -662,7 +662,7 @@ L_OP_ZGT:
   tos = FLAG(tos > 0);
   NEXT;
 L_OP_WITHIN:
-  tos = FLAG((ucell)sp[0] - (ucell)sp[-1] < (ucell)tos - (ucell)sp[-1]);
+  tos = FLAG((ucell)sp[-1] - (ucell)sp[0] < (ucell)tos - (ucell)sp[0]);
   sp -= 2;
   NEXT;
 
