@@ -25,3 +25,5 @@ LDLIBS_forth_test := -lcmocka
 $(eval $(call TEST,forth_test,test/forth_test.c,forth mnerr))
 endif
 BENCH_SCRIPTS += bench/forth.sh
+TEST_SCRIPTS += test/forth.sh test/forth_fuzz.sh
+FUZZ_SCRIPTS += test/forth_fuzz.sh
