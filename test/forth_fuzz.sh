@@ -17,7 +17,7 @@ if ! clang -std=gnu11 -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
   exit 1
 fi
 cp test/forth/*.fs "$out/corpus-forth/" 2>/dev/null
-if "$out/forth_fuzz" -max_total_time="$secs" -max_len=2048 -timeout=10 \
+if "$out/forth_fuzz" -max_total_time="$secs" -max_len=2048 -timeout=10 -dict=test/forth/fuzz.dict \
      -rss_limit_mb=1024 "$out/corpus-forth" >"$out/forth_fuzz.log" 2>&1; then
   echo "ok - forth fuzz target ran ${secs}s: $(grep -E '^#[0-9]+.*(DONE|pulse)' "$out/forth_fuzz.log" | tail -1)"
 else
