@@ -50,7 +50,7 @@ static int header(forth_vm *vm, int kind, size_t n, uint32_t *w, fcode **c)
     return r;
   if (!(*c = vm_snippet(vm, n)))
     return -8;
-  vm->words[*w].code = *c;
+  WORD(vm, *w)->code = *c;
   vm->latest = *w;
   return 0;
 }
@@ -104,8 +104,8 @@ static int begin_def(forth_vm *vm, uint32_t w)
   if ((r = vm_code_reserve(vm, 8)))
     return r;
   vm_mark_label(vm);
-  vm->words[w].code = vm->cp;
-  vm->words[w].flags |= WF_HIDDEN;
+  WORD(vm, w)->code = vm->cp;
+  WORD(vm, w)->flags |= WF_HIDDEN;
   vm->def_start = vm->cp;
   vm->defining = w;
   vm->latest = w;
@@ -144,7 +144,7 @@ static int w_semicolon(forth_vm *vm, void *ctx)
     return -22;
   if ((r = vm_compile_op(vm, OP_EXIT)))
     return r;
-  vm->words[vm->defining].flags &= (uint8_t)~WF_HIDDEN;
+  WORD(vm, vm->defining)->flags &= (uint8_t)~WF_HIDDEN;
   vm->def_start = NULL;
   vm->defining = 0;
   vm_mark_label(vm);
@@ -167,7 +167,7 @@ static int w_create(forth_vm *vm, void *ctx)
   if (r)
     return r;
   cell body = align_here(vm, &err);
-  vm->words[w].body = body;
+  WORD(vm, w)->body = body;
   c[0] = (fcode)L(OP_LIT); c[1] = (fcode)body;
   c[2] = (fcode)L(OP_EXIT); c[3] = 0;
   return 0;
@@ -185,7 +185,7 @@ static int w_variable(forth_vm *vm, void *ctx)
   if (err)
     return err;
   vm_set(vm, body, 0);
-  vm->words[w].body = body;
+  WORD(vm, w)->body = body;
   c[0] = (fcode)L(OP_LIT); c[1] = (fcode)body; c[2] = (fcode)L(OP_EXIT);
   return 0;
 }
@@ -199,7 +199,7 @@ static int w_constant(forth_vm *vm, void *ctx)
   int r = header(vm, WK_CONSTANT, 3, &w, &c);
   if (r)
     return r;
-  vm->words[w].body = x;
+  WORD(vm, w)->body = x;
   c[0] = (fcode)L(OP_LIT); c[1] = (fcode)x; c[2] = (fcode)L(OP_EXIT);
   return 0;
 }
@@ -214,8 +214,8 @@ static int w_2constant(forth_vm *vm, void *ctx)
   int r = header(vm, WK_2CONSTANT, 4, &w, &c);
   if (r)
     return r;
-  vm->words[w].body = x1;
-  vm->words[w].body2 = x2;
+  WORD(vm, w)->body = x1;
+  WORD(vm, w)->body2 = x2;
   c[0] = (fcode)L(OP_LIT2); c[1] = (fcode)x1; c[2] = (fcode)x2;
   c[3] = (fcode)L(OP_EXIT);
   return 0;
@@ -240,7 +240,7 @@ static int value(forth_vm *vm, int two)
   vm_set(vm, body, x2);
   if (two)
     vm_set(vm, body + CELL, x1);
-  vm->words[w].body = body;
+  WORD(vm, w)->body = body;
   c[0] = (fcode)L(two ? OP_LIT2FETCH : OP_LITFETCH); c[1] = (fcode)body;
   c[2] = (fcode)L(OP_EXIT);
   return 0;
@@ -261,7 +261,7 @@ static int w_defer(forth_vm *vm, void *ctx)
   if (err)
     return err;
   vm_set(vm, body, 0);
-  vm->words[w].body = body;
+  WORD(vm, w)->body = body;
   c[0] = (fcode)L(OP_DEFER); c[1] = (fcode)body;
   return 0;
 }
@@ -285,7 +285,7 @@ static int to_like(forth_vm *vm, int is, int fetch)
   int r = find_next(vm, &w);
   if (r)
     return r;
-  struct fword *p = &vm->words[w];
+  struct fword *p = WORD(vm, w);
   int k = p->kind;
   if (is ? k != WK_DEFER : (k != WK_VALUE && k != WK_2VALUE))
     return -32;
@@ -316,9 +316,9 @@ static int w_action_of(forth_vm *vm, void *ctx) { return to_like(vm, 1, 1); }
 
 static int defer_xt(forth_vm *vm, cell xt, struct fword **p)
 {
-  if (!vm_valid_xt(vm, xt) || vm->words[xt].kind != WK_DEFER)
+  if (!vm_valid_xt(vm, xt) || WORD(vm, xt)->kind != WK_DEFER)
     return -21;
-  *p = &vm->words[xt];
+  *p = WORD(vm, xt);
   return 0;
 }
 
@@ -349,7 +349,9 @@ static int w_defer_store(forth_vm *vm, void *ctx)
 
 static int w_immediate(forth_vm *vm, void *ctx)
 {
-  vm->words[vm->latest].flags |= WF_IMMEDIATE;
+  if (vm->latest < vm->frozen_words)
+    return -21;
+  WORD(vm, vm->latest)->flags |= WF_IMMEDIATE;
   return 0;
 }
 
@@ -368,10 +370,10 @@ static int w_does(forth_vm *vm, void *ctx)
 static int w_marker_run(forth_vm *vm, void *ctx)
 {
   uint32_t w = (uint32_t)(uintptr_t)ctx;
-  if (w >= vm->nwords || vm->words[w].kind != WK_MARKER)
+  if (w >= vm->nwords || w < vm->frozen_words ||
+      WORD(vm, w)->kind != WK_MARKER)
     return -15;
-  vm->here = vm->words[w].body;
-  vm->names_len = vm->words[w].name;
+  vm->here = WORD(vm, w)->body;
   vm->nwords = w;
   vm->latest = w - 1;
   return 0;
@@ -384,7 +386,7 @@ static int w_marker(forth_vm *vm, void *ctx)
   int r = header(vm, WK_MARKER, 4, &w, &c);
   if (r)
     return r;
-  vm->words[w].body = vm->here;
+  WORD(vm, w)->body = vm->here;
   c[0] = (fcode)L(OP_CCALL); c[1] = (fcode)w_marker_run;
   c[2] = (fcode)(uintptr_t)w; c[3] = (fcode)L(OP_EXIT);
   return 0;
@@ -581,7 +583,7 @@ static int w_postpone(forth_vm *vm, void *ctx)
   int r = find_next(vm, &w);
   if (r)
     return r;
-  if (vm->words[w].flags & WF_IMMEDIATE)
+  if (WORD(vm, w)->flags & WF_IMMEDIATE)
     return vm_compile_xt(vm, w);
   r = vm_compile_op1(vm, OP_LIT, (fcode)w);
   if (r)

@@ -73,25 +73,75 @@ cell vm_allot(forth_vm *vm, cell n, int *err)
   return h;
 }
 
+/* ---- segments ------------------------------------------------------------ */
+
+/* A segment is a block with a reference count; SPAWNed VMs share them.
+ * It remembers its allocator, so any sharer can free it. */
+struct seghdr {
+  long refs;
+  size_t bytes;
+  void *(*alloc)(void *ctx, void *old, size_t osz, size_t nsz);
+  void *ctx;
+  max_align_t align[];
+};
+
+static int track(forth_vm *vm, void *seg)
+{
+  if (vm->nsegs == vm->capsegs) {
+    size_t nc = vm->capsegs ? vm->capsegs * 2 : 64;
+    void **n = xalloc(vm, vm->segs, vm->capsegs * sizeof *n, nc * sizeof *n);
+    if (!n)
+      return -1;
+    vm->segs = n;
+    vm->capsegs = nc;
+  }
+  vm->segs[vm->nsegs++] = seg;
+  return 0;
+}
+
+/* A new segment of bytes owned by vm, or NULL. */
+void *vm_seg_new(forth_vm *vm, size_t bytes)
+{
+  struct seghdr *h = xalloc(vm, NULL, 0, sizeof *h + bytes);
+  if (!h)
+    return NULL;
+  h->refs = 1;
+  h->bytes = bytes;
+  h->alloc = vm->host.alloc;
+  h->ctx = vm->host.ctx;
+  if (track(vm, h->align)) {
+    xalloc(vm, h, sizeof *h + bytes, 0);
+    return NULL;
+  }
+  return h->align;
+}
+
+/* Makes `to` a sharer of seg; 0 or -1 (no memory). */
+int vm_seg_share(forth_vm *to, void *seg)
+{
+  if (track(to, seg))
+    return -1;
+  ((struct seghdr *)seg - 1)->refs++;
+  return 0;
+}
+
+void vm_seg_release(void *seg)
+{
+  struct seghdr *h = (struct seghdr *)seg - 1;
+  if (--h->refs == 0)
+    h->alloc(h->ctx, h, sizeof *h + h->bytes, 0);
+}
+
 /* ---- code space -------------------------------------------------------- */
 
 static int new_chunk(forth_vm *vm)
 {
   if ((vm->nchunks + 1) * CHUNK_CELLS > vm->code_cells_max)
     return -8;
-  if (vm->nchunks == vm->capchunks) {
-    size_t nc = vm->capchunks ? vm->capchunks * 2 : 8;
-    fcode **n = xalloc(vm, vm->chunks, vm->capchunks * sizeof *n,
-                       nc * sizeof *n);
-    if (!n)
-      return -8;
-    vm->chunks = n;
-    vm->capchunks = nc;
-  }
-  fcode *c = xalloc(vm, NULL, 0, CHUNK_CELLS * sizeof(fcode));
+  fcode *c = vm_seg_new(vm, CHUNK_CELLS * sizeof(fcode));
   if (!c)
     return -8;
-  vm->chunks[vm->nchunks++] = c;
+  vm->nchunks++;
   fcode *old = vm->cp;
   vm->cp = c;
   vm->cp_end = c + CHUNK_CELLS;
@@ -230,7 +280,7 @@ int vm_compile_xt(forth_vm *vm, cell xt)
 {
   if (!vm_valid_xt(vm, xt))
     return -13;
-  struct fword *w = &vm->words[xt];
+  struct fword *w = WORD(vm, xt);
   switch (w->kind) {
   case WK_PRIM:
     return vm_compile_op(vm, w->op);
@@ -263,28 +313,35 @@ int vm_valid_xt(forth_vm *vm, cell xt)
 
 const char *vm_word_name(forth_vm *vm, uint32_t w, size_t *len)
 {
-  *len = vm->words[w].len;
-  return vm->names + vm->words[w].name;
+  *len = WORD(vm, w)->len;
+  return WORD(vm, w)->name;
 }
 
 static int grow_words(forth_vm *vm, size_t namelen)
 {
-  if (vm->nwords == vm->capwords) {
-    uint32_t nc = vm->capwords * 2;
-    struct fword *n = xalloc(vm, vm->words, vm->capwords * sizeof *n,
-                             nc * sizeof *n);
-    if (!n)
+  if (vm->nwords / WSEG >= vm->nwseg) {
+    if (vm->nwseg == vm->capwseg) {
+      size_t nc = vm->capwseg ? vm->capwseg * 2 : 16;
+      struct fword **n = xalloc(vm, vm->wseg, vm->capwseg * sizeof *n,
+                                nc * sizeof *n);
+      if (!n)
+        return -8;
+      vm->wseg = n;
+      vm->capwseg = nc;
+    }
+    struct fword *seg = vm_seg_new(vm, WSEG * sizeof(struct fword));
+    if (!seg)
       return -8;
-    vm->words = n;
-    vm->capwords = nc;
+    vm->wseg[vm->nwseg++] = seg;
   }
-  if (vm->names_len + namelen > vm->names_cap) {
-    size_t nc = vm->names_cap * 2 + namelen;
-    char *n = xalloc(vm, vm->names, vm->names_cap, nc);
-    if (!n)
+  if (vm->nfill + namelen > vm->ncap) {
+    size_t cap = namelen > 16384 ? namelen : 16384;
+    char *c = vm_seg_new(vm, cap);
+    if (!c)
       return -8;
-    vm->names = n;
-    vm->names_cap = nc;
+    vm->nchunk = c;
+    vm->nfill = 0;
+    vm->ncap = cap;
   }
   return 0;
 }
@@ -298,13 +355,13 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
     return -19;
   if ((r = grow_words(vm, len)))
     return r;
-  struct fword *w = &vm->words[vm->nwords];
+  struct fword *w = WORD(vm, vm->nwords);
   memset(w, 0, sizeof *w);
-  w->name = (uint32_t)vm->names_len;
+  w->name = vm->nchunk + vm->nfill;
   w->len = (uint32_t)len;
   w->kind = (uint8_t)kind;
-  memcpy(vm->names + vm->names_len, name, len);
-  vm->names_len += len;
+  memcpy(vm->nchunk + vm->nfill, name, len);
+  vm->nfill += len;
   *out = vm->nwords++;
   return 0;
 }
@@ -321,10 +378,10 @@ uint32_t vm_find(forth_vm *vm, const char *name, size_t len)
     return 0;
   int c0 = fold((unsigned char)name[0]);
   for (uint32_t i = vm->nwords - 1; i > 0; i--) {
-    const struct fword *w = &vm->words[i];
+    const struct fword *w = WORD(vm, i);
     if (w->len != len || (w->flags & WF_HIDDEN))
       continue;
-    const char *n = vm->names + w->name;
+    const char *n = w->name;
     if (fold((unsigned char)n[0]) != c0)
       continue;
     size_t k = 1;
@@ -340,7 +397,7 @@ uint32_t vm_find(forth_vm *vm, const char *name, size_t len)
 uint32_t vm_word_of_code(forth_vm *vm, const fcode *code)
 {
   for (uint32_t i = vm->nwords - 1; i > 0; i--)
-    if (vm->words[i].code == code)
+    if (WORD(vm, i)->code == code)
       return i;
   return 0;
 }
@@ -348,9 +405,11 @@ uint32_t vm_word_of_code(forth_vm *vm, const fcode *code)
 /* DOES> at run time: the latest CREATE word runs target. 0 or -31. */
 int vm_does(forth_vm *vm, const fcode *target)
 {
-  struct fword *w = &vm->words[vm->latest];
+  struct fword *w = WORD(vm, vm->latest);
   if (w->kind != WK_CREATE && w->kind != WK_DOES)
     return -31;
+  if (vm->latest < vm->frozen_words)
+    return -21;
   fcode *c = (fcode *)w->code;
   c[2] = (fcode)forth_op_addr[OP_BRANCH];
   c[3] = (fcode)target;
@@ -365,7 +424,7 @@ int vm_define_host(forth_vm *vm, const char *name, forth_hostfn fn,
   int r = vm_word_new(vm, name, strlen(name), WK_HOST, &w);
   if (r || (r = vm_code_reserve(vm, 6)))
     return r;
-  struct fword *p = &vm->words[w];
+  struct fword *p = WORD(vm, w);
   p->fn = fn;
   p->ctx = ctx;
   p->flags = (uint8_t)flags;
@@ -405,9 +464,9 @@ static int install_ops(forth_vm *vm)
       return r;
     if ((r = vm_code_reserve(vm, 4)))
       return r;
-    vm->words[w].op = (uint16_t)i;
-    vm->words[w].flags = (uint8_t)ops[i].flags;
-    vm->words[w].code = vm->cp;
+    WORD(vm, w)->op = (uint16_t)i;
+    WORD(vm, w)->flags = (uint8_t)ops[i].flags;
+    WORD(vm, w)->code = vm->cp;
     vm->cp[0] = (fcode)forth_op_addr[i];
     vm->cp[1] = (fcode)forth_op_addr[OP_EXIT];
     vm->cp += 2;
@@ -417,7 +476,7 @@ static int install_ops(forth_vm *vm)
 
 /* ---- creation ---------------------------------------------------------- */
 
-static int alloc_stacks(forth_vm *vm)
+int vm_alloc_stacks(forth_vm *vm)
 {
   const struct forth_config *c = &vm->cfg;
   vm->dsize = c->stack_cells;
@@ -475,15 +534,12 @@ static int alloc_memory(forth_vm *vm)
 
 static int alloc_tables(forth_vm *vm)
 {
-  vm->capwords = 512;
-  vm->words = xalloc(vm, NULL, 0, vm->capwords * sizeof *vm->words);
-  vm->names_cap = 8192;
-  vm->names = xalloc(vm, NULL, 0, vm->names_cap);
   vm->maxblocks = 1024;
   vm->blocks = xalloc(vm, NULL, 0, vm->maxblocks * sizeof *vm->blocks);
-  if (!vm->words || !vm->names || !vm->blocks)
+  if (!vm->blocks || grow_words(vm, 0))
     return MN_ENOMEM;
-  memset(&vm->words[0], 0, sizeof vm->words[0]);
+  memset(WORD(vm, 0), 0, sizeof(struct fword));
+  WORD(vm, 0)->name = "";
   vm->nwords = 1; /* xt 0 is never valid */
   return 0;
 }
@@ -514,7 +570,7 @@ static int boot(forth_vm *vm)
   if (!q)
     return MN_EINVAL;
   vm->done = 0;
-  vm->ip = vm->words[q].code;
+  vm->ip = WORD(vm, q)->code;
   vm->csp = vm->cs0;
   *vm->csp = vm->halt_code;
   return 0;
@@ -538,7 +594,7 @@ int forth_create(forth_vm **out, const struct forth_host *host,
   vm->host = *host;
   vm->cfg = c;
   vm->code_cells_max = c.code_cells;
-  if ((r = alloc_stacks(vm)) || (r = alloc_memory(vm)) ||
+  if ((r = vm_alloc_stacks(vm)) || (r = alloc_memory(vm)) ||
       (r = alloc_tables(vm)) || (r = heap_init(vm)) ||
       (r = install_ops(vm)) || (r = vm_install_core(vm)) ||
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
@@ -555,15 +611,14 @@ void forth_destroy(forth_vm *vm)
   if (!vm)
     return;
   vm_reset_sources(vm, 0);
-  for (size_t i = 0; i < vm->nchunks; i++)
-    xalloc(vm, vm->chunks[i], CHUNK_CELLS * sizeof(fcode), 0);
-  xalloc(vm, vm->chunks, vm->capchunks * sizeof(fcode *), 0);
+  for (size_t i = 0; i < vm->nsegs; i++)
+    vm_seg_release(vm->segs[i]);
+  xalloc(vm, vm->segs, vm->capsegs * sizeof(void *), 0);
+  xalloc(vm, vm->wseg, vm->capwseg * sizeof(struct fword *), 0);
   xalloc(vm, vm->ds, (vm->dsize + 2 * GUARD) * sizeof(cell), 0);
   xalloc(vm, vm->rs, (vm->rsize + 2 * GUARD) * sizeof(cell), 0);
   xalloc(vm, vm->cs, (vm->csize + 2) * sizeof(fcode *), 0);
   xalloc(vm, vm->mem, vm->size, 0);
-  xalloc(vm, vm->words, vm->capwords * sizeof *vm->words, 0);
-  xalloc(vm, vm->names, vm->names_cap, 0);
   xalloc(vm, vm->blocks, (size_t)vm->maxblocks * sizeof *vm->blocks, 0);
   vm->host.alloc(vm->host.ctx, vm, sizeof *vm, 0);
 }

@@ -44,7 +44,9 @@ typedef intptr_t fcode; /* one cell of threaded code */
 #define MAX_CATCH 256   /* nested CATCH frames */
 #define LINE_MAX_BYTES 1024
 #define CHUNK_CELLS 16384
-#define VM_BASE 0x10000 /* first data-space address; 0..base is invalid */
+#define VM_BASE 0x10000
+#define WSEG 1024       /* word headers per segment */
+#define WORD(vm, i) (&(vm)->wseg[(uint32_t)(i) / WSEG][(uint32_t)(i) % WSEG]) /* first data-space address; 0..base is invalid */
 
 /* Word kinds decide how COMPILE, treats a word. */
 enum wkind {
@@ -67,7 +69,7 @@ enum wkind {
 #define WF_COMPILE_ONLY 4
 
 struct fword {
-  uint32_t name;    /* offset in names */
+  const char *name; /* in a name chunk (never moves) */
   uint32_t len;
   uint8_t flags, kind;
   uint16_t op;      /* WK_PRIM: opcode */
@@ -133,15 +135,19 @@ struct forth_vm {
   cell hold_ptr;         /* pictured output position */
   int sbuf_next;
 
-  /* Words and names. */
-  struct fword *words; uint32_t nwords, capwords;
-  char *names; size_t names_len, names_cap;
+  /* Words and names, in segments that never move. Segments below
+   * frozen_words are shared with SPAWNed VMs and never written again. */
+  struct fword **wseg; size_t nwseg, capwseg;
+  uint32_t nwords, frozen_words;
+  char *nchunk; size_t nfill, ncap; /* current name chunk */
+  void **segs; size_t nsegs, capsegs; /* refcounted segments in use */
+  const fcode *undef_code;
   uint32_t latest;       /* most recent definition */
   uint32_t defining;     /* word being compiled, 0 if none */
 
   /* Code space. */
   fcode *cp, *cp_end;
-  fcode **chunks; size_t nchunks, capchunks, code_cells_max;
+  size_t nchunks, code_cells_max;
   fcode *last_op;        /* previous instruction, for fusion; NULL at labels */
   fcode *prev_op;        /* the one before it */
   int straight;          /* instructions since the last check */
@@ -284,6 +290,10 @@ extern const char forth_prelude[];
 /* Host word prototypes share one table shape. */
 struct prim_def { const char *name; forth_hostfn fn; int flags; };
 int vm_install_table(forth_vm *vm, const struct prim_def *t, size_t n);
+void *vm_seg_new(forth_vm *vm, size_t bytes);
+int vm_seg_share(forth_vm *to, void *seg);
+void vm_seg_release(void *seg);
+int vm_alloc_stacks(forth_vm *vm);
 
 /* Convenience for C words: pop/push with THROW codes. */
 #define POP(x) do { cell _v; int _r = vm_pop(vm, &_v); if (_r) return _r; (x) = _v; } while (0)

@@ -502,7 +502,7 @@ static int p_interp1(forth_vm *vm, void *ctx)
   cell state = vm_get(vm, vm->a_state);
   uint32_t w = vm_find(vm, name, (size_t)n);
   if (w) {
-    int fl = vm->words[w].flags;
+    int fl = WORD(vm, w)->flags;
     if (state && !(fl & WF_IMMEDIATE)) {
       if ((r = vm_compile_xt(vm, w)))
         return r;
@@ -703,8 +703,8 @@ static int build_interpret(forth_vm *vm)
   fcode *c = vm->cp, *loop = c;
   const void *const *L = forth_op_addr;
   uint32_t i1 = vm_find(vm, "(interp1)", 9);
-  vm->words[w].code = c;
-  *c++ = (fcode)L[OP_CCALL]; *c++ = (fcode)vm->words[i1].fn; *c++ = 0;
+  WORD(vm, w)->code = c;
+  *c++ = (fcode)L[OP_CCALL]; *c++ = (fcode)WORD(vm, i1)->fn; *c++ = 0;
   *c++ = (fcode)L[OP_DUP_QBRANCH]; fcode *exit_site = c++;
   *c++ = (fcode)L[OP_LIT_EQ]; *c++ = 1;
   *c++ = (fcode)L[OP_QBRANCH]; *c++ = (fcode)loop;
@@ -733,7 +733,7 @@ int vm_install_core(forth_vm *vm)
   *c++ = (fcode)L[OP_CATCH_END];
   /* boot: evaluate the prelude, then halt */
   vm->ip = c;
-  *c++ = (fcode)L[OP_CALL]; *c++ = (fcode)vm->words[vm->latest].code;
+  *c++ = (fcode)L[OP_CALL]; *c++ = (fcode)WORD(vm, vm->latest)->code;
   *c++ = (fcode)L[OP_HALT];
   vm->cp = c;
   *vm->csp = vm->halt_code;

@@ -28,9 +28,9 @@ BENCH_SCRIPTS += bench/forth.sh
 TEST_SCRIPTS += test/forth.sh test/forth_fuzz.sh
 FUZZ_SCRIPTS += test/forth_fuzz.sh
 
-# The same VM and tests with 32-bit cells (test/forth32/ wraps the sources).
-FORTH32_SRCS := $(addprefix test/forth32/,vm.c core.c interp.c compile.c \
-                words.c tools.c heap.c forth32_test.c)
+# The same VM and tests with 32-bit cells (forth/cell32/ wraps the sources).
+FORTH32_SRCS := $(addprefix forth/cell32/,vm.c core.c interp.c compile.c \
+                words.c tools.c heap.c) test/forth32_test.c
 $(foreach s,$(FORTH32_SRCS),$(eval CFLAGS_$(s) := -DFORTH_CELL_BITS=32))
 ifeq ($(HOSTED),yes)
 LDLIBS_forth32_test := -lcmocka

@@ -43,7 +43,7 @@ static int w_words(forth_vm *vm, void *ctx)
   for (uint32_t i = vm->nwords - 1; i > 0; i--) {
     size_t n;
     const char *s = vm_word_name(vm, i, &n);
-    if (!n || (vm->words[i].flags & WF_HIDDEN) || s[0] == '(')
+    if (!n || (WORD(vm, i)->flags & WF_HIDDEN) || s[0] == '(')
       continue;
     if (col + n + 1 > 78) {
       out(vm, "\n");
@@ -60,7 +60,7 @@ static int w_words(forth_vm *vm, void *ctx)
 static uint32_t host_word(forth_vm *vm, fcode fn)
 {
   for (uint32_t i = vm->nwords - 1; i > 0; i--)
-    if (vm->words[i].kind == WK_HOST && (fcode)vm->words[i].fn == fn)
+    if (WORD(vm, i)->kind == WK_HOST && (fcode)WORD(vm, i)->fn == fn)
       return i;
   return 0;
 }
@@ -68,7 +68,7 @@ static uint32_t host_word(forth_vm *vm, fcode fn)
 static uint32_t prim_word(forth_vm *vm, int op)
 {
   for (uint32_t i = 1; i < vm->nwords; i++)
-    if (vm->words[i].kind == WK_PRIM && vm->words[i].op == op)
+    if (WORD(vm, i)->kind == WK_PRIM && WORD(vm, i)->op == op)
       return i;
   return 0;
 }
@@ -199,7 +199,7 @@ static int w_see(forth_vm *vm, void *ctx)
   uint32_t w = vm_find(vm, (const char *)vm->mem + (a - (cell)vm->base), (size_t)n);
   if (!w)
     return -13;
-  struct fword *p = &vm->words[w];
+  struct fword *p = WORD(vm, w);
   if (p->kind != WK_COLON && p->kind != WK_DOES) {
     static const char *const kinds[] = {
       "primitive", "host word", "colon", "create", "does", "variable",

@@ -319,7 +319,7 @@ L_OP_EXECUTE:
     THROW(-13);
   if (UNLIKELY(csp >= cs_max))
     THROW(-5);
-  target = vm->words[tos].code;
+  target = WORD(vm, tos)->code;
   tos = *sp--;
   *++csp = ip;
   ip = target;
@@ -329,7 +329,7 @@ L_OP_DEFER:
   t = LOADC(mem + ((ucell)*ip - base));
   if (UNLIKELY(!VALID_XT(t)))
     THROW(FORTH_E_DEFER);
-  ip = vm->words[t].code;
+  ip = WORD(vm, t)->code;
   NEXT;
 L_OP_CATCH:
   FUEL;
@@ -351,7 +351,7 @@ L_OP_CATCH:
     *++csp = vm->halt_code + 1; /* CATCH_END */
   }
   tos = *sp--;
-  ip = vm->words[t].code;
+  ip = WORD(vm, t)->code;
   NEXT;
 L_OP_CATCH_END:
   vm->ncatch--;

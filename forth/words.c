@@ -665,7 +665,7 @@ static int w_find(forth_vm *vm, void *ctx)
     return 0;
   }
   PUSH(w);
-  PUSH(vm->words[w].flags & WF_IMMEDIATE ? 1 : -1);
+  PUSH(WORD(vm, w)->flags & WF_IMMEDIATE ? 1 : -1);
   return 0;
 }
 
@@ -675,11 +675,11 @@ static int w_to_body(forth_vm *vm, void *ctx)
   POP(xt);
   if (!vm_valid_xt(vm, xt))
     return -31;
-  int k = vm->words[xt].kind;
+  int k = WORD(vm, xt)->kind;
   if (k != WK_CREATE && k != WK_DOES && k != WK_VARIABLE && k != WK_VALUE &&
       k != WK_2VALUE && k != WK_DEFER)
     return -31;
-  PUSH(vm->words[xt].body);
+  PUSH(WORD(vm, xt)->body);
   return 0;
 }
 
