@@ -679,6 +679,11 @@ static int p_bye(forth_vm *vm, void *ctx)
   return 0;
 }
 
+static int p_undefined(forth_vm *vm, void *ctx)
+{
+  return -13;
+}
+
 static const struct prim_def core_prims[] = {
   {"PARSE", p_parse, 0}, {"PARSE-NAME", p_parse_name, 0},
   {"WORD", p_word, 0}, {"SOURCE", p_source, 0},
@@ -731,6 +736,9 @@ int vm_install_core(forth_vm *vm)
   vm->halt_code = c;
   *c++ = (fcode)L[OP_HALT];
   *c++ = (fcode)L[OP_CATCH_END];
+  vm->undef_code = c; /* headers that fill a frozen segment run this */
+  *c++ = (fcode)L[OP_CCALL]; *c++ = (fcode)p_undefined; *c++ = 0;
+  *c++ = (fcode)L[OP_EXIT];
   /* boot: evaluate the prelude, then halt */
   vm->ip = c;
   *c++ = (fcode)L[OP_CALL]; *c++ = (fcode)WORD(vm, vm->latest)->code;

@@ -470,6 +470,50 @@ static void test_create_fails_cleanly(void **s)
   assert_int_equal(forth_create(NULL, NULL, NULL), MN_EINVAL);
 }
 
+static void run_done(forth_vm *vm)
+{
+  int r;
+  while ((r = forth_run(vm, 10000)) == FORTH_YIELD)
+    ;
+  assert_int_equal(r, FORTH_DONE);
+}
+
+static void test_spawn(void **s)
+{
+  static struct io pio, cio, eio;
+  static const char line1[] =
+    "VARIABLE v 5 v ! CREATE t 3 , : cw v @ 10 + . 99 v ! t ? "
+    "S\" : nw 7 ; nw .\" EVALUATE ; : bad 1 0 / ;\n";
+  static char src[512];
+  snprintf(src, sizeof src, "%sv ? [DEFINED] nw . : p2 3 ; p2 . t ?", line1);
+  forth_vm *p = make_vm(&pio, src);
+  pio.wait_at = strlen(line1);
+  assert_int_equal(forth_run(p, 100000), FORTH_WAIT);
+  forth_cell xt = forth_find(p, "CW");
+  assert_true(xt > 0);
+  memset(&cio, 0, sizeof cio);
+  cio.fail_after = -1;
+  struct forth_host ch = {.ctx = &cio, .alloc = t_alloc, .write = t_write,
+                          .key = t_key};
+  forth_vm *c = NULL, *e = NULL;
+  assert_int_equal(forth_spawn(p, 0, &ch, &c), MN_EINVAL);
+  assert_int_equal(forth_spawn(p, xt, &ch, &c), 0);
+  run_done(c);
+  assert_string_equal(cio.out, "15 3 7 ");
+  run_done(p);
+  assert_string_equal(pio.out, "5 0 3 3 ");
+  /* a child whose word throws reports it and ends */
+  memset(&eio, 0, sizeof eio);
+  eio.fail_after = -1;
+  ch.ctx = &eio;
+  assert_int_equal(forth_spawn(c, forth_find(c, "bad"), &ch, &e), 0);
+  forth_destroy(p); /* shared segments outlive the parent */
+  run_done(e);
+  assert_non_null(strstr(eio.out, "division by zero (THROW -10)"));
+  forth_destroy(c);
+  forth_destroy(e);
+}
+
 static void test_mem_api(void **s)
 {
   static struct io io;
@@ -502,6 +546,7 @@ int main(void)
     cmocka_unit_test(test_two_vms),
     cmocka_unit_test(test_create_fails_cleanly),
     cmocka_unit_test(test_mem_api),
+    cmocka_unit_test(test_spawn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,2 +1,2 @@
 /* core.c built with 32-bit cells (see forth/module.mk). */
-#include "../../forth/core.c"
+#include "../core.c"

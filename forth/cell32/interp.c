@@ -1,2 +1,2 @@
 /* interp.c built with 32-bit cells (see forth/module.mk). */
-#include "../../forth/interp.c"
+#include "../interp.c"

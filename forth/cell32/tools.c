@@ -1,2 +1,2 @@
 /* tools.c built with 32-bit cells (see forth/module.mk). */
-#include "../../forth/tools.c"
+#include "../tools.c"

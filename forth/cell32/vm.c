@@ -1,2 +1,2 @@
 /* vm.c built with 32-bit cells (see forth/module.mk). */
-#include "../../forth/vm.c"
+#include "../vm.c"

@@ -1,2 +1,2 @@
 /* words.c built with 32-bit cells (see forth/module.mk). */
-#include "../../forth/words.c"
+#include "../words.c"

@@ -14,6 +14,8 @@
  *   forth_run                        run a slice of at most `fuel` steps
  *   forth_interrupt                  THROW -28 into the running word
  *   forth_define                     add a host word (C callback)
+ *   forth_spawn                      a child VM sharing the dictionary
+ *   forth_find, forth_host_ctx
  *   forth_push / forth_pop / forth_depth / forth_mem   for host words
  *   forth_wait_deadline              when a waiting MS ends
  *   forth_throw_text                 standard meaning of a THROW code
@@ -114,6 +116,26 @@ void forth_interrupt(forth_vm *vm);
 
 /* Adds a word calling fn(vm, ctx). Returns 0, MN_ENOMEM or MN_EINVAL. */
 int forth_define(forth_vm *vm, const char *name, forth_hostfn fn, void *ctx);
+
+/* The execution token of the word called name (any case), or 0. */
+forth_cell forth_find(forth_vm *vm, const char *name);
+
+/*
+ * SPAWN: makes *child, a new VM that runs xt (then ends; an uncaught error
+ * is reported on its output). It shares the parent's dictionary: the
+ * parent's word headers and code are frozen and shared by reference, and
+ * later definitions in either go to new segments of their own. The child
+ * gets a copy of the parent's data space (variables, heap), so stores in
+ * either are private. host is the child's side (its own I/O); its
+ * allocator must be able to free the parent's blocks (same allocator).
+ * Returns 0, MN_EINVAL (bad xt or host), MN_EBUSY (parent is compiling)
+ * or MN_ENOMEM.
+ */
+int forth_spawn(forth_vm *parent, forth_cell xt, const struct forth_host *host,
+                forth_vm **child);
+
+/* The ctx of the VM's forth_host (for host words). */
+void *forth_host_ctx(const forth_vm *vm);
 
 /* Data stack for host words: 0 or -4 (underflow) / -3 (overflow). */
 int forth_push(forth_vm *vm, forth_cell x);
