@@ -1,6 +1,5 @@
 \ prelude.fs: the part of mneme's Forth written in Forth. It is compiled
 \ into every VM when it is created (forth_create), after the C words.
-: ( 41 PARSE 2DROP ; IMMEDIATE
 -1 CONSTANT TRUE  0 CONSTANT FALSE  32 CONSTANT BL
 1 CELLS CONSTANT CELL
 : DECIMAL ( -- ) 10 BASE ! ;

@@ -43,7 +43,7 @@ static int w_words(forth_vm *vm, void *ctx)
   for (uint32_t i = vm->nwords - 1; i > 0; i--) {
     size_t n;
     const char *s = vm_word_name(vm, i, &n);
-    if (!n || (WORD(vm, i)->flags & WF_HIDDEN) || s[0] == '(')
+    if (!n || (WORD(vm, i)->flags & WF_HIDDEN) || (s[0] == '(' && n > 1))
       continue;
     if (col + n + 1 > 78) {
       out(vm, "\n");

@@ -499,6 +499,30 @@ static int w_sliteral(forth_vm *vm, void *ctx)
   return compile_string(vm, a, n);
 }
 
+/* ( comments end at ")"; in a file they may span lines. */
+static int w_paren(forth_vm *vm, void *ctx)
+{
+  for (;;) {
+    struct fsource *s = &vm->src[vm->nsrc - 1];
+    cell in = vm_get(vm, vm->a_in);
+    const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+    if (in < 0)
+      in = 0;
+    while (p && in < s->len && p[in] != ')')
+      in++;
+    if (p && in < s->len) {
+      vm_set(vm, vm->a_in, in + 1);
+      return 0;
+    }
+    vm_set(vm, vm->a_in, s->len);
+    int flag, r;
+    if (s->kind != SRC_FILE)
+      return 0;
+    if ((r = vm_refill(vm, &flag)) || !flag)
+      return r;
+  }
+}
+
 static int w_backslash(forth_vm *vm, void *ctx)
 {
   struct fsource *s = &vm->src[vm->nsrc - 1];
@@ -787,7 +811,7 @@ static const struct prim_def more_words[] = {
   {".\"", w_dotquote, WF_IMMEDIATE},
   {"ABORT\"", w_abortq, WF_IMMEDIATE | WF_COMPILE_ONLY},
   {"SLITERAL", w_sliteral, WF_IMMEDIATE | WF_COMPILE_ONLY},
-  {"\\", w_backslash, WF_IMMEDIATE},
+  {"\\", w_backslash, WF_IMMEDIATE}, {"(", w_paren, WF_IMMEDIATE},
   {"CHAR", w_char, 0}, {"[CHAR]", w_bracket_char, WF_IMMEDIATE | WF_COMPILE_ONLY},
   {"<#", w_lesshash, 0}, {"HOLD", w_hold, 0}, {"HOLDS", w_holds, 0},
   {"SIGN", w_sign, 0}, {"#", w_hash, 0}, {"#S", w_hashs, 0},

@@ -55,6 +55,10 @@ printf '\xff\xfe .\n' > "$tmp/bin.fs"
 out=$("$F" "$tmp/bin.fs" </dev/null 2>&1)
 [[ "$out" == *"not valid UTF-8"* ]] && ok "non-UTF-8 file" || no "utf8: [$out]"
 
+printf '( a comment\nover lines ) 1 .\n' > "$tmp/paren.fs"
+out=$("$F" "$tmp/paren.fs" </dev/null 2>&1)
+[ "$out" = "1 " ] && ok "( comments span lines in files" || no "paren: [$out]"
+
 out=$("$F" /nonexistent.fs </dev/null 2>&1)
 [[ "$out" == *"non-existent file"* ]] && ok "missing file" || no "missing file: [$out]"
 exit $fail

@@ -65,6 +65,8 @@ static uint64_t t_now(void *ctx)
   return ((struct io *)ctx)->now;
 }
 
+static int interactive;
+
 static forth_vm *make_vm(struct io *io, const char *src)
 {
   memset(io, 0, sizeof *io);
@@ -74,7 +76,8 @@ static forth_vm *make_vm(struct io *io, const char *src)
   io->fail_after = -1;
   struct forth_host h = {.ctx = io, .alloc = t_alloc, .write = t_write,
                          .key = t_key, .now_ms = t_now};
-  struct forth_config c = {.data_bytes = 256 << 10, .heap_bytes = 64 << 10};
+  struct forth_config c = {.data_bytes = 256 << 10, .heap_bytes = 64 << 10,
+                           .interactive = interactive};
   forth_vm *vm = NULL;
   assert_int_equal(forth_create(&vm, &h, &c), 0);
   return vm;
@@ -335,6 +338,15 @@ static void test_errors(void **s)
   );
 }
 
+static void test_prompt(void **s)
+{
+  interactive = 1;
+  CASES(
+    {"1 .\n: x\n;\nnosuch\n2 .", "1  ok\n compiled\n ok\nnosuch: undefined word (THROW -13)\n2  ok\n"},
+  );
+  interactive = 0;
+}
+
 static void test_long_line(void **s)
 {
   static struct io io;
@@ -538,6 +550,7 @@ int main(void)
     cmocka_unit_test(test_tools),
     cmocka_unit_test(test_memory),
     cmocka_unit_test(test_errors),
+    cmocka_unit_test(test_prompt),
     cmocka_unit_test(test_long_line),
     cmocka_unit_test(test_fuel_and_interrupt),
     cmocka_unit_test(test_deep_recursion_fuel),
