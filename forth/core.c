@@ -204,6 +204,8 @@ static int fuse(forth_vm *vm, int op, fcode operand)
     {OP_DUP, OP_QBRANCH, OP_DUP_QBRANCH}, {OP_CALL, OP_EXIT, OP_CALL_EXIT},
     {OP_LIT, OP_FETCH, OP_LIT_FETCH}, {OP_LIT, OP_STORE, OP_LIT_STORE},
     {OP_I, OP_2STORE, OP_I_2STORE}, {OP_LIT, OP_PLOOP, OP_LIT_PLOOP},
+    {OP_DUP, OP_PLOOP, OP_DUP_PLOOP}, {OP_LIT_LT, OP_QBRANCH, OP_LIT_LT_QBRANCH},
+    {OP_I_CFETCH, OP_QBRANCH, OP_I_CFETCH_QBRANCH}, {OP_I, OP_ADD, OP_I_ADD},
   };
   if (last < 0)
     return 0;
@@ -221,8 +223,8 @@ static int fuse(forth_vm *vm, int op, fcode operand)
     if (vm_operands(r) > vm_operands(last)) /* the branch operand */
       *vm->cp++ = operand;
     vm->last_op = vm->prev_op = NULL;
-    if (r == OP_LIT_ADD)
-      vm->last_op = vm->cp - 2; /* LIT_ADD may fuse with @ */
+    if (r == OP_LIT_ADD || r == OP_LIT_LT || r == OP_I_CFETCH)
+      vm->last_op = vm->cp - 1 - vm_operands(r); /* may fuse again */
     return 1;
   }
   return 0;
@@ -233,7 +235,8 @@ static int is_checkpoint(int op)
   switch (op) {
   case OP_CALL: case OP_BRANCH: case OP_QBRANCH: case OP_LOOP:
   case OP_PLOOP: case OP_EXECUTE: case OP_CCALL: case OP_CATCH:
-  case OP_CHECK: case OP_CALL_EXIT: case OP_LIT_PLOOP:
+  case OP_CHECK: case OP_CALL_EXIT: case OP_LIT_PLOOP: case OP_DUP_PLOOP:
+  case OP_LIT_LT_QBRANCH: case OP_I_CFETCH_QBRANCH:
     return 1;
   default:
     return 0;

@@ -231,7 +231,8 @@ struct forth_vm {
   X(OP_I_2FETCH, 0, 0) X(OP_LIT_ADD_FETCH, 0, 0) X(OP_FETCH_ADD, 0, 0) \
   X(OP_CALL_EXIT, 0, 0) X(OP_RFROM_ADD, 0, 0) X(OP_SWAP_TOR, 0, 0) \
   X(OP_LIT_FETCH, 0, 0) X(OP_LIT_STORE, 0, 0) X(OP_I_2STORE, 0, 0) \
-  X(OP_LIT_PLOOP, 0, 0)
+  X(OP_LIT_PLOOP, 0, 0) X(OP_DUP_PLOOP, 0, 0) X(OP_LIT_LT_QBRANCH, 0, 0) \
+  X(OP_I_CFETCH_QBRANCH, 0, 0) X(OP_I_ADD, 0, 0)
 
 enum {
 #define X(e, n, f) e,

@@ -116,6 +116,9 @@ static const char *op_text(int op)
   case OP_LIT_STORE: return "!";
   case OP_I_2STORE: return "I 2!";
   case OP_LIT_PLOOP: return "+LOOP";
+  case OP_DUP_PLOOP: return "DUP +LOOP";
+  case OP_I_CFETCH_QBRANCH: return "I C@ ?BRANCH";
+  case OP_I_ADD: return "I +";
   case OP_CHECK: return "";
   default: return NULL;
   }
@@ -151,6 +154,12 @@ static int see_one(forth_vm *vm, const fcode *c, const fcode *start)
     out_num(vm, (cell)c[1]);
     out(vm, "+LOOP ");
     return 3;
+  case OP_LIT_LT_QBRANCH:
+    out_num(vm, (cell)c[1]);
+    out(vm, "< ?BRANCH (");
+    out_num(vm, (const fcode *)c[2] - start);
+    out(vm, ") ");
+    return 3;
   case OP_LIT2:
     out_num(vm, (cell)c[1]);
     out_num(vm, (cell)c[2]);
@@ -180,6 +189,7 @@ static int see_one(forth_vm *vm, const fcode *c, const fcode *start)
     }
     if (op != OP_LIT_ADD && n == 1 && (op == OP_BRANCH || strstr(t, "BRANCH") ||
         op == OP_QDO || op == OP_LOOP || op == OP_PLOOP || op == OP_LEAVE ||
+        op == OP_DUP_PLOOP ||
         op == OP_OF)) {
       const fcode *to = (const fcode *)c[1];
       out(vm, "(");

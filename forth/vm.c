@@ -37,6 +37,7 @@ int vm_operands(int op)
 {
   switch (op) {
   case OP_LIT2: case OP_CCALL: case OP_ABORTQ: case OP_LIT_PLOOP:
+  case OP_LIT_LT_QBRANCH:
     return 2;
   case OP_CALL: case OP_LIT: case OP_BRANCH: case OP_QBRANCH: case OP_QDO:
   case OP_LOOP: case OP_PLOOP: case OP_LEAVE: case OP_DEFER: case OP_OF:
@@ -46,6 +47,7 @@ int vm_operands(int op)
   case OP_LT_QBRANCH: case OP_EQ_QBRANCH: case OP_GT_QBRANCH:
   case OP_DUP_QBRANCH: case OP_LIT_I_CSTORE: case OP_LIT_ADD_FETCH:
   case OP_CALL_EXIT: case OP_LIT_FETCH: case OP_LIT_STORE:
+  case OP_DUP_PLOOP: case OP_I_CFETCH_QBRANCH:
     return 1;
   default:
     return 0;
@@ -194,6 +196,19 @@ L_OP_EQ_QBRANCH:
   sp -= 2;
   ip = t ? ip + 1 : (const fcode *)*ip;
   NEXT;
+L_OP_LIT_LT_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = tos < (cell)ip[0];
+  tos = *sp--;
+  ip = t ? ip + 2 : (const fcode *)ip[1];
+  NEXT;
+L_OP_I_CFETCH_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = *ADDR(rp[0], 1);
+  ip = t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
 L_OP_DUP_QBRANCH:
   FUEL;
   CHECKPOINT;
@@ -264,6 +279,21 @@ L_OP_LIT_PLOOP:
     }
   }
   NEXT;
+L_OP_DUP_PLOOP:
+  FUEL;
+  CHECKPOINT;
+  {
+    cell d = (cell)((ucell)rp[0] - (ucell)rp[-1]);
+    cell nd = (cell)((ucell)d + (ucell)tos);
+    if ((d ^ nd) >= 0 || (d ^ tos) >= 0) {
+      rp[0] = (cell)((ucell)rp[0] + (ucell)tos);
+      ip = (const fcode *)*ip;
+    } else {
+      rp -= 2;
+      ip++;
+    }
+  }
+  NEXT;
 L_OP_LEAVE:
   rp -= 2;
   ip = (const fcode *)*ip;
@@ -273,6 +303,9 @@ L_OP_UNLOOP:
   NEXT;
 L_OP_I:
   PUSHT(rp[0]);
+  NEXT;
+L_OP_I_ADD:
+  tos = (cell)((ucell)tos + (ucell)rp[0]);
   NEXT;
 L_OP_J:
   PUSHT(rp[-2]);
