@@ -187,6 +187,8 @@ static void set_op(fcode *p, int op)
   *p = (fcode)forth_op_addr[op];
 }
 
+static int is_checkpoint(int op);
+
 /* Fuses op with the instructions before it; 1 if done. */
 static int fuse(forth_vm *vm, int op, fcode operand)
 {
@@ -220,6 +222,8 @@ static int fuse(forth_vm *vm, int op, fcode operand)
       continue;
     int r = pairs[i].r;
     set_op(vm->last_op, r);
+    if (is_checkpoint(r))
+      vm->straight = 0;
     if (vm_operands(r) > vm_operands(last)) /* the branch operand */
       *vm->cp++ = operand;
     vm->last_op = vm->prev_op = NULL;
@@ -236,7 +240,9 @@ static int is_checkpoint(int op)
   case OP_CALL: case OP_BRANCH: case OP_QBRANCH: case OP_LOOP:
   case OP_PLOOP: case OP_EXECUTE: case OP_CCALL: case OP_CATCH:
   case OP_CHECK: case OP_CALL_EXIT: case OP_LIT_PLOOP: case OP_DUP_PLOOP:
-  case OP_LIT_LT_QBRANCH: case OP_I_CFETCH_QBRANCH:
+  case OP_LIT_LT_QBRANCH: case OP_I_CFETCH_QBRANCH: case OP_ZEQ_QBRANCH:
+  case OP_LT_QBRANCH: case OP_EQ_QBRANCH: case OP_GT_QBRANCH:
+  case OP_DUP_QBRANCH: case OP_QDO: case OP_LEAVE: case OP_OF:
     return 1;
   default:
     return 0;

@@ -222,6 +222,7 @@ L_OP_DO:
   sp -= 2;
   NEXT;
 L_OP_QDO:
+  CHECKPOINT;
   if (*sp == tos) {
     tos = sp[-1];
     sp -= 2;
@@ -295,6 +296,7 @@ L_OP_DUP_PLOOP:
   }
   NEXT;
 L_OP_LEAVE:
+  CHECKPOINT;
   rp -= 2;
   ip = (const fcode *)*ip;
   NEXT;
@@ -405,6 +407,7 @@ L_OP_RETHROW:
   code = t;
   goto do_rethrow;
 L_OP_OF:
+  CHECKPOINT;
   if (*sp == tos) {
     tos = sp[-1];
     sp -= 2;
