@@ -335,6 +335,13 @@ static void test_errors(void **s)
     {"\xc0\xaf\n", "input is not valid UTF-8 (THROW -256)\n"},
     {"S\" \xe2\x82\xac\" NIP .", "3 "},
     {"1 \x03 2 .", "user interrupt (THROW -28)\n2 "},
+    {"1000000000 ALLOT", "ALLOT: dictionary overflow (THROW -8)\n"},
+    {"-1000000000 ALLOT", "ALLOT: dictionary overflow (THROW -8)\n"},
+    {": e S\" e\" EVALUATE ; e", "e: parsed string overflow (THROW -18)\n"},
+    {": c ['] c CATCH ; c\n5 .", "c: undefined word (THROW -13)\n5 "},
+    {": c [ ' DUP ] LITERAL CATCH ; 3 c . .", "0 3 "},
+    /* the innermost CATCH gets -53; the outer ones then return 0 */
+    {"DEFER d : c ['] d CATCH ; ' c IS d d .", "0 "},
   );
 }
 
@@ -345,6 +352,18 @@ static void test_prompt(void **s)
     {"1 .\n: x\n;\nnosuch\n2 .", "1  ok\n compiled\n ok\nnosuch: undefined word (THROW -13)\n2  ok\n"},
   );
   interactive = 0;
+}
+
+static void test_cf_overflow(void **s)
+{
+  static struct io io;
+  static char src[1024];
+  strcpy(src, ": x");
+  for (int i = 0; i < 70; i++)
+    strcat(src, " BEGIN");
+  strcat(src, "\n7 .");
+  const char *o = run(&io, src);
+  assert_string_equal(o, "BEGIN: control-flow stack overflow (THROW -52)\n7 ");
 }
 
 static void test_long_line(void **s)
@@ -551,6 +570,7 @@ int main(void)
     cmocka_unit_test(test_memory),
     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_prompt),
+    cmocka_unit_test(test_cf_overflow),
     cmocka_unit_test(test_long_line),
     cmocka_unit_test(test_fuel_and_interrupt),
     cmocka_unit_test(test_deep_recursion_fuel),
