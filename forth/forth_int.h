@@ -36,6 +36,36 @@ typedef unsigned __int128 udcell;
 #endif
 typedef intptr_t fcode; /* one cell of threaded code */
 
+/* (hi:lo) / d for hi < d, without libgcc's 128-bit division (the kernel
+ * build links no libgcc): returns the quotient, *rem the remainder. */
+static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
+{
+#if FORTH_CELL_BITS == 32
+  udcell n = ((udcell)hi << 32) | lo;
+  *rem = (ucell)(n % d);
+  return (ucell)(n / d);
+#elif defined(__x86_64__)
+  ucell q, r;
+  __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
+  *rem = r;
+  return q;
+#else
+  ucell q = 0;
+  for (int i = 0; i < 64; i++) {
+    int top = (int)(hi >> 63);
+    hi = hi << 1 | lo >> 63;
+    lo <<= 1;
+    q <<= 1;
+    if (top || hi >= d) {
+      hi -= d;
+      q |= 1;
+    }
+  }
+  *rem = hi;
+  return q;
+#endif
+}
+
 #define CELL ((cell)sizeof(cell))
 #define GUARD 64        /* guard cells around each stack */
 #define CHECK_EVERY 12  /* straight-line instructions between checks */

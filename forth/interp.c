@@ -154,7 +154,10 @@ static int refill_file(forth_vm *vm, struct fsource *s, int *flag)
   uint8_t *blk = vm->mem + (s->block - vm->base);
   uint8_t *rb = blk + LINE_MAX_BYTES;
   for (;;) {
-    uint8_t *nl = memchr(rb + s->rpos, '\n', s->rlen);
+    uint8_t *nl = NULL;
+    for (size_t i = 0; i < s->rlen && !nl; i++)
+      if (rb[s->rpos + i] == '\n')
+        nl = rb + s->rpos + i;
     size_t n;
     if (!nl && !s->eof && s->rlen < RBUF) {
       memmove(rb, rb + s->rpos, s->rlen);
@@ -376,7 +379,10 @@ static int p_open_file(forth_vm *vm, void *ctx)
     return -59;
   int h = -38;
   struct fsource *cur = TOP(vm);
-  const char *slash = cur->kind == SRC_FILE ? strrchr(cur->name, '/') : NULL;
+  const char *slash = NULL;
+  for (const char *q = cur->name; cur->kind == SRC_FILE && *q; q++)
+    if (*q == '/')
+      slash = q;
   if (slash && n > 0 && name[0] != '/') {
     /* relative names are looked up next to the including file first */
     char path[sizeof cur->name + 256];

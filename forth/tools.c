@@ -187,7 +187,9 @@ static int see_one(forth_vm *vm, const fcode *c, const fcode *start)
       out(vm, t);
       out(vm, " ");
     }
-    if (op != OP_LIT_ADD && n == 1 && (op == OP_BRANCH || strstr(t, "BRANCH") ||
+    if (op != OP_LIT_ADD && n == 1 && (op == OP_BRANCH || op == OP_QBRANCH || op == OP_ZEQ_QBRANCH ||
+        op == OP_LT_QBRANCH || op == OP_EQ_QBRANCH || op == OP_GT_QBRANCH ||
+        op == OP_DUP_QBRANCH || op == OP_I_CFETCH_QBRANCH ||
         op == OP_QDO || op == OP_LOOP || op == OP_PLOOP || op == OP_LEAVE ||
         op == OP_DUP_PLOOP ||
         op == OP_OF)) {

@@ -804,14 +804,14 @@ L_OP_MSTAR:
   NEXT;
 L_OP_UMSLMOD:
   {
-    udcell d = ((udcell)(ucell)sp[0] << BITS) | (ucell)sp[-1];
+    ucell r;
     if (UNLIKELY(!tos))
       THROW(-10);
     if (UNLIKELY((ucell)sp[0] >= (ucell)tos))
       THROW(-11);
+    tos = (cell)udiv21((ucell)sp[0], (ucell)sp[-1], (ucell)tos, &r);
     sp--;
-    *sp = (cell)(ucell)(d % (ucell)tos);
-    tos = (cell)(ucell)(d / (ucell)tos);
+    *sp = (cell)r;
   }
   NEXT;
 L_OP_SMSLREM:
@@ -924,8 +924,10 @@ static int sm_rem(dcell d, cell n, cell *rem, cell *quo)
   if (!n)
     return -10;
   udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
-  udcell un = n < 0 ? 0 - (udcell)(dcell)n : (udcell)n;
-  udcell q = ud / un, r = ud % un;
+  ucell un = n < 0 ? 0 - (ucell)n : (ucell)n, ur;
+  if ((ucell)(ud >> BITS) >= un)
+    return -11;
+  udcell q = udiv21((ucell)(ud >> BITS), (ucell)ud, un, &ur), r = ur;
   int qneg = (d < 0) != (n < 0);
   udcell lim = (udcell)1 << (BITS - 1);
   if (q > lim || (q == lim && !qneg))
@@ -942,8 +944,10 @@ static int fm_mod(dcell d, cell n, cell *rem, cell *quo)
   if (!n)
     return -10;
   udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
-  udcell un = n < 0 ? 0 - (udcell)(dcell)n : (udcell)n;
-  udcell uq = ud / un, ur = ud % un;
+  ucell un = n < 0 ? 0 - (ucell)n : (ucell)n, ur;
+  if ((ucell)(ud >> BITS) >= un)
+    return -11;
+  udcell uq = udiv21((ucell)(ud >> BITS), (ucell)ud, un, &ur);
   int qneg = (d < 0) != (n < 0);
   if (qneg && ur)
     uq++;

@@ -607,11 +607,12 @@ static int hash1(forth_vm *vm)
   ucell base = (ucell)vm_get(vm, vm->a_base);
   if (base < 2 || base > 36)
     return -24;
-  udcell ud = ((udcell)(ucell)vm->sp[0] << FORTH_CELL_BITS) | (ucell)vm->sp[-1];
-  int d = (int)(ud % base);
-  ud /= base;
-  vm->sp[-1] = (cell)(ucell)ud;
-  vm->sp[0] = (cell)(ucell)(ud >> FORTH_CELL_BITS);
+  ucell hi = (ucell)vm->sp[0], lo = (ucell)vm->sp[-1], rem;
+  ucell qh = hi / base;
+  ucell ql = udiv21(hi % base, lo, base, &rem);
+  int d = (int)rem;
+  vm->sp[-1] = (cell)ql;
+  vm->sp[0] = (cell)qh;
   return hold(vm, d < 10 ? '0' + d : 'A' + d - 10);
 }
 
@@ -781,11 +782,9 @@ static int w_mstarslash(forth_vm *vm, void *ctx)
   udcell r = t2;
   if (r >= (ucell)n2)
     return -11;
-  udcell x = (r << B) | t1;
-  ucell q1 = (ucell)(x / (ucell)n2);
-  r = x % (ucell)n2;
-  x = (r << B) | t0;
-  ucell q0 = (ucell)(x / (ucell)n2);
+  ucell rr;
+  ucell q1 = udiv21((ucell)r, t1, (ucell)n2, &rr);
+  ucell q0 = udiv21(rr, t0, (ucell)n2, &rr);
   udcell q = ((udcell)q1 << B) | q0;
   if (neg)
     q = 0 - q;
