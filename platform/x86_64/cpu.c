@@ -167,31 +167,58 @@ static void print_addr(uint64_t a) {
     xprintf("  %016lx\n", a);
 }
 
-void cpu_print_backtrace(uint64_t rbp) {
-  xprintf("backtrace:\n");
-  for (int i = 0; i < 24 && rbp && !(rbp & 7); i++) {
-    if (!paging_is_mapped(rbp) || !paging_is_mapped(rbp + 15)) break;
-    uint64_t ret = ((uint64_t *)rbp)[1];
-    if (!ret) break;
-    print_addr(ret);
-    uint64_t next = ((uint64_t *)rbp)[0];
-    if (next <= rbp) break; /* the chain only goes up the stack */
-    rbp = next;
+/* 1 if a is in an executable section of the image. */
+static int in_code(uint64_t a) {
+  for (size_t i = 0; i < x86_boot.nsections; i++) {
+    const struct boot_section *s = &x86_boot.sections[i];
+    if (s->exec && a >= s->base && a < s->base + s->size) return 1;
   }
+  return 0;
+}
+
+/* 1 if ret follows a call instruction (E8 rel32, FF /2 with a register
+ * or memory operand) inside the image's code. */
+static int after_call(uint64_t ret) {
+  if (!in_code(ret) || !in_code(ret - 7)) return 0;
+  const uint8_t *p = (const uint8_t *)ret;
+  if (p[-5] == 0xe8) return 1;
+  if (p[-2] == 0xff && ((p[-1] >> 3) & 7) == 2) return 1;             /* call *%reg */
+  if (p[-3] == 0xff && ((p[-2] >> 3) & 7) == 2) return 1;             /* disp8 */
+  if (p[-6] == 0xff && ((p[-5] >> 3) & 7) == 2) return 1;             /* disp32/rip */
+  if (p[-7] == 0xff && ((p[-6] >> 3) & 7) == 2) return 1;             /* sib+disp32 */
+  return 0;
+}
+
+/*
+ * The Microsoft x64 ABI keeps no frame-pointer chain (rbp points into the
+ * frame, wherever the compiler likes), so backtraces scan the stack for
+ * return addresses: words that point into mneme.efi's code right after a
+ * call instruction. Stops at the first unmapped page or after max hits.
+ */
+static size_t scan_stack(uint64_t sp, uintptr_t *pcs, size_t max) {
+  size_t n = 0;
+  sp &= ~7ull;
+  if (!paging_is_mapped(sp)) sp = (sp | 4095) + 1; /* overflowed into a guard */
+  for (int i = 0; i < 8192 && n < max; i++, sp += 8) {
+    if ((sp & 4095) == 0 || i == 0)
+      if (!paging_is_mapped(sp)) break;
+    uint64_t v = *(const uint64_t *)sp;
+    if (after_call(v)) pcs[n++] = v;
+  }
+  return n;
+}
+
+void cpu_print_backtrace(uint64_t rsp) {
+  uintptr_t pcs[16];
+  size_t n = scan_stack(rsp, pcs, 16);
+  xprintf("backtrace (return addresses on the stack):\n");
+  for (size_t i = 0; i < n; i++) print_addr(pcs[i]);
 }
 
 size_t plat_backtrace(uintptr_t *pcs, size_t max) {
-  uint64_t rbp = (uint64_t)__builtin_frame_address(0);
-  size_t n = 0;
-  while (n < max && rbp && !(rbp & 7) && paging_is_mapped(rbp) &&
-         paging_is_mapped(rbp + 15)) {
-    uint64_t ret = ((uint64_t *)rbp)[1], next = ((uint64_t *)rbp)[0];
-    if (!ret) break;
-    pcs[n++] = ret;
-    if (next <= rbp) break;
-    rbp = next;
-  }
-  return n;
+  uint64_t sp;
+  __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+  return scan_stack(sp, pcs, max);
 }
 
 static _Noreturn void fault(struct x86_frame *f) {
@@ -224,7 +251,7 @@ static _Noreturn void fault(struct x86_frame *f) {
   xprintf("r13 %016lx  r14 %016lx  r15 %016lx\n", f->r13, f->r14, f->r15);
   xprintf("cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(), read_cr3(),
           read_cr4());
-  cpu_print_backtrace(f->rbp);
+  cpu_print_backtrace(f->rsp);
   xprintf("*** machine halted\n");
   plat_halt(3);
 }

@@ -40,8 +40,8 @@ extern uint64_t x86_xsave_mask;
  */
 extern const char *(*cpu_task_name_hook)(void);
 
-/* Prints a backtrace starting at frame pointer rbp. */
-void cpu_print_backtrace(uint64_t rbp);
+/* Prints the return addresses found on the stack from rsp up. */
+void cpu_print_backtrace(uint64_t rsp);
 
 /* Interrupt entry from entry.S. */
 void x86_interrupt(struct x86_frame *f);

@@ -77,3 +77,5 @@ x86-image: $(O)/mneme.img
 ALL_OUTPUTS += $(O)/BOOTX64.EFI
 endif
 endif
+
+TEST_SCRIPTS += tests/qemu/boot.sh

@@ -198,11 +198,19 @@ def read_ppm(path):
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: qemu.py IMAGE [MEM_MB]")
-    q = Qemu(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 256,
-             timeout=3600)
+    import argparse
+    ap = argparse.ArgumentParser(description="boot mneme's image, serial to stdout")
+    ap.add_argument("image")
+    ap.add_argument("mem_mb", nargs="?", type=int, default=256)
+    ap.add_argument("--until", help="stop once serial output matches this regex")
+    ap.add_argument("--timeout", type=float, default=3600)
+    a = ap.parse_args()
+    q = Qemu(a.image, a.mem_mb, timeout=a.timeout)
     try:
+        if a.until:
+            m = q.expect(a.until.encode())
+            sys.stdout.buffer.write(q.out[: m.end()])
+            return
         while q._pump(1.0) is not None:
             sys.stdout.buffer.write(q.out)
             sys.stdout.flush()
