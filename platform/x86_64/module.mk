@@ -71,11 +71,26 @@ $(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_ESP_FILES) $(X86)/tools/gp
 	python3 $(X86)/tools/gpt.py $@.fat $@
 	rm -f $@.fat
 
-.PHONY: x86-image
+.PHONY: x86-image x86-floor
 x86-image: $(O)/mneme.img
+
+# The firmware floor of bench/boot.sh: an EFI app that prints a marker.
+$(O)/bench/floor.efi: $(O)/bench/boot_floor.o
+	lld-link $(LDFLAGS) /out:$@ $<
+
+$(O)/bench/floor.img: $(O)/bench/floor.efi $(X86)/tools/gpt.py
+	rm -f $@.fat
+	mkfs.fat -C -F 32 -s 1 -n FLOOR $@.fat 65536 >/dev/null
+	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $< ::/EFI/BOOT/BOOTX64.EFI
+	python3 $(X86)/tools/gpt.py $@.fat $@
+	rm -f $@.fat
+
+x86-floor: $(O)/bench/floor.img
 
 ALL_OUTPUTS += $(O)/BOOTX64.EFI
 endif
 endif
 
 TEST_SCRIPTS += tests/qemu/boot.sh
+BENCH_SCRIPTS += bench/boot.sh
