@@ -39,7 +39,7 @@ endef
 define LINKED
 $(O)/$(1): $(call objs,$(2)) $(call libpaths,$(3))
 	@mkdir -p $$(dir $$@)
-	$(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(call libpaths,$(3)) $(LDLIBS) $(LDLIBS_$(notdir $(1)))
+	$(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) $(call libpaths,$(3)) $$(LDLIBS_$(notdir $(1))) $(LDLIBS)
 -include $(patsubst %.o,%.d,$(call objs,$(2)))
 endef
 

@@ -58,9 +58,15 @@ void plat_irq_restore(unsigned long state);
 
 /* ---- task contexts ------------------------------------------------------- */
 
-/* Saved CPU state of a task that is not running: its stack pointer. */
+/*
+ * Saved CPU state of a task that is not running: its stack pointer (the
+ * registers are saved on the task's own stack), and the stack's bounds
+ * (set by plat_context_init; used by sanitizers and fault handlers).
+ */
 struct plat_context {
   void *sp;
+  void *stack_lo;
+  size_t stack_size;
 };
 
 /*
@@ -69,6 +75,9 @@ struct plat_context {
  */
 void plat_context_init(struct plat_context *ctx, void *stack, size_t size,
                        void (*entry)(void));
+
+/* Forgets a context whose task has ended, before its stack is freed. */
+void plat_context_destroy(struct plat_context *ctx);
 
 /* Saves the running state into from and resumes to. */
 void plat_context_switch(struct plat_context *from, struct plat_context *to);

@@ -1,0 +1,62 @@
+/*
+ * status.h: the system status service.
+ *
+ * Uptime, heap statistics, tasks, registered services. Visible to
+ * userspace. Wire form (postcard) of a request, an enum:
+ *   0 Ping(u32)        -> 0 Pong(u32)
+ *   1 Uptime           -> 1 Uptime(u64 ns)
+ *   2 Heap             -> 2 Heap{total, in_use, free, largest_free,
+ *                               high_water, allocs, failed: u64}
+ *   3 Task(u32 index)  -> 3 Task{id u32, name str, state u8 (0 ready,
+ *                               1 running, 2 waiting, 3 zombie),
+ *                               stack_size u32, stack_used u32, switches u64}
+ *   4 Service(u32 index) -> 4 Service{uuid, name str, user_visible bool,
+ *                               requests u64, replies_lost u64}
+ *   5 Counts           -> 5 Counts{tasks u32, services u32, switches u64}
+ * Errors, an enum: 0 NoSuchIndex.
+ */
+#ifndef MNEME_STATUS_H
+#define MNEME_STATUS_H
+
+#include <stdint.h>
+#include "mneme/registry.h"
+
+/* 1463b774-ce29-4ea9-94c0-c07056184c38 */
+#define STATUS_UUID UUID_INIT(0x1463b774, 0xce29, 0x4ea9, 0x94c0, 0xc07056184c38ull)
+
+enum status_kind {
+  STATUS_PING, STATUS_UPTIME, STATUS_HEAP, STATUS_TASK, STATUS_SERVICE, STATUS_COUNTS,
+};
+
+struct status_req {
+  uint8_t kind;
+  uint32_t arg;                     /* Ping value, Task/Service index */
+};
+
+struct status_resp {
+  uint8_t kind;
+  union {
+    uint32_t pong;
+    uint64_t uptime_ns;
+    struct { uint64_t total, in_use, free, largest_free, high_water, allocs, failed; } heap;
+    struct { uint32_t id; char name[24]; uint8_t state; uint32_t stack_size, stack_used;
+             uint64_t switches; } task;
+    struct { struct uuid id; char name[24]; uint8_t user_visible;
+             uint64_t requests, replies_lost; } service;
+    struct { uint32_t tasks, services; uint64_t switches; } counts;
+  } u;
+};
+
+enum status_err_kind { STATUS_NO_SUCH_INDEX = 0 };
+
+struct status_err {
+  uint8_t kind;
+};
+
+#define STATUS_TYPE SVC_TYPE(struct status_req, struct status_resp, \
+                             struct status_err, struct svc_none)
+
+/* Registers the service and starts its task. Returns 0 or an MN_E*. */
+int status_start(void);
+
+#endif

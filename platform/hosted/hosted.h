@@ -1,0 +1,30 @@
+/*
+ * hosted.h: services of the hosted platform to its own drivers.
+ *
+ * A host file descriptor becoming ready is the hosted platform's
+ * interrupt: plat_wait_event() runs the watcher's callback, which (like an
+ * interrupt handler) only wakes tasks. Watches are edge-triggered: a task
+ * must read or write until EAGAIN before it waits again.
+ */
+#ifndef MNEME_HOSTED_H
+#define MNEME_HOSTED_H
+
+#include <stdint.h>
+
+typedef void (*hosted_fd_fn)(int fd, uint32_t events, void *arg);
+
+/* events: EPOLLIN / EPOLLOUT bits. Returns 0 or MN_EIO. */
+int hosted_watch(int fd, uint32_t events, hosted_fd_fn fn, void *arg);
+void hosted_unwatch(int fd);
+
+/* Turns faults in stack guard pages into panics naming the task. */
+void hosted_fault_init(void);
+
+/*
+ * Starts the serial port driver and registers the serial port service.
+ * spec: "stdio" (stdin/stdout) or "tcp:PORT" (a listener on 127.0.0.1).
+ * Returns 0, MN_EINVAL (bad spec), MN_EIO (cannot listen), MN_ENOMEM.
+ */
+int hosted_serial_start(const char *spec);
+
+#endif
