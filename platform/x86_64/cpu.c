@@ -8,7 +8,7 @@
  * XSAVE where the CPU has it, saved by every interrupt entry.
  *
  * Interface: cpu_init, cpu_set_irq_handler, cpu_event_pending,
- * cpu_task_name_hook, cpu_print_backtrace, x86_interrupt, plat_backtrace.
+ * cpu_print_backtrace, x86_interrupt, plat_backtrace.
  */
 #include "cpu.h"
 
@@ -17,6 +17,7 @@
 #include "apic.h"
 #include "boot.h"
 #include "mneme/platform.h"
+#include "mneme/task.h"
 #include "paging.h"
 #include "serial.h"
 #include "x86.h"
@@ -52,7 +53,6 @@ extern const uint8_t x86_isr_table[]; /* entry.S: 256 stubs, 16 bytes each */
 volatile int cpu_event_pending;
 uint32_t x86_xsave_size;
 uint64_t x86_xsave_mask;
-const char *(*cpu_task_name_hook)(void);
 static volatile int in_fault;
 
 struct __attribute__((packed)) dtr {
@@ -212,7 +212,13 @@ void cpu_print_backtrace(uint64_t rsp) {
   uintptr_t pcs[16];
   size_t n = scan_stack(rsp, pcs, 16);
   xprintf("backtrace (return addresses on the stack):\n");
-  for (size_t i = 0; i < n; i++) print_addr(pcs[i]);
+  for (size_t i = 0; i < n; i++) {
+    size_t same = 1;
+    while (i + same < n && pcs[i + same] == pcs[i]) same++;
+    print_addr(pcs[i]);
+    if (same > 1) xprintf("  ... the same %zu more times\n", same - 1);
+    i += same - 1;
+  }
 }
 
 size_t plat_backtrace(uintptr_t *pcs, size_t max) {
@@ -237,10 +243,14 @@ static _Noreturn void fault(struct x86_frame *f) {
             f->error & 1 ? "protection violation" : "page not present",
             f->error & 2 ? "write" : "read",
             f->error & 16 ? ", instruction fetch" : "");
-    if (paging_is_guard(cr2)) xprintf("the address is a stack guard page: stack overflow\n");
+    if (paging_is_guard(cr2)) {
+      struct task *g = task_guard_owner(cr2);
+      xprintf("the address is a stack guard page: stack overflow of task %s\n",
+              g ? g->name : "(unknown: the boot stack?)");
+    }
   }
-  const char *task = cpu_task_name_hook ? cpu_task_name_hook() : NULL;
-  xprintf("task: %s\n", task ? task : "(kernel, no task)");
+  struct task *t = task_current();
+  xprintf("task: %s\n", t ? t->name : "(kernel, no task)");
   xprintf("rip %016lx  cs %04lx  rflags %016lx\n", f->rip, f->cs, f->rflags);
   print_addr(f->rip);
   xprintf("rsp %016lx  ss %04lx\n", f->rsp, f->ss);

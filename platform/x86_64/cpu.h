@@ -34,12 +34,6 @@ extern volatile int cpu_event_pending;
 extern uint32_t x86_xsave_size;
 extern uint64_t x86_xsave_mask;
 
-/*
- * Optional hook naming the running task in exception dumps (the kernel
- * glue sets it); returns NULL when there is none.
- */
-extern const char *(*cpu_task_name_hook)(void);
-
 /* Prints the return addresses found on the stack from rsp up. */
 void cpu_print_backtrace(uint64_t rsp);
 

@@ -2,9 +2,12 @@
  * mon.c: the built-in monitor. Reads bytes from COM1 and key presses from
  * the PS/2 keyboard, echoes them on both consoles with simple line
  * editing (backspace; escape sequences are skipped) and runs commands:
- *   help, mem, echo TEXT, uptime, sleep MS, fault, overflow, cpu
+ *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
+ *   cpu
+ * It is a kernel task: it holds the serial port service and waits on
+ * x86_input_wq, which the serial rx task and the keyboard IRQ wake.
  *
- * Interface: mon_run, mon_exec.
+ * Interface: mon_task, mon_exec.
  */
 #include "mon.h"
 
@@ -16,8 +19,17 @@
 #include "cpu.h"
 #include "fbcon.h"
 #include "kbd.h"
+#include "mneme/bbq.h"
+#include "mneme/err.h"
+#include "mneme/heap.h"
+#include "mneme/kmem.h"
+#include "mneme/ktime.h"
 #include "mneme/platform.h"
+#include "mneme/serial.h"
+#include "mneme/task.h"
+#include "mneme/waitq.h"
 #include "serial.h"
+#include "serial_svc.h"
 #include "x86.h"
 #include "xprintf.h"
 
@@ -42,6 +54,40 @@ static void cmd_mem(void) {
             (uint64_t)(bi->regions[i].base + bi->regions[i].size),
             (uint64_t)bi->regions[i].size >> 10);
   if (bi->nregions > 8) xprintf("  ... %zu more\n", bi->nregions - 8);
+  struct heap_stats hs;
+  heap_stats(kmem_heap(), &hs);
+  xprintf("heap: %zu KiB total, %zu KiB in use, %zu KiB free, largest free %zu KiB\n",
+          hs.total >> 10, hs.in_use >> 10, hs.free >> 10, hs.largest_free >> 10);
+}
+
+static void cmd_ps(void) {
+  struct task_info ti[32];
+  size_t n = task_list(ti, 32);
+  xprintf("  id name                     state    stack used/size  switches\n");
+  for (size_t i = 0; i < n && i < 32; i++)
+    xprintf("%4u %-24s %-8s %6zu/%-6zu %10lu\n", ti[i].id, ti[i].name,
+            task_state_name(ti[i].state), ti[i].stack_used_max,
+            ti[i].stack_size, ti[i].switches);
+}
+
+static int worker(void *arg) {
+  uint64_t n = (uint64_t)(uintptr_t)arg;
+  for (uint64_t i = 1; i <= n; i++) {
+    task_sleep(MN_MSEC(100));
+    xprintf("worker %u: tick %lu of %lu\n", task_current()->id, i, n);
+  }
+  return 0;
+}
+
+static void cmd_spawn(uint64_t n) {
+  struct task *t;
+  int rc = task_spawn("worker", worker, (void *)(uintptr_t)(n ? n : 3), 0, &t);
+  if (rc) {
+    xprintf("spawn: %s\n", mn_strerror(rc));
+    return;
+  }
+  xprintf("spawned task %u\n", t->id);
+  task_detach(t);
 }
 
 static void cmd_cpu(void) {
@@ -52,8 +98,8 @@ static void cmd_cpu(void) {
 }
 
 static void cmd_sleep(uint64_t ms) {
-  uint64_t t0 = plat_now_ns(), deadline = t0 + ms * 1000000ull;
-  while (plat_now_ns() < deadline) plat_wait_event(deadline);
+  uint64_t t0 = plat_now_ns();
+  task_sleep(MN_MSEC(ms));
   xprintf("slept %lu us\n", (plat_now_ns() - t0) / 1000);
 }
 
@@ -64,11 +110,7 @@ static void cmd_fault(void) {
   xprintf("read %lx\n", (uint64_t)*(volatile uint64_t *)a);
 }
 
-/* overflow: recursion on a small stack with a guard page below it. */
-__attribute__((aligned(4096))) static uint8_t ovf_stack[8 * 4096];
-static struct plat_context ovf_ctx, mon_ctx;
-static const char *ovf_name(void) { return "overflow-test"; }
-
+/* overflow: a task recursing into the guard page below its stack. */
 static volatile uint64_t ovf_limit = UINT64_MAX;
 
 static __attribute__((noinline)) uint64_t recurse(uint64_t n) {
@@ -78,23 +120,15 @@ static __attribute__((noinline)) uint64_t recurse(uint64_t n) {
   return recurse(n + 1) + pad[0];
 }
 
-static void ovf_entry(void) {
-  recurse(0);
-  for (;;) {}
+static int ovf_task(void *arg) {
+  (void)arg;
+  return (int)recurse(0);
 }
 
 static void cmd_overflow(void) {
-  int rc = plat_stack_guard(ovf_stack, 4096, 1);
-  if (rc) {
-    xprintf("overflow: plat_stack_guard failed (%d)\n", rc);
-    return;
-  }
-  xprintf("overflowing a %zu byte stack with a guard page at %p\n",
-          sizeof ovf_stack - 4096, (void *)ovf_stack);
-  cpu_task_name_hook = ovf_name;
-  plat_context_init(&ovf_ctx, ovf_stack + 4096, sizeof ovf_stack - 4096,
-                    ovf_entry);
-  plat_context_switch(&mon_ctx, &ovf_ctx);
+  int rc = task_spawn("overflow-test", ovf_task, 0, 16 * 1024, 0);
+  if (rc) xprintf("overflow: %s\n", mn_strerror(rc));
+  else task_sleep(MN_SEC(5));
 }
 
 void mon_exec(char *l) {
@@ -108,8 +142,10 @@ void mon_exec(char *l) {
   }
   if (!*l) return;
   if (!strcmp(l, "help"))
-    xprintf("commands: help mem echo uptime sleep MS cpu fault overflow\n");
+    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fault overflow\n");
   else if (!strcmp(l, "mem")) cmd_mem();
+  else if (!strcmp(l, "ps")) cmd_ps();
+  else if (!strcmp(l, "spawn")) cmd_spawn(parse_u64(arg));
   else if (!strcmp(l, "echo")) xprintf("%s\n", arg);
   else if (!strcmp(l, "uptime")) xprintf("uptime %lu ms\n", plat_now_ns() / 1000000);
   else if (!strcmp(l, "sleep")) cmd_sleep(parse_u64(arg));
@@ -147,12 +183,21 @@ static void input(uint8_t b) {
   }
 }
 
-_Noreturn void mon_run(void) {
+int mon_task(void *arg) {
+  (void)arg;
+  struct bbq *rx = NULL, *tx = NULL;
+  int rc = serial_get_port(MN_SEC(1), &rx, &tx);
+  if (rc) xprintf("shell: no serial port (%s): keyboard only\n", mn_strerror(rc));
+  xprintf("boot: %lu us from entry to prompt\n", apic_tsc_to_ns(rdtsc()) / 1000);
   plat_console_write(PROMPT, sizeof PROMPT - 1);
   for (;;) {
-    uint8_t buf[64];
-    size_t n = serial_read(buf, sizeof buf);
-    for (size_t i = 0; i < n; i++) input(buf[i]);
+    uint32_t seq = waitq_seq(&x86_input_wq);
+    size_t n = 0;
+    const uint8_t *p;
+    if (rx && bbq_read(rx, &p, &n) == 0) {
+      for (size_t i = 0; i < n; i++) input(p[i]);
+      bbq_release(rx, n);
+    }
     struct key_event ev[16];
     size_t k = kbd_read(ev, 16);
     for (size_t i = 0; i < k; i++) {
@@ -160,6 +205,7 @@ _Noreturn void mon_run(void) {
       size_t m = kbd_to_bytes(&ev[i], b);
       for (size_t j = 0; j < m; j++) input((uint8_t)b[j]);
     }
-    if (!n && !k) plat_wait_event(UINT64_MAX);
+    if (!n && !k && waitq_wait_seq(&x86_input_wq, seq, UINT64_MAX) == MN_ECANCELED)
+      return 0;
   }
 }

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-/* Runs the monitor forever (idling in plat_wait_event). */
-_Noreturn void mon_run(void);
+/* The monitor task (task_spawn): runs until the machine stops. */
+int mon_task(void *arg);
 /* Runs one command line (NUL-terminated, edited in place). */
 void mon_exec(char *line);
 

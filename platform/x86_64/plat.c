@@ -2,7 +2,8 @@
  * plat.c: the rest of the platform contract for x86_64: the console
  * (COM1 and the framebuffer console), halting, and new task contexts.
  *
- * Interface: plat_console_write, plat_halt, plat_context_init.
+ * Interface: plat_console_write, plat_halt, plat_context_init,
+ * plat_context_destroy.
  */
 #include <stdint.h>
 
@@ -50,4 +51,8 @@ void plat_context_init(struct plat_context *ctx, void *stack, size_t size,
   f[200 / 8] = (uint64_t)entry;         /* r12 */
   f[240 / 8] = (uint64_t)x86_context_start;
   ctx->sp = f;
+  ctx->stack_lo = stack;
+  ctx->stack_size = size;
 }
+
+void plat_context_destroy(struct plat_context *ctx) { ctx->sp = NULL; }

@@ -6,6 +6,7 @@
 #include "xprintf.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "mneme/platform.h"
 
@@ -20,7 +21,7 @@ static void emit(struct out *o, char c) {
 }
 
 static void emit_num(struct out *o, uint64_t v, unsigned base, int width,
-                     char pad, int neg) {
+                     char pad, int neg, int left) {
   char tmp[24];
   int n = 0;
   do {
@@ -31,9 +32,12 @@ static void emit_num(struct out *o, uint64_t v, unsigned base, int width,
     if (pad == '0') emit(o, '-');
     width--;
   }
-  for (int i = n; i < width; i++) emit(o, pad);
+  if (!left)
+    for (int i = n; i < width; i++) emit(o, pad);
   if (neg && pad != '0') emit(o, '-');
-  while (n) emit(o, tmp[--n]);
+  for (int i = n; i > 0; i--) emit(o, tmp[i - 1]);
+  if (left)
+    for (int i = n; i < width; i++) emit(o, ' ');
 }
 
 size_t xvsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
@@ -45,24 +49,26 @@ size_t xvsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     }
     fmt++;
     char pad = ' ';
-    int width = 0, lng = 0;
-    if (*fmt == '0') pad = '0', fmt++;
+    int width = 0, lng = 0, left = 0;
+    if (*fmt == '-') left = 1, fmt++;
+    if (*fmt == '0' && !left) pad = '0', fmt++;
     while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
     while (*fmt == 'l' || *fmt == 'z') lng++, fmt++;
     switch (*fmt) {
     case 'd': {
       int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-      emit_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, width, pad, v < 0);
+      emit_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, width, pad, v < 0,
+               left);
       break;
     }
     case 'u':
     case 'x': {
       uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
-      emit_num(&o, v, *fmt == 'u' ? 10 : 16, width, pad, 0);
+      emit_num(&o, v, *fmt == 'u' ? 10 : 16, width, pad, 0, left);
       break;
     }
     case 'p':
-      emit_num(&o, (uintptr_t)va_arg(ap, void *), 16, 16, '0', 0);
+      emit_num(&o, (uintptr_t)va_arg(ap, void *), 16, 16, '0', 0, 0);
       break;
     case 'c':
       emit(&o, (char)va_arg(ap, int));
@@ -70,9 +76,12 @@ size_t xvsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
     case 's': {
       const char *s = va_arg(ap, const char *);
       if (!s) s = "(null)";
-      int n = 0;
-      for (; s[n]; n++) emit(&o, s[n]);
-      for (; n < width; n++) emit(&o, ' ');
+      int n = (int)strnlen(s, 4096);
+      if (!left)
+        for (int i = n; i < width; i++) emit(&o, ' ');
+      for (int i = 0; i < n; i++) emit(&o, s[i]);
+      if (left)
+        for (int i = n; i < width; i++) emit(&o, ' ');
       break;
     }
     case '%':

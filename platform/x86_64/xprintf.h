@@ -12,7 +12,7 @@
 /*
  * Formats into buf (always NUL-terminated when size > 0); returns the
  * length the full output would have. Conversions: %s %c %d %u %x %p %%,
- * with l/ll/z length modifiers, '0' padding and a width.
+ * with l/ll/z length modifiers, '-' or '0' flags and a width.
  */
 size_t xvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 size_t xsnprintf(char *buf, size_t size, const char *fmt, ...)
