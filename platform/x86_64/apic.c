@@ -2,11 +2,12 @@
  * apic.c: interrupts and time. ACPI: RSDP -> XSDT (or RSDT) -> MADT gives
  * the local APIC address, the I/O APICs and the ISA interrupt overrides.
  * The 8259 PIC is remapped to 0xe0 (so a stray interrupt cannot look like
- * an exception) and masked. The TSC, calibrated over 5 ms of PIT channel 2,
- * is the monotonic clock; the local APIC timer, calibrated in the same
- * window, is armed one-shot for the next deadline so that idle is `hlt`.
+ * an exception) and masked. The TSC, calibrated against PIT channel 2 over
+ * a window that overlaps the boot (apic_calibrate_start), is the monotonic
+ * clock; the local APIC timer, calibrated in the same window, is armed
+ * one-shot for the next deadline so that idle is `hlt`.
  *
- * Interface: apic_init, apic_route_isa, apic_eoi, apic_tsc_hz,
+ * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_eoi, apic_tsc_hz,
  * apic_tsc_to_ns, plat_now_ns, plat_wait_event, plat_irq_save,
  * plat_irq_restore.
  */
@@ -124,23 +125,50 @@ static void pic_disable(void) {
   outb(0xa1, 0xff);
 }
 
-/* Measures TSC and APIC timer rates over 5 ms of PIT channel 2. */
-static void calibrate(void) {
-  const uint16_t count = 5966; /* 1193182 Hz * 5 ms */
-  lapic_write(LAPIC_TIMER_DIV, 3); /* divide by 16 */
+static uint64_t cal_tsc0;
+static int cal_started;
+
+static uint16_t pit2_read(void) {
+  outb(0x43, 0x80); /* latch channel 2 */
+  uint8_t lo = inb(0x42);
+  return (uint16_t)(lo | inb(0x42) << 8);
+}
+
+/*
+ * Starts the calibration window: PIT channel 2 counts down from 0xffff
+ * (55 ms at 1.193182 MHz) while the APIC timer counts down from its
+ * maximum; apic_init() later reads both counters and the TSC, so the
+ * window overlaps the rest of the boot instead of costing a busy wait.
+ */
+void apic_calibrate_start(void) {
+  wrmsr(0x1b, rdmsr(0x1b) | (1u << 11)); /* APIC global enable */
+  lapic = rdmsr(0x1b) & 0xffffff000ull;   /* the architectural base */
+  lapic_write(LAPIC_TIMER_DIV, 3);        /* divide by 16 */
   lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked */
   outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
   outb(0x43, 0xb0);                        /* ch 2, lo/hi, mode 0 */
-  outb(0x42, count & 0xff);
-  outb(0x42, count >> 8);
+  outb(0x42, 0xff);
+  outb(0x42, 0xff);
   lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
-  uint64_t t0 = rdtsc();
-  while (!(inb(0x61) & 0x20)) cpu_relax();
-  uint64_t t1 = rdtsc();
-  uint32_t left = lapic_read(LAPIC_TIMER_CUR);
+  cal_tsc0 = rdtsc();
+  cal_started = 1;
+}
+
+/* Ends the window (at least 2 ms long) and derives the rates. */
+static void calibrate(void) {
+  if (!cal_started || (inb(0x61) & 0x20)) /* never started, or > 55 ms */
+    apic_calibrate_start();
+  uint32_t ticks, left;
+  uint64_t t1;
+  do {
+    uint16_t c = pit2_read();
+    t1 = rdtsc();
+    left = lapic_read(LAPIC_TIMER_CUR);
+    ticks = 0xffffu - c;
+  } while (ticks < 2387); /* 2 ms */
   lapic_write(LAPIC_TIMER_INIT, 0);
-  uint64_t ns = (uint64_t)count * 1000000000ull / 1193182;
-  tsc_hz = (t1 - t0) * 1000000000ull / ns;
+  uint64_t ns = (uint64_t)ticks * 1000000000ull / 1193182;
+  tsc_hz = (t1 - cal_tsc0) * 1000000000ull / ns;
   lapic_hz = (uint64_t)(0xffffffffu - left) * 1000000000ull / ns;
   if (!tsc_hz) tsc_hz = 1;
   if (!lapic_hz) lapic_hz = 1;
@@ -153,7 +181,9 @@ int apic_init(uintptr_t rsdp) {
   pic_disable();
   const uint8_t *madt = acpi_find(rsdp, "APIC");
   if (!madt) return MN_ENOTSUP;
+  uintptr_t cal_base = lapic;
   parse_madt(madt);
+  if (cal_started && lapic != cal_base) cal_started = 0; /* measure again */
   if (!lapic) return MN_ENOTSUP;
   wrmsr(0x1b, rdmsr(0x1b) | (1u << 11)); /* APIC global enable */
   lapic_id = lapic_read(LAPIC_ID) >> 24;

@@ -8,6 +8,9 @@
 
 #include <stdint.h>
 
+/* Starts the TSC/APIC timer calibration window (first thing at boot). */
+void apic_calibrate_start(void);
+
 /*
  * Finds the MADT through the RSDP, masks the PIC, enables the local APIC,
  * calibrates the TSC and APIC timer. Returns 0, or MN_ENOTSUP when there is

@@ -50,6 +50,7 @@ static int init_task(void *arg) {
 }
 
 _Noreturn void x86_main(void) {
+  apic_calibrate_start();
   serial_init();
   x86_serial_early_init();
   cpu_init();

@@ -42,7 +42,7 @@ else
             -fno-stack-protector -fno-stack-check -mno-stack-arg-probe \
             -mno-red-zone -fno-omit-frame-pointer
   LDFLAGS := /nologo /subsystem:efi_application /entry:efi_main \
-             /nodefaultlib /debug:dwarf /opt:ref
+             /nodefaultlib /opt:ref
   CFLAGS_$(X86)/libc.c := -fno-builtin
 
 $(O)/gen/font.c: $(X86_FONT) $(X86)/tools/psf2c.py
@@ -54,8 +54,12 @@ $(O)/gen/font.o: $(O)/gen/font.c
 
 X86_OBJS := $(call objs,$(X86_SRCS)) $(O)/gen/font.o
 
+# BOOTX64.EFI goes on the ESP without debug information (the firmware
+# loads it faster); mneme.debug.efi is the same image with DWARF, for gdb.
 $(O)/BOOTX64.EFI: $(X86_OBJS) $(call libpaths,$(X86_LIBS))
 	lld-link $(LDFLAGS) /out:$@ $(X86_OBJS) $(call libpaths,$(X86_LIBS))
+	lld-link $(LDFLAGS) /debug:dwarf /out:$(O)/mneme.debug.efi $(X86_OBJS) \
+	  $(call libpaths,$(X86_LIBS))
 
 -include $(patsubst %.o,%.d,$(X86_OBJS))
 

@@ -45,7 +45,7 @@ if [ "${DEBUG:-0}" = 1 ]; then
   {
     echo "target remote :1234"
     if [ -n "$off" ]; then
-      echo "add-symbol-file $O/BOOTX64.EFI -o $off"
+      echo "add-symbol-file $O/mneme.debug.efi -o $off"
     else
       echo "echo could not learn the load address; use add-symbol-file by hand\\n"
     fi
