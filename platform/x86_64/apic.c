@@ -8,7 +8,7 @@
  * one-shot for the next deadline so that idle is `hlt`.
  *
  * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_eoi, apic_tsc_hz,
- * apic_tsc_to_ns, plat_now_ns, plat_wait_event, plat_irq_save,
+ * apic_timer_arm, apic_tsc_to_ns, plat_now_ns, plat_wait_event, plat_irq_save,
  * plat_irq_restore.
  */
 #include "apic.h"
@@ -220,6 +220,13 @@ int apic_route_isa(unsigned irq) {
 }
 
 uint64_t apic_tsc_hz(void) { return tsc_hz; }
+
+void apic_timer_arm(uint64_t ns) {
+  if (!lapic) return;
+  uint64_t ticks = (uint64_t)(((unsigned __int128)ns * lapic_per_ns_q32) >> 32) + 1;
+  if (ticks > 0xffffffffu) ticks = 0xffffffffu;
+  lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
+}
 
 uint64_t apic_tsc_to_ns(uint64_t tsc) {
   uint64_t d = tsc - x86_boot.tsc_entry;

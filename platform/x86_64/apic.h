@@ -25,6 +25,9 @@ int apic_route_isa(unsigned irq);
 /* Acknowledges the interrupt being handled. */
 void apic_eoi(void);
 
+/* Fires the APIC timer interrupt once, ns from now. */
+void apic_timer_arm(uint64_t ns);
+
 /* TSC ticks per second, as calibrated. */
 uint64_t apic_tsc_hz(void);
 

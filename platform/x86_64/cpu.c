@@ -51,6 +51,8 @@ static void (*irq_handlers[VEC_IRQ_MAX])(void);
 extern const uint8_t x86_isr_table[]; /* entry.S: 256 stubs, 16 bytes each */
 
 volatile int cpu_event_pending;
+volatile uint64_t cpu_timer_irqs;
+volatile int cpu_fpu_clobber;
 uint32_t x86_xsave_size;
 uint64_t x86_xsave_mask;
 static volatile int in_fault;
@@ -281,6 +283,23 @@ void x86_interrupt(struct x86_frame *f) {
     if (h) h();
     apic_eoi();
   } else if (v == VEC_TIMER) {
+    cpu_timer_irqs++;
+    if (cpu_fpu_clobber) { /* fpu.c's test: wreck the vector state */
+      uint32_t m = 0x1f80;
+      __asm__ volatile(
+          "vxorps %%ymm0, %%ymm0, %%ymm0\n vxorps %%ymm1, %%ymm1, %%ymm1\n"
+          "vxorps %%ymm2, %%ymm2, %%ymm2\n vxorps %%ymm3, %%ymm3, %%ymm3\n"
+          "vxorps %%ymm4, %%ymm4, %%ymm4\n vxorps %%ymm5, %%ymm5, %%ymm5\n"
+          "vxorps %%ymm6, %%ymm6, %%ymm6\n vxorps %%ymm7, %%ymm7, %%ymm7\n"
+          "vxorps %%ymm8, %%ymm8, %%ymm8\n vxorps %%ymm9, %%ymm9, %%ymm9\n"
+          "vxorps %%ymm10, %%ymm10, %%ymm10\n vxorps %%ymm11, %%ymm11, %%ymm11\n"
+          "vxorps %%ymm12, %%ymm12, %%ymm12\n vxorps %%ymm13, %%ymm13, %%ymm13\n"
+          "vxorps %%ymm14, %%ymm14, %%ymm14\n vxorps %%ymm15, %%ymm15, %%ymm15\n"
+          "ldmxcsr %0"
+          : : "m"(m)
+          : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+            "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+    }
     apic_eoi();
   }
   /* Legacy PIC spurious vectors (0xe0-0xef) and 0xff take no EOI. */

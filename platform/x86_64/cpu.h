@@ -29,6 +29,10 @@ void cpu_set_irq_handler(unsigned gsi, void (*handler)(void));
 
 /* Set by every interrupt; plat_wait_event consumes it. */
 extern volatile int cpu_event_pending;
+/* APIC timer interrupts so far. */
+extern volatile uint64_t cpu_timer_irqs;
+/* When set, the timer handler overwrites ymm0-15 and MXCSR (fpu.c test). */
+extern volatile int cpu_fpu_clobber;
 
 /* Bytes the xsave area takes (512 with fxsave only); 0 before cpu_init. */
 extern uint32_t x86_xsave_size;

@@ -159,9 +159,15 @@ plat_context_switch:
         pop rbp
         ret
 
-/* First "return" of a new context: r12 holds entry (plat_context_init). */
+/*
+ * First "return" of a new context: r12 holds entry (plat_context_init).
+ * The executor switches with interrupts off and each task restores its
+ * own state when it resumes; a new task has none, so it starts with
+ * interrupts on, like every task outside a plat_irq_save section.
+ */
         .globl x86_context_start
 x86_context_start:
+        sti
         xor ebp, ebp
         and rsp, -16
         sub rsp, 32
@@ -176,3 +182,148 @@ x86_stack_call:
         sub rsp, 32
         call rdx
         ud2
+
+/*
+ * Probes for the FPU tests (fpu.c).
+ *
+ * x86_ymm_probe(in = rcx, out = rdx, spins = r8): loads ymm0-ymm15 from
+ * in[16][32] and MXCSR from in + 512, spins r8 times (interrupts arrive),
+ * stores ymm0-ymm15 to out[16][32] and MXCSR to out + 512. Keeps the
+ * caller's xmm6-xmm15 and MXCSR. Needs AVX.
+ */
+        .globl x86_ymm_probe
+x86_ymm_probe:
+        push rbp
+        mov rbp, rsp
+        sub rsp, 176
+        and rsp, -16
+        movdqu [rsp], xmm6
+        movdqu [rsp + 16], xmm7
+        movdqu [rsp + 32], xmm8
+        movdqu [rsp + 48], xmm9
+        movdqu [rsp + 64], xmm10
+        movdqu [rsp + 80], xmm11
+        movdqu [rsp + 96], xmm12
+        movdqu [rsp + 112], xmm13
+        movdqu [rsp + 128], xmm14
+        movdqu [rsp + 144], xmm15
+        stmxcsr [rsp + 160]
+        vmovdqu ymm0, [rcx]
+        vmovdqu ymm1, [rcx + 32]
+        vmovdqu ymm2, [rcx + 64]
+        vmovdqu ymm3, [rcx + 96]
+        vmovdqu ymm4, [rcx + 128]
+        vmovdqu ymm5, [rcx + 160]
+        vmovdqu ymm6, [rcx + 192]
+        vmovdqu ymm7, [rcx + 224]
+        vmovdqu ymm8, [rcx + 256]
+        vmovdqu ymm9, [rcx + 288]
+        vmovdqu ymm10, [rcx + 320]
+        vmovdqu ymm11, [rcx + 352]
+        vmovdqu ymm12, [rcx + 384]
+        vmovdqu ymm13, [rcx + 416]
+        vmovdqu ymm14, [rcx + 448]
+        vmovdqu ymm15, [rcx + 480]
+        ldmxcsr [rcx + 512]
+1:      dec r8
+        jnz 1b
+        vmovdqu [rdx], ymm0
+        vmovdqu [rdx + 32], ymm1
+        vmovdqu [rdx + 64], ymm2
+        vmovdqu [rdx + 96], ymm3
+        vmovdqu [rdx + 128], ymm4
+        vmovdqu [rdx + 160], ymm5
+        vmovdqu [rdx + 192], ymm6
+        vmovdqu [rdx + 224], ymm7
+        vmovdqu [rdx + 256], ymm8
+        vmovdqu [rdx + 288], ymm9
+        vmovdqu [rdx + 320], ymm10
+        vmovdqu [rdx + 352], ymm11
+        vmovdqu [rdx + 384], ymm12
+        vmovdqu [rdx + 416], ymm13
+        vmovdqu [rdx + 448], ymm14
+        vmovdqu [rdx + 480], ymm15
+        stmxcsr [rdx + 512]
+        vzeroupper
+        movdqu xmm6, [rsp]
+        movdqu xmm7, [rsp + 16]
+        movdqu xmm8, [rsp + 32]
+        movdqu xmm9, [rsp + 48]
+        movdqu xmm10, [rsp + 64]
+        movdqu xmm11, [rsp + 80]
+        movdqu xmm12, [rsp + 96]
+        movdqu xmm13, [rsp + 112]
+        movdqu xmm14, [rsp + 128]
+        movdqu xmm15, [rsp + 144]
+        ldmxcsr [rsp + 160]
+        mov rsp, rbp
+        pop rbp
+        ret
+
+/*
+ * x86_xmm_probe(in = rcx, out = rdx, fn = r8): loads xmm6-xmm15 from
+ * in[10][16] and MXCSR from in + 160, calls fn() (which switches tasks),
+ * stores xmm6-xmm15 and MXCSR to out. Keeps the caller's xmm6-xmm15 and
+ * MXCSR. Across the call only the ABI's callee-saved state is kept, so
+ * this checks what plat_context_switch saves.
+ */
+        .globl x86_xmm_probe
+x86_xmm_probe:
+        push rbp
+        push rsi
+        push rdi
+        mov rbp, rsp
+        sub rsp, 176 + 32
+        and rsp, -16
+        movdqu [rsp + 32], xmm6
+        movdqu [rsp + 48], xmm7
+        movdqu [rsp + 64], xmm8
+        movdqu [rsp + 80], xmm9
+        movdqu [rsp + 96], xmm10
+        movdqu [rsp + 112], xmm11
+        movdqu [rsp + 128], xmm12
+        movdqu [rsp + 144], xmm13
+        movdqu [rsp + 160], xmm14
+        movdqu [rsp + 176], xmm15
+        stmxcsr [rsp + 192]
+        mov rsi, rcx
+        mov rdi, rdx
+        movdqu xmm6, [rsi]
+        movdqu xmm7, [rsi + 16]
+        movdqu xmm8, [rsi + 32]
+        movdqu xmm9, [rsi + 48]
+        movdqu xmm10, [rsi + 64]
+        movdqu xmm11, [rsi + 80]
+        movdqu xmm12, [rsi + 96]
+        movdqu xmm13, [rsi + 112]
+        movdqu xmm14, [rsi + 128]
+        movdqu xmm15, [rsi + 144]
+        ldmxcsr [rsi + 160]
+        call r8
+        movdqu [rdi], xmm6
+        movdqu [rdi + 16], xmm7
+        movdqu [rdi + 32], xmm8
+        movdqu [rdi + 48], xmm9
+        movdqu [rdi + 64], xmm10
+        movdqu [rdi + 80], xmm11
+        movdqu [rdi + 96], xmm12
+        movdqu [rdi + 112], xmm13
+        movdqu [rdi + 128], xmm14
+        movdqu [rdi + 144], xmm15
+        stmxcsr [rdi + 160]
+        movdqu xmm6, [rsp + 32]
+        movdqu xmm7, [rsp + 48]
+        movdqu xmm8, [rsp + 64]
+        movdqu xmm9, [rsp + 80]
+        movdqu xmm10, [rsp + 96]
+        movdqu xmm11, [rsp + 112]
+        movdqu xmm12, [rsp + 128]
+        movdqu xmm13, [rsp + 144]
+        movdqu xmm14, [rsp + 160]
+        movdqu xmm15, [rsp + 176]
+        ldmxcsr [rsp + 192]
+        mov rsp, rbp
+        pop rdi
+        pop rsi
+        pop rbp
+        ret

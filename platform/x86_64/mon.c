@@ -3,7 +3,7 @@
  * the PS/2 keyboard, echoes them on both consoles with simple line
  * editing (backspace; escape sequences are skipped) and runs commands:
  *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
- *   cpu
+ *   cpu, fpu
  * It is a kernel task: it holds the serial port service and waits on
  * x86_input_wq, which the serial rx task and the keyboard IRQ wake.
  *
@@ -18,6 +18,7 @@
 #include "boot.h"
 #include "cpu.h"
 #include "fbcon.h"
+#include "fpu.h"
 #include "kbd.h"
 #include "mneme/bbq.h"
 #include "mneme/err.h"
@@ -103,6 +104,16 @@ static void cmd_sleep(uint64_t ms) {
   xprintf("slept %lu us\n", (plat_now_ns() - t0) / 1000);
 }
 
+static const char *verdict(int r) {
+  return r > 0 ? "ok" : r == 0 ? "FAILED" : "not checked";
+}
+
+static void cmd_fpu(void) {
+  xprintf("fpu: ymm0-15 and MXCSR across interrupts: %s\n", verdict(fpu_test_irq()));
+  xprintf("fpu: xmm6-15 and MXCSR across task switches: %s\n",
+          verdict(fpu_test_switch()));
+}
+
 static void cmd_fault(void) {
   uintptr_t a = 0x10;
   __asm__ volatile("" : "+r"(a)); /* hide the constant from the optimizer */
@@ -142,7 +153,7 @@ void mon_exec(char *l) {
   }
   if (!*l) return;
   if (!strcmp(l, "help"))
-    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fault overflow\n");
+    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fpu fault overflow\n");
   else if (!strcmp(l, "mem")) cmd_mem();
   else if (!strcmp(l, "ps")) cmd_ps();
   else if (!strcmp(l, "spawn")) cmd_spawn(parse_u64(arg));
@@ -150,6 +161,7 @@ void mon_exec(char *l) {
   else if (!strcmp(l, "uptime")) xprintf("uptime %lu ms\n", plat_now_ns() / 1000000);
   else if (!strcmp(l, "sleep")) cmd_sleep(parse_u64(arg));
   else if (!strcmp(l, "cpu")) cmd_cpu();
+  else if (!strcmp(l, "fpu")) cmd_fpu();
   else if (!strcmp(l, "fault")) cmd_fault();
   else if (!strcmp(l, "overflow")) cmd_overflow();
   else xprintf("%s: unknown command (try help)\n", l);

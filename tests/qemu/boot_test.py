@@ -136,6 +136,13 @@ def main_boot():
         except Exception as e:  # noqa: BLE001
             tap(False, "spawn starts a task that sleeps on kernel timers and ends", e)
         try:
+            m = command(q, "fpu", rb"across task switches: (\S+)")
+            text = q.out[-300:]
+            tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
+                "AVX/SSE state survives interrupts and task switches", text)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "AVX/SSE state survives interrupts and task switches", e)
+        try:
             m = command(q, "echo over serial", rb"\r\nover serial\r\n" + PROMPT)
             tap(True, "serial input is echoed and the command runs")
         except Exception as e:  # noqa: BLE001
