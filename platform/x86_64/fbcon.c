@@ -54,6 +54,7 @@ void fbcon_size(uint32_t *cols, uint32_t *rows) {
 }
 
 int fbcon_init(const struct boot_fb *fb) {
+  memset(&c, 0, sizeof c);
   if (!fb->base) return MN_ENOTSUP;
   c.px = (uint32_t *)fb->base;
   c.stride = fb->stride;
@@ -133,7 +134,7 @@ static void flush(void) {
 
 static void clear_cells(size_t from, size_t to) {
   for (size_t i = from; i < to; i++)
-    c.cur[i] = (struct cell){' ', (uint8_t)(c.attr & 0xf0), 0};
+    c.cur[i] = (struct cell){' ', c.attr, 0};
 }
 
 static void newline(void) {
@@ -244,7 +245,7 @@ static void byte(uint8_t b) {
   case '\r': c.x = 0; break;
   case '\n': newline(); break;
   case '\b': if (c.x) c.x--; break;
-  case '\t': do put(' '); while (c.x % 8 && c.x < c.cols); break;
+  case '\t': c.x = c.x / 8 * 8 + 8 < c.cols ? c.x / 8 * 8 + 8 : c.cols - 1; break;
   case 0x07: break;
   default: put(b); break;
   }

@@ -98,3 +98,9 @@ endif
 
 TEST_SCRIPTS += tests/qemu/boot.sh
 BENCH_SCRIPTS += bench/boot.sh
+
+# Host unit tests of the platform's portable parts.
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
+$(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
+endif
