@@ -8,8 +8,8 @@
  *
  * Interface:
  *   cobs_enc_init, cobs_enc_push, cobs_enc_finish, cobs_encode,
- *   cobs_decode, cobs_stream_init, cobs_stream_push, cobs_stream_feed,
- *   cobs_stream_frame
+ *   cobs_decode, cobs_check, cobs_stream_init, cobs_stream_push,
+ *   cobs_stream_feed, cobs_stream_frame
  */
 #include <mneme/cobs.h>
 #include <mneme/err.h>
@@ -105,6 +105,25 @@ int cobs_decode(const void *src, size_t n, void *dst, size_t cap,
         return MN_ENOSPC;
       d[o++] = 0;
     }
+  }
+  *out_len = o;
+  return 0;
+}
+
+int cobs_check(const void *src, size_t n, size_t *out_len) {
+  const uint8_t *s = src;
+  size_t i = 0, o = 0;
+  if (n == 0)
+    return MN_EDECODE;
+  while (i < n) {
+    uint8_t code = s[i++];
+    size_t run = (size_t)code - 1;
+    if (code == 0 || run > n - i)
+      return MN_EDECODE;
+    for (size_t k = 0; k < run; k++)
+      if (s[i++] == 0)
+        return MN_EDECODE;
+    o += run + (i < n && code != 0xff);
   }
   *out_len = o;
   return 0;
