@@ -30,6 +30,7 @@
 #include "mneme/sermux.h"
 #include "mneme/sermux_frame.h"
 #include "mneme/task.h"
+#include "mneme/trace.h"
 
 #define SERMUX_TASK_STACK (6u * 1024u)
 
@@ -89,6 +90,8 @@ deliver(const struct smx_item *it)
   if (left) {
     p->st.rx_lost_frames++;
     p->st.rx_lost_bytes += left;
+    TRACE_WARN("sermux", "reader stuck: frame cut", TF_U("port", p->port),
+               TF_U("lost", left));
   } else {
     p->st.rx_frames++;
   }
@@ -197,8 +200,8 @@ server_task(void *arg)
     struct sermux_resp r = { 0 };
     int e = open_port(&q, &r.port);
     if (e == 0) {
-      klog(LOG_DEBUG, "sermux: port %u open (%u-byte rings)", (unsigned)q.port,
-           (unsigned)r.port->st.capacity);
+      TRACE_DEBUG("sermux", "port open", TF_U("port", q.port),
+                  TF_U("capacity", r.port->st.capacity));
       svc_reply_ok(mx.srv, &m->env, &r);
     } else {
       struct sermux_err err = { (uint8_t)(e - 1) };

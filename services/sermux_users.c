@@ -19,6 +19,7 @@
 #include "mneme/log.h"
 #include "mneme/sermux.h"
 #include "mneme/task.h"
+#include "mneme/trace.h"
 
 #define USER_STACK (6u * 1024u)
 
@@ -113,12 +114,15 @@ pseudo_keyboard_task(void *arg)
   const uint8_t *d;
   size_t len;
   while (bbq_read_grant(&p->rx, MN_FOREVER, &d, &len) == 0) {
+    uint64_t sp = TRACE_SPAN_ENTER(LOG_DEBUG, "pseudo-kbd", "publish",
+                                   TF_U("bytes", len));
     for (size_t i = 0; i < len; i++) {
       struct key_event ev[4];
       int n = kbd_decode_byte(&dec, d[i], ev);
       for (int k = 0; k < n; k++)
         kbd_publish(&c, &ev[k], MN_SEC(1));
     }
+    TRACE_SPAN_EXIT(sp);
     bbq_release(&p->rx, len);
   }
   svc_disconnect(&c);

@@ -4,7 +4,8 @@
  * Interface: status_start.
  *
  * One task answers requests from the kernel (struct status_req) and from
- * userspace (postcard, see status.h) alike.
+ * userspace (postcard, see status.h) alike. Mux counters come from
+ * sermux_stats / sermux_port_stats (zero when the mux is not running).
  */
 #include <string.h>
 #include "mneme/err.h"
@@ -25,10 +26,11 @@ decode_req(const uint8_t *in, size_t len, void *out)
   struct pc_dec d;
   uint32_t v;
   pc_dec_init(&d, in, len);
-  if (pc_dec_variant(&d, &v) || v > STATUS_COUNTS)
+  if (pc_dec_variant(&d, &v) || v > STATUS_MUX)
     return MN_EDECODE;
   r->kind = (uint8_t)v;
-  if (v == STATUS_PING || v == STATUS_TASK || v == STATUS_SERVICE)
+  if (v == STATUS_PING || v == STATUS_TASK || v == STATUS_SERVICE ||
+      v == STATUS_MUX_PORT)
     pc_dec_u32(&d, &r->arg);
   return pc_dec_finish(&d) ? MN_EDECODE : 0;
 }
@@ -79,6 +81,29 @@ encode_resp(struct pc_enc *e, const void *p)
     pc_enc_u32(e, r->u.counts.services);
     pc_enc_u64(e, r->u.counts.switches);
     break;
+  case STATUS_MUX_PORT: {
+    const struct sermux_port_stats *m = &r->u.mux_port;
+    pc_enc_u16(e, m->port);
+    pc_enc_u32(e, m->capacity);
+    const uint64_t v[] = { m->rx_frames, m->rx_bytes, m->rx_lost_frames,
+                           m->rx_lost_bytes, m->tx_frames, m->tx_bytes };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+      pc_enc_u64(e, v[i]);
+    break;
+  }
+  case STATUS_MUX: {
+    const struct sermux_stats *m = &r->u.mux;
+    pc_enc_u32(e, m->ports_open);
+    pc_enc_u32(e, m->max_ports);
+    pc_enc_u32(e, m->max_frame);
+    const uint64_t v[] = { m->wire_rx_bytes, m->wire_tx_bytes, m->frames_rx,
+                           m->frames_tx, m->malformed, m->oversized,
+                           m->short_frames, m->closed_port_frames,
+                           m->closed_port_bytes };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+      pc_enc_u64(e, v[i]);
+    break;
+  }
   }
 }
 
@@ -149,6 +174,11 @@ answer(const struct status_req *q, struct status_resp *r)
     r->u.counts.switches = es.switches;
     return 0;
   }
+  case STATUS_MUX_PORT:
+    return sermux_port_stats(q->arg, &r->u.mux_port) ? 1 : 0;
+  case STATUS_MUX:
+    sermux_stats(&r->u.mux);
+    return 0;
   }
   return 1;
 }

@@ -24,7 +24,7 @@
 
 #define TRACE_TASK_STACK (6u * 1024u)
 
-uint8_t trace_min_level = LOG_INFO;
+uint8_t trace_min_level = LOG_TRACE; /* text fallback: klog filters */
 
 static struct {
   struct sermux_port *port;    /* NULL: text fallback */
@@ -282,6 +282,8 @@ host_msg(const uint8_t *m, size_t len)
   tr.gen++; /* a (new) host: send every site's Meta again */
   tr.sent_since_beat = 0;
   heartbeat(); /* tells the host the level took effect */
+  TRACE_INFO("tracing", "host connected", TF_U("level", level),
+             TF_U("records", tr.st.records), TF_U("discarded", tr.st.discarded));
 }
 
 static int

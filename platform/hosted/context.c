@@ -30,6 +30,17 @@
 
 #if defined(__x86_64__)
 void mn_context_switch_asm(struct plat_context *from, struct plat_context *to);
+void mn_context_first_entry(void);
+void mn_asan_first_switch(void);
+
+/* Called by mn_context_first_entry on a new context's first run. */
+void
+mn_asan_first_switch(void)
+{
+#ifdef MN_ASAN
+  __sanitizer_finish_switch_fiber(0, 0, 0);
+#endif
+}
 
 void
 plat_context_init(struct plat_context *ctx, void *stack, size_t size,
@@ -42,6 +53,12 @@ plat_context_init(struct plat_context *ctx, void *stack, size_t size,
   for (int i = 0; i < 6; i++)
     *--sp = 0;                    /* rbp rbx r12 r13 r14 r15 */
   *--sp = 0x037f00001f80ull;      /* mxcsr 0x1f80, x87 control word 0x037f */
+#ifdef MN_ASAN
+  /* Start in mn_context_first_entry, which finishes the fiber switch and
+   * jumps to entry, kept in the r12 slot. */
+  sp[7] = (uintptr_t)mn_context_first_entry;
+  sp[4] = (uintptr_t)entry;
+#endif
   ctx->sp = sp;
   ctx->stack_lo = stack;
   ctx->stack_size = size;

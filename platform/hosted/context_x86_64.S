@@ -32,4 +32,20 @@ mn_context_switch_asm:
         popq    %rbp
         ret
         .size   mn_context_switch_asm, .-mn_context_switch_asm
+
+/*
+ * mn_context_first_entry: where a new context starts under ASan. The
+ * switch that started it never returns into plat_context_switch, so the
+ * fiber switch is finished here (mn_asan_first_switch), then the real
+ * entry, left in r12 by plat_context_init, runs with the stack as if
+ * called.
+ */
+        .globl  mn_context_first_entry
+        .type   mn_context_first_entry, @function
+mn_context_first_entry:
+        subq    $8, %rsp
+        call    mn_asan_first_switch
+        addq    $8, %rsp
+        jmp     *%r12
+        .size   mn_context_first_entry, .-mn_context_first_entry
         .section .note.GNU-stack,"",@progbits
