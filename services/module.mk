@@ -7,3 +7,10 @@ $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/sermux_e2e.sh
 endif
+
+ifeq ($(HOSTED),yes)
+LDLIBS_sermux_test += -lcmocka
+CFLAGS_test/sermux_test.c := -Itools/mnemeterm
+$(eval $(call TEST,sermux_test,test/sermux_test.c tools/mnemeterm/trace_decode.c,\
+  services kernel plathosted kernel mnheap sermux_frame postcard cobs mnerr))
+endif
