@@ -5,7 +5,7 @@ SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 
 ifeq ($(HOSTED),yes)
-TEST_SCRIPTS += test/sermux_e2e.sh
+TEST_SCRIPTS += test/sermux_e2e.sh test/mnemeterm_test.sh
 endif
 
 ifeq ($(HOSTED),yes)
