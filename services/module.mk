@@ -5,7 +5,7 @@ SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 
 ifeq ($(HOSTED),yes)
-TEST_SCRIPTS += test/sermux_e2e.sh test/mnemeterm_test.sh
+TEST_SCRIPTS += test/sermux_e2e.sh
 endif
 
 ifeq ($(HOSTED),yes)
@@ -13,4 +13,8 @@ LDLIBS_sermux_test += -lcmocka
 CFLAGS_test/sermux_test.c := -Itools/mnemeterm
 $(eval $(call TEST,sermux_test,test/sermux_test.c tools/mnemeterm/trace_decode.c,\
   services kernel plathosted kernel mnheap sermux_frame postcard cobs mnerr))
+endif
+
+ifeq ($(HOSTED),yes)
+BENCH_SCRIPTS += bench/sermux.sh
 endif

@@ -45,7 +45,7 @@ int
 sermux_loopback_start(uint16_t port)
 {
   struct sermux_port *p;
-  int err = sermux_open(port, 0, MN_SEC(1), &p);
+  int err = sermux_open(port, 4096, MN_SEC(1), &p);
   if (err)
     return err;
   return task_spawn("loopback", loopback_task, p, USER_STACK, 0);

@@ -223,7 +223,7 @@ def main():
         check("pseudo-kbd: -> publish{bytes=" in out and "span: <- #" in out,
               "tracing: span enter and exit decode")
         klines = open(klog.name).read() if klog.name != os.devnull else ""
-        check("sermux: port open port=0 capacity=1024" in klines,
+        check("sermux: port open port=1 capacity=1024" in klines,
               "tracing: text fallback on the console before the mux is up")
         check("trace_bad 0" in out and "trace_records 0" not in out,
               "tracing: every record decoded")
