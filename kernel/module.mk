@@ -4,3 +4,8 @@ KERNEL_SRCS := kernel/bbq.c kernel/kchannel.c kernel/kernel.c kernel/kmem.c \
                kernel/log.c kernel/oneshot.c kernel/registry.c kernel/task.c \
                kernel/timer.c kernel/userspace.c kernel/waitq.c
 $(eval $(call LIBRARY,kernel,$(KERNEL_SRCS)))
+
+ifeq ($(HOSTED),yes)
+KTEST_LIBS := kernel plathosted kernel mnheap postcard cobs mnerr
+$(foreach t,timer task kchannel bbq registry userspace log,$(if $(wildcard test/$(t)_test.c),$(eval $(call TEST,$(t)_test,test/$(t)_test.c,$(KTEST_LIBS)))))
+endif

@@ -381,6 +381,15 @@ task_kill(struct task *t)
   return 0;
 }
 
+struct task *
+task_guard_owner(uintptr_t addr)
+{
+  struct task *t = ex.current;
+  if (t && t->guarded && addr >= (uintptr_t)t->stack && addr < (uintptr_t)t->stack_lo)
+    return t;
+  return 0;
+}
+
 static size_t
 stack_high_water(const struct task *t)
 {

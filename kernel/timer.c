@@ -227,6 +227,10 @@ timer_next_deadline(void)
     unsigned i = (unsigned)((wheel.cur + k) & (L0_SIZE - 1));
     if (!(wheel.l0_bits[i / 64] >> (i % 64) & 1))
       continue;
+    if (list_empty(&wheel.l0[i])) { /* emptied by cancels */
+      wheel.l0_bits[i / 64] &= ~(1ull << (i % 64));
+      continue;
+    }
     return min_in(&wheel.l0[i]);
   }
   /* Higher levels: the start of the first slot that will cascade. */
@@ -238,8 +242,13 @@ timer_next_deadline(void)
     uint64_t base = (wheel.cur >> shift);
     for (unsigned k = 1; k <= LN_SIZE; k++) {
       unsigned i = (unsigned)((base + k) & (LN_SIZE - 1));
-      if (wheel.ln_bits[lv - 1] >> i & 1)
-        return ((base + k) * span) << TICK_SHIFT;
+      if (!(wheel.ln_bits[lv - 1] >> i & 1))
+        continue;
+      if (list_empty(&wheel.ln[lv - 1][i])) {
+        wheel.ln_bits[lv - 1] &= ~(1ull << i);
+        continue;
+      }
+      return ((base + k) * span) << TICK_SHIFT;
     }
   }
   return UINT64_MAX;

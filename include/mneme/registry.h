@@ -126,7 +126,11 @@ int svc_register(const struct uuid *id, const char *name,
                  const struct svc_type *type, const struct svc_codec *codec,
                  unsigned flags, size_t depth, struct svc_server **out);
 
-/* Removes the service; clients' later calls get MN_ECLOSED. */
+/*
+ * Removes the service; clients' later calls get MN_ECLOSED. Called by the
+ * server's own task (which owns s) when it stops serving, so no task is
+ * waiting in svc_recv(s); s is freed once its last client disconnects.
+ */
 void svc_unregister(struct svc_server *s);
 
 /*

@@ -117,6 +117,12 @@ const char *task_state_name(enum task_state s);
  */
 size_t task_list(struct task_info *info, size_t max);
 
+/*
+ * For platform fault handlers: the task whose stack guard page holds
+ * addr (checks the current task), or NULL.
+ */
+struct task *task_guard_owner(uintptr_t addr);
+
 /* ---- executor internals used by waitq, timer callbacks, the kernel ------ */
 
 /* Makes a waiting task runnable with the given wait result. */

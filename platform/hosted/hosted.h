@@ -17,6 +17,9 @@ typedef void (*hosted_fd_fn)(int fd, uint32_t events, void *arg);
 int hosted_watch(int fd, uint32_t events, hosted_fd_fn fn, void *arg);
 void hosted_unwatch(int fd);
 
+/* Turns faults in stack guard pages into panics naming the task. */
+void hosted_fault_init(void);
+
 /*
  * Starts the serial port driver and registers the serial port service.
  * spec: "stdio" (stdin/stdout) or "tcp:PORT" (a listener on 127.0.0.1).

@@ -281,6 +281,7 @@ main(int argc, char **argv)
   if (load_config(&o))
     return 2;
   signal(SIGPIPE, SIG_IGN);
+  hosted_fault_init();
   void *mem = mmap(0, o.heap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) {
     perror("mneme: mmap");

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <execinfo.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,7 +21,9 @@
 #include <unistd.h>
 #include "hosted.h"
 #include "mneme/err.h"
+#include "mneme/log.h"
 #include "mneme/platform.h"
+#include "mneme/task.h"
 
 #define MAX_WATCH 64
 
@@ -146,4 +149,34 @@ plat_backtrace(uintptr_t *pcs, size_t max)
   for (int i = 1; i < n && k < max; i++)
     pcs[k++] = (uintptr_t)buf[i];
   return k;
+}
+
+/*
+ * A fault in a task's stack guard page is a stack overflow: report it as a
+ * panic naming the task (on an alternate signal stack, since the task's
+ * own is exhausted). Other faults get the default action.
+ */
+static void
+on_segv(int sig, siginfo_t *si, void *uc)
+{
+  (void)uc;
+  struct task *t = task_guard_owner((uintptr_t)si->si_addr);
+  if (t)
+    panic("stack overflow in task '%s' (guard page hit at %p)", t->name, si->si_addr);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+void
+hosted_fault_init(void)
+{
+  static char altstack[64 * 1024];
+  stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack, .ss_flags = 0 };
+  sigaltstack(&ss, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigaction(SIGSEGV, &sa, 0);
+  sigaction(SIGBUS, &sa, 0);
 }
