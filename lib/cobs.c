@@ -43,7 +43,8 @@ void cobs_enc_init(struct cobs_enc *e, void *dst, size_t cap) {
 
 int cobs_enc_push(struct cobs_enc *e, const void *src, size_t n) {
   const uint8_t *s = src;
-  for (size_t i = 0; i < n && !e->err; i++) {
+  size_t i = 0;
+  while (i < n && !e->err) {
     if (!e->open)
       open_block(e);
     if (e->err)
@@ -51,13 +52,24 @@ int cobs_enc_push(struct cobs_enc *e, const void *src, size_t n) {
     if (s[i] == 0) {
       close_block(e);
       open_block(e); /* a zero is always followed by a block */
-    } else if (e->len == e->cap) {
-      e->err = MN_ENOSPC;
-    } else {
-      e->dst[e->len++] = s[i];
-      if (++e->code == 0xff)
-        close_block(e);
+      i++;
+      continue;
     }
+    /* copy the run of non-zero bytes that fits in this block */
+    size_t room = 0xffu - e->code, k = 0;
+    while (k < room && i + k < n && s[i + k] != 0)
+      k++;
+    if (k > e->cap - e->len) {
+      e->err = MN_ENOSPC;
+      break;
+    }
+    for (size_t j = 0; j < k; j++)
+      e->dst[e->len + j] = s[i + j];
+    e->len += k;
+    e->code = (uint8_t)(e->code + k);
+    i += k;
+    if (e->code == 0xff)
+      close_block(e);
   }
   return e->err;
 }

@@ -7,7 +7,7 @@
  * Layout: "MNCF", version (varint), kernel {heap u64, max_tasks u16,
  * stack_size u32, log_level u8}, services: seq of {variant index, the
  * variant's fields, deps: seq of variant indexes}, platform: {variant
- * index, fields}. Field order follows SCHEMA in tools/mkconfig.py.
+ * index, fields}. Field order follows the schema in tools/mkconfig.py.
  *
  * Interface:
  *   mn_config_decode, mn_config_find, mn_service_name
@@ -165,7 +165,7 @@ static int decode_platform(struct pc_dec *d, struct mn_config *c) {
     c->platform.kind = MN_PLATFORM_HOSTED;
     return get_str(d, &c->platform.u.hosted.serial);
   case MN_PLATFORM_X86_64: {
-    bool fb;
+    bool fb = false;
     c->platform.kind = MN_PLATFORM_X86_64;
     pc_dec_u16(d, &c->platform.u.x86_64.serial_port);
     rc = pc_dec_bool(d, &fb);

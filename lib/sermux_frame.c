@@ -9,7 +9,7 @@
  * unchanged as text.
  *
  * Interface:
- *   smx_encode, smx_demux_init, smx_demux_push, smx_demux_feed,
+ *   smx_encode, smx_decode, smx_demux_init, smx_demux_push, smx_demux_feed,
  *   smx_demux_flush_text
  */
 #include <mneme/err.h>
@@ -32,6 +32,21 @@ int smx_encode(uint16_t port, const void *payload, size_t n, void *dst,
     return MN_ENOSPC;
   ((uint8_t *)dst)[len++] = 0;
   *out_len = len;
+  return 0;
+}
+
+int smx_decode(const void *src, size_t n, void *dst, size_t cap,
+               uint16_t *port, const uint8_t **payload, size_t *len) {
+  uint8_t *d = dst;
+  size_t m;
+  int rc = cobs_decode(src, n, dst, cap, &m);
+  if (rc)
+    return rc;
+  if (m < SMX_PORT_LEN + 1)
+    return MN_ETRUNC;
+  *port = (uint16_t)(d[0] | d[1] << 8);
+  *payload = d + SMX_PORT_LEN;
+  *len = m - SMX_PORT_LEN;
   return 0;
 }
 

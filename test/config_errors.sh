@@ -87,6 +87,19 @@ good_base | sed 's/^\[services\.sermux\]$/&\nenabled = false/' |
   expect "dependency not configured" "17: services\.pseudo_keyboard: needs service 'keyboard_mux', which is not configured"
 good_base | sed 's/^port = 1$/port = 0/' |
   expect "port used twice" '12: services\.hello\.port: port 0 is already used by services\.loopback'
+good_base | sed 's/^\[services\.sermux\]$/&\nports = 1/' |
+  expect "more ports used than sermux allows" '7: services\.sermux\.ports: 2 ports are used by the enabled services but only 1 may be open'
+{ good_base; printf '\n[services.forth_shells]\nports = [16]\n'; } > "$dir/p16.toml"
+if python3 tools/mkconfig.py "$dir/p16.toml" > /dev/null; then
+  echo "ok - sermux.ports is a count, not a port"
+else
+  echo "not ok - sermux.ports is a count, not a port"; fail=1
+fi
+if python3 tools/mkconfig.py config/hosted.toml --bin - | cmp -s - "$dir/h.bin"; then
+  echo "ok - --bin - writes the bytes to stdout"
+else
+  echo "not ok - --bin - writes the bytes to stdout"; fail=1
+fi
 good_base | sed 's/^\[services\.hello\]$/[services.hello/' |
   expect "TOML syntax error" '11: syntax error'
 printf '[kernel]\nheap = "1M"\n\n[platform]\nname = "hosted"\n\n[services]\nhello.port = "one"\n' |

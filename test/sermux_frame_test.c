@@ -86,6 +86,27 @@ static void reference_vector(void **state) {
   assert_int_equal(d.count.frames, 1);
 }
 
+static void decode_one_frame(void **state) {
+  uint8_t buf[16], frame[8] = {0x07, 0x69, 0x42, 0x01, 0x02, 0x03, 0x04};
+  uint16_t port;
+  const uint8_t *p;
+  size_t len;
+  assert_int_equal(smx_decode(frame, 7, buf, sizeof buf, &port, &p, &len), 0);
+  assert_int_equal(port, 0x4269);
+  assert_int_equal(len, 4);
+  assert_memory_equal(p, "\x01\x02\x03\x04", 4);
+  assert_int_equal(smx_decode(frame, 7, frame, 7, &port, &p, &len), 0);
+  assert_ptr_equal(p, frame + 2); /* in place */
+  assert_int_equal(smx_decode("\x03\x01\x02", 3, buf, sizeof buf, &port, &p,
+                              &len), MN_ETRUNC);
+  assert_int_equal(smx_decode("\x05\x01\x02", 3, buf, sizeof buf, &port, &p,
+                              &len), MN_EDECODE);
+  assert_int_equal(smx_decode("\x01", 1, buf, sizeof buf, &port, &p, &len),
+                   MN_ETRUNC);
+  assert_int_equal(smx_decode("", 0, buf, sizeof buf, &port, &p, &len),
+                   MN_EDECODE);
+}
+
 static void encode_errors(void **state) {
   uint8_t w[16];
   size_t len;
@@ -239,6 +260,7 @@ static void random_streams(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(reference_vector),
+      cmocka_unit_test(decode_one_frame),
       cmocka_unit_test(encode_errors),
       cmocka_unit_test(interleaved_text_and_frames),
       cmocka_unit_test(malformed_classes),

@@ -7,9 +7,9 @@ postcard bytes.
 
 The schema below is the one description of what a configuration may hold:
 each section's keys, types, defaults and required flags, and each
-service's dependencies. lib/config.c decodes the bytes; it mirrors the
-field order of SCHEMA (append new fields and services at the end, and
-bump FORMAT_VERSION for any other change).
+service's dependencies (KERNEL, SERVICES, PLATFORMS below). lib/config.c
+decodes the bytes and mirrors their field order: append new fields and
+services at the end, and bump FORMAT_VERSION for any other change.
 
 Errors (unknown keys or sections, wrong types or values, missing required
 values, an enabled service whose dependency is disabled, a sermux port
@@ -347,17 +347,24 @@ class Checker:
         return enabled
 
     def check_ports(self, enabled):
+        """Each sermux port has one owner, and sermux.ports is enough."""
         owner = {}
         for name, values in enabled.items():
-            for key in ("port", "ports"):
-                if key not in values:
+            for key_name, key in SERVICES[name].keys.items():
+                if key.type is not PORT and not isinstance(key.type, PortList):
                     continue
-                ports = values[key] if isinstance(values[key], list) else [values[key]]
+                ports = values[key_name] if isinstance(values[key_name], list) \
+                    else [values[key_name]]
                 for p in ports:
                     if p in owner:
-                        self.error(("services", name, key),
+                        self.error(("services", name, key_name),
                                    f"port {p} is already used by services.{owner[p]}")
                     owner[p] = name
+        mux = enabled.get("sermux")
+        if mux and len(owner) > mux["ports"]:
+            self.error(("services", "sermux", "ports"),
+                       f"{len(owner)} ports are used by the enabled services"
+                       f" but only {mux['ports']} may be open")
 
     def check_platform(self, given):
         path = ("platform",)
@@ -431,7 +438,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="Validate and bake a mneme configuration.")
     ap.add_argument("config", help="TOML file (config/<target>.toml)")
     ap.add_argument("--c", help="write a C source with the bytes as a const array")
-    ap.add_argument("--bin", help="write the raw postcard bytes (hosted --config)")
+    ap.add_argument("--bin", help="write the raw postcard bytes (hosted --config);"
+                    " - for stdout")
     ap.add_argument("--symbol", default="mn_config_baked",
                     help="C array name (default mn_config_baked)")
     ap.add_argument("--dump", action="store_true",
@@ -472,7 +480,9 @@ def main(argv=None):
     if args.c:
         with open(args.c, "w") as f:
             f.write(c_source(data, args.symbol, args.config))
-    if args.bin:
+    if args.bin == "-":
+        sys.stdout.buffer.write(data)
+    elif args.bin:
         with open(args.bin, "wb") as f:
             f.write(data)
     return 0

@@ -43,6 +43,16 @@ static inline size_t smx_encoded_max(size_t n) {
 int smx_encode(uint16_t port, const void *payload, size_t n, void *dst,
                size_t cap, size_t *out_len);
 
+/*
+ * Decodes one frame src[0..n) (the bytes between two 0x00, delimiter not
+ * included) into dst; *port, *payload and *len describe it (payload points
+ * into dst; dst may equal src). Returns 0, MN_EDECODE (not valid COBS),
+ * MN_ETRUNC (shorter than 3 bytes) or MN_ENOSPC (dst too small; n bytes
+ * always suffice).
+ */
+int smx_decode(const void *src, size_t n, void *dst, size_t cap,
+               uint16_t *port, const uint8_t **payload, size_t *len);
+
 /* ---- demultiplexer -------------------------------------------------------- */
 
 enum smx_kind {
