@@ -1,6 +1,7 @@
 # services/: portable services, built only on other services.
 SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
                  services/sermux.c services/sermux_users.c services/kbdmux.c \
+                 services/kbd_decode.c \
                  services/tracing.c
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 
@@ -18,3 +19,9 @@ endif
 ifeq ($(HOSTED),yes)
 BENCH_SCRIPTS += bench/sermux.sh
 endif
+
+# Brief fuzzing in make test, longer in make fuzz (test/svc_fuzz.sh).
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/svc_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/svc_fuzz.sh
