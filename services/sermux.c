@@ -29,6 +29,7 @@
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
 #include "mneme/sermux_frame.h"
+#include "mneme/status.h"
 #include "mneme/task.h"
 #include "mneme/trace.h"
 
@@ -235,6 +236,8 @@ sermux_start(const struct sermux_config *cfg, uint64_t timeout_ns)
   smx_demux_init(&mx.demux, buf, dbuf, max_frame);
   mx.demux.text_lines = false; /* the host sends only frames */
   int err = serial_get_port(timeout_ns, &mx.srx, &mx.stx);
+  if (!err && smx_encoded_max(max_frame / 2) > mx.stx->cap)
+    err = MN_EINVAL; /* a frame must fit the serial ring whole */
   if (!err)
     err = svc_register(&(struct uuid)SERMUX_UUID, "sermux", &type, 0,
                        SVC_ACCEPT_ALL, 8, &mx.srv);
@@ -244,6 +247,7 @@ sermux_start(const struct sermux_config *cfg, uint64_t timeout_ns)
   if (err)
     return err;
   mx.running = 1;
+  status_set_mux_source(sermux_stats, sermux_port_stats);
   klog(LOG_INFO, "sermux: %u ports, %u-byte frames", (unsigned)ports,
        (unsigned)max_frame);
   return 0;

@@ -1,11 +1,11 @@
 /*
  * status.c: the system status service.
  *
- * Interface: status_start.
+ * Interface: status_start, status_set_mux_source.
  *
  * One task answers requests from the kernel (struct status_req) and from
  * userspace (postcard, see status.h) alike. Mux counters come from
- * sermux_stats / sermux_port_stats (zero when the mux is not running).
+ * the functions sermux_start hands over (status_set_mux_source).
  */
 #include <string.h>
 #include "mneme/err.h"
@@ -18,6 +18,16 @@
 
 static struct svc_server *srv;
 static uint64_t boot_ns;
+static void (*mux_stats)(struct sermux_stats *);
+static int (*mux_port_stats)(size_t, struct sermux_port_stats *);
+
+void
+status_set_mux_source(void (*stats)(struct sermux_stats *),
+                      int (*port_stats)(size_t, struct sermux_port_stats *))
+{
+  mux_stats = stats;
+  mux_port_stats = port_stats;
+}
 
 static int
 decode_req(const uint8_t *in, size_t len, void *out)
@@ -175,9 +185,10 @@ answer(const struct status_req *q, struct status_resp *r)
     return 0;
   }
   case STATUS_MUX_PORT:
-    return sermux_port_stats(q->arg, &r->u.mux_port) ? 1 : 0;
+    return mux_port_stats && mux_port_stats(q->arg, &r->u.mux_port) == 0 ? 0 : 1;
   case STATUS_MUX:
-    sermux_stats(&r->u.mux);
+    if (mux_stats)
+      mux_stats(&r->u.mux);
     return 0;
   }
   return 1;

@@ -71,4 +71,12 @@ struct status_err {
 /* Registers the service and starts its task. Returns 0 or an MN_E*. */
 int status_start(void);
 
+/*
+ * Where the mux counters come from (sermux_start calls this), so that the
+ * status service does not pull the mux into an image that has none. Until
+ * then Mux answers zeros and MuxPort NoSuchIndex.
+ */
+void status_set_mux_source(void (*stats)(struct sermux_stats *),
+                           int (*port_stats)(size_t, struct sermux_port_stats *));
+
 #endif
