@@ -171,6 +171,13 @@ def main():
     tcp_case()
     unix_case()
     pty_case()
+    # exec: the hosted kernel as a child, its stdin/stdout the line
+    r = subprocess.run([O + "/mnemeterm", "exec:%s/mneme --heap 1M --serial stdio" % O,
+                        "-b", "0", "-i", "-1", "-s", "1", "--color", "never",
+                        "--exit-after", "3"], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=20)
+    check("[1] hello" in r.stdout and "tracing: host connected level=2" in r.stdout,
+          "exec: runs the hosted kernel on a socket pair and shows its ports")
     h = subprocess.run([O + "/mnemeterm", "--help"], capture_output=True, text=True)
     check(h.returncode == 0 and "--trace-level" in h.stdout, "--help describes the options")
     bad = subprocess.run([O + "/mnemeterm", "--bogus", "x"], capture_output=True)

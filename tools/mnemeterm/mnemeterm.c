@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +58,7 @@ static struct {
   const char *target;
   int base, stdin_port, trace_port, trace_level, color, quiet, stats;
   int baud, exit_after;
+  pid_t child;                  /* exec: target */
   size_t max_frame;
   uint16_t ports[MAX_PORTS];
   int nports;
@@ -142,6 +144,8 @@ usage(FILE *f)
 "  tcp:HOST:PORT or HOST:PORT    a TCP endpoint (hosted mneme --serial tcp:PORT)\n"
 "  unix:PATH                     a unix stream socket\n"
 "  PATH                          a serial device or pty (QEMU -serial pty)\n"
+"  exec:COMMAND                  run COMMAND with its stdin/stdout as the line\n"
+"                                (exec:'build/hosted/mneme --serial stdio')\n"
 "\n"
 "options:\n"
 "  -b, --base N          first bridge port (default 10000; 0: no bridges)\n"
@@ -342,9 +346,34 @@ open_serial(const char *path)
   return fd;
 }
 
+/* Runs cmd with a socket as its stdin and stdout (its stderr stays ours):
+ * the hosted kernel with --serial stdio. */
+static int
+spawn_target(const char *cmd)
+{
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+    return -1;
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    setpgid(0, 0); /* a ^C at the terminal is for mnemeterm */
+    dup2(sv[1], 0);
+    dup2(sv[1], 1);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)0);
+    _exit(127);
+  }
+  close(sv[1]);
+  t.child = pid;
+  return sv[0];
+}
+
 static int
 open_target(const char *s)
 {
+  if (!strncmp(s, "exec:", 5))
+    return spawn_target(s + 5);
   if (!strncmp(s, "tcp:", 4))
     return connect_tcp(s + 4);
   if (!strncmp(s, "unix:", 5))
@@ -594,6 +623,10 @@ main(int argc, char **argv)
           t.base > 0 ? "; ports bridged at 127.0.0.1" : "");
   send_trace_level();
   int rc = loop();
+  if (t.child > 0) {
+    kill(-t.child, SIGTERM); /* its process group */
+    waitpid(t.child, 0, 0);
+  }
   if (t.stats)
     fprintf(stderr,
             "mnemeterm: wire_rx %llu wire_tx %llu payload_rx %llu payload_tx %llu "
