@@ -174,7 +174,7 @@ def main():
     # exec: the hosted kernel as a child, its stdin/stdout the line
     r = subprocess.run([O + "/mnemeterm", "exec:%s/mneme --heap 1M --serial stdio" % O,
                         "-b", "0", "-i", "-1", "-s", "1", "--color", "never",
-                        "--exit-after", "3"], capture_output=True, text=True,
+                        "--exit-after", "5"], capture_output=True, text=True,
                        stdin=subprocess.DEVNULL, timeout=20)
     check("[1] hello" in r.stdout and "tracing: host connected level=2" in r.stdout,
           "exec: runs the hosted kernel on a socket pair and shows its ports")

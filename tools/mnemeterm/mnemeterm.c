@@ -448,8 +448,11 @@ on_frame(uint16_t port, const uint8_t *p, size_t n)
   t.payload_rx += n;
   if (port == t.trace_port) {
     int r = trace_feed(&t.tdec, p, n, stdout);
-    if (r == TRACE_FEED_LEVEL_MISMATCH)
+    static time_t last;
+    if (r == TRACE_FEED_LEVEL_MISMATCH && time(0) != last) {
+      last = time(0);
       send_trace_level(); /* the target restarted or missed it */
+    }
   }
   if (t.show[port / 8] & (1u << (port % 8))) {
     printf("[%u] ", port);

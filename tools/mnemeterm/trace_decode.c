@@ -130,7 +130,8 @@ rec_meta(struct trace_decoder *d, struct pc_dec *dec)
 
 /* Event or SpanEnter. */
 static int
-rec_event(struct trace_decoder *d, struct pc_dec *dec, int span_enter, FILE *out)
+rec_event(struct trace_decoder *d, struct pc_dec *dec, int span_enter, FILE *out,
+          int *mismatch)
 {
   uint32_t id;
   uint64_t span = 0, ns;
@@ -140,6 +141,8 @@ rec_event(struct trace_decoder *d, struct pc_dec *dec, int span_enter, FILE *out
     return MN_EDECODE;
   static const struct trace_meta unknown = { 0, 0, 2, "?", "?", "", 0 };
   const struct trace_meta *m = id < d->nmeta && d->meta[id].known ? &d->meta[id] : &unknown;
+  if (m == &unknown)
+    *mismatch = 1; /* the target thinks we have its Meta: ask again */
   prefix(d, out, m->level, ns);
   fprintf(out, span_enter ? "%s: -> %s" : "%s: %s", m->target, m->name);
   if (print_fields(dec, out, span_enter) || pc_dec_finish(dec)) {
@@ -171,14 +174,16 @@ trace_record(struct trace_decoder *d, const uint8_t *r, size_t n, FILE *out,
       return MN_EDECODE;
     d->heartbeats++;
     d->last_level = level;
-    if (level != d->want_level)
+    /* The first heartbeat: our SetMaxLevel may have come before the port
+     * was open; say it again (harmless if it was heard). */
+    if (level != d->want_level || d->heartbeats == 1)
       *mismatch = 1;
     return 0;
   case 1:
     return rec_meta(d, &dec);
   case 2:
   case 3:
-    return rec_event(d, &dec, kind == 3, out);
+    return rec_event(d, &dec, kind == 3, out, mismatch);
   case 4: /* SpanExit */
     if (pc_dec_u64(&dec, &a) || pc_dec_u64(&dec, &b) || pc_dec_finish(&dec))
       return MN_EDECODE;

@@ -35,8 +35,10 @@ enum { TRACE_FEED_OK = 0, TRACE_FEED_LEVEL_MISMATCH = 1 };
 void trace_decoder_init(struct trace_decoder *d, int color, int want_level);
 
 /* Feeds port payload; prints records to out. Returns TRACE_FEED_OK or
- * TRACE_FEED_LEVEL_MISMATCH when a heartbeat shows a level other than
- * want_level (the caller then sends SetMaxLevel again). */
+ * TRACE_FEED_LEVEL_MISMATCH when the target should hear SetMaxLevel again
+ * (the caller sends it, at most once a second): at the first heartbeat,
+ * when a heartbeat shows a level other than want_level, and when an event
+ * names a callsite whose Meta we never got. */
 int trace_feed(struct trace_decoder *d, const uint8_t *p, size_t n, FILE *out);
 
 /* Decodes and prints one record (postcard bytes). Returns 0 or an MN_E*
