@@ -2,7 +2,7 @@
  * mneme_infer.c: the hosted command-line tool build/hosted/mneme-infer.
  *
  *   mneme-infer -m model.gguf -p "prompt" -n 64 [-t threads] [--temp T]
- *               [--chat] [--seed N] [--tokenize] [--logits FILE]
+ *               [--chat] [--seed N] [--tokenize] [--logits [FILE]]
  *   mneme-infer -m model.gguf --ids "1 403 407" -n 32   (token ids in/out)
  *
  * Streams the generated text on stdout (not the prompt), then prints load
@@ -51,7 +51,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme-infer -m model.gguf (-p prompt | --ids \"1 2 3\") [-n 64]\n"
           "       [-t threads] [--temp T] [--seed N] [--chat] [--tokenize]\n"
-          "       [--logits FILE] [-c n_ctx] [-b batch] [--kv-f32]\n"
+          "       [--logits [FILE]] [-c n_ctx] [-b batch] [--kv-f32]\n"
           "       [--kernels scalar|avx2|avx512] [--ids-out]\n");
   exit(2);
 }
@@ -78,7 +78,8 @@ parse(struct args *a, int argc, char **argv)
     else if (!strcmp(o, "-b")) a->batch = atoi(VAL());
     else if (!strcmp(o, "--temp")) a->temp = strtof(VAL(), NULL);
     else if (!strcmp(o, "--seed")) a->seed = strtoull(VAL(), NULL, 0);
-    else if (!strcmp(o, "--logits")) a->logits_path = VAL();
+    else if (!strcmp(o, "--logits")) /* a file, or text on stdout */
+      a->logits_path = v && v[0] != '-' ? (i++, v) : "-";
     else if (!strcmp(o, "--kernels")) a->kernels = VAL();
     else if (!strcmp(o, "--kv-f32")) a->kv_f32 = 1;
     else if (!strcmp(o, "--chat")) a->chat = 1;
@@ -222,6 +223,11 @@ argmax(const float *x, int n)
 static int
 dump_logits(const char *path, const float *x, int n)
 {
+  if (!strcmp(path, "-")) { /* text, one logit per line */
+    for (int i = 0; i < n; i++)
+      printf("%.7g\n", x[i]);
+    return fflush(stdout);
+  }
   FILE *f = fopen(path, "wb");
   if (!f || fwrite(x, 4, (size_t)n, f) != (size_t)n) {
     if (f)
