@@ -53,6 +53,11 @@ run(const struct quant_ops *ops, int type, const uint8_t *w, size_t rb, int rows
   volatile float sink = 0;
   for (int rep = 0; rep < 9; rep++) {
     double t0 = now();
+    if (nx == 1 && ops->dotr[type]) {
+      static float o[32000];
+      ops->dotr[type](n, w, rb, rows, x, o);
+      sink += o[rows - 1];
+    } else
     for (int r = 0; r < rows; r++) {
       int b = 0;
       float o[4];

@@ -754,6 +754,22 @@ DOT_FN(row_q8_k_)(const float *x, void *y, int n)
   }
 }
 
+/* ---- many rows, one activation row ---------------------------------------- */
+
+#define DOTR(type)                                                              \
+  static void DOT_FN(dotr_##type##_)(int n, const void *w, size_t rb, int rows,   \
+                                     const void *x, float *out)                \
+  {                                                                            \
+    const uint8_t *row = w;                                                    \
+    for (int r = 0; r < rows; r++, row += rb)                                  \
+      out[r] = DOT_FN(dot_##type##_)(n, row, x);                               \
+  }
+DOTR(q8_0)
+DOTR(q4_0)
+DOTR(q4_k)
+DOTR(q5_k)
+DOTR(q6_k)
+
 /* ---- axpy over the KV cache ------------------------------------------------- */
 
 static void
@@ -800,6 +816,13 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q4_0] = DOT_FN(dot4_q4_0_),
     [QUANT_Q4_K] = DOT_FN(dot4_q4_k_),
     [QUANT_Q6_K] = DOT_FN(dot4_q6_k_),
+  },
+  .dotr = {
+    [QUANT_Q8_0] = DOT_FN(dotr_q8_0_),
+    [QUANT_Q4_0] = DOT_FN(dotr_q4_0_),
+    [QUANT_Q4_K] = DOT_FN(dotr_q4_k_),
+    [QUANT_Q5_K] = DOT_FN(dotr_q5_k_),
+    [QUANT_Q6_K] = DOT_FN(dotr_q6_k_),
   },
   .axpy = {
     [QUANT_F32] = DOT_FN(axpy_f32_),
