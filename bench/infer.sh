@@ -78,4 +78,7 @@ for line in open(out):
 PY
 rm -f "$out"
 # the kernels alone, in thread CPU time (robust to a loaded machine)
-[ -x "$O/bench/infer_kernels" ] && "$O/bench/infer_kernels" | grep -v scalar
+if [ -x "$O/bench/infer_kernels" ]; then
+  "$O/bench/infer_kernels" | grep -v scalar
+fi
+exit 0
