@@ -177,6 +177,33 @@ test_logits_all_models(void **state)
   assert_int_equal(bad, 0);
 }
 
+/* Token by token, every prompt position's logits against llama.cpp's
+ * logits_all_positions.bin (made in one batch): the KV cache and the
+ * attention over 1..5 positions. */
+static void
+test_logits_every_position(void **state)
+{
+  const int pick[] = { 0, 2, 4, 6, 8 };
+  int bad = 0;
+  for (size_t k = 0; k < sizeof pick / sizeof *pick; k++) {
+    const char *model = models[pick[k]];
+    struct loaded L;
+    struct llama_opts o = { .n_ctx = 64 };
+    load(&L, model, &o);
+    int V = L.m.c.vocab;
+    float *ref = read_floats(model, "logits_all_positions.bin", V * L.np);
+    for (int p = 0; p < L.np; p++) {
+      assert_int_equal(llama_forward(&L.m, &L.prompt[p], 1), 0);
+      char what[96];
+      snprintf(what, sizeof what, "%s position %d", model, p);
+      bad |= compare(what, L.m.s.logits, ref + (size_t)p * V, V, is_quantized(&L.m));
+    }
+    free(ref);
+    unload(&L);
+  }
+  assert_int_equal(bad, 0);
+}
+
 static int
 argmax(const float *x, int n)
 {
@@ -570,6 +597,7 @@ main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_logits_all_models),
+    cmocka_unit_test(test_logits_every_position),
     cmocka_unit_test(test_greedy_stories),
     cmocka_unit_test(test_threads_batches_exact),
     cmocka_unit_test(test_scalar_path),
