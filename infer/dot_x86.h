@@ -60,25 +60,23 @@ dot_i8i8(__m256i a, __m256i b)
 
 /* ---- F32, F16, BF16 ----------------------------------------------------- */
 
-/* F32: 256 bits in both variants (on short rows the 512-bit reduction
- * costs more than the wider FMAs save). */
+#ifdef __AVX512F__
 static float
 DOT_FN(dot_f32_)(int n, const void *w, const void *x)
 {
   const float *a = w, *b = x;
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
   }
-  float s = hsum8(_mm256_add_ps(s0, s1));
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
   for (; i < n; i++)
     s += a[i] * b[i];
   return s;
 }
 
-#ifdef __AVX512F__
 static float
 DOT_FN(dot_f16_)(int n, const void *w, const void *x)
 {
@@ -99,6 +97,22 @@ DOT_FN(dot_f16_)(int n, const void *w, const void *x)
   return s;
 }
 #else
+static float
+DOT_FN(dot_f32_)(int n, const void *w, const void *x)
+{
+  const float *a = w, *b = x;
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float s = hsum8(_mm256_add_ps(s0, s1));
+  for (; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
 static float
 DOT_FN(dot_f16_)(int n, const void *w, const void *x)
 {
