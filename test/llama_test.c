@@ -254,6 +254,20 @@ test_threads_batches_exact(void **state)
   llama_reset(&B.m);
   assert_int_equal(llama_forward(&B.m, B.prompt, B.np), 0);
   assert_memory_equal(A.m.s.logits, B.m.s.logits, (size_t)A.m.c.vocab * 4);
+  /* 40 tokens: batches of 32 (dot4, attention split across threads) on
+   * one side, one token at a time on the other */
+  int32_t ids[40];
+  for (int i = 0; i < 40; i++)
+    ids[i] = 1 + (i * 7919) % 31000;
+  struct loaded C;
+  struct llama_opts oc = { .n_ctx = 64, .par = &pool };
+  load(&C, model, &oc);
+  llama_reset(&A.m);
+  assert_int_equal(llama_forward(&C.m, ids, 40), 0);
+  for (int i = 0; i < 40; i++)
+    assert_int_equal(llama_forward(&A.m, &ids[i], 1), 0);
+  assert_memory_equal(A.m.s.logits, C.m.s.logits, (size_t)A.m.c.vocab * 4);
+  unload(&C);
   unload(&A);
   unload(&B);
   par_pool_destroy(&pool);
