@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "mneme/err.h"
+#include "mneme/postcard.h"
 #include "mneme/sermux_frame.h"
 #include "trace_decode.h"
 
@@ -58,6 +59,7 @@ static struct {
   const char *target;
   int base, stdin_port, trace_port, trace_level, color, quiet, stats;
   int baud, exit_after;
+  int discover;                 /* --ports auto: ask status for open ports */
   pid_t child;                  /* exec: target */
   size_t max_frame;
   uint16_t ports[MAX_PORTS];
@@ -72,6 +74,15 @@ static struct {
   int stdin_open;
   struct smx_demux demux;
   struct trace_decoder tdec;
+  /* port discovery over the userspace bridge (port 4), see discover_*() */
+  struct {
+    int active;                 /* a round is under way */
+    uint32_t index;             /* MuxPort index asked for */
+    time_t next, deadline;
+    struct cobs_stream cs;      /* port 4 payload: COBS-framed replies */
+    uint8_t frame[2048];
+    uint64_t rounds;
+  } disc;
   /* counters */
   uint64_t wire_rx, wire_tx, payload_rx, payload_tx, frames_rx, frames_tx,
            client_lost;
@@ -149,7 +160,9 @@ usage(FILE *f)
 "\n"
 "options:\n"
 "  -b, --base N          first bridge port (default 10000; 0: no bridges)\n"
-"  -p, --ports LIST      ports to bridge (default 0-15), e.g. 0,1,4,10-13\n"
+"  -p, --ports LIST      ports to bridge, e.g. 0,1,4,10-13; auto (default):\n"
+"                        0-15 and every port the target's status service\n"
+"                        lists as open (asked on port 4 every 2 s)\n"
 "  -i, --stdin-port N    send stdin to port N (default 2; -1: ignore stdin)\n"
 "  -t, --trace-port N    tracing port (default 3; -1: no tracing)\n"
 "  -l, --trace-level L   tracing level to ask for: trace, debug, info, warn,\n"
@@ -216,6 +229,7 @@ parse_args(int argc, char **argv)
   t.max_frame = 512;
   t.baud = 115200;
   t.color = isatty(1);
+  t.discover = 1;
   parse_ports("0-15", t.ports, &t.nports, 0);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
@@ -232,7 +246,10 @@ parse_args(int argc, char **argv)
     } else if (OPT("-b", "--base")) {
       t.base = atoi(v), i++;
     } else if (OPT("-p", "--ports")) {
-      if (parse_ports(v, t.ports, &t.nports, 0))
+      t.discover = !strcmp(v, "auto");
+      if (t.discover)
+        parse_ports("0-15", t.ports, &t.nports, 0);
+      else if (parse_ports(v, t.ports, &t.nports, 0))
         return -1;
       i++;
     } else if (OPT("-i", "--stdin-port")) {
@@ -402,6 +419,10 @@ open_listener(int port)
 
 /* ---- output ------------------------------------------------------------------ */
 
+static void forward(uint16_t port, const uint8_t *p, size_t n);
+static void discover_feed(const uint8_t *p, size_t n);
+#define DISC_PORT 4
+
 /* Sends payload to a port as frames of at most max_frame/2 bytes. */
 static void
 send_port(uint16_t port, const uint8_t *p, size_t n)
@@ -461,6 +482,16 @@ on_frame(uint16_t port, const uint8_t *p, size_t n)
       putchar('\n');
     fflush(stdout);
   }
+  if (t.discover && port == DISC_PORT)
+    discover_feed(p, n);
+  else
+    forward(port, p, n);
+}
+
+/* Queues bytes of a port to its bridge clients. */
+static void
+forward(uint16_t port, const uint8_t *p, size_t n)
+{
   for (int i = 0; i < t.ncl; i++) {
     struct client *c = &t.cl[i];
     if (c->port != port)
@@ -499,6 +530,120 @@ read_target(void)
   if (smx_demux_flush_text(&t.demux, &it) == SMX_TEXT) /* a prompt */
     print_text(it.data, it.len);
   return 0;
+}
+
+/* ---- port discovery ---------------------------------------------------------- */
+
+/*
+ * With --ports auto, mnemeterm asks the target's status service (through
+ * the userspace bridge on port 4) for MuxPort(0), MuxPort(1), ... until
+ * NoSuchIndex, every 2 s, and bridges each port it learns of. Its requests
+ * carry nonces DISC_NONCE + index; replies with such nonces are taken off
+ * port 4, every other frame on port 4 goes to the bridge clients as usual.
+ */
+#define DISC_NONCE 0x6d6e0000u
+static const uint8_t status_uuid[16] = { 0x14, 0x63, 0xb7, 0x74, 0xce, 0x29, 0x4e, 0xa9,
+                                         0x94, 0xc0, 0xc0, 0x70, 0x56, 0x18, 0x4c, 0x38 };
+
+static void
+add_port(uint16_t port)
+{
+  for (int i = 0; i < t.nports; i++)
+    if (t.ports[i] == port)
+      return;
+  if (t.nports == MAX_PORTS || t.base <= 0)
+    return;
+  t.ports[t.nports] = port;
+  t.listen[t.nports] = open_listener(t.base + port);
+  if (t.listen[t.nports] < 0)
+    fprintf(stderr, "mnemeterm: cannot listen on 127.0.0.1:%d\n", t.base + port);
+  else
+    fprintf(stderr, "mnemeterm: port %u open: bridged at 127.0.0.1:%d\n", port,
+            t.base + port);
+  t.nports++;
+}
+
+static void
+discover_ask(uint32_t index)
+{
+  uint8_t req[48], enc[64];
+  struct pc_enc e;
+  size_t len;
+  uint8_t body[8];
+  struct pc_enc b;
+  pc_enc_init(&b, body, sizeof body);
+  pc_enc_variant(&b, 6); /* MuxPort(index) */
+  pc_enc_u32(&b, index);
+  pc_enc_init(&e, req, sizeof req);
+  pc_enc_uuid(&e, status_uuid);
+  pc_enc_u32(&e, DISC_NONCE + index);
+  pc_enc_bytes(&e, body, pc_enc_len(&b));
+  if (pc_enc_error(&e) || cobs_encode(req, pc_enc_len(&e), enc, sizeof enc - 1, &len))
+    return;
+  enc[len++] = 0;
+  send_port(DISC_PORT, enc, len);
+  t.disc.index = index;
+  t.disc.active = 1;
+  t.disc.deadline = time(0) + 5;
+}
+
+/* A reply to one of our requests? Then it is handled and 1 returned. */
+static int
+discover_reply(const uint8_t *f, size_t n)
+{
+  struct pc_dec d;
+  uint8_t uuid[16], ok;
+  uint32_t nonce, kind;
+  uint16_t port;
+  pc_dec_init(&d, f, n);
+  if (pc_dec_uuid(&d, uuid) || memcmp(uuid, status_uuid, 16) ||
+      pc_dec_u32(&d, &nonce) || nonce != DISC_NONCE + t.disc.index ||
+      !t.disc.active || pc_dec_u8(&d, &ok))
+    return 0;
+  if (ok == 0 && pc_dec_variant(&d, &kind) == 0 && kind == 6 &&
+      pc_dec_u16(&d, &port) == 0) {
+    add_port(port);
+    discover_ask(t.disc.index + 1);
+  } else { /* NoSuchIndex: the round is over */
+    t.disc.active = 0;
+    t.disc.rounds++;
+  }
+  return 1;
+}
+
+/* Port 4 payload: our replies are taken out, the rest is forwarded. */
+static void
+discover_feed(const uint8_t *p, size_t n)
+{
+  size_t off = 0;
+  while (off < n) {
+    size_t used, len;
+    int r = cobs_stream_feed(&t.disc.cs, p + off, n - off, &used);
+    off += used;
+    if (r != 1)
+      continue; /* a bad frame is the clients' business: they see it below */
+    const uint8_t *f = cobs_stream_frame(&t.disc.cs, &len);
+    if (!discover_reply(f, len)) {
+      uint8_t enc[2200];
+      size_t elen;
+      if (cobs_encode(f, len, enc, sizeof enc - 1, &elen) == 0) {
+        enc[elen++] = 0;
+        forward(DISC_PORT, enc, elen);
+      }
+    }
+  }
+}
+
+static void
+discover_tick(void)
+{
+  time_t now = time(0);
+  if (t.disc.active && now >= t.disc.deadline)
+    t.disc.active = 0; /* no answer: no bridge or no status on port 4 */
+  if (!t.disc.active && now >= t.disc.next) {
+    t.disc.next = now + 2;
+    discover_ask(0);
+  }
 }
 
 /* ---- clients ------------------------------------------------------------------ */
@@ -547,15 +692,17 @@ loop(void)
   struct pollfd pf[2 + MAX_PORTS + MAX_CLIENTS];
   time_t end = t.exit_after ? time(0) + t.exit_after : 0;
   while (!stop) {
-    int n = 0, accepting = t.out.len < TARGET_HIGH;
+    if (t.discover)
+      discover_tick();
+    int n = 0, accepting = t.out.len < TARGET_HIGH, np = t.nports;
     pf[n++] = (struct pollfd){ t.fd, (short)(POLLIN | (t.out.len ? POLLOUT : 0)), 0 };
     pf[n++] = (struct pollfd){ t.stdin_open && accepting ? 0 : -1, POLLIN, 0 };
-    for (int i = 0; i < t.nports; i++)
+    for (int i = 0; i < np; i++)
       pf[n++] = (struct pollfd){ t.listen[i], POLLIN, 0 };
     for (int i = 0; i < t.ncl; i++)
       pf[n++] = (struct pollfd){ t.cl[i].fd,
         (short)((accepting ? POLLIN : 0) | (t.cl[i].out.len ? POLLOUT : 0)), 0 };
-    int timeout = end ? 200 : -1;
+    int timeout = end || t.discover ? 200 : -1;
     if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
       return 1;
     if (end && time(0) >= end)
@@ -568,13 +715,13 @@ loop(void)
     }
     if (pf[1].revents && read_input(0, (uint16_t)t.stdin_port))
       t.stdin_open = 0;
-    for (int i = 0; i < t.nports; i++)
+    for (int i = 0; i < np; i++)
       if (pf[2 + i].revents & POLLIN)
         accept_client(i);
     /* clients: walk backwards, dropping closes the gap from the end */
-    int ncl = t.ncl < n - 2 - t.nports ? t.ncl : n - 2 - t.nports;
+    int ncl = t.ncl < n - 2 - np ? t.ncl : n - 2 - np;
     for (int i = ncl - 1; i >= 0; i--) {
-      short re = pf[2 + t.nports + i].revents;
+      short re = pf[2 + np + i].revents;
       struct client *c = &t.cl[i];
       int dead = 0;
       if (re & POLLIN)
@@ -614,6 +761,7 @@ main(int argc, char **argv)
   if (smx_demux_init(&t.demux, malloc(dsz), dsz, t.max_frame) != 0)
     return 1;
   trace_decoder_init(&t.tdec, t.color, t.trace_level);
+  cobs_stream_init(&t.disc.cs, t.disc.frame, sizeof t.disc.frame);
   t.stdin_open = t.stdin_port >= 0 && t.stdin_port <= 65535;
   if (t.stdin_open)
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
