@@ -25,6 +25,7 @@
 #include "mneme/kernel.h"
 #include "mneme/keyboard.h"
 #include "mneme/ktime.h"
+#include "mneme/postcard.h"
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
 #include "mneme/sermux_frame.h"
@@ -522,6 +523,51 @@ test_trace_decoder_rejects_garbage(void **state)
   trace_decoder_free(&td);
 }
 
+/* Meta for a callsite, as the kernel would send it. */
+static size_t
+meta_record(uint8_t *buf, uint32_t id, const char *target, const char *name)
+{
+  struct pc_enc e;
+  pc_enc_init(&e, buf, 128);
+  pc_enc_variant(&e, TRACE_REC_META);
+  pc_enc_u32(&e, id);
+  pc_enc_u8(&e, TRACE_KIND_EVENT);
+  pc_enc_u8(&e, LOG_INFO);
+  pc_enc_str(&e, target, strlen(target));
+  pc_enc_str(&e, name, strlen(name));
+  pc_enc_str(&e, "f.c", 3);
+  pc_enc_u32(&e, 1);
+  return pc_enc_len(&e);
+}
+
+static void
+test_trace_decoder_target_filter(void **state)
+{
+  (void)state;
+  struct trace_decoder td;
+  trace_decoder_init(&td, 0, LOG_INFO);
+  td.targets = "net,disk";
+  char *text = 0;
+  size_t tlen;
+  FILE *out = open_memstream(&text, &tlen);
+  int mismatch = 0;
+  static const char *targets[] = { "net", "sermux", "disk", "ne" };
+  for (uint32_t i = 0; i < 4; i++) {
+    uint8_t buf[128];
+    size_t n = meta_record(buf, i + 1, targets[i], "ev");
+    assert_int_equal(trace_record(&td, buf, n, out, &mismatch), 0);
+    n = trace_encode_event(buf, sizeof buf, TRACE_REC_EVENT, i + 1, 0, 0, "t", 0, 0);
+    assert_int_equal(trace_record(&td, buf, n, out, &mismatch), 0);
+  }
+  fclose(out);
+  assert_non_null(strstr(text, "net: ev"));
+  assert_non_null(strstr(text, "disk: ev"));
+  assert_null(strstr(text, "sermux: ev"));
+  assert_null(strstr(text, "ne: ev"));
+  free(text);
+  trace_decoder_free(&td);
+}
+
 int
 main(void)
 {
@@ -536,6 +582,7 @@ main(void)
     cmocka_unit_test(test_pseudo_keyboard_port),
     cmocka_unit_test(test_tracing_records_decode),
     cmocka_unit_test(test_trace_decoder_rejects_garbage),
+    cmocka_unit_test(test_trace_decoder_target_filter),
     cmocka_unit_test(test_register_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -16,25 +16,21 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include "mneme/err.h"
 #include "mneme/postcard.h"
 #include "mneme/sermux_frame.h"
+#include "connect.h"
 #include "trace_decode.h"
 
 #define MAX_PORTS 64
@@ -60,6 +56,7 @@ static struct {
   int base, stdin_port, trace_port, trace_level, color, quiet, stats;
   int baud, exit_after;
   int discover;                 /* --ports auto: ask status for open ports */
+  const char *trace_targets;    /* --trace-targets */
   pid_t child;                  /* exec: target */
   size_t max_frame;
   uint16_t ports[MAX_PORTS];
@@ -167,6 +164,7 @@ usage(FILE *f)
 "  -t, --trace-port N    tracing port (default 3; -1: no tracing)\n"
 "  -l, --trace-level L   tracing level to ask for: trace, debug, info, warn,\n"
 "                        error (default info)\n"
+"  -T, --trace-targets L print only records of these targets (sermux,tracing)\n"
 "  -s, --show LIST       also print the data of these ports on stdout\n"
 "  -f, --max-frame N     the target's max frame size (default 512)\n"
 "      --baud N          serial speed (default 115200)\n"
@@ -260,6 +258,8 @@ parse_args(int argc, char **argv)
       if ((t.trace_level = parse_level(v)) < 0)
         return -1;
       i++;
+    } else if (OPT("-T", "--trace-targets")) {
+      t.trace_targets = v, i++;
     } else if (OPT("-s", "--show")) {
       if (parse_ports(v, 0, &dummy, t.show))
         return -1;
@@ -285,136 +285,6 @@ parse_args(int argc, char **argv)
 #undef OPT
   }
   return t.target ? 0 : -1;
-}
-
-/* ---- connecting -------------------------------------------------------------- */
-
-static int
-connect_tcp(const char *hostport)
-{
-  char host[256];
-  const char *colon = strrchr(hostport, ':');
-  if (!colon || (size_t)(colon - hostport) >= sizeof host)
-    return -1;
-  memcpy(host, hostport, (size_t)(colon - hostport));
-  host[colon - hostport] = 0;
-  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
-  if (getaddrinfo(host[0] ? host : "127.0.0.1", colon + 1, &hints, &res))
-    return -1;
-  int fd = -1;
-  for (struct addrinfo *r = res; r && fd < 0; r = r->ai_next) {
-    fd = socket(r->ai_family, r->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, r->ai_addr, r->ai_addrlen)) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(res);
-  if (fd >= 0) {
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  return fd;
-}
-
-static int
-connect_unix(const char *path)
-{
-  struct sockaddr_un a = { .sun_family = AF_UNIX };
-  if (strlen(path) >= sizeof a.sun_path)
-    return -1;
-  strcpy(a.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a)) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static speed_t
-baud_const(int baud)
-{
-  switch (baud) {
-  case 9600: return B9600;
-  case 19200: return B19200;
-  case 38400: return B38400;
-  case 57600: return B57600;
-  case 230400: return B230400;
-  case 460800: return B460800;
-  case 921600: return B921600;
-  default: return B115200;
-  }
-}
-
-static int
-open_serial(const char *path)
-{
-  int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  struct termios tio;
-  if (tcgetattr(fd, &tio) == 0) { /* a tty or pty: raw bytes */
-    cfmakeraw(&tio);
-    cfsetspeed(&tio, baud_const(t.baud));
-    tio.c_cflag |= CLOCAL | CREAD;
-    tcsetattr(fd, TCSANOW, &tio);
-  }
-  return fd;
-}
-
-/* Runs cmd with a socket as its stdin and stdout (its stderr stays ours):
- * the hosted kernel with --serial stdio. */
-static int
-spawn_target(const char *cmd)
-{
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-    return -1;
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid == 0) {
-    setpgid(0, 0); /* a ^C at the terminal is for mnemeterm */
-    dup2(sv[1], 0);
-    dup2(sv[1], 1);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)0);
-    _exit(127);
-  }
-  close(sv[1]);
-  t.child = pid;
-  return sv[0];
-}
-
-static int
-open_target(const char *s)
-{
-  if (!strncmp(s, "exec:", 5))
-    return spawn_target(s + 5);
-  if (!strncmp(s, "tcp:", 4))
-    return connect_tcp(s + 4);
-  if (!strncmp(s, "unix:", 5))
-    return connect_unix(s + 5);
-  struct stat st;
-  if (stat(s, &st) == 0)
-    return S_ISSOCK(st.st_mode) ? connect_unix(s) : open_serial(s);
-  return strchr(s, ':') ? connect_tcp(s) : -1;
-}
-
-static int
-open_listener(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-      bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4)) {
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -554,7 +424,7 @@ add_port(uint16_t port)
   if (t.nports == MAX_PORTS || t.base <= 0)
     return;
   t.ports[t.nports] = port;
-  t.listen[t.nports] = open_listener(t.base + port);
+  t.listen[t.nports] = term_listen(t.base + port);
   if (t.listen[t.nports] < 0)
     fprintf(stderr, "mnemeterm: cannot listen on 127.0.0.1:%d\n", t.base + port);
   else
@@ -751,7 +621,7 @@ main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
-  t.fd = open_target(t.target);
+  t.fd = term_open_target(t.target, t.baud, &t.child);
   if (t.fd < 0) {
     fprintf(stderr, "mnemeterm: cannot open %s: %s\n", t.target, strerror(errno));
     return 1;
@@ -761,12 +631,13 @@ main(int argc, char **argv)
   if (smx_demux_init(&t.demux, malloc(dsz), dsz, t.max_frame) != 0)
     return 1;
   trace_decoder_init(&t.tdec, t.color, t.trace_level);
+  t.tdec.targets = t.trace_targets;
   cobs_stream_init(&t.disc.cs, t.disc.frame, sizeof t.disc.frame);
   t.stdin_open = t.stdin_port >= 0 && t.stdin_port <= 65535;
   if (t.stdin_open)
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   for (int i = 0; i < t.nports; i++) {
-    t.listen[i] = t.base > 0 ? open_listener(t.base + t.ports[i]) : -1;
+    t.listen[i] = t.base > 0 ? term_listen(t.base + t.ports[i]) : -1;
     if (t.base > 0 && t.listen[i] < 0)
       fprintf(stderr, "mnemeterm: cannot listen on 127.0.0.1:%d\n", t.base + t.ports[i]);
   }
