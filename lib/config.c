@@ -50,8 +50,9 @@ static int decode_kernel(struct pc_dec *d, struct mn_config *c) {
   int rc = pc_dec_error(d);
   if (rc)
     return rc;
-  if (c->kernel.max_tasks == 0 || c->kernel.stack_size == 0)
-    return MN_ERANGE;
+  if (c->kernel.heap < 4096 || c->kernel.max_tasks == 0 ||
+      c->kernel.stack_size < 1024)
+    return MN_ERANGE; /* the limits of tools/mkconfig.py */
   return get_level(d, &c->kernel.log_level);
 }
 

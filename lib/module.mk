@@ -21,9 +21,7 @@ $(O)/gen/test/config_full.c: test/config_full.toml tools/mkconfig.py
 $(eval $(call TEST,config_test,test/config_test.c $(O)/gen/test/config_hosted.c \
   $(O)/gen/test/config_full.c,mnconfig postcard mnerr))
 TEST_SCRIPTS += test/config_errors.sh test/wire_freestanding.sh
-endif
 
-ifeq ($(HOSTED),yes)
 $(eval $(call BENCH,wire_bench,bench/wire_bench.c,sermux_frame cobs postcard mnerr))
 BENCH_SCRIPTS += bench/wire.sh
 endif

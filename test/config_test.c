@@ -189,6 +189,17 @@ static void malformed_bytes(void **state) {
   pc_enc_seq_len(&e, 0);
   hosted_platform(&e);
   assert_int_equal(decode(&e), MN_EFORMAT);
+  /* a heap below the schema's minimum */
+  pc_enc_init(&e, buf, sizeof buf);
+  pc_enc_raw(&e, "MNCF", 4);
+  pc_enc_u32(&e, 1);
+  pc_enc_u64(&e, 100);
+  pc_enc_u16(&e, 8);
+  pc_enc_u32(&e, 4096);
+  pc_enc_u8(&e, 0);
+  pc_enc_seq_len(&e, 0);
+  hosted_platform(&e);
+  assert_int_equal(decode(&e), MN_ERANGE);
   /* log level out of range */
   start(&e, buf, sizeof buf, 1, 5);
   pc_enc_seq_len(&e, 0);

@@ -33,19 +33,13 @@ mn_context_switch_asm:
         ret
         .size   mn_context_switch_asm, .-mn_context_switch_asm
 
-/*
- * mn_context_first_entry: where a new context starts under ASan. The
- * switch that started it never returns into plat_context_switch, so the
- * fiber switch is finished here (mn_asan_first_switch), then the real
- * entry, left in r12 by plat_context_init, runs with the stack as if
- * called.
- */
-        .globl  mn_context_first_entry
-        .type   mn_context_first_entry, @function
-mn_context_first_entry:
-        subq    $8, %rsp
-        call    mn_asan_first_switch
-        addq    $8, %rsp
-        jmp     *%r12
-        .size   mn_context_first_entry, .-mn_context_first_entry
+/* First code of a new context: calls mn_context_start_c(r12 = entry). */
+        .globl  mn_context_start
+        .type   mn_context_start, @function
+mn_context_start:
+        andq    $-16, %rsp
+        movq    %r12, %rdi
+        call    mn_context_start_c
+        ud2
+        .size   mn_context_start, .-mn_context_start
         .section .note.GNU-stack,"",@progbits

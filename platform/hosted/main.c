@@ -246,7 +246,7 @@ main(int argc, char **argv)
   }
   klog(LOG_INFO, "mneme (hosted): heap %zu KiB", o.heap >> 10);
   if (task_spawn("init", start_services, &o, 0, 0)) {
-    fprintf(stderr, "mneme: cannot start the first task\n");
+    fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;
   }
   return kernel_run();

@@ -6,3 +6,4 @@ $(eval $(call LIBRARY,plathosted,$(HOSTED_PLAT_SRCS)))
 MNEME_LIBS := services kernel plathosted kernel mnheap config_hosted mnconfig sermux_frame postcard cobs mnerr
 $(eval $(call PROGRAM,mneme,platform/hosted/main.c,$(MNEME_LIBS)))
 endif
+TEST_SCRIPTS += test/hosted_e2e.py

@@ -1,0 +1,275 @@
+/*
+ * apic.c: interrupts and time. ACPI: RSDP -> XSDT (or RSDT) -> MADT gives
+ * the local APIC address, the I/O APICs and the ISA interrupt overrides.
+ * The 8259 PIC is remapped to 0xe0 (so a stray interrupt cannot look like
+ * an exception) and masked. The TSC, calibrated against PIT channel 2 over
+ * a window that overlaps the boot (apic_calibrate_start), is the monotonic
+ * clock; the local APIC timer, calibrated in the same window, is armed
+ * one-shot for the next deadline so that idle is `hlt`.
+ *
+ * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_eoi, apic_tsc_hz,
+ * apic_timer_arm, apic_tsc_to_ns, plat_now_ns, plat_wait_event, plat_irq_save,
+ * plat_irq_restore.
+ */
+#include "apic.h"
+
+#include <string.h>
+
+#include "boot.h"
+#include "cpu.h"
+#include "mneme/err.h"
+#include "mneme/platform.h"
+#include "x86.h"
+
+#define LAPIC_ID 0x20
+#define LAPIC_EOI 0xb0
+#define LAPIC_SVR 0xf0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3e0
+
+struct isa_override {
+  uint8_t irq;
+  uint32_t gsi;
+  uint16_t flags;
+};
+
+static uintptr_t lapic;
+static uint32_t lapic_id;
+static struct {
+  uintptr_t base;
+  uint32_t gsi_base, count;
+} ioapics[4];
+static int nioapics;
+static struct isa_override overrides[16];
+static int noverrides;
+static uint64_t tsc_hz = 1000000000; /* until calibrated */
+static uint64_t ns_per_tsc_q32;      /* ns per TSC tick, 32.32 fixed point */
+static uint64_t lapic_hz;            /* APIC timer ticks/s (divider 16) */
+static uint64_t lapic_per_ns_q32;    /* APIC timer ticks per ns, 32.32 */
+
+static uint32_t lapic_read(uint32_t reg) { return mmio_read32(lapic + reg); }
+static void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(lapic + reg, v); }
+
+void apic_eoi(void) {
+  if (lapic) lapic_write(LAPIC_EOI, 0);
+}
+
+static int checksum_ok(const void *p, size_t n) {
+  uint8_t sum = 0;
+  for (size_t i = 0; i < n; i++) sum += ((const uint8_t *)p)[i];
+  return sum == 0;
+}
+
+/* Finds an ACPI table by signature through the XSDT or RSDT. */
+static const uint8_t *acpi_find(uintptr_t rsdp, const char sig[4]) {
+  const uint8_t *r = (const uint8_t *)rsdp;
+  if (!r || memcmp(r, "RSD PTR ", 8) != 0 || !checksum_ok(r, 20)) return NULL;
+  int xsdt = r[15] >= 2 && *(const uint64_t *)(r + 24);
+  const uint8_t *sdt = xsdt ? (const uint8_t *)*(const uint64_t *)(r + 24)
+                            : (const uint8_t *)(uintptr_t)*(const uint32_t *)(r + 16);
+  uint32_t len = *(const uint32_t *)(sdt + 4);
+  size_t esz = xsdt ? 8 : 4;
+  for (size_t off = 36; off + esz <= len; off += esz) {
+    uint64_t a = xsdt ? *(const uint64_t *)(sdt + off)
+                      : *(const uint32_t *)(sdt + off);
+    const uint8_t *t = (const uint8_t *)a;
+    if (t && memcmp(t, sig, 4) == 0) return t;
+  }
+  return NULL;
+}
+
+static void parse_madt(const uint8_t *m) {
+  uint32_t len = *(const uint32_t *)(m + 4);
+  lapic = *(const uint32_t *)(m + 36);
+  for (uint32_t off = 44; off + 2 <= len;) {
+    uint8_t type = m[off], elen = m[off + 1];
+    if (elen < 2) break;
+    const uint8_t *e = m + off;
+    if (type == 1 && nioapics < 4) {
+      ioapics[nioapics].base = *(const uint32_t *)(e + 4);
+      ioapics[nioapics].gsi_base = *(const uint32_t *)(e + 8);
+      nioapics++;
+    } else if (type == 2 && noverrides < 16) {
+      overrides[noverrides].irq = e[3];
+      overrides[noverrides].gsi = *(const uint32_t *)(e + 4);
+      overrides[noverrides].flags = *(const uint16_t *)(e + 8);
+      noverrides++;
+    } else if (type == 5) {
+      lapic = *(const uint64_t *)(e + 4);
+    }
+    off += elen;
+  }
+}
+
+static uint32_t ioapic_read(uintptr_t base, uint32_t reg) {
+  mmio_write32(base, reg);
+  return mmio_read32(base + 0x10);
+}
+static void ioapic_write(uintptr_t base, uint32_t reg, uint32_t v) {
+  mmio_write32(base, reg);
+  mmio_write32(base + 0x10, v);
+}
+
+static void pic_disable(void) {
+  outb(0x20, 0x11);
+  outb(0xa0, 0x11);
+  outb(0x21, 0xe0);
+  outb(0xa1, 0xe8);
+  outb(0x21, 4);
+  outb(0xa1, 2);
+  outb(0x21, 1);
+  outb(0xa1, 1);
+  outb(0x21, 0xff);
+  outb(0xa1, 0xff);
+}
+
+static uint64_t cal_tsc0;
+static int cal_started;
+
+static uint16_t pit2_read(void) {
+  outb(0x43, 0x80); /* latch channel 2 */
+  uint8_t lo = inb(0x42);
+  return (uint16_t)(lo | inb(0x42) << 8);
+}
+
+/*
+ * Starts the calibration window: PIT channel 2 counts down from 0xffff
+ * (55 ms at 1.193182 MHz) while the APIC timer counts down from its
+ * maximum; apic_init() later reads both counters and the TSC, so the
+ * window overlaps the rest of the boot instead of costing a busy wait.
+ */
+void apic_calibrate_start(void) {
+  wrmsr(0x1b, rdmsr(0x1b) | (1u << 11)); /* APIC global enable */
+  lapic = rdmsr(0x1b) & 0xffffff000ull;   /* the architectural base */
+  lapic_write(LAPIC_TIMER_DIV, 3);        /* divide by 16 */
+  lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked */
+  outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+  outb(0x43, 0xb0);                        /* ch 2, lo/hi, mode 0 */
+  outb(0x42, 0xff);
+  outb(0x42, 0xff);
+  lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+  cal_tsc0 = rdtsc();
+  cal_started = 1;
+}
+
+/* Ends the window (at least 2 ms long) and derives the rates. */
+static void calibrate(void) {
+  if (!cal_started || (inb(0x61) & 0x20)) /* never started, or > 55 ms */
+    apic_calibrate_start();
+  uint32_t ticks, left;
+  uint64_t t1;
+  do {
+    uint16_t c = pit2_read();
+    t1 = rdtsc();
+    left = lapic_read(LAPIC_TIMER_CUR);
+    ticks = 0xffffu - c;
+  } while (ticks < 2387); /* 2 ms */
+  lapic_write(LAPIC_TIMER_INIT, 0);
+  uint64_t ns = (uint64_t)ticks * 1000000000ull / 1193182;
+  tsc_hz = (t1 - cal_tsc0) * 1000000000ull / ns;
+  lapic_hz = (uint64_t)(0xffffffffu - left) * 1000000000ull / ns;
+  if (!tsc_hz) tsc_hz = 1;
+  if (!lapic_hz) lapic_hz = 1;
+  ns_per_tsc_q32 = (1000000000ull << 32) / tsc_hz;
+  if (lapic_hz > (1ull << 32)) lapic_hz = 1ull << 32;
+  lapic_per_ns_q32 = (lapic_hz << 32) / 1000000000ull;
+}
+
+int apic_init(uintptr_t rsdp) {
+  pic_disable();
+  const uint8_t *madt = acpi_find(rsdp, "APIC");
+  if (!madt) return MN_ENOTSUP;
+  uintptr_t cal_base = lapic;
+  parse_madt(madt);
+  if (cal_started && lapic != cal_base) cal_started = 0; /* measure again */
+  if (!lapic) return MN_ENOTSUP;
+  wrmsr(0x1b, rdmsr(0x1b) | (1u << 11)); /* APIC global enable */
+  lapic_id = lapic_read(LAPIC_ID) >> 24;
+  lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+  for (int i = 0; i < nioapics; i++) { /* mask every input */
+    uint32_t n = ((ioapic_read(ioapics[i].base, 1) >> 16) & 0xff) + 1;
+    ioapics[i].count = n;
+    for (uint32_t j = 0; j < n; j++)
+      ioapic_write(ioapics[i].base, 0x10 + 2 * j, 1u << 16);
+  }
+  calibrate();
+  lapic_write(LAPIC_LVT_TIMER, VEC_TIMER); /* one-shot */
+  return 0;
+}
+
+int apic_route_isa(unsigned irq) {
+  uint32_t gsi = irq;
+  uint16_t flags = 0;
+  for (int i = 0; i < noverrides; i++)
+    if (overrides[i].irq == irq) gsi = overrides[i].gsi, flags = overrides[i].flags;
+  if (gsi >= VEC_IRQ_MAX) return MN_ERANGE;
+  for (int i = 0; i < nioapics; i++) {
+    if (gsi < ioapics[i].gsi_base || gsi >= ioapics[i].gsi_base + ioapics[i].count)
+      continue;
+    uint32_t lo = VEC_IRQ0 + gsi;
+    if ((flags & 3) == 3) lo |= 1u << 13;          /* active low */
+    if (((flags >> 2) & 3) == 3) lo |= 1u << 15;   /* level triggered */
+    uint32_t pin = gsi - ioapics[i].gsi_base;
+    ioapic_write(ioapics[i].base, 0x11 + 2 * pin, lapic_id << 24);
+    ioapic_write(ioapics[i].base, 0x10 + 2 * pin, lo);
+    return (int)gsi;
+  }
+  return MN_ENOENT;
+}
+
+uint64_t apic_tsc_hz(void) { return tsc_hz; }
+
+void apic_timer_arm(uint64_t ns) {
+  if (!lapic) return;
+  uint64_t ticks = (uint64_t)(((unsigned __int128)ns * lapic_per_ns_q32) >> 32) + 1;
+  if (ticks > 0xffffffffu) ticks = 0xffffffffu;
+  lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
+}
+
+uint64_t apic_tsc_to_ns(uint64_t tsc) {
+  uint64_t d = tsc - x86_boot.tsc_entry;
+  return (uint64_t)(((unsigned __int128)d * ns_per_tsc_q32) >> 32);
+}
+
+uint64_t plat_now_ns(void) { return apic_tsc_to_ns(rdtsc()); }
+
+unsigned long plat_irq_save(void) {
+  unsigned long f;
+  __asm__ volatile("pushfq; popq %0; cli" : "=r"(f) : : "memory");
+  return f & (1ul << 9);
+}
+
+void plat_irq_restore(unsigned long state) {
+  if (state & (1ul << 9)) __asm__ volatile("sti" ::: "memory");
+}
+
+/*
+ * Idles until an interrupt or the deadline: arms the APIC timer one-shot
+ * for the deadline, then `sti; hlt` (atomic: an interrupt cannot slip in
+ * between). An interrupt that arrived since the last call (recorded in
+ * cpu_event_pending) returns at once, so a wake-up racing with the
+ * executor's decision to idle is never lost.
+ */
+void plat_wait_event(uint64_t deadline_ns) {
+  unsigned long s = plat_irq_save();
+  for (;;) {
+    if (cpu_event_pending) break;
+    uint64_t now = plat_now_ns();
+    if (deadline_ns <= now) {
+      /* Poll: let pending interrupts in. */
+      __asm__ volatile("sti; nop; cli" ::: "memory");
+      break;
+    }
+    if (lapic && deadline_ns != UINT64_MAX) {
+      uint64_t ticks = (uint64_t)(((unsigned __int128)(deadline_ns - now) *
+                                   lapic_per_ns_q32) >> 32) + 1;
+      if (ticks > 0xffffffffu) ticks = 0xffffffffu;
+      lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
+    }
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+  }
+  cpu_event_pending = 0;
+  plat_irq_restore(s);
+}

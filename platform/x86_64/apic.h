@@ -1,0 +1,37 @@
+/*
+ * apic.h: ACPI MADT parsing, the local APIC and I/O APIC (the legacy PIC
+ * is remapped and masked), the TSC clock calibrated against the PIT, and
+ * the one-shot APIC timer behind plat_wait_event.
+ */
+#ifndef MNEME_X86_APIC_H
+#define MNEME_X86_APIC_H
+
+#include <stdint.h>
+
+/* Starts the TSC/APIC timer calibration window (first thing at boot). */
+void apic_calibrate_start(void);
+
+/*
+ * Finds the MADT through the RSDP, masks the PIC, enables the local APIC,
+ * calibrates the TSC and APIC timer. Returns 0, or MN_ENOTSUP when there is
+ * no ACPI/MADT or no local APIC.
+ */
+int apic_init(uintptr_t rsdp);
+
+/* Routes ISA interrupt irq (MADT overrides applied) to vector 32 + GSI and
+ * unmasks it; returns the GSI used, or a negative MN_E* code. */
+int apic_route_isa(unsigned irq);
+
+/* Acknowledges the interrupt being handled. */
+void apic_eoi(void);
+
+/* Fires the APIC timer interrupt once, ns from now. */
+void apic_timer_arm(uint64_t ns);
+
+/* TSC ticks per second, as calibrated. */
+uint64_t apic_tsc_hz(void);
+
+/* Converts a TSC value to nanoseconds since boot entry. */
+uint64_t apic_tsc_to_ns(uint64_t tsc);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * boot.h: what the UEFI loader (boot.c) gathered before it left boot
+ * services, for the rest of the x86_64 platform.
+ */
+#ifndef MNEME_X86_BOOT_H
+#define MNEME_X86_BOOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mneme/platform.h"
+
+#define BOOT_MAX_REGIONS 256
+#define BOOT_MAX_FILES 16
+#define BOOT_MAX_SECTIONS 16
+
+struct boot_fb {
+  uintptr_t base;        /* 0: no framebuffer */
+  size_t size;
+  uint32_t width, height, stride; /* stride in pixels */
+  int bgr;               /* 1: blue in the low byte (BGRX), 0: RGBX */
+};
+
+struct boot_file {
+  char name[64];         /* path below \mneme\ on the ESP, ASCII */
+  const uint8_t *data;
+  size_t size;
+};
+
+struct boot_section {    /* a PE section of the loaded image */
+  uintptr_t base;
+  size_t size;
+  int exec, write;
+};
+
+struct x86_boot {
+  struct boot_info info;                        /* for kernel_init() */
+  struct mem_region regions[BOOT_MAX_REGIONS];  /* usable RAM (heap) */
+  uint64_t ram_total;    /* bytes of usable RAM given to the kernel */
+  uint64_t phys_top;     /* highest address in the memory map */
+  struct boot_fb fb;
+  uintptr_t rsdp;        /* ACPI RSDP, 0 if the firmware had none */
+  uintptr_t image_base;
+  size_t image_size;
+  struct boot_section sections[BOOT_MAX_SECTIONS];
+  size_t nsections;
+  struct boot_file files[BOOT_MAX_FILES];
+  size_t nfiles;
+  char cmdline[256];
+  uint8_t *arena;        /* loader-owned pages for page tables etc. */
+  size_t arena_size, arena_used;
+  uint64_t tsc_entry;    /* TSC at efi_main */
+};
+
+extern struct x86_boot x86_boot;
+
+/*
+ * Takes size bytes (4 KiB aligned, zeroed) from the loader arena, memory
+ * the kernel heap never sees. Returns NULL when the arena is exhausted.
+ */
+void *boot_alloc(size_t size);
+
+/* Returns the file loaded from \mneme\<name> on the ESP, or NULL. */
+const struct boot_file *boot_file(const char *name);
+
+/* Platform main, entered on the kernel stack after ExitBootServices. */
+_Noreturn void x86_main(void);
+
+#endif

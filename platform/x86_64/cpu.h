@@ -1,0 +1,47 @@
+/*
+ * cpu.h: descriptor tables, interrupt dispatch, exception dumps and the
+ * FPU/SSE/AVX setup of the x86_64 platform.
+ */
+#ifndef MNEME_X86_CPU_H
+#define MNEME_X86_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The interrupted state, as entry.S lays it out on the stack. */
+struct x86_frame {
+  uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+  uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  uint64_t vector, error;
+  uint64_t rip, cs, rflags, rsp, ss;
+};
+
+#define VEC_IRQ0 32        /* I/O APIC GSI n arrives on vector 32 + n */
+#define VEC_IRQ_MAX 24
+#define VEC_TIMER 0xf0
+#define VEC_SPURIOUS 0xff
+
+/* Loads the GDT, TSS (with IST stacks) and IDT; enables SSE/AVX state. */
+void cpu_init(void);
+
+/* Installs handler for I/O APIC input gsi (< VEC_IRQ_MAX). */
+void cpu_set_irq_handler(unsigned gsi, void (*handler)(void));
+
+/* Set by every interrupt; plat_wait_event consumes it. */
+extern volatile int cpu_event_pending;
+/* APIC timer interrupts so far. */
+extern volatile uint64_t cpu_timer_irqs;
+/* When set, the timer handler overwrites ymm0-15 and MXCSR (fpu.c test). */
+extern volatile int cpu_fpu_clobber;
+
+/* Bytes the xsave area takes (512 with fxsave only); 0 before cpu_init. */
+extern uint32_t x86_xsave_size;
+extern uint64_t x86_xsave_mask;
+
+/* Prints the return addresses found on the stack from rsp up. */
+void cpu_print_backtrace(uint64_t rsp);
+
+/* Interrupt entry from entry.S. */
+void x86_interrupt(struct x86_frame *f);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * fbcon.h: a text console on the GOP framebuffer with a PSF font
+ * (converted at build time by tools/psf2c.py): 16 colours, a cursor,
+ * scrolling and a subset of ANSI escape sequences; only cells that
+ * changed are redrawn.
+ */
+#ifndef MNEME_X86_FBCON_H
+#define MNEME_X86_FBCON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boot.h"
+
+struct font_psf {
+  uint32_t width, height, row_bytes;
+  const unsigned char *bits; /* 256 glyphs of height * row_bytes bytes */
+};
+
+extern const struct font_psf fbcon_font;
+
+/* Starts the console on fb (clears it). Returns 0, MN_ENOTSUP without a
+ * framebuffer, or MN_ENOMEM. */
+int fbcon_init(const struct boot_fb *fb);
+/* Writes bytes (UTF-8 is not decoded: bytes are Latin-1), then redraws. */
+void fbcon_write(const char *s, size_t n);
+/* 1 once fbcon_init succeeded. */
+int fbcon_ready(void);
+/* Console size in cells. */
+void fbcon_size(uint32_t *cols, uint32_t *rows);
+/* Cells redrawn since boot (for tests and the bench). */
+uint64_t fbcon_cells_drawn(void);
+
+#endif

@@ -1,0 +1,106 @@
+# platform/x86_64: mneme as a UEFI application on PCs (docs/x86_64.md).
+#
+#   make image        build/x86_64/mneme.img: GPT disk, FAT ESP with
+#                     EFI/BOOT/BOOTX64.EFI and \mneme\ (cmdline, config, ...)
+#   make qemu         install what is missing, build, boot it in QEMU (TCG)
+#                     with serial on this terminal; GUI=1 opens a window
+#   make debug        the same, halted, with the gdb stub and a gdb script
+#
+# Toolchain: clang targeting x86_64-pc-cygwin (LP64 data model like the
+# hosted build, Microsoft x64 calling convention like UEFI, COFF objects)
+# and lld-link producing the PE32+ EFI application. Other modules can put
+# files on the ESP under \mneme\ with X86_ESP_FILES += path.
+
+X86 := platform/x86_64
+X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
+X86_ESP_FILES ?=
+X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c serial_svc.c fpu.c entry.S)
+X86_LIBS := services kernel mnheap postcard cobs mnerr
+
+.PHONY: image qemu debug
+image:
+	$(MAKE) TARGET=x86_64 x86-image
+qemu:
+	@$(X86)/qemu.sh
+debug:
+	@DEBUG=1 $(X86)/qemu.sh
+
+ifeq ($(TARGET),x86_64)
+X86_OK := $(and $(shell command -v clang 2>/dev/null),$(shell command -v lld-link 2>/dev/null),$(wildcard $(X86_FONT)))
+ifeq ($(X86_OK),)
+  $(info x86_64: clang, lld-link or the font $(X86_FONT) is missing: skipping the x86_64 target (make deps installs them))
+  override ALL_OUTPUTS :=
+.PHONY: x86-image
+x86-image:
+	@echo "x86_64: toolchain missing, no image (run make deps)"; exit 1
+else
+  CC := clang
+  CFLAGS := -target x86_64-pc-cygwin -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
+            -Iinclude -I$(X86)/include -MMD -MP -DMN_X86_64=1 \
+            -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
+            -fno-stack-protector -fno-stack-check -mno-stack-arg-probe \
+            -mno-red-zone -fno-omit-frame-pointer
+  LDFLAGS := /nologo /subsystem:efi_application /entry:efi_main \
+             /nodefaultlib /opt:ref
+  CFLAGS_$(X86)/libc.c := -fno-builtin
+
+$(O)/gen/font.c: $(X86_FONT) $(X86)/tools/psf2c.py
+	@mkdir -p $(dir $@)
+	python3 $(X86)/tools/psf2c.py $< $@
+
+$(O)/gen/font.o: $(O)/gen/font.c
+	$(CC) $(CFLAGS) -I$(X86) -c $< -o $@
+
+X86_OBJS := $(call objs,$(X86_SRCS)) $(O)/gen/font.o
+
+# BOOTX64.EFI goes on the ESP without debug information (the firmware
+# loads it faster); mneme.debug.efi is the same image with DWARF, for gdb.
+$(O)/BOOTX64.EFI: $(X86_OBJS) $(call libpaths,$(X86_LIBS))
+	lld-link $(LDFLAGS) /out:$@ $(X86_OBJS) $(call libpaths,$(X86_LIBS))
+	lld-link $(LDFLAGS) /debug:dwarf /out:$(O)/mneme.debug.efi $(X86_OBJS) \
+	  $(call libpaths,$(X86_LIBS))
+
+-include $(patsubst %.o,%.d,$(X86_OBJS))
+
+# The ESP: FAT32, at least 64 MiB, 16 MiB more than its files.
+$(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_ESP_FILES) $(X86)/tools/gpt.py
+	rm -f $@.fat
+	kb=$$(( $$(cat $(filter-out %.py,$^) | wc -c) / 1024 + 16384 )); \
+	  [ $$kb -ge 65536 ] || kb=65536; \
+	  mkfs.fat -C -F 32 -s 1 -n MNEME $@.fat $$kb >/dev/null
+	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT ::/mneme
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(O)/BOOTX64.EFI ::/EFI/BOOT/BOOTX64.EFI
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(X86)/cmdline $(X86_ESP_FILES) ::/mneme/
+	python3 $(X86)/tools/gpt.py $@.fat $@
+	rm -f $@.fat
+
+.PHONY: x86-image x86-floor
+x86-image: $(O)/mneme.img
+
+# The firmware floor of bench/boot.sh: an EFI app that prints a marker.
+$(O)/bench/floor.efi: $(O)/bench/boot_floor.o
+	lld-link $(LDFLAGS) /out:$@ $<
+
+$(O)/bench/floor.img: $(O)/bench/floor.efi $(X86)/tools/gpt.py
+	rm -f $@.fat
+	mkfs.fat -C -F 32 -s 1 -n FLOOR $@.fat 65536 >/dev/null
+	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $< ::/EFI/BOOT/BOOTX64.EFI
+	python3 $(X86)/tools/gpt.py $@.fat $@
+	rm -f $@.fat
+
+x86-floor: $(O)/bench/floor.img
+
+ALL_OUTPUTS += $(O)/BOOTX64.EFI
+endif
+endif
+
+TEST_SCRIPTS += tests/qemu/boot.sh
+BENCH_SCRIPTS += bench/boot.sh
+
+# Host unit tests of the platform's portable parts.
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
+$(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
+endif

@@ -1,0 +1,223 @@
+/*
+ * mon.c: the built-in monitor. Reads bytes from COM1 and key presses from
+ * the PS/2 keyboard, echoes them on both consoles with simple line
+ * editing (backspace; escape sequences are skipped) and runs commands:
+ *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
+ *   cpu, fpu
+ * It is a kernel task: it holds the serial port service and waits on
+ * x86_input_wq, which the serial rx task and the keyboard IRQ wake.
+ *
+ * Interface: mon_task, mon_exec.
+ */
+#include "mon.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "apic.h"
+#include "boot.h"
+#include "cpu.h"
+#include "fbcon.h"
+#include "fpu.h"
+#include "kbd.h"
+#include "mneme/bbq.h"
+#include "mneme/err.h"
+#include "mneme/heap.h"
+#include "mneme/kmem.h"
+#include "mneme/ktime.h"
+#include "mneme/platform.h"
+#include "mneme/serial.h"
+#include "mneme/task.h"
+#include "mneme/waitq.h"
+#include "serial.h"
+#include "serial_svc.h"
+#include "x86.h"
+#include "xprintf.h"
+
+#define PROMPT "mneme> "
+
+static char line[256];
+static size_t len;
+static int esc; /* skipping an escape sequence: 1 after ESC, 2 in CSI */
+
+static uint64_t parse_u64(const char *s) {
+  uint64_t v = 0;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (uint64_t)(*s++ - '0');
+  return v;
+}
+
+static void cmd_mem(void) {
+  const struct boot_info *bi = &x86_boot.info;
+  xprintf("mem: %lu KiB usable (%lu MiB) in %zu regions\n",
+          x86_boot.ram_total >> 10, x86_boot.ram_total >> 20, bi->nregions);
+  for (size_t i = 0; i < bi->nregions && i < 8; i++)
+    xprintf("  %016lx-%016lx %lu KiB\n", (uint64_t)bi->regions[i].base,
+            (uint64_t)(bi->regions[i].base + bi->regions[i].size),
+            (uint64_t)bi->regions[i].size >> 10);
+  if (bi->nregions > 8) xprintf("  ... %zu more\n", bi->nregions - 8);
+  struct heap_stats hs;
+  heap_stats(kmem_heap(), &hs);
+  xprintf("heap: %zu KiB total, %zu KiB in use, %zu KiB free, largest free %zu KiB\n",
+          hs.total >> 10, hs.in_use >> 10, hs.free >> 10, hs.largest_free >> 10);
+}
+
+static void cmd_ps(void) {
+  struct task_info ti[32];
+  size_t n = task_list(ti, 32);
+  xprintf("  id name                     state    stack used/size  switches\n");
+  for (size_t i = 0; i < n && i < 32; i++)
+    xprintf("%4u %-24s %-8s %6zu/%-6zu %10lu\n", ti[i].id, ti[i].name,
+            task_state_name(ti[i].state), ti[i].stack_used_max,
+            ti[i].stack_size, ti[i].switches);
+}
+
+static int worker(void *arg) {
+  uint64_t n = (uint64_t)(uintptr_t)arg;
+  for (uint64_t i = 1; i <= n; i++) {
+    task_sleep(MN_MSEC(100));
+    xprintf("worker %u: tick %lu of %lu\n", task_current()->id, i, n);
+  }
+  return 0;
+}
+
+static void cmd_spawn(uint64_t n) {
+  struct task *t;
+  int rc = task_spawn("worker", worker, (void *)(uintptr_t)(n ? n : 3), 0, &t);
+  if (rc) {
+    xprintf("spawn: %s\n", mn_strerror(rc));
+    return;
+  }
+  xprintf("spawned task %u\n", t->id);
+  task_detach(t);
+}
+
+static void cmd_cpu(void) {
+  uint32_t cols = 0, rows = 0;
+  fbcon_size(&cols, &rows);
+  xprintf("tsc %lu kHz, xsave mask 0x%lx (%u bytes), console %ux%u cells\n",
+          apic_tsc_hz() / 1000, x86_xsave_mask, x86_xsave_size, cols, rows);
+}
+
+static void cmd_sleep(uint64_t ms) {
+  uint64_t t0 = plat_now_ns();
+  task_sleep(MN_MSEC(ms));
+  xprintf("slept %lu us\n", (plat_now_ns() - t0) / 1000);
+}
+
+static const char *verdict(int r) {
+  return r > 0 ? "ok" : r == 0 ? "FAILED" : "not checked";
+}
+
+static void cmd_fpu(void) {
+  xprintf("fpu: ymm0-15 and MXCSR across interrupts: %s\n", verdict(fpu_test_irq()));
+  xprintf("fpu: xmm6-15 and MXCSR across task switches: %s\n",
+          verdict(fpu_test_switch()));
+}
+
+static void cmd_fault(void) {
+  uintptr_t a = 0x10;
+  __asm__ volatile("" : "+r"(a)); /* hide the constant from the optimizer */
+  xprintf("reading address %lx\n", (uint64_t)a);
+  xprintf("read %lx\n", (uint64_t)*(volatile uint64_t *)a);
+}
+
+/* overflow: a task recursing into the guard page below its stack. */
+static volatile uint64_t ovf_limit = UINT64_MAX;
+
+static __attribute__((noinline)) uint64_t recurse(uint64_t n) {
+  volatile uint8_t pad[256];
+  pad[0] = (uint8_t)n;
+  if (n >= ovf_limit) return n;
+  return recurse(n + 1) + pad[0];
+}
+
+static int ovf_task(void *arg) {
+  (void)arg;
+  return (int)recurse(0);
+}
+
+static void cmd_overflow(void) {
+  int rc = task_spawn("overflow-test", ovf_task, 0, 16 * 1024, 0);
+  if (rc) xprintf("overflow: %s\n", mn_strerror(rc));
+  else task_sleep(MN_SEC(5));
+}
+
+void mon_exec(char *l) {
+  while (*l == ' ') l++;
+  char *arg = strchr(l, ' ');
+  if (arg) {
+    *arg++ = 0;
+    while (*arg == ' ') arg++;
+  } else {
+    arg = l + strlen(l);
+  }
+  if (!*l) return;
+  if (!strcmp(l, "help"))
+    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fpu fault overflow\n");
+  else if (!strcmp(l, "mem")) cmd_mem();
+  else if (!strcmp(l, "ps")) cmd_ps();
+  else if (!strcmp(l, "spawn")) cmd_spawn(parse_u64(arg));
+  else if (!strcmp(l, "echo")) xprintf("%s\n", arg);
+  else if (!strcmp(l, "uptime")) xprintf("uptime %lu ms\n", plat_now_ns() / 1000000);
+  else if (!strcmp(l, "sleep")) cmd_sleep(parse_u64(arg));
+  else if (!strcmp(l, "cpu")) cmd_cpu();
+  else if (!strcmp(l, "fpu")) cmd_fpu();
+  else if (!strcmp(l, "fault")) cmd_fault();
+  else if (!strcmp(l, "overflow")) cmd_overflow();
+  else xprintf("%s: unknown command (try help)\n", l);
+}
+
+static void input(uint8_t b) {
+  if (esc == 1) {
+    esc = b == '[' ? 2 : 0;
+    return;
+  }
+  if (esc == 2) {
+    if (b >= 0x40 && b <= 0x7e) esc = 0;
+    return;
+  }
+  if (b == 0x1b) {
+    esc = 1;
+  } else if (b == '\r' || b == '\n') {
+    plat_console_write("\n", 1);
+    line[len] = 0;
+    mon_exec(line);
+    len = 0;
+    plat_console_write(PROMPT, sizeof PROMPT - 1);
+  } else if (b == 0x7f || b == 0x08) {
+    if (len) {
+      len--;
+      plat_console_write("\b \b", 3);
+    }
+  } else if (b >= 0x20 && b < 0x7f && len + 1 < sizeof line) {
+    line[len++] = (char)b;
+    plat_console_write((const char *)&b, 1);
+  }
+}
+
+int mon_task(void *arg) {
+  (void)arg;
+  struct bbq *rx = NULL, *tx = NULL;
+  int rc = serial_get_port(MN_SEC(1), &rx, &tx);
+  if (rc) xprintf("shell: no serial port (%s): keyboard only\n", mn_strerror(rc));
+  xprintf("boot: %lu us from entry to prompt\n", apic_tsc_to_ns(rdtsc()) / 1000);
+  plat_console_write(PROMPT, sizeof PROMPT - 1);
+  for (;;) {
+    uint32_t seq = waitq_seq(&x86_input_wq);
+    size_t n = 0;
+    const uint8_t *p;
+    if (rx && bbq_read(rx, &p, &n) == 0) {
+      for (size_t i = 0; i < n; i++) input(p[i]);
+      bbq_release(rx, n);
+    }
+    struct key_event ev[16];
+    size_t k = kbd_read(ev, 16);
+    for (size_t i = 0; i < k; i++) {
+      char b[8];
+      size_t m = kbd_to_bytes(&ev[i], b);
+      for (size_t j = 0; j < m; j++) input((uint8_t)b[j]);
+    }
+    if (!n && !k && waitq_wait_seq(&x86_input_wq, seq, UINT64_MAX) == MN_ECANCELED)
+      return 0;
+  }
+}

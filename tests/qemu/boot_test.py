@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""boot_test.py: integration tests of mneme on x86_64 under QEMU (TCG).
+
+Boots build/x86_64/mneme.img with OVMF and checks, printing TAP lines:
+the boot banner and prompt on serial; the prompt's glyphs on the
+framebuffer (QEMU screendump compared with the PSF font, cell by cell);
+commands typed on serial and on the PS/2 keyboard (QEMU sendkey) echoed;
+the memory mneme reports against QEMU's -m; the timer; a fault on an
+unmapped address and a stack overflow into a guard page print a dump and
+stop the machine (no silent reset).
+"""
+import gzip
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu import Qemu  # noqa: E402
+
+IMAGE = os.environ.get("IMAGE", "build/x86_64/mneme.img")
+FONT = os.environ.get("X86_FONT", "/usr/share/consolefonts/Lat15-Terminus16.psf.gz")
+MEM_MB = 256
+PROMPT = rb"mneme> "
+results = []
+
+
+def tap(ok, what, detail=""):
+    results.append(ok)
+    print("%s - %s" % ("ok" if ok else "not ok", what))
+    if detail and not ok:
+        for line in str(detail).splitlines()[-12:]:
+            print("#   " + line)
+    sys.stdout.flush()
+
+
+def load_font():
+    """Returns (width, height, {char: rows}) for ASCII from the PSF1 font."""
+    data = open(FONT, "rb").read()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    assert data[:2] == b"\x36\x04", "PSF1 font expected"
+    mode, h = data[2], data[3]
+    n = 512 if mode & 1 else 256
+    glyphs = [data[4 + i * h: 4 + (i + 1) * h] for i in range(n)]
+    umap, pos, g = {}, 4 + n * h, 0
+    while mode & 6 and g < n and pos + 1 < len(data):
+        u = data[pos] | data[pos + 1] << 8
+        pos += 2
+        if u == 0xFFFF:
+            g += 1
+        elif u != 0xFFFE:
+            umap.setdefault(u, g)
+    return 8, h, {chr(c): glyphs[umap.get(c, c)] for c in range(32, 127)}
+
+
+def cell_bits(shot, x0, y0, fw, fh):
+    """Reads a cell of the screendump as rows of bits (bright = 1)."""
+    w, _, px = shot
+    rows = []
+    for y in range(fh):
+        bits = 0
+        for x in range(fw):
+            o = ((y0 + y) * w + x0 + x) * 3
+            if px[o] + px[o + 1] + px[o + 2] > 200:
+                bits |= 0x80 >> x
+        rows.append(bits)
+    return bytes(rows)
+
+
+def find_text(shot, text, font):
+    """Returns (col, row) of the last cell-aligned occurrence of text."""
+    fw, fh, glyphs = font
+    w, h, _ = shot
+    cols, rows = w // fw, h // fh
+    want = [glyphs[c] for c in text]
+    found = None
+    for r in range(rows):
+        for c in range(cols - len(text) + 1):
+            if all(cell_bits(shot, (c + i) * fw, r * fh, fw, fh) == want[i]
+                   for i in range(len(text))):
+                found = (c, r)
+    return found
+
+
+def boot(name):
+    q = Qemu(IMAGE, MEM_MB, timeout=240)
+    try:
+        q.expect(rb"mneme\S* x86_64 \(UEFI\)", timeout=150)
+        q.expect(PROMPT)
+        tap(True, "%s: boots to the banner and prompt on serial" % name)
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: boots to the banner and prompt on serial" % name, e)
+        q.close()
+        return None
+    return q
+
+
+def command(q, line, reply, timeout=30):
+    start = len(q.out)
+    q.write(line.encode() + b"\r")
+    return q.expect(reply, timeout=timeout, start=start)
+
+
+def main_boot():
+    q = boot("boot")
+    if not q:
+        return
+    try:
+        try:
+            m = command(q, "mem", rb"mem: (\d+) KiB usable")
+            kib = int(m.group(1))
+            ok = MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024
+            tap(ok, "mem reports %d KiB usable of -m %d MiB (within 16 MiB)" %
+                (kib, MEM_MB), q.out[-400:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "mem command", e)
+        try:
+            m = command(q, "mem", rb"heap: (\d+) KiB total")
+            kib = int(m.group(1))
+            tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
+                "the kernel heap manages %d KiB of -m %d MiB (within 16 MiB)" % (kib, MEM_MB))
+        except Exception as e:  # noqa: BLE001
+            tap(False, "the kernel heap size", e)
+        try:
+            m = command(q, "ps", rb"shell +running.*\r\n" + PROMPT)
+            tap(all(t in m.string for t in (b"serial-rx", b"serial-tx", b"status")),
+                "ps lists the kernel's tasks (shell, serial, status)", q.out[-600:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "ps lists the kernel's tasks", e)
+        try:
+            start = len(q.out)
+            m = command(q, "spawn 2", rb"spawned task (\d+)")
+            tid = m.group(1)
+            q.expect(rb"worker " + tid + rb": tick 2 of 2", timeout=30, start=start)
+            tap(True, "spawn starts a task that sleeps on kernel timers and ends")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "spawn starts a task that sleeps on kernel timers and ends", e)
+        try:
+            m = command(q, "fpu", rb"across task switches: (\S+)")
+            text = q.out[-300:]
+            tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
+                "AVX/SSE state survives interrupts and task switches", text)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "AVX/SSE state survives interrupts and task switches", e)
+        try:
+            m = command(q, "echo over serial", rb"\r\nover serial\r\n" + PROMPT)
+            tap(True, "serial input is echoed and the command runs")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "serial input is echoed and the command runs", e)
+        try:
+            m = command(q, "sleep 300", rb"slept (\d+) us")
+            us = int(m.group(1))
+            tap(us >= 300000, "sleep 300 ms waits at least 300 ms (%d us)" % us)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "timer: sleep", e)
+        try:
+            start = len(q.out)
+            q.sendkeys("echo Key!\n")
+            q.expect(rb"echo Key!\r\nKey!\r\n" + PROMPT, timeout=30, start=start)
+            tap(True, "PS/2 keys (with Shift) are echoed on serial and run")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "PS/2 keys (with Shift) are echoed on serial and run", e)
+        try:
+            font = load_font()
+            shot = q.screendump()
+            where = find_text(shot, "Key!", font)
+            prompt = find_text(shot, "mneme>", font)
+            tap(where is not None and prompt is not None and prompt[1] > where[1],
+                "framebuffer shows the typed text and the prompt below it "
+                "(text at %s, prompt at %s)" % (where, prompt))
+        except Exception as e:  # noqa: BLE001
+            tap(False, "framebuffer screendump shows the console text", e)
+    finally:
+        q.close()
+
+
+def fault_boot(cmd, what, patterns):
+    q = boot(cmd)
+    if not q:
+        return
+    try:
+        start = len(q.out)
+        q.write(cmd.encode() + b"\r")
+        try:
+            for p in patterns:
+                q.expect(p, timeout=60, start=start)
+            q.expect(rb"\*\*\* machine halted", timeout=30, start=start)
+            tap(True, "%s prints a dump (vector, registers, backtrace)" % what)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "%s prints a dump (vector, registers, backtrace)" % what, e)
+        rc = q.wait_exit(30)
+        tap(rc == 7, "%s stops the machine (QEMU exit status %s, want 7)" % (what, rc))
+    finally:
+        q.close()
+
+
+def main():
+    if not os.path.exists(IMAGE):
+        print("not ok - no image %s (make image)" % IMAGE)
+        return 1
+    main_boot()
+    fault_boot("fault", "a read of an unmapped address",
+               [rb"EXCEPTION 14: #PF page fault", rb"cr2\) 0000000000000010",
+                rb"rip [0-9a-f]{16}",
+                rb"backtrace \(return addresses on the stack\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"])
+    fault_boot("overflow", "a stack overflow",
+               [rb"EXCEPTION 14: #PF page fault", rb"stack guard page",
+                rb"stack overflow of task overflow-test", rb"task: overflow-test",
+                rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
+    print("# %d of %d passed" % (sum(results), len(results)))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""qemu.py: boots mneme's disk image under QEMU (TCG, OVMF) for tests and
+benchmarks.
+
+The serial port is a Unix socket (QEMU waits for us to connect before it
+starts the machine, so no byte is lost); the human monitor is a second
+socket, used for `sendkey` and `screendump`. QEMU is started as our child
+and killed by its own PID when the test ends or its time is up.
+
+Also usable by hand: `qemu.py IMAGE` boots and copies serial to stdout.
+"""
+import os
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+OVMF_CODE_CANDIDATES = [
+    "/usr/share/OVMF/OVMF_CODE_4M.fd",
+    "/usr/share/OVMF/OVMF_CODE.fd",
+    "/usr/share/ovmf/OVMF.fd",
+]
+
+
+def find_ovmf():
+    """Returns (code, vars) firmware paths from the ovmf package, or None."""
+    for code in OVMF_CODE_CANDIDATES:
+        if os.path.exists(code):
+            var = code.replace("CODE", "VARS")
+            return code, (var if var != code and os.path.exists(var) else None)
+    return None
+
+
+class Qemu:
+    def __init__(self, image, mem_mb=256, extra=(), timeout=120, gui=False):
+        fw = find_ovmf()
+        if not fw:
+            raise RuntimeError("OVMF firmware not found (install ovmf)")
+        self.dir = tempfile.mkdtemp(prefix="mneme-qemu-")
+        self.serial_path = os.path.join(self.dir, "serial")
+        self.monitor_path = os.path.join(self.dir, "monitor")
+        code, var = fw
+        cmd = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
+               "-m", str(mem_mb), "-no-reboot", "-nic", "none",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-drive", "if=pflash,format=raw,readonly=on,file=" + code]
+        if var:
+            vcopy = os.path.join(self.dir, "vars.fd")
+            shutil.copy(var, vcopy)
+            cmd += ["-drive", "if=pflash,format=raw,file=" + vcopy]
+        cmd += ["-drive", "format=raw,snapshot=on,file=" + image,
+                "-serial", "unix:%s,server=on,wait=on" % self.serial_path,
+                "-monitor", "unix:%s,server=on,wait=off" % self.monitor_path]
+        if not gui:
+            cmd += ["-display", "none"]
+        cmd += list(extra)
+        self.deadline = time.monotonic() + timeout
+        self.t_start = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.serial = self._connect(self.serial_path)
+        self.t_start = time.monotonic()  # the machine starts now
+        self.t_first_byte = None
+        self.monitor = None
+        self.out = b""
+
+    def _connect(self, path):
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("QEMU exited: %s" %
+                                   self.proc.stdout.read().decode(errors="replace"))
+            if time.monotonic() > self.deadline:
+                raise TimeoutError("cannot connect to " + path)
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(path)
+                return s
+            except OSError:
+                s.close()
+                time.sleep(0.05)
+
+    def _pump(self, wait):
+        r, _, _ = select.select([self.serial], [], [], wait)
+        if not r:
+            return False
+        data = self.serial.recv(65536)
+        if not data:
+            return None
+        if self.t_first_byte is None:
+            self.t_first_byte = time.monotonic()
+        self.out += data
+        return True
+
+    def expect(self, pattern, timeout=None, start=0):
+        """Waits until regex pattern (bytes) matches the serial output from
+        offset start; returns the match. Raises TimeoutError."""
+        end = self.deadline if timeout is None else min(self.deadline,
+                                                        time.monotonic() + timeout)
+        rx = re.compile(pattern)
+        while True:
+            m = rx.search(self.out, start)
+            if m:
+                return m
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("waiting for %r; got %r" % (pattern, self.out[-300:]))
+            if self._pump(min(left, 0.5)) is None:
+                m = rx.search(self.out, start)
+                if m:
+                    return m
+                raise EOFError("serial closed waiting for %r; got %r" % (pattern, self.out[-300:]))
+
+    def write(self, data):
+        self.serial.sendall(data)
+
+    def hmp(self, command, settle=0.3):
+        """Runs a human-monitor command; returns its text output."""
+        if self.monitor is None:
+            self.monitor = self._connect(self.monitor_path)
+            self._hmp_read(1.0)
+        self.monitor.sendall(command.encode() + b"\n")
+        return self._hmp_read(settle)
+
+    def _hmp_read(self, settle):
+        buf = b""
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            r, _, _ = select.select([self.monitor], [], [], settle)
+            if not r:
+                if buf.rstrip().endswith(b"(qemu)"):
+                    break
+                continue
+            d = self.monitor.recv(65536)
+            if not d:
+                break
+            buf += d
+        return buf.decode(errors="replace")
+
+    def sendkeys(self, text):
+        """Types text through the PS/2 keyboard (QEMU sendkey)."""
+        names = {" ": "spc", "\n": "ret", ".": "dot", ",": "comma", "-": "minus",
+                 "/": "slash", "=": "equal", ";": "semicolon", "'": "apostrophe"}
+        shifted = {"!": "1", "@": "2", "#": "3", "$": "4", "%": "5", "^": "6",
+                   "&": "7", "*": "8", "(": "9", ")": "0", "_": "minus",
+                   "+": "equal", ":": "semicolon", '"': "apostrophe", "?": "slash"}
+        for ch in text:
+            if ch in names:
+                key = names[ch]
+            elif ch in shifted:
+                key = "shift-" + shifted[ch]
+            elif ch.isupper():
+                key = "shift-" + ch.lower()
+            else:
+                key = ch
+            self.hmp("sendkey " + key, settle=0.05)
+
+    def screendump(self):
+        """Returns (width, height, rgb bytes) of the display."""
+        path = os.path.join(self.dir, "screen.ppm")
+        self.hmp("screendump " + path, settle=0.5)
+        for _ in range(50):
+            if os.path.exists(path) and os.path.getsize(path) > 15:
+                break
+            time.sleep(0.1)
+        return read_ppm(path)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()  # by its own PID
+        self.proc.wait()
+        for s in (self.serial, self.monitor):
+            if s:
+                s.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_ppm(path):
+    data = open(path, "rb").read()
+    parts = data.split(maxsplit=4)
+    if parts[0] != b"P6":
+        raise ValueError("not a binary PPM")
+    w, h, maxval = int(parts[1]), int(parts[2]), int(parts[3])
+    if maxval != 255:
+        raise ValueError("unexpected PPM depth")
+    pixels = parts[4]
+    return w, h, pixels[: w * h * 3]
+
+
+def main():
+    import argparse
+    ap = argparse.ArgumentParser(description="boot mneme's image, serial to stdout")
+    ap.add_argument("image")
+    ap.add_argument("mem_mb", nargs="?", type=int, default=256)
+    ap.add_argument("--until", help="stop once serial output matches this regex")
+    ap.add_argument("--timeout", type=float, default=3600)
+    a = ap.parse_args()
+    q = Qemu(a.image, a.mem_mb, timeout=a.timeout)
+    try:
+        if a.until:
+            m = q.expect(a.until.encode())
+            sys.stdout.buffer.write(q.out[: m.end()])
+            return
+        while q._pump(1.0) is not None:
+            sys.stdout.buffer.write(q.out)
+            sys.stdout.flush()
+            q.out = b""
+    finally:
+        q.close()
+
+
+if __name__ == "__main__":
+    main()
