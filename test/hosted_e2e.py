@@ -102,7 +102,9 @@ def request(uuid, nonce, body):
 class Kernel:
     def __init__(self, heap="256K"):
         self.port = random.randint(20000, 60000)
-        self.p = subprocess.Popen([f"{O}/mneme", "--heap", heap, "--serial", f"tcp:{self.port}"],
+        # No serial mux: the userspace bridge is on the bare serial port.
+        self.p = subprocess.Popen([f"{O}/mneme", "--heap", heap, "--serial", f"tcp:{self.port}",
+                                   "--config", "test/bare_serial.toml"],
                                   stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         for _ in range(200):
             try:
