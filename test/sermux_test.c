@@ -498,6 +498,40 @@ test_tracing_records_decode(void **state)
   trace_decoder_free(&td);
 }
 
+/* Runs after test_tracing_records_decode (tracing is up). */
+static void
+test_tracing_counts_discarded_records(void **state)
+{
+  (void)state;
+  struct trace_decoder td;
+  struct trace_stats before, after;
+  trace_decoder_init(&td, 0, LOG_DEBUG);
+  trace_stats(&before);
+  /* The host reads nothing: the line, then the port's ring, fill up. */
+  for (int i = 0; i < 2000; i++) {
+    TRACE_INFO("test", "flood", TF_U("i", i));
+    if (i % 50 == 0)
+      task_sleep(MN_MSEC(1)); /* let the pump fill the line */
+  }
+  trace_stats(&after);
+  assert_true(after.discarded > before.discarded);
+  /* every record made is either sent or counted (+1: the site's Meta) */
+  assert_true(after.records - before.records + after.discarded - before.discarded >= 2001);
+  /* Now the host reads: a heartbeat reports every loss. */
+  char *text = 0;
+  assert_true(host_trace_until(&td, "records discarded", &text));
+  trace_stats(&after);
+  uint64_t reported = 0;
+  for (const char *p = text; (p = strstr(p, "tracing: ")) != 0; p++) {
+    unsigned long long n;
+    if (sscanf(p, "tracing: %llu records discarded", &n) == 1)
+      reported += n;
+  }
+  assert_int_equal(reported, after.discarded - before.discarded);
+  free(text);
+  trace_decoder_free(&td);
+}
+
 static void
 test_trace_decoder_rejects_garbage(void **state)
 {
@@ -581,6 +615,7 @@ main(void)
     cmocka_unit_test(test_keyboard_mux_order_and_loss),
     cmocka_unit_test(test_pseudo_keyboard_port),
     cmocka_unit_test(test_tracing_records_decode),
+    cmocka_unit_test(test_tracing_counts_discarded_records),
     cmocka_unit_test(test_trace_decoder_rejects_garbage),
     cmocka_unit_test(test_trace_decoder_target_filter),
     cmocka_unit_test(test_register_errors),
