@@ -335,7 +335,8 @@ print_text(const uint8_t *p, size_t n)
 static void
 on_frame(uint16_t port, const uint8_t *p, size_t n)
 {
-  t.frames_rx++;
+  if (t.frames_rx++ == 0)
+    send_trace_level(); /* the target speaks sermux: ask for our level */
   t.payload_rx += n;
   if (port == t.trace_port) {
     int r = trace_feed(&t.tdec, p, n, stdout);
@@ -562,8 +563,8 @@ loop(void)
   struct pollfd pf[2 + MAX_PORTS + MAX_CLIENTS];
   time_t end = t.exit_after ? time(0) + t.exit_after : 0;
   while (!stop) {
-    if (t.discover)
-      discover_tick();
+    if (t.discover && t.frames_rx)
+      discover_tick(); /* only once the target is known to speak sermux */
     int n = 0, accepting = t.out.len < TARGET_HIGH, np = t.nports;
     pf[n++] = (struct pollfd){ t.fd, (short)(POLLIN | (t.out.len ? POLLOUT : 0)), 0 };
     pf[n++] = (struct pollfd){ t.stdin_open && accepting ? 0 : -1, POLLIN, 0 };
@@ -643,7 +644,6 @@ main(int argc, char **argv)
   }
   fprintf(stderr, "mnemeterm: connected to %s%s\n", t.target,
           t.base > 0 ? "; ports bridged at 127.0.0.1" : "");
-  send_trace_level();
   int rc = loop();
   if (t.child > 0) {
     kill(-t.child, SIGTERM); /* its process group */
