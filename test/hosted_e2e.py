@@ -103,9 +103,7 @@ def request(uuid, nonce, body):
 class Kernel:
     def __init__(self, heap="256K"):
         self.port = random.randint(20000, 60000)
-        # No serial mux: the userspace bridge is on the bare serial port.
-        self.p = subprocess.Popen([f"{O}/mneme", "--heap", heap, "--serial", f"tcp:{self.port}",
-                                   "--config", "test/bare_serial.toml"],
+        self.p = subprocess.Popen([f"{O}/mneme", "--heap", heap, "--serial", f"tcp:{self.port}"],
                                   stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         for _ in range(200):
             try:
