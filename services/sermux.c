@@ -73,7 +73,8 @@ deliver(const struct smx_item *it)
     mx.closed_port_bytes += it->len;
     return;
   }
-  uint64_t deadline = ktime_deadline(SERMUX_STALL_NS);
+  /* A port that already lost data waits no more until it has room. */
+  uint64_t deadline = ktime_deadline(p->stuck ? 0 : SERMUX_STALL_NS);
   const uint8_t *d = it->data;
   size_t left = it->len;
   while (left) {
@@ -92,10 +93,13 @@ deliver(const struct smx_item *it)
   if (left) {
     p->st.rx_lost_frames++;
     p->st.rx_lost_bytes += left;
-    TRACE_WARN("sermux", "reader stuck: frame cut", TF_U("port", p->port),
-               TF_U("lost", left));
+    if (!p->stuck)
+      TRACE_WARN("sermux", "reader stuck: losing data", TF_U("port", p->port),
+                 TF_U("lost", left));
+    p->stuck = 1;
   } else {
     p->st.rx_frames++;
+    p->stuck = 0;
   }
 }
 

@@ -314,6 +314,24 @@ test_back_pressure_and_counted_loss(void **state)
   assert_int_equal(p->st.rx_bytes - 200 + p->st.rx_lost_bytes, 200);
   assert_true(p->st.rx_lost_bytes > 0);
   assert_int_equal(bbq_used(&p->rx), p->st.rx_bytes - 200);
+  /* Still stuck: more frames are counted as lost, no new stall. */
+  uint64_t lost = p->st.rx_lost_bytes;
+  host_send_frame(30, data, 10);
+  host_send_frame(30, data, 10);
+  sync_loopback();
+  assert_int_equal(p->st.rx_lost_frames, 3);
+  assert_int_equal(p->st.rx_lost_bytes, lost + 20);
+  /* The reader drains the ring: frames are delivered again. */
+  uint8_t buf[64];
+  size_t n;
+  while (bbq_used(&p->rx))
+    assert_int_equal(sermux_read(p, buf, sizeof buf, MN_SEC(1), &n), 0);
+  uint64_t delivered = p->st.rx_frames;
+  host_send_frame(30, data, 10);
+  assert_int_equal(sermux_read(p, buf, sizeof buf, MN_SEC(2), &n), 0);
+  assert_int_equal(n, 10);
+  assert_int_equal(p->st.rx_frames, delivered + 1);
+  assert_int_equal(p->st.rx_lost_frames, 3);
 }
 
 static void
