@@ -12,6 +12,9 @@
  * max_frame/2 payload bytes and queued to the target. When the target
  * queue is long, clients and stdin are not read (back-pressure through
  * TCP); a client that reads too slowly loses data, counted in --stats.
+ * With --ports auto, open ports are learnt from the target's status
+ * service over port 4 (discover_*). Targets are opened by connect.c;
+ * tracing records are decoded by trace_decode.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
