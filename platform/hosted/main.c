@@ -230,6 +230,9 @@ main(int argc, char **argv)
   }
   if (load_config(&o))
     return 2;
+  if (!strcmp(o.serial, "stdio") && isatty(1) && mn_config_find(&o.cfg, MN_SVC_SERMUX))
+    fprintf(stderr, "mneme: the serial line carries sermux frames; to watch it, run\n"
+                    "  build/hosted/mnemeterm \"exec:build/hosted/mneme --serial stdio\"\n");
   signal(SIGPIPE, SIG_IGN);
   hosted_fault_init();
   void *mem = mmap(0, o.heap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
