@@ -95,6 +95,8 @@ struct forth_config {
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
   int interactive;      /* print " ok" prompts */
+  int zeroed;           /* alloc returns zero-filled new blocks (saves a
+                           memset of data space at creation) */
 };
 
 /* Host word: return 0, FORTH_WAIT (nothing consumed; the word runs again
