@@ -766,11 +766,16 @@ static int w_environment(forth_vm *vm, void *ctx)
     {"/COUNTED-STRING", 255}, {"/HOLD", 2 * FORTH_CELL_BITS + 128},
     {"/PAD", 256}, {"ADDRESS-UNIT-BITS", 8}, {"FLOORED", 0},
     {"MAX-CHAR", 255}, {"MAX-N", (cell)(((ucell)-1) >> 1)},
-    {"MAX-U", -1}, {"RETURN-STACK-CELLS", 1024}, {"STACK-CELLS", 1024},
+    {"MAX-U", -1}, {"RETURN-STACK-CELLS", 0}, {"STACK-CELLS", 0},
   };
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     if (strlen(env[i].q) == (size_t)n && !memcmp(env[i].q, p, (size_t)n)) {
-      PUSH(env[i].v);
+      cell v = env[i].v;
+      if (!memcmp(env[i].q, "RETURN-STACK-CELLS", 5))
+        v = vm->rsize;
+      else if (!memcmp(env[i].q, "STACK-CELLS", 5))
+        v = vm->dsize;
+      PUSH(v);
       PUSH(-1);
       return 0;
     }
