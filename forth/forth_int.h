@@ -327,6 +327,9 @@ void *vm_seg_new(forth_vm *vm, size_t bytes);
 int vm_seg_share(forth_vm *to, void *seg);
 void vm_seg_release(void *seg);
 int vm_alloc_stacks(forth_vm *vm);
+int vm_install_strings(forth_vm *vm);
+int vm_need(forth_vm *vm, int n);
+int vm_string(forth_vm *vm, const uint8_t **p, cell *n);
 
 /* Convenience for C words: pop/push with THROW codes. */
 #define POP(x) do { cell _v; int _r = vm_pop(vm, &_v); if (_r) return _r; (x) = _v; } while (0)
