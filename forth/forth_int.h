@@ -133,6 +133,18 @@ struct fsource {
   char name[256];
 };
 
+#define LEDIT_HIST 16    /* lines of history */
+#define LEDIT_HLEN 256   /* longest line kept in history */
+
+struct ledit {
+  int len, pos;          /* line length and cursor (bytes) */
+  int esc;               /* 1 after ESC, 2 after ESC [ */
+  int after_cr;          /* a \n right after \r is ignored */
+  int browse;            /* history entry shown (nhist: the new line) */
+  int nhist, hfirst;
+  char hist[LEDIT_HIST][LEDIT_HLEN];
+};
+
 struct catchframe {
   cell *sp, *rp;
   const fcode **csp;
@@ -203,6 +215,8 @@ struct forth_vm {
   int ms_active;
   int search_active;     /* a SEARCH resumes at search_i */
   cell search_i;
+
+  struct ledit ledit;    /* terminal line editor (cfg.line_edit) */
 
   volatile int interrupt;
   int done;
@@ -316,6 +330,10 @@ int heap_init(forth_vm *vm);
 cell heap_alloc(forth_vm *vm, ucell n);
 int heap_free(forth_vm *vm, cell addr);
 cell heap_resize(forth_vm *vm, cell addr, ucell n, int *err);
+
+/* ledit.c */
+int ledit_key(forth_vm *vm, uint8_t *buf, int cap, int c, cell *n);
+void ledit_reset(forth_vm *vm);
 
 /* prelude.c (generated from prelude.fs) */
 extern const char forth_prelude[];

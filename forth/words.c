@@ -189,6 +189,18 @@ static int w_accept(forth_vm *vm, void *ctx)
     int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
     if (c == FORTH_KEY_WAIT)
       return FORTH_WAIT;
+    if (vm->cfg.line_edit) {
+      cell len = 0;
+      int e = ledit_key(vm, p, n > 0 ? (int)(n < LINE_MAX_BYTES ? n : LINE_MAX_BYTES) : 0,
+                        c == FORTH_KEY_EOF ? '\n' : c, &len);
+      if (e == -28)
+        return -28;
+      if (e == 0)
+        continue;
+      vm->sp--;
+      *vm->sp = e == 1 ? len : 0;
+      return 0;
+    }
     if (c == 3) {
       vm->accept_pos = 0;
       return -28;

@@ -65,7 +65,7 @@ static uint64_t t_now(void *ctx)
   return ((struct io *)ctx)->now;
 }
 
-static int interactive;
+static int interactive, line_edit;
 
 static forth_vm *make_vm(struct io *io, const char *src)
 {
@@ -77,7 +77,7 @@ static forth_vm *make_vm(struct io *io, const char *src)
   struct forth_host h = {.ctx = io, .alloc = t_alloc, .write = t_write,
                          .key = t_key, .now_ms = t_now};
   struct forth_config c = {.data_bytes = 256 << 10, .heap_bytes = 64 << 10,
-                           .interactive = interactive};
+                           .interactive = interactive, .line_edit = line_edit};
   forth_vm *vm = NULL;
   assert_int_equal(forth_create(&vm, &h, &c), 0);
   return vm;
@@ -354,6 +354,35 @@ static void test_prompt(void **s)
   interactive = 0;
 }
 
+static void test_line_editor(void **s)
+{
+  static struct io io;
+  interactive = line_edit = 1;
+  /* backspace, then history (up arrow) repeats the line */
+  const char *o = run(&io, "1 2 +\x7f- .\r\x1b[A\r");
+  assert_string_equal(o, "1 2 +\b \b- .\r\n-1  ok\n1 2 - .\r\n-1  ok\n");
+  /* Ctrl-A, Ctrl-E */
+  o = run(&io, "ab\x01X\x05Y\r");
+  assert_non_null(strstr(o, "XabY: undefined word"));
+  /* Ctrl-U erases the line */
+  o = run(&io, "junk\x15" "5 .\r");
+  assert_non_null(strstr(o, "5  ok"));
+  /* UTF-8: backspace and arrows move over whole code points */
+  o = run(&io, "S\" \xc3\xa9\x7f" "ab\" TYPE\r");
+  assert_non_null(strstr(o, "\r\nab ok"));
+  o = run(&io, "S\" \xc3\xa9" "b\x1b[D\x1b[Da\x05\" TYPE\r");
+  assert_non_null(strstr(o, "\r\na\xc3\xa9" "b ok"));
+  /* Ctrl-C drops the line; Ctrl-D on an empty line ends the input */
+  o = run(&io, "1 2\x03" "7 .\r\x04" "8 .\r");
+  assert_non_null(strstr(o, "^C"));
+  assert_non_null(strstr(o, "7  ok"));
+  assert_null(strstr(o, "8 "));
+  /* ACCEPT edits too */
+  o = run(&io, "PAD 10 ACCEPT PAD SWAP TYPE\rxy\x7fz\r");
+  assert_non_null(strstr(o, "xz ok"));
+  interactive = line_edit = 0;
+}
+
 static void test_cf_overflow(void **s)
 {
   static struct io io;
@@ -587,6 +616,7 @@ int main(void)
     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_prompt),
     cmocka_unit_test(test_cf_overflow),
+    cmocka_unit_test(test_line_editor),
     cmocka_unit_test(test_long_line),
     cmocka_unit_test(test_fuel_and_interrupt),
     cmocka_unit_test(test_deep_recursion_fuel),

@@ -97,6 +97,8 @@ struct forth_config {
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
   int interactive;      /* print " ok" prompts */
+  int line_edit;        /* terminal input is raw: echo it and edit lines
+                           (arrows, backspace, Ctrl-A/E/U, history) */
   int zeroed;           /* alloc returns zero-filled new blocks (saves a
                            memset of data space at creation) */
 };
