@@ -369,6 +369,7 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
   w->name = vm->nchunk + vm->nfill;
   w->len = (uint32_t)len;
   w->kind = (uint8_t)kind;
+  w->code = vm->undef_code; /* until the caller gives it code */
   memcpy(vm->nchunk + vm->nfill, name, len);
   vm->nfill += len;
   *out = vm->nwords++;
@@ -431,8 +432,13 @@ int vm_define_host(forth_vm *vm, const char *name, forth_hostfn fn,
 {
   uint32_t w;
   int r = vm_word_new(vm, name, strlen(name), WK_HOST, &w);
-  if (r || (r = vm_code_reserve(vm, 6)))
+  if (r)
     return r;
+  if ((r = vm_code_reserve(vm, 6))) {
+    WORD(vm, w)->flags = WF_HIDDEN;
+    WORD(vm, w)->kind = WK_COLON;
+    return r;
+  }
   struct fword *p = WORD(vm, w);
   p->fn = fn;
   p->ctx = ctx;
@@ -680,6 +686,11 @@ void forth_interrupt(forth_vm *vm)
 uint64_t forth_wait_deadline(const forth_vm *vm)
 {
   return vm->ms_active ? vm->ms_deadline : 0;
+}
+
+unsigned long forth_fuel_used(const forth_vm *vm)
+{
+  return vm->fuel_used;
 }
 
 unsigned long forth_errors(const forth_vm *vm)

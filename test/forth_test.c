@@ -331,6 +331,7 @@ static void test_errors(void **s)
     {"TO nothing", "nothing: undefined word (THROW -13)\n"},
     {"5 TO DUP", "DUP: invalid name argument (THROW -32)\n"},
     {":", ":: attempt to use zero-length string as a name (THROW -16)\n"},
+    {": a [ : b ;\n' b", ":: compiler nesting (THROW -29)\nb: undefined word (THROW -13)\n"},
     {"\xff\xfe\n4 .", "input is not valid UTF-8 (THROW -256)\n4 "},
     {"\xc0\xaf\n", "input is not valid UTF-8 (THROW -256)\n"},
     {"S\" \xe2\x82\xac\" NIP .", "3 "},
@@ -411,6 +412,7 @@ static void test_fuel_and_interrupt(void **s)
   forth_vm *vm = make_vm(&io, ": x BEGIN AGAIN ; x\n5 .");
   for (int i = 0; i < 50; i++)
     assert_int_equal(forth_run(vm, 1000), FORTH_YIELD);
+  assert_true(forth_fuel_used(vm) >= 50 * 1000);
   forth_interrupt(vm);
   int r;
   while ((r = forth_run(vm, 1000)) == FORTH_YIELD)

@@ -157,6 +157,9 @@ void *forth_mem(forth_vm *vm, forth_cell addr, size_t len);
 /* Monotonic ms deadline of a waiting MS, or 0. */
 uint64_t forth_wait_deadline(const forth_vm *vm);
 
+/* Fuel (threaded steps) the VM has used so far, for TASKS. */
+unsigned long forth_fuel_used(const forth_vm *vm);
+
 /* Number of uncaught errors reported so far. */
 unsigned long forth_errors(const forth_vm *vm);
 
