@@ -64,7 +64,7 @@ cell vm_allot(forth_vm *vm, cell n, int *err)
 {
   cell h = vm->here;
   if (n > 0 ? (ucell)n > (ucell)(vm->dict_end - h)
-            : (ucell)(0 - (ucell)n) > (ucell)(h - vm->a_sbuf)) {
+            : (ucell)(0 - (ucell)n) > (ucell)(h - vm->dict_start)) {
     *err = -8;
     return h;
   }
@@ -543,7 +543,8 @@ static int alloc_memory(forth_vm *vm)
   vm->a_pad = carve(vm, 256);
   vm->a_hold = carve(vm, 2 * FORTH_CELL_BITS + 130);
   vm->a_word = carve(vm, 260);
-  vm->a_sbuf = carve(vm, 2 * 256);
+  vm->a_sbuf = carve(vm, 2 * LINE_MAX_BYTES);
+  vm->dict_start = vm->here;
   vm_set(vm, vm->a_base, 10);
   return 0;
 }

@@ -130,7 +130,7 @@ struct fsource {
   cell block;        /* SRC_FILE: heap block: line buffer, read buffer */
   size_t rpos, rlen; /* SRC_FILE: unread bytes in the read buffer */
   int eof;
-  char name[256];
+  char name[LINE_MAX_BYTES + 16];
 };
 
 #define LEDIT_HIST 16    /* lines of history */
@@ -169,6 +169,7 @@ struct forth_vm {
   uint8_t *mem;
   ucell base, size;      /* valid addresses [base, base + size) */
   cell here, dict_end;   /* dictionary: [base, dict_end) */
+  cell dict_start;       /* HERE never goes below this */
   cell heap_lo, heap_hi; /* ALLOCATE heap */
   struct hblock *blocks; int nblocks, maxblocks;
 
@@ -201,7 +202,7 @@ struct forth_vm {
   /* Exceptions. */
   struct catchframe catches[MAX_CATCH]; int ncatch;
   char err_word[48]; size_t err_word_len;
-  char err_where[96];
+  char err_where[300];
   cell abort_msg, abort_len;
   cell last_name, last_name_len;
   unsigned long nerrors;

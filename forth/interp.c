@@ -421,9 +421,9 @@ static int p_open_file(forth_vm *vm, void *ctx)
       slash = q;
   if (slash && n > 0 && name[0] != '/') {
     /* relative names are looked up next to the including file first */
-    char path[sizeof cur->name + 256];
+    char path[2 * sizeof cur->name];
     size_t d = (size_t)(slash - cur->name) + 1;
-    if ((size_t)n < 256) {
+    if ((size_t)n < sizeof cur->name) {
       memcpy(path, cur->name, d);
       memcpy(path + d, name, (size_t)n);
       h = vm->host.open(vm->host.ctx, path, d + (size_t)n);
@@ -641,8 +641,13 @@ void vm_note_error(forth_vm *vm, cell code)
     unsigned long l = s->line;
     num[--k] = 0;
     do num[--k] = (char)('0' + l % 10); while ((l /= 10) && k > 0);
-    size_t a = strlen(s->name);
-    memcpy(vm->err_where, s->name, a);
+    size_t a = strlen(s->name), max = sizeof vm->err_where - sizeof num - 2;
+    const char *from = s->name;
+    if (a > max) { /* keep the end of a long path */
+      from += a - max;
+      a = max;
+    }
+    memcpy(vm->err_where, from, a);
     vm->err_where[a] = ':';
     memcpy(vm->err_where + a + 1, num + k, strlen(num + k) + 1);
   }

@@ -90,7 +90,7 @@ static int next_arg(struct host *h)
 {
   while (h->argi < h->nargs) {
     const char *a = h->args[h->argi++];
-    if (strchr(a, '"') || strchr(a, '\n') || strlen(a) > 4000) {
+    if (strchr(a, '"') || strchr(a, '\n') || strlen(a) > 1000) {
       fprintf(stderr, "mneme-forth: cannot include %s\n", a);
       continue;
     }

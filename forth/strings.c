@@ -173,9 +173,9 @@ static int stash(forth_vm *vm, const uint8_t *s, cell n, cell *out, int counted)
       return err;
     vm_allot(vm, (cell)((0 - (ucell)vm->here) & (sizeof(cell) - 1)), &err);
   } else {
-    if (n > 255)
+    if (n > LINE_MAX_BYTES)
       return -18;
-    a = vm->a_sbuf + 256 * vm->sbuf_next;
+    a = vm->a_sbuf + LINE_MAX_BYTES * vm->sbuf_next;
     vm->sbuf_next ^= 1;
   }
   tmp = MEM(vm, a);

@@ -59,6 +59,11 @@ printf '( a comment\nover lines ) 1 .\n' > "$tmp/paren.fs"
 out=$("$F" "$tmp/paren.fs" </dev/null 2>&1)
 [ "$out" = "1 " ] && ok "( comments span lines in files" || no "paren: [$out]"
 
+long=$tmp/$(printf 'd%.0s' $(seq 1 200))
+mkdir -p "$long"; printf '1 .\nnosuch\n' > "$long/x.fs"
+out=$("$F" "$long/x.fs" </dev/null 2>&1)
+[[ "$out" == *"x.fs:2: nosuch: undefined word"* ]] && ok "error in a file with a long path" || no "long path: [$out]"
+
 out=$("$F" /nonexistent.fs </dev/null 2>&1)
 [[ "$out" == *"non-existent file"* ]] && ok "missing file" || no "missing file: [$out]"
 # On a terminal: line editor, history, Ctrl-C on a running word, Ctrl-D.
