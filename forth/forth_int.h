@@ -73,7 +73,7 @@ static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
 #define MAX_CF 64       /* control-flow stack entries */
 #define MAX_CATCH 256   /* nested CATCH frames */
 #define LINE_MAX_BYTES 1024
-#define CHUNK_CELLS 16384
+#define CHUNK_CELLS 4096
 #define VM_BASE 0x10000
 #define WSEG 1024       /* word headers per segment */
 #define WORD(vm, i) (&(vm)->wseg[(uint32_t)(i) / WSEG][(uint32_t)(i) % WSEG]) /* first data-space address; 0..base is invalid */
