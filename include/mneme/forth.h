@@ -15,9 +15,11 @@
  *   forth_interrupt                  THROW -28 into the running word
  *   forth_define                     add a host word (C callback)
  *   forth_spawn                      a child VM sharing the dictionary
- *   forth_find, forth_host_ctx
- *   forth_push / forth_pop / forth_depth / forth_mem   for host words
+ *   forth_find, forth_host_ctx       execution tokens, host context
+ *   forth_push / forth_pop / forth_peek / forth_depth / forth_mem
+ *                                    for host words
  *   forth_wait_deadline              when a waiting MS ends
+ *   forth_fuel_used, forth_errors    accounting (TASKS, exit status)
  *   forth_throw_text                 standard meaning of a THROW code
  *
  * Cells are FORTH_CELL_BITS wide (default: the pointer width); build with
@@ -113,8 +115,9 @@ int forth_create(forth_vm **out, const struct forth_host *host,
                  const struct forth_config *cfg);
 void forth_destroy(forth_vm *vm);
 
-/* Runs up to about `fuel` steps. Returns a forth_status, or MN_EINVAL
- * when the VM already finished. */
+/* Runs up to about `fuel` steps. Returns a forth_status, MN_EINVAL when
+ * the VM already finished, or the negative THROW code of an exception no
+ * CATCH handled (cannot happen under QUIT, which catches everything). */
 int forth_run(forth_vm *vm, long fuel);
 
 /* Makes the running (or next) word THROW -28. Safe from a signal handler. */
