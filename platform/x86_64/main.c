@@ -2,13 +2,15 @@
  * main.c: x86_main, entered by boot.c on the kernel stack with boot
  * services gone: brings up the CPU tables, paging, the consoles, the
  * APICs and timer, the UART and keyboard interrupts; hands every usable
- * memory region to kernel_init(); registers the drivers as services;
+ * memory region to kernel_init(); registers the drivers as services
+ * (COM1 as the serial port, framebuffer + keyboard as the console port);
  * starts the first task and runs the kernel.
  *
  * Interface: x86_main (boot.h).
  */
 #include "apic.h"
 #include "boot.h"
+#include "console_svc.h"
 #include "cpu.h"
 #include "fbcon.h"
 #include "kbd.h"
@@ -35,11 +37,6 @@ static void route(unsigned irq, void (*h)(void), const char *what) {
   cpu_set_irq_handler((unsigned)gsi, h);
 }
 
-static void kbd_irq_wake(void) {
-  kbd_irq();
-  waitq_wake_all(&x86_input_wq);
-}
-
 static int init_task(void *arg) {
   (void)arg;
   int err = status_start();
@@ -53,6 +50,7 @@ _Noreturn void x86_main(void) {
   apic_calibrate_start();
   serial_init();
   x86_serial_early_init();
+  x86_console_early_init();
   cpu_init();
   int rc = paging_init();
   if (rc) xprintf("warning: paging: %s (running on firmware tables)\n", mn_strerror(rc));
@@ -61,7 +59,7 @@ _Noreturn void x86_main(void) {
   rc = apic_init(x86_boot.rsdp);
   if (rc) xprintf("warning: no APIC/ACPI MADT (%s): no interrupts\n", mn_strerror(rc));
   route(4, x86_serial_irq, "COM1");
-  route(1, kbd_irq_wake, "keyboard");
+  route(1, x86_console_kbd_irq, "keyboard");
   serial_irq_on();
   if (kbd_init()) xprintf("warning: no PS/2 keyboard controller\n");
   xprintf("memory: %lu MiB usable in %zu regions; framebuffer %ux%u; cmdline '%s'\n",
@@ -73,6 +71,8 @@ _Noreturn void x86_main(void) {
   }
   rc = x86_serial_start();
   if (rc) klog(LOG_ERROR, "serial port service: %s", mn_strerror(rc));
+  rc = x86_console_start();
+  if (rc) klog(LOG_ERROR, "console port service: %s", mn_strerror(rc));
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

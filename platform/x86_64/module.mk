@@ -15,7 +15,7 @@ X86 := platform/x86_64
 X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 X86_ESP_FILES ?=
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c serial_svc.c fpu.c entry.S)
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c serial_svc.c console_svc.c port.c fpu.c entry.S)
 X86_LIBS := services kernel mnheap postcard cobs mnerr
 
 .PHONY: image qemu debug

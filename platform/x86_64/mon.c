@@ -4,8 +4,9 @@
  * editing (backspace; escape sequences are skipped) and runs commands:
  *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
  *   cpu, fpu
- * It is a kernel task: it holds the serial port service and waits on
- * x86_input_wq, which the serial rx task and the keyboard IRQ wake.
+ * It is a kernel task: it holds the serial and console port services
+ * and waits on x86_input_wq, which their rx tasks wake; it writes through
+ * plat_console_write, to both.
  *
  * Interface: mon_task, mon_exec.
  */
@@ -16,6 +17,7 @@
 
 #include "apic.h"
 #include "boot.h"
+#include "console_svc.h"
 #include "cpu.h"
 #include "fbcon.h"
 #include "fpu.h"
@@ -197,27 +199,25 @@ static void input(uint8_t b) {
 
 int mon_task(void *arg) {
   (void)arg;
-  struct bbq *rx = NULL, *tx = NULL;
-  int rc = serial_get_port(MN_SEC(1), &rx, &tx);
-  if (rc) xprintf("shell: no serial port (%s): keyboard only\n", mn_strerror(rc));
+  struct bbq *rx[2] = {NULL, NULL}, *tx;
+  int rc = serial_get_port(MN_SEC(1), &rx[0], &tx);
+  if (rc) xprintf("shell: no serial port (%s)\n", mn_strerror(rc));
+  rc = console_get_port(MN_SEC(1), &rx[1], &tx);
+  if (rc) xprintf("shell: no console port (%s)\n", mn_strerror(rc));
   xprintf("boot: %lu us from entry to prompt\n", apic_tsc_to_ns(rdtsc()) / 1000);
   plat_console_write(PROMPT, sizeof PROMPT - 1);
   for (;;) {
     uint32_t seq = waitq_seq(&x86_input_wq);
-    size_t n = 0;
-    const uint8_t *p;
-    if (rx && bbq_read(rx, &p, &n) == 0) {
-      for (size_t i = 0; i < n; i++) input(p[i]);
-      bbq_release(rx, n);
+    size_t got = 0;
+    for (int i = 0; i < 2; i++) {
+      const uint8_t *p;
+      size_t n;
+      if (!rx[i] || bbq_read(rx[i], &p, &n) != 0) continue;
+      for (size_t j = 0; j < n; j++) input(p[j]);
+      bbq_release(rx[i], n);
+      got += n;
     }
-    struct key_event ev[16];
-    size_t k = kbd_read(ev, 16);
-    for (size_t i = 0; i < k; i++) {
-      char b[8];
-      size_t m = kbd_to_bytes(&ev[i], b);
-      for (size_t j = 0; j < m; j++) input((uint8_t)b[j]);
-    }
-    if (!n && !k && waitq_wait_seq(&x86_input_wq, seq, UINT64_MAX) == MN_ECANCELED)
+    if (!got && waitq_wait_seq(&x86_input_wq, seq, UINT64_MAX) == MN_ECANCELED)
       return 0;
   }
 }
