@@ -129,7 +129,7 @@ def main_boot():
             tap(False, "ps lists the kernel's tasks", e)
         try:
             start = len(q.out)
-            m = command(q, "spawn 2", rb"spawned task (\d+)")
+            m = command(q, "spawn 2", rb"spawned task (\d+)\r\n")
             tid = m.group(1)
             q.expect(rb"worker " + tid + rb": tick 2 of 2", timeout=30, start=start)
             tap(True, "spawn starts a task that sleeps on kernel timers and ends")
