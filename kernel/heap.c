@@ -27,7 +27,7 @@
  *
  * Interface: heap_init, heap_set_fault_hook, heap_set_avail_hook,
  * heap_add_region, heap_alloc, heap_alloc_aligned, heap_realloc, heap_free,
- * heap_usable_size, heap_largest_free, heap_stats, heap_check.
+ * heap_usable_size, heap_need, heap_largest_free, heap_stats, heap_check.
  */
 #include "mneme/heap.h"
 
@@ -62,43 +62,43 @@ typedef struct heap_block block;
 
 /* ---- blocks -------------------------------------------------------------- */
 
-static size_t
+static inline size_t
 bsize(const block *b)
 {
   return b->head & ~FLAGS;
 }
 
-static block *
+static inline block *
 at(const void *p, size_t off)
 {
   return (block *)(void *)((char *)(uintptr_t)p + off);
 }
 
-static block *
+static inline block *
 before(const void *p, size_t off)
 {
   return (block *)(void *)((char *)(uintptr_t)p - off);
 }
 
-static block *
+static inline block *
 bnext(const block *b)
 {
   return at(b, bsize(b));
 }
 
-static size_t *
+static inline size_t *
 footer(const block *b)
 {
   return (size_t *)(void *)((char *)(uintptr_t)b + bsize(b) - sizeof(size_t));
 }
 
-static void *
+static inline void *
 payload(const block *b)
 {
   return (char *)(uintptr_t)b + HDR;
 }
 
-static uintptr_t
+static inline uintptr_t
 seal_of(const struct heap *h, const block *b, size_t head)
 {
   uintptr_t x = (uintptr_t)b ^ h->secret ^ (uintptr_t)(head & ~PREV_FREE);
@@ -106,26 +106,26 @@ seal_of(const struct heap *h, const block *b, size_t head)
   return x ^ (x >> 29);
 }
 
-static int
+static inline int
 sealed(const struct heap *h, const block *b)
 {
   return b->u.seal == seal_of(h, b, b->head);
 }
 
-static void
+static inline void
 reseal(const struct heap *h, block *b)
 {
   b->u.seal = seal_of(h, b, b->head);
 }
 
-static size_t
+static inline size_t
 round16(size_t n)
 {
   return (n + (HEAP_ALIGN - 1)) & ~(size_t)(HEAP_ALIGN - 1);
 }
 
 /* Block size for a request of n payload bytes, or 0 if too large. */
-static size_t
+static inline size_t
 block_size_for(size_t n)
 {
   if (n > BLOCK_MAX - HDR - HEAP_ALIGN)
@@ -134,7 +134,7 @@ block_size_for(size_t n)
   return n < MIN_BLOCK ? MIN_BLOCK : n;
 }
 
-static void
+static inline void
 report(struct heap *h, int fault, const void *addr)
 {
   h->faults++;
@@ -144,13 +144,13 @@ report(struct heap *h, int fault, const void *addr)
 
 /* ---- size classes and free lists ----------------------------------------- */
 
-static int
+static inline int
 fls_size(size_t x)
 {
   return 63 - __builtin_clzll((unsigned long long)x);
 }
 
-static void
+static inline void
 mapping(size_t size, int *fl, int *sl)
 {
   if (size < SMALL) {
@@ -163,7 +163,7 @@ mapping(size_t size, int *fl, int *sl)
   }
 }
 
-static void
+static inline void
 list_insert(struct heap *h, block *b)
 {
   int fl, sl;
@@ -179,7 +179,7 @@ list_insert(struct heap *h, block *b)
   h->free_blocks++;
 }
 
-static void
+static inline void
 list_remove(struct heap *h, block *b)
 {
   int fl, sl;
@@ -200,7 +200,7 @@ list_remove(struct heap *h, block *b)
 
 /* Whether blocks of sizes a and b share a free list: the same bits above
  * the second-level index (sizes under SMALL: the same 16-byte step). */
-static int
+static inline int
 same_list(size_t a, size_t b)
 {
   int shift = fls_size(a | b) - HEAP_SL_LOG2;
@@ -210,7 +210,7 @@ same_list(size_t a, size_t b)
 }
 
 /* Puts nb in old's place on old's list (their sizes share the list). */
-static void
+static inline void
 list_replace(struct heap *h, block *old, block *nb)
 {
   nb->u.next = old->u.next;
@@ -227,7 +227,7 @@ list_replace(struct heap *h, block *old, block *nb)
 }
 
 /* First non-empty list at or above (fl, sl), in constant time. */
-static block *
+static inline block *
 find_list(const struct heap *h, int fl, int sl)
 {
   uint32_t slmap = h->sl_bitmap[fl] & (uint32_t)(~0ull << sl);
@@ -242,7 +242,7 @@ find_list(const struct heap *h, int fl, int sl)
 }
 
 /* A free block of at least size bytes (still on its list), or NULL. */
-static block *
+static inline block *
 locate(const struct heap *h, size_t size)
 {
   int fl, sl;
@@ -265,7 +265,7 @@ locate(const struct heap *h, size_t size)
 /* ---- block state --------------------------------------------------------- */
 
 /* Makes b free: flag, footer, the next block's PREV_FREE; puts it on a list. */
-static void
+static inline void
 make_free(struct heap *h, block *b)
 {
   b->head |= FREE;
@@ -276,7 +276,7 @@ make_free(struct heap *h, block *b)
 }
 
 /* Makes the free, unlisted block b live: clears flags, seals it. */
-static void
+static inline void
 make_live(struct heap *h, block *b)
 {
   b->head &= ~FREE;
@@ -288,7 +288,7 @@ make_live(struct heap *h, block *b)
  * Cuts the free, unlisted block b to size bytes if the rest can be a block;
  * the rest goes on a free list. b's next block is live, so the rest is too.
  */
-static void
+static inline void
 trim_free(struct heap *h, block *b, size_t size)
 {
   size_t have = bsize(b);
@@ -300,34 +300,20 @@ trim_free(struct heap *h, block *b, size_t size)
   make_free(h, rest); /* rest->next already has PREV_FREE */
 }
 
-/*
- * The free block before b, if PREV_FREE says there is one and its boundary
- * tags agree; else NULL (and a corruption fault if they disagree).
- */
-static int region_of(const struct heap *h, uintptr_t a);
-
-static block *
-prev_free_block(struct heap *h, block *b)
+/* The free block before b if PREV_FREE says there is one, else NULL. Its
+ * boundary tags were checked when b's pointer was (live_block). */
+static inline block *
+prev_free(const block *b)
 {
   if (!(b->head & PREV_FREE))
     return NULL;
-  size_t size = ((const size_t *)(const void *)b)[-1];
-  uintptr_t pa = (uintptr_t)b - size;
-  int r = region_of(h, pa);
-  block *p = before(b, size);
-  if (size < MIN_BLOCK || size % HEAP_ALIGN || pa > (uintptr_t)b || r < 0 ||
-      (uintptr_t)b >= h->regions[r].hi || !(p->head & FREE) ||
-      bsize(p) != size) {
-    report(h, HEAP_FAULT_CORRUPT, b);
-    return NULL;
-  }
-  return p;
+  return before(b, ((const size_t *)(const void *)b)[-1]);
 }
 
 /* ---- regions and pointer checks ------------------------------------------ */
 
 /* Index of the region holding address a, or -1. Binary search. */
-static int
+static inline int
 region_of(const struct heap *h, uintptr_t a)
 {
   size_t lo = 0, hi = h->nregions;
@@ -345,16 +331,28 @@ region_of(const struct heap *h, uintptr_t a)
 
 /* Whether b, below the region end hi, has the size and footer of a free
  * block (bounds-checked before the footer is read). */
-static int
+static inline int
 free_shaped(const block *b, uintptr_t hi)
 {
   size_t size = bsize(b);
   return size >= MIN_BLOCK && size <= hi - HDR - (uintptr_t)b &&
-         *footer(b) == size;
+         (b->head & FLAGS & ~(FREE | PREV_FREE)) == 0 && *footer(b) == size;
+}
+
+/* Whether the footer before b (PREV_FREE is set) leads to a free block
+ * of that size starting at or after the region start lo. */
+static inline int
+prev_tags_ok(const block *b, uintptr_t lo)
+{
+  size_t size = ((const size_t *)(const void *)b)[-1];
+  if (size < MIN_BLOCK || size % HEAP_ALIGN || size > (uintptr_t)b - lo)
+    return 0;
+  const block *p = before(b, size);
+  return (p->head & FREE) && bsize(p) == size;
 }
 
 /* The mark left in the seal word of a block when it is freed. */
-static uintptr_t
+static inline uintptr_t
 freed_mark(const struct heap *h, const block *b)
 {
   return seal_of(h, b, b->head) ^ (uintptr_t)0x46524545ull; /* "FREE" */
@@ -364,9 +362,10 @@ freed_mark(const struct heap *h, const block *b)
  * The live block whose payload is p, or NULL after reporting why not. A
  * freed header (the head of a free block, or one left inside a block it
  * merged into) is a double free; anything else unsealed is a bad pointer.
- * The next block is checked too, so a write past the end of p is caught.
+ * The neighbours are checked too (a write past the end of p, a free block
+ * before it overwritten), so the free that follows can trust them.
  */
-static block *
+static inline block *
 live_block(struct heap *h, const void *p)
 {
   uintptr_t a = (uintptr_t)p;
@@ -392,10 +391,14 @@ live_block(struct heap *h, const void *p)
     report(h, HEAP_FAULT_CORRUPT, n);
     return NULL;
   }
+  if ((b->head & PREV_FREE) && !prev_tags_ok(b, h->regions[r].lo)) {
+    report(h, HEAP_FAULT_CORRUPT, b);
+    return NULL;
+  }
   return b;
 }
 
-static void
+static inline void
 count_use(struct heap *h, long long delta)
 {
   h->in_use += (size_t)delta;
@@ -431,7 +434,7 @@ heap_set_avail_hook(struct heap *h, heap_avail_fn *fn, void *arg)
 }
 
 /* Checks [lo, hi) against the heap and the regions; returns its index. */
-static int
+static inline int
 region_slot(const struct heap *h, uintptr_t lo, uintptr_t hi, size_t *slot)
 {
   uintptr_t hs = (uintptr_t)h;
@@ -476,11 +479,13 @@ heap_add_region(struct heap *h, void *base, size_t size)
   b->head = ahi - alo - HDR;
   make_free(h, b);
   h->total += bsize(b);
+  if (bsize(b) > h->max_block)
+    h->max_block = bsize(b);
   return 0;
 }
 
 /* Makes the free, unlisted block b (at least size bytes) live. */
-static void *
+static inline void *
 take(struct heap *h, block *b, size_t size)
 {
   trim_free(h, b, size);
@@ -496,7 +501,7 @@ take(struct heap *h, block *b, size_t size)
  * stays free and takes b's place on the list when it belongs there (the
  * common case of carving from a large block costs no bitmap work).
  */
-static void *
+static inline void *
 take_listed(struct heap *h, block *b, size_t size)
 {
   size_t have = bsize(b);
@@ -567,12 +572,12 @@ heap_alloc_aligned(struct heap *h, size_t size, size_t align)
  * Frees the block b (live, already accounted as freed): coalesces with free
  * neighbours, lists the result and tells the avail hook.
  */
-static void
+static inline void
 release(struct heap *h, block *b)
 {
   b->head |= FREE; /* a stale copy of this header now reads as freed */
   b->u.seal = freed_mark(h, b);
-  block *p = prev_free_block(h, b), *n = bnext(b);
+  block *p = prev_free(b), *n = bnext(b);
   size_t next = (n->head & FREE) ? bsize(n) : 0;
   if (p) { /* grow p over b (and n); p moves only if its list changes */
     size_t old = bsize(p), grown = old + bsize(b) + next;
@@ -616,7 +621,7 @@ heap_free(struct heap *h, void *p)
 }
 
 /* Cuts the live block b to size bytes, freeing the rest if it can be one. */
-static void
+static inline void
 shrink_live(struct heap *h, block *b, size_t size)
 {
   size_t have = bsize(b);
@@ -631,7 +636,7 @@ shrink_live(struct heap *h, block *b, size_t size)
 }
 
 /* Copies n bytes from src down to dst < src, the ranges may overlap. */
-static void
+static inline void
 copy_down(char *dst, const char *src, size_t n)
 {
   size_t step = (size_t)(src - dst);
@@ -644,7 +649,7 @@ copy_down(char *dst, const char *src, size_t n)
  * (the next one in place; else the previous one, sliding the data down).
  * Returns the block, or NULL if the neighbours are too small.
  */
-static block *
+static inline block *
 grow_live(struct heap *h, block *b, size_t need)
 {
   size_t have = bsize(b);
@@ -653,7 +658,7 @@ grow_live(struct heap *h, block *b, size_t need)
   if (have + next_free >= need) {
     list_remove(h, n);
     b->head += next_free;
-  } else if ((p = prev_free_block(h, b)) &&
+  } else if ((p = prev_free(b)) &&
              bsize(p) + have + next_free >= need) {
     list_remove(h, p);
     if (next_free)
@@ -706,6 +711,19 @@ heap_usable_size(struct heap *h, const void *p)
 }
 
 size_t
+heap_need(size_t size, size_t align)
+{
+  size_t need = block_size_for(size);
+  if (!need || align == 0 || (align & (align - 1)))
+    return SIZE_MAX;
+  if (align <= HEAP_ALIGN)
+    return need - HDR;
+  if (need > BLOCK_MAX - MIN_BLOCK || align > BLOCK_MAX - MIN_BLOCK - need)
+    return SIZE_MAX;
+  return need + align + MIN_BLOCK - HDR;
+}
+
+size_t
 heap_largest_free(const struct heap *h)
 {
   if (!h->fl_bitmap)
@@ -726,6 +744,7 @@ heap_stats(const struct heap *h, struct heap_stats *out)
   out->in_use = h->in_use;
   out->free = h->total - h->in_use;
   out->largest_free = heap_largest_free(h);
+  out->max_request = h->max_block ? h->max_block - HDR : 0;
   out->high_water = h->high_water;
   out->live = h->live;
   out->free_blocks = h->free_blocks;
@@ -743,12 +762,13 @@ struct walk {
 };
 
 /* Checks one block of a region walk; returns 0 or MN_EFORMAT. */
-static int
+static inline int
 check_block(const struct heap *h, const block *b, uintptr_t end,
             size_t prev_free, struct walk *w)
 {
   size_t size = bsize(b);
-  if ((b->head & PREV_FREE) != prev_free)
+  if ((b->head & PREV_FREE) != prev_free ||
+      (b->head & FLAGS & ~(FREE | PREV_FREE)))
     return MN_EFORMAT;
   if (size == 0) /* only the end marker has size 0 */
     return ((uintptr_t)b + HDR == end && !(b->head & FREE) && sealed(h, b))
@@ -770,7 +790,7 @@ check_block(const struct heap *h, const block *b, uintptr_t end,
 }
 
 /* Walks every block of every region; reports the first bad one. */
-static int
+static inline int
 check_regions(struct heap *h, struct walk *w)
 {
   for (size_t r = 0; r < h->nregions; r++) {
@@ -792,7 +812,7 @@ check_regions(struct heap *h, struct walk *w)
 }
 
 /* Checks one free list: links, class, flags, and its bitmap bits. */
-static int
+static inline int
 check_list(struct heap *h, int fl, int sl, size_t *count)
 {
   const block *prev = NULL;
@@ -801,7 +821,8 @@ check_list(struct heap *h, int fl, int sl, size_t *count)
     return MN_EFORMAT;
   for (const block *b = h->lists[fl][sl]; b; b = b->u.next) {
     int f, s;
-    if (++*count > h->free_blocks || region_of(h, (uintptr_t)b) < 0)
+    if (++*count > h->free_blocks || (uintptr_t)b % HEAP_ALIGN ||
+        region_of(h, (uintptr_t)b) < 0)
       return MN_EFORMAT;
     mapping(bsize(b), &f, &s);
     if (!(b->head & FREE) || b->prev != prev || f != fl || s != sl)

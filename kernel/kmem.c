@@ -96,7 +96,7 @@ kmalloc_wait(size_t size, uint64_t timeout_ns, void **out)
 {
   struct heap_stats st;
   heap_stats(&kheap, &st);
-  if (size > st.total)
+  if (heap_need(size, 1) > st.max_request)
     return MN_ENOMEM;
   uint64_t deadline = ktime_deadline(timeout_ns);
   for (;;) {

@@ -9,3 +9,8 @@ ifeq ($(HOSTED),yes)
 KTEST_LIBS := kernel plathosted kernel mnheap postcard cobs mnerr
 $(foreach t,timer task kchannel bbq registry userspace log,$(if $(wildcard test/$(t)_test.c),$(eval $(call TEST,$(t)_test,test/$(t)_test.c,$(KTEST_LIBS)))))
 endif
+
+ifeq ($(HOSTED),yes)
+$(eval $(call BENCH,kernel_bench,bench/kernel_bench.c,$(KTEST_LIBS)))
+BENCH_SCRIPTS += bench/kernel.sh
+endif

@@ -265,6 +265,9 @@ task_spawn(const char *name, task_fn fn, void *arg, size_t stack_size,
     stack_size = TASK_STACK_DEFAULT;
   if (stack_size < TASK_STACK_MIN)
     stack_size = TASK_STACK_MIN;
+#ifdef __SANITIZE_ADDRESS__
+  stack_size *= 4; /* instrumented frames are several times larger */
+#endif
   struct task *t = kzalloc(sizeof *t);
   if (!t)
     return MN_ENOMEM;

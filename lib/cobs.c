@@ -8,8 +8,8 @@
  *
  * Interface:
  *   cobs_enc_init, cobs_enc_push, cobs_enc_finish, cobs_encode,
- *   cobs_decode, cobs_stream_init, cobs_stream_push, cobs_stream_feed,
- *   cobs_stream_frame
+ *   cobs_decode, cobs_check, cobs_stream_init, cobs_stream_push,
+ *   cobs_stream_feed, cobs_stream_frame
  */
 #include <mneme/cobs.h>
 #include <mneme/err.h>
@@ -43,7 +43,8 @@ void cobs_enc_init(struct cobs_enc *e, void *dst, size_t cap) {
 
 int cobs_enc_push(struct cobs_enc *e, const void *src, size_t n) {
   const uint8_t *s = src;
-  for (size_t i = 0; i < n && !e->err; i++) {
+  size_t i = 0;
+  while (i < n && !e->err) {
     if (!e->open)
       open_block(e);
     if (e->err)
@@ -51,13 +52,24 @@ int cobs_enc_push(struct cobs_enc *e, const void *src, size_t n) {
     if (s[i] == 0) {
       close_block(e);
       open_block(e); /* a zero is always followed by a block */
-    } else if (e->len == e->cap) {
-      e->err = MN_ENOSPC;
-    } else {
-      e->dst[e->len++] = s[i];
-      if (++e->code == 0xff)
-        close_block(e);
+      i++;
+      continue;
     }
+    /* copy the run of non-zero bytes that fits in this block */
+    size_t room = 0xffu - e->code, k = 0;
+    while (k < room && i + k < n && s[i + k] != 0)
+      k++;
+    if (k > e->cap - e->len) {
+      e->err = MN_ENOSPC;
+      break;
+    }
+    for (size_t j = 0; j < k; j++)
+      e->dst[e->len + j] = s[i + j];
+    e->len += k;
+    e->code = (uint8_t)(e->code + k);
+    i += k;
+    if (e->code == 0xff)
+      close_block(e);
   }
   return e->err;
 }
@@ -105,6 +117,25 @@ int cobs_decode(const void *src, size_t n, void *dst, size_t cap,
         return MN_ENOSPC;
       d[o++] = 0;
     }
+  }
+  *out_len = o;
+  return 0;
+}
+
+int cobs_check(const void *src, size_t n, size_t *out_len) {
+  const uint8_t *s = src;
+  size_t i = 0, o = 0;
+  if (n == 0)
+    return MN_EDECODE;
+  while (i < n) {
+    uint8_t code = s[i++];
+    size_t run = (size_t)code - 1;
+    if (code == 0 || run > n - i)
+      return MN_EDECODE;
+    for (size_t k = 0; k < run; k++)
+      if (s[i++] == 0)
+        return MN_EDECODE;
+    o += run + (i < n && code != 0xff);
   }
   *out_len = o;
   return 0;

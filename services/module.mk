@@ -1,3 +1,27 @@
 # services/: portable services, built only on other services.
-SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c
+SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
+                 services/sermux.c services/sermux_users.c services/kbdmux.c \
+                 services/kbd_decode.c \
+                 services/tracing.c
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
+
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/sermux_e2e.sh
+endif
+
+ifeq ($(HOSTED),yes)
+LDLIBS_sermux_test += -lcmocka
+CFLAGS_test/sermux_test.c := -Itools/mnemeterm
+$(eval $(call TEST,sermux_test,test/sermux_test.c tools/mnemeterm/trace_decode.c,\
+  services kernel plathosted kernel mnheap sermux_frame postcard cobs mnerr))
+endif
+
+ifeq ($(HOSTED),yes)
+BENCH_SCRIPTS += bench/sermux.sh
+endif
+
+# Brief fuzzing in make test, longer in make fuzz (test/svc_fuzz.sh).
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/svc_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/svc_fuzz.sh

@@ -1,10 +1,11 @@
 /*
  * status.c: the system status service.
  *
- * Interface: status_start.
+ * Interface: status_start, status_set_mux_source.
  *
  * One task answers requests from the kernel (struct status_req) and from
- * userspace (postcard, see status.h) alike.
+ * userspace (postcard, see status.h) alike. Mux counters come from
+ * the functions sermux_start hands over (status_set_mux_source).
  */
 #include <string.h>
 #include "mneme/err.h"
@@ -17,6 +18,16 @@
 
 static struct svc_server *srv;
 static uint64_t boot_ns;
+static void (*mux_stats)(struct sermux_stats *);
+static int (*mux_port_stats)(size_t, struct sermux_port_stats *);
+
+void
+status_set_mux_source(void (*stats)(struct sermux_stats *),
+                      int (*port_stats)(size_t, struct sermux_port_stats *))
+{
+  mux_stats = stats;
+  mux_port_stats = port_stats;
+}
 
 static int
 decode_req(const uint8_t *in, size_t len, void *out)
@@ -25,10 +36,11 @@ decode_req(const uint8_t *in, size_t len, void *out)
   struct pc_dec d;
   uint32_t v;
   pc_dec_init(&d, in, len);
-  if (pc_dec_variant(&d, &v) || v > STATUS_COUNTS)
+  if (pc_dec_variant(&d, &v) || v > STATUS_MUX)
     return MN_EDECODE;
   r->kind = (uint8_t)v;
-  if (v == STATUS_PING || v == STATUS_TASK || v == STATUS_SERVICE)
+  if (v == STATUS_PING || v == STATUS_TASK || v == STATUS_SERVICE ||
+      v == STATUS_MUX_PORT)
     pc_dec_u32(&d, &r->arg);
   return pc_dec_finish(&d) ? MN_EDECODE : 0;
 }
@@ -79,6 +91,29 @@ encode_resp(struct pc_enc *e, const void *p)
     pc_enc_u32(e, r->u.counts.services);
     pc_enc_u64(e, r->u.counts.switches);
     break;
+  case STATUS_MUX_PORT: {
+    const struct sermux_port_stats *m = &r->u.mux_port;
+    pc_enc_u16(e, m->port);
+    pc_enc_u32(e, m->capacity);
+    const uint64_t v[] = { m->rx_frames, m->rx_bytes, m->rx_lost_frames,
+                           m->rx_lost_bytes, m->tx_frames, m->tx_bytes };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+      pc_enc_u64(e, v[i]);
+    break;
+  }
+  case STATUS_MUX: {
+    const struct sermux_stats *m = &r->u.mux;
+    pc_enc_u32(e, m->ports_open);
+    pc_enc_u32(e, m->max_ports);
+    pc_enc_u32(e, m->max_frame);
+    const uint64_t v[] = { m->wire_rx_bytes, m->wire_tx_bytes, m->frames_rx,
+                           m->frames_tx, m->malformed, m->oversized,
+                           m->short_frames, m->closed_port_frames,
+                           m->closed_port_bytes };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+      pc_enc_u64(e, v[i]);
+    break;
+  }
   }
 }
 
@@ -149,6 +184,12 @@ answer(const struct status_req *q, struct status_resp *r)
     r->u.counts.switches = es.switches;
     return 0;
   }
+  case STATUS_MUX_PORT:
+    return mux_port_stats && mux_port_stats(q->arg, &r->u.mux_port) == 0 ? 0 : 1;
+  case STATUS_MUX:
+    if (mux_stats)
+      mux_stats(&r->u.mux);
+    return 0;
   }
   return 1;
 }

@@ -83,6 +83,7 @@ test_add_region_errors(void **state)
   assert_int_equal(heap_add_region(&h, &h, sizeof h + 64), MN_EINVAL);
   assert_int_equal(heap_add_region(&h, arena, 4096), 0); /* touching: ok */
   assert_int_equal(stats(&h).regions, 2);
+  assert_int_equal(stats(&h).max_request, 4096 - 32);
   assert_int_equal(stats(&h).total, 2 * (4096 - 16));
   assert_int_equal(heap_check(&h), 0);
   assert_int_equal(faults.count, 0);
@@ -152,6 +153,7 @@ test_exhaustion_and_recovery(void **state)
   setup_heap(&h, 0, 64 * 1024);
   struct heap_stats s0 = stats(&h);
   assert_int_equal(s0.largest_free, 64 * 1024 - 32);
+  assert_int_equal(s0.max_request, s0.largest_free);
   void *p[4096];
   size_t n = 0;
   while ((p[n] = heap_alloc(&h, 100)) != NULL)
@@ -467,7 +469,7 @@ test_check_finds_corruption(void **state)
   struct heap h;
   setup_heap(&h, 0, 64 * 1024);
   unsigned char *a = heap_alloc(&h, 64), *b = heap_alloc(&h, 64);
-  (void)heap_alloc(&h, 64);
+  unsigned char *c = heap_alloc(&h, 64);
   heap_free(&h, b);
   assert_int_equal(heap_check(&h), 0);
   /* use after free: the free block's list link is overwritten */
@@ -477,17 +479,34 @@ test_check_finds_corruption(void **state)
   assert_int_equal(heap_check(&h), MN_EFORMAT);
   memcpy(b, saved, 16);
   assert_int_equal(heap_check(&h), 0);
+  void *link = a + 4; /* in the region but not a block: misaligned */
+  memcpy(b - 8, &link, sizeof link);
+  assert_int_equal(heap_check(&h), MN_EFORMAT);
+  memcpy(b, saved, 16);
+  memset(b - 8, 0, 8); /* b was the only block on its list */
+  assert_int_equal(heap_check(&h), 0);
   /* a free block's footer is overwritten: freeing the block after it sees
      boundary tags that disagree and leaves the heap alone */
-  size_t bu = 64 + 16;
-  size_t *foot = (size_t *)(void *)(b + bu - 16 - sizeof(size_t));
+  size_t *foot = (size_t *)(void *)(b + 80 - 16 - sizeof(size_t));
   size_t keep = *foot;
-  *foot = 48;
-  assert_int_equal(heap_check(&h), MN_EFORMAT);
+  assert_int_equal(keep, 80);
+  static const size_t bad[] = { 48, 96, 81, 0, 1u << 20 };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    *foot = bad[i];
+    assert_int_equal(heap_check(&h), MN_EFORMAT);
+    heap_free(&h, c);
+    assert_int_equal(faults.last, HEAP_FAULT_CORRUPT);
+    assert_ptr_equal(faults.addr, c - 16);
+  }
+  assert_int_equal(faults.count, 2 + 2 * 5);
+  assert_int_equal(stats(&h).live, 2);
   *foot = keep;
   assert_int_equal(heap_check(&h), 0);
-  (void)a;
-  assert_int_equal(faults.count, 2);
+  heap_free(&h, c);
+  heap_free(&h, a);
+  assert_int_equal(stats(&h).free_blocks, 1);
+  assert_int_equal(heap_check(&h), 0);
+  assert_int_equal(faults.count, 12);
 }
 
 /* ---- hooks ---------------------------------------------------------------- */
@@ -525,7 +544,14 @@ test_avail_hook(void **state)
   heap_free(&h, p[1]); /* coalesces with p[0]'s block */
   assert_int_equal(log.calls, 2);
   assert_int_equal(log.last, 8016);
-  void *w = heap_alloc(&h, log.last); /* the waiter retries: fits exactly */
+  assert_true(heap_need(5000, 1) <= log.last); /* the waiter retries */
+  assert_true(heap_need(8016, 1) <= log.last);
+  assert_true(heap_need(8017, 1) > log.last);
+  assert_true(heap_need(5000, 4096) > log.last);
+  assert_int_equal(heap_need(SIZE_MAX, 1), SIZE_MAX);
+  assert_int_equal(heap_need(16, 3), SIZE_MAX);
+  assert_int_equal(heap_need(16, 0), SIZE_MAX);
+  void *w = heap_alloc(&h, log.last); /* fits exactly */
   assert_non_null(w);
   heap_realloc(&h, p[2], 100); /* a shrink frees a tail: the hook runs */
   assert_int_equal(log.calls, 3);
@@ -535,6 +561,45 @@ test_avail_hook(void **state)
   heap_free(&h, fill_up);
   assert_int_equal(log.calls, 6);
   assert_int_equal(log.last, stats(&h).largest_free);
+  assert_int_equal(heap_check(&h), 0);
+  assert_int_equal(faults.count, 0);
+}
+
+/* A waiter served from inside the hook, as a kernel might do it. */
+struct reentrant {
+  struct heap *h;
+  size_t want;
+  void *got;
+};
+
+static void
+serve_waiter(void *arg, size_t avail)
+{
+  struct reentrant *r = arg;
+  if (!r->got && heap_need(r->want, 1) <= avail) {
+    r->got = heap_alloc(r->h, r->want);
+    assert_non_null(r->got);
+    assert_int_equal(heap_check(r->h), 0);
+  }
+}
+
+static void
+test_avail_hook_may_allocate(void **state)
+{
+  struct heap h;
+  setup_heap(&h, 0, 8 * 1024);
+  struct reentrant r = { &h, 3000, NULL };
+  heap_set_avail_hook(&h, serve_waiter, &r);
+  void *a = heap_alloc(&h, 2000), *b = heap_alloc(&h, 2000);
+  void *c = heap_alloc(&h, stats(&h).largest_free);
+  assert_non_null(c);
+  heap_free(&h, a); /* 2000 bytes free: not enough for the waiter */
+  assert_null(r.got);
+  heap_free(&h, b); /* coalesced to 4032: the waiter gets its block */
+  assert_ptr_equal(r.got, a);
+  heap_free(&h, r.got); /* the hook runs again and must not re-serve */
+  heap_free(&h, c);
+  assert_int_equal(stats(&h).free_blocks, 1);
   assert_int_equal(heap_check(&h), 0);
   assert_int_equal(faults.count, 0);
 }
@@ -551,10 +616,14 @@ struct shadow {
   uint64_t failed;
 };
 
+static size_t size_cap; /* sizes are below this */
+
 static size_t
 random_size(void)
 {
   uint64_t r = rng();
+  if (size_cap < 100000)
+    return (r >> 8) % size_cap;
   switch (r % 8) {
   case 0: return 0;
   case 1: case 2: case 3: return (r >> 8) % 64;
@@ -619,12 +688,16 @@ random_op(struct heap *h, struct shadow *m)
     m->p[i] = q;
     m->size[i] = size;
     fill(q, size, m->seed[i]);
-  } else if (op < 7) {
-    shadow_set(h, m, i, heap_alloc(h, size), size);
   } else {
-    size_t align = (size_t)1 << (rng() % 13);
-    void *p = heap_alloc_aligned(h, size, align);
+    size_t align = op < 7 ? 1 : (size_t)1 << (rng() % 13);
+    size_t largest = heap_largest_free(h);
+    void *p = op < 7 ? heap_alloc(h, size)
+                     : heap_alloc_aligned(h, size, align);
     assert_int_equal((uintptr_t)p % align, 0);
+    if (heap_need(size, align) <= largest) /* the promise to waiters */
+      assert_non_null(p);
+    if (!p && align == 1) /* and it is exact at default alignment */
+      assert_true(heap_need(size, 1) > largest);
     shadow_set(h, m, i, p, size);
   }
 }
@@ -655,13 +728,14 @@ check_against_shadow(struct heap *h, struct shadow *m)
 }
 
 static void
-stress(uint64_t seed, size_t ops)
+stress(uint64_t seed, size_t ops, size_t cap)
 {
   static struct shadow m;
   struct heap h;
   memset(&m, 0, sizeof m);
   setup_heap(&h, 0, 0);
   rng_state = seed;
+  size_cap = cap;
   /* four regions with odd bases and sizes, one tiny, gaps between them */
   assert_int_equal(heap_add_region(&h, arena + 3, 300000), 0);
   assert_int_equal(heap_add_region(&h, arena + 310001, 99), 0);
@@ -679,14 +753,17 @@ stress(uint64_t seed, size_t ops)
       shadow_drop(&h, &m, i);
   check_against_shadow(&h, &m);
   assert_int_equal(stats(&h).free_blocks, 4);
+  assert_int_equal(stats(&h).max_request, stats(&h).largest_free);
   assert_int_equal(faults.count, 0);
 }
 
 static void
 test_random_stress(void **state)
 {
-  for (uint64_t seed = 1; seed <= 8; seed++)
-    stress(seed * 0x9e3779b97f4a7c15ull, 20000);
+  for (uint64_t seed = 1; seed <= 8; seed++) /* mostly full, large sizes */
+    stress(seed * 0x9e3779b97f4a7c15ull, 20000, 100000);
+  for (uint64_t seed = 1; seed <= 4; seed++) /* many small blocks */
+    stress(seed * 0xbf58476d1ce4e5b9ull, 20000, 600);
 }
 
 int
@@ -706,6 +783,7 @@ main(void)
     cmocka_unit_test(test_overflow_detected),
     cmocka_unit_test(test_check_finds_corruption),
     cmocka_unit_test(test_avail_hook),
+    cmocka_unit_test(test_avail_hook_may_allocate),
     cmocka_unit_test(test_random_stress),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,9 @@
 #include "mneme/kernel.h"
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
 
 static void *ktest_mem;
 static size_t ktest_mem_size;
@@ -33,6 +36,10 @@ ktest_boot(size_t heap_size)
   ktest_mem = mmap(0, heap_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   assert_true(ktest_mem != MAP_FAILED);
+#ifdef __SANITIZE_ADDRESS__
+  /* Stacks of the previous kernel's tasks left redzones here. */
+  ASAN_UNPOISON_MEMORY_REGION(ktest_mem, heap_size);
+#endif
   ktest_mem_size = heap_size;
   ktest_region.base = (uintptr_t)ktest_mem;
   ktest_region.size = heap_size;

@@ -50,6 +50,10 @@ int cobs_encode(const void *src, size_t n, void *dst, size_t cap,
 int cobs_decode(const void *src, size_t n, void *dst, size_t cap,
                 size_t *out_len);
 
+/* Checks one frame src[0..n) like cobs_decode without writing anything;
+ * *out_len gets the decoded length. Returns 0 or MN_EDECODE. */
+int cobs_check(const void *src, size_t n, size_t *out_len);
+
 /* ---- streaming decoder ---------------------------------------------------- */
 
 /* Decodes a byte stream (a UART) frame by frame into a caller buffer. */

@@ -3,11 +3,14 @@
  *
  * A heap manages one or more disjoint memory regions handed to it by the
  * platform (every usable range of a UEFI memory map, the buffer the hosted
- * platform reserves for --heap). Allocation and free run in bounded time:
- * two-level segregated fit (TLSF) with bitmaps finds a free block with a few
- * bit scans, and boundary tags coalesce a freed block with its free
- * neighbours at once. All state lives in a caller-provided struct heap;
- * the heap never calls malloc and needs nothing from libc but memcpy.
+ * platform reserves for --heap). Free runs in constant time, and so does
+ * allocation whenever a good fit exists: two-level segregated fit (TLSF)
+ * with bitmaps finds a free block with a few bit scans, and boundary tags
+ * coalesce a freed block with its free neighbours at once. Only when the
+ * good-fit search finds nothing does allocation scan one list first-fit,
+ * so that a request fails only if no free block can hold it. All state
+ * lives in a caller-provided struct heap; the heap never calls malloc and
+ * needs nothing from libc but memcpy.
  *
  * Payloads are aligned to HEAP_ALIGN (16) bytes; heap_alloc_aligned gives
  * any power-of-two alignment. Running out returns NULL and counts a failed
@@ -46,7 +49,8 @@ typedef void heap_fault_fn(void *arg, int fault, const void *addr);
  * Called after a free or a shrinking realloc with the payload size of the
  * free block that operation produced (after coalescing): any request of at
  * most `avail` bytes at default alignment now succeeds. The heap is
- * consistent when the hook runs; the hook may allocate and free.
+ * consistent when the hook runs; the hook may allocate, and may free
+ * (which calls the hook again, nested).
  */
 typedef void heap_avail_fn(void *arg, size_t avail);
 
@@ -55,6 +59,8 @@ struct heap_stats {
   size_t in_use;       /* bytes in live blocks, headers included */
   size_t free;         /* bytes in free blocks (total - in_use) */
   size_t largest_free; /* largest request heap_alloc can serve now */
+  size_t max_request;  /* largest request that can ever be served (the
+                          largest region, empty): more never fits */
   size_t high_water;   /* highest in_use ever reached */
   size_t live;         /* live allocations */
   size_t free_blocks;  /* blocks on the free lists */
@@ -83,7 +89,7 @@ struct heap {
   uintptr_t secret;                    /* seal key, from the heap address */
   struct heap_region regions[HEAP_MAX_REGIONS]; /* sorted by address */
   size_t nregions;
-  size_t total, in_use, high_water, live, free_blocks;
+  size_t total, in_use, high_water, live, free_blocks, max_block;
   uint64_t allocs, frees, failed, faults;
   heap_fault_fn *fault_fn;
   void *fault_arg;
@@ -143,6 +149,14 @@ void heap_free(struct heap *h, void *p);
 /* Returns the usable bytes of the live block at p, or 0 (and a fault) if p
  * is not one. */
 size_t heap_usable_size(struct heap *h, const void *p);
+
+/*
+ * Returns the free-block payload size that guarantees a request of size
+ * bytes at alignment align (a power of two; 1 for heap_alloc) succeeds:
+ * compare it with the avail hook's argument or heap_largest_free to retry
+ * a waiting request. SIZE_MAX if the request can never succeed.
+ */
+size_t heap_need(size_t size, size_t align);
 
 /* Returns the largest request heap_alloc can serve now (0 if none). */
 size_t heap_largest_free(const struct heap *h);

@@ -13,6 +13,14 @@
  *   4 Service(u32 index) -> 4 Service{uuid, name str, user_visible bool,
  *                               requests u64, replies_lost u64}
  *   5 Counts           -> 5 Counts{tasks u32, services u32, switches u64}
+ *   6 MuxPort(u32 index) -> 6 MuxPort{port u16, capacity u32, rx_frames,
+ *                               rx_bytes, rx_lost_frames, rx_lost_bytes,
+ *                               tx_frames, tx_bytes: u64}  (sermux.h)
+ *   7 Mux              -> 7 Mux{ports_open, max_ports, max_frame: u32,
+ *                               wire_rx_bytes, wire_tx_bytes, frames_rx,
+ *                               frames_tx, malformed, oversized,
+ *                               short_frames, closed_port_frames,
+ *                               closed_port_bytes: u64}
  * Errors, an enum: 0 NoSuchIndex.
  */
 #ifndef MNEME_STATUS_H
@@ -20,17 +28,19 @@
 
 #include <stdint.h>
 #include "mneme/registry.h"
+#include "mneme/sermux.h"
 
 /* 1463b774-ce29-4ea9-94c0-c07056184c38 */
 #define STATUS_UUID UUID_INIT(0x1463b774, 0xce29, 0x4ea9, 0x94c0, 0xc07056184c38ull)
 
 enum status_kind {
   STATUS_PING, STATUS_UPTIME, STATUS_HEAP, STATUS_TASK, STATUS_SERVICE, STATUS_COUNTS,
+  STATUS_MUX_PORT, STATUS_MUX,
 };
 
 struct status_req {
   uint8_t kind;
-  uint32_t arg;                     /* Ping value, Task/Service index */
+  uint32_t arg;                     /* Ping value, Task/Service/MuxPort index */
 };
 
 struct status_resp {
@@ -44,6 +54,8 @@ struct status_resp {
     struct { struct uuid id; char name[24]; uint8_t user_visible;
              uint64_t requests, replies_lost; } service;
     struct { uint32_t tasks, services; uint64_t switches; } counts;
+    struct sermux_port_stats mux_port;
+    struct sermux_stats mux;
   } u;
 };
 
@@ -58,5 +70,13 @@ struct status_err {
 
 /* Registers the service and starts its task. Returns 0 or an MN_E*. */
 int status_start(void);
+
+/*
+ * Where the mux counters come from (sermux_start calls this), so that the
+ * status service does not pull the mux into an image that has none. Until
+ * then Mux answers zeros and MuxPort NoSuchIndex.
+ */
+void status_set_mux_source(void (*stats)(struct sermux_stats *),
+                           int (*port_stats)(size_t, struct sermux_port_stats *));
 
 #endif

@@ -30,6 +30,19 @@
 
 #if defined(__x86_64__)
 void mn_context_switch_asm(struct plat_context *from, struct plat_context *to);
+void mn_context_start(void);
+_Noreturn void mn_context_start_c(void (*entry)(void));
+
+/* Runs first in every new context (from mn_context_start). */
+void
+mn_context_start_c(void (*entry)(void))
+{
+#ifdef MN_ASAN
+  __sanitizer_finish_switch_fiber(0, 0, 0);
+#endif
+  entry();
+  __builtin_trap();
+}
 
 void
 plat_context_init(struct plat_context *ctx, void *stack, size_t size,
@@ -37,10 +50,14 @@ plat_context_init(struct plat_context *ctx, void *stack, size_t size,
 {
   uintptr_t top = ((uintptr_t)stack + size) & ~(uintptr_t)15;
   uint64_t *sp = (uint64_t *)top;
-  *--sp = 0;                      /* fake return address of entry */
-  *--sp = (uintptr_t)entry;       /* popped by ret */
-  for (int i = 0; i < 6; i++)
-    *--sp = 0;                    /* rbp rbx r12 r13 r14 r15 */
+  *--sp = 0;                      /* fake return address */
+  *--sp = (uintptr_t)mn_context_start; /* popped by ret */
+  *--sp = 0;                      /* rbp */
+  *--sp = 0;                      /* rbx */
+  *--sp = (uintptr_t)entry;       /* r12: mn_context_start's argument */
+  *--sp = 0;                      /* r13 */
+  *--sp = 0;                      /* r14 */
+  *--sp = 0;                      /* r15 */
   *--sp = 0x037f00001f80ull;      /* mxcsr 0x1f80, x87 control word 0x037f */
   ctx->sp = sp;
   ctx->stack_lo = stack;

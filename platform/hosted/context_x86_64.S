@@ -32,4 +32,14 @@ mn_context_switch_asm:
         popq    %rbp
         ret
         .size   mn_context_switch_asm, .-mn_context_switch_asm
+
+/* First code of a new context: calls mn_context_start_c(r12 = entry). */
+        .globl  mn_context_start
+        .type   mn_context_start, @function
+mn_context_start:
+        andq    $-16, %rsp
+        movq    %r12, %rdi
+        call    mn_context_start_c
+        ud2
+        .size   mn_context_start, .-mn_context_start
         .section .note.GNU-stack,"",@progbits

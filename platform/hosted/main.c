@@ -2,11 +2,16 @@
  * main.c: mneme as a Linux process.
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
+ *              [--config FILE] [--key-echo PORT]
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
- * memory the kernel may use. The serial port service runs over stdin and
- * stdout or a TCP listener on 127.0.0.1; the userspace message bridge
- * and the status service run on top of it.
+ * memory the kernel may use. The configuration (config/hosted.toml baked
+ * in, or --config FILE: the .bin tools/mkconfig.py writes, or a .toml it
+ * converts) says which services start, in dependency order: the serial
+ * port over stdin/stdout or a TCP listener on 127.0.0.1, the serial mux
+ * and its port users, the keyboard mux, tracing, status. The userspace
+ * message bridge runs on sermux port 4, or on the bare serial port when
+ * the mux is disabled. Command-line options override the configuration.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -16,19 +21,28 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "hosted.h"
+#include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/keyboard.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
 #include "mneme/serial.h"
+#include "mneme/sermux.h"
 #include "mneme/status.h"
 #include "mneme/task.h"
+#include "mneme/trace.h"
 #include "mneme/userbridge.h"
 
 struct opts {
-  size_t heap;
-  const char *serial;
-  int log_level;
+  size_t heap;                 /* 0: from the configuration */
+  const char *serial;          /* NULL: from the configuration */
+  int log_level;               /* -1: from the configuration */
+  const char *config;          /* NULL: the baked one */
+  int key_echo;                /* sermux port, -1: none */
+  struct mn_config cfg;
+  uint8_t *cfg_bytes;
+  char serial_spec[64];
 };
 
 static int
@@ -52,18 +66,24 @@ usage(void)
 {
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
-          "  --heap SIZE     memory the kernel may use (default 1M; K/M/G)\n"
+          "             [--config FILE] [--key-echo PORT]\n"
+          "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT\n"
-          "  --log LEVEL     trace, debug, info, warn or error (default info)\n");
+          "  --log LEVEL     trace, debug, info, warn or error (default: config)\n"
+          "  --config FILE   configuration: a .bin from tools/mkconfig.py, or a\n"
+          "                  .toml (converted with python3 tools/mkconfig.py)\n"
+          "  --key-echo PORT write every key event as a text line to sermux PORT\n");
 }
 
 static int
 parse_args(int argc, char **argv, struct opts *o)
 {
   static const char *levels[] = { "trace", "debug", "info", "warn", "error" };
-  o->heap = 1u << 20;
-  o->serial = "stdio";
-  o->log_level = LOG_INFO;
+  o->heap = 0;
+  o->serial = 0;
+  o->log_level = -1;
+  o->config = 0;
+  o->key_echo = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -75,6 +95,14 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--serial") && v) {
       o->serial = v;
+      i++;
+    } else if (!strcmp(a, "--config") && v) {
+      o->config = v;
+      i++;
+    } else if (!strcmp(a, "--key-echo") && v) {
+      o->key_echo = atoi(v);
+      if (o->key_echo < 0 || o->key_echo > 65535)
+        return -1;
       i++;
     } else if (!strcmp(a, "--log") && v) {
       int l = -1;
@@ -92,20 +120,151 @@ parse_args(int argc, char **argv, struct opts *o)
   return 0;
 }
 
+/* Reads a whole file into a malloc'd buffer. Returns 0 or -1. */
+static int
+read_file(const char *path, uint8_t **out, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return -1;
+  size_t cap = 4096, n = 0;
+  uint8_t *b = malloc(cap);
+  size_t r;
+  while (b && (r = fread(b + n, 1, cap - n, f)) > 0) {
+    n += r;
+    if (n == cap)
+      b = realloc(b, cap *= 2);
+  }
+  fclose(f);
+  if (!b)
+    return -1;
+  *out = b;
+  *len = n;
+  return 0;
+}
+
+/* Loads --config (converting a .toml with mkconfig.py) or the baked bytes. */
+static int
+load_config(struct opts *o)
+{
+  const uint8_t *bytes = mn_config_baked;
+  size_t len = mn_config_baked_len;
+  if (o->config) {
+    char bin[] = "/tmp/mneme-config-XXXXXX";
+    const char *path = o->config;
+    size_t pl = strlen(path);
+    if (pl > 5 && !strcmp(path + pl - 5, ".toml")) {
+      int fd = mkstemp(bin);
+      if (fd < 0)
+        return -1;
+      close(fd);
+      const char *tool = getenv("MNEME_MKCONFIG");
+      char cmd[1024];
+      snprintf(cmd, sizeof cmd, "python3 '%s' '%s' --bin '%s'",
+               tool ? tool : "tools/mkconfig.py", path, bin);
+      int rc = system(cmd);
+      path = bin;
+      if (rc != 0) {
+        unlink(bin);
+        return -1;
+      }
+    }
+    int err = read_file(path, &o->cfg_bytes, &len);
+    if (path == bin)
+      unlink(bin);
+    if (err) {
+      fprintf(stderr, "mneme: cannot read %s\n", o->config);
+      return -1;
+    }
+    bytes = o->cfg_bytes;
+  }
+  int err = mn_config_decode(&o->cfg, bytes, len);
+  if (err) {
+    fprintf(stderr, "mneme: bad configuration: %s\n", mn_strerror(err));
+    return -1;
+  }
+  if (o->cfg.platform.kind != MN_PLATFORM_HOSTED) {
+    fprintf(stderr, "mneme: the configuration is not for the hosted platform\n");
+    return -1;
+  }
+  if (!o->serial) {
+    const struct mn_str *s = &o->cfg.platform.u.hosted.serial;
+    size_t n = s->len < sizeof o->serial_spec - 1 ? s->len : sizeof o->serial_spec - 1;
+    memcpy(o->serial_spec, s->ptr, n);
+    o->serial_spec[n] = 0;
+    o->serial = o->serial_spec;
+  }
+  if (!o->heap)
+    o->heap = (size_t)o->cfg.kernel.heap;
+  if (o->log_level < 0)
+    o->log_level = o->cfg.kernel.log_level;
+  return 0;
+}
+
+/* Starts one configured service. Returns 0 or an MN_E* code. */
+static int
+start_one(const struct opts *o, const struct mn_config_service *s)
+{
+  switch (s->kind) {
+  case MN_SVC_SERIAL:
+    return strcmp(o->serial, "none") ? hosted_serial_start(o->serial) : 0;
+  case MN_SVC_SERMUX: {
+    struct sermux_config mc = { s->u.sermux.ports, s->u.sermux.max_frame };
+    return strcmp(o->serial, "none") ? sermux_start(&mc, MN_SEC(1)) : MN_ENOENT;
+  }
+  case MN_SVC_LOOPBACK:
+    return sermux_loopback_start(s->u.loopback.port);
+  case MN_SVC_HELLO:
+    return sermux_hello_start(s->u.hello.port, s->u.hello.interval_ms,
+                              s->u.hello.message.ptr, s->u.hello.message.len);
+  case MN_SVC_PSEUDO_KEYBOARD:
+    return pseudo_keyboard_start(s->u.pseudo_keyboard.port);
+  case MN_SVC_KEYBOARD_MUX:
+    return kbdmux_start();
+  case MN_SVC_TRACING:
+    return trace_start(s->u.tracing.port, s->u.tracing.max_level,
+                       s->u.tracing.heartbeat_ms);
+  case MN_SVC_STATUS:
+    return status_start();
+  default:
+    klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
+    return 0;
+  }
+}
+
+/* Userspace requests: on sermux port 4, else on the bare serial port. */
+static int
+start_userbridge(const struct opts *o)
+{
+  if (mn_config_find(&o->cfg, MN_SVC_SERMUX)) {
+    struct sermux_port *p;
+    int err = sermux_open(SERMUX_PORT_USERBRIDGE, 0, MN_SEC(1), &p);
+    return err ? err : userbridge_start(&p->rx, &p->tx, 1024);
+  }
+  struct bbq *rx, *tx;
+  int err = serial_get_port(MN_SEC(1), &rx, &tx);
+  return err ? err : userbridge_start(rx, tx, 1024);
+}
+
 static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
-  int err = status_start();
-  if (err)
-    klog(LOG_ERROR, "status service: %s", mn_strerror(err));
-  if (strcmp(o->serial, "none") != 0) {
-    struct bbq *rx, *tx;
-    err = serial_get_port(MN_SEC(1), &rx, &tx);
-    if (!err)
-      err = userbridge_start(rx, tx, 1024);
+  for (size_t i = 0; i < o->cfg.nservices; i++) {
+    const struct mn_config_service *s = &o->cfg.services[i];
+    int err = start_one(o, s);
+    if (err)
+      klog(LOG_ERROR, "%s: %s", mn_service_name(s->kind), mn_strerror(err));
+  }
+  if (strcmp(o->serial, "none") && mn_config_find(&o->cfg, MN_SVC_SERIAL)) {
+    int err = start_userbridge(o);
     if (err)
       klog(LOG_ERROR, "userspace bridge: %s", mn_strerror(err));
+  }
+  if (o->key_echo >= 0) {
+    int err = sermux_keyecho_start((uint16_t)o->key_echo);
+    if (err)
+      klog(LOG_ERROR, "key echo: %s", mn_strerror(err));
   }
   klog(LOG_INFO, "mneme is up");
   return 0;
@@ -114,11 +273,13 @@ start_services(void *arg)
 int
 main(int argc, char **argv)
 {
-  struct opts o;
+  static struct opts o;
   if (parse_args(argc, argv, &o)) {
     usage();
     return 2;
   }
+  if (load_config(&o))
+    return 2;
   signal(SIGPIPE, SIG_IGN);
   hosted_fault_init();
   void *mem = mmap(0, o.heap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -134,15 +295,8 @@ main(int argc, char **argv)
     return 1;
   }
   klog(LOG_INFO, "mneme (hosted): heap %zu KiB", o.heap >> 10);
-  if (strcmp(o.serial, "none") != 0) {
-    int err = hosted_serial_start(o.serial);
-    if (err) {
-      fprintf(stderr, "mneme: serial '%s': %s\n", o.serial, mn_strerror(err));
-      return 1;
-    }
-  }
   if (task_spawn("init", start_services, &o, 0, 0)) {
-    fprintf(stderr, "mneme: cannot start the first task\n");
+    fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;
   }
   return kernel_run();

@@ -1,0 +1,2 @@
+/* compile.c built with 32-bit cells (see forth/module.mk). */
+#include "../compile.c"

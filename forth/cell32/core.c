@@ -1,0 +1,2 @@
+/* core.c built with 32-bit cells (see forth/module.mk). */
+#include "../core.c"

@@ -1,0 +1,2 @@
+/* heap.c built with 32-bit cells (see forth/module.mk). */
+#include "../heap.c"

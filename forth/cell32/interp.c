@@ -1,0 +1,2 @@
+/* interp.c built with 32-bit cells (see forth/module.mk). */
+#include "../interp.c"

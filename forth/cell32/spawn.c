@@ -1,0 +1,2 @@
+/* spawn.c built with 32-bit cells (see forth/module.mk). */
+#include "../spawn.c"

@@ -1,0 +1,2 @@
+/* tools.c built with 32-bit cells (see forth/module.mk). */
+#include "../tools.c"

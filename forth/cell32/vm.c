@@ -1,0 +1,2 @@
+/* vm.c built with 32-bit cells (see forth/module.mk). */
+#include "../vm.c"

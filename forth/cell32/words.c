@@ -1,0 +1,2 @@
+/* words.c built with 32-bit cells (see forth/module.mk). */
+#include "../words.c"

@@ -1,0 +1,60 @@
+\ prelude.fs: the part of mneme's Forth written in Forth. It is compiled
+\ into every VM when it is created (forth_create), after the C words.
+-1 CONSTANT TRUE  0 CONSTANT FALSE  32 CONSTANT BL
+1 CELLS CONSTANT CELL
+: DECIMAL ( -- ) 10 BASE ! ;
+: HEX ( -- ) 16 BASE ! ;
+: SPACE ( -- ) BL EMIT ;
+: SPACES ( n -- ) BEGIN DUP 0> WHILE SPACE 1- REPEAT DROP ;
+: COUNT ( c-addr -- c-addr' u ) DUP 1+ SWAP C@ ;
+: /STRING ( a u n -- a' u' ) ROT OVER + -ROT - ;
+: ERASE ( a u -- ) 0 FILL ;
+: BLANK ( a u -- ) BL FILL ;
+: 2VARIABLE ( "name" -- ) CREATE 0 , 0 , ;
+: BUFFER: ( u "name" -- ) CREATE ALLOT ;
+: ABORT ( -- ) -1 THROW ;
+: EVALUATE ( a u -- ) (push-eval) INTERPRET (pop-source) ;
+: INCLUDED ( a u -- ) (open-file) BEGIN REFILL WHILE INTERPRET REPEAT (pop-source) ;
+: INCLUDE ( "name" -- ) PARSE-NAME INCLUDED ;
+: .( ( "text" -- ) [CHAR] ) PARSE TYPE ; IMMEDIATE
+: DABS ( d -- ud ) DUP 0< IF DNEGATE THEN ;
+: U. ( u -- ) 0 <# #S #> TYPE SPACE ;
+: . ( n -- ) DUP ABS 0 <# #S ROT SIGN #> TYPE SPACE ;
+: D. ( d -- ) TUCK DABS <# #S ROT SIGN #> TYPE SPACE ;
+: D.R ( d n -- ) >R TUCK DABS <# #S ROT SIGN #> R> OVER - SPACES TYPE ;
+: .R ( n1 n2 -- ) >R S>D R> D.R ;
+: U.R ( u n -- ) >R 0 <# #S #> R> OVER - SPACES TYPE ;
+: ? ( a -- ) @ . ;
+: D0= ( d -- f ) OR 0= ;
+: D0< ( d -- f ) NIP 0< ;
+: D= ( d1 d2 -- f ) ROT = -ROT = AND ;
+: D< ( d1 d2 -- f ) ROT 2DUP = IF 2DROP U< ELSE SWAP < NIP NIP THEN ;
+: DU< ( ud1 ud2 -- f ) ROT 2DUP = IF 2DROP U< ELSE SWAP U< NIP NIP THEN ;
+: DMAX ( d1 d2 -- d3 ) 2OVER 2OVER D< IF 2SWAP THEN 2DROP ;
+: DMIN ( d1 d2 -- d3 ) 2OVER 2OVER D< 0= IF 2SWAP THEN 2DROP ;
+: D>S ( d -- n ) DROP ;
+: D2* ( d -- d' ) 2DUP D+ ;
+: D2/ ( d -- d' ) >R 1 RSHIFT R@ 1 AND IF [ -1 1 RSHIFT INVERT ] LITERAL OR THEN R> 2/ ;
+: M+ ( d n -- d' ) S>D D+ ;
+: 2ROT ( x1 x2 x3 x4 x5 x6 -- x3 x4 x5 x6 x1 x2 ) 5 ROLL 5 ROLL ;
+: .S ( -- ) ." <" DEPTH 0 .R ." > " DEPTH 0 ?DO DEPTH I - 1- PICK . LOOP ;
+: DUMP ( a u -- )
+  BASE @ >R HEX OVER + SWAP
+  BEGIN 2DUP > WHILE
+    CR DUP 0 <# # # # # # # # # #> TYPE ." :"
+    16 0 DO DUP I + 2 PICK < IF SPACE DUP I + C@ 0 <# # # #> TYPE THEN LOOP
+    16 +
+  REPEAT 2DROP CR R> BASE ! ;
+: [THEN] ( -- ) ; IMMEDIATE
+: [ELSE] ( -- )
+  1 BEGIN
+    BEGIN PARSE-NAME DUP WHILE
+      2DUP S" [IF]" (name=) IF 2DROP 1+ ELSE
+      2DUP S" [ELSE]" (name=) IF 2DROP 1- DUP IF 1+ THEN ELSE
+      S" [THEN]" (name=) IF 1- THEN THEN THEN
+      ?DUP 0= IF EXIT THEN
+    REPEAT 2DROP
+  REFILL 0= UNTIL DROP ; IMMEDIATE
+: [IF] ( f -- ) 0= IF POSTPONE [ELSE] THEN ; IMMEDIATE
+: (quit-loop) ( -- ) BEGIN REFILL WHILE INTERPRET (ok) REPEAT ;
+: QUIT ( -- ) (quit-reset) BEGIN ['] (quit-loop) CATCH ?DUP WHILE (report) REPEAT BYE ;

@@ -1,0 +1,963 @@
+/*
+ * vm.c: the inner interpreter of mneme's Forth (direct threaded code with
+ * computed goto, top of stack cached in a register).
+ *
+ * Threaded code is an array of fcode cells: the label address of an
+ * opcode followed by its inline operands. Hot words are opcodes here;
+ * everything else is a C function called through OP_CCALL. The compiler
+ * (core.c) fuses common sequences into one opcode (OP_LIT_ADD, ...).
+ *
+ * Safety: data-space accesses are checked against [base, base+size);
+ * stack depths are checked at checkpoints (see forth_int.h); fuel is
+ * spent at calls, branches and loop ends, so every loop and recursion
+ * runs out of fuel and yields. This function is the one long function
+ * of the VM, on purpose.
+ *
+ * Interface:
+ *   forth_run        run a slice
+ *   vm_op_of         opcode of a label (for SEE)
+ *   vm_operands      number of inline operands of an opcode
+ *   vm_init_labels   fill forth_op_addr
+ */
+#include "forth_int.h"
+#include <mneme/err.h>
+
+const void *const *forth_op_addr;
+
+static int sm_rem(dcell d, cell n, cell *rem, cell *quo);
+static int fm_mod(dcell d, cell n, cell *rem, cell *quo);
+
+#define BITS ((int)(8 * sizeof(cell)))
+#define DC(lo, hi) ((dcell)(((udcell)(ucell)(hi) << BITS) | (ucell)(lo)))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FLAG(x) ((x) ? (cell)-1 : (cell)0)
+
+int vm_operands(int op)
+{
+  switch (op) {
+  case OP_LIT2: case OP_CCALL: case OP_ABORTQ: case OP_LIT_PLOOP:
+  case OP_LIT_LT_QBRANCH:
+    return 2;
+  case OP_CALL: case OP_LIT: case OP_BRANCH: case OP_QBRANCH: case OP_QDO:
+  case OP_LOOP: case OP_PLOOP: case OP_LEAVE: case OP_DEFER: case OP_OF:
+  case OP_LITFETCH: case OP_LITSTORE: case OP_LIT2FETCH: case OP_LIT2STORE:
+  case OP_DOES: case OP_LIT_ADD: case OP_LIT_SUB: case OP_LIT_EQ:
+  case OP_LIT_LT: case OP_LIT_AND: case OP_LIT_MUL: case OP_ZEQ_QBRANCH:
+  case OP_LT_QBRANCH: case OP_EQ_QBRANCH: case OP_GT_QBRANCH:
+  case OP_DUP_QBRANCH: case OP_LIT_I_CSTORE: case OP_LIT_ADD_FETCH:
+  case OP_CALL_EXIT: case OP_LIT_FETCH: case OP_LIT_STORE:
+  case OP_DUP_PLOOP: case OP_I_CFETCH_QBRANCH:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+int vm_op_of(const void *label)
+{
+  for (int i = 0; i < OP_COUNT; i++)
+    if (forth_op_addr[i] == label)
+      return i;
+  return -1;
+}
+
+void vm_init_labels(void)
+{
+  if (!forth_op_addr)
+    forth_run(NULL, 0);
+}
+
+int forth_run(forth_vm *vm, long fuel)
+{
+  static const void *const labels[] = {
+#define X(e, n, f) &&L_##e,
+    FORTH_OPS(X)
+#undef X
+  };
+  if (!vm) {
+    forth_op_addr = labels;
+    return 0;
+  }
+  if (vm->done)
+    return MN_EINVAL;
+
+  const fcode *ip = vm->ip;
+  cell *sp = vm->sp;
+  cell tos = *sp--;
+  cell *rp = vm->rp;
+  const fcode **csp = vm->csp;
+  uint8_t *const mem = vm->mem;
+  const ucell base = vm->base, msz = vm->size;
+  cell *const sp_lo = vm->ds0 - 1;
+  const ucell sp_span = vm->dsize;
+  cell *const rp_lo = vm->rs0;
+  const ucell rp_span = vm->rsize;
+  const fcode **const cs_max = vm->cs0 + vm->csize - 1;
+  const long fuel0 = fuel;
+  cell code;
+  cell t, u;
+  const fcode *target;
+
+#define NEXT goto *(const void *)(*ip++)
+#define FUEL do { if (UNLIKELY(--fuel < 0)) goto out_of_fuel; } while (0)
+#define CHECKPOINT \
+  do { \
+    if (UNLIKELY((ucell)(sp - sp_lo) > sp_span || \
+                 (ucell)(rp - rp_lo) > rp_span)) \
+      goto stack_err; \
+  } while (0)
+#define ADDR(a, n) \
+  ({ \
+    ucell _o = (ucell)(a) - base; \
+    if (UNLIKELY(_o > msz - (n))) \
+      goto bad_addr; \
+    mem + _o; \
+  })
+#define LOADC(p) ({ cell _x; memcpy(&_x, (p), sizeof _x); _x; })
+#define STOREC(p, x) do { cell _y = (x); memcpy((p), &_y, sizeof _y); } while (0)
+#define PUSHT(x) do { cell _n = (x); *++sp = tos; tos = _n; } while (0)
+#define SAVE() do { vm->ip = ip; vm->sp = sp; vm->rp = rp; vm->csp = csp; } while (0)
+#define THROW(c) do { code = (c); goto do_throw; } while (0)
+#define VALID_XT(x) ((ucell)(x) - 1 < (ucell)vm->nwords - 1)
+
+  if (vm->interrupt) {
+    vm->interrupt = 0;
+    THROW(-28);
+  }
+  NEXT;
+
+L_OP_NOOP:
+  NEXT;
+L_OP_EXIT:
+  ip = *csp--;
+  NEXT;
+L_OP_CALL:
+  FUEL;
+  CHECKPOINT;
+  if (UNLIKELY(csp >= cs_max))
+    THROW(-5);
+  *++csp = ip + 1;
+  ip = (const fcode *)*ip;
+  NEXT;
+L_OP_CALL_EXIT:
+  FUEL;
+  CHECKPOINT;
+  ip = (const fcode *)*ip;
+  NEXT;
+L_OP_LIT:
+  PUSHT((cell)*ip++);
+  NEXT;
+L_OP_LIT2:
+  PUSHT((cell)ip[0]);
+  PUSHT((cell)ip[1]);
+  ip += 2;
+  NEXT;
+L_OP_BRANCH:
+  FUEL;
+  CHECKPOINT;
+  ip = (const fcode *)*ip;
+  NEXT;
+L_OP_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = tos;
+  tos = *sp--;
+  ip = t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_ZEQ_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = tos;
+  tos = *sp--;
+  ip = !t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_LT_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = *sp < tos;
+  tos = sp[-1];
+  sp -= 2;
+  ip = t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_GT_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = *sp > tos;
+  tos = sp[-1];
+  sp -= 2;
+  ip = t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_EQ_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = *sp == tos;
+  tos = sp[-1];
+  sp -= 2;
+  ip = t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_LIT_LT_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = tos < (cell)ip[0];
+  tos = *sp--;
+  ip = t ? ip + 2 : (const fcode *)ip[1];
+  NEXT;
+L_OP_I_CFETCH_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  t = *ADDR(rp[0], 1);
+  ip = t ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_DUP_QBRANCH:
+  FUEL;
+  CHECKPOINT;
+  ip = tos ? ip + 1 : (const fcode *)*ip;
+  NEXT;
+L_OP_DO:
+  rp += 2;
+  rp[-1] = *sp;
+  rp[0] = tos;
+  tos = sp[-1];
+  sp -= 2;
+  NEXT;
+L_OP_QDO:
+  CHECKPOINT;
+  if (*sp == tos) {
+    tos = sp[-1];
+    sp -= 2;
+    ip = (const fcode *)*ip;
+    NEXT;
+  }
+  rp += 2;
+  rp[-1] = *sp;
+  rp[0] = tos;
+  tos = sp[-1];
+  sp -= 2;
+  ip++;
+  NEXT;
+L_OP_LOOP:
+  FUEL;
+  CHECKPOINT;
+  t = (cell)((ucell)rp[0] + 1);
+  if (t != rp[-1]) {
+    rp[0] = t;
+    ip = (const fcode *)*ip;
+  } else {
+    rp -= 2;
+    ip++;
+  }
+  NEXT;
+L_OP_PLOOP:
+  FUEL;
+  CHECKPOINT;
+  {
+    cell d = (cell)((ucell)rp[0] - (ucell)rp[-1]);
+    cell nd = (cell)((ucell)d + (ucell)tos);
+    if ((d ^ nd) >= 0 || (d ^ tos) >= 0) {
+      rp[0] = (cell)((ucell)rp[0] + (ucell)tos);
+      ip = (const fcode *)*ip;
+    } else {
+      rp -= 2;
+      ip++;
+    }
+    tos = *sp--;
+  }
+  NEXT;
+L_OP_LIT_PLOOP:
+  FUEL;
+  CHECKPOINT;
+  {
+    cell n = (cell)ip[0];
+    cell d = (cell)((ucell)rp[0] - (ucell)rp[-1]);
+    cell nd = (cell)((ucell)d + (ucell)n);
+    if ((d ^ nd) >= 0 || (d ^ n) >= 0) {
+      rp[0] = (cell)((ucell)rp[0] + (ucell)n);
+      ip = (const fcode *)ip[1];
+    } else {
+      rp -= 2;
+      ip += 2;
+    }
+  }
+  NEXT;
+L_OP_DUP_PLOOP:
+  FUEL;
+  CHECKPOINT;
+  {
+    cell d = (cell)((ucell)rp[0] - (ucell)rp[-1]);
+    cell nd = (cell)((ucell)d + (ucell)tos);
+    if ((d ^ nd) >= 0 || (d ^ tos) >= 0) {
+      rp[0] = (cell)((ucell)rp[0] + (ucell)tos);
+      ip = (const fcode *)*ip;
+    } else {
+      rp -= 2;
+      ip++;
+    }
+  }
+  NEXT;
+L_OP_LEAVE:
+  CHECKPOINT;
+  rp -= 2;
+  ip = (const fcode *)*ip;
+  NEXT;
+L_OP_UNLOOP:
+  rp -= 2;
+  NEXT;
+L_OP_I:
+  PUSHT(rp[0]);
+  NEXT;
+L_OP_I_ADD:
+  tos = (cell)((ucell)tos + (ucell)rp[0]);
+  NEXT;
+L_OP_J:
+  PUSHT(rp[-2]);
+  NEXT;
+L_OP_CCALL:
+  CHECKPOINT;
+  {
+    forth_hostfn fn = (forth_hostfn)ip[0];
+    void *ctx = (void *)ip[1];
+    *++sp = tos;
+    SAVE();
+    int r = fn(vm, ctx);
+    sp = vm->sp;
+    rp = vm->rp;
+    csp = vm->csp;
+    tos = *sp--;
+    if (LIKELY(r == 0)) {
+      ip += 2;
+      NEXT;
+    }
+    if (r == FORTH_WAIT) {
+      ip--;
+      *++sp = tos;
+      SAVE();
+      vm->fuel_used += (unsigned long)(fuel0 - fuel);
+      return FORTH_WAIT;
+    }
+    ip += 2;
+    THROW(r);
+  }
+L_OP_CHECK:
+  CHECKPOINT;
+  NEXT;
+L_OP_HALT:
+  *++sp = tos;
+  SAVE();
+  vm->done = 1;
+  vm->fuel_used += (unsigned long)(fuel0 - fuel);
+  return FORTH_DONE;
+L_OP_EXECUTE:
+  FUEL;
+  CHECKPOINT;
+  if (UNLIKELY(!VALID_XT(tos)))
+    THROW(-13);
+  if (UNLIKELY(csp >= cs_max))
+    THROW(-5);
+  target = WORD(vm, tos)->code;
+  tos = *sp--;
+  *++csp = ip;
+  ip = target;
+  NEXT;
+L_OP_DEFER:
+  FUEL;
+  t = LOADC(mem + ((ucell)*ip - base));
+  if (UNLIKELY(!VALID_XT(t)))
+    THROW(FORTH_E_DEFER);
+  ip = WORD(vm, t)->code;
+  NEXT;
+L_OP_CATCH:
+  FUEL;
+  CHECKPOINT;
+  if (UNLIKELY(!VALID_XT(tos)))
+    THROW(-13);
+  if (UNLIKELY(vm->ncatch >= MAX_CATCH))
+    THROW(-53);
+  if (UNLIKELY(csp + 1 >= cs_max))
+    THROW(-5);
+  t = tos;
+  {
+    struct catchframe *f = &vm->catches[vm->ncatch++];
+    *++csp = ip;
+    f->sp = sp;
+    f->rp = rp;
+    f->csp = csp;
+    f->nsrc = vm->nsrc;
+    *++csp = vm->halt_code + 1; /* CATCH_END */
+  }
+  tos = *sp--;
+  ip = WORD(vm, t)->code;
+  NEXT;
+L_OP_CATCH_END:
+  vm->ncatch--;
+  PUSHT(0);
+  ip = *csp--;
+  NEXT;
+L_OP_THROW:
+  t = tos;
+  tos = *sp--;
+  if (!t)
+    NEXT;
+  THROW(t);
+L_OP_RETHROW:
+  t = tos;
+  tos = *sp--;
+  if (!t)
+    NEXT;
+  code = t;
+  goto do_rethrow;
+L_OP_OF:
+  CHECKPOINT;
+  if (*sp == tos) {
+    tos = sp[-1];
+    sp -= 2;
+    ip++;
+  } else {
+    tos = *sp--;
+    ip = (const fcode *)*ip;
+  }
+  NEXT;
+L_OP_LITFETCH:
+  PUSHT(LOADC(mem + ((ucell)*ip++ - base)));
+  NEXT;
+L_OP_LITSTORE:
+  STOREC(mem + ((ucell)*ip++ - base), tos);
+  tos = *sp--;
+  NEXT;
+L_OP_LIT2FETCH:
+  {
+    uint8_t *p = mem + ((ucell)*ip++ - base);
+    PUSHT(LOADC(p + CELL));
+    PUSHT(LOADC(p));
+  }
+  NEXT;
+L_OP_LIT2STORE:
+  {
+    uint8_t *p = mem + ((ucell)*ip++ - base);
+    STOREC(p, tos);
+    STOREC(p + CELL, *sp);
+    tos = sp[-1];
+    sp -= 2;
+  }
+  NEXT;
+L_OP_DOES:
+  t = vm_does(vm, (const fcode *)*ip++);
+  if (t)
+    THROW(t);
+  NEXT;
+L_OP_ABORTQ:
+  t = tos;
+  tos = *sp--;
+  if (t) {
+    vm->abort_msg = (cell)ip[0];
+    vm->abort_len = (cell)ip[1];
+    ip += 2;
+    THROW(-2);
+  }
+  ip += 2;
+  NEXT;
+
+  /* stack */
+L_OP_DUP:
+  *++sp = tos;
+  NEXT;
+L_OP_DROP:
+  tos = *sp--;
+  NEXT;
+L_OP_SWAP:
+  t = *sp;
+  *sp = tos;
+  tos = t;
+  NEXT;
+L_OP_OVER:
+  PUSHT(sp[0]);
+  NEXT;
+L_OP_OVER_FETCH:
+  PUSHT(LOADC(ADDR(sp[0], CELL)));
+  NEXT;
+L_OP_ROT:
+  t = sp[-1];
+  sp[-1] = sp[0];
+  sp[0] = tos;
+  tos = t;
+  NEXT;
+L_OP_MROT:
+  t = sp[0];
+  sp[0] = sp[-1];
+  sp[-1] = tos;
+  tos = t;
+  NEXT;
+L_OP_NIP:
+  sp--;
+  NEXT;
+L_OP_TUCK:
+  t = sp[0];
+  sp[0] = tos;
+  *++sp = t;
+  NEXT;
+L_OP_QDUP:
+  if (tos)
+    *++sp = tos;
+  NEXT;
+L_OP_2DUP:
+  sp[1] = tos;
+  sp[2] = sp[0];
+  sp += 2;
+  NEXT;
+L_OP_2DROP:
+  tos = sp[-1];
+  sp -= 2;
+  NEXT;
+L_OP_2SWAP:
+  t = sp[0];
+  u = sp[-1];
+  sp[0] = sp[-2];
+  sp[-1] = tos;
+  sp[-2] = t;
+  tos = u;
+  NEXT;
+L_OP_2OVER:
+  sp[1] = tos;
+  sp[2] = sp[-2];
+  tos = sp[-1];
+  sp += 2;
+  NEXT;
+L_OP_TOR:
+  *++rp = tos;
+  tos = *sp--;
+  NEXT;
+L_OP_SWAP_TOR:
+  *++rp = *sp--;
+  NEXT;
+L_OP_RFROM:
+  PUSHT(*rp--);
+  NEXT;
+L_OP_RFROM_ADD:
+  tos = (cell)((ucell)tos + (ucell)*rp--);
+  NEXT;
+L_OP_RFETCH:
+  PUSHT(*rp);
+  NEXT;
+L_OP_2TOR:
+  rp[1] = *sp;
+  rp[2] = tos;
+  rp += 2;
+  tos = sp[-1];
+  sp -= 2;
+  NEXT;
+L_OP_2RFROM:
+  sp[1] = tos;
+  sp[2] = rp[-1];
+  tos = rp[0];
+  sp += 2;
+  rp -= 2;
+  NEXT;
+L_OP_2RFETCH:
+  sp[1] = tos;
+  sp[2] = rp[-1];
+  tos = rp[0];
+  sp += 2;
+  NEXT;
+
+  /* arithmetic */
+L_OP_ADD:
+  tos = (cell)((ucell)*sp-- + (ucell)tos);
+  NEXT;
+L_OP_LIT_ADD:
+  tos = (cell)((ucell)tos + (ucell)*ip++);
+  NEXT;
+L_OP_SUB:
+  tos = (cell)((ucell)*sp-- - (ucell)tos);
+  NEXT;
+L_OP_LIT_SUB:
+  tos = (cell)((ucell)tos - (ucell)*ip++);
+  NEXT;
+L_OP_MUL:
+  tos = (cell)((ucell)*sp-- * (ucell)tos);
+  NEXT;
+L_OP_LIT_MUL:
+  tos = (cell)((ucell)tos * (ucell)*ip++);
+  NEXT;
+L_OP_DIV:
+  if (UNLIKELY(!tos))
+    THROW(-10);
+  tos = tos == -1 ? (cell)(0 - (ucell)*sp) : *sp / tos;
+  sp--;
+  NEXT;
+L_OP_MOD:
+  if (UNLIKELY(!tos))
+    THROW(-10);
+  tos = tos == -1 ? 0 : *sp % tos;
+  sp--;
+  NEXT;
+L_OP_DIVMOD:
+  if (UNLIKELY(!tos))
+    THROW(-10);
+  if (tos == -1) {
+    *sp = (cell)(0 - (ucell)*sp);
+    tos = *sp;
+    *sp = 0;
+  } else {
+    t = *sp;
+    *sp = t % tos;
+    tos = t / tos;
+  }
+  NEXT;
+L_OP_NEGATE:
+  tos = (cell)(0 - (ucell)tos);
+  NEXT;
+L_OP_ABS:
+  tos = tos < 0 ? (cell)(0 - (ucell)tos) : tos;
+  NEXT;
+L_OP_MIN:
+  t = *sp--;
+  tos = t < tos ? t : tos;
+  NEXT;
+L_OP_MAX:
+  t = *sp--;
+  tos = t > tos ? t : tos;
+  NEXT;
+L_OP_AND:
+  tos &= *sp--;
+  NEXT;
+L_OP_LIT_AND:
+  tos &= (cell)*ip++;
+  NEXT;
+L_OP_OR:
+  tos |= *sp--;
+  NEXT;
+L_OP_XOR:
+  tos ^= *sp--;
+  NEXT;
+L_OP_INVERT:
+  tos = ~tos;
+  NEXT;
+L_OP_LSHIFT:
+  tos = (ucell)tos >= (ucell)BITS ? 0 : (cell)((ucell)*sp << tos);
+  sp--;
+  NEXT;
+L_OP_RSHIFT:
+  tos = (ucell)tos >= (ucell)BITS ? 0 : (cell)((ucell)*sp >> tos);
+  sp--;
+  NEXT;
+L_OP_2STAR:
+  tos = (cell)((ucell)tos << 1);
+  NEXT;
+L_OP_2SLASH:
+  tos = tos >> 1;
+  NEXT;
+L_OP_1PLUS:
+  tos = (cell)((ucell)tos + 1);
+  NEXT;
+L_OP_1MINUS:
+  tos = (cell)((ucell)tos - 1);
+  NEXT;
+L_OP_CELLPLUS:
+  tos = (cell)((ucell)tos + sizeof(cell));
+  NEXT;
+L_OP_CELLS:
+  tos = (cell)((ucell)tos * sizeof(cell));
+  NEXT;
+L_OP_CHARPLUS:
+  tos = (cell)((ucell)tos + 1);
+  NEXT;
+L_OP_EQ:
+  tos = FLAG(*sp-- == tos);
+  NEXT;
+L_OP_LIT_EQ:
+  tos = FLAG(tos == (cell)*ip++);
+  NEXT;
+L_OP_NE:
+  tos = FLAG(*sp-- != tos);
+  NEXT;
+L_OP_LT:
+  tos = FLAG(*sp-- < tos);
+  NEXT;
+L_OP_LIT_LT:
+  tos = FLAG(tos < (cell)*ip++);
+  NEXT;
+L_OP_GT:
+  tos = FLAG(*sp-- > tos);
+  NEXT;
+L_OP_ULT:
+  tos = FLAG((ucell)*sp-- < (ucell)tos);
+  NEXT;
+L_OP_UGT:
+  tos = FLAG((ucell)*sp-- > (ucell)tos);
+  NEXT;
+L_OP_ZEQ:
+  tos = FLAG(tos == 0);
+  NEXT;
+L_OP_ZNE:
+  tos = FLAG(tos != 0);
+  NEXT;
+L_OP_ZLT:
+  tos = FLAG(tos < 0);
+  NEXT;
+L_OP_ZGT:
+  tos = FLAG(tos > 0);
+  NEXT;
+L_OP_WITHIN:
+  tos = FLAG((ucell)sp[-1] - (ucell)sp[0] < (ucell)tos - (ucell)sp[0]);
+  sp -= 2;
+  NEXT;
+
+  /* memory */
+L_OP_FETCH:
+  tos = LOADC(ADDR(tos, CELL));
+  NEXT;
+L_OP_FETCH_ADD:
+  t = LOADC(ADDR(tos, CELL));
+  tos = (cell)((ucell)*sp-- + (ucell)t);
+  NEXT;
+L_OP_LIT_ADD_FETCH:
+  tos = LOADC(ADDR((ucell)tos + (ucell)*ip++, CELL));
+  NEXT;
+L_OP_I_FETCH:
+  PUSHT(LOADC(ADDR(rp[0], CELL)));
+  NEXT;
+L_OP_I_2FETCH:
+  {
+    uint8_t *p = ADDR(rp[0], 2 * CELL);
+    sp[1] = tos;
+    sp[2] = LOADC(p + CELL);
+    tos = LOADC(p);
+    sp += 2;
+  }
+  NEXT;
+L_OP_I_CFETCH:
+  PUSHT(*ADDR(rp[0], 1));
+  NEXT;
+L_OP_LIT_I_CSTORE:
+  *ADDR(rp[0], 1) = (uint8_t)*ip++;
+  NEXT;
+L_OP_LIT_FETCH:
+  PUSHT(LOADC(ADDR(*ip, CELL)));
+  ip++;
+  NEXT;
+L_OP_LIT_STORE:
+  STOREC(ADDR(*ip, CELL), tos);
+  ip++;
+  tos = *sp--;
+  NEXT;
+L_OP_I_2STORE:
+  {
+    uint8_t *p = ADDR(rp[0], 2 * CELL);
+    STOREC(p, tos);
+    STOREC(p + CELL, sp[0]);
+    tos = sp[-1];
+    sp -= 2;
+  }
+  NEXT;
+L_OP_STORE:
+  STOREC(ADDR(tos, CELL), *sp);
+  tos = sp[-1];
+  sp -= 2;
+  NEXT;
+L_OP_CFETCH:
+  tos = *ADDR(tos, 1);
+  NEXT;
+L_OP_CSTORE:
+  *ADDR(tos, 1) = (uint8_t)*sp;
+  tos = sp[-1];
+  sp -= 2;
+  NEXT;
+L_OP_PSTORE:
+  {
+    uint8_t *p = ADDR(tos, CELL);
+    STOREC(p, (cell)((ucell)LOADC(p) + (ucell)*sp));
+    tos = sp[-1];
+    sp -= 2;
+  }
+  NEXT;
+L_OP_2FETCH:
+  {
+    uint8_t *p = ADDR(tos, 2 * CELL);
+    *++sp = LOADC(p + CELL);
+    tos = LOADC(p);
+  }
+  NEXT;
+L_OP_2STORE:
+  {
+    uint8_t *p = ADDR(tos, 2 * CELL);
+    STOREC(p, sp[0]);
+    STOREC(p + CELL, sp[-1]);
+    tos = sp[-2];
+    sp -= 3;
+  }
+  NEXT;
+
+  /* mixed and double */
+L_OP_UMSTAR:
+  {
+    udcell p = (udcell)(ucell)*sp * (ucell)tos;
+    *sp = (cell)(ucell)p;
+    tos = (cell)(ucell)(p >> BITS);
+  }
+  NEXT;
+L_OP_MSTAR:
+  {
+    dcell p = (dcell)*sp * tos;
+    *sp = (cell)(ucell)(udcell)p;
+    tos = (cell)(ucell)((udcell)p >> BITS);
+  }
+  NEXT;
+L_OP_UMSLMOD:
+  {
+    ucell r;
+    if (UNLIKELY(!tos))
+      THROW(-10);
+    if (UNLIKELY((ucell)sp[0] >= (ucell)tos))
+      THROW(-11);
+    tos = (cell)udiv21((ucell)sp[0], (ucell)sp[-1], (ucell)tos, &r);
+    sp--;
+    *sp = (cell)r;
+  }
+  NEXT;
+L_OP_SMSLREM:
+  code = sm_rem(DC(sp[-1], sp[0]), tos, &t, &u);
+  if (UNLIKELY(code))
+    goto do_throw;
+  sp--;
+  *sp = t;
+  tos = u;
+  NEXT;
+L_OP_FMSLMOD:
+  code = fm_mod(DC(sp[-1], sp[0]), tos, &t, &u);
+  if (UNLIKELY(code))
+    goto do_throw;
+  sp--;
+  *sp = t;
+  tos = u;
+  NEXT;
+L_OP_STARSLASH:
+  code = sm_rem((dcell)sp[-1] * sp[0], tos, &t, &u);
+  if (UNLIKELY(code))
+    goto do_throw;
+  sp -= 2;
+  tos = u;
+  NEXT;
+L_OP_STARSLASHMOD:
+  code = sm_rem((dcell)sp[-1] * sp[0], tos, &t, &u);
+  if (UNLIKELY(code))
+    goto do_throw;
+  sp--;
+  *sp = t;
+  tos = u;
+  NEXT;
+L_OP_DPLUS:
+  {
+    udcell r = (udcell)DC(sp[-2], sp[-1]) + (udcell)DC(sp[0], tos);
+    sp -= 2;
+    *sp = (cell)(ucell)r;
+    tos = (cell)(ucell)(r >> BITS);
+  }
+  NEXT;
+L_OP_DMINUS:
+  {
+    udcell r = (udcell)DC(sp[-2], sp[-1]) - (udcell)DC(sp[0], tos);
+    sp -= 2;
+    *sp = (cell)(ucell)r;
+    tos = (cell)(ucell)(r >> BITS);
+  }
+  NEXT;
+L_OP_DNEGATE:
+  {
+    udcell r = 0 - (udcell)DC(sp[0], tos);
+    *sp = (cell)(ucell)r;
+    tos = (cell)(ucell)(r >> BITS);
+  }
+  NEXT;
+L_OP_STOD:
+  PUSHT(tos < 0 ? -1 : 0);
+  NEXT;
+
+out_of_fuel:
+  ip--;
+  *++sp = tos;
+  SAVE();
+  vm->fuel_used += (unsigned long)(fuel0 - fuel);
+  return FORTH_YIELD;
+
+bad_addr:
+  THROW(-9);
+
+stack_err:
+  if (sp < sp_lo)
+    code = -4;
+  else if ((ucell)(sp - sp_lo) > sp_span)
+    code = -3;
+  else if (rp < rp_lo)
+    code = -6;
+  else
+    code = -5;
+  goto do_throw;
+
+do_throw:
+  *++sp = tos;
+  SAVE();
+  vm_note_error(vm, code);
+do_rethrow:
+  vm->ms_active = 0;
+  if (vm->ncatch == 0) {
+    /* No handler: leave the VM finished; the embedder gets the code. */
+    vm->done = 1;
+    vm->fuel_used += (unsigned long)(fuel0 - fuel);
+    return code < -4095 || code >= 0 ? -4095 : (int)code;
+  }
+  {
+    struct catchframe *f = &vm->catches[--vm->ncatch];
+    sp = f->sp;
+    rp = f->rp;
+    csp = f->csp;
+    tos = code;
+    if (vm->nsrc > f->nsrc)
+      vm_reset_sources(vm, f->nsrc);
+    ip = *csp--;
+  }
+  NEXT;
+}
+
+/* Symmetric division of a double by a single; 0, -10 or -11. */
+static int sm_rem(dcell d, cell n, cell *rem, cell *quo)
+{
+  if (!n)
+    return -10;
+  udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
+  ucell un = n < 0 ? 0 - (ucell)n : (ucell)n, ur;
+  if ((ucell)(ud >> BITS) >= un)
+    return -11;
+  udcell q = udiv21((ucell)(ud >> BITS), (ucell)ud, un, &ur), r = ur;
+  int qneg = (d < 0) != (n < 0);
+  udcell lim = (udcell)1 << (BITS - 1);
+  if (q > lim || (q == lim && !qneg))
+    return -11;
+  *quo = qneg ? (cell)(ucell)(0 - q) : (cell)(ucell)q;
+  *rem = d < 0 ? (cell)(ucell)(0 - r) : (cell)(ucell)r;
+  return 0;
+}
+
+/* Floored division of a double by a single; 0, -10 or -11. */
+static int fm_mod(dcell d, cell n, cell *rem, cell *quo)
+{
+  cell r, q;
+  if (!n)
+    return -10;
+  udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
+  ucell un = n < 0 ? 0 - (ucell)n : (ucell)n, ur;
+  if ((ucell)(ud >> BITS) >= un)
+    return -11;
+  udcell uq = udiv21((ucell)(ud >> BITS), (ucell)ud, un, &ur);
+  int qneg = (d < 0) != (n < 0);
+  if (qneg && ur)
+    uq++;
+  udcell lim = (udcell)1 << (BITS - 1);
+  if (uq > lim || (uq == lim && !qneg))
+    return -11;
+  q = qneg ? (cell)(ucell)(0 - uq) : (cell)(ucell)uq;
+  /* remainder has the sign of the divisor */
+  r = (cell)(ucell)((udcell)d - (udcell)((dcell)q * n));
+  *quo = q;
+  *rem = r;
+  return 0;
+}

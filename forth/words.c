@@ -1,0 +1,831 @@
+/*
+ * words.c: Forth words written in C that are not hot enough to be opcodes:
+ * data space (HERE ALLOT , ...), stack odds (PICK ROLL N>R ...), terminal
+ * I/O (KEY EMIT TYPE ACCEPT MS), strings (MOVE FILL COMPARE SEARCH S" ...),
+ * pictured numeric output, ALLOCATE/FREE/RESIZE, FIND and M-star-slash.
+ * Every address from the stack is checked with vm_ptr (THROW -9).
+ *
+ * Interface:
+ *   vm_install_tools (also adds the tools.c words)
+ */
+#include "forth_int.h"
+
+#define MEM(vm, a) ((vm)->mem + ((ucell)(a) - (vm)->base))
+
+static int need(forth_vm *vm, int n)
+{
+  return vm->sp - vm->ds0 < n ? -4 : 0;
+}
+
+/* ---- data space --------------------------------------------------------- */
+
+static int w_here(forth_vm *vm, void *ctx) { PUSH(vm->here); return 0; }
+
+static int w_allot(forth_vm *vm, void *ctx)
+{
+  cell n;
+  int err;
+  POP(n);
+  vm_allot(vm, n, &err);
+  return err;
+}
+
+static int w_comma(forth_vm *vm, void *ctx)
+{
+  cell x;
+  int err;
+  POP(x);
+  cell a = vm_allot(vm, CELL, &err);
+  if (!err)
+    vm_set(vm, a, x);
+  return err;
+}
+
+static int w_ccomma(forth_vm *vm, void *ctx)
+{
+  cell x;
+  int err;
+  POP(x);
+  cell a = vm_allot(vm, 1, &err);
+  if (!err)
+    *MEM(vm, a) = (uint8_t)x;
+  return err;
+}
+
+static int w_align(forth_vm *vm, void *ctx)
+{
+  int err;
+  vm_allot(vm, (cell)((0 - (ucell)vm->here) & (sizeof(cell) - 1)), &err);
+  return err;
+}
+
+static int w_aligned(forth_vm *vm, void *ctx)
+{
+  cell a;
+  POP(a);
+  PUSH((cell)(((ucell)a + sizeof(cell) - 1) & ~(ucell)(sizeof(cell) - 1)));
+  return 0;
+}
+
+static int w_unused(forth_vm *vm, void *ctx) { PUSH(vm->dict_end - vm->here); return 0; }
+static int w_state(forth_vm *vm, void *ctx) { PUSH(vm->a_state); return 0; }
+static int w_base(forth_vm *vm, void *ctx) { PUSH(vm->a_base); return 0; }
+static int w_in(forth_vm *vm, void *ctx) { PUSH(vm->a_in); return 0; }
+static int w_pad(forth_vm *vm, void *ctx) { PUSH(vm->a_pad); return 0; }
+
+/* ---- stack -------------------------------------------------------------- */
+
+static int w_depth(forth_vm *vm, void *ctx)
+{
+  PUSH(vm->sp - vm->ds0);
+  return 0;
+}
+
+static int w_pick(forth_vm *vm, void *ctx)
+{
+  cell n;
+  POP(n);
+  if (n < 0 || n >= vm->sp - vm->ds0)
+    return -4;
+  PUSH(vm->sp[-n]);
+  return 0;
+}
+
+static int w_roll(forth_vm *vm, void *ctx)
+{
+  cell n;
+  POP(n);
+  if (n < 0 || n >= vm->sp - vm->ds0)
+    return -4;
+  cell x = vm->sp[-n];
+  memmove(vm->sp - n, vm->sp - n + 1, (size_t)n * sizeof(cell));
+  *vm->sp = x;
+  return 0;
+}
+
+static int w_ntor(forth_vm *vm, void *ctx)
+{
+  cell n;
+  POP(n);
+  if (n < 0 || n > vm->sp - vm->ds0)
+    return -4;
+  if (vm->rp - vm->rs0 + n + 1 > (cell)vm->rsize)
+    return -5;
+  for (cell i = 0; i < n; i++)
+    *++vm->rp = *vm->sp--;
+  *++vm->rp = n;
+  return 0;
+}
+
+static int w_nrfrom(forth_vm *vm, void *ctx)
+{
+  if (vm->rp <= vm->rs0)
+    return -6;
+  cell n = *vm->rp;
+  if (n < 0 || n > vm->rp - vm->rs0 - 1)
+    return -6;
+  if (vm->sp - vm->ds0 + n + 1 > (cell)vm->dsize)
+    return -3;
+  vm->rp--;
+  for (cell i = 0; i < n; i++)
+    *++vm->sp = *vm->rp--;
+  *++vm->sp = n;
+  return 0;
+}
+
+/* ---- terminal ----------------------------------------------------------- */
+
+static int w_emit(forth_vm *vm, void *ctx)
+{
+  cell c;
+  POP(c);
+  char ch = (char)c;
+  vm_type(vm, &ch, 1);
+  return 0;
+}
+
+static int w_type(forth_vm *vm, void *ctx)
+{
+  cell a, n;
+  POP(n);
+  POP(a);
+  if (n <= 0)
+    return 0;
+  const char *p = vm_ptr(vm, a, n);
+  if (!p)
+    return -9;
+  vm_type(vm, p, (size_t)n);
+  return 0;
+}
+
+static int w_cr(forth_vm *vm, void *ctx)
+{
+  vm_type(vm, "\n", 1);
+  return 0;
+}
+
+static int w_key(forth_vm *vm, void *ctx)
+{
+  if (vm->sp >= vm->ds0 + vm->dsize)
+    return -3;
+  int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
+  if (c == FORTH_KEY_WAIT)
+    return FORTH_WAIT;
+  if (c == 3)
+    return -28;
+  PUSH(c < 0 ? 4 : c); /* end of input reads as Ctrl-D */
+  return 0;
+}
+
+/* ACCEPT ( c-addr +n1 -- +n2 ), resumable: progress in vm->accept_pos. */
+static int w_accept(forth_vm *vm, void *ctx)
+{
+  int r;
+  if ((r = need(vm, 2)))
+    return r;
+  cell n = vm->sp[0], a = vm->sp[-1];
+  uint8_t *p = n > 0 ? vm_ptr(vm, a, n) : NULL;
+  if (n > 0 && !p)
+    return -9;
+  for (;;) {
+    int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
+    if (c == FORTH_KEY_WAIT)
+      return FORTH_WAIT;
+    if (c == 3) {
+      vm->accept_pos = 0;
+      return -28;
+    }
+    if (c == '\n' || c == FORTH_KEY_EOF)
+      break;
+    if (c == '\r')
+      continue;
+    if ((c == 8 || c == 127)) {
+      if (vm->accept_pos)
+        vm->accept_pos--;
+      continue;
+    }
+    if (vm->accept_pos < n)
+      p[vm->accept_pos++] = (uint8_t)c;
+  }
+  vm->sp--;
+  *vm->sp = vm->accept_pos;
+  vm->accept_pos = 0;
+  return 0;
+}
+
+static int w_ms(forth_vm *vm, void *ctx)
+{
+  int r;
+  if ((r = need(vm, 1)))
+    return r;
+  cell n = *vm->sp;
+  if (!vm->host.now_ms || n <= 0) {
+    vm->sp--;
+    return 0;
+  }
+  uint64_t now = vm->host.now_ms(vm->host.ctx);
+  if (!vm->ms_active) {
+    vm->ms_active = 1;
+    vm->ms_deadline = now + (uint64_t)n;
+  }
+  if (now < vm->ms_deadline)
+    return FORTH_WAIT;
+  vm->ms_active = 0;
+  vm->sp--;
+  return 0;
+}
+
+/* ---- memory and strings ------------------------------------------------- */
+
+static int two_areas(forth_vm *vm, uint8_t **s, uint8_t **d, cell *n)
+{
+  cell a1, a2;
+  POP(*n);
+  POP(a2);
+  POP(a1);
+  if (*n <= 0)
+    return 1;
+  *s = vm_ptr(vm, a1, *n);
+  *d = vm_ptr(vm, a2, *n);
+  return *s && *d ? 0 : -9;
+}
+
+static int w_move(forth_vm *vm, void *ctx)
+{
+  uint8_t *s, *d;
+  cell n;
+  int r = two_areas(vm, &s, &d, &n);
+  if (r == 0)
+    memmove(d, s, (size_t)n);
+  return r > 0 ? 0 : r;
+}
+
+static int w_cmove(forth_vm *vm, void *ctx)
+{
+  uint8_t *s, *d;
+  cell n;
+  int r = two_areas(vm, &s, &d, &n);
+  if (r == 0)
+    for (cell i = 0; i < n; i++)
+      d[i] = s[i];
+  return r > 0 ? 0 : r;
+}
+
+static int w_cmove_up(forth_vm *vm, void *ctx)
+{
+  uint8_t *s, *d;
+  cell n;
+  int r = two_areas(vm, &s, &d, &n);
+  if (r == 0)
+    for (cell i = n - 1; i >= 0; i--)
+      d[i] = s[i];
+  return r > 0 ? 0 : r;
+}
+
+static int w_fill(forth_vm *vm, void *ctx)
+{
+  cell a, n, c;
+  POP(c);
+  POP(n);
+  POP(a);
+  if (n <= 0)
+    return 0;
+  uint8_t *p = vm_ptr(vm, a, n);
+  if (!p)
+    return -9;
+  memset(p, (int)(c & 0xff), (size_t)n);
+  return 0;
+}
+
+static int string(forth_vm *vm, const uint8_t **p, cell *n)
+{
+  cell a;
+  POP(*n);
+  POP(a);
+  if (*n < 0)
+    return -24;
+  *p = vm_ptr(vm, a, *n);
+  return *p || !*n ? 0 : -9;
+}
+
+static int w_compare(forth_vm *vm, void *ctx)
+{
+  const uint8_t *a, *b;
+  cell n1, n2;
+  int r = string(vm, &b, &n2);
+  if (r || (r = string(vm, &a, &n1)))
+    return r;
+  cell m = n1 < n2 ? n1 : n2;
+  int c = m ? memcmp(a, b, (size_t)m) : 0;
+  if (!c)
+    c = n1 < n2 ? -1 : n1 > n2;
+  PUSH(c < 0 ? -1 : c > 0);
+  return 0;
+}
+
+static int w_search(forth_vm *vm, void *ctx)
+{
+  const uint8_t *a, *b;
+  cell n1, n2;
+  cell a1 = vm->sp - vm->ds0 >= 4 ? vm->sp[-3] : 0;
+  int r = string(vm, &b, &n2);
+  if (r || (r = string(vm, &a, &n1)))
+    return r;
+  for (cell i = 0; n2 <= n1 && i <= n1 - n2; i++) {
+    if (!n2 || !memcmp(a + i, b, (size_t)n2)) {
+      PUSH(a1 + i);
+      PUSH(n1 - i);
+      PUSH(-1);
+      return 0;
+    }
+  }
+  PUSH(a1);
+  PUSH(n1);
+  PUSH(0);
+  return 0;
+}
+
+static int w_trailing(forth_vm *vm, void *ctx)
+{
+  const uint8_t *p;
+  cell n, a;
+  a = vm->sp - vm->ds0 >= 2 ? vm->sp[-1] : 0;
+  int r = string(vm, &p, &n);
+  if (r)
+    return r;
+  while (n > 0 && p[n - 1] == ' ')
+    n--;
+  PUSH(a);
+  PUSH(n);
+  return 0;
+}
+
+/* Copies a string into data space (compiling) or a transient buffer. */
+static int stash(forth_vm *vm, const uint8_t *s, cell n, cell *out, int counted)
+{
+  int err;
+  cell a;
+  uint8_t *tmp = NULL;
+  if (vm_get(vm, vm->a_state) || counted) {
+    a = vm_allot(vm, n + counted, &err);
+    if (err)
+      return err;
+    vm_allot(vm, (cell)((0 - (ucell)vm->here) & (sizeof(cell) - 1)), &err);
+  } else {
+    if (n > 255)
+      return -18;
+    a = vm->a_sbuf + 256 * vm->sbuf_next;
+    vm->sbuf_next ^= 1;
+  }
+  tmp = MEM(vm, a);
+  if (counted)
+    *tmp++ = (uint8_t)n;
+  memmove(tmp, s, (size_t)n);
+  *out = a;
+  return 0;
+}
+
+static int compile_string(forth_vm *vm, cell a, cell n)
+{
+  int r = vm_code_reserve(vm, 6);
+  if (r)
+    return r;
+  r = vm_compile_op1(vm, OP_LIT, (fcode)a);
+  return r ? r : vm_compile_op1(vm, OP_LIT, (fcode)n);
+}
+
+static int esc_hex(int c)
+{
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Parses a "-delimited string; with esc, S\" escapes into buf. */
+static int quoted(forth_vm *vm, int esc, uint8_t *buf, cell *n)
+{
+  cell a, len;
+  cell in = vm_get(vm, vm->a_in);
+  struct fsource *s = &vm->src[vm->nsrc - 1];
+  const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+  len = p ? s->len : 0;
+  if (in < 0) in = 0;
+  if (in > len) in = len;
+  *n = 0;
+  while (in < len && p[in] != '"') {
+    int c = p[in++];
+    if (esc && c == '\\' && in < len) {
+      c = p[in++];
+      switch (c) {
+      case 'a': c = 7; break; case 'b': c = 8; break; case 'e': c = 27; break;
+      case 'f': c = 12; break; case 'l': c = 10; break; case 'n': c = 10; break;
+      case 'q': c = '"'; break; case 'r': c = 13; break; case 't': c = 9; break;
+      case 'v': c = 11; break; case 'z': c = 0; break;
+      case 'm':
+        if (*n < 1024) buf[(*n)++] = 13;
+        c = 10;
+        break;
+      case 'x':
+        if (in + 1 < len && esc_hex(p[in]) >= 0 && esc_hex(p[in + 1]) >= 0) {
+          c = esc_hex(p[in]) * 16 + esc_hex(p[in + 1]);
+          in += 2;
+        }
+        break;
+      default: break;
+      }
+    }
+    if (*n >= 1024)
+      return -18;
+    buf[(*n)++] = (uint8_t)c;
+  }
+  a = in < len ? in + 1 : in;
+  vm_set(vm, vm->a_in, a);
+  return 0;
+}
+
+static int squote(forth_vm *vm, int esc, int mode)
+{
+  uint8_t buf[1024 + 2];
+  cell n, a;
+  int r = quoted(vm, esc, buf, &n);
+  if (r)
+    return r;
+  int compiling = vm_get(vm, vm->a_state) != 0;
+  if ((r = stash(vm, buf, n, &a, mode == 1)))
+    return r;
+  if (mode == 1) /* C" */
+    return compiling ? vm_compile_op1(vm, OP_LIT, (fcode)a) : vm_push(vm, a);
+  if (mode == 2) { /* ." */
+    if (!compiling) {
+      vm_type(vm, (const char *)buf, (size_t)n);
+      return 0;
+    }
+    if ((r = compile_string(vm, a, n)))
+      return r;
+    uint32_t t = vm_find(vm, "TYPE", 4);
+    return vm_compile_xt(vm, t);
+  }
+  if (mode == 3) { /* ABORT" */
+    int rr = vm_compile_op1(vm, OP_ABORTQ, (fcode)a);
+    if (!rr)
+      vm->cp[-1] = (fcode)n;
+    return rr;
+  }
+  if (compiling)
+    return compile_string(vm, a, n);
+  PUSH(a);
+  PUSH(n);
+  return 0;
+}
+
+static int w_squote(forth_vm *vm, void *ctx) { return squote(vm, 0, 0); }
+static int w_sbquote(forth_vm *vm, void *ctx) { return squote(vm, 1, 0); }
+static int w_cquote(forth_vm *vm, void *ctx) { return squote(vm, 0, 1); }
+static int w_dotquote(forth_vm *vm, void *ctx) { return squote(vm, 0, 2); }
+static int w_abortq(forth_vm *vm, void *ctx) { return squote(vm, 0, 3); }
+
+static int w_sliteral(forth_vm *vm, void *ctx)
+{
+  const uint8_t *p;
+  cell n, a;
+  int err, r = string(vm, &p, &n);
+  if (r)
+    return r;
+  a = vm_allot(vm, n, &err);
+  if (err)
+    return err;
+  if (n)
+    memmove(MEM(vm, a), p, (size_t)n);
+  vm_allot(vm, (cell)((0 - (ucell)vm->here) & (sizeof(cell) - 1)), &err);
+  return compile_string(vm, a, n);
+}
+
+/* ( comments end at ")"; in a file they may span lines. */
+static int w_paren(forth_vm *vm, void *ctx)
+{
+  for (;;) {
+    struct fsource *s = &vm->src[vm->nsrc - 1];
+    cell in = vm_get(vm, vm->a_in);
+    const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+    if (in < 0)
+      in = 0;
+    while (p && in < s->len && p[in] != ')')
+      in++;
+    if (p && in < s->len) {
+      vm_set(vm, vm->a_in, in + 1);
+      return 0;
+    }
+    vm_set(vm, vm->a_in, s->len);
+    int flag, r;
+    if (s->kind != SRC_FILE)
+      return 0;
+    if ((r = vm_refill(vm, &flag)) || !flag)
+      return r;
+  }
+}
+
+static int w_backslash(forth_vm *vm, void *ctx)
+{
+  struct fsource *s = &vm->src[vm->nsrc - 1];
+  cell in = vm_get(vm, vm->a_in);
+  const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+  if (!p || in < 0 || in >= s->len) {
+    vm_set(vm, vm->a_in, s->len);
+    return 0;
+  }
+  while (in < s->len && p[in] != '\n')
+    in++;
+  vm_set(vm, vm->a_in, in);
+  return 0;
+}
+
+static int w_char(forth_vm *vm, void *ctx)
+{
+  cell a, n;
+  vm_parse_name(vm, &a, &n);
+  if (!n)
+    return -16;
+  PUSH(*MEM(vm, a));
+  return 0;
+}
+
+static int w_bracket_char(forth_vm *vm, void *ctx)
+{
+  cell a, n;
+  vm_parse_name(vm, &a, &n);
+  if (!n)
+    return -16;
+  return vm_compile_op1(vm, OP_LIT, (fcode)*MEM(vm, a));
+}
+
+/* ---- pictured numeric output ------------------------------------------ */
+
+#define HOLD_END(vm) ((vm)->a_hold + 2 * FORTH_CELL_BITS + 128)
+
+static int w_lesshash(forth_vm *vm, void *ctx)
+{
+  vm->hold_ptr = HOLD_END(vm);
+  return 0;
+}
+
+static int hold(forth_vm *vm, int c)
+{
+  if (vm->hold_ptr <= vm->a_hold || vm->hold_ptr > HOLD_END(vm))
+    return -17;
+  *MEM(vm, --vm->hold_ptr) = (uint8_t)c;
+  return 0;
+}
+
+static int w_hold(forth_vm *vm, void *ctx)
+{
+  cell c;
+  POP(c);
+  return hold(vm, (int)c);
+}
+
+static int w_holds(forth_vm *vm, void *ctx)
+{
+  const uint8_t *p;
+  cell n;
+  int r = string(vm, &p, &n);
+  while (!r && n > 0)
+    r = hold(vm, p[--n]);
+  return r;
+}
+
+static int w_sign(forth_vm *vm, void *ctx)
+{
+  cell n;
+  POP(n);
+  return n < 0 ? hold(vm, '-') : 0;
+}
+
+static int hash1(forth_vm *vm)
+{
+  int r;
+  if ((r = need(vm, 2)))
+    return r;
+  ucell base = (ucell)vm_get(vm, vm->a_base);
+  if (base < 2 || base > 36)
+    return -24;
+  ucell hi = (ucell)vm->sp[0], lo = (ucell)vm->sp[-1], rem;
+  ucell qh = hi / base;
+  ucell ql = udiv21(hi % base, lo, base, &rem);
+  int d = (int)rem;
+  vm->sp[-1] = (cell)ql;
+  vm->sp[0] = (cell)qh;
+  return hold(vm, d < 10 ? '0' + d : 'A' + d - 10);
+}
+
+static int w_hash(forth_vm *vm, void *ctx) { return hash1(vm); }
+
+static int w_hashs(forth_vm *vm, void *ctx)
+{
+  int r;
+  do {
+    if ((r = hash1(vm)))
+      return r;
+  } while (vm->sp[0] || vm->sp[-1]);
+  return 0;
+}
+
+static int w_hashgreater(forth_vm *vm, void *ctx)
+{
+  int r;
+  if ((r = need(vm, 2)))
+    return r;
+  if (vm->hold_ptr < vm->a_hold || vm->hold_ptr > HOLD_END(vm))
+    vm->hold_ptr = HOLD_END(vm);
+  vm->sp[-1] = vm->hold_ptr;
+  vm->sp[0] = HOLD_END(vm) - vm->hold_ptr;
+  return 0;
+}
+
+/* ---- heap ---------------------------------------------------------------- */
+
+static int w_allocate(forth_vm *vm, void *ctx)
+{
+  cell n;
+  POP(n);
+  cell a = n < 0 ? 0 : heap_alloc(vm, (ucell)n);
+  PUSH(a);
+  PUSH(a ? 0 : -59);
+  return 0;
+}
+
+static int w_free(forth_vm *vm, void *ctx)
+{
+  cell a;
+  POP(a);
+  PUSH(heap_free(vm, a) ? -60 : 0);
+  return 0;
+}
+
+static int w_resize(forth_vm *vm, void *ctx)
+{
+  cell a, n;
+  int err;
+  POP(n);
+  POP(a);
+  cell b = n < 0 ? 0 : heap_resize(vm, a, (ucell)n, &err);
+  if (n < 0)
+    err = -61;
+  PUSH(b ? b : a);
+  PUSH(b ? 0 : -61);
+  return 0;
+}
+
+/* ---- words about words -------------------------------------------------- */
+
+static int w_find(forth_vm *vm, void *ctx)
+{
+  cell a;
+  POP(a);
+  const uint8_t *p = vm_ptr(vm, a, 1);
+  if (!p || !vm_ptr(vm, a + 1, *p))
+    return -9;
+  uint32_t w = vm_find(vm, (const char *)p + 1, *p);
+  if (!w) {
+    PUSH(a);
+    PUSH(0);
+    return 0;
+  }
+  PUSH(w);
+  PUSH(WORD(vm, w)->flags & WF_IMMEDIATE ? 1 : -1);
+  return 0;
+}
+
+static int w_to_body(forth_vm *vm, void *ctx)
+{
+  cell xt;
+  POP(xt);
+  if (!vm_valid_xt(vm, xt))
+    return -31;
+  int k = WORD(vm, xt)->kind;
+  if (k != WK_CREATE && k != WK_DOES && k != WK_VARIABLE && k != WK_VALUE &&
+      k != WK_2VALUE && k != WK_DEFER)
+    return -31;
+  PUSH(WORD(vm, xt)->body);
+  return 0;
+}
+
+static int defined(forth_vm *vm, int want)
+{
+  cell a, n;
+  vm_parse_name(vm, &a, &n);
+  int found = n && vm_find(vm, (const char *)MEM(vm, a), (size_t)n);
+  PUSH(found == want ? -1 : 0);
+  return 0;
+}
+
+static int w_defined(forth_vm *vm, void *ctx) { return defined(vm, 1); }
+static int w_undefined(forth_vm *vm, void *ctx) { return defined(vm, 0); }
+
+static int w_name_eq(forth_vm *vm, void *ctx)
+{
+  const uint8_t *a, *b;
+  cell n1, n2;
+  int r = string(vm, &b, &n2);
+  if (r || (r = string(vm, &a, &n1)))
+    return r;
+  int eq = n1 == n2;
+  for (cell i = 0; eq && i < n1; i++) {
+    int x = a[i], y = b[i];
+    eq = (x >= 'a' && x <= 'z' ? x - 32 : x) == (y >= 'a' && y <= 'z' ? y - 32 : y);
+  }
+  PUSH(eq ? -1 : 0);
+  return 0;
+}
+
+static int w_environment(forth_vm *vm, void *ctx)
+{
+  const uint8_t *p;
+  cell n;
+  int r = string(vm, &p, &n);
+  if (r)
+    return r;
+  static const struct { const char *q; cell v; } env[] = {
+    {"/COUNTED-STRING", 255}, {"/HOLD", 2 * FORTH_CELL_BITS + 128},
+    {"/PAD", 256}, {"ADDRESS-UNIT-BITS", 8}, {"FLOORED", 0},
+    {"MAX-CHAR", 255}, {"MAX-N", (cell)(((ucell)-1) >> 1)},
+    {"MAX-U", -1}, {"RETURN-STACK-CELLS", 1024}, {"STACK-CELLS", 1024},
+  };
+  for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+    if (strlen(env[i].q) == (size_t)n && !memcmp(env[i].q, p, (size_t)n)) {
+      PUSH(env[i].v);
+      PUSH(-1);
+      return 0;
+    }
+  }
+  PUSH(0);
+  return 0;
+}
+
+/* M-star-slash ( d1 n1 +n2 -- d2 ) with a triple-cell intermediate. */
+static int w_mstarslash(forth_vm *vm, void *ctx)
+{
+  cell n1, n2, lo, hi;
+  POP(n2);
+  POP(n1);
+  POP(hi);
+  POP(lo);
+  if (n2 <= 0)
+    return n2 ? -24 : -10;
+  dcell d = (dcell)(((udcell)(ucell)hi << FORTH_CELL_BITS) | (ucell)lo);
+  int neg = (d < 0) != (n1 < 0);
+  udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
+  ucell un = n1 < 0 ? 0 - (ucell)n1 : (ucell)n1;
+  const int B = FORTH_CELL_BITS;
+  udcell mask = ((udcell)1 << B) - 1;
+  udcell p0 = (ud & mask) * un, p1 = (ud >> B) * un + (p0 >> B);
+  /* triple: t2 t1 t0 (each a cell) */
+  ucell t0 = (ucell)p0, t1 = (ucell)p1, t2 = (ucell)(p1 >> B);
+  udcell r = t2;
+  if (r >= (ucell)n2)
+    return -11;
+  ucell rr;
+  ucell q1 = udiv21((ucell)r, t1, (ucell)n2, &rr);
+  ucell q0 = udiv21(rr, t0, (ucell)n2, &rr);
+  udcell q = ((udcell)q1 << B) | q0;
+  if (neg)
+    q = 0 - q;
+  PUSH((cell)(ucell)q);
+  PUSH((cell)(ucell)(q >> B));
+  return 0;
+}
+
+static const struct prim_def more_words[] = {
+  {"HERE", w_here, 0}, {"ALLOT", w_allot, 0}, {",", w_comma, 0},
+  {"C,", w_ccomma, 0}, {"ALIGN", w_align, 0}, {"ALIGNED", w_aligned, 0},
+  {"UNUSED", w_unused, 0}, {"STATE", w_state, 0}, {"BASE", w_base, 0},
+  {">IN", w_in, 0}, {"PAD", w_pad, 0},
+  {"DEPTH", w_depth, 0}, {"PICK", w_pick, 0}, {"ROLL", w_roll, 0},
+  {"N>R", w_ntor, 0}, {"NR>", w_nrfrom, 0},
+  {"EMIT", w_emit, 0}, {"TYPE", w_type, 0}, {"CR", w_cr, 0},
+  {"KEY", w_key, 0}, {"ACCEPT", w_accept, 0}, {"MS", w_ms, 0},
+  {"MOVE", w_move, 0}, {"CMOVE", w_cmove, 0}, {"CMOVE>", w_cmove_up, 0},
+  {"FILL", w_fill, 0}, {"COMPARE", w_compare, 0}, {"SEARCH", w_search, 0},
+  {"-TRAILING", w_trailing, 0},
+  {"S\"", w_squote, WF_IMMEDIATE}, {"S\\\"", w_sbquote, WF_IMMEDIATE},
+  {"C\"", w_cquote, WF_IMMEDIATE | WF_COMPILE_ONLY},
+  {".\"", w_dotquote, WF_IMMEDIATE},
+  {"ABORT\"", w_abortq, WF_IMMEDIATE | WF_COMPILE_ONLY},
+  {"SLITERAL", w_sliteral, WF_IMMEDIATE | WF_COMPILE_ONLY},
+  {"\\", w_backslash, WF_IMMEDIATE}, {"(", w_paren, WF_IMMEDIATE},
+  {"CHAR", w_char, 0}, {"[CHAR]", w_bracket_char, WF_IMMEDIATE | WF_COMPILE_ONLY},
+  {"<#", w_lesshash, 0}, {"HOLD", w_hold, 0}, {"HOLDS", w_holds, 0},
+  {"SIGN", w_sign, 0}, {"#", w_hash, 0}, {"#S", w_hashs, 0},
+  {"#>", w_hashgreater, 0},
+  {"ALLOCATE", w_allocate, 0}, {"FREE", w_free, 0}, {"RESIZE", w_resize, 0},
+  {"FIND", w_find, 0}, {">BODY", w_to_body, 0},
+  {"[DEFINED]", w_defined, WF_IMMEDIATE},
+  {"[UNDEFINED]", w_undefined, WF_IMMEDIATE},
+  {"ENVIRONMENT?", w_environment, 0}, {"(name=)", w_name_eq, 0}, {"M*/", w_mstarslash, 0},
+};
+
+int vm_install_tools_words(forth_vm *vm);
+
+int vm_install_tools(forth_vm *vm)
+{
+  int r = vm_install_table(vm, more_words, sizeof more_words / sizeof more_words[0]);
+  return r ? r : vm_install_tools_words(vm);
+}

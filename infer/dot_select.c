@@ -1,0 +1,87 @@
+/*
+ * dot_select.c: picks the dot-kernel variant at run time.
+ *
+ * On x86_64 it asks cpuid for the instruction sets and xgetbv for whether
+ * the OS saves the wide registers (a kernel that has not enabled AVX in
+ * XCR0 gets the scalar kernels). Elsewhere it is always the scalar one.
+ *
+ * Interface: quant_ops_best, quant_ops_named, quant_cpu_has_avx2,
+ * quant_cpu_has_avx512.
+ */
+#include "mneme/quant.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+static int
+streq(const char *a, const char *b)
+{
+  while (*a && *a == *b)
+    a++, b++;
+  return *a == *b;
+}
+
+#if defined(__x86_64__)
+static uint64_t
+xcr0(void)
+{
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (uint64_t)hi << 32 | lo;
+}
+
+int
+quant_cpu_has_avx2(void)
+{
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d))
+    return 0;
+  int osx = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+  int f16c = (c >> 29) & 1;
+  if (!(osx && avx && fma && f16c) || (xcr0() & 6) != 6)
+    return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+    return 0;
+  return (b >> 5) & 1;
+}
+
+int
+quant_cpu_has_avx512(void)
+{
+  unsigned a, b, c, d;
+  if (!quant_cpu_has_avx2() || (xcr0() & 0xe6) != 0xe6)
+    return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+    return 0;
+  int f = (b >> 16) & 1, bw = (b >> 30) & 1, vl = (b >> 31) & 1;
+  int vnni = (c >> 11) & 1;
+  return f && bw && vl && vnni;
+}
+#endif
+
+const struct quant_ops *
+quant_ops_named(const char *name)
+{
+  if (streq(name, "scalar"))
+    return &quant_ops_scalar;
+#if defined(__x86_64__)
+  if (streq(name, "avx2") && quant_cpu_has_avx2())
+    return &quant_ops_avx2;
+  if (streq(name, "avx512") && quant_cpu_has_avx512())
+    return &quant_ops_avx512;
+#endif
+  return NULL;
+}
+
+const struct quant_ops *
+quant_ops_best(void)
+{
+#if defined(__x86_64__)
+  if (quant_cpu_has_avx512())
+    return &quant_ops_avx512;
+  if (quant_cpu_has_avx2())
+    return &quant_ops_avx2;
+#endif
+  return &quant_ops_scalar;
+}

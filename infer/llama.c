@@ -1,0 +1,661 @@
+/*
+ * llama.c: the llama transformer: hyperparameters and weights from a GGUF
+ * file, one arena for activations and KV cache, and the forward pass.
+ *
+ * Layout follows llama2.c: build_ functions carve the weights out of the
+ * mapped file (no copy) and the state out of one allocation; forward()
+ * allocates nothing. Arithmetic follows llama.cpp's CPU backend, so that
+ * logits can be compared with its reference outputs:
+ *  - matmul: activations quantized per row to the weight type's vec type
+ *    (matmul.c, quant.c);
+ *  - RMSNorm: sum of squares in double, x * (1/sqrt(mean + eps)), times w;
+ *  - RoPE: theta_i = pos * base^(-2i/n_rot) by repeated float products;
+ *  - attention: K and V cached as F16 (or F32), both transposed (channel
+ *    major); the query and the softmax probabilities are rounded to the
+ *    cache type before they meet the cache, as in llama.cpp; scores are
+ *    axpy passes over K's rows, P.V one dot product per channel of V;
+ *  - SwiGLU: silu(gate) * up with silu(x) = x / (1 + exp(-x)).
+ *
+ * Interface: llama_build, llama_free, llama_forward, llama_reset.
+ */
+#include "mneme/llama.h"
+
+#include <stdatomic.h>
+
+#include "libc.h"
+#include "matmul.h"
+#include "mneme/err.h"
+
+/* ---------------------------------------------------------------------------
+ * errors and names
+ */
+
+static void
+append(char *dst, size_t cap, const char *s)
+{
+  size_t n = strlen(dst);
+  while (*s && n + 1 < cap)
+    dst[n++] = *s++;
+  dst[n] = 0;
+}
+
+static int
+fail(struct llama_model *m, int code, const char *what, const char *name)
+{
+  m->err[0] = 0;
+  append(m->err, sizeof m->err, what);
+  if (name) {
+    append(m->err, sizeof m->err, ": ");
+    append(m->err, sizeof m->err, name);
+  }
+  return code;
+}
+
+/* "blk.<l>.<suffix>" into buf. */
+static const char *
+blk_name(char *buf, size_t cap, int l, const char *suffix)
+{
+  char num[12];
+  int n = 0;
+  do {
+    num[n++] = (char)('0' + l % 10);
+    l /= 10;
+  } while (l);
+  buf[0] = 0;
+  append(buf, cap, "blk.");
+  size_t at = strlen(buf);
+  while (n && at + 1 < cap)
+    buf[at++] = num[--n];
+  buf[at] = 0;
+  append(buf, cap, ".");
+  append(buf, cap, suffix);
+  return buf;
+}
+
+/* ---------------------------------------------------------------------------
+ * hyperparameters
+ */
+
+/* Reads "<arch>.<key>" as u32 or f32; a missing key keeps *out when
+ * optional. Returns 0 or MN_EFORMAT. */
+static int
+hp(struct llama_model *m, const struct gguf_file *f, const char *arch,
+   const char *key, void *out, int is_float, int optional)
+{
+  char full[96] = "";
+  append(full, sizeof full, arch);
+  append(full, sizeof full, ".");
+  append(full, sizeof full, key);
+  uint32_t u;
+  float x;
+  int rc = is_float ? gguf_get_f32(f, full, &x) : gguf_get_u32(f, full, &u);
+  if (rc == MN_ENOENT && optional)
+    return 0;
+  if (rc)
+    return fail(m, MN_EFORMAT, "bad or missing hyperparameter", full);
+  if (is_float)
+    *(float *)out = x;
+  else if (u > (1u << 30))
+    return fail(m, MN_EFORMAT, "hyperparameter out of range", full);
+  else
+    *(int *)out = (int)u;
+  return 0;
+}
+
+static int
+build_config(struct llama_model *m, const struct gguf_file *f)
+{
+  struct llama_config *c = &m->c;
+  const char *a;
+  size_t alen;
+  char arch[32] = "";
+  if (gguf_get_str(f, "general.architecture", &a, &alen) || alen >= sizeof arch)
+    return fail(m, MN_EFORMAT, "missing general.architecture", NULL);
+  memcpy(arch, a, alen);
+  arch[alen] = 0;
+  int qwen2 = strcmp(arch, "qwen2") == 0;
+  if (strcmp(arch, "llama") != 0 && !qwen2)
+    return fail(m, MN_ENOTSUP, "unsupported architecture", arch);
+  c->rope_base = 10000.f;
+  c->norm_eps = 1e-5f;
+  c->n_kv_heads = 0;
+  c->head_dim = 0;
+  c->n_rot = 0;
+  c->ctx_train = 2048;
+  int rc;
+  if ((rc = hp(m, f, arch, "embedding_length", &c->dim, 0, 0)) ||
+      (rc = hp(m, f, arch, "feed_forward_length", &c->ffn, 0, 0)) ||
+      (rc = hp(m, f, arch, "block_count", &c->n_layers, 0, 0)) ||
+      (rc = hp(m, f, arch, "attention.head_count", &c->n_heads, 0, 0)) ||
+      (rc = hp(m, f, arch, "attention.head_count_kv", &c->n_kv_heads, 0, 1)) ||
+      (rc = hp(m, f, arch, "attention.key_length", &c->head_dim, 0, 1)) ||
+      (rc = hp(m, f, arch, "rope.dimension_count", &c->n_rot, 0, 1)) ||
+      (rc = hp(m, f, arch, "context_length", &c->ctx_train, 0, 1)) ||
+      (rc = hp(m, f, arch, "rope.freq_base", &c->rope_base, 1, 1)) ||
+      (rc = hp(m, f, arch, "attention.layer_norm_rms_epsilon", &c->norm_eps, 1, 1)))
+    return rc;
+  if (!c->n_kv_heads)
+    c->n_kv_heads = c->n_heads;
+  if ((uint64_t)c->n_layers * 9 > f->n_tensors) /* nine tensors a layer */
+    return fail(m, MN_EFORMAT, "block_count exceeds the tensors in the file", NULL);
+  if (c->n_heads < 1 || c->dim < 1 || c->ffn < 1 || c->n_layers < 1 ||
+      c->n_kv_heads < 1 || c->n_heads % c->n_kv_heads || c->ctx_train < 1)
+    return fail(m, MN_EFORMAT, "inconsistent hyperparameters", NULL);
+  if (!c->head_dim)
+    c->head_dim = c->dim / c->n_heads;
+  if (!c->n_rot)
+    c->n_rot = c->head_dim;
+  if (c->head_dim < 1 || c->head_dim > 512 || c->n_rot > c->head_dim || c->n_rot % 2 ||
+      !(c->rope_base > 0.f) || !(c->norm_eps >= 0.f))
+    return fail(m, MN_EFORMAT, "inconsistent hyperparameters", NULL);
+  /* widths far beyond any model keep every index below 2^31 */
+  if (c->dim > (1 << 20) || c->ffn > (1 << 20) || c->n_heads > 4096 ||
+      (long long)c->n_heads * c->head_dim > (1 << 20))
+    return fail(m, MN_ENOTSUP, "model dimensions too large", NULL);
+  c->rope_neox = qwen2; /* llama.cpp's LLAMA_ROPE_TYPE_NEOX for qwen2 */
+  c->qkv_bias = qwen2;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * weights (carved from the file)
+ */
+
+/* Finds a matrix of n_out rows by n_in; n_out < 0 accepts any row count.
+ * Returns 0, MN_ENOENT (absent and optional), MN_EFORMAT or MN_ENOTSUP. */
+static int
+build_matrix(struct llama_model *m, const struct gguf_file *f, const char *name,
+             int n_in, int n_out, int optional, struct llama_matrix *out)
+{
+  struct gguf_tensor t;
+  if (gguf_find_tensor(f, name, &t) != 0)
+    return optional ? MN_ENOENT : fail(m, MN_EFORMAT, "missing tensor", name);
+  if (t.ne[0] != (uint64_t)n_in || (n_out >= 0 && t.ne[1] != (uint64_t)n_out) ||
+      t.ne[1] < 1 || t.ne[1] > (1u << 30) || t.ne[2] != 1 || t.ne[3] != 1)
+    return fail(m, MN_EFORMAT, "tensor has the wrong shape", name);
+  const struct quant_traits *tr = quant_traits((int)t.type);
+  size_t rb = quant_row_size((int)t.type, n_in);
+  if (!tr || tr->vec_type < 0 || !rb)
+    return fail(m, MN_ENOTSUP, "unsupported tensor type", name);
+  if (t.nbytes < rb * t.ne[1] || ((uintptr_t)t.data & 3))
+    return fail(m, MN_EFORMAT, "tensor data too short or misaligned", name);
+  out->data = t.data;
+  out->type = (int)t.type;
+  out->n_in = n_in;
+  out->n_out = (int)t.ne[1];
+  out->row_bytes = rb;
+  return 0;
+}
+
+static int
+build_vector(struct llama_model *m, const struct gguf_file *f, const char *name,
+             int n, const float **out)
+{
+  struct gguf_tensor t;
+  if (gguf_find_tensor(f, name, &t) != 0)
+    return fail(m, MN_EFORMAT, "missing tensor", name);
+  if (t.type != GGML_TYPE_F32 || gguf_tensor_nelem(&t) != (uint64_t)n ||
+      t.ne[0] != (uint64_t)n || ((uintptr_t)t.data & 3))
+    return fail(m, MN_EFORMAT, "norm vector is not F32 of the model width", name);
+  *out = (const float *)(const void *)t.data;
+  return 0;
+}
+
+/* An optional F32 bias vector of n: *out stays NULL when absent. */
+static int
+build_bias(struct llama_model *m, const struct gguf_file *f, const char *name,
+           int n, const float **out)
+{
+  struct gguf_tensor t;
+  *out = NULL;
+  if (gguf_find_tensor(f, name, &t) != 0)
+    return 0;
+  return build_vector(m, f, name, n, out);
+}
+
+static int
+build_layer(struct llama_model *m, const struct gguf_file *f, int l,
+            struct llama_layer *L)
+{
+  const struct llama_config *c = &m->c;
+  int qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+  char nm[64];
+  int rc;
+  if ((rc = build_vector(m, f, blk_name(nm, sizeof nm, l, "attn_norm.weight"), c->dim, &L->attn_norm)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "attn_q.weight"), c->dim, qd, 0, &L->wq)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "attn_k.weight"), c->dim, kvd, 0, &L->wk)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "attn_v.weight"), c->dim, kvd, 0, &L->wv)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "attn_output.weight"), qd, c->dim, 0, &L->wo)) ||
+      (rc = build_vector(m, f, blk_name(nm, sizeof nm, l, "ffn_norm.weight"), c->dim, &L->ffn_norm)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_gate.weight"), c->dim, c->ffn, 0, &L->gate)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_up.weight"), c->dim, c->ffn, 0, &L->up)) ||
+      (rc = build_matrix(m, f, blk_name(nm, sizeof nm, l, "ffn_down.weight"), c->ffn, c->dim, 0, &L->down)) ||
+      (rc = build_bias(m, f, blk_name(nm, sizeof nm, l, "attn_q.bias"), qd, &L->bq)) ||
+      (rc = build_bias(m, f, blk_name(nm, sizeof nm, l, "attn_k.bias"), kvd, &L->bk)) ||
+      (rc = build_bias(m, f, blk_name(nm, sizeof nm, l, "attn_v.bias"), kvd, &L->bv)))
+    return rc;
+  if (c->qkv_bias && !(L->bq && L->bk && L->bv))
+    return fail(m, MN_EFORMAT, "missing attention bias", blk_name(nm, sizeof nm, l, "attn_*.bias"));
+  return 0;
+}
+
+static int
+build_weights(struct llama_model *m, const struct gguf_file *f)
+{
+  struct llama_weights *w = &m->w;
+  int rc = build_matrix(m, f, "token_embd.weight", m->c.dim, -1, 0, &w->embd);
+  if (rc)
+    return rc;
+  m->c.vocab = w->embd.n_out;
+  if (m->c.vocab > (1 << 24))
+    return fail(m, MN_ENOTSUP, "vocabulary too large", NULL);
+  if ((rc = build_vector(m, f, "output_norm.weight", m->c.dim, &w->out_norm)))
+    return rc;
+  rc = build_matrix(m, f, "output.weight", m->c.dim, m->c.vocab, 1, &w->output);
+  if (rc == MN_ENOENT)
+    w->output = w->embd; /* tied */
+  else if (rc)
+    return rc;
+  for (int l = 0; l < m->c.n_layers; l++)
+    if ((rc = build_layer(m, f, l, &w->layers[l])))
+      return rc;
+  return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * state (one arena)
+ */
+
+struct carve {
+  uint8_t *base; /* NULL while measuring */
+  size_t off;
+};
+
+static void *
+take(struct carve *a, size_t n)
+{
+  void *p = a->base ? a->base + a->off : NULL;
+  a->off += (n + 63) & ~(size_t)63;
+  return p;
+}
+
+/* Lays the arena out (measuring when a->base is NULL). */
+static void
+layout(struct llama_model *m, struct carve *a)
+{
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  size_t B = (size_t)m->batch, es = m->kv_type == QUANT_F16 ? 2 : 4;
+  size_t qd = (size_t)c->n_heads * c->head_dim, kvd = (size_t)c->n_kv_heads * c->head_dim;
+  size_t wide = qd > (size_t)c->dim ? qd : (size_t)c->dim;
+  size_t xq_row = m->xq_row;
+  size_t nth = (size_t)m->par->nthreads, ctx = (size_t)m->n_ctx;
+  s->x = take(a, B * c->dim * 4);
+  s->xb = take(a, B * wide * 4);
+  s->q = take(a, B * qd * 4);
+  s->k = take(a, B * kvd * 4);
+  s->v = take(a, B * kvd * 4);
+  s->hb = take(a, B * c->ffn * 4);
+  s->hb2 = take(a, B * c->ffn * 4);
+  s->tmp = take(a, B * c->dim * 4);
+  s->rope = take(a, B * c->n_rot * 4);
+  for (int i = 0; i < 3; i++)
+    s->xq[i] = take(a, B * xq_row);
+  s->logits = take(a, (size_t)c->vocab * 4);
+  s->k_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
+  s->v_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
+  s->att = take(a, nth * ctx * 4);
+  s->attq = take(a, nth * (ctx + c->head_dim) * es);
+}
+
+/* Bytes of the widest activation row any matmul quantizes. */
+static size_t
+widest_activation_row(const struct llama_model *m)
+{
+  size_t best = quant_row_size(quant_traits(m->w.output.type)->vec_type, m->c.dim);
+  for (int l = 0; l < m->c.n_layers; l++) {
+    const struct llama_layer *L = &m->w.layers[l];
+    const struct llama_matrix *all[7] = { &L->wq, &L->wk, &L->wv, &L->wo,
+                                          &L->gate, &L->up, &L->down };
+    for (int k = 0; k < 7; k++) {
+      size_t r = quant_row_size(quant_traits(all[k]->type)->vec_type, all[k]->n_in);
+      best = r > best ? r : best;
+    }
+  }
+  return best;
+}
+
+int
+llama_build(struct llama_model *m, const struct gguf_file *f,
+            const struct llama_opts *opts, const struct infer_alloc *al)
+{
+  static const struct llama_opts defaults;
+  const struct llama_opts *o = opts ? opts : &defaults;
+  memset(m, 0, sizeof *m);
+  m->al = *al;
+  m->ops = o->ops ? o->ops : quant_ops_best();
+  m->par = o->par ? o->par : &par_serial;
+  m->kv_type = o->kv_f32 ? QUANT_F32 : QUANT_F16;
+  m->batch = o->batch > 0 ? o->batch : 32;
+  if (o->n_ctx < 0 || o->batch < 0 || m->batch > 512 || m->par->nthreads < 1)
+    return fail(m, MN_EINVAL, "bad options", NULL);
+  int rc = build_config(m, f);
+  if (rc)
+    return rc;
+  m->n_ctx = o->n_ctx ? o->n_ctx : (m->c.ctx_train < 4096 ? m->c.ctx_train : 4096);
+  if (m->n_ctx > (1 << 20))
+    return fail(m, MN_EINVAL, "context too long", NULL);
+  size_t lbytes = sizeof(struct llama_layer) * (size_t)m->c.n_layers;
+  if (!(m->w.layers = m->al.alloc(m->al.ctx, lbytes)))
+    return fail(m, MN_ENOMEM, "out of memory for the layer table", NULL);
+  if ((rc = build_weights(m, f))) {
+    m->al.free(m->al.ctx, m->w.layers, lbytes);
+    m->w.layers = NULL;
+    return rc;
+  }
+  m->xq_row = widest_activation_row(m);
+  struct carve a = { NULL, 0 };
+  layout(m, &a);
+  m->mem_bytes = a.off + lbytes;
+  if (!(m->arena = m->al.alloc(m->al.ctx, a.off))) {
+    m->al.free(m->al.ctx, m->w.layers, lbytes);
+    m->w.layers = NULL;
+    return fail(m, MN_ENOMEM, "out of memory for the model state", NULL);
+  }
+  a.base = m->arena;
+  a.off = 0;
+  layout(m, &a);
+  llama_reset(m);
+  return 0;
+}
+
+void
+llama_free(struct llama_model *m)
+{
+  size_t lbytes = sizeof(struct llama_layer) * (size_t)m->c.n_layers;
+  if (m->arena)
+    m->al.free(m->al.ctx, m->arena, m->mem_bytes - lbytes);
+  if (m->w.layers)
+    m->al.free(m->al.ctx, m->w.layers, lbytes);
+  m->arena = NULL;
+  m->w.layers = NULL;
+}
+
+void
+llama_reset(struct llama_model *m)
+{
+  m->pos = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * forward pass
+ */
+
+static void
+rmsnorm(float *o, const float *x, const float *w, int n, float eps)
+{
+  double ss = 0;
+  for (int i = 0; i < n; i++)
+    ss += (double)(x[i] * x[i]);
+  float mean = (float)(ss / n);
+  float scale = 1.f / sqrtf(mean + eps);
+  for (int i = 0; i < n; i++)
+    o[i] = (x[i] * scale) * w[i];
+}
+
+/* cos/sin of each rotated pair for the B positions pos, pos + 1, ... */
+static void
+rope_tables(struct llama_model *m, int B)
+{
+  const struct llama_config *c = &m->c;
+  float step = powf(c->rope_base, -2.f / (float)c->n_rot);
+  for (int b = 0; b < B; b++) {
+    float theta = (float)(m->pos + b), *cs = m->s.rope + (size_t)b * c->n_rot;
+    for (int i = 0; i < c->n_rot / 2; i++) {
+      cs[2 * i] = cosf(theta);
+      cs[2 * i + 1] = sinf(theta);
+      theta *= step;
+    }
+  }
+}
+
+/* Rotates n_heads heads of head_dim at v by the table cs. */
+static void
+rope(const struct llama_config *c, float *v, int n_heads, const float *cs)
+{
+  int half = c->n_rot / 2;
+  for (int h = 0; h < n_heads; h++, v += c->head_dim)
+    for (int i = 0; i < half; i++) {
+      int i0 = c->rope_neox ? i : 2 * i, i1 = c->rope_neox ? i + half : 2 * i + 1;
+      float x0 = v[i0], x1 = v[i1], co = cs[2 * i], si = cs[2 * i + 1];
+      v[i0] = x0 * co - x1 * si;
+      v[i1] = x0 * si + x1 * co;
+    }
+}
+
+/* Quantizes the nx rows of x (n_in wide) once per vec type of the jobs'
+ * weights, then runs the jobs. */
+static void
+matmuls(struct llama_model *m, const float *x, int n_in, int nx,
+        const struct llama_matrix *const *w, float *const *out, int nj)
+{
+  struct llama_state *s = &m->s;
+  struct mm_job jobs[3];
+  int used = 0;
+  for (int k = 0; k < nj; k++) {
+    int vt = quant_traits(w[k]->type)->vec_type, slot = 0;
+    size_t rs = quant_row_size(vt, n_in);
+    while (slot < used && s->xq_type[slot] != vt)
+      slot++;
+    if (slot == used) {
+      for (int b = 0; b < nx; b++)
+        m->ops->quantize[vt](x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
+      s->xq_type[used++] = vt;
+    }
+    jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out };
+  }
+  mm_run(m->par, m->ops, jobs, nj);
+}
+
+static void
+matmul1(struct llama_model *m, const float *x, int nx, const struct llama_matrix *w,
+        float *out)
+{
+  matmuls(m, x, w->n_in, nx, &w, &out, 1);
+}
+
+static void
+store_kv(struct llama_model *m, int l, int B)
+{
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  size_t kvd = (size_t)c->n_kv_heads * c->head_dim, ctx = (size_t)m->n_ctx;
+  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
+  uint8_t *kc = (uint8_t *)s->k_cache + (size_t)l * ctx * kvd * es;
+  uint8_t *vc = (uint8_t *)s->v_cache + (size_t)l * ctx * kvd * es;
+  for (int b = 0; b < B; b++) {
+    size_t p = (size_t)(m->pos + b);
+    const float *v = s->v + b * kvd;
+    const float *k = s->k + b * kvd;
+    if (es == 2)
+      for (size_t ch = 0; ch < kvd; ch++) {
+        ((uint16_t *)kc)[ch * ctx + p] = quant_f32_to_f16(k[ch]);
+        ((uint16_t *)vc)[ch * ctx + p] = quant_f32_to_f16(v[ch]);
+      }
+    else
+      for (size_t ch = 0; ch < kvd; ch++) {
+        ((float *)kc)[ch * ctx + p] = k[ch];
+        ((float *)vc)[ch * ctx + p] = v[ch];
+      }
+  }
+}
+
+struct att_task {
+  struct llama_model *m;
+  int layer, B;
+  _Atomic int next; /* next (token, head) item */
+};
+
+/* Attention of head h of batch token b (at position pos + b) over the
+ * cache, into xb; scratch row ith. */
+static void
+attend(struct llama_model *m, int l, int b, int h, int ith)
+{
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  int hd = c->head_dim, g = h / (c->n_heads / c->n_kv_heads), nkv = m->pos + b + 1;
+  size_t kvd = (size_t)c->n_kv_heads * hd, ctx = (size_t)m->n_ctx;
+  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
+  float *att = s->att + (size_t)ith * ctx;
+  uint8_t *probs = s->attq + (size_t)ith * (ctx + hd) * es, *qk = probs + ctx * es;
+  quant_dot_fn dot = m->ops->dot[m->kv_type];
+  quant_axpy_fn axpy = m->ops->axpy[m->kv_type];
+  const uint8_t *kc = (const uint8_t *)s->k_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
+  const uint8_t *vc = (const uint8_t *)s->v_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
+  const float *q = s->q + (size_t)b * c->n_heads * hd + (size_t)h * hd;
+  float qr[512];
+  /* the query rounded to the cache type, as llama.cpp's K.q takes it */
+  m->ops->quantize[m->kv_type](q, qk, hd);
+  quant_dequantize_row(m->kv_type, qk, qr, hd);
+  memset(att, 0, (size_t)nkv * sizeof *att);
+  for (int d = 0; d < hd; d++)
+    axpy(nkv, qr[d], kc + (size_t)d * ctx * es, att);
+  float scale = 1.f / sqrtf((float)hd), mx = -3.0e38f;
+  for (int t = 0; t < nkv; t++) {
+    att[t] *= scale;
+    mx = att[t] > mx ? att[t] : mx;
+  }
+  double sum = 0;
+  for (int t = 0; t < nkv; t++) {
+    att[t] = expf(att[t] - mx);
+    sum += att[t];
+  }
+  float inv = (float)(1.0 / sum);
+  for (int t = 0; t < nkv; t++)
+    att[t] *= inv;
+  m->ops->quantize[m->kv_type](att, probs, nkv);
+  float *out = s->xb + (size_t)b * c->n_heads * hd + (size_t)h * hd;
+  for (int d = 0; d < hd; d++)
+    out[d] = dot(nkv, vc + (size_t)d * ctx * es, probs);
+}
+
+static void
+att_worker(void *arg, int ith, int nth)
+{
+  struct att_task *t = arg;
+  int nh = t->m->c.n_heads, it;
+  while ((it = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->B * nh)
+    attend(t->m, t->layer, it / nh, it % nh, ith);
+}
+
+static void
+dbg(struct llama_model *m, const char *name, int l, const float *x, int rows, int cols)
+{
+  if (m->debug)
+    m->debug(m->debug_ctx, name, l, x, rows, cols);
+}
+
+static void
+add_rows(float *x, const float *y, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    x[i] += y[i];
+}
+
+/* One layer over the batch's B tokens. */
+static void
+layer(struct llama_model *m, int l, int B)
+{
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  const struct llama_layer *L = &m->w.layers[l];
+  int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+
+  for (int b = 0; b < B; b++)
+    rmsnorm(s->xb + b * dim, s->x + b * dim, L->attn_norm, dim, c->norm_eps);
+  const struct llama_matrix *qkv[3] = { &L->wq, &L->wk, &L->wv };
+  float *qkv_out[3] = { s->q, s->k, s->v };
+  dbg(m, "attn_norm", l, s->xb, B, dim);
+  matmuls(m, s->xb, dim, B, qkv, qkv_out, 3);
+  for (int b = 0; b < B; b++) {
+    if (L->bq)
+      add_rows(s->q + b * qd, L->bq, (size_t)qd);
+    if (L->bk)
+      add_rows(s->k + b * kvd, L->bk, (size_t)kvd);
+    if (L->bv)
+      add_rows(s->v + b * kvd, L->bv, (size_t)kvd);
+  }
+  dbg(m, "Qcur", l, s->q, B, qd);
+  dbg(m, "Kcur", l, s->k, B, kvd);
+  dbg(m, "Vcur", l, s->v, B, kvd);
+  for (int b = 0; b < B; b++) {
+    const float *cs = s->rope + (size_t)b * c->n_rot;
+    rope(c, s->q + b * qd, c->n_heads, cs);
+    rope(c, s->k + b * kvd, c->n_kv_heads, cs);
+  }
+  store_kv(m, l, B);
+  struct att_task at = { m, l, B, 0 };
+  double work = (double)B * c->n_heads * (m->pos + B) * c->head_dim * 2;
+  if (work < 128 * 1024) /* not worth waking the workers */
+    att_worker(&at, 0, 1);
+  else
+    m->par->run(m->par->impl, att_worker, &at);
+  dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
+  matmul1(m, s->xb, B, &L->wo, s->tmp);
+  dbg(m, "kqv_out", l, s->tmp, B, dim);
+  add_rows(s->x, s->tmp, (size_t)B * dim);
+  dbg(m, "ffn_inp", l, s->x, B, dim);
+
+  for (int b = 0; b < B; b++)
+    rmsnorm(s->xb + b * dim, s->x + b * dim, L->ffn_norm, dim, c->norm_eps);
+  const struct llama_matrix *gu[2] = { &L->gate, &L->up };
+  float *gu_out[2] = { s->hb, s->hb2 };
+  matmuls(m, s->xb, dim, B, gu, gu_out, 2);
+  dbg(m, "ffn_gate", l, s->hb, B, c->ffn);
+  dbg(m, "ffn_up", l, s->hb2, B, c->ffn);
+  for (size_t i = 0; i < (size_t)B * c->ffn; i++) {
+    float g = s->hb[i];
+    s->hb[i] = g / (1.f + expf(-g)) * s->hb2[i];
+  }
+  matmul1(m, s->hb, B, &L->down, s->tmp);
+  dbg(m, "ffn_out", l, s->tmp, B, dim);
+  add_rows(s->x, s->tmp, (size_t)B * dim);
+  dbg(m, "l_out", l, s->x, B, dim);
+}
+
+static void
+forward_batch(struct llama_model *m, const int32_t *tok, int B, int want_logits)
+{
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  const struct llama_matrix *e = &m->w.embd;
+  for (int b = 0; b < B; b++)
+    quant_dequantize_row(e->type, e->data + (size_t)tok[b] * e->row_bytes,
+                         s->x + (size_t)b * c->dim, c->dim);
+  rope_tables(m, B);
+  for (int l = 0; l < c->n_layers; l++)
+    layer(m, l, B);
+  m->pos += B;
+  if (want_logits) {
+    rmsnorm(s->xb, s->x + (size_t)(B - 1) * c->dim, m->w.out_norm, c->dim, c->norm_eps);
+    matmul1(m, s->xb, 1, &m->w.output, s->logits);
+  }
+}
+
+int
+llama_forward(struct llama_model *m, const int32_t *tokens, int n)
+{
+  if (n < 1)
+    return MN_EINVAL;
+  if (n > m->n_ctx - m->pos)
+    return MN_ENOSPC;
+  for (int i = 0; i < n; i++)
+    if (tokens[i] < 0 || tokens[i] >= m->c.vocab)
+      return MN_ERANGE;
+  for (int done = 0; done < n;) {
+    int B = n - done < m->batch ? n - done : m->batch;
+    forward_batch(m, tokens + done, B, done + B == n);
+    done += B;
+  }
+  return 0;
+}

@@ -1,0 +1,417 @@
+/*
+ * mneme_infer.c: the hosted command-line tool build/hosted/mneme-infer.
+ *
+ *   mneme-infer -m model.gguf -p "prompt" -n 64 [-t threads] [--temp T]
+ *               [--chat] [--seed N] [--tokenize] [--logits FILE]
+ *   mneme-infer -m model.gguf --ids "1 403 407" -n 32   (token ids in/out)
+ *
+ * Streams the generated text on stdout (not the prompt), then prints load
+ * time, prompt and generation tokens/s and peak memory on stderr. -t
+ * defaults to the number of online CPUs (at most 16). Other
+ * options: -c n_ctx, -b batch, --kv-f32, --kernels scalar|avx2|avx512,
+ * --ids-out (print generated ids instead of text), --greedy-ties-low.
+ *
+ * Interface: main.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mneme/err.h"
+#include "mneme/gguf.h"
+#include "mneme/llama.h"
+#include "mneme/par.h"
+#include "mneme/quant.h"
+#include "infer_tok.h"
+
+struct args {
+  const char *model, *prompt, *ids, *logits_path, *kernels;
+  int n_gen, threads, n_ctx, batch, kv_f32, chat, tokenize, ids_out, debug;
+  int bench, reps;
+  float temp;
+  uint64_t seed;
+};
+
+static double
+now_s(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+usage(void)
+{
+  fprintf(stderr,
+          "usage: mneme-infer -m model.gguf (-p prompt | --ids \"1 2 3\") [-n 64]\n"
+          "       [-t threads] [--temp T] [--seed N] [--chat] [--tokenize]\n"
+          "       [--logits FILE] [-c n_ctx] [-b batch] [--kv-f32]\n"
+          "       [--kernels scalar|avx2|avx512] [--ids-out]\n");
+  exit(2);
+}
+
+static void
+parse(struct args *a, int argc, char **argv)
+{
+  memset(a, 0, sizeof *a);
+  a->n_gen = 64;
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  a->threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu; /* like llama.cpp: all cores */
+  a->temp = 0.8f;
+  a->seed = (uint64_t)time(NULL);
+  for (int i = 1; i < argc; i++) {
+    const char *o = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define VAL() (v ? (i++, v) : (usage(), ""))
+    if (!strcmp(o, "-m")) a->model = VAL();
+    else if (!strcmp(o, "-p")) a->prompt = VAL();
+    else if (!strcmp(o, "--ids")) a->ids = VAL();
+    else if (!strcmp(o, "-n")) a->n_gen = atoi(VAL());
+    else if (!strcmp(o, "-t")) a->threads = atoi(VAL());
+    else if (!strcmp(o, "-c")) a->n_ctx = atoi(VAL());
+    else if (!strcmp(o, "-b")) a->batch = atoi(VAL());
+    else if (!strcmp(o, "--temp")) a->temp = strtof(VAL(), NULL);
+    else if (!strcmp(o, "--seed")) a->seed = strtoull(VAL(), NULL, 0);
+    else if (!strcmp(o, "--logits")) a->logits_path = VAL();
+    else if (!strcmp(o, "--kernels")) a->kernels = VAL();
+    else if (!strcmp(o, "--kv-f32")) a->kv_f32 = 1;
+    else if (!strcmp(o, "--chat")) a->chat = 1;
+    else if (!strcmp(o, "--tokenize")) a->tokenize = 1;
+    else if (!strcmp(o, "--ids-out")) a->ids_out = 1;
+    else if (!strcmp(o, "--debug")) a->debug = 1;
+    else if (!strcmp(o, "--bench")) a->bench = atoi(VAL());
+    else if (!strcmp(o, "-r")) a->reps = atoi(VAL());
+    else usage();
+#undef VAL
+  }
+  if (!a->model || (!a->prompt && !a->ids && !a->bench) || a->n_gen < 0 ||
+      a->threads < 1 || a->bench < 0)
+    usage();
+  if (a->reps < 1)
+    a->reps = 5;
+}
+
+/* Current resident memory split (Linux /proc), in MiB: anonymous, file. */
+static void
+rss_split(double *anon, double *file)
+{
+  char line[256];
+  FILE *f = fopen("/proc/self/status", "r");
+  *anon = *file = 0;
+  if (!f)
+    return;
+  while (fgets(line, sizeof line, f)) {
+    long kb;
+    if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+      *anon = kb / 1024.0;
+    else if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
+      *file = kb / 1024.0;
+  }
+  fclose(f);
+}
+
+/* Parses "1 403 407" into ids; returns the count or -1. */
+static int
+parse_ids(const char *s, int32_t *ids, int cap)
+{
+  int n = 0;
+  while (*s) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s)
+      break;
+    if (errno || v < 0 || v > INT32_MAX || n == cap)
+      return -1;
+    ids[n++] = (int32_t)v;
+    s = end;
+  }
+  return n;
+}
+
+/* llama-bench's pp<n> and tg<n>: a prompt of n tokens in one call, and n
+ * tokens decoded one at a time, each from an empty cache, reps times;
+ * prints tokens/s of every repetition. */
+static int
+bench(struct llama_model *m, int n, int reps)
+{
+  int32_t *ids = malloc((size_t)n * 4);
+  uint32_t r = 1;
+  for (int i = 0; i < n; i++) {
+    r = r * 1664525u + 1013904223u;
+    ids[i] = (int32_t)((r >> 8) % (uint32_t)m->c.vocab);
+  }
+  for (int t = 0; t < 2; t++) {
+    struct rusage r0, r1;
+    double wall = 0;
+    printf("%s%d t/s:", t ? "tg" : "pp", n);
+    for (int k = 0; k < reps + 1; k++) { /* the first run warms up */
+      if (k == 1)
+        getrusage(RUSAGE_SELF, &r0);
+      llama_reset(m);
+      double t0 = now_s();
+      int rc = 0;
+      if (t == 0)
+        rc = llama_forward(m, ids, n);
+      else
+        for (int i = 0; i < n && !rc; i++)
+          rc = llama_forward(m, &ids[i], 1);
+      double dt = now_s() - t0;
+      if (rc) {
+        free(ids);
+        return rc;
+      }
+      if (k) {
+        printf(" %.1f", n / dt);
+        wall += dt;
+      }
+    }
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 ((r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) * 1e-6;
+    printf("\n%s%d cpu/wall: %.2f\n", t ? "tg" : "pp", n, cpu / wall);
+    fflush(stdout);
+  }
+  free(ids);
+  return 0;
+}
+
+/* Prints an intermediate tensor like llama.cpp's eval-callback. */
+static void
+debug_print(void *ctx, const char *name, int layer, const float *x, int rows, int cols)
+{
+  double sum = 0;
+  fprintf(stderr, "%s-%d {%d, %d}\n", name, layer, cols, rows);
+  for (int r = 0; r < rows; r++) {
+    const float *v = x + (size_t)r * cols;
+    fprintf(stderr, "  [%10.4f %10.4f %10.4f ... %10.4f %10.4f %10.4f]\n", v[0], v[1],
+            v[2], v[cols - 3], v[cols - 2], v[cols - 1]);
+    for (int c = 0; c < cols; c++)
+      sum += v[c];
+  }
+  fprintf(stderr, "  sum = %f\n", sum);
+}
+
+/* The index of the largest logit, the lowest index on ties (as the
+ * reference outputs were made). Two passes so the first vectorizes. */
+static int
+argmax(const float *x, int n)
+{
+  float m[8];
+  int i = 0;
+  for (int k = 0; k < 8; k++)
+    m[k] = x[0];
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+  for (; i < n; i++)
+    m[0] = x[i] > m[0] ? x[i] : m[0];
+  for (int k = 1; k < 8; k++)
+    m[0] = m[k] > m[0] ? m[k] : m[0];
+  for (i = 0; i < n - 1 && x[i] != m[0]; i++)
+    ;
+  return i;
+}
+
+static int
+dump_logits(const char *path, const float *x, int n)
+{
+  FILE *f = fopen(path, "wb");
+  if (!f || fwrite(x, 4, (size_t)n, f) != (size_t)n) {
+    if (f)
+      fclose(f);
+    return -1;
+  }
+  return fclose(f);
+}
+
+/* Everything a run holds, released by cleanup() whatever happened. */
+struct session {
+  struct gguf_map map;
+  int mapped, built;
+  struct gguf_file gf;
+  struct infer_tok *tok;
+  int32_t *prompt;
+  int np;
+  struct par_ops par;
+  struct llama_model m;
+  struct infer_sampler *smp;
+};
+
+static int
+complain(const char *fmt, const char *a, const char *b)
+{
+  fprintf(stderr, "mneme-infer: ");
+  fprintf(stderr, fmt, a, b);
+  fprintf(stderr, "\n");
+  return 1;
+}
+
+/* Maps the model, loads the tokenizer and tokenizes the prompt. */
+static int
+open_inputs(const struct args *a, struct session *S)
+{
+  int rc = gguf_map_file(&S->map, a->model);
+  if (rc)
+    return complain("%s: %s", a->model, mn_strerror(rc));
+  S->mapped = 1;
+  if ((rc = gguf_open(&S->gf, S->map.addr, S->map.size)))
+    return complain("%s: %s", a->model, S->gf.err_msg ? S->gf.err_msg : mn_strerror(rc));
+  if ((rc = infer_tok_load(&S->tok, &S->gf)))
+    return complain("tokenizer: %s%s", mn_strerror(rc), "");
+  int cap = 1 << 16;
+  if (!(S->prompt = malloc((size_t)cap * 4)))
+    return complain("%s%s", "out of memory", "");
+  if (a->bench)
+    S->np = 0;
+  else if (a->ids)
+    S->np = parse_ids(a->ids, S->prompt, cap);
+  else
+    S->np = infer_tok_prompt(S->tok, a->prompt, a->chat, S->prompt, cap);
+  if (S->np < 0)
+    return complain("cannot tokenize the prompt%s%s", "", "");
+  return 0;
+}
+
+static int
+build_model(const struct args *a, struct session *S)
+{
+  if (a->threads > 1 && par_pool_create(&S->par, a->threads) != 0)
+    return complain("cannot start the threads%s%s", "", "");
+  struct llama_opts lo = { .n_ctx = a->n_ctx, .batch = a->batch, .kv_f32 = a->kv_f32,
+                           .par = &S->par };
+  if (a->kernels && !(lo.ops = quant_ops_named(a->kernels)))
+    return complain("kernels '%s' unknown or not runnable here%s", a->kernels, "");
+  int rc = llama_build(&S->m, &S->gf, &lo, &infer_alloc_libc);
+  if (rc)
+    return complain("%s: %s", a->model, S->m.err);
+  S->built = 1;
+  if (a->debug)
+    S->m.debug = debug_print;
+  return 0;
+}
+
+/* Samples and streams up to n_gen tokens; returns how many. */
+static int
+generate(const struct args *a, struct session *S, int *ngen)
+{
+  struct llama_model *m = &S->m;
+  if (!(S->smp = infer_sampler_new(a->temp, a->seed, m->c.vocab)))
+    return complain("cannot set up the sampler%s%s", "", "");
+  int n = 0, rc;
+  for (; n < a->n_gen; n++) {
+    int32_t next = a->temp <= 0.f ? argmax(m->s.logits, m->c.vocab)
+                                  : infer_sample(S->smp, m->s.logits, m->c.vocab);
+    if (a->ids_out || !S->tok)
+      printf("%s%d", n ? " " : "", next);
+    else
+      infer_tok_emit(S->tok, next, stdout);
+    fflush(stdout);
+    if (!a->ids_out && S->tok && infer_tok_is_eog(S->tok, next)) {
+      n++;
+      break;
+    }
+    if (n + 1 < a->n_gen && (rc = llama_forward(m, &next, 1)))
+      return complain("%s%s", mn_strerror(rc), "");
+  }
+  if (a->ids_out || !S->tok)
+    printf("\n");
+  else
+    infer_tok_emit_end(S->tok, stdout);
+  fflush(stdout);
+  *ngen = n;
+  return 0;
+}
+
+static void
+report(const struct session *S, double t0, double t1, double t2, double t3, int ngen)
+{
+  const struct llama_model *m = &S->m;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  int steps = ngen > 1 ? ngen - 1 : 0; /* forward passes after the prompt */
+  fprintf(stderr, "load: %.1f ms (kernels %s, %d threads, KV %s, n_ctx %d)\n",
+          (t1 - t0) * 1e3, m->ops->name, S->par.nthreads,
+          m->kv_type == QUANT_F16 ? "F16" : "F32", m->n_ctx);
+  fprintf(stderr, "prompt: %d tokens, %.2f tokens/s\n", S->np, S->np / (t2 - t1));
+  fprintf(stderr, "generation: %d tokens, %.2f tokens/s\n", ngen,
+          steps ? steps / (t3 - t2) : 0.0);
+  size_t kv = 2 * (size_t)m->c.n_layers * m->n_ctx * m->c.n_kv_heads * m->c.head_dim *
+              (m->kv_type == QUANT_F16 ? 2 : 4);
+  double anon, filer;
+  rss_split(&anon, &filer);
+  fprintf(stderr, "peak memory: %.2f MiB (file %.2f MiB, KV cache %.2f MiB, "
+          "state+KV %.2f MiB; now resident: %.2f MiB anonymous, %.2f MiB file-backed)\n",
+          ru.ru_maxrss / 1024.0, S->map.size / 1048576.0, kv / 1048576.0,
+          m->mem_bytes / 1048576.0, anon, filer);
+}
+
+static int
+run(const struct args *a, struct session *S)
+{
+  double t0 = now_s();
+  if (open_inputs(a, S))
+    return 1;
+  if (a->tokenize) {
+    for (int i = 0; i < S->np; i++)
+      printf("%s%d", i ? " " : "", S->prompt[i]);
+    printf("\n");
+    return 0;
+  }
+  if (S->np == 0 && !a->bench)
+    return complain("empty prompt%s%s", "", "");
+  if (build_model(a, S))
+    return 1;
+  int rc;
+  if (a->bench) {
+    if ((rc = bench(&S->m, a->bench, a->reps)))
+      return complain("%s%s", mn_strerror(rc), "");
+    return 0;
+  }
+  double t1 = now_s();
+  if (S->np + a->n_gen > S->m.n_ctx)
+    return complain("prompt and generation exceed the context%s%s", "", "");
+  if ((rc = llama_forward(&S->m, S->prompt, S->np)))
+    return complain("%s%s", mn_strerror(rc), "");
+  double t2 = now_s();
+  if (a->logits_path && dump_logits(a->logits_path, S->m.s.logits, S->m.c.vocab))
+    return complain("cannot write %s%s", a->logits_path, "");
+  int ngen = 0;
+  if (generate(a, S, &ngen))
+    return 1;
+  report(S, t0, t1, t2, now_s(), ngen);
+  return 0;
+}
+
+static void
+cleanup(struct session *S)
+{
+  infer_sampler_free(S->smp);
+  if (S->built)
+    llama_free(&S->m);
+  if (S->par.impl)
+    par_pool_destroy(&S->par);
+  infer_tok_free(S->tok);
+  free(S->prompt);
+  if (S->mapped)
+    gguf_unmap_file(&S->map);
+}
+
+int
+main(int argc, char **argv)
+{
+  struct args a;
+  parse(&a, argc, argv);
+  struct session S;
+  memset(&S, 0, sizeof S);
+  S.par = par_serial;
+  int code = run(&a, &S);
+  cleanup(&S);
+  return code;
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# test/forth.sh: mneme-forth end to end (TAP). Word-set tests in Forth
+# (test/forth/*.fs), John Hayes' core tests as shipped in Debian's
+# gforth-common (used in place when installed), INCLUDE, error reports
+# with file:line, exit status, and Ctrl-C on an endless loop.
+set -u
+O=${O:-build/hosted}
+F=$O/mneme-forth
+T=test/forth
+fail=0
+ok() { echo "ok - $1"; }
+no() { echo "not ok - $1"; fail=1; }
+[ -x "$F" ] || { no "$F missing"; exit 1; }
+
+out=$("$F" $T/tester.fs $T/wordsets.fs </dev/null 2>&1)
+if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/wordsets.fs)"
+else no "word sets: $out"; fi
+
+G=/usr/share/gforth/0.7.3/test
+if [ -f $G/coretest.fs ]; then
+  out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coretest.fs 2>&1)
+  if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then
+    ok "Hayes core tests (coretest.fs)"
+  else no "Hayes core tests: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
+  out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coreext.fs 2>&1)
+  if [[ "$out" == *"ok - all"* ]]; then ok "gforth coreext.fs"; else no "coreext.fs: $out"; fi
+else
+  ok "# SKIP gforth-common test files not installed"
+fi
+
+out=$(echo 'S" '$T'/include_me.fs" INCLUDED INCLUDED-VALUE . INCLUDE '$T'/include_me.fs' | "$F" 2>&1)
+[ "$out" = "1234 " ] && ok "INCLUDED and INCLUDE" || no "INCLUDED: [$out]"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf '1 .\n: x nosuch ;\n2 .\n' > "$tmp/bad.fs"
+out=$("$F" "$tmp/bad.fs" </dev/null 2>&1); rc=$?
+if [[ "$out" == *"bad.fs:2: nosuch: undefined word (THROW -13)"* && $rc -eq 1 ]]; then
+  ok "error names file, line and word; exit status 1"
+else no "error report: rc $rc [$out]"; fi
+
+out=$(printf '1 2 +\n. bye\n3 .\n' | "$F" 2>&1); rc=$?
+[ "$out" = "3 " ] && [ $rc -eq 0 ] && ok "BYE ends the program" || no "BYE: rc $rc [$out]"
+
+out=$(printf ': x BEGIN AGAIN ; x\n7 .\n' | timeout -s INT -k 5 1 "$F" 2>&1); rc=$?
+if [[ "$out" == *"user interrupt (THROW -28)"* && "$out" == *"7 "* ]]; then
+  ok "Ctrl-C interrupts an endless loop, the next line runs"
+else no "Ctrl-C: rc $rc [$out]"; fi
+
+head -c 3000 /dev/zero | tr '\0' 'x' > "$tmp/long.fs"; printf '\n5 .\n' >> "$tmp/long.fs"
+out=$("$F" "$tmp/long.fs" </dev/null 2>&1)
+[[ "$out" == *"input line too long"* ]] && ok "overlong line in a file" || no "long line: [$out]"
+
+printf '\xff\xfe .\n' > "$tmp/bin.fs"
+out=$("$F" "$tmp/bin.fs" </dev/null 2>&1)
+[[ "$out" == *"not valid UTF-8"* ]] && ok "non-UTF-8 file" || no "utf8: [$out]"
+
+printf '( a comment\nover lines ) 1 .\n' > "$tmp/paren.fs"
+out=$("$F" "$tmp/paren.fs" </dev/null 2>&1)
+[ "$out" = "1 " ] && ok "( comments span lines in files" || no "paren: [$out]"
+
+out=$("$F" /nonexistent.fs </dev/null 2>&1)
+[[ "$out" == *"non-existent file"* ]] && ok "missing file" || no "missing file: [$out]"
+exit $fail

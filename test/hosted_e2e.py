@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""End to end: boot the hosted kernel with its serial port on TCP, send
+serialized userspace requests (mnemOS format) as COBS frames through the
+userspace bridge, and check the bytes of the replies. TAP output."""
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+
+O = os.environ.get("O", "build/hosted")
+STATUS = bytes.fromhex("1463b774ce294ea994c0c07056184c38")
+REGISTRY = bytes.fromhex("d87d6ec12f8f460b83353aa3add16c11")
+SERIAL = bytes.fromhex("f06aac0127734266868158 3ffe756554".replace(" ", ""))
+
+n_ok = n_fail = 0
+
+
+def check(cond, what):
+    global n_ok, n_fail
+    if cond:
+        n_ok += 1
+        print(f"ok - {what}")
+    else:
+        n_fail += 1
+        print(f"not ok - {what}")
+
+
+def cobs_encode(b):
+    out, blk = bytearray(), bytearray()
+    for x in b:
+        if x == 0:
+            out.append(len(blk) + 1)
+            out += blk
+            blk = bytearray()
+        else:
+            blk.append(x)
+            if len(blk) == 254:
+                out.append(255)
+                out += blk
+                blk = bytearray()
+    out.append(len(blk) + 1)
+    out += blk
+    return bytes(out)
+
+
+def cobs_decode(b):
+    out, i = bytearray(), 0
+    while i < len(b):
+        code = b[i]
+        out += b[i + 1:i + code]
+        i += code
+        if code < 255 and i < len(b):
+            out.append(0)
+    return bytes(out)
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+class Dec:
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def u8(self):
+        v = self.b[self.i]
+        self.i += 1
+        return v
+
+    def var(self):
+        v = s = 0
+        while True:
+            x = self.u8()
+            v |= (x & 0x7F) << s
+            s += 7
+            if not x & 0x80:
+                return v
+
+    def raw(self, n):
+        v = self.b[self.i:self.i + n]
+        self.i += n
+        return v
+
+    def bytes_(self):
+        return self.raw(self.var())
+
+
+def request(uuid, nonce, body):
+    return b"\x10" + uuid + varint(nonce) + varint(len(body)) + body
+
+
+class Kernel:
+    def __init__(self, heap="256K"):
+        self.port = random.randint(20000, 60000)
+        self.p = subprocess.Popen([f"{O}/mneme", "--heap", heap, "--serial", f"tcp:{self.port}"],
+                                  stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            try:
+                self.s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                break
+            except OSError:
+                time.sleep(0.02)
+        self.buf = b""
+
+    def send_frame(self, raw):
+        self.s.sendall(cobs_encode(raw) + b"\0")
+
+    def recv_frame(self):
+        while b"\0" not in self.buf:
+            chunk = self.s.recv(4096)
+            if not chunk:
+                raise EOFError
+            self.buf += chunk
+        frame, self.buf = self.buf.split(b"\0", 1)
+        return cobs_decode(frame)
+
+    def call(self, uuid, nonce, body):
+        self.send_frame(request(uuid, nonce, body))
+        return self.recv_frame()
+
+    def stop(self):
+        self.s.close()
+        self.p.kill()
+        self.p.wait()
+
+
+def main():
+    k = Kernel()
+    try:
+        # Ping(42): 10 uuid | nonce 5 | Ok | variant 0 | u32 42
+        r = k.call(STATUS, 5, bytes([0, 42]))
+        check(r == b"\x10" + STATUS + b"\x05\x00\x00\x2a", "ping reply bytes")
+        r = k.call(STATUS, 300, bytes([0]) + varint(100000))
+        check(r == b"\x10" + STATUS + b"\xac\x02\x00\x00" + varint(100000), "ping with multi-byte nonce and value")
+        # Uptime
+        d = Dec(k.call(STATUS, 6, bytes([1])))
+        check(d.raw(17) == b"\x10" + STATUS and d.var() == 6 and d.u8() == 0 and d.var() == 1,
+              "uptime reply header")
+        up = d.var()
+        check(0 < up < 60 * 10**9, f"uptime is plausible ({up} ns)")
+        # Heap
+        d = Dec(k.call(STATUS, 7, bytes([2])))
+        d.raw(17), d.var(), d.u8(), d.var()
+        total, in_use, free, largest, high, allocs, failed = [d.var() for _ in range(7)]
+        check(200 * 1024 < total <= 256 * 1024, f"heap total matches --heap 256K ({total})")
+        check(in_use + free == total and 0 < in_use <= high and largest <= free,
+              "heap statistics are consistent")
+        # Counts, tasks, services
+        d = Dec(k.call(STATUS, 8, bytes([5])))
+        d.raw(17), d.var(), d.u8(), d.var()
+        ntasks, nsvc, switches = d.var(), d.var(), d.var()
+        check(ntasks >= 5 and nsvc == 2 and switches > 0, f"counts: {ntasks} tasks, {nsvc} services")
+        names = []
+        for i in range(ntasks):
+            d = Dec(k.call(STATUS, 100 + i, bytes([3, i])))
+            d.raw(17), d.var()
+            if d.u8() != 0:
+                break
+            d.var()
+            d.var()  # id
+            names.append(d.bytes_().decode())
+        check(names[:1] == ["boot"] and "status" in names and "serial-rx" in names,
+              f"task list: {names}")
+        r = k.call(STATUS, 9, bytes([3]) + varint(200))
+        check(r == b"\x10" + STATUS + b"\x09\x01\x00", "no such task: service error NoSuchIndex")
+        svcs = {}
+        for i in range(nsvc):
+            d = Dec(k.call(STATUS, 50 + i, bytes([4, i])))
+            d.raw(17), d.var(), d.u8(), d.var()
+            uid = d.bytes_()
+            name = d.bytes_().decode()
+            svcs[name] = (uid, d.u8())
+        check(svcs.get("serial") == (SERIAL, 0) and svcs.get("status") == (STATUS, 1),
+              "service list: serial kernel-only, status visible")
+        # Errors from the kernel path keep the nonce.
+        r = k.call(bytes(range(16)), 77, bytes([0, 1]))
+        check(r == b"\x10" + REGISTRY + b"\x4d\x01\x00", "unknown UUID: UnknownService with nonce")
+        r = k.call(SERIAL, 78, bytes([0]))
+        check(r == b"\x10" + REGISTRY + b"\x4e\x01\x01", "kernel-only service: NotUserVisible")
+        r = k.call(STATUS, 79, bytes([9]))
+        check(r == b"\x10" + REGISTRY + b"\x4f\x01\x02", "undecodable request: Decode error")
+        k.send_frame(b"\x10\x01\x02")
+        r = k.recv_frame()
+        check(r == b"\x10" + REGISTRY + b"\x00\x01\x04", "truncated message: Malformed")
+        # Hostile bytes: random frames; each gets one reply; still alive.
+        random.seed(1)
+        for _ in range(200):
+            k.send_frame(bytes(random.randrange(256) for _ in range(random.randrange(1, 60))))
+            k.recv_frame()
+        k.s.sendall(b"\x05\x00\x00" + b"\xff" * 2000 + b"\0")  # bad COBS and an oversize frame
+        r1, r2 = k.recv_frame(), k.recv_frame()
+        check(r1[17:] == b"\x00\x01\x04" and r2[17:] == b"\x00\x01\x04", "bad COBS and oversize frames: Malformed")
+        r = k.call(STATUS, 80, bytes([0, 7]))
+        check(r == b"\x10" + STATUS + b"\x50\x00\x00\x07", "kernel still serves after hostile input")
+        check(k.p.poll() is None, "kernel process still running")
+    except (OSError, EOFError, IndexError) as e:
+        check(False, f"exchange failed: {e!r}")
+    finally:
+        k.stop()
+    # A heap too small to boot gets a clear error.
+    p = subprocess.run([f"{O}/mneme", "--heap", "1K", "--serial", "none"], capture_output=True, timeout=10)
+    check(p.returncode != 0 and b"too small" in p.stderr, "--heap 1K: clear error")
+    p = subprocess.run([f"{O}/mneme", "--heap", "lots"], capture_output=True, timeout=10)
+    check(p.returncode == 2 and b"usage" in p.stderr, "bad --heap value: usage")
+    return 1 if n_fail else 0
+
+
+sys.exit(main())
