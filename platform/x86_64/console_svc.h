@@ -24,9 +24,10 @@
 void x86_console_early_init(void);
 /* IRQ 1 handler: decodes scancodes, wakes the keyboard task. */
 void x86_console_kbd_irq(void);
-/* Registers the service and starts its tasks (after kernel_init).
- * Returns 0, MN_ENOMEM or an svc_register error. */
-int x86_console_start(void);
+/* Registers the service and starts its tasks (after kernel_init); with
+ * use_mux the PS/2 driver publishes to the keyboard mux and the console
+ * reads the mux. Returns 0, MN_ENOMEM or an svc_register error. */
+int x86_console_start(int use_mux);
 /* Gets the console port: like serial_get_port. */
 int console_get_port(uint64_t timeout_ns, struct bbq **rx, struct bbq **tx);
 
