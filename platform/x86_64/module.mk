@@ -106,3 +106,5 @@ ifeq ($(HOSTED),yes)
 $(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
 $(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
 endif
+TEST_SCRIPTS += test/x86_fuzz.sh
+FUZZ_SCRIPTS += test/x86_fuzz.sh
