@@ -3,7 +3,9 @@
  * the PS/2 keyboard, echoes them on both consoles with simple line
  * editing (backspace; escape sequences are skipped) and runs commands:
  *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
- *   cpu, fpu
+ *   cpu, fpu, forth
+ * `forth` runs a Forth VM (include/mneme/forth.h) on the same consoles:
+ * edited lines are its terminal input, BYE returns to the monitor.
  * It is a kernel task: it holds the serial and console port services
  * and waits on x86_input_wq, which their rx tasks wake; it writes through
  * plat_console_write, to both.
@@ -24,6 +26,7 @@
 #include "kbd.h"
 #include "mneme/bbq.h"
 #include "mneme/err.h"
+#include "mneme/forth.h"
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
@@ -144,6 +147,8 @@ static void cmd_overflow(void) {
   else task_sleep(MN_SEC(5));
 }
 
+static void cmd_forth(void);
+
 void mon_exec(char *l) {
   while (*l == ' ') l++;
   char *arg = strchr(l, ' ');
@@ -155,7 +160,7 @@ void mon_exec(char *l) {
   }
   if (!*l) return;
   if (!strcmp(l, "help"))
-    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fpu fault overflow\n");
+    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fpu fault overflow forth\n");
   else if (!strcmp(l, "mem")) cmd_mem();
   else if (!strcmp(l, "ps")) cmd_ps();
   else if (!strcmp(l, "spawn")) cmd_spawn(parse_u64(arg));
@@ -166,8 +171,114 @@ void mon_exec(char *l) {
   else if (!strcmp(l, "fpu")) cmd_fpu();
   else if (!strcmp(l, "fault")) cmd_fault();
   else if (!strcmp(l, "overflow")) cmd_overflow();
+  else if (!strcmp(l, "forth")) cmd_forth();
   else xprintf("%s: unknown command (try help)\n", l);
 }
+
+/* ---- Forth mode --------------------------------------------------------- */
+
+static forth_vm *vm;
+static char fin[1024];           /* lines typed for the VM */
+static size_t fin_head, fin_len;
+static struct bbq *ports_rx[2];
+static uint8_t pending[256];     /* raw input not yet edited */
+static size_t npending;
+
+static void *f_alloc(void *ctx, void *old, size_t osz, size_t nsz) {
+  (void)ctx;
+  (void)osz;
+  if (!nsz) {
+    kfree(old);
+    return NULL;
+  }
+  return krealloc(old, nsz);
+}
+
+static void f_write(void *ctx, const char *buf, size_t n) {
+  (void)ctx;
+  plat_console_write(buf, n);
+}
+
+static int f_key(void *ctx) {
+  (void)ctx;
+  if (!fin_len) return FORTH_KEY_WAIT;
+  int c = (uint8_t)fin[fin_head];
+  fin_head = (fin_head + 1) % sizeof fin;
+  fin_len--;
+  return c;
+}
+
+static uint64_t f_now_ms(void *ctx) {
+  (void)ctx;
+  return plat_now_ns() / 1000000u;
+}
+
+/* Moves what the ports received into pending (as much as fits). */
+static void poll_input(void) {
+  for (int i = 0; i < 2; i++) {
+    const uint8_t *p;
+    size_t n;
+    if (!ports_rx[i] || bbq_read(ports_rx[i], &p, &n) != 0) continue;
+    size_t take = n < sizeof pending - npending ? n : sizeof pending - npending;
+    memcpy(pending + npending, p, take);
+    npending += take;
+    bbq_release(ports_rx[i], take);
+  }
+}
+
+/* Runs the VM until it needs input; Ctrl-C interrupts a running word.
+ * Returns 1 while the VM lives, 0 once it ended (BYE). */
+static int run_forth(void) {
+  for (;;) {
+    int r = forth_run(vm, 20000);
+    if (r == FORTH_YIELD) {
+      poll_input();
+      for (size_t i = 0; i < npending; i++)
+        if (pending[i] == 3) {
+          forth_interrupt(vm);
+          memmove(pending + i, pending + i + 1, --npending - i);
+          i--;
+        }
+      task_yield();
+      continue;
+    }
+    if (r == FORTH_WAIT) {
+      uint64_t dl = forth_wait_deadline(vm);
+      if (!dl) return 1; /* waits for input */
+      task_sleep_until(dl * 1000000u);
+      continue;
+    }
+    forth_destroy(vm);
+    vm = NULL;
+    return 0;
+  }
+}
+
+static void cmd_forth(void) {
+  static const struct forth_host host = {NULL, f_alloc, f_write, f_key,
+                                         NULL, NULL, NULL, f_now_ms};
+  struct forth_config cfg = {0};
+  cfg.interactive = 1;
+  int rc = forth_create(&vm, &host, &cfg);
+  if (rc) {
+    xprintf("forth: %s\n", mn_strerror(rc));
+    return;
+  }
+  fin_head = fin_len = 0;
+  xprintf("Forth on mneme (BYE returns to the monitor; Ctrl-C interrupts)\n");
+  run_forth();
+}
+
+/* A finished line goes to the VM (with its newline), then the VM runs. */
+static void forth_line(const char *l, size_t n) {
+  for (size_t i = 0; i <= n && fin_len < sizeof fin; i++) {
+    fin[(fin_head + fin_len) % sizeof fin] = i < n ? l[i] : '\n';
+    fin_len++;
+  }
+  if (!run_forth()) plat_console_write(PROMPT, sizeof PROMPT - 1);
+}
+
+/* ---- line editing -------------------------------------------------------- */
 
 static void input(uint8_t b) {
   if (esc == 1) {
@@ -183,9 +294,13 @@ static void input(uint8_t b) {
   } else if (b == '\r' || b == '\n') {
     plat_console_write("\n", 1);
     line[len] = 0;
-    mon_exec(line);
+    if (vm) {
+      forth_line(line, len);
+    } else {
+      mon_exec(line);
+      if (!vm) plat_console_write(PROMPT, sizeof PROMPT - 1);
+    }
     len = 0;
-    plat_console_write(PROMPT, sizeof PROMPT - 1);
   } else if (b == 0x7f || b == 0x08) {
     if (len) {
       len--;
@@ -199,25 +314,24 @@ static void input(uint8_t b) {
 
 int mon_task(void *arg) {
   (void)arg;
-  struct bbq *rx[2] = {NULL, NULL}, *tx;
-  int rc = serial_get_port(MN_SEC(1), &rx[0], &tx);
+  struct bbq *tx;
+  int rc = serial_get_port(MN_SEC(1), &ports_rx[0], &tx);
   if (rc) xprintf("shell: no serial port (%s)\n", mn_strerror(rc));
-  rc = console_get_port(MN_SEC(1), &rx[1], &tx);
+  rc = console_get_port(MN_SEC(1), &ports_rx[1], &tx);
   if (rc) xprintf("shell: no console port (%s)\n", mn_strerror(rc));
   xprintf("boot: %lu us from entry to prompt\n", apic_tsc_to_ns(rdtsc()) / 1000);
   plat_console_write(PROMPT, sizeof PROMPT - 1);
   for (;;) {
     uint32_t seq = waitq_seq(&x86_input_wq);
-    size_t got = 0;
-    for (int i = 0; i < 2; i++) {
-      const uint8_t *p;
-      size_t n;
-      if (!rx[i] || bbq_read(rx[i], &p, &n) != 0) continue;
-      for (size_t j = 0; j < n; j++) input(p[j]);
-      bbq_release(rx[i], n);
-      got += n;
+    poll_input();
+    if (!npending) {
+      if (waitq_wait_seq(&x86_input_wq, seq, UINT64_MAX) == MN_ECANCELED) return 0;
+      continue;
     }
-    if (!got && waitq_wait_seq(&x86_input_wq, seq, UINT64_MAX) == MN_ECANCELED)
-      return 0;
+    uint8_t buf[sizeof pending];
+    size_t n = npending;
+    memcpy(buf, pending, n);
+    npending = 0;
+    for (size_t i = 0; i < n; i++) input(buf[i]);
   }
 }

@@ -161,9 +161,24 @@ def main_boot():
         except Exception as e:  # noqa: BLE001
             tap(False, "PS/2 keys (with Shift) are echoed on serial and run", e)
         try:
+            command(q, "forth", rb"Forth on mneme.*\r\n")
+            command(q, "2 3 + .", rb"\r\n5 +ok\r\n")
+            command(q, ": sq dup * ; 7 sq .", rb"\r\n49 +ok\r\n")
+            start = len(q.out)
+            q.sendkeys("6 7 * .\n")
+            q.expect(rb"6 7 \* \.\r\n42 +ok\r\n", timeout=30, start=start)
+            command(q, ": spin begin again ; spin", rb"spin\r\n")
+            start = len(q.out)
+            q.write(b"\x03")
+            q.expect(rb"-28|nterrupt", timeout=30, start=start)
+            command(q, "bye", rb"\r\n" + PROMPT)
+            tap(True, "Forth runs on both consoles (serial, PS/2), Ctrl-C interrupts, BYE returns")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "Forth runs on both consoles (serial, PS/2), Ctrl-C interrupts, BYE returns", e)
+        try:
             font = load_font()
             shot = q.screendump()
-            where = find_text(shot, "Key!", font)
+            where = find_text(shot, "49  ok", font)
             prompt = find_text(shot, "mneme>", font)
             tap(where is not None and prompt is not None and prompt[1] > where[1],
                 "framebuffer shows the typed text and the prompt below it "
