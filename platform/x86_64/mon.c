@@ -5,7 +5,9 @@
  *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
  *   cpu, fpu, forth
  * `forth` runs a Forth VM (include/mneme/forth.h) on the same consoles:
- * edited lines are its terminal input, BYE returns to the monitor.
+ * edited lines are its terminal input, BYE returns to the monitor; host
+ * words SPAWN ( xt -- id ) run xt in a child VM on its own kernel task,
+ * STATUS ( -- ) shows uptime, heap and tasks.
  * It is a kernel task: it holds the serial and console port services
  * and waits on x86_input_wq, which their rx tasks wake; it writes through
  * plat_console_write, to both.
@@ -254,13 +256,69 @@ static int run_forth(void) {
   }
 }
 
+/* A SPAWNed VM's task: runs until it ends (it has no terminal input). */
+static int forth_child_task(void *arg) {
+  forth_vm *c = arg;
+  for (;;) {
+    int r = forth_run(c, 20000);
+    if (r == FORTH_YIELD) {
+      task_yield();
+      continue;
+    }
+    uint64_t dl = r == FORTH_WAIT ? forth_wait_deadline(c) : 0;
+    if (!dl) break;
+    if (task_sleep_until(dl * 1000000u)) break; /* killed */
+  }
+  forth_destroy(c);
+  return 0;
+}
+
+static int f_no_key(void *ctx) {
+  (void)ctx;
+  return FORTH_KEY_EOF;
+}
+
+/* SPAWN ( xt -- id ): runs xt in a new VM on its own kernel task. */
+static int w_spawn(forth_vm *v, void *ctx) {
+  (void)ctx;
+  static const struct forth_host child_host = {NULL, f_alloc, f_write, f_no_key,
+                                               NULL, NULL, NULL, f_now_ms};
+  forth_cell xt;
+  if (forth_pop(v, &xt)) return -4;
+  forth_vm *c;
+  int rc = forth_spawn(v, xt, &child_host, &c);
+  if (rc) return rc == MN_ENOMEM ? -59 : -21;
+  struct task *t;
+  if (task_spawn("forth", forth_child_task, c, 64 * 1024, &t)) {
+    forth_destroy(c);
+    return -59;
+  }
+  forth_push(v, (forth_cell)t->id);
+  task_detach(t);
+  return 0;
+}
+
+/* STATUS ( -- ): uptime, the kernel heap and the tasks. */
+static int w_status(forth_vm *v, void *ctx) {
+  (void)v;
+  (void)ctx;
+  xprintf("\nuptime %lu ms\n", plat_now_ns() / 1000000u);
+  cmd_mem();
+  cmd_ps();
+  return 0;
+}
+
 static void cmd_forth(void) {
   static const struct forth_host host = {NULL, f_alloc, f_write, f_key,
                                          NULL, NULL, NULL, f_now_ms};
   struct forth_config cfg = {0};
   cfg.interactive = 1;
   int rc = forth_create(&vm, &host, &cfg);
+  if (!rc) rc = forth_define(vm, "SPAWN", w_spawn, NULL);
+  if (!rc) rc = forth_define(vm, "STATUS", w_status, NULL);
   if (rc) {
+    if (vm) forth_destroy(vm);
+    vm = NULL;
     xprintf("forth: %s\n", mn_strerror(rc));
     return;
   }

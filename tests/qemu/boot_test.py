@@ -167,14 +167,19 @@ def main_boot():
             start = len(q.out)
             q.sendkeys("6 7 * .\n")
             q.expect(rb"6 7 \* \.\r\n42 +ok\r\n", timeout=30, start=start)
+            command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;\r\n +ok\r\n")
+            command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
+            command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
+                    rb"\d+ forth +(ready|waiting|running) .*\r\n ok\r\n", timeout=60)
             command(q, ": spin begin again ; spin", rb"spin\r\n")
             start = len(q.out)
             q.write(b"\x03")
             q.expect(rb"-28|nterrupt", timeout=30, start=start)
             command(q, "bye", rb"\r\n" + PROMPT)
-            tap(True, "Forth runs on both consoles (serial, PS/2), Ctrl-C interrupts, BYE returns")
+            tap(True, "Forth runs on both consoles (serial, PS/2); SPAWN runs a word on "
+                "its own task, STATUS lists it; Ctrl-C interrupts; BYE returns")
         except Exception as e:  # noqa: BLE001
-            tap(False, "Forth runs on both consoles (serial, PS/2), Ctrl-C interrupts, BYE returns", e)
+            tap(False, "Forth on both consoles, SPAWN, STATUS, Ctrl-C, BYE", e)
         try:
             font = load_font()
             shot = q.screendump()
