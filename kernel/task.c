@@ -31,7 +31,7 @@
 #define CANARY 0x6d6e656d65c0ffeeull
 #define FILL 0xa5
 #define PAGE 4096u
-#define GUARD_MIN_STACK (8u * 1024u)
+#define GUARD_MIN_STACK (16u * 1024u)
 #define TIMER_CHECK_EVERY 16u
 #define POLL_EVERY 256u
 

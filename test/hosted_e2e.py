@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """End to end: boot the hosted kernel with its serial port on TCP, send
 serialized userspace requests (mnemOS format) as COBS frames through the
-userspace bridge, and check the bytes of the replies. TAP output."""
+userspace bridge on sermux port 4, and check the bytes of the replies.
+TAP output."""
 import os
 import random
 import socket
@@ -111,16 +112,33 @@ class Kernel:
             except OSError:
                 time.sleep(0.02)
         self.buf = b""
+        self.wire = b""
+
+    # The bridge's byte stream travels in sermux frames of port 4.
+    def send_stream(self, data):
+        for i in range(0, len(data), 200):
+            self.s.sendall(cobs_encode(b"\x04\x00" + data[i:i + 200]) + b"\0")
 
     def send_frame(self, raw):
-        self.s.sendall(cobs_encode(raw) + b"\0")
+        self.send_stream(cobs_encode(raw) + b"\0")
 
-    def recv_frame(self):
+    def recv_frame(self, timeout=10.0):
+        deadline = time.time() + timeout
         while b"\0" not in self.buf:
-            chunk = self.s.recv(4096)
-            if not chunk:
-                raise EOFError
-            self.buf += chunk
+            while b"\0" not in self.wire:
+                if time.time() > deadline:  # other ports keep talking
+                    raise EOFError("no reply on port 4")
+                chunk = self.s.recv(4096)
+                if not chunk:
+                    raise EOFError
+                self.wire += chunk
+            frame, self.wire = self.wire.split(b"\0", 1)
+            try:
+                frame = cobs_decode(frame)
+            except IndexError:
+                continue
+            if len(frame) > 2 and frame[0:2] == b"\x04\x00":
+                self.buf += frame[2:]
         frame, self.buf = self.buf.split(b"\0", 1)
         return cobs_decode(frame)
 
@@ -159,7 +177,7 @@ def main():
         d = Dec(k.call(STATUS, 8, bytes([5])))
         d.raw(17), d.var(), d.u8(), d.var()
         ntasks, nsvc, switches = d.var(), d.var(), d.var()
-        check(ntasks >= 5 and nsvc == 2 and switches > 0, f"counts: {ntasks} tasks, {nsvc} services")
+        check(ntasks >= 5 and nsvc >= 2 and switches > 0, f"counts: {ntasks} tasks, {nsvc} services")
         names = []
         for i in range(ntasks):
             d = Dec(k.call(STATUS, 100 + i, bytes([3, i])))
@@ -197,7 +215,7 @@ def main():
         for _ in range(200):
             k.send_frame(bytes(random.randrange(256) for _ in range(random.randrange(1, 60))))
             k.recv_frame()
-        k.s.sendall(b"\x05\x00\x00" + b"\xff" * 2000 + b"\0")  # bad COBS and an oversize frame
+        k.send_stream(b"\x05\x00\x00" + b"\xff" * 2000 + b"\0")  # bad COBS and an oversize frame
         r1, r2 = k.recv_frame(), k.recv_frame()
         check(r1[17:] == b"\x00\x01\x04" and r2[17:] == b"\x00\x01\x04", "bad COBS and oversize frames: Malformed")
         r = k.call(STATUS, 80, bytes([0, 7]))

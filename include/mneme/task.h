@@ -23,7 +23,7 @@
 #include "mneme/waitq.h"
 
 #define TASK_NAME_MAX 24
-#define TASK_STACK_DEFAULT (16u * 1024u)
+#define TASK_STACK_DEFAULT (8u * 1024u)
 #define TASK_STACK_MIN 2048u
 
 enum task_state {
