@@ -1,7 +1,9 @@
 /*
  * cpu.c: GDT with a 64-bit TSS whose interrupt stack table gives double
  * faults, NMIs, page faults and machine checks their own stacks (so a task
- * stack overflow still gets a dump) and hardware interrupts a shared one;
+ * stack overflow still gets a dump), the other exceptions one more (task
+ * stacks can be small; exceptions are fatal, so they do not nest) and
+ * hardware interrupts a shared one;
  * the IDT over entry.S's stubs; the C side of interrupt dispatch; the
  * exception dump (vector, error code, registers, task, backtrace) that
  * ends in plat_halt; and the FPU setup: SSE, and AVX/AVX-512 state through
@@ -40,7 +42,7 @@ struct idt_gate {
 };
 
 #define IST_STACK 16384
-enum { IST_DF = 1, IST_NMI, IST_PF, IST_MC, IST_IRQ, IST_COUNT = 5 };
+enum { IST_DF = 1, IST_NMI, IST_PF, IST_MC, IST_IRQ, IST_EXC, IST_COUNT = 6 };
 
 static uint64_t gdt[5];
 static struct tss tss;
@@ -98,7 +100,7 @@ static void load_idt(void) {
     g->type = 0x8e; /* present, DPL 0, interrupt gate */
     g->off_mid = (a >> 16) & 0xffff;
     g->off_hi = a >> 32;
-    g->ist = v >= 32 ? IST_IRQ : 0;
+    g->ist = v >= 32 ? IST_IRQ : IST_EXC;
   }
   idt[8].ist = IST_DF;
   idt[2].ist = IST_NMI;
