@@ -2,7 +2,7 @@
  * mon.c: the built-in monitor. Reads bytes from COM1 and key presses from
  * the PS/2 keyboard, echoes them on both consoles with simple line
  * editing (backspace; escape sequences are skipped) and runs commands:
- *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault, overflow,
+ *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault [gp|ud], overflow,
  *   cpu, fpu, forth
  * `forth` runs a Forth VM (include/mneme/forth.h) on the same consoles:
  * edited lines are its terminal input, BYE returns to the monitor; host
@@ -121,8 +121,12 @@ static void cmd_fpu(void) {
           verdict(fpu_test_switch()));
 }
 
-static void cmd_fault(void) {
-  uintptr_t a = 0x10;
+static void cmd_fault(const char *kind) {
+  if (!strcmp(kind, "ud")) {
+    xprintf("executing ud2\n");
+    __asm__ volatile("ud2");
+  }
+  uintptr_t a = !strcmp(kind, "gp") ? 0x8000000000000000ull : 0x10;
   __asm__ volatile("" : "+r"(a)); /* hide the constant from the optimizer */
   xprintf("reading address %lx\n", (uint64_t)a);
   xprintf("read %lx\n", (uint64_t)*(volatile uint64_t *)a);
@@ -162,7 +166,7 @@ void mon_exec(char *l) {
   }
   if (!*l) return;
   if (!strcmp(l, "help"))
-    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fpu fault overflow forth\n");
+    xprintf("commands: help mem ps spawn N echo uptime sleep MS cpu fpu fault [gp|ud] overflow forth\n");
   else if (!strcmp(l, "mem")) cmd_mem();
   else if (!strcmp(l, "ps")) cmd_ps();
   else if (!strcmp(l, "spawn")) cmd_spawn(parse_u64(arg));
@@ -171,7 +175,7 @@ void mon_exec(char *l) {
   else if (!strcmp(l, "sleep")) cmd_sleep(parse_u64(arg));
   else if (!strcmp(l, "cpu")) cmd_cpu();
   else if (!strcmp(l, "fpu")) cmd_fpu();
-  else if (!strcmp(l, "fault")) cmd_fault();
+  else if (!strcmp(l, "fault")) cmd_fault(arg);
   else if (!strcmp(l, "overflow")) cmd_overflow();
   else if (!strcmp(l, "forth")) cmd_forth();
   else xprintf("%s: unknown command (try help)\n", l);

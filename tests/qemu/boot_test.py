@@ -223,6 +223,9 @@ def main():
                [rb"EXCEPTION 14: #PF page fault", rb"cr2\) 0000000000000010",
                 rb"rip [0-9a-f]{16}",
                 rb"backtrace \(return addresses on the stack\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"])
+    fault_boot("fault gp", "a non-canonical address (#GP)",
+               [rb"EXCEPTION 13: #GP general protection", rb"task: shell",
+                rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
     fault_boot("overflow", "a stack overflow",
                [rb"EXCEPTION 14: #PF page fault", rb"stack guard page",
                 rb"stack overflow of task overflow-test", rb"task: overflow-test",
