@@ -16,7 +16,7 @@ X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 X86_ESP_FILES ?=
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c serial_svc.c console_svc.c port.c fpu.c entry.S)
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c entry.S)
 X86_LIBS := services forth_x86 kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 .PHONY: image qemu debug
@@ -45,6 +45,7 @@ else
   LDFLAGS := /nologo /subsystem:efi_application /entry:efi_main \
              /nodefaultlib /opt:ref
   CFLAGS_$(X86)/libc.c := -fno-builtin
+  CFLAGS_$(X86)/libm.c := -fno-builtin
 
 # libforth's private heap_init/heap_alloc/heap_free/heap_resize clash with
 # the kernel heap's public names (include/mneme/heap.h); until forth/
@@ -111,6 +112,9 @@ BENCH_SCRIPTS += bench/boot.sh
 ifeq ($(HOSTED),yes)
 $(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
 $(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
+$(eval $(call TEST,x86_libm_test,test/x86_libm_test.c platform/x86_64/libm.c,mnerr))
+CFLAGS_platform/x86_64/libm.c := -fno-builtin -Iplatform/x86_64/include
+CFLAGS_test/x86_libm_test.c := -fno-builtin
 endif
 TEST_SCRIPTS += test/x86_fuzz.sh
 FUZZ_SCRIPTS += test/x86_fuzz.sh
