@@ -103,6 +103,8 @@ static void cmd_cpu(void) {
   fbcon_size(&cols, &rows);
   xprintf("tsc %lu kHz, xsave mask 0x%lx (%u bytes), console %ux%u cells\n",
           apic_tsc_hz() / 1000, x86_xsave_mask, x86_xsave_size, cols, rows);
+  xprintf("lost input: %lu serial bytes (receive ring full), %lu key events; "
+          "%lu NMIs\n", serial_rx_dropped(), kbd_lost(), cpu_nmis);
 }
 
 static void cmd_sleep(uint64_t ms) {
