@@ -186,20 +186,24 @@ svc_reject(struct svc_server *s, const struct svc_envelope *env, const void *err
 
 /* ---- clients ------------------------------------------------------------- */
 
+struct find_args {
+  const struct uuid *id;
+  struct svc_server **out;
+};
+
+static int
+try_find(void *arg)
+{
+  struct find_args *a = arg;
+  return (*a->out = svc_find(a->id)) != 0 ? 0 : MN_EAGAIN;
+}
+
 static int
 wait_for_service(const struct uuid *id, uint64_t timeout_ns, struct svc_server **out)
 {
-  uint64_t deadline = ktime_deadline(timeout_ns);
-  for (;;) {
-    uint32_t seq = waitq_seq(&reg.changed);
-    if ((*out = svc_find(id)) != 0)
-      return 0;
-    if (timeout_ns == 0)
-      return MN_ENOENT;
-    int err = waitq_wait_seq(&reg.changed, seq, deadline);
-    if (err)
-      return err;
-  }
+  struct find_args a = { id, out };
+  int err = waitq_retry(&reg.changed, try_find, &a, timeout_ns);
+  return err == MN_ETIMEDOUT && timeout_ns == 0 ? MN_ENOENT : err;
 }
 
 /* Interprets the oneshot's status byte: 0 -> resp, 1 -> err. */

@@ -2,7 +2,7 @@
 SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
                  services/sermux.c services/sermux_users.c services/kbdmux.c \
                  services/kbd_decode.c \
-                 services/tracing.c
+                 services/tracing.c services/svcstart.c
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 
 ifeq ($(HOSTED),yes)
