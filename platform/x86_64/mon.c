@@ -1,7 +1,8 @@
 /*
  * mon.c: the built-in monitor. Reads bytes from COM1 and key presses from
- * the PS/2 keyboard, echoes them on both consoles with simple line
- * editing (backspace; escape sequences are skipped) and runs commands:
+ * the PS/2 keyboard, echoes them on both consoles with line editing
+ * (Left/Right, Home/End, Delete, Backspace, Ctrl-A/Ctrl-E) and runs
+ * commands:
  *   help, mem, ps, spawn N, echo TEXT, uptime, sleep MS, fault [gp|ud], overflow,
  *   cpu, fpu, forth
  * `forth` runs a Forth VM (include/mneme/forth.h) on the same consoles:
@@ -44,8 +45,9 @@
 #define PROMPT "mneme> "
 
 static char line[256];
-static size_t len;
-static int esc; /* skipping an escape sequence: 1 after ESC, 2 in CSI */
+static size_t len, cur; /* line length and cursor position in it */
+static int esc;         /* 1 after ESC, 2 in a CSI (ESC [) or SS3 (ESC O) */
+static int esc_num;     /* the CSI's number (3 in ESC [ 3 ~) */
 
 static uint64_t parse_u64(const char *s) {
   uint64_t v = 0;
@@ -344,35 +346,90 @@ static void forth_line(const char *l, size_t n) {
 
 /* ---- line editing -------------------------------------------------------- */
 
+/* Moves the terminal cursor n cells left. */
+static void back(size_t n) {
+  while (n--) plat_console_write("\b", 1);
+}
+
+/* Reprints the line from the cursor on, blanks `extra` cells after its
+ * end, and puts the terminal cursor back at cur. */
+static void redraw_tail(size_t extra) {
+  plat_console_write(line + cur, len - cur);
+  for (size_t i = 0; i < extra; i++) plat_console_write(" ", 1);
+  back(len - cur + extra);
+}
+
+/* The editing keys, as terminals send them: ESC [ C/D/H/F/3~ and ESC O H/F. */
+static void edit_key(uint8_t final) {
+  if (final == 'D' && cur > 0) {
+    cur--;
+    back(1);
+  } else if (final == 'C' && cur < len) {
+    plat_console_write(line + cur, 1);
+    cur++;
+  } else if (final == 'H' || (final == '~' && (esc_num == 1 || esc_num == 7))) {
+    back(cur);
+    cur = 0;
+  } else if (final == 'F' || (final == '~' && (esc_num == 4 || esc_num == 8))) {
+    plat_console_write(line + cur, len - cur);
+    cur = len;
+  } else if (final == '~' && esc_num == 3 && cur < len) {
+    memmove(line + cur, line + cur + 1, len - cur - 1);
+    len--;
+    redraw_tail(1);
+  }
+}
+
+static void enter(void) {
+  plat_console_write("\n", 1);
+  line[len] = 0;
+  if (vm) {
+    forth_line(line, len);
+  } else {
+    mon_exec(line);
+    if (!vm) plat_console_write(PROMPT, sizeof PROMPT - 1);
+  }
+  len = cur = 0;
+}
+
 static void input(uint8_t b) {
   if (esc == 1) {
-    esc = b == '[' ? 2 : 0;
+    esc = (b == '[' || b == 'O') ? 2 : 0;
+    esc_num = 0;
     return;
   }
   if (esc == 2) {
-    if (b >= 0x40 && b <= 0x7e) esc = 0;
+    if (b >= '0' && b <= '9') {
+      esc_num = esc_num * 10 + (b - '0');
+    } else if (b >= 0x40 && b <= 0x7e) {
+      esc = 0;
+      edit_key(b);
+    }
     return;
   }
   if (b == 0x1b) {
     esc = 1;
   } else if (b == '\r' || b == '\n') {
-    plat_console_write("\n", 1);
-    line[len] = 0;
-    if (vm) {
-      forth_line(line, len);
-    } else {
-      mon_exec(line);
-      if (!vm) plat_console_write(PROMPT, sizeof PROMPT - 1);
-    }
-    len = 0;
+    enter();
   } else if (b == 0x7f || b == 0x08) {
-    if (len) {
+    if (cur) {
+      memmove(line + cur - 1, line + cur, len - cur);
+      cur--;
       len--;
-      plat_console_write("\b \b", 3);
+      back(1);
+      redraw_tail(1);
     }
+  } else if (b == 0x01) { /* Ctrl-A, Ctrl-E: home, end */
+    edit_key('H');
+  } else if (b == 0x05) {
+    edit_key('F');
   } else if (b >= 0x20 && b < 0x7f && len + 1 < sizeof line) {
-    line[len++] = (char)b;
+    memmove(line + cur + 1, line + cur, len - cur);
+    line[cur] = (char)b;
+    len++;
     plat_console_write((const char *)&b, 1);
+    cur++;
+    redraw_tail(0);
   }
 }
 

@@ -161,6 +161,16 @@ def main_boot():
         except Exception as e:  # noqa: BLE001
             tap(False, "PS/2 keys (with Shift) are echoed on serial and run", e)
         try:
+            start = len(q.out)
+            q.sendkeys("ecXho hYi")
+            for k in ("home", "right", "right", "delete", "end", "left", "backspace", "end"):
+                q.hmp("sendkey " + k, settle=0.05)
+            q.sendkeys("!\n")
+            q.expect(rb"\r\nhi!\r\n" + PROMPT, timeout=30, start=start)
+            tap(True, "PS/2 editing keys (Home, End, Left, Right, Delete, Backspace) edit the line")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "PS/2 editing keys edit the line", e)
+        try:
             command(q, "forth", rb"Forth on mneme.*\r\n")
             command(q, "2 3 + .", rb"\r\n5 +ok\r\n")
             command(q, ": sq dup * ; 7 sq .", rb"\r\n49 +ok\r\n")
