@@ -109,11 +109,45 @@ svc_register(const struct uuid *id, const char *name,
   return 0;
 }
 
+/* Answers a queued message that will never be served: MN_ECLOSED. */
+static void
+fail_unserved(const struct svc_envelope *env)
+{
+  const struct svc_reply_to *r = &env->reply;
+  switch (r->kind) {
+  case REPLY_ONESHOT:
+    if (r->u.os->state == ONESHOT_ARMED && r->u.os->ticket == r->ticket)
+      oneshot_close(r->u.os); /* its svc_call/svc_connect returns MN_ECLOSED */
+    break;
+  case REPLY_KCHANNEL: {
+    struct svc_reply h = { env->service_id, env->client_id, env->request_id, MN_ECLOSED };
+    kchannel_try_send_parts(r->u.ch, &h, sizeof h, offsetof(struct svc_reply, body), 0, 0);
+    break;
+  }
+  case REPLY_USER:
+    svc_user_unserved(env);
+    break;
+  default:
+    break;
+  }
+}
+
 void
 svc_unregister(struct svc_server *s)
 {
   list_remove(&s->node);
   kchannel_close(&s->queue);
+  /* Messages still queued will never be served: their callers would wait
+   * forever, so each gets a "closed" answer now. */
+  struct kchannel *q = &s->queue;
+  while (q->count) {
+    struct svc_envelope env;
+    memcpy(&env, q->buf + q->head * q->msg_size, sizeof env);
+    if (++q->head == q->cap)
+      q->head = 0;
+    q->count--;
+    fail_unserved(&env);
+  }
   /* Clients still hold s: it is kept (closed) until the last disconnects. */
   s->dead = 1;
   if (s->clients == 0) {

@@ -36,5 +36,7 @@ extern struct registry reg;
 struct svc_server *svc_find(const struct uuid *id);
 int svc_user_reply(struct svc_server *s, const struct svc_envelope *env,
                    int status, const void *body);
+/* Tells a userspace caller its queued request will never be served. */
+void svc_user_unserved(const struct svc_envelope *env);
 
 #endif

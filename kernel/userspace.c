@@ -1,7 +1,8 @@
 /*
  * userspace.c: the serialized message path between userspace and services.
  *
- * Interface: svc_user_request, svc_user_reply, SVC_REGISTRY_UUID.
+ * Interface: svc_user_request, svc_user_reply, svc_user_unserved,
+ * SVC_REGISTRY_UUID.
  *
  * A request (mnemOS's format, postcard):
  *     uuid (10 + 16 bytes) | nonce (varint u32) | request (varint len + bytes)
@@ -85,6 +86,12 @@ svc_user_reply(struct svc_server *s, const struct svc_envelope *env,
   const struct svc_codec *c = s->codec;
   return write_record(env->reply.u.ring, &s->id, env->reply.nonce, status,
                       status ? c->encode_err : c->encode_resp, body, -1);
+}
+
+void
+svc_user_unserved(const struct svc_envelope *env)
+{
+  kernel_error_reply(env->reply.u.ring, env->reply.nonce, SVC_UERR_UNKNOWN_SERVICE);
 }
 
 int

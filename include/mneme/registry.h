@@ -106,7 +106,8 @@ struct svc_msg {
 /* What an asynchronous client receives on its reply kchannel. */
 struct svc_reply {
   uint32_t service_id, client_id, request_id;
-  int32_t status;              /* 0: body is a response; MN_ESERVICE: error */
+  int32_t status;              /* 0: body is a response; MN_ESERVICE: error;
+                                  MN_ECLOSED: unregistered, never served */
   _Alignas(16) uint8_t body[];
 };
 
@@ -127,7 +128,9 @@ int svc_register(const struct uuid *id, const char *name,
                  unsigned flags, size_t depth, struct svc_server **out);
 
 /*
- * Removes the service; clients' later calls get MN_ECLOSED. Called by the
+ * Removes the service; clients' later calls get MN_ECLOSED, and so do
+ * calls still queued (an asynchronous caller gets a reply with status
+ * MN_ECLOSED, a userspace caller an UNKNOWN_SERVICE error). Called by the
  * server's own task (which owns s) when it stops serving, so no task is
  * waiting in svc_recv(s); s is freed once its last client disconnects.
  */
