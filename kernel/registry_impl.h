@@ -18,6 +18,7 @@ struct svc_server {
   const struct svc_codec *codec;
   unsigned flags;
   uint32_t service_id, next_client, clients;
+  struct list client_list;     /* struct svc_client.node, connected ones */
   struct kchannel queue;       /* struct svc_msg slots of msg_size */
   size_t msg_size;
   void *scratch;               /* req_size bytes: userspace decode target */

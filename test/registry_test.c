@@ -322,6 +322,30 @@ test_unregister_fails_queued_requests(void **state)
   kchannel_destroy(&replies);
 }
 
+/*
+ * A reply to a client that has disconnected must not reach whatever uses
+ * its memory next: here a new client in the same struct, whose first
+ * request has the same oneshot ticket as the old client's last one.
+ */
+static void
+test_reply_to_disconnected_client_is_dropped(void **state)
+{
+  (void)state;
+  struct adder a = { 0 };
+  a.delay = MN_MSEC(10);
+  struct task *t = start_adder(&a, SVC_ACCEPT_ALL);
+  struct svc_client c;
+  struct add_resp resp = { -1 };
+  assert_int_equal(svc_connect(&ADD_UUID, add_type(), 0, 0, 0, &c), 0);
+  assert_int_equal(svc_call(&c, &(struct add_req){ 1, 1 }, &resp, 0, MN_MSEC(2)), MN_ETIMEDOUT);
+  svc_disconnect(&c);
+  assert_int_equal(svc_connect(&ADD_UUID, add_type(), 0, 0, 0, &c), 0);
+  assert_int_equal(svc_call(&c, &(struct add_req){ 20, 22 }, &resp, 0, MN_SEC(1)), 0);
+  assert_int_equal(resp.sum, 42);
+  svc_disconnect(&c);
+  stop_adder(&a, t);
+}
+
 int
 main(void)
 {
@@ -335,6 +359,7 @@ main(void)
     cmocka_unit_test_setup(test_timeout_then_stale_reply_is_dropped, ktest_setup),
     cmocka_unit_test_setup(test_unregistered_service_closes_calls, ktest_setup),
     cmocka_unit_test_setup(test_unregister_fails_queued_requests, ktest_setup),
+    cmocka_unit_test_setup(test_reply_to_disconnected_client_is_dropped, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

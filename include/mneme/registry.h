@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mneme/kchannel.h"
+#include "mneme/list.h"
 #include "mneme/oneshot.h"
 #include "mneme/uuid.h"
 
@@ -163,6 +164,7 @@ struct svc_client {
   uint32_t service_id, client_id, next_request;
   struct oneshot reply;        /* status byte + max(resp, err) */
   struct svc_type type;
+  struct list node;            /* in the server's clients while connected */
 };
 
 /*
@@ -175,6 +177,8 @@ struct svc_client {
 int svc_connect(const struct uuid *id, const struct svc_type *type,
                 const void *hello, void *err, uint64_t timeout_ns,
                 struct svc_client *c);
+/* Ends the connection; replies still on their way to c are dropped
+ * (the server's svc_reply_* gets MN_ECANCELED), so c may be reused. */
 void svc_disconnect(struct svc_client *c);
 
 /*
