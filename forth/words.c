@@ -182,8 +182,8 @@ static int w_accept(forth_vm *vm, void *ctx)
   if ((r = need(vm, 2)))
     return r;
   cell n = vm->sp[0], a = vm->sp[-1];
-  uint8_t *p = n > 0 ? vm_ptr(vm, a, n) : NULL;
-  if (n > 0 && !p)
+  uint8_t none, *p = n > 0 ? vm_ptr(vm, a, n) : &none; /* n <= 0: no room */
+  if (!p)
     return -9;
   for (;;) {
     int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;

@@ -381,6 +381,8 @@ static void test_line_editor(void **s)
   /* ACCEPT edits too */
   o = run(&io, "PAD 10 ACCEPT PAD SWAP TYPE\rxy\x7fz\r");
   assert_non_null(strstr(o, "xz ok"));
+  o = run(&io, "PAD 0 ACCEPT .\rxy\x7f\x1b[D\x01\x05\x15\r");
+  assert_non_null(strstr(o, "0  ok"));
   interactive = line_edit = 0;
 }
 
