@@ -432,6 +432,8 @@ static int p_open_file(forth_vm *vm, void *ctx)
   if (h < 0)
     h = vm->host.open(vm->host.ctx, name, (size_t)n);
   if (h < 0) {
+    vm->last_name = a; /* the error names the file */
+    vm->last_name_len = n;
     heap_free(vm, blk);
     return h < -4095 ? -38 : h;
   }

@@ -10,6 +10,7 @@
  */
 #include <mneme/forth.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,8 @@ struct host {
   char line[4200];
   size_t len, pos;
   int tty;
+  unsigned char in[4096]; /* stdin, read by hand so KEY? can see it */
+  size_t in_len, in_pos;
   FILE *files[MAX_FILES];
 };
 
@@ -107,13 +110,17 @@ static int h_key(void *ctx)
   struct host *h = ctx;
   if (h->pos < h->len || next_arg(h))
     return (unsigned char)h->line[h->pos++];
+  if (h->in_pos < h->in_len)
+    return h->in[h->in_pos++];
   fflush(stdout);
   for (;;) {
-    int c = getchar();
-    if (c != EOF)
-      return c;
-    if (ferror(stdin) && errno == EINTR) {
-      clearerr(stdin);
+    ssize_t n = read(0, h->in, sizeof h->in);
+    if (n > 0) {
+      h->in_len = (size_t)n;
+      h->in_pos = 1;
+      return h->in[0];
+    }
+    if (n < 0 && errno == EINTR) {
       if (g_int) {
         g_int = 0;
         return 3;
@@ -122,6 +129,14 @@ static int h_key(void *ctx)
     }
     return FORTH_KEY_EOF;
   }
+}
+
+static int h_key_ready(void *ctx)
+{
+  struct host *h = ctx;
+  struct pollfd p = {.fd = 0, .events = POLLIN};
+  return h->pos < h->len || h->argi < h->nargs || h->in_pos < h->in_len ||
+         poll(&p, 1, 0) > 0;
 }
 
 static int h_open(void *ctx, const char *name, size_t len)
@@ -186,6 +201,7 @@ int main(int argc, char **argv)
   h.tty = isatty(0);
   struct forth_host fh = {
     .ctx = &h, .alloc = h_alloc, .write = h_write, .key = h_key,
+    .key_ready = h_key_ready,
     .open = h_open, .read = h_read, .close = h_close, .now_ms = h_now_ms,
   };
   struct forth_config cfg = {.data_bytes = 8 << 20, .heap_bytes = 8 << 20,

@@ -175,6 +175,12 @@ static int w_key(forth_vm *vm, void *ctx)
   return 0;
 }
 
+static int w_key_q(forth_vm *vm, void *ctx)
+{
+  PUSH(vm->host.key_ready && vm->host.key_ready(vm->host.ctx) ? -1 : 0);
+  return 0;
+}
+
 /* ACCEPT ( c-addr +n1 -- +n2 ), resumable: progress in vm->accept_pos. */
 static int w_accept(forth_vm *vm, void *ctx)
 {
@@ -182,8 +188,8 @@ static int w_accept(forth_vm *vm, void *ctx)
   if ((r = need(vm, 2)))
     return r;
   cell n = vm->sp[0], a = vm->sp[-1];
-  uint8_t *p = n > 0 ? vm_ptr(vm, a, n) : NULL;
-  if (n > 0 && !p)
+  uint8_t none, *p = n > 0 ? vm_ptr(vm, a, n) : &none; /* n <= 0: no room */
+  if (!p)
     return -9;
   for (;;) {
     int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
@@ -496,7 +502,7 @@ static const struct prim_def more_words[] = {
   {"DEPTH", w_depth, 0}, {"PICK", w_pick, 0}, {"ROLL", w_roll, 0},
   {"N>R", w_ntor, 0}, {"NR>", w_nrfrom, 0},
   {"EMIT", w_emit, 0}, {"TYPE", w_type, 0}, {"CR", w_cr, 0},
-  {"KEY", w_key, 0}, {"ACCEPT", w_accept, 0}, {"MS", w_ms, 0},
+  {"KEY", w_key, 0}, {"KEY?", w_key_q, 0}, {"ACCEPT", w_accept, 0}, {"MS", w_ms, 0},
   {"<#", w_lesshash, 0}, {"HOLD", w_hold, 0}, {"HOLDS", w_holds, 0},
   {"SIGN", w_sign, 0}, {"#", w_hash, 0}, {"#S", w_hashs, 0},
   {"#>", w_hashgreater, 0},

@@ -65,7 +65,7 @@ out=$("$F" "$long/x.fs" </dev/null 2>&1)
 [[ "$out" == *"x.fs:2: nosuch: undefined word"* ]] && ok "error in a file with a long path" || no "long path: [$out]"
 
 out=$("$F" /nonexistent.fs </dev/null 2>&1)
-[[ "$out" == *"non-existent file"* ]] && ok "missing file" || no "missing file: [$out]"
+[[ "$out" == *"/nonexistent.fs: non-existent file (THROW -38)"* ]] && ok "missing file" || no "missing file: [$out]"
 # On a terminal: line editor, history, Ctrl-C on a running word, Ctrl-D.
 out=$(python3 - "$F" <<'PY' 2>&1
 import os, pty, select, signal, sys, time

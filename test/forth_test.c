@@ -60,6 +60,12 @@ static int t_key(void *ctx)
   return io->pos < io->len ? (unsigned char)io->in[io->pos++] : FORTH_KEY_EOF;
 }
 
+static int t_ready(void *ctx)
+{
+  struct io *io = ctx;
+  return io->pos < io->len;
+}
+
 static uint64_t t_now(void *ctx)
 {
   return ((struct io *)ctx)->now;
@@ -75,7 +81,7 @@ static forth_vm *make_vm(struct io *io, const char *src)
   io->wait_at = (size_t)-1;
   io->fail_after = -1;
   struct forth_host h = {.ctx = io, .alloc = t_alloc, .write = t_write,
-                         .key = t_key, .now_ms = t_now};
+                         .key = t_key, .key_ready = t_ready, .now_ms = t_now};
   struct forth_config c = {.data_bytes = 256 << 10, .heap_bytes = 64 << 10,
                            .interactive = interactive, .line_edit = line_edit};
   forth_vm *vm = NULL;
@@ -194,6 +200,8 @@ static void test_core_ext(void **s)
     {"3 1 5 WITHIN . 5 1 5 WITHIN .", "-1 0 "},
     {"1 2 3 2 PICK . 1 2 3 2 ROLL . . .", "1 1 3 2 "},
     {"TRUE . FALSE .", "-1 0 "},
+    {": t KEY? . KEY . ; t\nA", "-1 65 "},
+    {"KEY? .", "0 "},
     {"DEFER d : one 1 ; ' one IS d d . ACTION-OF d ' one = .", "1 -1 "},
     {"DEFER d ' DUP ' d DEFER! 3 d . . ' d DEFER@ ' DUP = .", "3 3 -1 "},
     {"10 VALUE v v . 20 TO v v . : t 30 TO v ; t v .", "10 20 30 "},
@@ -381,6 +389,8 @@ static void test_line_editor(void **s)
   /* ACCEPT edits too */
   o = run(&io, "PAD 10 ACCEPT PAD SWAP TYPE\rxy\x7fz\r");
   assert_non_null(strstr(o, "xz ok"));
+  o = run(&io, "PAD 0 ACCEPT .\rxy\x7f\x1b[D\x01\x05\x15\r");
+  assert_non_null(strstr(o, "0  ok"));
   interactive = line_edit = 0;
 }
 

@@ -81,6 +81,8 @@ struct forth_host {
   void (*write)(void *ctx, const char *buf, size_t len);
   /* Next terminal input byte, FORTH_KEY_EOF or FORTH_KEY_WAIT. */
   int (*key)(void *ctx);
+  /* Nonzero if key has a byte ready now (KEY?); NULL: KEY? is false. */
+  int (*key_ready)(void *ctx);
   /* Files for INCLUDED: open returns a handle >= 0 or a negative THROW
    * code; read returns bytes read (0 at end) or a negative THROW code. */
   int (*open)(void *ctx, const char *name, size_t len);
