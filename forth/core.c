@@ -64,7 +64,7 @@ cell vm_allot(forth_vm *vm, cell n, int *err)
 {
   cell h = vm->here;
   if (n > 0 ? (ucell)n > (ucell)(vm->dict_end - h)
-            : (ucell)(0 - (ucell)n) > (ucell)(h - vm->a_sbuf)) {
+            : (ucell)(0 - (ucell)n) > (ucell)(h - vm->dict_start)) {
     *err = -8;
     return h;
   }
@@ -369,6 +369,7 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
   w->name = vm->nchunk + vm->nfill;
   w->len = (uint32_t)len;
   w->kind = (uint8_t)kind;
+  w->code = vm->undef_code; /* until the caller gives it code */
   memcpy(vm->nchunk + vm->nfill, name, len);
   vm->nfill += len;
   *out = vm->nwords++;
@@ -431,8 +432,13 @@ int vm_define_host(forth_vm *vm, const char *name, forth_hostfn fn,
 {
   uint32_t w;
   int r = vm_word_new(vm, name, strlen(name), WK_HOST, &w);
-  if (r || (r = vm_code_reserve(vm, 6)))
+  if (r)
     return r;
+  if ((r = vm_code_reserve(vm, 6))) {
+    WORD(vm, w)->flags = WF_HIDDEN;
+    WORD(vm, w)->kind = WK_COLON;
+    return r;
+  }
   struct fword *p = WORD(vm, w);
   p->fn = fn;
   p->ctx = ctx;
@@ -523,7 +529,8 @@ static int alloc_memory(forth_vm *vm)
   vm->mem = xalloc(vm, NULL, 0, d + h);
   if (!vm->mem)
     return MN_ENOMEM;
-  memset(vm->mem, 0, d + h);
+  if (!vm->cfg.zeroed) /* no host data may leak into a VM */
+    memset(vm->mem, 0, d + h);
   vm->base = VM_BASE;
   vm->here = (cell)vm->base;
   vm->dict_end = (cell)(vm->base + d);
@@ -536,7 +543,8 @@ static int alloc_memory(forth_vm *vm)
   vm->a_pad = carve(vm, 256);
   vm->a_hold = carve(vm, 2 * FORTH_CELL_BITS + 130);
   vm->a_word = carve(vm, 260);
-  vm->a_sbuf = carve(vm, 2 * 256);
+  vm->a_sbuf = carve(vm, 2 * LINE_MAX_BYTES);
+  vm->dict_start = vm->here;
   vm_set(vm, vm->a_base, 10);
   return 0;
 }
@@ -679,6 +687,11 @@ void forth_interrupt(forth_vm *vm)
 uint64_t forth_wait_deadline(const forth_vm *vm)
 {
   return vm->ms_active ? vm->ms_deadline : 0;
+}
+
+unsigned long forth_fuel_used(const forth_vm *vm)
+{
+  return vm->fuel_used;
 }
 
 unsigned long forth_errors(const forth_vm *vm)

@@ -2,8 +2,9 @@
  * main.c: mneme-forth, the Forth VM as a Linux program. It interprets the
  * files named as arguments (as if by INCLUDED), then standard input, and
  * exits at the end of input or on BYE. Ctrl-C (SIGINT) interrupts the
- * running word with THROW -28. Exit status: 0, or 1 if an error was
- * reported while not interactive.
+ * running word with THROW -28. On a terminal the keys go raw to the VM's
+ * line editor (arrows, history, Ctrl-A/E/U). Exit status: 0, or 1 if an
+ * error was reported while not interactive.
  *
  * Interface: main
  */
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +30,33 @@ struct host {
 };
 
 static forth_vm *g_vm;
+static struct termios g_saved;
+static int g_raw;
+
+static void restore_tty(void)
+{
+  if (g_raw)
+    tcsetattr(0, TCSANOW, &g_saved);
+  g_raw = 0;
+}
+
+/* Raw keys (no echo, no line buffering) so the VM's line editor works;
+ * Ctrl-C still raises SIGINT. */
+static int raw_tty(void)
+{
+  struct termios t;
+  if (tcgetattr(0, &g_saved))
+    return 0;
+  t = g_saved;
+  t.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+  t.c_cc[VMIN] = 1;
+  t.c_cc[VTIME] = 0;
+  if (tcsetattr(0, TCSANOW, &t))
+    return 0;
+  g_raw = 1;
+  atexit(restore_tty);
+  return 1;
+}
 static volatile sig_atomic_t g_int;
 
 static void on_sigint(int sig)
@@ -46,6 +75,8 @@ static void *h_alloc(void *ctx, void *old, size_t osz, size_t nsz)
     free(old);
     return NULL;
   }
+  if (!old)
+    return calloc(1, nsz); /* cfg.zeroed: new blocks are zero-filled */
   return realloc(old, nsz);
 }
 
@@ -59,7 +90,7 @@ static int next_arg(struct host *h)
 {
   while (h->argi < h->nargs) {
     const char *a = h->args[h->argi++];
-    if (strchr(a, '"') || strchr(a, '\n') || strlen(a) > 4000) {
+    if (strchr(a, '"') || strchr(a, '\n') || strlen(a) > 1000) {
       fprintf(stderr, "mneme-forth: cannot include %s\n", a);
       continue;
     }
@@ -158,7 +189,9 @@ int main(int argc, char **argv)
     .open = h_open, .read = h_read, .close = h_close, .now_ms = h_now_ms,
   };
   struct forth_config cfg = {.data_bytes = 8 << 20, .heap_bytes = 8 << 20,
-                             .interactive = h.tty};
+                             .interactive = h.tty, .zeroed = 1};
+  if (h.tty)
+    cfg.line_edit = raw_tty();
   forth_vm *vm;
   int r = forth_create(&vm, &fh, &cfg);
   if (r) {
@@ -183,6 +216,7 @@ int main(int argc, char **argv)
     break;
   }
   fflush(stdout);
+  restore_tty();
   int status = r == FORTH_DONE && (h.tty || !forth_errors(vm)) ? 0 : 1;
   g_vm = NULL;
   forth_destroy(vm);

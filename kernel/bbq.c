@@ -2,7 +2,7 @@
  * bbq.c: bipartite-buffer byte ring.
  *
  * Interface: bbq_init, bbq_init_static, bbq_destroy, bbq_grant_exact,
- * bbq_grant_max, bbq_commit, bbq_read, bbq_release, bbq_send_grant_exact,
+ * bbq_grant_max, bbq_grant_range, bbq_commit, bbq_read, bbq_release, bbq_send_grant_exact,
  * bbq_send_grant_max, bbq_read_grant, bbq_write_all, bbq_mp_grant_exact,
  * bbq_mp_commit, bbq_close, bbq_used.
  *
@@ -123,6 +123,17 @@ bbq_grant_max(struct bbq *q, size_t max, uint8_t **out, size_t *len)
     return MN_EINVAL;
   unsigned long irq = plat_irq_save();
   int err = grant(q, 1, max, out, len);
+  plat_irq_restore(irq);
+  return err;
+}
+
+int
+bbq_grant_range(struct bbq *q, size_t min, size_t max, uint8_t **out, size_t *len)
+{
+  if (min == 0 || max < min)
+    return MN_EINVAL;
+  unsigned long irq = plat_irq_save();
+  int err = grant(q, min, max, out, len);
   plat_irq_restore(irq);
   return err;
 }

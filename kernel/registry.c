@@ -103,10 +103,52 @@ svc_register(const struct uuid *id, const char *name,
   s->codec = codec;
   s->flags = flags;
   s->service_id = reg.next_id++;
+  list_init(&s->client_list);
   list_push_back(&reg.services, &s->node);
   waitq_wake_all(&reg.changed);
   *out = s;
   return 0;
+}
+
+/*
+ * Whether the client that sent env is still connected: its reply address
+ * (a oneshot in its struct svc_client, a kchannel it owns) is only valid
+ * while it is. Clients are few; the newest is checked first.
+ */
+static int
+client_connected(const struct svc_server *s, uint32_t client_id)
+{
+  for (const struct list *l = s->client_list.prev; l != &s->client_list; l = l->prev)
+    if (list_entry(l, const struct svc_client, node)->client_id == client_id)
+      return 1;
+  return 0;
+}
+
+/* Answers a queued message that will never be served: MN_ECLOSED. */
+static void
+fail_unserved(const struct svc_server *s, const struct svc_envelope *env)
+{
+  const struct svc_reply_to *r = &env->reply;
+  switch (r->kind) {
+  case REPLY_ONESHOT:
+    if (!client_connected(s, env->client_id))
+      break;
+    if (r->u.os->state == ONESHOT_ARMED && r->u.os->ticket == r->ticket)
+      oneshot_close(r->u.os); /* its svc_call/svc_connect returns MN_ECLOSED */
+    break;
+  case REPLY_KCHANNEL: {
+    if (!client_connected(s, env->client_id))
+      break;
+    struct svc_reply h = { env->service_id, env->client_id, env->request_id, MN_ECLOSED };
+    kchannel_try_send_parts(r->u.ch, &h, sizeof h, offsetof(struct svc_reply, body), 0, 0);
+    break;
+  }
+  case REPLY_USER:
+    svc_user_unserved(env);
+    break;
+  default:
+    break;
+  }
 }
 
 void
@@ -114,6 +156,17 @@ svc_unregister(struct svc_server *s)
 {
   list_remove(&s->node);
   kchannel_close(&s->queue);
+  /* Messages still queued will never be served: their callers would wait
+   * forever, so each gets a "closed" answer now. */
+  struct kchannel *q = &s->queue;
+  while (q->count) {
+    struct svc_envelope env;
+    memcpy(&env, q->buf + q->head * q->msg_size, sizeof env);
+    if (++q->head == q->cap)
+      q->head = 0;
+    q->count--;
+    fail_unserved(s, &env);
+  }
   /* Clients still hold s: it is kept (closed) until the last disconnects. */
   s->dead = 1;
   if (s->clients == 0) {
@@ -137,6 +190,8 @@ reply(struct svc_server *s, const struct svc_envelope *env, int status,
 {
   const struct svc_reply_to *r = &env->reply;
   int err;
+  if (r->kind != REPLY_USER && !client_connected(s, env->client_id))
+    return MN_ECANCELED; /* it disconnected: its memory may be reused */
   switch (r->kind) {
   case REPLY_ONESHOT: {
     uint8_t st = status == 0 ? 0 : 1;
@@ -243,6 +298,7 @@ svc_connect(const struct uuid *id, const struct svc_type *type,
   c->service_id = s->service_id;
   c->client_id = ++s->next_client;
   s->clients++;
+  list_push_back(&s->client_list, &c->node);
   if (s->flags & SVC_ACCEPT_ALL)
     return 0;
   struct svc_envelope env = { s->service_id, c->client_id, 0, SVC_MSG_HELLO,
@@ -265,6 +321,7 @@ svc_disconnect(struct svc_client *c)
   if (!s)
     return;
   oneshot_destroy(&c->reply);
+  list_remove(&c->node);
   c->server = 0;
   if (--s->clients == 0 && s->dead) {
     kchannel_destroy(&s->queue);

@@ -11,7 +11,7 @@ gen=$out/forth_prelude.c
   sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$/\\n"/' forth/prelude.fs; echo ';'; } > "$gen"
 if ! clang -std=gnu11 -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
      -fno-sanitize-recover=all forth/vm.c forth/core.c forth/interp.c \
-     forth/compile.c forth/words.c forth/tools.c forth/heap.c forth/spawn.c "$gen" \
+     forth/compile.c forth/words.c forth/strings.c forth/tools.c forth/heap.c forth/spawn.c forth/ledit.c "$gen" \
      test/forth_fuzz.c -o "$out/forth_fuzz" 2>"$out/forth_fuzz.build.log"; then
   echo "not ok - fuzz target does not build: $(head -5 "$out/forth_fuzz.build.log")"
   exit 1
@@ -19,7 +19,7 @@ fi
 cp test/forth/*.fs "$out/corpus-forth/" 2>/dev/null
 if "$out/forth_fuzz" -max_total_time="$secs" -max_len=2048 -timeout=10 -dict=test/forth/fuzz.dict \
      -rss_limit_mb=1024 "$out/corpus-forth" >"$out/forth_fuzz.log" 2>&1; then
-  echo "ok - forth fuzz target ran ${secs}s: $(grep -E '^#[0-9]+.*(DONE|pulse)' "$out/forth_fuzz.log" | tail -1)"
+  echo "ok - forth fuzz target ran ${secs}s: $(grep -aE "^#[0-9]+.*(DONE|pulse)" "$out/forth_fuzz.log" | tail -1)"
 else
   echo "not ok - forth fuzz target failed; see $out/forth_fuzz.log"
   grep -A20 -E 'ERROR|SUMMARY' "$out/forth_fuzz.log" | head -30

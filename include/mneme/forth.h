@@ -15,9 +15,11 @@
  *   forth_interrupt                  THROW -28 into the running word
  *   forth_define                     add a host word (C callback)
  *   forth_spawn                      a child VM sharing the dictionary
- *   forth_find, forth_host_ctx
- *   forth_push / forth_pop / forth_depth / forth_mem   for host words
+ *   forth_find, forth_host_ctx       execution tokens, host context
+ *   forth_push / forth_pop / forth_peek / forth_depth / forth_mem
+ *                                    for host words
  *   forth_wait_deadline              when a waiting MS ends
+ *   forth_fuel_used, forth_errors    accounting (TASKS, exit status)
  *   forth_throw_text                 standard meaning of a THROW code
  *
  * Cells are FORTH_CELL_BITS wide (default: the pointer width); build with
@@ -52,6 +54,8 @@ enum forth_status {
   FORTH_DONE = 0,  /* BYE or end of terminal input */
   FORTH_YIELD = 1, /* fuel ran out; call forth_run again */
   FORTH_WAIT = 2,  /* a word waits (input, time); call again later */
+  FORTH_AGAIN = 3, /* host word only: yield now and run me again (a long
+                      job done in slices); forth_run returns FORTH_YIELD */
 };
 
 /* Results of the key callback besides a byte 0..255. */
@@ -95,6 +99,10 @@ struct forth_config {
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
   int interactive;      /* print " ok" prompts */
+  int line_edit;        /* terminal input is raw: echo it and edit lines
+                           (arrows, backspace, Ctrl-A/E/U, history) */
+  int zeroed;           /* alloc returns zero-filled new blocks (saves a
+                           memset of data space at creation) */
 };
 
 /* Host word: return 0, FORTH_WAIT (nothing consumed; the word runs again
@@ -107,8 +115,9 @@ int forth_create(forth_vm **out, const struct forth_host *host,
                  const struct forth_config *cfg);
 void forth_destroy(forth_vm *vm);
 
-/* Runs up to about `fuel` steps. Returns a forth_status, or MN_EINVAL
- * when the VM already finished. */
+/* Runs up to about `fuel` steps. Returns a forth_status, MN_EINVAL when
+ * the VM already finished, or the negative THROW code of an exception no
+ * CATCH handled (cannot happen under QUIT, which catches everything). */
 int forth_run(forth_vm *vm, long fuel);
 
 /* Makes the running (or next) word THROW -28. Safe from a signal handler. */
@@ -150,6 +159,9 @@ void *forth_mem(forth_vm *vm, forth_cell addr, size_t len);
 
 /* Monotonic ms deadline of a waiting MS, or 0. */
 uint64_t forth_wait_deadline(const forth_vm *vm);
+
+/* Fuel (threaded steps) the VM has used so far, for TASKS. */
+unsigned long forth_fuel_used(const forth_vm *vm);
 
 /* Number of uncaught errors reported so far. */
 unsigned long forth_errors(const forth_vm *vm);
