@@ -287,8 +287,8 @@ svc_connect(const struct uuid *id, const struct svc_type *type,
   struct svc_server *s;
   memset(c, 0, sizeof *c);
   int e = wait_for_service(id, timeout_ns, &s);
-  if (e)
-    return e == MN_ETIMEDOUT ? MN_ETIMEDOUT : MN_ENOENT;
+  if (e) /* MN_ENOENT, MN_ETIMEDOUT, MN_ECANCELED */
+    return e;
   if (svc_fingerprint(type) != s->fingerprint)
     return MN_EMISMATCH;
   if (oneshot_init(&c->reply, 1 + max3(type->resp_size, type->err_size, 0)))

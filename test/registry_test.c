@@ -346,6 +346,29 @@ test_reply_to_disconnected_client_is_dropped(void **state)
   stop_adder(&a, t);
 }
 
+static int
+connect_forever(void *arg)
+{
+  struct svc_client c;
+  *(int *)arg = svc_connect(&ADD_UUID, add_type(), 0, 0, MN_FOREVER, &c);
+  return 0;
+}
+
+/* A task killed while it waits for a service to appear hears that it was
+ * cancelled, not that there is no such service. */
+static void
+test_kill_while_waiting_for_service(void **state)
+{
+  (void)state;
+  int result = 1;
+  struct task *t;
+  assert_int_equal(task_spawn("connector", connect_forever, &result, 0, &t), 0);
+  task_yield();
+  assert_int_equal(task_kill(t), 0);
+  assert_int_equal(task_join(t, MN_SEC(1), 0), 0);
+  assert_int_equal(result, MN_ECANCELED);
+}
+
 int
 main(void)
 {
@@ -360,6 +383,7 @@ main(void)
     cmocka_unit_test_setup(test_unregistered_service_closes_calls, ktest_setup),
     cmocka_unit_test_setup(test_unregister_fails_queued_requests, ktest_setup),
     cmocka_unit_test_setup(test_reply_to_disconnected_client_is_dropped, ktest_setup),
+    cmocka_unit_test_setup(test_kill_while_waiting_for_service, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }
