@@ -523,7 +523,8 @@ static int alloc_memory(forth_vm *vm)
   vm->mem = xalloc(vm, NULL, 0, d + h);
   if (!vm->mem)
     return MN_ENOMEM;
-  memset(vm->mem, 0, d + h);
+  if (!vm->cfg.zeroed) /* no host data may leak into a VM */
+    memset(vm->mem, 0, d + h);
   vm->base = VM_BASE;
   vm->here = (cell)vm->base;
   vm->dict_end = (cell)(vm->base + d);

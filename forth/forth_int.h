@@ -201,6 +201,8 @@ struct forth_vm {
   int accept_pos;
   uint64_t ms_deadline;  /* waiting MS */
   int ms_active;
+  int search_active;     /* a SEARCH resumes at search_i */
+  cell search_i;
 
   volatile int interrupt;
   int done;

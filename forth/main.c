@@ -46,6 +46,8 @@ static void *h_alloc(void *ctx, void *old, size_t osz, size_t nsz)
     free(old);
     return NULL;
   }
+  if (!old)
+    return calloc(1, nsz); /* cfg.zeroed: new blocks are zero-filled */
   return realloc(old, nsz);
 }
 
@@ -158,7 +160,7 @@ int main(int argc, char **argv)
     .open = h_open, .read = h_read, .close = h_close, .now_ms = h_now_ms,
   };
   struct forth_config cfg = {.data_bytes = 8 << 20, .heap_bytes = 8 << 20,
-                             .interactive = h.tty};
+                             .interactive = h.tty, .zeroed = 1};
   forth_vm *vm;
   int r = forth_create(&vm, &fh, &cfg);
   if (r) {

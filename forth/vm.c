@@ -328,12 +328,12 @@ L_OP_CCALL:
       ip += 2;
       NEXT;
     }
-    if (r == FORTH_WAIT) {
+    if (r == FORTH_WAIT || r == FORTH_AGAIN) {
       ip--;
       *++sp = tos;
       SAVE();
       vm->fuel_used += (unsigned long)(fuel0 - fuel);
-      return FORTH_WAIT;
+      return r == FORTH_WAIT ? FORTH_WAIT : FORTH_YIELD;
     }
     ip += 2;
     THROW(r);
@@ -899,6 +899,7 @@ do_throw:
   vm_note_error(vm, code);
 do_rethrow:
   vm->ms_active = 0;
+  vm->search_active = 0;
   if (vm->ncatch == 0) {
     /* No handler: leave the VM finished; the embedder gets the code. */
     vm->done = 1;

@@ -206,6 +206,8 @@ static int w_accept(forth_vm *vm, void *ctx)
     }
     if (vm->accept_pos < n)
       p[vm->accept_pos++] = (uint8_t)c;
+    if (vm->accept_pos >= n)
+      break;
   }
   vm->sp--;
   *vm->sp = vm->accept_pos;
@@ -323,25 +325,42 @@ static int w_compare(forth_vm *vm, void *ctx)
   return 0;
 }
 
+/* SEARCH compares at most this many bytes per step, then yields and
+ * resumes (vm->search_i), so a hostile search cannot freeze the VM. */
+#define SEARCH_BUDGET (1L << 22)
+
 static int w_search(forth_vm *vm, void *ctx)
 {
-  const uint8_t *a, *b;
-  cell n1, n2;
-  cell a1 = vm->sp - vm->ds0 >= 4 ? vm->sp[-3] : 0;
-  int r = string(vm, &b, &n2);
-  if (r || (r = string(vm, &a, &n1)))
+  int r;
+  if ((r = need(vm, 4)))
     return r;
-  for (cell i = 0; n2 <= n1 && i <= n1 - n2; i++) {
+  cell n2 = vm->sp[0], b2 = vm->sp[-1], n1 = vm->sp[-2], a1 = vm->sp[-3];
+  if (n1 < 0 || n2 < 0)
+    return -24;
+  const uint8_t *a = vm_ptr(vm, a1, n1), *b = vm_ptr(vm, b2, n2);
+  if ((!a && n1) || (!b && n2))
+    return -9;
+  cell i = vm->search_active ? vm->search_i : 0, found = 0;
+  long work = 0;
+  for (; n2 <= n1 && i <= n1 - n2; i++) {
     if (!n2 || !memcmp(a + i, b, (size_t)n2)) {
-      PUSH(a1 + i);
-      PUSH(n1 - i);
-      PUSH(-1);
-      return 0;
+      found = -1;
+      break;
+    }
+    work += (long)n2 + 1;
+    if (work > SEARCH_BUDGET) {
+      vm->search_active = 1;
+      vm->search_i = i + 1;
+      return FORTH_AGAIN;
     }
   }
-  PUSH(a1);
-  PUSH(n1);
-  PUSH(0);
+  vm->search_active = 0;
+  vm->sp -= 2;
+  if (found) {
+    vm->sp[-1] = a1 + i;
+    vm->sp[0] = n1 - i;
+  }
+  PUSH(found);
   return 0;
 }
 
@@ -747,11 +766,16 @@ static int w_environment(forth_vm *vm, void *ctx)
     {"/COUNTED-STRING", 255}, {"/HOLD", 2 * FORTH_CELL_BITS + 128},
     {"/PAD", 256}, {"ADDRESS-UNIT-BITS", 8}, {"FLOORED", 0},
     {"MAX-CHAR", 255}, {"MAX-N", (cell)(((ucell)-1) >> 1)},
-    {"MAX-U", -1}, {"RETURN-STACK-CELLS", 1024}, {"STACK-CELLS", 1024},
+    {"MAX-U", -1}, {"RETURN-STACK-CELLS", 0}, {"STACK-CELLS", 0},
   };
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     if (strlen(env[i].q) == (size_t)n && !memcmp(env[i].q, p, (size_t)n)) {
-      PUSH(env[i].v);
+      cell v = env[i].v;
+      if (!memcmp(env[i].q, "RETURN-STACK-CELLS", 5))
+        v = vm->rsize;
+      else if (!memcmp(env[i].q, "STACK-CELLS", 5))
+        v = vm->dsize;
+      PUSH(v);
       PUSH(-1);
       return 0;
     }

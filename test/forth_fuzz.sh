@@ -19,7 +19,7 @@ fi
 cp test/forth/*.fs "$out/corpus-forth/" 2>/dev/null
 if "$out/forth_fuzz" -max_total_time="$secs" -max_len=2048 -timeout=10 -dict=test/forth/fuzz.dict \
      -rss_limit_mb=1024 "$out/corpus-forth" >"$out/forth_fuzz.log" 2>&1; then
-  echo "ok - forth fuzz target ran ${secs}s: $(grep -E '^#[0-9]+.*(DONE|pulse)' "$out/forth_fuzz.log" | tail -1)"
+  echo "ok - forth fuzz target ran ${secs}s: $(grep -aE "^#[0-9]+.*(DONE|pulse)" "$out/forth_fuzz.log" | tail -1)"
 else
   echo "not ok - forth fuzz target failed; see $out/forth_fuzz.log"
   grep -A20 -E 'ERROR|SUMMARY' "$out/forth_fuzz.log" | head -30

@@ -392,6 +392,22 @@ static void test_fuel_and_interrupt(void **s)
   forth_destroy(vm);
 }
 
+static void test_long_search_yields(void **s)
+{
+  static struct io io;
+  /* 100000 zeros searched for 50000 zeros and a 1: quadratic work */
+  forth_vm *vm = make_vm(&io, "CREATE t 100000 ALLOT t 100000 ERASE "
+                              "CREATE p 50001 ALLOT p 50000 ERASE 1 p 50000 + C! "
+                              "t 100000 p 50001 SEARCH . NIP .");
+  int r, yields = 0;
+  while ((r = forth_run(vm, 1000000)) == FORTH_YIELD)
+    yields++;
+  assert_int_equal(r, FORTH_DONE);
+  assert_true(yields > 5);
+  assert_string_equal(io.out, "0 100000 ");
+  forth_destroy(vm);
+}
+
 static void test_deep_recursion_fuel(void **s)
 {
   static struct io io;
@@ -574,6 +590,7 @@ int main(void)
     cmocka_unit_test(test_long_line),
     cmocka_unit_test(test_fuel_and_interrupt),
     cmocka_unit_test(test_deep_recursion_fuel),
+    cmocka_unit_test(test_long_search_yields),
     cmocka_unit_test(test_host_words),
     cmocka_unit_test(test_key_wait_and_ms),
     cmocka_unit_test(test_two_vms),

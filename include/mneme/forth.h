@@ -52,6 +52,8 @@ enum forth_status {
   FORTH_DONE = 0,  /* BYE or end of terminal input */
   FORTH_YIELD = 1, /* fuel ran out; call forth_run again */
   FORTH_WAIT = 2,  /* a word waits (input, time); call again later */
+  FORTH_AGAIN = 3, /* host word only: yield now and run me again (a long
+                      job done in slices); forth_run returns FORTH_YIELD */
 };
 
 /* Results of the key callback besides a byte 0..255. */
@@ -95,6 +97,8 @@ struct forth_config {
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
   int interactive;      /* print " ok" prompts */
+  int zeroed;           /* alloc returns zero-filled new blocks (saves a
+                           memset of data space at creation) */
 };
 
 /* Host word: return 0, FORTH_WAIT (nothing consumed; the word runs again
