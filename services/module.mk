@@ -25,3 +25,20 @@ ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/svc_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/svc_fuzz.sh
+
+# Forth userspace: VMs as kernel tasks, their kernel words, the shells and
+# their line editor (libforthsvc; needs libforth and libservices).
+FORTHSVC_SRCS := services/forth_task.c services/forth_words.c \
+                 services/forth_shell.c services/lineedit.c
+$(eval $(call LIBRARY,forthsvc,$(FORTHSVC_SRCS)))
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/forth_shell_e2e.py
+endif
+
+# libforth's internal heap_init/heap_alloc/heap_free/heap_resize collide
+# with the kernel heap's; until forth/heap.c renames them, the kernel links
+# a copy of libforth with those symbols renamed (libforthk).
+FORTH_HEAP_SYMS := heap_init heap_alloc heap_free heap_resize
+$(O)/lib/libforthk.a: $(O)/lib/libforth.a
+	objcopy $(foreach s,$(FORTH_HEAP_SYMS),--redefine-sym $(s)=forth_vm_$(s)) $< $@
+ALL_OUTPUTS += $(O)/lib/libforthk.a

@@ -20,9 +20,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "console.h"
 #include "hosted.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
@@ -201,6 +203,26 @@ load_config(struct opts *o)
   return 0;
 }
 
+/* ---- Forth shells (services/forth_shell.c) ---------------------------------
+ * One per configured sermux port, and one on the console (stdin/stdout)
+ * when the serial port is not on stdio (--serial tcp:PORT or none). */
+static int
+start_forth_shells(const struct opts *o, const struct mn_config_service *s)
+{
+  int err = 0;
+  if (strcmp(o->serial, "none"))
+    err = forth_shells_start(s->u.forth_shells.ports, s->u.forth_shells.nports);
+  if (strcmp(o->serial, "stdio")) {
+    struct bbq *in, *out;
+    int tty, e2 = hosted_console_open(&in, &out, &tty);
+    if (!e2)
+      e2 = forth_console_start(in, out, tty ? LE_TERMINAL : LE_PLAIN);
+    if (!err)
+      err = e2;
+  }
+  return err;
+}
+
 /* Starts one configured service. Returns 0 or an MN_E* code. */
 static int
 start_one(const struct opts *o, const struct mn_config_service *s)
@@ -226,6 +248,8 @@ start_one(const struct opts *o, const struct mn_config_service *s)
                        s->u.tracing.heartbeat_ms);
   case MN_SVC_STATUS:
     return status_start();
+  case MN_SVC_FORTH_SHELLS:
+    return start_forth_shells(o, s);
   default:
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
     return 0;
