@@ -12,7 +12,6 @@
  */
 #include <string.h>
 #include "mneme/lineedit.h"
-#include "mneme/log.h"
 
 #define CTRL(c) ((c) & 0x1f)
 #define ESC 0x1b
@@ -52,9 +51,17 @@ move(struct lineedit *le, size_t n, char dir)
 {
   if (!n)
     return;
-  char s[24];
-  int k = ksnprintf(s, sizeof s, "\x1b[%zu%c", n, dir);
-  out(le, s, (size_t)k);
+  char s[32], d[24];
+  size_t k = 0, nd = 0;
+  do
+    d[nd++] = (char)('0' + n % 10);
+  while ((n /= 10) != 0);
+  s[k++] = ESC;
+  s[k++] = '[';
+  while (nd)
+    s[k++] = d[--nd];
+  s[k++] = dir;
+  out(le, s, k);
 }
 
 /* Rewrites from the cursor to the end, clears the rest, returns there. */
@@ -277,7 +284,7 @@ lineedit_feed(struct lineedit *le, uint8_t b)
 {
   int cr = le->last_cr;
   le->last_cr = b == '\r';
-  if (b == '\n' && cr)
+  if (b == '\n' && cr && le->mode == LE_TERMINAL)
     return 0; /* CR LF: one Enter */
   if (le->mode != LE_TERMINAL) {
     if (le->mode == LE_AUTO && (b == '\r' || b == 8 || b == 127 || b == ESC ||

@@ -33,6 +33,8 @@ FORTHSVC_SRCS := services/forth_task.c services/forth_words.c \
 $(eval $(call LIBRARY,forthsvc,$(FORTHSVC_SRCS)))
 ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/forth_shell_e2e.py
+LDLIBS_lineedit_test += -lcmocka
+$(eval $(call TEST,lineedit_test,test/lineedit_test.c,forthsvc))
 endif
 
 # libforth's internal heap_init/heap_alloc/heap_free/heap_resize collide
