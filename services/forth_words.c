@@ -293,7 +293,8 @@ fsvc_take(struct forth_task *ft, uint8_t *buf, size_t cap, size_t *n)
     int ours = !pc_dec_error(&d) && nonce == ft->nonce;
     if (ours) {
       *n = rest < cap ? rest : cap;
-      memcpy(buf, p + hdr + rlen - rest, *n);
+      if (*n)
+        memcpy(buf, p + hdr + rlen - rest, *n);
     }
     bbq_release(ft->replies, hdr + rlen);
     if (ours)
@@ -437,7 +438,8 @@ w_port_read(forth_vm *vm, void *ctx)
   }
   if (!err) {
     n = len < (size_t)a[1] ? len : (size_t)a[1];
-    memcpy(dst, g, n);
+    if (n)
+      memcpy(dst, g, n);
     bbq_release(&p->rx, n);
   }
   pop_n(vm, a, 3);
