@@ -612,7 +612,7 @@ int forth_create(forth_vm **out, const struct forth_host *host,
   vm->cfg = c;
   vm->code_cells_max = c.code_cells;
   if ((r = vm_alloc_stacks(vm)) || (r = alloc_memory(vm)) ||
-      (r = alloc_tables(vm)) || (r = heap_init(vm)) ||
+      (r = alloc_tables(vm)) || (r = fheap_init(vm)) ||
       (r = install_ops(vm)) || (r = vm_install_core(vm)) ||
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
       (r = boot(vm))) {

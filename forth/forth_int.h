@@ -327,10 +327,10 @@ const char *vm_word_name(forth_vm *vm, uint32_t w, size_t *len);
 uint32_t vm_word_of_code(forth_vm *vm, const fcode *code);
 
 /* heap.c */
-int heap_init(forth_vm *vm);
-cell heap_alloc(forth_vm *vm, ucell n);
-int heap_free(forth_vm *vm, cell addr);
-cell heap_resize(forth_vm *vm, cell addr, ucell n, int *err);
+int fheap_init(forth_vm *vm);
+cell fheap_alloc(forth_vm *vm, ucell n);
+int fheap_free(forth_vm *vm, cell addr);
+cell fheap_resize(forth_vm *vm, cell addr, ucell n, int *err);
 
 /* ledit.c */
 int ledit_key(forth_vm *vm, uint8_t *buf, int cap, int c, cell *n);

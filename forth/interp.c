@@ -82,7 +82,7 @@ static void pop_source(forth_vm *vm)
     if (vm->host.close && s->handle >= 0)
       vm->host.close(vm->host.ctx, s->handle);
     if (s->block)
-      heap_free(vm, s->block);
+      fheap_free(vm, s->block);
   }
   vm->nsrc--;
   if (vm->nsrc)
@@ -410,7 +410,7 @@ static int p_open_file(forth_vm *vm, void *ctx)
     return -9;
   if (!vm->host.open || !vm->host.read)
     return -38;
-  cell blk = heap_alloc(vm, LINE_MAX_BYTES + RBUF);
+  cell blk = fheap_alloc(vm, LINE_MAX_BYTES + RBUF);
   if (!blk)
     return -59;
   int h = -38;
@@ -434,12 +434,12 @@ static int p_open_file(forth_vm *vm, void *ctx)
   if (h < 0) {
     vm->last_name = a; /* the error names the file */
     vm->last_name_len = n;
-    heap_free(vm, blk);
+    fheap_free(vm, blk);
     return h < -4095 ? -38 : h;
   }
   if ((r = push_source(vm, SRC_FILE))) {
     vm->host.close(vm->host.ctx, h);
-    heap_free(vm, blk);
+    fheap_free(vm, blk);
     return r;
   }
   struct fsource *s = TOP(vm);
@@ -798,7 +798,7 @@ int vm_install_core(forth_vm *vm)
   if ((r = push_source(vm, SRC_TERM)))
     return r;
   size_t n = strlen(forth_prelude);
-  cell a = heap_alloc(vm, (ucell)n);
+  cell a = fheap_alloc(vm, (ucell)n);
   if (!a)
     return MN_ENOMEM;
   memcpy(vm->mem + (a - (cell)vm->base), forth_prelude, n);

@@ -342,7 +342,7 @@ static int w_allocate(forth_vm *vm, void *ctx)
 {
   cell n;
   POP(n);
-  cell a = n < 0 ? 0 : heap_alloc(vm, (ucell)n);
+  cell a = n < 0 ? 0 : fheap_alloc(vm, (ucell)n);
   PUSH(a);
   PUSH(a ? 0 : -59);
   return 0;
@@ -352,7 +352,7 @@ static int w_free(forth_vm *vm, void *ctx)
 {
   cell a;
   POP(a);
-  PUSH(heap_free(vm, a) ? -60 : 0);
+  PUSH(fheap_free(vm, a) ? -60 : 0);
   return 0;
 }
 
@@ -362,7 +362,7 @@ static int w_resize(forth_vm *vm, void *ctx)
   int err;
   POP(n);
   POP(a);
-  cell b = n < 0 ? 0 : heap_resize(vm, a, (ucell)n, &err);
+  cell b = n < 0 ? 0 : fheap_resize(vm, a, (ucell)n, &err);
   if (n < 0)
     err = -61;
   PUSH(b ? b : a);

@@ -25,3 +25,14 @@ ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/svc_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/svc_fuzz.sh
+
+# Forth userspace: VMs as kernel tasks, their kernel words, the shells and
+# their line editor (libforthsvc; needs libforth and libservices).
+FORTHSVC_SRCS := services/forth_task.c services/forth_words.c \
+                 services/forth_shell.c services/lineedit.c
+$(eval $(call LIBRARY,forthsvc,$(FORTHSVC_SRCS)))
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/forth_shell_e2e.py
+LDLIBS_lineedit_test += -lcmocka
+$(eval $(call TEST,lineedit_test,test/lineedit_test.c,forthsvc))
+endif

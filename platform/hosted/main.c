@@ -20,9 +20,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "console.h"
 #include "hosted.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/forth_shell.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
@@ -203,14 +205,39 @@ hosted_serial(void *arg)
   return hosted_serial_start(arg);
 }
 
+/* Forth shells on the configured sermux ports (services/forth_shell.c). */
+static int
+hosted_forth_shells(const uint16_t *ports, size_t n, void *arg)
+{
+  (void)arg;
+  return forth_shells_start(ports, n);
+}
+
+/* A Forth shell on the console (stdin/stdout) when the serial line is
+ * elsewhere (--serial tcp:PORT or none). */
+static void
+start_console_shell(const struct opts *o)
+{
+  struct bbq *in, *out;
+  int tty;
+  if (!strcmp(o->serial, "stdio"))
+    return;
+  int err = hosted_console_open(&in, &out, &tty);
+  if (!err)
+    err = forth_console_start(in, out, tty ? LE_TERMINAL : LE_PLAIN);
+  if (err)
+    klog(LOG_ERROR, "console shell: %s", mn_strerror(err));
+}
+
 static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
-  struct svcstart_hooks h = { 0, 0, (void *)o->serial };
+  struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial };
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   svcstart_run(&o->cfg, &h);
+  start_console_shell(o);
   if (o->key_echo >= 0) {
     int err = sermux_keyecho_start((uint16_t)o->key_echo);
     if (err)

@@ -17,7 +17,7 @@ X86_ESP_FILES ?=
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
               kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c entry.S)
-X86_LIBS := services forth_x86 kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
+X86_LIBS := services forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 .PHONY: image qemu debug
 image:
@@ -46,12 +46,6 @@ else
              /nodefaultlib /opt:ref
   CFLAGS_$(X86)/libc.c := -fno-builtin
   CFLAGS_$(X86)/libm.c := -fno-builtin
-
-# libforth's private heap_init/heap_alloc/heap_free/heap_resize clash with
-# the kernel heap's public names (include/mneme/heap.h); until forth/
-# renames them, the x86_64 link uses a copy with them renamed.
-$(O)/lib/libforth_x86.a: $(O)/lib/libforth.a
-	objcopy $(foreach f,init alloc free resize,--redefine-sym heap_$(f)=forth_heap_$(f)) $< $@
 
 $(O)/gen/font.c: $(X86_FONT) $(X86)/tools/psf2c.py
 	@mkdir -p $(dir $@)
