@@ -289,8 +289,8 @@ static int f_no_key(void *ctx) {
 /* SPAWN ( xt -- id ): runs xt in a new VM on its own kernel task. */
 static int w_spawn(forth_vm *v, void *ctx) {
   (void)ctx;
-  static const struct forth_host child_host = {NULL, f_alloc, f_write, f_no_key,
-                                               NULL, NULL, NULL, f_now_ms};
+  static const struct forth_host child_host = {
+      .alloc = f_alloc, .write = f_write, .key = f_no_key, .now_ms = f_now_ms};
   forth_cell xt;
   if (forth_pop(v, &xt)) return -4;
   forth_vm *c;
@@ -317,8 +317,8 @@ static int w_status(forth_vm *v, void *ctx) {
 }
 
 static void cmd_forth(void) {
-  static const struct forth_host host = {NULL, f_alloc, f_write, f_key,
-                                         NULL, NULL, NULL, f_now_ms};
+  static const struct forth_host host = {
+      .alloc = f_alloc, .write = f_write, .key = f_key, .now_ms = f_now_ms};
   struct forth_config cfg = {0};
   cfg.interactive = 1;
   int rc = forth_create(&vm, &host, &cfg);
