@@ -363,7 +363,7 @@ w_port_open(forth_vm *vm, void *ctx)
       if (!ports[i].p)
         slot = i;
     struct sermux_port *p;
-    if (slot < 0 || sermux_open((uint16_t)n, 0, 0, &p))
+    if (slot < 0 || sermux_open((uint16_t)n, 0, MN_SEC(1), &p))
       return FT_E_PORT;
     ports[slot].port = (uint16_t)n;
     ports[slot].p = p;
