@@ -98,7 +98,7 @@ ft_now_ms(void *ctx)
 static void
 interrupt(struct forth_task *ft)
 {
-  if (ft->vm)
+  if (ft->vm && !ft->booting) /* the boot text always completes */
     forth_interrupt(ft->vm);
   ft->line_len = ft->line_pos = 0;
   if (ft->ed)
