@@ -48,8 +48,11 @@ static int header(forth_vm *vm, int kind, size_t n, uint32_t *w, fcode **c)
   int r = parse_word(vm, &name, &len);
   if (r || (r = vm_word_new(vm, name, (size_t)len, kind, w)))
     return r;
-  if (!(*c = vm_snippet(vm, n)))
+  if (!(*c = vm_snippet(vm, n))) {
+    WORD(vm, *w)->kind = WK_COLON; /* stays hidden, runs undef_code */
+    WORD(vm, *w)->flags = WF_HIDDEN;
     return -8;
+  }
   WORD(vm, *w)->code = *c;
   vm->latest = *w;
   return 0;
@@ -120,6 +123,8 @@ static int w_colon(forth_vm *vm, void *ctx)
   const char *name;
   cell len;
   uint32_t w;
+  if (vm->def_start)
+    return -29;
   int r = parse_word(vm, &name, &len);
   if (r || (r = vm_word_new(vm, name, (size_t)len, WK_COLON, &w)))
     return r;
@@ -129,6 +134,8 @@ static int w_colon(forth_vm *vm, void *ctx)
 static int w_noname(forth_vm *vm, void *ctx)
 {
   uint32_t w;
+  if (vm->def_start)
+    return -29;
   int r = vm_word_new(vm, "", 0, WK_COLON, &w);
   if (r || (r = begin_def(vm, w)))
     return r;

@@ -64,7 +64,7 @@ cell vm_allot(forth_vm *vm, cell n, int *err)
 {
   cell h = vm->here;
   if (n > 0 ? (ucell)n > (ucell)(vm->dict_end - h)
-            : (ucell)(0 - (ucell)n) > (ucell)(h - vm->a_sbuf)) {
+            : (ucell)(0 - (ucell)n) > (ucell)(h - vm->dict_start)) {
     *err = -8;
     return h;
   }
@@ -369,6 +369,7 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
   w->name = vm->nchunk + vm->nfill;
   w->len = (uint32_t)len;
   w->kind = (uint8_t)kind;
+  w->code = vm->undef_code; /* until the caller gives it code */
   memcpy(vm->nchunk + vm->nfill, name, len);
   vm->nfill += len;
   *out = vm->nwords++;
@@ -431,8 +432,13 @@ int vm_define_host(forth_vm *vm, const char *name, forth_hostfn fn,
 {
   uint32_t w;
   int r = vm_word_new(vm, name, strlen(name), WK_HOST, &w);
-  if (r || (r = vm_code_reserve(vm, 6)))
+  if (r)
     return r;
+  if ((r = vm_code_reserve(vm, 6))) {
+    WORD(vm, w)->flags = WF_HIDDEN;
+    WORD(vm, w)->kind = WK_COLON;
+    return r;
+  }
   struct fword *p = WORD(vm, w);
   p->fn = fn;
   p->ctx = ctx;
@@ -537,7 +543,8 @@ static int alloc_memory(forth_vm *vm)
   vm->a_pad = carve(vm, 256);
   vm->a_hold = carve(vm, 2 * FORTH_CELL_BITS + 130);
   vm->a_word = carve(vm, 260);
-  vm->a_sbuf = carve(vm, 2 * 256);
+  vm->a_sbuf = carve(vm, 2 * LINE_MAX_BYTES);
+  vm->dict_start = vm->here;
   vm_set(vm, vm->a_base, 10);
   return 0;
 }
@@ -605,7 +612,7 @@ int forth_create(forth_vm **out, const struct forth_host *host,
   vm->cfg = c;
   vm->code_cells_max = c.code_cells;
   if ((r = vm_alloc_stacks(vm)) || (r = alloc_memory(vm)) ||
-      (r = alloc_tables(vm)) || (r = heap_init(vm)) ||
+      (r = alloc_tables(vm)) || (r = fheap_init(vm)) ||
       (r = install_ops(vm)) || (r = vm_install_core(vm)) ||
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
       (r = boot(vm))) {
@@ -680,6 +687,11 @@ void forth_interrupt(forth_vm *vm)
 uint64_t forth_wait_deadline(const forth_vm *vm)
 {
   return vm->ms_active ? vm->ms_deadline : 0;
+}
+
+unsigned long forth_fuel_used(const forth_vm *vm)
+{
+  return vm->fuel_used;
 }
 
 unsigned long forth_errors(const forth_vm *vm)

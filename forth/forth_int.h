@@ -73,7 +73,7 @@ static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
 #define MAX_CF 64       /* control-flow stack entries */
 #define MAX_CATCH 256   /* nested CATCH frames */
 #define LINE_MAX_BYTES 1024
-#define CHUNK_CELLS 16384
+#define CHUNK_CELLS 4096
 #define VM_BASE 0x10000
 #define WSEG 1024       /* word headers per segment */
 #define WORD(vm, i) (&(vm)->wseg[(uint32_t)(i) / WSEG][(uint32_t)(i) % WSEG]) /* first data-space address; 0..base is invalid */
@@ -130,7 +130,19 @@ struct fsource {
   cell block;        /* SRC_FILE: heap block: line buffer, read buffer */
   size_t rpos, rlen; /* SRC_FILE: unread bytes in the read buffer */
   int eof;
-  char name[256];
+  char name[LINE_MAX_BYTES + 16];
+};
+
+#define LEDIT_HIST 16    /* lines of history */
+#define LEDIT_HLEN 256   /* longest line kept in history */
+
+struct ledit {
+  int len, pos;          /* line length and cursor (bytes) */
+  int esc;               /* 1 after ESC, 2 after ESC [ */
+  int after_cr;          /* a \n right after \r is ignored */
+  int browse;            /* history entry shown (nhist: the new line) */
+  int nhist, hfirst;
+  char hist[LEDIT_HIST][LEDIT_HLEN];
 };
 
 struct catchframe {
@@ -157,6 +169,7 @@ struct forth_vm {
   uint8_t *mem;
   ucell base, size;      /* valid addresses [base, base + size) */
   cell here, dict_end;   /* dictionary: [base, dict_end) */
+  cell dict_start;       /* HERE never goes below this */
   cell heap_lo, heap_hi; /* ALLOCATE heap */
   struct hblock *blocks; int nblocks, maxblocks;
 
@@ -189,7 +202,7 @@ struct forth_vm {
   /* Exceptions. */
   struct catchframe catches[MAX_CATCH]; int ncatch;
   char err_word[48]; size_t err_word_len;
-  char err_where[96];
+  char err_where[300];
   cell abort_msg, abort_len;
   cell last_name, last_name_len;
   unsigned long nerrors;
@@ -203,6 +216,8 @@ struct forth_vm {
   int ms_active;
   int search_active;     /* a SEARCH resumes at search_i */
   cell search_i;
+
+  struct ledit ledit;    /* terminal line editor (cfg.line_edit) */
 
   volatile int interrupt;
   int done;
@@ -312,10 +327,14 @@ const char *vm_word_name(forth_vm *vm, uint32_t w, size_t *len);
 uint32_t vm_word_of_code(forth_vm *vm, const fcode *code);
 
 /* heap.c */
-int heap_init(forth_vm *vm);
-cell heap_alloc(forth_vm *vm, ucell n);
-int heap_free(forth_vm *vm, cell addr);
-cell heap_resize(forth_vm *vm, cell addr, ucell n, int *err);
+int fheap_init(forth_vm *vm);
+cell fheap_alloc(forth_vm *vm, ucell n);
+int fheap_free(forth_vm *vm, cell addr);
+cell fheap_resize(forth_vm *vm, cell addr, ucell n, int *err);
+
+/* ledit.c */
+int ledit_key(forth_vm *vm, uint8_t *buf, int cap, int c, cell *n);
+void ledit_reset(forth_vm *vm);
 
 /* prelude.c (generated from prelude.fs) */
 extern const char forth_prelude[];
@@ -327,6 +346,9 @@ void *vm_seg_new(forth_vm *vm, size_t bytes);
 int vm_seg_share(forth_vm *to, void *seg);
 void vm_seg_release(void *seg);
 int vm_alloc_stacks(forth_vm *vm);
+int vm_install_strings(forth_vm *vm);
+int vm_need(forth_vm *vm, int n);
+int vm_string(forth_vm *vm, const uint8_t **p, cell *n);
 
 /* Convenience for C words: pop/push with THROW codes. */
 #define POP(x) do { cell _v; int _r = vm_pop(vm, &_v); if (_r) return _r; (x) = _v; } while (0)

@@ -9,11 +9,11 @@
  * with an ior like any other exhaustion.
  *
  * Interface:
- *   heap_init, heap_alloc, heap_free, heap_resize
+ *   fheap_init, fheap_alloc, fheap_free, fheap_resize
  */
 #include "forth_int.h"
 
-int heap_init(forth_vm *vm)
+int fheap_init(forth_vm *vm)
 {
   vm->nblocks = 1;
   vm->blocks[0].addr = vm->heap_lo;
@@ -63,7 +63,7 @@ static cell round_up(ucell n)
 }
 
 /* Returns the address of n fresh bytes, or 0. */
-cell heap_alloc(forth_vm *vm, ucell n)
+cell fheap_alloc(forth_vm *vm, ucell n)
 {
   if (n > (ucell)(vm->heap_hi - vm->heap_lo))
     return 0;
@@ -95,7 +95,7 @@ static int find_block(forth_vm *vm, cell addr)
 }
 
 /* 0, or -1 if addr is not an allocated block. */
-int heap_free(forth_vm *vm, cell addr)
+int fheap_free(forth_vm *vm, cell addr)
 {
   int i = find_block(vm, addr);
   if (i < 0)
@@ -114,7 +114,7 @@ int heap_free(forth_vm *vm, cell addr)
 
 /* New address of the block resized to n bytes (contents kept), or 0 with
  * *err -61 (the old block is then unchanged). */
-cell heap_resize(forth_vm *vm, cell addr, ucell n, int *err)
+cell fheap_resize(forth_vm *vm, cell addr, ucell n, int *err)
 {
   *err = -61;
   int i = find_block(vm, addr);
@@ -135,12 +135,12 @@ cell heap_resize(forth_vm *vm, cell addr, ucell n, int *err)
     return addr;
   }
   cell old = b->size;
-  cell na = heap_alloc(vm, (ucell)size);
+  cell na = fheap_alloc(vm, (ucell)size);
   if (!na)
     return 0;
   memmove(vm->mem + (na - (cell)vm->base), vm->mem + (addr - (cell)vm->base),
           (size_t)old);
-  heap_free(vm, addr);
+  fheap_free(vm, addr);
   *err = 0;
   return na;
 }

@@ -82,7 +82,7 @@ static void pop_source(forth_vm *vm)
     if (vm->host.close && s->handle >= 0)
       vm->host.close(vm->host.ctx, s->handle);
     if (s->block)
-      heap_free(vm, s->block);
+      fheap_free(vm, s->block);
   }
   vm->nsrc--;
   if (vm->nsrc)
@@ -95,10 +95,46 @@ void vm_reset_sources(forth_vm *vm, int depth)
     pop_source(vm);
 }
 
+/* A line read through the line editor into the TIB. */
+static int refill_edit(forth_vm *vm, int *flag)
+{
+  uint8_t *tib = vm->mem + (vm->a_tib - vm->base);
+  cell n = 0;
+  for (;;) {
+    int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
+    if (c == FORTH_KEY_WAIT)
+      return FORTH_WAIT;
+    int r = c == FORTH_KEY_EOF ? (vm->ledit.len ? ledit_key(vm, tib, LINE_MAX_BYTES, '\n', &n) : -1)
+                               : ledit_key(vm, tib, LINE_MAX_BYTES, c, &n);
+    if (r == -28) {
+      vm->interrupt = 0;
+      return -28;
+    }
+    if (r == -1) {
+      *flag = 0;
+      return 0;
+    }
+    if (r == 1)
+      break;
+  }
+  struct fsource *s = TOP(vm);
+  s->buf = vm->a_tib;
+  s->len = 0;
+  s->line++;
+  set_in(vm, 0);
+  if (!utf8_ok(tib, (size_t)n))
+    return FORTH_E_UTF8;
+  s->len = n;
+  *flag = 1;
+  return 0;
+}
+
 /* Terminal line, resumable when key says FORTH_KEY_WAIT. */
 static int refill_term(forth_vm *vm, int *flag)
 {
   uint8_t *tib = vm->mem + (vm->a_tib - vm->base);
+  if (vm->cfg.line_edit)
+    return refill_edit(vm, flag);
   for (;;) {
     int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
     if (c == FORTH_KEY_WAIT)
@@ -374,7 +410,7 @@ static int p_open_file(forth_vm *vm, void *ctx)
     return -9;
   if (!vm->host.open || !vm->host.read)
     return -38;
-  cell blk = heap_alloc(vm, LINE_MAX_BYTES + RBUF);
+  cell blk = fheap_alloc(vm, LINE_MAX_BYTES + RBUF);
   if (!blk)
     return -59;
   int h = -38;
@@ -385,9 +421,9 @@ static int p_open_file(forth_vm *vm, void *ctx)
       slash = q;
   if (slash && n > 0 && name[0] != '/') {
     /* relative names are looked up next to the including file first */
-    char path[sizeof cur->name + 256];
+    char path[2 * sizeof cur->name];
     size_t d = (size_t)(slash - cur->name) + 1;
-    if ((size_t)n < 256) {
+    if ((size_t)n < sizeof cur->name) {
       memcpy(path, cur->name, d);
       memcpy(path + d, name, (size_t)n);
       h = vm->host.open(vm->host.ctx, path, d + (size_t)n);
@@ -396,12 +432,14 @@ static int p_open_file(forth_vm *vm, void *ctx)
   if (h < 0)
     h = vm->host.open(vm->host.ctx, name, (size_t)n);
   if (h < 0) {
-    heap_free(vm, blk);
+    vm->last_name = a; /* the error names the file */
+    vm->last_name_len = n;
+    fheap_free(vm, blk);
     return h < -4095 ? -38 : h;
   }
   if ((r = push_source(vm, SRC_FILE))) {
     vm->host.close(vm->host.ctx, h);
-    heap_free(vm, blk);
+    fheap_free(vm, blk);
     return r;
   }
   struct fsource *s = TOP(vm);
@@ -605,8 +643,13 @@ void vm_note_error(forth_vm *vm, cell code)
     unsigned long l = s->line;
     num[--k] = 0;
     do num[--k] = (char)('0' + l % 10); while ((l /= 10) && k > 0);
-    size_t a = strlen(s->name);
-    memcpy(vm->err_where, s->name, a);
+    size_t a = strlen(s->name), max = sizeof vm->err_where - sizeof num - 2;
+    const char *from = s->name;
+    if (a > max) { /* keep the end of a long path */
+      from += a - max;
+      a = max;
+    }
+    memcpy(vm->err_where, from, a);
     vm->err_where[a] = ':';
     memcpy(vm->err_where + a + 1, num + k, strlen(num + k) + 1);
   }
@@ -634,6 +677,7 @@ static int p_report(forth_vm *vm, void *ctx)
   vm->def_start = NULL;
   vm->defining = 0;
   vm->line_pos = vm->line_skip = 0;
+  ledit_reset(vm);
   vm_mark_label(vm);
   if (code == -1 || code == -56)
     return 0;
@@ -754,7 +798,7 @@ int vm_install_core(forth_vm *vm)
   if ((r = push_source(vm, SRC_TERM)))
     return r;
   size_t n = strlen(forth_prelude);
-  cell a = heap_alloc(vm, (ucell)n);
+  cell a = fheap_alloc(vm, (ucell)n);
   if (!a)
     return MN_ENOMEM;
   memcpy(vm->mem + (a - (cell)vm->base), forth_prelude, n);

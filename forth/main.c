@@ -2,17 +2,20 @@
  * main.c: mneme-forth, the Forth VM as a Linux program. It interprets the
  * files named as arguments (as if by INCLUDED), then standard input, and
  * exits at the end of input or on BYE. Ctrl-C (SIGINT) interrupts the
- * running word with THROW -28. Exit status: 0, or 1 if an error was
- * reported while not interactive.
+ * running word with THROW -28. On a terminal the keys go raw to the VM's
+ * line editor (arrows, history, Ctrl-A/E/U). Exit status: 0, or 1 if an
+ * error was reported while not interactive.
  *
  * Interface: main
  */
 #include <mneme/forth.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +27,39 @@ struct host {
   char line[4200];
   size_t len, pos;
   int tty;
+  unsigned char in[4096]; /* stdin, read by hand so KEY? can see it */
+  size_t in_len, in_pos;
   FILE *files[MAX_FILES];
 };
 
 static forth_vm *g_vm;
+static struct termios g_saved;
+static int g_raw;
+
+static void restore_tty(void)
+{
+  if (g_raw)
+    tcsetattr(0, TCSANOW, &g_saved);
+  g_raw = 0;
+}
+
+/* Raw keys (no echo, no line buffering) so the VM's line editor works;
+ * Ctrl-C still raises SIGINT. */
+static int raw_tty(void)
+{
+  struct termios t;
+  if (tcgetattr(0, &g_saved))
+    return 0;
+  t = g_saved;
+  t.c_lflag &= (tcflag_t) ~(ICANON | ECHO);
+  t.c_cc[VMIN] = 1;
+  t.c_cc[VTIME] = 0;
+  if (tcsetattr(0, TCSANOW, &t))
+    return 0;
+  g_raw = 1;
+  atexit(restore_tty);
+  return 1;
+}
 static volatile sig_atomic_t g_int;
 
 static void on_sigint(int sig)
@@ -61,7 +93,7 @@ static int next_arg(struct host *h)
 {
   while (h->argi < h->nargs) {
     const char *a = h->args[h->argi++];
-    if (strchr(a, '"') || strchr(a, '\n') || strlen(a) > 4000) {
+    if (strchr(a, '"') || strchr(a, '\n') || strlen(a) > 1000) {
       fprintf(stderr, "mneme-forth: cannot include %s\n", a);
       continue;
     }
@@ -78,13 +110,17 @@ static int h_key(void *ctx)
   struct host *h = ctx;
   if (h->pos < h->len || next_arg(h))
     return (unsigned char)h->line[h->pos++];
+  if (h->in_pos < h->in_len)
+    return h->in[h->in_pos++];
   fflush(stdout);
   for (;;) {
-    int c = getchar();
-    if (c != EOF)
-      return c;
-    if (ferror(stdin) && errno == EINTR) {
-      clearerr(stdin);
+    ssize_t n = read(0, h->in, sizeof h->in);
+    if (n > 0) {
+      h->in_len = (size_t)n;
+      h->in_pos = 1;
+      return h->in[0];
+    }
+    if (n < 0 && errno == EINTR) {
       if (g_int) {
         g_int = 0;
         return 3;
@@ -93,6 +129,14 @@ static int h_key(void *ctx)
     }
     return FORTH_KEY_EOF;
   }
+}
+
+static int h_key_ready(void *ctx)
+{
+  struct host *h = ctx;
+  struct pollfd p = {.fd = 0, .events = POLLIN};
+  return h->pos < h->len || h->argi < h->nargs || h->in_pos < h->in_len ||
+         poll(&p, 1, 0) > 0;
 }
 
 static int h_open(void *ctx, const char *name, size_t len)
@@ -157,10 +201,13 @@ int main(int argc, char **argv)
   h.tty = isatty(0);
   struct forth_host fh = {
     .ctx = &h, .alloc = h_alloc, .write = h_write, .key = h_key,
+    .key_ready = h_key_ready,
     .open = h_open, .read = h_read, .close = h_close, .now_ms = h_now_ms,
   };
   struct forth_config cfg = {.data_bytes = 8 << 20, .heap_bytes = 8 << 20,
                              .interactive = h.tty, .zeroed = 1};
+  if (h.tty)
+    cfg.line_edit = raw_tty();
   forth_vm *vm;
   int r = forth_create(&vm, &fh, &cfg);
   if (r) {
@@ -185,6 +232,7 @@ int main(int argc, char **argv)
     break;
   }
   fflush(stdout);
+  restore_tty();
   int status = r == FORTH_DONE && (h.tty || !forth_errors(vm)) ? 0 : 1;
   g_vm = NULL;
   forth_destroy(vm);

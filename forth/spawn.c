@@ -78,6 +78,7 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->a_hold = p->a_hold;
   c->a_word = p->a_word;
   c->a_sbuf = p->a_sbuf;
+  c->dict_start = p->dict_start;
   c->nwords = c->frozen_words = p->nwords;
   c->latest = p->latest;
   c->halt_code = p->halt_code;

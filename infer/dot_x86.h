@@ -492,6 +492,23 @@ DOT_FN(dot_q5_k_)(int n, const void *w, const void *x)
   return hsum8(acc) - mins;
 }
 
+static float
+DOT_FN(dot_q4_1_)(int n, const void *w, const void *x)
+{
+  const struct quant_q4_1 *a = w;
+  const struct quant_q8_1 *b = x;
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0.f;
+  for (int i = 0; i < n / 32; i++) {
+    __m128i t = _mm_loadu_si128((const __m128i *)a[i].qs);
+    __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), _mm256_set1_epi8(15));
+    __m256i p = dot_u8i8(q, _mm256_loadu_si256((const __m256i *)b[i].qs));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(a[i].d) * h2f(b[i].d)), _mm256_cvtepi32_ps(p), acc);
+    mins += h2f(a[i].m) * h2f(b[i].s);
+  }
+  return hsum8(acc) + mins;
+}
+
 /* The 32 bits of a Q5_0 block's qh as bytes 0x10 (bit set) or 0. */
 static inline __m256i
 bits_to_bytes(uint32_t qh)
@@ -754,6 +771,22 @@ DOT_FN(row_q8_k_)(const float *x, void *y, int n)
   }
 }
 
+/* ---- many rows, one activation row ---------------------------------------- */
+
+#define DOTR(type)                                                              \
+  static void DOT_FN(dotr_##type##_)(int n, const void *w, size_t rb, int rows,   \
+                                     const void *x, float *out)                \
+  {                                                                            \
+    const uint8_t *row = w;                                                    \
+    for (int r = 0; r < rows; r++, row += rb)                                  \
+      out[r] = DOT_FN(dot_##type##_)(n, row, x);                               \
+  }
+DOTR(q8_0)
+DOTR(q4_0)
+DOTR(q4_k)
+DOTR(q5_k)
+DOTR(q6_k)
+
 /* ---- axpy over the KV cache ------------------------------------------------- */
 
 static void
@@ -789,7 +822,7 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_BF16] = DOT_FN(dot_bf16_),
     [QUANT_Q8_0] = DOT_FN(dot_q8_0_),
     [QUANT_Q4_0] = DOT_FN(dot_q4_0_),
-    [QUANT_Q4_1] = quant_dot_q4_1_scalar,
+    [QUANT_Q4_1] = DOT_FN(dot_q4_1_),
     [QUANT_Q5_0] = DOT_FN(dot_q5_0_),
     [QUANT_Q4_K] = DOT_FN(dot_q4_k_),
     [QUANT_Q5_K] = DOT_FN(dot_q5_k_),
@@ -800,6 +833,13 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q4_0] = DOT_FN(dot4_q4_0_),
     [QUANT_Q4_K] = DOT_FN(dot4_q4_k_),
     [QUANT_Q6_K] = DOT_FN(dot4_q6_k_),
+  },
+  .dotr = {
+    [QUANT_Q8_0] = DOT_FN(dotr_q8_0_),
+    [QUANT_Q4_0] = DOT_FN(dotr_q4_0_),
+    [QUANT_Q4_K] = DOT_FN(dotr_q4_k_),
+    [QUANT_Q5_K] = DOT_FN(dotr_q5_k_),
+    [QUANT_Q6_K] = DOT_FN(dotr_q6_k_),
   },
   .axpy = {
     [QUANT_F32] = DOT_FN(axpy_f32_),

@@ -116,19 +116,17 @@ struct infer_sampler {
 };
 
 struct infer_sampler *
-infer_sampler_new(float temp, uint64_t seed, int vocab)
+infer_sampler_new(const struct sample_params *p, int vocab, const int32_t *prompt, int np)
 {
   struct infer_sampler *k = calloc(1, sizeof *k);
-  struct sample_params p;
-  sample_defaults(&p);
-  p.temp = temp;
-  p.seed = seed;
   if (!k || !(k->cand = malloc((size_t)vocab * sizeof *k->cand)) ||
-      !(k->recent = malloc((size_t)(p.repeat_last_n > 0 ? p.repeat_last_n : 1) * 4)) ||
-      sample_init(&k->s, &p, vocab, k->cand, k->recent) != 0) {
+      !(k->recent = malloc((size_t)(p->repeat_last_n > 0 ? p->repeat_last_n : 1) * 4)) ||
+      sample_init(&k->s, p, vocab, k->cand, k->recent) != 0) {
     infer_sampler_free(k);
     return NULL;
   }
+  for (int i = 0; i < np; i++)
+    sample_accept(&k->s, prompt[i]);
   return k;
 }
 

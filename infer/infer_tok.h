@@ -26,7 +26,11 @@ void infer_tok_emit(struct infer_tok *tok, int32_t id, FILE *out);
 void infer_tok_emit_end(struct infer_tok *tok, FILE *out);
 int infer_tok_is_eog(struct infer_tok *tok, int32_t id);
 
-struct infer_sampler *infer_sampler_new(float temp, uint64_t seed, int vocab);
+struct sample_params;
+/* A sampler with these parameters, primed with the prompt's tokens (for
+ * the repetition penalty); NULL if out of memory or a bad parameter. */
+struct infer_sampler *infer_sampler_new(const struct sample_params *p, int vocab,
+                                        const int32_t *prompt, int np);
 int32_t infer_sample(struct infer_sampler *s, const float *logits, int vocab);
 void infer_sampler_free(struct infer_sampler *s);
 

@@ -35,6 +35,10 @@ rows(const struct quant_ops *ops, const struct mm_job *j, int r0, int r1)
   quant_dot_fn dot = ops->dot[w->type];
   quant_dot4_fn dot4 = ops->dot4[w->type];
   const uint8_t *row = w->data + (size_t)r0 * w->row_bytes;
+  if (j->nx == 1 && ops->dotr[w->type]) { /* one token: no call per row */
+    ops->dotr[w->type](w->n_in, row, w->row_bytes, r1 - r0, j->xq, j->out + r0);
+    return;
+  }
   for (int r = r0; r < r1; r++, row += w->row_bytes) {
     const uint8_t *x = j->xq;
     float *out = j->out + r;

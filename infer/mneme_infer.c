@@ -2,14 +2,16 @@
  * mneme_infer.c: the hosted command-line tool build/hosted/mneme-infer.
  *
  *   mneme-infer -m model.gguf -p "prompt" -n 64 [-t threads] [--temp T]
- *               [--chat] [--seed N] [--tokenize] [--logits FILE]
+ *               [--chat] [--seed N] [--tokenize] [--logits [FILE]]
  *   mneme-infer -m model.gguf --ids "1 403 407" -n 32   (token ids in/out)
  *
  * Streams the generated text on stdout (not the prompt), then prints load
  * time, prompt and generation tokens/s and peak memory on stderr. -t
  * defaults to the number of online CPUs (at most 16). Other
- * options: -c n_ctx, -b batch, --kv-f32, --kernels scalar|avx2|avx512,
- * --ids-out (print generated ids instead of text), --greedy-ties-low.
+ * options: sampling (--top-k, --top-p, --min-p, --repeat-penalty,
+ * --repeat-last-n; llama.cpp's defaults), -c n_ctx, -b batch, --kv-f32,
+ * --kernels scalar|avx2|avx512, --ids-out (print generated ids instead of
+ * text), --debug (intermediate tensors), --bench N -r R.
  *
  * Interface: main.
  */
@@ -28,13 +30,13 @@
 #include "mneme/par.h"
 #include "mneme/quant.h"
 #include "infer_tok.h"
+#include "mneme/sample.h"
 
 struct args {
   const char *model, *prompt, *ids, *logits_path, *kernels;
   int n_gen, threads, n_ctx, batch, kv_f32, chat, tokenize, ids_out, debug;
   int bench, reps;
-  float temp;
-  uint64_t seed;
+  struct sample_params sp; /* temp, seed, top-k/p, min-p, penalty */
 };
 
 static double
@@ -51,7 +53,9 @@ usage(void)
   fprintf(stderr,
           "usage: mneme-infer -m model.gguf (-p prompt | --ids \"1 2 3\") [-n 64]\n"
           "       [-t threads] [--temp T] [--seed N] [--chat] [--tokenize]\n"
-          "       [--logits FILE] [-c n_ctx] [-b batch] [--kv-f32]\n"
+          "       [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R]\n"
+          "       [--repeat-last-n N]\n"
+          "       [--logits [FILE]] [-c n_ctx] [-b batch] [--kv-f32]\n"
           "       [--kernels scalar|avx2|avx512] [--ids-out]\n");
   exit(2);
 }
@@ -63,8 +67,8 @@ parse(struct args *a, int argc, char **argv)
   a->n_gen = 64;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   a->threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu; /* like llama.cpp: all cores */
-  a->temp = 0.8f;
-  a->seed = (uint64_t)time(NULL);
+  sample_defaults(&a->sp);
+  a->sp.seed = (uint64_t)time(NULL);
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -76,9 +80,15 @@ parse(struct args *a, int argc, char **argv)
     else if (!strcmp(o, "-t")) a->threads = atoi(VAL());
     else if (!strcmp(o, "-c")) a->n_ctx = atoi(VAL());
     else if (!strcmp(o, "-b")) a->batch = atoi(VAL());
-    else if (!strcmp(o, "--temp")) a->temp = strtof(VAL(), NULL);
-    else if (!strcmp(o, "--seed")) a->seed = strtoull(VAL(), NULL, 0);
-    else if (!strcmp(o, "--logits")) a->logits_path = VAL();
+    else if (!strcmp(o, "--temp")) a->sp.temp = strtof(VAL(), NULL);
+    else if (!strcmp(o, "--seed")) a->sp.seed = strtoull(VAL(), NULL, 0);
+    else if (!strcmp(o, "--top-k")) a->sp.top_k = atoi(VAL());
+    else if (!strcmp(o, "--top-p")) a->sp.top_p = strtof(VAL(), NULL);
+    else if (!strcmp(o, "--min-p")) a->sp.min_p = strtof(VAL(), NULL);
+    else if (!strcmp(o, "--repeat-penalty")) a->sp.repeat_penalty = strtof(VAL(), NULL);
+    else if (!strcmp(o, "--repeat-last-n")) a->sp.repeat_last_n = atoi(VAL());
+    else if (!strcmp(o, "--logits")) /* a file, or text on stdout */
+      a->logits_path = v && v[0] != '-' ? (i++, v) : "-";
     else if (!strcmp(o, "--kernels")) a->kernels = VAL();
     else if (!strcmp(o, "--kv-f32")) a->kv_f32 = 1;
     else if (!strcmp(o, "--chat")) a->chat = 1;
@@ -222,6 +232,11 @@ argmax(const float *x, int n)
 static int
 dump_logits(const char *path, const float *x, int n)
 {
+  if (!strcmp(path, "-")) { /* text, one logit per line */
+    for (int i = 0; i < n; i++)
+      printf("%.7g\n", x[i]);
+    return fflush(stdout);
+  }
   FILE *f = fopen(path, "wb");
   if (!f || fwrite(x, 4, (size_t)n, f) != (size_t)n) {
     if (f)
@@ -302,12 +317,13 @@ static int
 generate(const struct args *a, struct session *S, int *ngen)
 {
   struct llama_model *m = &S->m;
-  if (!(S->smp = infer_sampler_new(a->temp, a->seed, m->c.vocab)))
+  if (!(S->smp = infer_sampler_new(&a->sp, m->c.vocab, S->prompt, S->np)))
     return complain("cannot set up the sampler%s%s", "", "");
   int n = 0, rc;
   for (; n < a->n_gen; n++) {
-    int32_t next = a->temp <= 0.f ? argmax(m->s.logits, m->c.vocab)
-                                  : infer_sample(S->smp, m->s.logits, m->c.vocab);
+    int32_t next = a->sp.temp <= 0.f && a->sp.repeat_penalty == 1.f
+                       ? argmax(m->s.logits, m->c.vocab)
+                       : infer_sample(S->smp, m->s.logits, m->c.vocab);
     if (a->ids_out || !S->tok)
       printf("%s%d", n ? " " : "", next);
     else

@@ -117,8 +117,11 @@ pool_run(void *impl, par_fn fn, void *arg)
   }
   fn(arg, 0, p->n);
   atomic_fetch_and(&p->state, ~(uint64_t)OPEN);
-  while (atomic_load_explicit(&p->state, memory_order_acquire) & INSIDE)
+  for (long i = 1; atomic_load_explicit(&p->state, memory_order_acquire) & INSIDE; i++) {
     cpu_relax();
+    if (i % 64 == 0)
+      sched_yield(); /* a worker inside may be waiting for a CPU */
+  }
 }
 
 int

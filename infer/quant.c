@@ -11,7 +11,9 @@
  * Interface: quant_traits, quant_row_size, quant_f16_to_f32,
  * quant_f32_to_f16, quant_bf16_to_f32, quant_f32_to_bf16,
  * quant_dequantize_row, quant_quantize_row, quant_quantize_weights,
- * quant_ops_scalar (and the quant_dot_*_scalar kernels of quant_impl.h).
+ * quant_ops_scalar, and for the SIMD variants (quant_impl.h):
+ * quant_k_scale_min, quant_dot_*_scalar, quant_row_*_scalar,
+ * quant_axpy_*_scalar.
  */
 #include "mneme/quant.h"
 

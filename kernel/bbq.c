@@ -2,7 +2,7 @@
  * bbq.c: bipartite-buffer byte ring.
  *
  * Interface: bbq_init, bbq_init_static, bbq_destroy, bbq_grant_exact,
- * bbq_grant_max, bbq_commit, bbq_read, bbq_release, bbq_send_grant_exact,
+ * bbq_grant_max, bbq_grant_range, bbq_commit, bbq_read, bbq_release, bbq_send_grant_exact,
  * bbq_send_grant_max, bbq_read_grant, bbq_write_all, bbq_mp_grant_exact,
  * bbq_mp_commit, bbq_close, bbq_used.
  *
@@ -127,6 +127,17 @@ bbq_grant_max(struct bbq *q, size_t max, uint8_t **out, size_t *len)
   return err;
 }
 
+int
+bbq_grant_range(struct bbq *q, size_t min, size_t max, uint8_t **out, size_t *len)
+{
+  if (min == 0 || max < min)
+    return MN_EINVAL;
+  unsigned long irq = plat_irq_save();
+  int err = grant(q, min, max, out, len);
+  plat_irq_restore(irq);
+  return err;
+}
+
 void
 bbq_commit(struct bbq *q, size_t used)
 {
@@ -204,62 +215,55 @@ bbq_used(const struct bbq *q)
 
 /* ---- waiting forms ------------------------------------------------------- */
 
+struct grant_args {
+  struct bbq *q;
+  size_t n;
+  uint8_t **w;
+  const uint8_t **r;
+  size_t *len;
+};
+
+static int
+try_grant_max(void *arg)
+{
+  struct grant_args *a = arg;
+  return bbq_grant_max(a->q, a->n, a->w, a->len);
+}
+
+static int
+try_grant_exact(void *arg)
+{
+  struct grant_args *a = arg;
+  return bbq_grant_exact(a->q, a->n, a->w);
+}
+
+static int
+try_read(void *arg)
+{
+  struct grant_args *a = arg;
+  return bbq_read(a->q, a->r, a->len);
+}
+
 int
 bbq_send_grant_max(struct bbq *q, size_t max, uint64_t timeout_ns,
                    uint8_t **out, size_t *len)
 {
-  uint64_t deadline = UINT64_MAX;
-  int have = 0;
-  for (;;) {
-    uint32_t seq = waitq_seq(&q->writable);
-    int err = bbq_grant_max(q, max, out, len);
-    if (err != MN_EAGAIN)
-      return err;
-    if (!have) {
-      deadline = ktime_deadline(timeout_ns);
-      have = 1;
-    }
-    if ((err = waitq_wait_seq(&q->writable, seq, deadline)) != 0)
-      return err;
-  }
+  struct grant_args a = { q, max, out, 0, len };
+  return waitq_retry(&q->writable, try_grant_max, &a, timeout_ns);
 }
 
 int
 bbq_send_grant_exact(struct bbq *q, size_t n, uint64_t timeout_ns, uint8_t **out)
 {
-  uint64_t deadline = UINT64_MAX;
-  int have = 0;
-  for (;;) {
-    uint32_t seq = waitq_seq(&q->writable);
-    int err = bbq_grant_exact(q, n, out);
-    if (err != MN_EAGAIN)
-      return err;
-    if (!have) {
-      deadline = ktime_deadline(timeout_ns);
-      have = 1;
-    }
-    if ((err = waitq_wait_seq(&q->writable, seq, deadline)) != 0)
-      return err;
-  }
+  struct grant_args a = { q, n, out, 0, 0 };
+  return waitq_retry(&q->writable, try_grant_exact, &a, timeout_ns);
 }
 
 int
 bbq_read_grant(struct bbq *q, uint64_t timeout_ns, const uint8_t **out, size_t *len)
 {
-  uint64_t deadline = UINT64_MAX;
-  int have = 0;
-  for (;;) {
-    uint32_t seq = waitq_seq(&q->readable);
-    int err = bbq_read(q, out, len);
-    if (err != MN_EAGAIN)
-      return err;
-    if (!have) {
-      deadline = ktime_deadline(timeout_ns);
-      have = 1;
-    }
-    if ((err = waitq_wait_seq(&q->readable, seq, deadline)) != 0)
-      return err;
-  }
+  struct grant_args a = { q, 0, 0, out, len };
+  return waitq_retry(&q->readable, try_read, &a, timeout_ns);
 }
 
 int

@@ -115,46 +115,45 @@ kchannel_send(struct kchannel *ch, const void *msg, uint64_t timeout_ns)
   return kchannel_send_parts(ch, msg, ch->msg_size, ch->msg_size, 0, 0, timeout_ns);
 }
 
+struct send_args {
+  struct kchannel *ch;
+  const void *hdr, *body;
+  size_t hlen, body_off, blen;
+};
+
+static int
+try_send_args(void *arg)
+{
+  struct send_args *a = arg;
+  return kchannel_try_send_parts(a->ch, a->hdr, a->hlen, a->body_off, a->body, a->blen);
+}
+
 int
 kchannel_send_parts(struct kchannel *ch, const void *hdr, size_t hlen,
                     size_t body_off, const void *body, size_t blen,
                     uint64_t timeout_ns)
 {
-  uint64_t deadline = 0;
-  int have_deadline = 0;
-  for (;;) {
-    uint32_t seq = waitq_seq(&ch->not_full);
-    int err = kchannel_try_send_parts(ch, hdr, hlen, body_off, body, blen);
-    if (err != MN_EAGAIN)
-      return err;
-    if (!have_deadline) {
-      deadline = ktime_deadline(timeout_ns);
-      have_deadline = 1;
-    }
-    err = waitq_wait_seq(&ch->not_full, seq, deadline);
-    if (err)
-      return err;
-  }
+  struct send_args a = { ch, hdr, body, hlen, body_off, blen };
+  return waitq_retry(&ch->not_full, try_send_args, &a, timeout_ns);
+}
+
+struct recv_args {
+  struct kchannel *ch;
+  void *msg;
+};
+
+static int
+try_recv_args(void *arg)
+{
+  struct recv_args *a = arg;
+  return kchannel_try_recv(a->ch, a->msg);
 }
 
 int
 kchannel_recv(struct kchannel *ch, void *msg, uint64_t timeout_ns)
 {
-  uint64_t deadline = 0;
-  int have_deadline = 0;
-  for (;;) {
-    uint32_t seq = waitq_seq(&ch->not_empty);
-    int err = kchannel_try_recv(ch, msg);
-    if (err != MN_EAGAIN)
-      return err;
-    if (!have_deadline) {
-      deadline = ktime_deadline(timeout_ns);
-      have_deadline = 1;
-    }
-    err = waitq_wait_seq(&ch->not_empty, seq, deadline);
-    if (err)
-      return err;
-  }
+  struct recv_args a = { ch, msg };
+  return waitq_retry(&ch->not_empty, try_recv_args, &a, timeout_ns);
 }
 
 void

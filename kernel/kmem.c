@@ -91,6 +91,19 @@ kfree(void *p)
     heap_free(&kheap, p);
 }
 
+struct alloc_args {
+  size_t size;
+  void **out;
+};
+
+static int
+try_alloc(void *arg)
+{
+  struct alloc_args *a = arg;
+  *a->out = heap_alloc(&kheap, a->size);
+  return *a->out ? 0 : MN_EAGAIN;
+}
+
 int
 kmalloc_wait(size_t size, uint64_t timeout_ns, void **out)
 {
@@ -98,13 +111,6 @@ kmalloc_wait(size_t size, uint64_t timeout_ns, void **out)
   heap_stats(&kheap, &st);
   if (heap_need(size, 1) > st.max_request)
     return MN_ENOMEM;
-  uint64_t deadline = ktime_deadline(timeout_ns);
-  for (;;) {
-    uint32_t seq = waitq_seq(&mem_waiters);
-    if ((*out = heap_alloc(&kheap, size)) != 0)
-      return 0;
-    int err = waitq_wait_seq(&mem_waiters, seq, deadline);
-    if (err)
-      return err;
-  }
+  struct alloc_args a = { size, out };
+  return waitq_retry(&mem_waiters, try_alloc, &a, timeout_ns);
 }

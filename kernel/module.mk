@@ -8,6 +8,7 @@ $(eval $(call LIBRARY,kernel,$(KERNEL_SRCS)))
 ifeq ($(HOSTED),yes)
 KTEST_LIBS := kernel plathosted kernel mnheap postcard cobs mnerr
 $(foreach t,timer task kchannel bbq registry userspace log,$(if $(wildcard test/$(t)_test.c),$(eval $(call TEST,$(t)_test,test/$(t)_test.c,$(KTEST_LIBS)))))
+$(eval $(call TEST,kernel_edge_test,test/kernel_edge_test.c,services $(KTEST_LIBS)))
 endif
 
 ifeq ($(HOSTED),yes)

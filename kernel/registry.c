@@ -103,10 +103,52 @@ svc_register(const struct uuid *id, const char *name,
   s->codec = codec;
   s->flags = flags;
   s->service_id = reg.next_id++;
+  list_init(&s->client_list);
   list_push_back(&reg.services, &s->node);
   waitq_wake_all(&reg.changed);
   *out = s;
   return 0;
+}
+
+/*
+ * Whether the client that sent env is still connected: its reply address
+ * (a oneshot in its struct svc_client, a kchannel it owns) is only valid
+ * while it is. Clients are few; the newest is checked first.
+ */
+static int
+client_connected(const struct svc_server *s, uint32_t client_id)
+{
+  for (const struct list *l = s->client_list.prev; l != &s->client_list; l = l->prev)
+    if (list_entry(l, const struct svc_client, node)->client_id == client_id)
+      return 1;
+  return 0;
+}
+
+/* Answers a queued message that will never be served: MN_ECLOSED. */
+static void
+fail_unserved(const struct svc_server *s, const struct svc_envelope *env)
+{
+  const struct svc_reply_to *r = &env->reply;
+  switch (r->kind) {
+  case REPLY_ONESHOT:
+    if (!client_connected(s, env->client_id))
+      break;
+    if (r->u.os->state == ONESHOT_ARMED && r->u.os->ticket == r->ticket)
+      oneshot_close(r->u.os); /* its svc_call/svc_connect returns MN_ECLOSED */
+    break;
+  case REPLY_KCHANNEL: {
+    if (!client_connected(s, env->client_id))
+      break;
+    struct svc_reply h = { env->service_id, env->client_id, env->request_id, MN_ECLOSED };
+    kchannel_try_send_parts(r->u.ch, &h, sizeof h, offsetof(struct svc_reply, body), 0, 0);
+    break;
+  }
+  case REPLY_USER:
+    svc_user_unserved(env);
+    break;
+  default:
+    break;
+  }
 }
 
 void
@@ -114,6 +156,17 @@ svc_unregister(struct svc_server *s)
 {
   list_remove(&s->node);
   kchannel_close(&s->queue);
+  /* Messages still queued will never be served: their callers would wait
+   * forever, so each gets a "closed" answer now. */
+  struct kchannel *q = &s->queue;
+  while (q->count) {
+    struct svc_envelope env;
+    memcpy(&env, q->buf + q->head * q->msg_size, sizeof env);
+    if (++q->head == q->cap)
+      q->head = 0;
+    q->count--;
+    fail_unserved(s, &env);
+  }
   /* Clients still hold s: it is kept (closed) until the last disconnects. */
   s->dead = 1;
   if (s->clients == 0) {
@@ -137,6 +190,8 @@ reply(struct svc_server *s, const struct svc_envelope *env, int status,
 {
   const struct svc_reply_to *r = &env->reply;
   int err;
+  if (r->kind != REPLY_USER && !client_connected(s, env->client_id))
+    return MN_ECANCELED; /* it disconnected: its memory may be reused */
   switch (r->kind) {
   case REPLY_ONESHOT: {
     uint8_t st = status == 0 ? 0 : 1;
@@ -186,20 +241,24 @@ svc_reject(struct svc_server *s, const struct svc_envelope *env, const void *err
 
 /* ---- clients ------------------------------------------------------------- */
 
+struct find_args {
+  const struct uuid *id;
+  struct svc_server **out;
+};
+
+static int
+try_find(void *arg)
+{
+  struct find_args *a = arg;
+  return (*a->out = svc_find(a->id)) != 0 ? 0 : MN_EAGAIN;
+}
+
 static int
 wait_for_service(const struct uuid *id, uint64_t timeout_ns, struct svc_server **out)
 {
-  uint64_t deadline = ktime_deadline(timeout_ns);
-  for (;;) {
-    uint32_t seq = waitq_seq(&reg.changed);
-    if ((*out = svc_find(id)) != 0)
-      return 0;
-    if (timeout_ns == 0)
-      return MN_ENOENT;
-    int err = waitq_wait_seq(&reg.changed, seq, deadline);
-    if (err)
-      return err;
-  }
+  struct find_args a = { id, out };
+  int err = waitq_retry(&reg.changed, try_find, &a, timeout_ns);
+  return err == MN_ETIMEDOUT && timeout_ns == 0 ? MN_ENOENT : err;
 }
 
 /* Interprets the oneshot's status byte: 0 -> resp, 1 -> err. */
@@ -228,8 +287,8 @@ svc_connect(const struct uuid *id, const struct svc_type *type,
   struct svc_server *s;
   memset(c, 0, sizeof *c);
   int e = wait_for_service(id, timeout_ns, &s);
-  if (e)
-    return e == MN_ETIMEDOUT ? MN_ETIMEDOUT : MN_ENOENT;
+  if (e) /* MN_ENOENT, MN_ETIMEDOUT, MN_ECANCELED */
+    return e;
   if (svc_fingerprint(type) != s->fingerprint)
     return MN_EMISMATCH;
   if (oneshot_init(&c->reply, 1 + max3(type->resp_size, type->err_size, 0)))
@@ -239,6 +298,7 @@ svc_connect(const struct uuid *id, const struct svc_type *type,
   c->service_id = s->service_id;
   c->client_id = ++s->next_client;
   s->clients++;
+  list_push_back(&s->client_list, &c->node);
   if (s->flags & SVC_ACCEPT_ALL)
     return 0;
   struct svc_envelope env = { s->service_id, c->client_id, 0, SVC_MSG_HELLO,
@@ -261,6 +321,7 @@ svc_disconnect(struct svc_client *c)
   if (!s)
     return;
   oneshot_destroy(&c->reply);
+  list_remove(&c->node);
   c->server = 0;
   if (--s->clients == 0 && s->dead) {
     kchannel_destroy(&s->queue);

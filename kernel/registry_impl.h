@@ -18,6 +18,7 @@ struct svc_server {
   const struct svc_codec *codec;
   unsigned flags;
   uint32_t service_id, next_client, clients;
+  struct list client_list;     /* struct svc_client.node, connected ones */
   struct kchannel queue;       /* struct svc_msg slots of msg_size */
   size_t msg_size;
   void *scratch;               /* req_size bytes: userspace decode target */
@@ -36,5 +37,7 @@ extern struct registry reg;
 struct svc_server *svc_find(const struct uuid *id);
 int svc_user_reply(struct svc_server *s, const struct svc_envelope *env,
                    int status, const void *body);
+/* Tells a userspace caller its queued request will never be served. */
+void svc_user_unserved(const struct svc_envelope *env);
 
 #endif

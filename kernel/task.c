@@ -265,6 +265,8 @@ task_spawn(const char *name, task_fn fn, void *arg, size_t stack_size,
     stack_size = TASK_STACK_DEFAULT;
   if (stack_size < TASK_STACK_MIN)
     stack_size = TASK_STACK_MIN;
+  if (stack_size > SIZE_MAX / 8) /* no heap holds it; the sums below would wrap */
+    return MN_ENOMEM;
 #ifdef __SANITIZE_ADDRESS__
   stack_size *= 4; /* instrumented frames are several times larger */
 #endif

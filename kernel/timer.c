@@ -222,6 +222,12 @@ timer_next_deadline(void)
 {
   if (wheel.count == 0)
     return UINT64_MAX;
+  /*
+   * The earliest of: the first due timer on level 0, and the first cascade
+   * of each higher level (a timer armed further ahead, or on a higher level,
+   * may still be due before a level-0 timer armed later).
+   */
+  uint64_t best = UINT64_MAX;
   /* Level 0: the first non-empty slot at or after cur, in wheel order. */
   for (unsigned k = 0; k < L0_SIZE; k++) {
     unsigned i = (unsigned)((wheel.cur + k) & (L0_SIZE - 1));
@@ -231,7 +237,8 @@ timer_next_deadline(void)
       wheel.l0_bits[i / 64] &= ~(1ull << (i % 64));
       continue;
     }
-    return min_in(&wheel.l0[i]);
+    best = min_in(&wheel.l0[i]);
+    break;
   }
   /* Higher levels: the start of the first slot that will cascade. */
   for (unsigned lv = 1; lv < LEVELS; lv++) {
@@ -248,8 +255,11 @@ timer_next_deadline(void)
         wheel.ln_bits[lv - 1] &= ~(1ull << i);
         continue;
       }
-      return ((base + k) * span) << TICK_SHIFT;
+      uint64_t at = ((base + k) * span) << TICK_SHIFT;
+      if (at < best)
+        best = at;
+      break;
     }
   }
-  return UINT64_MAX;
+  return best;
 }

@@ -1,7 +1,8 @@
 /*
  * userspace.c: the serialized message path between userspace and services.
  *
- * Interface: svc_user_request, svc_user_reply, SVC_REGISTRY_UUID.
+ * Interface: svc_user_request, svc_user_reply, svc_user_unserved,
+ * SVC_REGISTRY_UUID.
  *
  * A request (mnemOS's format, postcard):
  *     uuid (10 + 16 bytes) | nonce (varint u32) | request (varint len + bytes)
@@ -30,10 +31,42 @@ const struct uuid SVC_REGISTRY_UUID = UUID_INIT(0xd87d6ec1, 0x2f8f, 0x460b, 0x83
 #define LEN_PREFIX_MAX PC_VARINT_MAX_U32
 
 /*
- * Writes one record into ring: grants all contiguous room, encodes the
- * reply after room for the length prefix, then moves it up behind the
- * actual prefix. Never waits. Returns 0, MN_ENOSPC (ring full; nothing
- * written), MN_ECLOSED.
+ * Encodes one record into the room g[0..room): the reply after room for
+ * the length prefix, then moved up behind the actual prefix. Returns its
+ * length, or 0 if it does not fit.
+ */
+static size_t
+encode_record(uint8_t *g, size_t room, const struct uuid *id, uint32_t nonce,
+              int status, void (*enc_fn)(struct pc_enc *, const void *),
+              const void *val, int kernel_err)
+{
+  if (room <= LEN_PREFIX_MAX)
+    return 0;
+  struct pc_enc e;
+  pc_enc_init(&e, g + LEN_PREFIX_MAX, room - LEN_PREFIX_MAX);
+  pc_enc_uuid(&e, id->b);
+  pc_enc_u32(&e, nonce);
+  pc_enc_u8(&e, status ? 1 : 0);
+  if (kernel_err >= 0)
+    pc_enc_variant(&e, (uint32_t)kernel_err);
+  else if (enc_fn)
+    enc_fn(&e, val);
+  if (pc_enc_error(&e))
+    return 0;
+  size_t n = pc_enc_len(&e);
+  struct pc_enc p;
+  pc_enc_init(&p, g, LEN_PREFIX_MAX);
+  pc_enc_u32(&p, (uint32_t)n);
+  size_t plen = pc_enc_len(&p);
+  memmove(g + plen, g + LEN_PREFIX_MAX, n);
+  return plen + n;
+}
+
+/*
+ * Writes one record into ring: grants all contiguous room and encodes
+ * into it; if that was only the end of the ring and too short, tries the
+ * start. Never waits. Returns 0, MN_ENOSPC (ring full; nothing written),
+ * MN_ECLOSED.
  */
 static int
 write_record(struct bbq *ring, const struct uuid *id, uint32_t nonce,
@@ -45,31 +78,15 @@ write_record(struct bbq *ring, const struct uuid *id, uint32_t nonce,
   int err = bbq_grant_max(ring, ring->cap, &g, &room);
   if (err)
     return err == MN_EAGAIN ? MN_ENOSPC : err;
-  if (room <= LEN_PREFIX_MAX) {
+  size_t n = encode_record(g, room, id, nonce, status, enc_fn, val, kernel_err);
+  if (!n) {
     bbq_commit(ring, 0);
-    return MN_ENOSPC;
+    if (bbq_grant_range(ring, room + 1, ring->cap, &g, &room) != 0)
+      return MN_ENOSPC;
+    n = encode_record(g, room, id, nonce, status, enc_fn, val, kernel_err);
   }
-  struct pc_enc e;
-  pc_enc_init(&e, g + LEN_PREFIX_MAX, room - LEN_PREFIX_MAX);
-  pc_enc_uuid(&e, id->b);
-  pc_enc_u32(&e, nonce);
-  pc_enc_u8(&e, status ? 1 : 0);
-  if (kernel_err >= 0)
-    pc_enc_variant(&e, (uint32_t)kernel_err);
-  else if (enc_fn)
-    enc_fn(&e, val);
-  if (pc_enc_error(&e)) {
-    bbq_commit(ring, 0);
-    return MN_ENOSPC;
-  }
-  size_t n = pc_enc_len(&e);
-  struct pc_enc p;
-  pc_enc_init(&p, g, LEN_PREFIX_MAX);
-  pc_enc_u32(&p, (uint32_t)n);
-  size_t plen = pc_enc_len(&p);
-  memmove(g + plen, g + LEN_PREFIX_MAX, n);
-  bbq_commit(ring, plen + n);
-  return 0;
+  bbq_commit(ring, n);
+  return n ? 0 : MN_ENOSPC;
 }
 
 static int
@@ -85,6 +102,12 @@ svc_user_reply(struct svc_server *s, const struct svc_envelope *env,
   const struct svc_codec *c = s->codec;
   return write_record(env->reply.u.ring, &s->id, env->reply.nonce, status,
                       status ? c->encode_err : c->encode_resp, body, -1);
+}
+
+void
+svc_user_unserved(const struct svc_envelope *env)
+{
+  kernel_error_reply(env->reply.u.ring, env->reply.nonce, SVC_UERR_UNKNOWN_SERVICE);
 }
 
 int

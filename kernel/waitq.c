@@ -2,7 +2,7 @@
  * waitq.c: wait queues.
  *
  * Interface: waitq_init, waitq_wait, waitq_wait_until, waitq_wait_seq,
- * waitq_wake_one, waitq_wake_all, ktime_deadline, ktime_now.
+ * waitq_retry, waitq_wake_one, waitq_wake_all, ktime_deadline, ktime_now.
  *
  * A waiting task is linked into the queue through its run_node (a task is
  * never both ready and waiting) and, with a deadline, its timer is armed;
@@ -76,6 +76,26 @@ int
 waitq_wait(struct waitq *q, uint64_t timeout_ns)
 {
   return waitq_wait_until(q, ktime_deadline(timeout_ns));
+}
+
+int
+waitq_retry(struct waitq *q, int (*attempt)(void *arg), void *arg,
+            uint64_t timeout_ns)
+{
+  uint64_t deadline = UINT64_MAX;
+  int have_deadline = 0;
+  for (;;) {
+    uint32_t seq = waitq_seq(q);
+    int err = attempt(arg);
+    if (err != MN_EAGAIN)
+      return err;
+    if (!have_deadline) { /* the clock is read only if we must wait */
+      deadline = ktime_deadline(timeout_ns);
+      have_deadline = 1;
+    }
+    if ((err = waitq_wait_seq(q, seq, deadline)) != 0)
+      return err;
+  }
 }
 
 void

@@ -2,7 +2,7 @@
 SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
                  services/sermux.c services/sermux_users.c services/kbdmux.c \
                  services/kbd_decode.c \
-                 services/tracing.c
+                 services/tracing.c services/svcstart.c
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 
 ifeq ($(HOSTED),yes)
@@ -36,11 +36,3 @@ TEST_SCRIPTS += test/forth_shell_e2e.py
 LDLIBS_lineedit_test += -lcmocka
 $(eval $(call TEST,lineedit_test,test/lineedit_test.c,forthsvc))
 endif
-
-# libforth's internal heap_init/heap_alloc/heap_free/heap_resize collide
-# with the kernel heap's; until forth/heap.c renames them, the kernel links
-# a copy of libforth with those symbols renamed (libforthk).
-FORTH_HEAP_SYMS := heap_init heap_alloc heap_free heap_resize
-$(O)/lib/libforthk.a: $(O)/lib/libforth.a
-	objcopy $(foreach s,$(FORTH_HEAP_SYMS),--redefine-sym $(s)=forth_vm_$(s)) $< $@
-ALL_OUTPUTS += $(O)/lib/libforthk.a

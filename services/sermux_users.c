@@ -22,6 +22,7 @@
 #include "mneme/trace.h"
 
 #define USER_STACK (6u * 1024u)
+#define USER_STACK_BIG (8u * 1024u) /* users that trace or format text */
 
 /* ---- loopback ------------------------------------------------------------ */
 
@@ -136,7 +137,7 @@ pseudo_keyboard_start(uint16_t port)
   int err = sermux_open(port, 0, MN_SEC(1), &p);
   if (err)
     return err;
-  return task_spawn("pseudo-kbd", pseudo_keyboard_task, p, USER_STACK, 0);
+  return task_spawn("pseudo-kbd", pseudo_keyboard_task, p, USER_STACK_BIG, 0);
 }
 
 /* ---- key echo ---------------------------------------------------------------- */
@@ -170,5 +171,5 @@ sermux_keyecho_start(uint16_t port)
   int err = sermux_open(port, 0, MN_SEC(1), &p);
   if (err)
     return err;
-  return task_spawn("key-echo", keyecho_task, p, USER_STACK, 0);
+  return task_spawn("key-echo", keyecho_task, p, USER_STACK_BIG, 0);
 }

@@ -22,7 +22,7 @@
 #include "mneme/task.h"
 #include "mneme/trace.h"
 
-#define TRACE_TASK_STACK (6u * 1024u)
+#define TRACE_TASK_STACK (8u * 1024u)
 
 uint8_t trace_min_level = LOG_TRACE; /* text fallback: klog filters */
 

@@ -59,6 +59,40 @@ printf '( a comment\nover lines ) 1 .\n' > "$tmp/paren.fs"
 out=$("$F" "$tmp/paren.fs" </dev/null 2>&1)
 [ "$out" = "1 " ] && ok "( comments span lines in files" || no "paren: [$out]"
 
+long=$tmp/$(printf 'd%.0s' $(seq 1 200))
+mkdir -p "$long"; printf '1 .\nnosuch\n' > "$long/x.fs"
+out=$("$F" "$long/x.fs" </dev/null 2>&1)
+[[ "$out" == *"x.fs:2: nosuch: undefined word"* ]] && ok "error in a file with a long path" || no "long path: [$out]"
+
 out=$("$F" /nonexistent.fs </dev/null 2>&1)
-[[ "$out" == *"non-existent file"* ]] && ok "missing file" || no "missing file: [$out]"
+[[ "$out" == *"/nonexistent.fs: non-existent file (THROW -38)"* ]] && ok "missing file" || no "missing file: [$out]"
+# On a terminal: line editor, history, Ctrl-C on a running word, Ctrl-D.
+out=$(python3 - "$F" <<'PY' 2>&1
+import os, pty, select, signal, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], [sys.argv[1]])
+def rd(t=1.0, want=None):
+    out = b''; end = time.time() + t
+    while time.time() < end and not (want and want in out):
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try: out += os.read(fd, 4096)
+            except OSError: break
+    return out
+os.write(fd, b'1 2 +\x7f- .\r'); a = rd(5, b'ok')
+os.write(fd, b'\x1b[A\r'); b = rd(5, b'ok')
+os.write(fd, b': x begin again ; x\r'); time.sleep(0.5); os.kill(pid, signal.SIGINT)
+c = rd(5, b'THROW')
+os.write(fd, b'\x04'); rd(2)
+_, st = os.waitpid(pid, 0)
+print('edit' if b'-1  ok' in a else 'no-edit:%r' % a)
+print('history' if b'1 2 - .' in b and b'-1  ok' in b else 'no-history:%r' % b)
+print('interrupt' if b'user interrupt (THROW -28)' in c else 'no-interrupt:%r' % c)
+print('exit%d' % os.waitstatus_to_exitcode(st))
+PY
+)
+for w in edit history interrupt exit0; do
+  if grep -qx "$w" <<<"$out"; then ok "terminal: $w"; else no "terminal: $w: $out"; fi
+done
 exit $fail

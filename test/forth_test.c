@@ -60,12 +60,18 @@ static int t_key(void *ctx)
   return io->pos < io->len ? (unsigned char)io->in[io->pos++] : FORTH_KEY_EOF;
 }
 
+static int t_ready(void *ctx)
+{
+  struct io *io = ctx;
+  return io->pos < io->len;
+}
+
 static uint64_t t_now(void *ctx)
 {
   return ((struct io *)ctx)->now;
 }
 
-static int interactive;
+static int interactive, line_edit;
 
 static forth_vm *make_vm(struct io *io, const char *src)
 {
@@ -75,9 +81,9 @@ static forth_vm *make_vm(struct io *io, const char *src)
   io->wait_at = (size_t)-1;
   io->fail_after = -1;
   struct forth_host h = {.ctx = io, .alloc = t_alloc, .write = t_write,
-                         .key = t_key, .now_ms = t_now};
+                         .key = t_key, .key_ready = t_ready, .now_ms = t_now};
   struct forth_config c = {.data_bytes = 256 << 10, .heap_bytes = 64 << 10,
-                           .interactive = interactive};
+                           .interactive = interactive, .line_edit = line_edit};
   forth_vm *vm = NULL;
   assert_int_equal(forth_create(&vm, &h, &c), 0);
   return vm;
@@ -194,6 +200,8 @@ static void test_core_ext(void **s)
     {"3 1 5 WITHIN . 5 1 5 WITHIN .", "-1 0 "},
     {"1 2 3 2 PICK . 1 2 3 2 ROLL . . .", "1 1 3 2 "},
     {"TRUE . FALSE .", "-1 0 "},
+    {": t KEY? . KEY . ; t\nA", "-1 65 "},
+    {"KEY? .", "0 "},
     {"DEFER d : one 1 ; ' one IS d d . ACTION-OF d ' one = .", "1 -1 "},
     {"DEFER d ' DUP ' d DEFER! 3 d . . ' d DEFER@ ' DUP = .", "3 3 -1 "},
     {"10 VALUE v v . 20 TO v v . : t 30 TO v ; t v .", "10 20 30 "},
@@ -331,6 +339,7 @@ static void test_errors(void **s)
     {"TO nothing", "nothing: undefined word (THROW -13)\n"},
     {"5 TO DUP", "DUP: invalid name argument (THROW -32)\n"},
     {":", ":: attempt to use zero-length string as a name (THROW -16)\n"},
+    {": a [ : b ;\n' b", ":: compiler nesting (THROW -29)\nb: undefined word (THROW -13)\n"},
     {"\xff\xfe\n4 .", "input is not valid UTF-8 (THROW -256)\n4 "},
     {"\xc0\xaf\n", "input is not valid UTF-8 (THROW -256)\n"},
     {"S\" \xe2\x82\xac\" NIP .", "3 "},
@@ -352,6 +361,37 @@ static void test_prompt(void **s)
     {"1 .\n: x\n;\nnosuch\n2 .", "1  ok\n compiled\n ok\nnosuch: undefined word (THROW -13)\n2  ok\n"},
   );
   interactive = 0;
+}
+
+static void test_line_editor(void **s)
+{
+  static struct io io;
+  interactive = line_edit = 1;
+  /* backspace, then history (up arrow) repeats the line */
+  const char *o = run(&io, "1 2 +\x7f- .\r\x1b[A\r");
+  assert_string_equal(o, "1 2 +\b \b- .\r\n-1  ok\n1 2 - .\r\n-1  ok\n");
+  /* Ctrl-A, Ctrl-E */
+  o = run(&io, "ab\x01X\x05Y\r");
+  assert_non_null(strstr(o, "XabY: undefined word"));
+  /* Ctrl-U erases the line */
+  o = run(&io, "junk\x15" "5 .\r");
+  assert_non_null(strstr(o, "5  ok"));
+  /* UTF-8: backspace and arrows move over whole code points */
+  o = run(&io, "S\" \xc3\xa9\x7f" "ab\" TYPE\r");
+  assert_non_null(strstr(o, "\r\nab ok"));
+  o = run(&io, "S\" \xc3\xa9" "b\x1b[D\x1b[Da\x05\" TYPE\r");
+  assert_non_null(strstr(o, "\r\na\xc3\xa9" "b ok"));
+  /* Ctrl-C drops the line; Ctrl-D on an empty line ends the input */
+  o = run(&io, "1 2\x03" "7 .\r\x04" "8 .\r");
+  assert_non_null(strstr(o, "^C"));
+  assert_non_null(strstr(o, "7  ok"));
+  assert_null(strstr(o, "8 "));
+  /* ACCEPT edits too */
+  o = run(&io, "PAD 10 ACCEPT PAD SWAP TYPE\rxy\x7fz\r");
+  assert_non_null(strstr(o, "xz ok"));
+  o = run(&io, "PAD 0 ACCEPT .\rxy\x7f\x1b[D\x01\x05\x15\r");
+  assert_non_null(strstr(o, "0  ok"));
+  interactive = line_edit = 0;
 }
 
 static void test_cf_overflow(void **s)
@@ -382,6 +422,7 @@ static void test_fuel_and_interrupt(void **s)
   forth_vm *vm = make_vm(&io, ": x BEGIN AGAIN ; x\n5 .");
   for (int i = 0; i < 50; i++)
     assert_int_equal(forth_run(vm, 1000), FORTH_YIELD);
+  assert_true(forth_fuel_used(vm) >= 50 * 1000);
   forth_interrupt(vm);
   int r;
   while ((r = forth_run(vm, 1000)) == FORTH_YIELD)
@@ -587,6 +628,7 @@ int main(void)
     cmocka_unit_test(test_errors),
     cmocka_unit_test(test_prompt),
     cmocka_unit_test(test_cf_overflow),
+    cmocka_unit_test(test_line_editor),
     cmocka_unit_test(test_long_line),
     cmocka_unit_test(test_fuel_and_interrupt),
     cmocka_unit_test(test_deep_recursion_fuel),

@@ -21,7 +21,7 @@ model=../shared/testdata/llm/models/stories260K-q4_0.gguf
 if "$out/gguf_fuzz" -max_total_time="$secs" -max_len=16384 -timeout=10 \
      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" "$out/seeds" \
      > "$out/fuzz.log" 2>&1; then
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log" | tail -n 1)
   echo "ok - gguf reader fuzzed ${secs}s, ${runs:-?} inputs, no crash"
 else
   tail -n 40 "$out/fuzz.log"

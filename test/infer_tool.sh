@@ -26,6 +26,8 @@ check "stories260K-f32 greedy text streamed" \
 tmp=$(mktemp)
 if $BIN -m $LLM/models/stories260K-q8_0.gguf -p 'Once upon a time' -n 0 --logits $tmp >/dev/null 2>&1 &&
    [ "$(stat -c %s $tmp)" = 2048 ]; then ok "--logits writes n_vocab floats"; else nok "--logits writes n_vocab floats"; fi
+n=$($BIN -m $LLM/models/stories260K-q8_0.gguf -p 'Once upon a time' -n 0 --logits 2>/dev/null | grep -c .)
+check "--logits alone prints n_vocab lines" "$n" 512
 err=$($BIN -m $LLM/models/stories260K-q8_0.gguf -p 'Once upon a time' -n 4 --temp 0 2>&1 >/dev/null)
 case "$err" in *"prompt:"*"tokens/s"*"generation:"*"peak memory:"*) ok "timing and memory on stderr";;
   *) nok "timing and memory on stderr"; echo "# $err";; esac

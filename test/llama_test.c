@@ -177,6 +177,33 @@ test_logits_all_models(void **state)
   assert_int_equal(bad, 0);
 }
 
+/* Token by token, every prompt position's logits against llama.cpp's
+ * logits_all_positions.bin (made in one batch): the KV cache and the
+ * attention over 1..5 positions. */
+static void
+test_logits_every_position(void **state)
+{
+  const int pick[] = { 0, 2, 4, 6, 8 };
+  int bad = 0;
+  for (size_t k = 0; k < sizeof pick / sizeof *pick; k++) {
+    const char *model = models[pick[k]];
+    struct loaded L;
+    struct llama_opts o = { .n_ctx = 64 };
+    load(&L, model, &o);
+    int V = L.m.c.vocab;
+    float *ref = read_floats(model, "logits_all_positions.bin", V * L.np);
+    for (int p = 0; p < L.np; p++) {
+      assert_int_equal(llama_forward(&L.m, &L.prompt[p], 1), 0);
+      char what[96];
+      snprintf(what, sizeof what, "%s position %d", model, p);
+      bad |= compare(what, L.m.s.logits, ref + (size_t)p * V, V, is_quantized(&L.m));
+    }
+    free(ref);
+    unload(&L);
+  }
+  assert_int_equal(bad, 0);
+}
+
 static int
 argmax(const float *x, int n)
 {
@@ -227,6 +254,20 @@ test_threads_batches_exact(void **state)
   llama_reset(&B.m);
   assert_int_equal(llama_forward(&B.m, B.prompt, B.np), 0);
   assert_memory_equal(A.m.s.logits, B.m.s.logits, (size_t)A.m.c.vocab * 4);
+  /* 40 tokens: batches of 32 (dot4, attention split across threads) on
+   * one side, one token at a time on the other */
+  int32_t ids[40];
+  for (int i = 0; i < 40; i++)
+    ids[i] = 1 + (i * 7919) % 31000;
+  struct loaded C;
+  struct llama_opts oc = { .n_ctx = 64, .par = &pool };
+  load(&C, model, &oc);
+  llama_reset(&A.m);
+  assert_int_equal(llama_forward(&C.m, ids, 40), 0);
+  for (int i = 0; i < 40; i++)
+    assert_int_equal(llama_forward(&A.m, &ids[i], 1), 0);
+  assert_memory_equal(A.m.s.logits, C.m.s.logits, (size_t)A.m.c.vocab * 4);
+  unload(&C);
   unload(&A);
   unload(&B);
   par_pool_destroy(&pool);
@@ -570,6 +611,7 @@ main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_logits_all_models),
+    cmocka_unit_test(test_logits_every_position),
     cmocka_unit_test(test_greedy_stories),
     cmocka_unit_test(test_threads_batches_exact),
     cmocka_unit_test(test_scalar_path),

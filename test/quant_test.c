@@ -319,6 +319,17 @@ check_dot_type(int t, int n)
       if (!ops)
         continue;
       float got = ops->dot[t](n, w, xq);
+      if (ops->dotr[t]) { /* many weight rows: the same bits as one by one */
+        size_t rb = quant_row_size(t, n);
+        uint8_t *w3 = malloc(3 * rb);
+        float o3[3];
+        for (int k = 0; k < 3; k++)
+          memcpy(w3 + k * rb, w, rb);
+        ops->dotr[t](n, w3, rb, 3, xq, o3);
+        for (int k = 0; k < 3; k++)
+          assert_memory_equal(&o3[k], &got, 4);
+        free(w3);
+      }
       if (ops->dot4[t]) { /* four rows at once: the same bits as one by one */
         size_t xs = quant_row_size(vt, n);
         uint8_t *x4 = malloc(4 * xs);

@@ -265,6 +265,110 @@ test_unregistered_service_closes_calls(void **state)
   svc_disconnect(&c);
 }
 
+struct caller {
+  struct svc_client *c;
+  int result;
+};
+
+static int
+caller_task(void *arg)
+{
+  struct caller *k = arg;
+  struct add_resp resp;
+  k->result = svc_call(k->c, &(struct add_req){ 1, 1 }, &resp, 0, MN_FOREVER);
+  return 0;
+}
+
+/*
+ * Requests still queued when the server unregisters will never be served:
+ * their callers must hear MN_ECLOSED instead of waiting forever, and an
+ * asynchronous caller gets a reply with status MN_ECLOSED.
+ */
+static void
+test_unregister_fails_queued_requests(void **state)
+{
+  (void)state;
+  struct svc_server *srv;
+  assert_int_equal(svc_register(&ADD_UUID, "adder", add_type(), 0, SVC_ACCEPT_ALL, 4, &srv), 0);
+  struct svc_client c, c2;
+  assert_int_equal(svc_connect(&ADD_UUID, add_type(), 0, 0, 0, &c), 0);
+  assert_int_equal(svc_connect(&ADD_UUID, add_type(), 0, 0, 0, &c2), 0);
+  struct kchannel replies;
+  assert_int_equal(kchannel_init(&replies, svc_reply_size(add_type()), 4), 0);
+  uint32_t id;
+  assert_int_equal(svc_send(&c2, &(struct add_req){ 2, 2 }, &replies, &id, 0), 0);
+  struct caller k = { &c, 1 };
+  struct task *t;
+  assert_int_equal(task_spawn("caller", caller_task, &k, 0, &t), 0);
+  task_yield(); /* the caller queues its request and waits */
+  struct svc_info info[1];
+  assert_int_equal(svc_list(info, 1), 1);
+  assert_int_equal(info[0].queued, 2);
+  svc_unregister(srv); /* the server stops without serving them */
+  int err = task_join(t, MN_MSEC(200), 0);
+  if (err) {
+    task_kill(t);
+    task_join(t, MN_FOREVER, 0);
+  }
+  assert_int_equal(err, 0);
+  assert_int_equal(k.result, MN_ECLOSED);
+  _Alignas(16) uint8_t buf[128];
+  struct svc_reply *r = (struct svc_reply *)buf;
+  assert_int_equal(kchannel_try_recv(&replies, buf), 0);
+  assert_int_equal(r->request_id, id);
+  assert_int_equal(r->status, MN_ECLOSED);
+  svc_disconnect(&c);
+  svc_disconnect(&c2);
+  kchannel_destroy(&replies);
+}
+
+/*
+ * A reply to a client that has disconnected must not reach whatever uses
+ * its memory next: here a new client in the same struct, whose first
+ * request has the same oneshot ticket as the old client's last one.
+ */
+static void
+test_reply_to_disconnected_client_is_dropped(void **state)
+{
+  (void)state;
+  struct adder a = { 0 };
+  a.delay = MN_MSEC(10);
+  struct task *t = start_adder(&a, SVC_ACCEPT_ALL);
+  struct svc_client c;
+  struct add_resp resp = { -1 };
+  assert_int_equal(svc_connect(&ADD_UUID, add_type(), 0, 0, 0, &c), 0);
+  assert_int_equal(svc_call(&c, &(struct add_req){ 1, 1 }, &resp, 0, MN_MSEC(2)), MN_ETIMEDOUT);
+  svc_disconnect(&c);
+  assert_int_equal(svc_connect(&ADD_UUID, add_type(), 0, 0, 0, &c), 0);
+  assert_int_equal(svc_call(&c, &(struct add_req){ 20, 22 }, &resp, 0, MN_SEC(1)), 0);
+  assert_int_equal(resp.sum, 42);
+  svc_disconnect(&c);
+  stop_adder(&a, t);
+}
+
+static int
+connect_forever(void *arg)
+{
+  struct svc_client c;
+  *(int *)arg = svc_connect(&ADD_UUID, add_type(), 0, 0, MN_FOREVER, &c);
+  return 0;
+}
+
+/* A task killed while it waits for a service to appear hears that it was
+ * cancelled, not that there is no such service. */
+static void
+test_kill_while_waiting_for_service(void **state)
+{
+  (void)state;
+  int result = 1;
+  struct task *t;
+  assert_int_equal(task_spawn("connector", connect_forever, &result, 0, &t), 0);
+  task_yield();
+  assert_int_equal(task_kill(t), 0);
+  assert_int_equal(task_join(t, MN_SEC(1), 0), 0);
+  assert_int_equal(result, MN_ECANCELED);
+}
+
 int
 main(void)
 {
@@ -277,6 +381,9 @@ main(void)
     cmocka_unit_test_setup(test_async_replies_to_kchannel, ktest_setup),
     cmocka_unit_test_setup(test_timeout_then_stale_reply_is_dropped, ktest_setup),
     cmocka_unit_test_setup(test_unregistered_service_closes_calls, ktest_setup),
+    cmocka_unit_test_setup(test_unregister_fails_queued_requests, ktest_setup),
+    cmocka_unit_test_setup(test_reply_to_disconnected_client_is_dropped, ktest_setup),
+    cmocka_unit_test_setup(test_kill_while_waiting_for_service, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -25,6 +25,7 @@
 #include "mneme/kernel.h"
 #include "mneme/keyboard.h"
 #include "mneme/ktime.h"
+#include "mneme/postcard.h"
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
 #include "mneme/sermux_frame.h"
@@ -313,6 +314,24 @@ test_back_pressure_and_counted_loss(void **state)
   assert_int_equal(p->st.rx_bytes - 200 + p->st.rx_lost_bytes, 200);
   assert_true(p->st.rx_lost_bytes > 0);
   assert_int_equal(bbq_used(&p->rx), p->st.rx_bytes - 200);
+  /* Still stuck: more frames are counted as lost, no new stall. */
+  uint64_t lost = p->st.rx_lost_bytes;
+  host_send_frame(30, data, 10);
+  host_send_frame(30, data, 10);
+  sync_loopback();
+  assert_int_equal(p->st.rx_lost_frames, 3);
+  assert_int_equal(p->st.rx_lost_bytes, lost + 20);
+  /* The reader drains the ring: frames are delivered again. */
+  uint8_t buf[64];
+  size_t n;
+  while (bbq_used(&p->rx))
+    assert_int_equal(sermux_read(p, buf, sizeof buf, MN_SEC(1), &n), 0);
+  uint64_t delivered = p->st.rx_frames;
+  host_send_frame(30, data, 10);
+  assert_int_equal(sermux_read(p, buf, sizeof buf, MN_SEC(2), &n), 0);
+  assert_int_equal(n, 10);
+  assert_int_equal(p->st.rx_frames, delivered + 1);
+  assert_int_equal(p->st.rx_lost_frames, 3);
 }
 
 static void
@@ -497,6 +516,40 @@ test_tracing_records_decode(void **state)
   trace_decoder_free(&td);
 }
 
+/* Runs after test_tracing_records_decode (tracing is up). */
+static void
+test_tracing_counts_discarded_records(void **state)
+{
+  (void)state;
+  struct trace_decoder td;
+  struct trace_stats before, after;
+  trace_decoder_init(&td, 0, LOG_DEBUG);
+  trace_stats(&before);
+  /* The host reads nothing: the line, then the port's ring, fill up. */
+  for (int i = 0; i < 2000; i++) {
+    TRACE_INFO("test", "flood", TF_U("i", i));
+    if (i % 50 == 0)
+      task_sleep(MN_MSEC(1)); /* let the pump fill the line */
+  }
+  trace_stats(&after);
+  assert_true(after.discarded > before.discarded);
+  /* every record made is either sent or counted (+1: the site's Meta) */
+  assert_true(after.records - before.records + after.discarded - before.discarded >= 2001);
+  /* Now the host reads: a heartbeat reports every loss. */
+  char *text = 0;
+  assert_true(host_trace_until(&td, "records discarded", &text));
+  trace_stats(&after);
+  uint64_t reported = 0;
+  for (const char *p = text; (p = strstr(p, "tracing: ")) != 0; p++) {
+    unsigned long long n;
+    if (sscanf(p, "tracing: %llu records discarded", &n) == 1)
+      reported += n;
+  }
+  assert_int_equal(reported, after.discarded - before.discarded);
+  free(text);
+  trace_decoder_free(&td);
+}
+
 static void
 test_trace_decoder_rejects_garbage(void **state)
 {
@@ -522,6 +575,51 @@ test_trace_decoder_rejects_garbage(void **state)
   trace_decoder_free(&td);
 }
 
+/* Meta for a callsite, as the kernel would send it. */
+static size_t
+meta_record(uint8_t *buf, uint32_t id, const char *target, const char *name)
+{
+  struct pc_enc e;
+  pc_enc_init(&e, buf, 128);
+  pc_enc_variant(&e, TRACE_REC_META);
+  pc_enc_u32(&e, id);
+  pc_enc_u8(&e, TRACE_KIND_EVENT);
+  pc_enc_u8(&e, LOG_INFO);
+  pc_enc_str(&e, target, strlen(target));
+  pc_enc_str(&e, name, strlen(name));
+  pc_enc_str(&e, "f.c", 3);
+  pc_enc_u32(&e, 1);
+  return pc_enc_len(&e);
+}
+
+static void
+test_trace_decoder_target_filter(void **state)
+{
+  (void)state;
+  struct trace_decoder td;
+  trace_decoder_init(&td, 0, LOG_INFO);
+  td.targets = "net,disk";
+  char *text = 0;
+  size_t tlen;
+  FILE *out = open_memstream(&text, &tlen);
+  int mismatch = 0;
+  static const char *targets[] = { "net", "sermux", "disk", "ne" };
+  for (uint32_t i = 0; i < 4; i++) {
+    uint8_t buf[128];
+    size_t n = meta_record(buf, i + 1, targets[i], "ev");
+    assert_int_equal(trace_record(&td, buf, n, out, &mismatch), 0);
+    n = trace_encode_event(buf, sizeof buf, TRACE_REC_EVENT, i + 1, 0, 0, "t", 0, 0);
+    assert_int_equal(trace_record(&td, buf, n, out, &mismatch), 0);
+  }
+  fclose(out);
+  assert_non_null(strstr(text, "net: ev"));
+  assert_non_null(strstr(text, "disk: ev"));
+  assert_null(strstr(text, "sermux: ev"));
+  assert_null(strstr(text, "ne: ev"));
+  free(text);
+  trace_decoder_free(&td);
+}
+
 int
 main(void)
 {
@@ -535,7 +633,9 @@ main(void)
     cmocka_unit_test(test_keyboard_mux_order_and_loss),
     cmocka_unit_test(test_pseudo_keyboard_port),
     cmocka_unit_test(test_tracing_records_decode),
+    cmocka_unit_test(test_tracing_counts_discarded_records),
     cmocka_unit_test(test_trace_decoder_rejects_garbage),
+    cmocka_unit_test(test_trace_decoder_target_filter),
     cmocka_unit_test(test_register_errors),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

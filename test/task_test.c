@@ -346,6 +346,24 @@ test_wait_for_memory(void **state)
   kfree(big);
 }
 
+/* Stack sizes no heap can hold are refused, not wrapped around. */
+static void
+test_huge_stack_size_is_refused(void **state)
+{
+  (void)state;
+  struct exec_stats before, after;
+  exec_stats(&before);
+  const size_t sizes[] = { SIZE_MAX, SIZE_MAX - 8, SIZE_MAX - 100, SIZE_MAX - 4096,
+                           SIZE_MAX / 4 + 1, SIZE_MAX / 2 };
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+    struct task *t = 0;
+    assert_int_equal(task_spawn("huge", ret_arg, 0, sizes[i], &t), MN_ENOMEM);
+  }
+  exec_stats(&after);
+  assert_int_equal(after.tasks, before.tasks);
+  task_yield(); /* nothing bogus in the run queue */
+}
+
 int
 main(void)
 {
@@ -361,6 +379,7 @@ main(void)
     cmocka_unit_test_setup(test_guard_page_catches_overflow, ktest_setup),
     cmocka_unit_test_setup(test_task_list_and_high_water, ktest_setup),
     cmocka_unit_test_setup(test_wait_for_memory, ktest_setup),
+    cmocka_unit_test_setup(test_huge_stack_size_is_refused, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -151,6 +151,60 @@ test_late_arm_in_past_fires_at_next_advance(void **state)
   assert_int_equal(nfired, 1);
 }
 
+/*
+ * timer_next_deadline() must never be later than the earliest deadline:
+ * an idle kernel sleeps until it. A level-1 timer armed earlier can be due
+ * before a level-0 timer armed later.
+ */
+static void
+test_next_deadline_considers_every_level(void **state)
+{
+  (void)state;
+  const uint64_t tick = 1ull << 20;
+  timer_wheel_init(0);
+  nfired = 0;
+  for (int i = 0; i < 3; i++)
+    timer_init(&timers[i], on_fire);
+  timer_arm(&timers[0], 300 * tick);           /* delta 300: level 1 */
+  advance(200 * tick);
+  timer_arm(&timers[1], 400 * tick);           /* delta 200: level 0 */
+  assert_true(timer_next_deadline() <= 300 * tick);
+  /* An idle kernel sleeps until the predicted deadline, then advances. */
+  while (nfired == 0)
+    advance(timer_next_deadline());
+  assert_int_equal(fired_order[0], 0);
+  assert_true(fired_at[0] == 300 * tick);
+}
+
+/* A level-2 slot can cascade before the first level-1 slot does. */
+static void
+test_next_deadline_level2_before_level1(void **state)
+{
+  (void)state;
+  const uint64_t tick = 1ull << 20;
+  timer_wheel_init(0);
+  nfired = 0;
+  for (int i = 0; i < 2; i++)
+    timer_init(&timers[i], on_fire);
+  /* From cur 0: 16390 is 2^14 + 6 ticks away: level 2, cascading at 16384. */
+  timer_arm(&timers[0], 16390 * tick);
+  advance(6000 * tick);
+  /* From cur 6000: 16000 is 10000 ticks away: level 1, cascading at 15872. */
+  timer_arm(&timers[1], 16000 * tick);
+  advance(15000 * tick);
+  /* Now cur 15000: level 1 slot cascades at 15872, level 2 at 16384. */
+  uint64_t next = timer_next_deadline();
+  assert_true(next <= 16000 * tick);
+  /* Move timer 1 later: to level 1 slot cascading at 16640 (delta 1700). */
+  timer_arm(&timers[1], 16700 * tick);
+  next = timer_next_deadline();
+  assert_true(next <= 16390 * tick);
+  while (nfired == 0)
+    advance(timer_next_deadline());
+  assert_int_equal(fired_order[0], 0);
+  assert_true(fired_at[0] == 16390 * tick);
+}
+
 int
 main(void)
 {
@@ -161,6 +215,8 @@ main(void)
     cmocka_unit_test(test_cancel_and_rearm),
     cmocka_unit_test(test_far_future_cascades),
     cmocka_unit_test(test_late_arm_in_past_fires_at_next_advance),
+    cmocka_unit_test(test_next_deadline_considers_every_level),
+    cmocka_unit_test(test_next_deadline_level2_before_level1),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

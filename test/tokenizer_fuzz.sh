@@ -22,7 +22,7 @@ PY
 if "$out/tokenizer_fuzz" -max_total_time="$secs" -max_len=4097 -timeout=10 \
      -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/" \
      "$out/corpus" "$out/seeds" > "$out/fuzz.log" 2>&1; then
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log")
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/fuzz.log" | tail -n 1)
   echo "ok - tokenizer fuzzed ${secs}s, ${runs:-?} inputs: ids in range, valid UTF-8 out, exact round trip"
 else
   tail -n 40 "$out/fuzz.log"

@@ -222,6 +222,43 @@ test_full_ring_is_reported(void **state)
   assert_int_equal(info[0].replies_lost, 1);
 }
 
+/*
+ * A reply that does not fit in the room left at the end of the ring goes
+ * to its start (as every bbq grant does) when there is room there, instead
+ * of being dropped as if the ring were full.
+ */
+static void
+test_reply_wraps_to_ring_start(void **state)
+{
+  (void)state;
+  uint8_t msg[64], rec[128], *g;
+  const struct uuid unknown = UUID_INIT(0xdeadbeef, 0, 0x4000, 0x8000, 1ull);
+  /* 240 bytes of other records; the reader has consumed 200 of them:
+   * 16 bytes left at the end, 199 at the start. */
+  assert_int_equal(bbq_grant_exact(&ring, 240, &g), 0);
+  memset(g, 0, 240);
+  bbq_commit(&ring, 240);
+  const uint8_t *p;
+  size_t len;
+  assert_int_equal(bbq_read(&ring, &p, &len), 0);
+  bbq_release(&ring, 200);
+  size_t n = request(msg, &unknown, 77, (const uint8_t[]){ 1 }, 1);
+  assert_int_equal(svc_user_request(msg, n, &ring), 0); /* 22 bytes */
+  n = request(msg, &DBL, 78, (const uint8_t[]){ 4 }, 1);
+  assert_int_equal(svc_user_request(msg, n, &ring), 0);
+  task_sleep(MN_MSEC(1)); /* the doubler replies */
+  struct svc_info info[4];
+  svc_list(info, 4);
+  assert_int_equal(info[0].replies_lost, 0);
+  assert_int_equal(bbq_read(&ring, &p, &len), 0);
+  assert_int_equal(len, 40);
+  bbq_release(&ring, 40);
+  size_t rn = take_record(rec);
+  expect(rec, rn, &SVC_REGISTRY_UUID, (const uint8_t[]){ 77, 0x01, SVC_UERR_UNKNOWN_SERVICE }, 3);
+  rn = take_record(rec);
+  expect(rec, rn, &DBL, (const uint8_t[]){ 78, 0x00, 0x08 }, 3);
+}
+
 int
 main(void)
 {
@@ -231,6 +268,7 @@ main(void)
     cmocka_unit_test_setup(test_kernel_errors_carry_the_nonce, setup),
     cmocka_unit_test_setup(test_malformed_messages, setup),
     cmocka_unit_test_setup(test_full_ring_is_reported, setup),
+    cmocka_unit_test_setup(test_reply_wraps_to_ring_start, setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -47,6 +47,9 @@ void bbq_destroy(struct bbq *q);
 int bbq_grant_exact(struct bbq *q, size_t n, uint8_t **out);
 /* Write grant of 1..max bytes, as large as fits contiguously. */
 int bbq_grant_max(struct bbq *q, size_t max, uint8_t **out, size_t *len);
+/* Write grant of min..max bytes, as large as fits contiguously (at the
+ * start of the ring if the end has fewer than min). */
+int bbq_grant_range(struct bbq *q, size_t min, size_t max, uint8_t **out, size_t *len);
 /* Publishes the first used bytes of the write grant and ends it. */
 void bbq_commit(struct bbq *q, size_t used);
 

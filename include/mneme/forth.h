@@ -15,9 +15,11 @@
  *   forth_interrupt                  THROW -28 into the running word
  *   forth_define                     add a host word (C callback)
  *   forth_spawn                      a child VM sharing the dictionary
- *   forth_find, forth_host_ctx
- *   forth_push / forth_pop / forth_depth / forth_mem   for host words
+ *   forth_find, forth_host_ctx       execution tokens, host context
+ *   forth_push / forth_pop / forth_peek / forth_depth / forth_mem
+ *                                    for host words
  *   forth_wait_deadline              when a waiting MS ends
+ *   forth_fuel_used, forth_errors    accounting (TASKS, exit status)
  *   forth_throw_text                 standard meaning of a THROW code
  *
  * Cells are FORTH_CELL_BITS wide (default: the pointer width); build with
@@ -79,6 +81,8 @@ struct forth_host {
   void (*write)(void *ctx, const char *buf, size_t len);
   /* Next terminal input byte, FORTH_KEY_EOF or FORTH_KEY_WAIT. */
   int (*key)(void *ctx);
+  /* Nonzero if key has a byte ready now (KEY?); NULL: KEY? is false. */
+  int (*key_ready)(void *ctx);
   /* Files for INCLUDED: open returns a handle >= 0 or a negative THROW
    * code; read returns bytes read (0 at end) or a negative THROW code. */
   int (*open)(void *ctx, const char *name, size_t len);
@@ -97,6 +101,8 @@ struct forth_config {
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
   int interactive;      /* print " ok" prompts */
+  int line_edit;        /* terminal input is raw: echo it and edit lines
+                           (arrows, backspace, Ctrl-A/E/U, history) */
   int zeroed;           /* alloc returns zero-filled new blocks (saves a
                            memset of data space at creation) */
 };
@@ -111,8 +117,9 @@ int forth_create(forth_vm **out, const struct forth_host *host,
                  const struct forth_config *cfg);
 void forth_destroy(forth_vm *vm);
 
-/* Runs up to about `fuel` steps. Returns a forth_status, or MN_EINVAL
- * when the VM already finished. */
+/* Runs up to about `fuel` steps. Returns a forth_status, MN_EINVAL when
+ * the VM already finished, or the negative THROW code of an exception no
+ * CATCH handled (cannot happen under QUIT, which catches everything). */
 int forth_run(forth_vm *vm, long fuel);
 
 /* Makes the running (or next) word THROW -28. Safe from a signal handler. */
@@ -154,6 +161,9 @@ void *forth_mem(forth_vm *vm, forth_cell addr, size_t len);
 
 /* Monotonic ms deadline of a waiting MS, or 0. */
 uint64_t forth_wait_deadline(const forth_vm *vm);
+
+/* Fuel (threaded steps) the VM has used so far, for TASKS. */
+unsigned long forth_fuel_used(const forth_vm *vm);
 
 /* Number of uncaught errors reported so far. */
 unsigned long forth_errors(const forth_vm *vm);

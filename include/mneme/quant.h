@@ -93,6 +93,12 @@ int quant_dequantize_row(int type, const void *src, float *dst, int64_t n);
  * what quant_dot_fn gives for that row. */
 typedef void (*quant_dot4_fn)(int n, const void *w, const void *x, size_t xs, float *out);
 
+/* out[r] = dot(n, w + r * row_bytes, x) for r < rows: a matrix against
+ * one activation row (token generation) without a call per row; the same
+ * bits as dot. */
+typedef void (*quant_dotr_fn)(int n, const void *w, size_t row_bytes, int rows,
+                              const void *x, float *out);
+
 /* y[i] += a * x[i] for n elements of x in type F32 or F16 (the KV cache:
  * attention scores over a transposed K). */
 typedef void (*quant_axpy_fn)(int n, float a, const void *x, float *y);
@@ -119,6 +125,12 @@ typedef float (*quant_dot_fn)(int n, const void *w, const void *x);
  * what quant_dot_fn gives for that row. */
 typedef void (*quant_dot4_fn)(int n, const void *w, const void *x, size_t xs, float *out);
 
+/* out[r] = dot(n, w + r * row_bytes, x) for r < rows: a matrix against
+ * one activation row (token generation) without a call per row; the same
+ * bits as dot. */
+typedef void (*quant_dotr_fn)(int n, const void *w, size_t row_bytes, int rows,
+                              const void *x, float *out);
+
 /* y[i] += a * x[i] for n elements of x in type F32 or F16 (the KV cache:
  * attention scores over a transposed K). */
 typedef void (*quant_axpy_fn)(int n, float a, const void *x, float *y);
@@ -133,6 +145,7 @@ struct quant_ops {
   const char *name;                  /* "scalar", "avx2", "avx512" */
   quant_dot_fn dot[QUANT_NTYPES];
   quant_dot4_fn dot4[QUANT_NTYPES];    /* NULL where the variant has none */
+  quant_dotr_fn dotr[QUANT_NTYPES];    /* NULL where the variant has none */
   quant_row_fn quantize[QUANT_NTYPES]; /* set for the vec types */
   quant_axpy_fn axpy[QUANT_NTYPES];    /* set for F32 and F16 */
 };

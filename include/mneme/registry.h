@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mneme/kchannel.h"
+#include "mneme/list.h"
 #include "mneme/oneshot.h"
 #include "mneme/uuid.h"
 
@@ -106,7 +107,8 @@ struct svc_msg {
 /* What an asynchronous client receives on its reply kchannel. */
 struct svc_reply {
   uint32_t service_id, client_id, request_id;
-  int32_t status;              /* 0: body is a response; MN_ESERVICE: error */
+  int32_t status;              /* 0: body is a response; MN_ESERVICE: error;
+                                  MN_ECLOSED: unregistered, never served */
   _Alignas(16) uint8_t body[];
 };
 
@@ -127,7 +129,9 @@ int svc_register(const struct uuid *id, const char *name,
                  unsigned flags, size_t depth, struct svc_server **out);
 
 /*
- * Removes the service; clients' later calls get MN_ECLOSED. Called by the
+ * Removes the service; clients' later calls get MN_ECLOSED, and so do
+ * calls still queued (an asynchronous caller gets a reply with status
+ * MN_ECLOSED, a userspace caller an UNKNOWN_SERVICE error). Called by the
  * server's own task (which owns s) when it stops serving, so no task is
  * waiting in svc_recv(s); s is freed once its last client disconnects.
  */
@@ -160,6 +164,7 @@ struct svc_client {
   uint32_t service_id, client_id, next_request;
   struct oneshot reply;        /* status byte + max(resp, err) */
   struct svc_type type;
+  struct list node;            /* in the server's clients while connected */
 };
 
 /*
@@ -167,11 +172,14 @@ struct svc_client {
  * hello (may be NULL if the service takes none). Waits up to timeout_ns
  * for the service to be registered (0: fail at once). Returns 0,
  * MN_ENOENT / MN_ETIMEDOUT (no such service), MN_EMISMATCH (other
- * types), MN_EREJECTED (err filled if not NULL), MN_ENOMEM.
+ * types), MN_EREJECTED (err filled if not NULL), MN_ENOMEM, MN_ECANCELED
+ * (the calling task is being killed).
  */
 int svc_connect(const struct uuid *id, const struct svc_type *type,
                 const void *hello, void *err, uint64_t timeout_ns,
                 struct svc_client *c);
+/* Ends the connection; replies still on their way to c are dropped
+ * (the server's svc_reply_* gets MN_ECANCELED), so c may be reused. */
 void svc_disconnect(struct svc_client *c);
 
 /*

@@ -18,7 +18,8 @@
  * and the host's writes wait) for up to SERMUX_STALL_NS; if the port's
  * reader is still stuck, the rest of the frame is dropped and counted in
  * that port's rx_lost counters, so one dead reader cannot wedge the other
- * ports. Malformed, oversized and short frames, and frames for ports that
+ * ports; until the reader makes room again, further frames for that port
+ * that do not fit are counted as lost at once, without another stall. Malformed, oversized and short frames, and frames for ports that
  * are not open, are counted (sermux_stats).
  *
  * Well-known ports (mnemOS's, plus mneme's userspace bridge on 4):
@@ -69,6 +70,7 @@ struct sermux_port {
   struct bbq rx;                 /* from the host: the client reads */
   struct bbq tx;                 /* to the host: the client writes */
   struct sermux_port_stats st;   /* updated by the mux tasks */
+  int stuck;                     /* sermux-rx: lost data, ring still full */
 };
 
 struct sermux_req {

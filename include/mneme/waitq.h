@@ -43,6 +43,15 @@ waitq_seq(const struct waitq *q)
   return q->seq;
 }
 
+/*
+ * The usual way to wait for a condition: calls attempt(arg) until it
+ * returns something other than MN_EAGAIN, waiting on q (woken when the
+ * condition may have changed) in between, for at most timeout_ns in all.
+ * Returns what attempt returned, or MN_ETIMEDOUT / MN_ECANCELED.
+ */
+int waitq_retry(struct waitq *q, int (*attempt)(void *arg), void *arg,
+                uint64_t timeout_ns);
+
 /* Wakes the longest waiter / every waiter. Safe from interrupt handlers. */
 void waitq_wake_one(struct waitq *q);
 void waitq_wake_all(struct waitq *q);

@@ -25,16 +25,12 @@
 #include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/forth_shell.h"
-#include "mneme/keyboard.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
-#include "mneme/serial.h"
 #include "mneme/sermux.h"
-#include "mneme/status.h"
+#include "mneme/svcstart.h"
 #include "mneme/task.h"
-#include "mneme/trace.h"
-#include "mneme/userbridge.h"
 
 struct opts {
   size_t heap;                 /* 0: from the configuration */
@@ -203,88 +199,45 @@ load_config(struct opts *o)
   return 0;
 }
 
-/* ---- Forth shells (services/forth_shell.c) ---------------------------------
- * One per configured sermux port, and one on the console (stdin/stdout)
- * when the serial port is not on stdio (--serial tcp:PORT or none). */
 static int
-start_forth_shells(const struct opts *o, const struct mn_config_service *s)
+hosted_serial(void *arg)
 {
-  int err = 0;
-  if (strcmp(o->serial, "none"))
-    err = forth_shells_start(s->u.forth_shells.ports, s->u.forth_shells.nports);
-  if (strcmp(o->serial, "stdio")) {
-    struct bbq *in, *out;
-    int tty, e2 = hosted_console_open(&in, &out, &tty);
-    if (!e2)
-      e2 = forth_console_start(in, out, tty ? LE_TERMINAL : LE_PLAIN);
-    if (!err)
-      err = e2;
-  }
-  return err;
+  return hosted_serial_start(arg);
 }
 
-/* Starts one configured service. Returns 0 or an MN_E* code. */
+/* Forth shells on the configured sermux ports (services/forth_shell.c). */
 static int
-start_one(const struct opts *o, const struct mn_config_service *s)
+hosted_forth_shells(const uint16_t *ports, size_t n, void *arg)
 {
-  switch (s->kind) {
-  case MN_SVC_SERIAL:
-    return strcmp(o->serial, "none") ? hosted_serial_start(o->serial) : 0;
-  case MN_SVC_SERMUX: {
-    struct sermux_config mc = { s->u.sermux.ports, s->u.sermux.max_frame };
-    return strcmp(o->serial, "none") ? sermux_start(&mc, MN_SEC(1)) : MN_ENOENT;
-  }
-  case MN_SVC_LOOPBACK:
-    return sermux_loopback_start(s->u.loopback.port);
-  case MN_SVC_HELLO:
-    return sermux_hello_start(s->u.hello.port, s->u.hello.interval_ms,
-                              s->u.hello.message.ptr, s->u.hello.message.len);
-  case MN_SVC_PSEUDO_KEYBOARD:
-    return pseudo_keyboard_start(s->u.pseudo_keyboard.port);
-  case MN_SVC_KEYBOARD_MUX:
-    return kbdmux_start();
-  case MN_SVC_TRACING:
-    return trace_start(s->u.tracing.port, s->u.tracing.max_level,
-                       s->u.tracing.heartbeat_ms);
-  case MN_SVC_STATUS:
-    return status_start();
-  case MN_SVC_FORTH_SHELLS:
-    return start_forth_shells(o, s);
-  default:
-    klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
-    return 0;
-  }
+  (void)arg;
+  return forth_shells_start(ports, n);
 }
 
-/* Userspace requests: on sermux port 4, else on the bare serial port. */
-static int
-start_userbridge(const struct opts *o)
+/* A Forth shell on the console (stdin/stdout) when the serial line is
+ * elsewhere (--serial tcp:PORT or none). */
+static void
+start_console_shell(const struct opts *o)
 {
-  if (mn_config_find(&o->cfg, MN_SVC_SERMUX)) {
-    struct sermux_port *p;
-    int err = sermux_open(SERMUX_PORT_USERBRIDGE, 0, MN_SEC(1), &p);
-    return err ? err : userbridge_start(&p->rx, &p->tx, 1024);
-  }
-  struct bbq *rx, *tx;
-  int err = serial_get_port(MN_SEC(1), &rx, &tx);
-  return err ? err : userbridge_start(rx, tx, 1024);
+  struct bbq *in, *out;
+  int tty;
+  if (!strcmp(o->serial, "stdio"))
+    return;
+  int err = hosted_console_open(&in, &out, &tty);
+  if (!err)
+    err = forth_console_start(in, out, tty ? LE_TERMINAL : LE_PLAIN);
+  if (err)
+    klog(LOG_ERROR, "console shell: %s", mn_strerror(err));
 }
 
 static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
-  for (size_t i = 0; i < o->cfg.nservices; i++) {
-    const struct mn_config_service *s = &o->cfg.services[i];
-    int err = start_one(o, s);
-    if (err)
-      klog(LOG_ERROR, "%s: %s", mn_service_name(s->kind), mn_strerror(err));
-  }
-  if (strcmp(o->serial, "none") && mn_config_find(&o->cfg, MN_SVC_SERIAL)) {
-    int err = start_userbridge(o);
-    if (err)
-      klog(LOG_ERROR, "userspace bridge: %s", mn_strerror(err));
-  }
+  struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial };
+  if (strcmp(o->serial, "none"))
+    h.serial = hosted_serial;
+  svcstart_run(&o->cfg, &h);
+  start_console_shell(o);
   if (o->key_echo >= 0) {
     int err = sermux_keyecho_start((uint16_t)o->key_echo);
     if (err)
@@ -304,6 +257,9 @@ main(int argc, char **argv)
   }
   if (load_config(&o))
     return 2;
+  if (!strcmp(o.serial, "stdio") && isatty(1) && mn_config_find(&o.cfg, MN_SVC_SERMUX))
+    fprintf(stderr, "mneme: the serial line carries sermux frames; to watch it, run\n"
+                    "  build/hosted/mnemeterm \"exec:build/hosted/mneme --serial stdio\"\n");
   signal(SIGPIPE, SIG_IGN);
   hosted_fault_init();
   void *mem = mmap(0, o.heap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -148,13 +148,15 @@ tx_task(void *arg)
       bbq_release(&sp.tx, (size_t)n);
       continue;
     }
-    bbq_release(&sp.tx, 0);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      bbq_release(&sp.tx, 0);
       waitq_wait_seq(&sp.writable, seq, UINT64_MAX);
-    else if (sp.listen_fd >= 0)
+    } else if (sp.listen_fd >= 0) {
+      bbq_release(&sp.tx, 0); /* kept for the next client */
       drop_client();
-    else
-      task_sleep(MN_MSEC(100)); /* stdout gone: keep the ring moving */
+    } else {
+      bbq_release(&sp.tx, len); /* stdout gone: drop it, keep the ring moving */
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 /*
  * apic.c: interrupts and time. ACPI: RSDP -> XSDT (or RSDT) -> MADT gives
  * the local APIC address, the I/O APICs and the ISA interrupt overrides.
- * The 8259 PIC is remapped to 0xe0 (so a stray interrupt cannot look like
+ * The local APIC is used through MMIO, or through MSRs when the firmware
+ * left it in x2APIC mode. The 8259 PIC is remapped to 0xe0 (so a stray interrupt cannot look like
  * an exception) and masked. The TSC, calibrated against PIT channel 2 over
  * a window that overlaps the boot (apic_calibrate_start), is the monotonic
  * clock; the local APIC timer, calibrated in the same window, is armed
@@ -49,8 +50,16 @@ static uint64_t ns_per_tsc_q32;      /* ns per TSC tick, 32.32 fixed point */
 static uint64_t lapic_hz;            /* APIC timer ticks/s (divider 16) */
 static uint64_t lapic_per_ns_q32;    /* APIC timer ticks per ns, 32.32 */
 
-static uint32_t lapic_read(uint32_t reg) { return mmio_read32(lapic + reg); }
-static void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(lapic + reg, v); }
+static int x2apic; /* the firmware left the local APIC in x2APIC mode */
+
+/* Local APIC registers: MMIO, or MSRs 0x800 + reg / 16 in x2APIC mode. */
+static uint32_t lapic_read(uint32_t reg) {
+  return x2apic ? (uint32_t)rdmsr(0x800 + (reg >> 4)) : mmio_read32(lapic + reg);
+}
+static void lapic_write(uint32_t reg, uint32_t v) {
+  if (x2apic) wrmsr(0x800 + (reg >> 4), v);
+  else mmio_write32(lapic + reg, v);
+}
 
 void apic_eoi(void) {
   if (lapic) lapic_write(LAPIC_EOI, 0);
@@ -143,6 +152,7 @@ static uint16_t pit2_read(void) {
 void apic_calibrate_start(void) {
   wrmsr(0x1b, rdmsr(0x1b) | (1u << 11)); /* APIC global enable */
   lapic = rdmsr(0x1b) & 0xffffff000ull;   /* the architectural base */
+  x2apic = (rdmsr(0x1b) >> 10) & 1;
   lapic_write(LAPIC_TIMER_DIV, 3);        /* divide by 16 */
   lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked */
   outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
@@ -154,22 +164,53 @@ void apic_calibrate_start(void) {
   cal_started = 1;
 }
 
+/*
+ * Without a working PIT (some recent PCs have none): the TSC rate from
+ * CPUID leaf 0x15 or 0x16 (or a 2 GHz guess), then the APIC timer
+ * measured against the TSC over 2 ms.
+ */
+static void calibrate_without_pit(uint64_t *tsc, uint64_t *lapic_ticks) {
+  uint32_t r[4];
+  cpuid(0, 0, r);
+  uint32_t max = r[0];
+  *tsc = 0;
+  if (max >= 0x15) {
+    cpuid(0x15, 0, r);
+    if (r[0] && r[1] && r[2]) *tsc = (uint64_t)r[2] * r[1] / r[0];
+  }
+  if (!*tsc && max >= 0x16) {
+    cpuid(0x16, 0, r);
+    *tsc = (uint64_t)(r[0] & 0xffff) * 1000000u;
+  }
+  if (!*tsc) *tsc = 2000000000ull;
+  lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+  uint64_t t0 = rdtsc();
+  while (rdtsc() - t0 < *tsc / 500) cpu_relax();
+  *lapic_ticks = (uint64_t)(0xffffffffu - lapic_read(LAPIC_TIMER_CUR)) * 500;
+}
+
 /* Ends the window (at least 2 ms long) and derives the rates. */
 static void calibrate(void) {
   if (!cal_started || (inb(0x61) & 0x20)) /* never started, or > 55 ms */
     apic_calibrate_start();
   uint32_t ticks, left;
   uint64_t t1;
+  long spins = 0;
   do {
     uint16_t c = pit2_read();
     t1 = rdtsc();
     left = lapic_read(LAPIC_TIMER_CUR);
     ticks = 0xffffu - c;
+    if (++spins > 2000000 && ticks == 0) break; /* the PIT does not count */
   } while (ticks < 2387); /* 2 ms */
+  if (ticks < 2387) {
+    calibrate_without_pit(&tsc_hz, &lapic_hz);
+  } else {
+    uint64_t ns = (uint64_t)ticks * 1000000000ull / 1193182;
+    tsc_hz = (t1 - cal_tsc0) * 1000000000ull / ns;
+    lapic_hz = (uint64_t)(0xffffffffu - left) * 1000000000ull / ns;
+  }
   lapic_write(LAPIC_TIMER_INIT, 0);
-  uint64_t ns = (uint64_t)ticks * 1000000000ull / 1193182;
-  tsc_hz = (t1 - cal_tsc0) * 1000000000ull / ns;
-  lapic_hz = (uint64_t)(0xffffffffu - left) * 1000000000ull / ns;
   if (!tsc_hz) tsc_hz = 1;
   if (!lapic_hz) lapic_hz = 1;
   ns_per_tsc_q32 = (1000000000ull << 32) / tsc_hz;
@@ -186,7 +227,8 @@ int apic_init(uintptr_t rsdp) {
   if (cal_started && lapic != cal_base) cal_started = 0; /* measure again */
   if (!lapic) return MN_ENOTSUP;
   wrmsr(0x1b, rdmsr(0x1b) | (1u << 11)); /* APIC global enable */
-  lapic_id = lapic_read(LAPIC_ID) >> 24;
+  x2apic = (rdmsr(0x1b) >> 10) & 1;
+  lapic_id = x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24;
   lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
   for (int i = 0; i < nioapics; i++) { /* mask every input */
     uint32_t n = ((ioapic_read(ioapics[i].base, 1) >> 16) & 0xff) + 1;

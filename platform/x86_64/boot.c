@@ -2,7 +2,8 @@
  * boot.c: the UEFI entry point. While boot services are up it collects
  * what the kernel needs: the loaded image's sections (for W^X paging), the
  * GOP framebuffer, the ACPI RSDP, every file in \mneme\ on the ESP (the
- * command line, the configuration, later models) and a loader arena for
+ * command line, the configuration, later models), the load options (a
+ * command line from the UEFI shell) and a loader arena for
  * page tables. Then it takes the final memory map, exits boot services,
  * turns every usable region of the map (conventional memory and the boot
  * services' code and data, now free) into the kernel's heap regions,
@@ -176,6 +177,32 @@ static void set_cmdline(void) {
   x86_boot.info.cmdline = x86_boot.cmdline;
 }
 
+/*
+ * Load options given by a UEFI shell (`fs0:\EFI\BOOT\BOOTX64.EFI opt=1`)
+ * are UCS-2 text starting with the program's name: the rest replaces
+ * the command line of \mneme\cmdline. Binary options (a boot entry's
+ * optional data) are ignored.
+ */
+static void take_load_options(const efi_loaded_image *li) {
+  const char16 *o = li->load_options;
+  size_t n = li->load_options_size / 2;
+  if (!o || n == 0) return;
+  char buf[sizeof x86_boot.cmdline];
+  size_t len = 0;
+  for (size_t i = 0; i < n && o[i]; i++) {
+    if (o[i] < 0x20 || o[i] > 0x7e) return;
+    if (len + 1 < sizeof buf) buf[len++] = (char)o[i];
+  }
+  buf[len] = 0;
+  const char *args = strchr(buf, ' ');
+  if (!args) return;
+  while (*args == ' ') args++;
+  size_t k = 0;
+  for (; args[k] && k + 1 < sizeof x86_boot.cmdline; k++) x86_boot.cmdline[k] = args[k];
+  x86_boot.cmdline[k] = 0;
+  x86_boot.info.cmdline = x86_boot.cmdline;
+}
+
 static int usable_type(uint32_t t) {
   return t == EFI_CONVENTIONAL || t == EFI_BS_CODE || t == EFI_BS_DATA;
 }
@@ -250,6 +277,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
   find_rsdp();
   load_files(li->device);
   set_cmdline();
+  take_load_options(li);
   const struct boot_file *cfg = boot_file("config.bin");
   if (cfg) {
     x86_boot.info.config = cfg->data;

@@ -1,7 +1,9 @@
 /*
  * cpu.c: GDT with a 64-bit TSS whose interrupt stack table gives double
  * faults, NMIs, page faults and machine checks their own stacks (so a task
- * stack overflow still gets a dump) and hardware interrupts a shared one;
+ * stack overflow still gets a dump), the other exceptions one more (task
+ * stacks can be small; exceptions are fatal, so they do not nest) and
+ * hardware interrupts a shared one;
  * the IDT over entry.S's stubs; the C side of interrupt dispatch; the
  * exception dump (vector, error code, registers, task, backtrace) that
  * ends in plat_halt; and the FPU setup: SSE, and AVX/AVX-512 state through
@@ -40,7 +42,7 @@ struct idt_gate {
 };
 
 #define IST_STACK 16384
-enum { IST_DF = 1, IST_NMI, IST_PF, IST_MC, IST_IRQ, IST_COUNT = 5 };
+enum { IST_DF = 1, IST_NMI, IST_PF, IST_MC, IST_IRQ, IST_EXC, IST_COUNT = 6 };
 
 static uint64_t gdt[5];
 static struct tss tss;
@@ -52,6 +54,7 @@ extern const uint8_t x86_isr_table[]; /* entry.S: 256 stubs, 16 bytes each */
 
 volatile int cpu_event_pending;
 volatile uint64_t cpu_timer_irqs;
+volatile uint64_t cpu_nmis;
 volatile int cpu_fpu_clobber;
 uint32_t x86_xsave_size;
 uint64_t x86_xsave_mask;
@@ -98,7 +101,7 @@ static void load_idt(void) {
     g->type = 0x8e; /* present, DPL 0, interrupt gate */
     g->off_mid = (a >> 16) & 0xffff;
     g->off_hi = a >> 32;
-    g->ist = v >= 32 ? IST_IRQ : 0;
+    g->ist = v >= 32 ? IST_IRQ : IST_EXC;
   }
   idt[8].ist = IST_DF;
   idt[2].ist = IST_NMI;
@@ -271,8 +274,8 @@ static _Noreturn void fault(struct x86_frame *f) {
 void x86_interrupt(struct x86_frame *f) {
   uint64_t v = f->vector;
   if (v < 32) {
-    if (v == 2) { /* NMI: report and continue */
-      xprintf("NMI at %016lx\n", f->rip);
+    if (v == 2) { /* NMI: counted (printing here could cut into output) */
+      cpu_nmis++;
       return;
     }
     fault(f);

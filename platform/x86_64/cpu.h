@@ -29,8 +29,9 @@ void cpu_set_irq_handler(unsigned gsi, void (*handler)(void));
 
 /* Set by every interrupt; plat_wait_event consumes it. */
 extern volatile int cpu_event_pending;
-/* APIC timer interrupts so far. */
+/* APIC timer interrupts and NMIs so far. */
 extern volatile uint64_t cpu_timer_irqs;
+extern volatile uint64_t cpu_nmis;
 /* When set, the timer handler overwrites ymm0-15 and MXCSR (fpu.c test). */
 extern volatile int cpu_fpu_clobber;
 

@@ -2,11 +2,14 @@
  * kbd.c: PS/2 keyboard driver. The firmware leaves the i8042 with
  * scancode translation on, so bytes arrive as set 1: make codes below
  * 0x80, break codes with bit 7 set, 0xE0 prefixing the extended keys
- * (arrows, Home/End, Delete, right Ctrl/Alt). The IRQ 1 handler decodes
- * them with a US layout into key events in a ring; Shift, Ctrl, Alt and
- * Caps Lock are tracked as modifier state.
+ * (arrows, Home/End, Delete, right Ctrl/Alt, keypad Enter and /). The
+ * IRQ 1 handler decodes them with a US layout into struct key_event
+ * (include/mneme/keyboard.h) in a ring; Shift, Ctrl, Alt and Caps Lock
+ * are tracked as modifier state. kbd_to_bytes turns presses back into
+ * what a terminal would send, for byte-oriented consoles.
  *
- * Interface: kbd_init, kbd_irq, kbd_decode, kbd_read, kbd_to_bytes.
+ * Interface: kbd_init, kbd_irq, kbd_decode, kbd_read, kbd_lost,
+ * kbd_to_bytes.
  */
 #include "kbd.h"
 
@@ -18,13 +21,15 @@
 
 static struct key_event ring[EV_RING];
 static volatile uint32_t head, tail;
+static volatile uint64_t lost;
 static uint8_t mods, e0;
 
+/* Set 1 make codes 0x00-0x39 with a US layout; 0: not a character. */
 static const char plain[0x3a] =
-    "\0\033" "1234567890-=" "\b\t" "qwertyuiop[]" "\r\0" "asdfghjkl;'`"
+    "\0\0" "1234567890-=" "\0\0" "qwertyuiop[]" "\0\0" "asdfghjkl;'`"
     "\0\\" "zxcvbnm,./" "\0*\0 ";
 static const char shifted[0x3a] =
-    "\0\033" "!@#$%^&*()_+" "\b\t" "QWERTYUIOP{}" "\r\0" "ASDFGHJKL:\"~"
+    "\0\0" "!@#$%^&*()_+" "\0\0" "QWERTYUIOP{}" "\0\0" "ASDFGHJKL:\"~"
     "\0|" "ZXCVBNM<>?" "\0*\0 ";
 
 static int wait_write(void) {
@@ -57,7 +62,8 @@ int kbd_init(void) {
   return 0;
 }
 
-static uint32_t ext_key(uint8_t code) {
+/* Extended (E0) keys and the keypad with Num Lock off. */
+static uint16_t nav_key(uint8_t code) {
   switch (code) {
   case 0x48: return KEY_UP;
   case 0x50: return KEY_DOWN;
@@ -67,12 +73,43 @@ static uint32_t ext_key(uint8_t code) {
   case 0x4f: return KEY_END;
   case 0x53: return KEY_DELETE;
   case 0x52: return KEY_INSERT;
-  case 0x49: return KEY_PGUP;
-  case 0x51: return KEY_PGDN;
-  case 0x1c: return '\r';  /* keypad Enter */
-  case 0x35: return '/';   /* keypad / */
-  default: return 0;
+  case 0x49: return KEY_PAGE_UP;
+  case 0x51: return KEY_PAGE_DOWN;
+  default: return 0xffff;
   }
+}
+
+/* Fills ev for a non-modifier key; returns 0 for keys mneme ignores. */
+static int key_for(uint8_t code, int ext, struct key_event *ev) {
+  ev->code = KEY_CHAR;
+  ev->ch = 0;
+  if (ext) {
+    if (code == 0x1c) return ev->code = KEY_ENTER, 1;
+    if (code == 0x35) return ev->ch = '/', 1;
+    uint16_t k = nav_key(code);
+    return k != 0xffff ? (ev->code = k, 1) : 0;
+  }
+  switch (code) {
+  case 0x01: return ev->code = KEY_ESC, 1;
+  case 0x0e: return ev->code = KEY_BACKSPACE, 1;
+  case 0x0f: return ev->code = KEY_TAB, 1;
+  case 0x1c: return ev->code = KEY_ENTER, 1;
+  default: break;
+  }
+  if (code >= 0x3b && code <= 0x44) return ev->code = KEY_F, ev->ch = code - 0x3a, 1;
+  if (code == 0x57 || code == 0x58) return ev->code = KEY_F, ev->ch = code - 0x56 + 10, 1;
+  if (code >= 0x47 && code <= 0x53 && code != 0x4a && code != 0x4e) {
+    uint16_t k = nav_key(code); /* keypad, Num Lock off */
+    return k != 0xffff ? (ev->code = k, 1) : 0;
+  }
+  if (code == 0x4a) return ev->ch = '-', 1;
+  if (code == 0x4e) return ev->ch = '+', 1;
+  if (code >= sizeof plain || !plain[code]) return 0;
+  int shift = (mods & KEYMOD_SHIFT) != 0;
+  char c = plain[code];
+  if ((mods & KEYMOD_CAPS_LOCK) && c >= 'a' && c <= 'z') shift = !shift;
+  ev->ch = (uint8_t)(shift ? shifted[code] : c);
+  return 1;
 }
 
 int kbd_decode(uint8_t sc, struct key_event *ev) {
@@ -80,39 +117,34 @@ int kbd_decode(uint8_t sc, struct key_event *ev) {
     e0 = 1;
     return 0;
   }
+  if (sc == 0xe1 || sc == 0x00 || sc == 0xff || sc == 0xfa || sc == 0xfe) {
+    e0 = 0; /* Pause prefix, errors, ACK, resend: no key */
+    return 0;
+  }
   int ext = e0, down = !(sc & 0x80);
   uint8_t code = sc & 0x7f;
   e0 = 0;
   uint8_t bit = 0;
-  if (code == 0x2a || code == 0x36) bit = ext ? 0 : KMOD_SHIFT; /* E0 2A: fake shift */
-  else if (code == 0x1d) bit = KMOD_CTRL;
-  else if (code == 0x38) bit = KMOD_ALT;
-  if (bit || code == 0x2a || code == 0x36) {
-    if (down) mods |= bit; else mods &= ~bit;
+  if (code == 0x2a || code == 0x36) {
+    if (ext) return 0; /* E0 2A / E0 36: the fake Shifts of Print Screen */
+    bit = KEYMOD_SHIFT;
+  } else if (code == 0x1d) {
+    bit = KEYMOD_CTRL;
+  } else if (code == 0x38) {
+    bit = KEYMOD_ALT;
+  }
+  if (bit) {
+    if (down) mods |= bit;
+    else mods &= (uint8_t)~bit;
     return 0;
   }
   if (code == 0x3a && !ext) {
-    if (down) mods ^= KMOD_CAPS;
+    if (down) mods ^= KEYMOD_CAPS_LOCK;
     return 0;
   }
-  uint32_t key = 0;
-  if (ext) {
-    key = ext_key(code);
-  } else if (code < sizeof plain) {
-    int shift = (mods & KMOD_SHIFT) != 0;
-    char c = plain[code];
-    if ((mods & KMOD_CAPS) && c >= 'a' && c <= 'z') shift = !shift;
-    key = (uint8_t)(shift ? shifted[code] : c);
-    if (code == 0x0e) key = 0x7f; /* Backspace sends DEL, like terminals */
-  } else if (code >= 0x47 && code <= 0x53 && !(mods & KMOD_SHIFT)) {
-    key = ext_key(code); /* keypad with Num Lock off */
-  } else if (code == 0x3b) {
-    key = KEY_F1;
-  }
-  if (!key) return 0;
-  ev->key = key;
+  if (!key_for(code, ext, ev)) return 0;
+  ev->kind = down ? KEY_PRESSED : KEY_RELEASED;
   ev->mods = mods;
-  ev->down = (uint8_t)down;
   return 1;
 }
 
@@ -121,7 +153,10 @@ void kbd_irq(void) {
     uint8_t sc = inb(0x60);
     struct key_event ev;
     if (!kbd_decode(sc, &ev)) continue;
-    if (head - tail == EV_RING) continue; /* full: drop the newest */
+    if (head - tail == EV_RING) {
+      lost++;
+      continue;
+    }
     ring[head % EV_RING] = ev;
     head++;
   }
@@ -135,6 +170,8 @@ size_t kbd_read(struct key_event *ev, size_t max) {
   return n;
 }
 
+uint64_t kbd_lost(void) { return lost; }
+
 static size_t seq(char out[8], const char *s) {
   size_t n = 0;
   while (s[n]) out[n] = s[n], n++;
@@ -142,27 +179,39 @@ static size_t seq(char out[8], const char *s) {
 }
 
 size_t kbd_to_bytes(const struct key_event *ev, char out[8]) {
-  if (!ev->down) return 0;
-  switch (ev->key) {
+  if (ev->kind != KEY_PRESSED) return 0;
+  switch (ev->code) {
+  case KEY_ENTER: return seq(out, "\r");
+  case KEY_BACKSPACE: return seq(out, "\x7f");
+  case KEY_TAB: return seq(out, "\t");
+  case KEY_ESC: return seq(out, "\033");
   case KEY_UP: return seq(out, "\033[A");
   case KEY_DOWN: return seq(out, "\033[B");
   case KEY_RIGHT: return seq(out, "\033[C");
   case KEY_LEFT: return seq(out, "\033[D");
   case KEY_HOME: return seq(out, "\033[H");
   case KEY_END: return seq(out, "\033[F");
-  case KEY_DELETE: return seq(out, "\033[3~");
   case KEY_INSERT: return seq(out, "\033[2~");
-  case KEY_PGUP: return seq(out, "\033[5~");
-  case KEY_PGDN: return seq(out, "\033[6~");
-  case KEY_ESC: return seq(out, "\033");
-  default: break;
+  case KEY_DELETE: return seq(out, "\033[3~");
+  case KEY_PAGE_UP: return seq(out, "\033[5~");
+  case KEY_PAGE_DOWN: return seq(out, "\033[6~");
+  case KEY_F:
+    if (ev->ch >= 1 && ev->ch <= 4) {
+      out[0] = '\033', out[1] = 'O', out[2] = (char)('P' + ev->ch - 1);
+      return 3;
+    }
+    return 0;
+  case KEY_CHAR: break;
+  default: return 0;
   }
-  if (ev->key >= 0x80) return 0;
+  if (ev->ch == 0 || ev->ch >= 0x80) return 0; /* the layout is ASCII */
   size_t n = 0;
-  char c = (char)ev->key;
-  if (ev->mods & KMOD_ALT) out[n++] = '\033';
-  if ((ev->mods & KMOD_CTRL) && ((c >= 'a' && c <= 'z') || (c >= '@' && c <= '_')))
-    c = (char)(c & 0x1f);
+  char c = (char)ev->ch;
+  if (ev->mods & KEYMOD_ALT) out[n++] = '\033';
+  if (ev->mods & KEYMOD_CTRL) {
+    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 1);
+    else if (c >= '@' && c <= '_') c = (char)(c & 0x1f);
+  }
   out[n++] = c;
   return n;
 }

@@ -2,22 +2,30 @@
  * main.c: x86_main, entered by boot.c on the kernel stack with boot
  * services gone: brings up the CPU tables, paging, the consoles, the
  * APICs and timer, the UART and keyboard interrupts; hands every usable
- * memory region to kernel_init(); registers the drivers as services;
- * starts the first task and runs the kernel.
+ * memory region to kernel_init(); then the first task starts the services
+ * the configuration (config/x86_64.toml, or \mneme\config.bin on the
+ * ESP) lists, with COM1 as the serial port, the console port
+ * (framebuffer + PS/2 keyboard) and the monitor.
  *
  * Interface: x86_main (boot.h).
  */
 #include "apic.h"
 #include "boot.h"
+#include "console_svc.h"
 #include "cpu.h"
 #include "fbcon.h"
 #include "kbd.h"
+#include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/keyboard.h"
+#include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
 #include "mneme/platform.h"
+#include "mneme/sermux.h"
 #include "mneme/status.h"
 #include "mneme/task.h"
+#include "mneme/trace.h"
 #include "mneme/waitq.h"
 #include "mon.h"
 #include "paging.h"
@@ -35,24 +43,72 @@ static void route(unsigned irq, void (*h)(void), const char *what) {
   cpu_set_irq_handler((unsigned)gsi, h);
 }
 
-static void kbd_irq_wake(void) {
-  kbd_irq();
-  waitq_wake_all(&x86_input_wq);
+static struct mn_config cfg;
+
+/* Starts one configured service. Returns 0 or an MN_E* code. */
+static int start_one(const struct mn_config_service *s) {
+  switch (s->kind) {
+  case MN_SVC_SERIAL:
+    return x86_serial_start();
+  case MN_SVC_SERMUX: {
+    struct sermux_config mc = {s->u.sermux.ports, s->u.sermux.max_frame};
+    return sermux_start(&mc, MN_SEC(1));
+  }
+  case MN_SVC_LOOPBACK:
+    return sermux_loopback_start(s->u.loopback.port);
+  case MN_SVC_HELLO:
+    return sermux_hello_start(s->u.hello.port, s->u.hello.interval_ms,
+                              s->u.hello.message.ptr, s->u.hello.message.len);
+  case MN_SVC_PSEUDO_KEYBOARD:
+    return pseudo_keyboard_start(s->u.pseudo_keyboard.port);
+  case MN_SVC_KEYBOARD_MUX:
+    return kbdmux_start();
+  case MN_SVC_TRACING:
+    return trace_start(s->u.tracing.port, s->u.tracing.max_level,
+                       s->u.tracing.heartbeat_ms);
+  case MN_SVC_STATUS:
+    return status_start();
+  default:
+    klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
+    return 0;
+  }
 }
 
+/* The configured services, the console port, then the monitor. */
 static int init_task(void *arg) {
   (void)arg;
-  int err = status_start();
-  if (err) klog(LOG_ERROR, "status service: %s", mn_strerror(err));
+  for (size_t i = 0; i < cfg.nservices; i++) {
+    int err = start_one(&cfg.services[i]);
+    if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
+  }
+  int err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   err = task_spawn("shell", mon_task, 0, 32 * 1024, 0);
   if (err) klog(LOG_ERROR, "shell: %s", mn_strerror(err));
   return 0;
+}
+
+/* \mneme\config.bin from the ESP if it decodes, else the baked one. */
+static void load_config(void) {
+  const struct boot_info *bi = &x86_boot.info;
+  if (bi->config) {
+    int err = mn_config_decode(&cfg, bi->config, bi->config_len);
+    if (!err && cfg.platform.kind == MN_PLATFORM_X86_64) return;
+    xprintf("warning: \\mneme\\config.bin: %s; using the built-in configuration\n",
+            err ? mn_strerror(err) : "not for x86_64");
+  }
+  int err = mn_config_decode(&cfg, mn_config_baked, mn_config_baked_len);
+  if (err) {
+    xprintf("mneme: the built-in configuration does not decode: %s\n", mn_strerror(err));
+    plat_halt(1);
+  }
 }
 
 _Noreturn void x86_main(void) {
   apic_calibrate_start();
   serial_init();
   x86_serial_early_init();
+  x86_console_early_init();
   cpu_init();
   int rc = paging_init();
   if (rc) xprintf("warning: paging: %s (running on firmware tables)\n", mn_strerror(rc));
@@ -61,18 +117,18 @@ _Noreturn void x86_main(void) {
   rc = apic_init(x86_boot.rsdp);
   if (rc) xprintf("warning: no APIC/ACPI MADT (%s): no interrupts\n", mn_strerror(rc));
   route(4, x86_serial_irq, "COM1");
-  route(1, kbd_irq_wake, "keyboard");
+  route(1, x86_console_kbd_irq, "keyboard");
   serial_irq_on();
   if (kbd_init()) xprintf("warning: no PS/2 keyboard controller\n");
   xprintf("memory: %lu MiB usable in %zu regions; framebuffer %ux%u; cmdline '%s'\n",
           x86_boot.ram_total >> 20, x86_boot.info.nregions, x86_boot.fb.width,
           x86_boot.fb.height, x86_boot.cmdline);
+  load_config();
+  klog_set_level(cfg.kernel.log_level);
   if (kernel_init(&x86_boot.info)) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }
-  rc = x86_serial_start();
-  if (rc) klog(LOG_ERROR, "serial port service: %s", mn_strerror(rc));
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

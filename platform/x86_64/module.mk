@@ -14,9 +14,10 @@
 X86 := platform/x86_64
 X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 X86_ESP_FILES ?=
+X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c serial_svc.c fpu.c entry.S)
-X86_LIBS := services kernel mnheap postcard cobs mnerr
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c entry.S)
+X86_LIBS := services forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 .PHONY: image qemu debug
 image:
@@ -44,6 +45,7 @@ else
   LDFLAGS := /nologo /subsystem:efi_application /entry:efi_main \
              /nodefaultlib /opt:ref
   CFLAGS_$(X86)/libc.c := -fno-builtin
+  CFLAGS_$(X86)/libm.c := -fno-builtin
 
 $(O)/gen/font.c: $(X86_FONT) $(X86)/tools/psf2c.py
 	@mkdir -p $(dir $@)
@@ -64,7 +66,7 @@ $(O)/BOOTX64.EFI: $(X86_OBJS) $(call libpaths,$(X86_LIBS))
 -include $(patsubst %.o,%.d,$(X86_OBJS))
 
 # The ESP: FAT32, at least 64 MiB, 16 MiB more than its files.
-$(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_ESP_FILES) $(X86)/tools/gpt.py
+$(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_CONFIG_BIN) $(X86_ESP_FILES) $(X86)/tools/gpt.py
 	rm -f $@.fat
 	kb=$$(( $$(cat $(filter-out %.py,$^) | wc -c) / 1024 + 16384 )); \
 	  [ $$kb -ge 65536 ] || kb=65536; \
@@ -72,6 +74,7 @@ $(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_ESP_FILES) $(X86)/tools/gp
 	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT ::/mneme
 	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(O)/BOOTX64.EFI ::/EFI/BOOT/BOOTX64.EFI
 	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(X86)/cmdline $(X86_ESP_FILES) ::/mneme/
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(X86_CONFIG_BIN) ::/mneme/config.bin
 	python3 $(X86)/tools/gpt.py $@.fat $@
 	rm -f $@.fat
 
@@ -103,4 +106,9 @@ BENCH_SCRIPTS += bench/boot.sh
 ifeq ($(HOSTED),yes)
 $(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
 $(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
+$(eval $(call TEST,x86_libm_test,test/x86_libm_test.c platform/x86_64/libm.c,mnerr))
+CFLAGS_platform/x86_64/libm.c := -fno-builtin -Iplatform/x86_64/include
+CFLAGS_test/x86_libm_test.c := -fno-builtin
 endif
+TEST_SCRIPTS += test/x86_fuzz.sh
+FUZZ_SCRIPTS += test/x86_fuzz.sh

@@ -4,7 +4,8 @@
  * and usually the framebuffer) is identity-mapped with 2 MiB pages,
  * writable and non-executable. The PE sections of mneme.efi are remapped
  * with 4 KiB pages: code read-only and executable, read-only data
- * read-only, data writable; all but code non-executable. Page 0 and the
+ * read-only, data writable; all but code non-executable. The framebuffer
+ * is write-combining (PAT entry 1), which matters on real hardware. Page 0 and the
  * page below the boot stack are unmapped. A guard page is a non-present
  * entry carrying a software mark, so the page-fault dump can say "stack
  * overflow".
@@ -23,6 +24,7 @@
 
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull
+#define PTE_PWT 0x8ull /* with the PAT set up below: write-combining */
 #define PTE_PS 0x80ull
 #define PTE_GUARD 0x200ull /* software bit (available to the OS) */
 #define PTE_ADDR 0x000ffffffffff000ull
@@ -99,6 +101,11 @@ int paging_init(void) {
   int rc = map_big(0, top);
   const struct boot_fb *fb = &x86_boot.fb;
   if (!rc && fb->base) rc = map_big(fb->base, fb->base + fb->size);
+  /* The framebuffer write-combining: PAT entry 1 (PWT) becomes WC. */
+  if (!rc && fb->base) {
+    wrmsr(0x277, (rdmsr(0x277) & ~0xff00ull) | 0x0100ull);
+    rc = set_pages(fb->base, fb->base + fb->size, PTE_P | PTE_W | PTE_PWT | nx);
+  }
   if (!rc) rc = set_pages(0, PAGE, 0); /* NULL faults */
   /* The image: headers and sections with their own permissions. */
   uint64_t ib = x86_boot.image_base;

@@ -39,7 +39,7 @@ void serial_irq_on(void) {
 }
 
 static void put(uint8_t c) {
-  for (int spin = 0; spin < 100000 && !(inb(COM1 + 5) & 0x20); spin++)
+  for (int spin = 0; spin < 20000 && !(inb(COM1 + 5) & 0x20); spin++)
     cpu_relax();
   outb(COM1, c);
 }

@@ -129,14 +129,14 @@ def main_boot():
             tap(False, "ps lists the kernel's tasks", e)
         try:
             start = len(q.out)
-            m = command(q, "spawn 2", rb"spawned task (\d+)")
+            m = command(q, "spawn 2", rb"spawned task (\d+)\r\n")
             tid = m.group(1)
             q.expect(rb"worker " + tid + rb": tick 2 of 2", timeout=30, start=start)
             tap(True, "spawn starts a task that sleeps on kernel timers and ends")
         except Exception as e:  # noqa: BLE001
             tap(False, "spawn starts a task that sleeps on kernel timers and ends", e)
         try:
-            m = command(q, "fpu", rb"across task switches: (\S+)")
+            m = command(q, "fpu", rb"across task switches: (ok|FAILED|not checked)\r\n")
             text = q.out[-300:]
             tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
                 "AVX/SSE state survives interrupts and task switches", text)
@@ -161,9 +161,39 @@ def main_boot():
         except Exception as e:  # noqa: BLE001
             tap(False, "PS/2 keys (with Shift) are echoed on serial and run", e)
         try:
+            start = len(q.out)
+            q.sendkeys("ecXho hYi")
+            for k in ("home", "right", "right", "delete", "end", "left", "backspace", "end"):
+                q.hmp("sendkey " + k, settle=0.05)
+            q.sendkeys("!\n")
+            q.expect(rb"\r\nhi!\r\n" + PROMPT, timeout=30, start=start)
+            tap(True, "PS/2 editing keys (Home, End, Left, Right, Delete, Backspace) edit the line")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "PS/2 editing keys edit the line", e)
+        try:
+            command(q, "forth", rb"Forth on mneme.*\r\n")
+            command(q, "2 3 + .", rb"\r\n5 +ok\r\n")
+            command(q, ": sq dup * ; 7 sq .", rb"\r\n49 +ok\r\n")
+            start = len(q.out)
+            q.sendkeys("6 7 * .\n")
+            q.expect(rb"6 7 \* \.\r\n42 +ok\r\n", timeout=30, start=start)
+            command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;\r\n +ok\r\n")
+            command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
+            command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
+                    rb"\d+ forth +(ready|waiting|running) .*\r\n ok\r\n", timeout=60)
+            command(q, ": spin begin again ; spin", rb"spin\r\n")
+            start = len(q.out)
+            q.write(b"\x03")
+            q.expect(rb"-28|nterrupt", timeout=30, start=start)
+            command(q, "bye", rb"\r\n" + PROMPT)
+            tap(True, "Forth runs on both consoles (serial, PS/2); SPAWN runs a word on "
+                "its own task, STATUS lists it; Ctrl-C interrupts; BYE returns")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "Forth on both consoles, SPAWN, STATUS, Ctrl-C, BYE", e)
+        try:
             font = load_font()
             shot = q.screendump()
-            where = find_text(shot, "Key!", font)
+            where = find_text(shot, "49  ok", font)
             prompt = find_text(shot, "mneme>", font)
             tap(where is not None and prompt is not None and prompt[1] > where[1],
                 "framebuffer shows the typed text and the prompt below it "
@@ -203,6 +233,9 @@ def main():
                [rb"EXCEPTION 14: #PF page fault", rb"cr2\) 0000000000000010",
                 rb"rip [0-9a-f]{16}",
                 rb"backtrace \(return addresses on the stack\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"])
+    fault_boot("fault gp", "a non-canonical address (#GP)",
+               [rb"EXCEPTION 13: #GP general protection", rb"task: shell",
+                rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
     fault_boot("overflow", "a stack overflow",
                [rb"EXCEPTION 14: #PF page fault", rb"stack guard page",
                 rb"stack overflow of task overflow-test", rb"task: overflow-test",

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 OVMF_CODE_CANDIDATES = [
@@ -68,6 +69,28 @@ class Qemu:
         self.t_first_byte = None
         self.monitor = None
         self.out = b""
+        # A reader thread drains the serial socket all the time: QEMU's UART
+        # stalls the guest when nobody reads (even during monitor commands).
+        self._cond = threading.Condition()
+        self._eof = False
+        self._reader = threading.Thread(target=self._read_serial, daemon=True)
+        self._reader.start()
+
+    def _read_serial(self):
+        while True:
+            try:
+                data = self.serial.recv(65536)
+            except OSError:
+                data = b""
+            with self._cond:
+                if not data:
+                    self._eof = True
+                    self._cond.notify_all()
+                    return
+                if self.t_first_byte is None:
+                    self.t_first_byte = time.monotonic()
+                self.out += data
+                self._cond.notify_all()
 
     def _connect(self, path):
         while True:
@@ -85,16 +108,16 @@ class Qemu:
                 time.sleep(0.05)
 
     def _pump(self, wait):
-        r, _, _ = select.select([self.serial], [], [], wait)
-        if not r:
-            return False
-        data = self.serial.recv(65536)
-        if not data:
-            return None
-        if self.t_first_byte is None:
-            self.t_first_byte = time.monotonic()
-        self.out += data
-        return True
+        """Waits up to wait seconds for more serial output: True if some
+        arrived, False if not, None at the end of the stream."""
+        with self._cond:
+            n = len(self.out)
+            if self._eof:
+                return None
+            self._cond.wait(wait)
+            if len(self.out) > n:
+                return True
+            return None if self._eof else False
 
     def expect(self, pattern, timeout=None, start=0):
         """Waits until regex pattern (bytes) matches the serial output from
@@ -179,6 +202,7 @@ class Qemu:
         if self.proc.poll() is None:
             self.proc.kill()  # by its own PID
         self.proc.wait()
+        self._reader.join(5)
         for s in (self.serial, self.monitor):
             if s:
                 s.close()
@@ -211,10 +235,13 @@ def main():
             m = q.expect(a.until.encode())
             sys.stdout.buffer.write(q.out[: m.end()])
             return
+        shown = 0
         while q._pump(1.0) is not None:
-            sys.stdout.buffer.write(q.out)
+            with q._cond:
+                data = q.out[shown:]
+                shown = len(q.out)
+            sys.stdout.buffer.write(data)
             sys.stdout.flush()
-            q.out = b""
     finally:
         q.close()
 

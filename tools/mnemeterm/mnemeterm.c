@@ -12,28 +12,28 @@
  * max_frame/2 payload bytes and queued to the target. When the target
  * queue is long, clients and stdin are not read (back-pressure through
  * TCP); a client that reads too slowly loses data, counted in --stats.
+ * With --ports auto, open ports are learnt from the target's status
+ * service over port 4 (discover_*). Targets are opened by connect.c;
+ * tracing records are decoded by trace_decode.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 #include "mneme/err.h"
+#include "mneme/postcard.h"
 #include "mneme/sermux_frame.h"
+#include "connect.h"
 #include "trace_decode.h"
 
 #define MAX_PORTS 64
@@ -58,6 +58,8 @@ static struct {
   const char *target;
   int base, stdin_port, trace_port, trace_level, color, quiet, stats;
   int baud, exit_after;
+  int discover;                 /* --ports auto: ask status for open ports */
+  const char *trace_targets;    /* --trace-targets */
   pid_t child;                  /* exec: target */
   size_t max_frame;
   uint16_t ports[MAX_PORTS];
@@ -72,6 +74,15 @@ static struct {
   int stdin_open;
   struct smx_demux demux;
   struct trace_decoder tdec;
+  /* port discovery over the userspace bridge (port 4), see discover_*() */
+  struct {
+    int active;                 /* a round is under way */
+    uint32_t index;             /* MuxPort index asked for */
+    time_t next, deadline;
+    struct cobs_stream cs;      /* port 4 payload: COBS-framed replies */
+    uint8_t frame[2048];
+    uint64_t rounds;
+  } disc;
   /* counters */
   uint64_t wire_rx, wire_tx, payload_rx, payload_tx, frames_rx, frames_tx,
            client_lost;
@@ -149,11 +160,14 @@ usage(FILE *f)
 "\n"
 "options:\n"
 "  -b, --base N          first bridge port (default 10000; 0: no bridges)\n"
-"  -p, --ports LIST      ports to bridge (default 0-15), e.g. 0,1,4,10-13\n"
+"  -p, --ports LIST      ports to bridge, e.g. 0,1,4,10-13; auto (default):\n"
+"                        0-15 and every port the target's status service\n"
+"                        lists as open (asked on port 4 every 2 s)\n"
 "  -i, --stdin-port N    send stdin to port N (default 2; -1: ignore stdin)\n"
 "  -t, --trace-port N    tracing port (default 3; -1: no tracing)\n"
 "  -l, --trace-level L   tracing level to ask for: trace, debug, info, warn,\n"
 "                        error (default info)\n"
+"  -T, --trace-targets L print only records of these targets (sermux,tracing)\n"
 "  -s, --show LIST       also print the data of these ports on stdout\n"
 "  -f, --max-frame N     the target's max frame size (default 512)\n"
 "      --baud N          serial speed (default 115200)\n"
@@ -216,6 +230,7 @@ parse_args(int argc, char **argv)
   t.max_frame = 512;
   t.baud = 115200;
   t.color = isatty(1);
+  t.discover = 1;
   parse_ports("0-15", t.ports, &t.nports, 0);
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
@@ -232,7 +247,10 @@ parse_args(int argc, char **argv)
     } else if (OPT("-b", "--base")) {
       t.base = atoi(v), i++;
     } else if (OPT("-p", "--ports")) {
-      if (parse_ports(v, t.ports, &t.nports, 0))
+      t.discover = !strcmp(v, "auto");
+      if (t.discover)
+        parse_ports("0-15", t.ports, &t.nports, 0);
+      else if (parse_ports(v, t.ports, &t.nports, 0))
         return -1;
       i++;
     } else if (OPT("-i", "--stdin-port")) {
@@ -243,6 +261,8 @@ parse_args(int argc, char **argv)
       if ((t.trace_level = parse_level(v)) < 0)
         return -1;
       i++;
+    } else if (OPT("-T", "--trace-targets")) {
+      t.trace_targets = v, i++;
     } else if (OPT("-s", "--show")) {
       if (parse_ports(v, 0, &dummy, t.show))
         return -1;
@@ -270,137 +290,11 @@ parse_args(int argc, char **argv)
   return t.target ? 0 : -1;
 }
 
-/* ---- connecting -------------------------------------------------------------- */
-
-static int
-connect_tcp(const char *hostport)
-{
-  char host[256];
-  const char *colon = strrchr(hostport, ':');
-  if (!colon || (size_t)(colon - hostport) >= sizeof host)
-    return -1;
-  memcpy(host, hostport, (size_t)(colon - hostport));
-  host[colon - hostport] = 0;
-  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res;
-  if (getaddrinfo(host[0] ? host : "127.0.0.1", colon + 1, &hints, &res))
-    return -1;
-  int fd = -1;
-  for (struct addrinfo *r = res; r && fd < 0; r = r->ai_next) {
-    fd = socket(r->ai_family, r->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, r->ai_addr, r->ai_addrlen)) {
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(res);
-  if (fd >= 0) {
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-  return fd;
-}
-
-static int
-connect_unix(const char *path)
-{
-  struct sockaddr_un a = { .sun_family = AF_UNIX };
-  if (strlen(path) >= sizeof a.sun_path)
-    return -1;
-  strcpy(a.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a)) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static speed_t
-baud_const(int baud)
-{
-  switch (baud) {
-  case 9600: return B9600;
-  case 19200: return B19200;
-  case 38400: return B38400;
-  case 57600: return B57600;
-  case 230400: return B230400;
-  case 460800: return B460800;
-  case 921600: return B921600;
-  default: return B115200;
-  }
-}
-
-static int
-open_serial(const char *path)
-{
-  int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  struct termios tio;
-  if (tcgetattr(fd, &tio) == 0) { /* a tty or pty: raw bytes */
-    cfmakeraw(&tio);
-    cfsetspeed(&tio, baud_const(t.baud));
-    tio.c_cflag |= CLOCAL | CREAD;
-    tcsetattr(fd, TCSANOW, &tio);
-  }
-  return fd;
-}
-
-/* Runs cmd with a socket as its stdin and stdout (its stderr stays ours):
- * the hosted kernel with --serial stdio. */
-static int
-spawn_target(const char *cmd)
-{
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
-    return -1;
-  pid_t pid = fork();
-  if (pid < 0)
-    return -1;
-  if (pid == 0) {
-    setpgid(0, 0); /* a ^C at the terminal is for mnemeterm */
-    dup2(sv[1], 0);
-    dup2(sv[1], 1);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)0);
-    _exit(127);
-  }
-  close(sv[1]);
-  t.child = pid;
-  return sv[0];
-}
-
-static int
-open_target(const char *s)
-{
-  if (!strncmp(s, "exec:", 5))
-    return spawn_target(s + 5);
-  if (!strncmp(s, "tcp:", 4))
-    return connect_tcp(s + 4);
-  if (!strncmp(s, "unix:", 5))
-    return connect_unix(s + 5);
-  struct stat st;
-  if (stat(s, &st) == 0)
-    return S_ISSOCK(st.st_mode) ? connect_unix(s) : open_serial(s);
-  return strchr(s, ':') ? connect_tcp(s) : -1;
-}
-
-static int
-open_listener(int port)
-{
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  int one = 1;
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-      bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4)) {
-    if (fd >= 0)
-      close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 /* ---- output ------------------------------------------------------------------ */
+
+static void forward(uint16_t port, const uint8_t *p, size_t n);
+static void discover_feed(const uint8_t *p, size_t n);
+#define DISC_PORT 4
 
 /* Sends payload to a port as frames of at most max_frame/2 bytes. */
 static void
@@ -444,7 +338,8 @@ print_text(const uint8_t *p, size_t n)
 static void
 on_frame(uint16_t port, const uint8_t *p, size_t n)
 {
-  t.frames_rx++;
+  if (t.frames_rx++ == 0)
+    send_trace_level(); /* the target speaks sermux: ask for our level */
   t.payload_rx += n;
   if (port == t.trace_port) {
     int r = trace_feed(&t.tdec, p, n, stdout);
@@ -461,6 +356,16 @@ on_frame(uint16_t port, const uint8_t *p, size_t n)
       putchar('\n');
     fflush(stdout);
   }
+  if (t.discover && port == DISC_PORT)
+    discover_feed(p, n);
+  else
+    forward(port, p, n);
+}
+
+/* Queues bytes of a port to its bridge clients. */
+static void
+forward(uint16_t port, const uint8_t *p, size_t n)
+{
   for (int i = 0; i < t.ncl; i++) {
     struct client *c = &t.cl[i];
     if (c->port != port)
@@ -499,6 +404,120 @@ read_target(void)
   if (smx_demux_flush_text(&t.demux, &it) == SMX_TEXT) /* a prompt */
     print_text(it.data, it.len);
   return 0;
+}
+
+/* ---- port discovery ---------------------------------------------------------- */
+
+/*
+ * With --ports auto, mnemeterm asks the target's status service (through
+ * the userspace bridge on port 4) for MuxPort(0), MuxPort(1), ... until
+ * NoSuchIndex, every 2 s, and bridges each port it learns of. Its requests
+ * carry nonces DISC_NONCE + index; replies with such nonces are taken off
+ * port 4, every other frame on port 4 goes to the bridge clients as usual.
+ */
+#define DISC_NONCE 0x6d6e0000u
+static const uint8_t status_uuid[16] = { 0x14, 0x63, 0xb7, 0x74, 0xce, 0x29, 0x4e, 0xa9,
+                                         0x94, 0xc0, 0xc0, 0x70, 0x56, 0x18, 0x4c, 0x38 };
+
+static void
+add_port(uint16_t port)
+{
+  for (int i = 0; i < t.nports; i++)
+    if (t.ports[i] == port)
+      return;
+  if (t.nports == MAX_PORTS || t.base <= 0)
+    return;
+  t.ports[t.nports] = port;
+  t.listen[t.nports] = term_listen(t.base + port);
+  if (t.listen[t.nports] < 0)
+    fprintf(stderr, "mnemeterm: cannot listen on 127.0.0.1:%d\n", t.base + port);
+  else
+    fprintf(stderr, "mnemeterm: port %u open: bridged at 127.0.0.1:%d\n", port,
+            t.base + port);
+  t.nports++;
+}
+
+static void
+discover_ask(uint32_t index)
+{
+  uint8_t req[48], enc[64];
+  struct pc_enc e;
+  size_t len;
+  uint8_t body[8];
+  struct pc_enc b;
+  pc_enc_init(&b, body, sizeof body);
+  pc_enc_variant(&b, 6); /* MuxPort(index) */
+  pc_enc_u32(&b, index);
+  pc_enc_init(&e, req, sizeof req);
+  pc_enc_uuid(&e, status_uuid);
+  pc_enc_u32(&e, DISC_NONCE + index);
+  pc_enc_bytes(&e, body, pc_enc_len(&b));
+  if (pc_enc_error(&e) || cobs_encode(req, pc_enc_len(&e), enc, sizeof enc - 1, &len))
+    return;
+  enc[len++] = 0;
+  send_port(DISC_PORT, enc, len);
+  t.disc.index = index;
+  t.disc.active = 1;
+  t.disc.deadline = time(0) + 5;
+}
+
+/* A reply to one of our requests? Then it is handled and 1 returned. */
+static int
+discover_reply(const uint8_t *f, size_t n)
+{
+  struct pc_dec d;
+  uint8_t uuid[16], ok;
+  uint32_t nonce, kind;
+  uint16_t port;
+  pc_dec_init(&d, f, n);
+  if (pc_dec_uuid(&d, uuid) || memcmp(uuid, status_uuid, 16) ||
+      pc_dec_u32(&d, &nonce) || nonce != DISC_NONCE + t.disc.index ||
+      !t.disc.active || pc_dec_u8(&d, &ok))
+    return 0;
+  if (ok == 0 && pc_dec_variant(&d, &kind) == 0 && kind == 6 &&
+      pc_dec_u16(&d, &port) == 0) {
+    add_port(port);
+    discover_ask(t.disc.index + 1);
+  } else { /* NoSuchIndex: the round is over */
+    t.disc.active = 0;
+    t.disc.rounds++;
+  }
+  return 1;
+}
+
+/* Port 4 payload: our replies are taken out, the rest is forwarded. */
+static void
+discover_feed(const uint8_t *p, size_t n)
+{
+  size_t off = 0;
+  while (off < n) {
+    size_t used, len;
+    int r = cobs_stream_feed(&t.disc.cs, p + off, n - off, &used);
+    off += used;
+    if (r != 1)
+      continue; /* a bad frame is the clients' business: they see it below */
+    const uint8_t *f = cobs_stream_frame(&t.disc.cs, &len);
+    if (!discover_reply(f, len)) {
+      uint8_t enc[2200];
+      size_t elen;
+      if (cobs_encode(f, len, enc, sizeof enc - 1, &elen) == 0) {
+        enc[elen++] = 0;
+        forward(DISC_PORT, enc, elen);
+      }
+    }
+  }
+}
+
+static void
+discover_tick(void)
+{
+  time_t now = time(0);
+  if (t.disc.active && now >= t.disc.deadline)
+    t.disc.active = 0; /* no answer: no bridge or no status on port 4 */
+  if (!t.disc.active && now >= t.disc.next) {
+    t.disc.next = now + 2;
+    discover_ask(0);
+  }
 }
 
 /* ---- clients ------------------------------------------------------------------ */
@@ -547,15 +566,17 @@ loop(void)
   struct pollfd pf[2 + MAX_PORTS + MAX_CLIENTS];
   time_t end = t.exit_after ? time(0) + t.exit_after : 0;
   while (!stop) {
-    int n = 0, accepting = t.out.len < TARGET_HIGH;
+    if (t.discover && t.frames_rx)
+      discover_tick(); /* only once the target is known to speak sermux */
+    int n = 0, accepting = t.out.len < TARGET_HIGH, np = t.nports;
     pf[n++] = (struct pollfd){ t.fd, (short)(POLLIN | (t.out.len ? POLLOUT : 0)), 0 };
     pf[n++] = (struct pollfd){ t.stdin_open && accepting ? 0 : -1, POLLIN, 0 };
-    for (int i = 0; i < t.nports; i++)
+    for (int i = 0; i < np; i++)
       pf[n++] = (struct pollfd){ t.listen[i], POLLIN, 0 };
     for (int i = 0; i < t.ncl; i++)
       pf[n++] = (struct pollfd){ t.cl[i].fd,
         (short)((accepting ? POLLIN : 0) | (t.cl[i].out.len ? POLLOUT : 0)), 0 };
-    int timeout = end ? 200 : -1;
+    int timeout = end || t.discover ? 200 : -1;
     if (poll(pf, (nfds_t)n, timeout) < 0 && errno != EINTR)
       return 1;
     if (end && time(0) >= end)
@@ -568,13 +589,13 @@ loop(void)
     }
     if (pf[1].revents && read_input(0, (uint16_t)t.stdin_port))
       t.stdin_open = 0;
-    for (int i = 0; i < t.nports; i++)
+    for (int i = 0; i < np; i++)
       if (pf[2 + i].revents & POLLIN)
         accept_client(i);
     /* clients: walk backwards, dropping closes the gap from the end */
-    int ncl = t.ncl < n - 2 - t.nports ? t.ncl : n - 2 - t.nports;
+    int ncl = t.ncl < n - 2 - np ? t.ncl : n - 2 - np;
     for (int i = ncl - 1; i >= 0; i--) {
-      short re = pf[2 + t.nports + i].revents;
+      short re = pf[2 + np + i].revents;
       struct client *c = &t.cl[i];
       int dead = 0;
       if (re & POLLIN)
@@ -604,7 +625,7 @@ main(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
-  t.fd = open_target(t.target);
+  t.fd = term_open_target(t.target, t.baud, &t.child);
   if (t.fd < 0) {
     fprintf(stderr, "mnemeterm: cannot open %s: %s\n", t.target, strerror(errno));
     return 1;
@@ -614,17 +635,18 @@ main(int argc, char **argv)
   if (smx_demux_init(&t.demux, malloc(dsz), dsz, t.max_frame) != 0)
     return 1;
   trace_decoder_init(&t.tdec, t.color, t.trace_level);
+  t.tdec.targets = t.trace_targets;
+  cobs_stream_init(&t.disc.cs, t.disc.frame, sizeof t.disc.frame);
   t.stdin_open = t.stdin_port >= 0 && t.stdin_port <= 65535;
   if (t.stdin_open)
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
   for (int i = 0; i < t.nports; i++) {
-    t.listen[i] = t.base > 0 ? open_listener(t.base + t.ports[i]) : -1;
+    t.listen[i] = t.base > 0 ? term_listen(t.base + t.ports[i]) : -1;
     if (t.base > 0 && t.listen[i] < 0)
       fprintf(stderr, "mnemeterm: cannot listen on 127.0.0.1:%d\n", t.base + t.ports[i]);
   }
   fprintf(stderr, "mnemeterm: connected to %s%s\n", t.target,
           t.base > 0 ? "; ports bridged at 127.0.0.1" : "");
-  send_trace_level();
   int rc = loop();
   if (t.child > 0) {
     kill(-t.child, SIGTERM); /* its process group */

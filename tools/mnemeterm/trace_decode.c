@@ -29,6 +29,7 @@ trace_decoder_init(struct trace_decoder *d, int color, int want_level)
   d->color = color;
   d->want_level = want_level;
   d->last_level = -1;
+  d->sink = fopen("/dev/null", "w");
 }
 
 void
@@ -36,6 +37,9 @@ trace_decoder_free(struct trace_decoder *d)
 {
   free(d->meta);
   d->meta = 0;
+  if (d->sink)
+    fclose(d->sink);
+  d->sink = 0;
   d->nmeta = 0;
 }
 
@@ -128,6 +132,23 @@ rec_meta(struct trace_decoder *d, struct pc_dec *dec)
   return 0;
 }
 
+/* Is target in the comma-separated filter list (or is there none)? */
+static int
+wanted(const struct trace_decoder *d, const char *target)
+{
+  if (!d->targets)
+    return 1;
+  size_t n = strlen(target);
+  for (const char *p = d->targets; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == n && !memcmp(p, target, n))
+      return 1;
+    p += len + (e ? 1 : 0);
+  }
+  return 0;
+}
+
 /* Event or SpanEnter. */
 static int
 rec_event(struct trace_decoder *d, struct pc_dec *dec, int span_enter, FILE *out,
@@ -143,6 +164,8 @@ rec_event(struct trace_decoder *d, struct pc_dec *dec, int span_enter, FILE *out
   const struct trace_meta *m = id < d->nmeta && d->meta[id].known ? &d->meta[id] : &unknown;
   if (m == &unknown)
     *mismatch = 1; /* the target thinks we have its Meta: ask again */
+  if (!wanted(d, m->target))
+    out = d->sink;
   prefix(d, out, m->level, ns);
   fprintf(out, span_enter ? "%s: -> %s" : "%s: %s", m->target, m->name);
   if (print_fields(dec, out, span_enter) || pc_dec_finish(dec)) {

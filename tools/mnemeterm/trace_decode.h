@@ -28,6 +28,8 @@ struct trace_decoder {
   int color, want_level;
   uint64_t records, bad, heartbeats, discarded;
   int last_level;              /* from the last heartbeat, -1 before */
+  const char *targets;         /* "a,b,c": only these targets; NULL: all */
+  FILE *sink;                  /* where filtered-out records are decoded */
 };
 
 enum { TRACE_FEED_OK = 0, TRACE_FEED_LEVEL_MISMATCH = 1 };

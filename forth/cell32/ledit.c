@@ -1,0 +1,2 @@
+/* ledit.c built with 32-bit cells (see forth/module.mk). */
+#include "../ledit.c"

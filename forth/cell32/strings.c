@@ -1,0 +1,2 @@
+/* strings.c built with 32-bit cells (see forth/module.mk). */
+#include "../strings.c"

@@ -1,0 +1,40 @@
+/*
+ * svcstart.h: starting the configured services, on any platform.
+ *
+ * A platform decodes its configuration (config.h) and calls svcstart_run()
+ * from its first task. The portable services (sermux and its port users,
+ * keyboard mux, tracing, status) are started here, in the configuration's
+ * order, which tools/mkconfig.py made a dependency order; the services a
+ * platform provides itself (the serial port driver) and those built in
+ * other parts (Forth shells) are started through hooks. Then the
+ * userspace bridge: on sermux port 4 when the mux is enabled, else on the
+ * bare serial port.
+ */
+#ifndef MNEME_SVCSTART_H
+#define MNEME_SVCSTART_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mneme/config.h"
+
+struct svcstart_hooks {
+  /* Starts the platform's serial port service (NULL: there is none). */
+  int (*serial)(void *arg);
+  /* Starts Forth shells on these sermux ports (NULL: not built in). */
+  int (*forth_shells)(const uint16_t *ports, size_t n, void *arg);
+  void *arg;
+};
+
+/*
+ * Starts every service of c in order and then the userspace bridge. A
+ * service that fails is logged (klog) and skipped. Returns how many
+ * failed to start.
+ */
+int svcstart_run(const struct mn_config *c, const struct svcstart_hooks *h);
+
+/* Starts one configured service. Returns 0, MN_ENOTSUP (needs a hook
+ * that is missing), or the service's start errors. */
+int svcstart_one(const struct mn_config *c, const struct mn_config_service *s,
+                 const struct svcstart_hooks *h);
+
+#endif
