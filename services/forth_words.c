@@ -189,7 +189,7 @@ w_tasks(forth_vm *vm, void *ctx)
   for (struct forth_task *t = forth_task_first(); t; t = t->next) {
     const char *st = t->ended ? "done" : t->killed ? "kill" : state_names[t->state];
     say(ft, "%4u %6u %-5s %11llu %8llu %s%s\n", (unsigned)t->id, (unsigned)t->parent,
-        st, (unsigned long long)t->slices * FT_FUEL,
+        st, (unsigned long long)(t->vm ? forth_fuel_used(t->vm) : t->fuel),
         (unsigned long long)(t->cpu_ns / 1000000u), t->name, t == ft ? " *" : "");
   }
   return 0;
