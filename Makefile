@@ -6,7 +6,9 @@
 # LIBRARY / PROGRAM / TEST templates the modules use.
 #
 #   make                 build every target (build/<target>/)
-#   make run             install what is missing, build, boot mneme
+#   make run             install what is missing, build, boot mneme in QEMU
+#                        (x86_64, serial on this terminal; GUI=1: a window)
+#   make run-hosted      build and run mneme as a Linux process
 #   make test            every test, with gcc, clang and ASan+UBSan
 #   make bench           benchmarks (not part of make test)
 #   make fuzz            longer fuzzing runs
@@ -21,7 +23,7 @@ include mk/target.mk
 include mk/rules.mk
 include $(sort $(wildcard */module.mk */*/module.mk))
 
-.PHONY: all target tests test test-quick bench fuzz run deps clean
+.PHONY: all target tests test test-quick bench fuzz run run-hosted deps clean
 
 # Build every target; a target whose toolchain is missing is skipped by
 # its own module (see platform/x86_64/module.mk).
@@ -57,7 +59,11 @@ bench: deps
 fuzz: deps
 	@for f in $(FUZZ_SCRIPTS); do FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $$f || exit 1; done
 
-run: deps
+# platform/x86_64/qemu.sh installs what is missing (tools/deps.sh) itself.
+run:
+	@platform/x86_64/qemu.sh
+
+run-hosted: deps
 	$(MAKE) TARGET=hosted target
 	@tools/run.sh
 

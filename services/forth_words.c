@@ -1,10 +1,11 @@
 /*
  * forth_words.c: the kernel words of mneme's Forth VMs.
  *
- * Interface: forth_words_install.
+ * Interface: forth_words_install, forth_words_platform.
  *
  * SPAWN SEND RECV JOIN KILL ME PARENT TASKS STATUS SERVICE PORT-OPEN
- * PORT-WRITE PORT-READ (forth_task.h documents their stack effects).
+ * PORT-WRITE PORT-READ (forth_task.h documents their stack effects),
+ * and the words the platform registered (forth_words_platform).
  * A word that must wait returns FORTH_WAIT before consuming anything,
  * after naming the wait queue in ft->wq (and the queue's sequence number
  * taken before the check, so no wake is lost); the task loop waits and
@@ -469,6 +470,16 @@ w_port_read(forth_vm *vm, void *ctx)
   return forth_push(vm, (forth_cell)n);
 }
 
+static const struct forth_task_word *plat_words;
+static size_t plat_nwords;
+
+void
+forth_words_platform(const struct forth_task_word *w, size_t n)
+{
+  plat_words = w;
+  plat_nwords = n;
+}
+
 int
 forth_words_install(struct forth_task *ft)
 {
@@ -484,6 +495,9 @@ forth_words_install(struct forth_task *ft)
   };
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (forth_define(ft->vm, words[i].name, words[i].fn, NULL))
+      return MN_ENOMEM;
+  for (size_t i = 0; i < plat_nwords; i++)
+    if (forth_define(ft->vm, plat_words[i].name, plat_words[i].fn, NULL))
       return MN_ENOMEM;
   return 0;
 }

@@ -130,7 +130,16 @@ void forth_task_default_config(struct forth_config *cfg);
 /* Number of live VMs. */
 unsigned forth_task_count(void);
 
-/* Installs the kernel words in vm (forth_words.c). 0 or MN_ENOMEM. */
+/* Words a platform adds to every VM it starts from then on (its
+ * diagnostics); w must stay valid. Call before the shells start. */
+struct forth_task_word {
+  const char *name;
+  forth_hostfn fn;
+};
+void forth_words_platform(const struct forth_task_word *w, size_t n);
+
+/* Installs the kernel words (and the platform's) in vm (forth_words.c).
+ * 0 or MN_ENOMEM. */
 int forth_words_install(struct forth_task *ft);
 
 /* Internals shared with forth_words.c. */

@@ -4,8 +4,9 @@
  * APICs and timer, the UART and keyboard interrupts; hands every usable
  * memory region to kernel_init(); then the first task starts the services
  * the configuration (config/x86_64.toml, or \mneme\config.bin on the
- * ESP) lists, with COM1 as the serial port, the console port
- * (framebuffer + PS/2 keyboard) and the monitor.
+ * ESP) lists, with COM1 as the serial port and the console port
+ * (framebuffer + PS/2 keyboard), and a Forth shell on each of the two
+ * (services/forth_shell.c; the platform's diagnostic words from mon.c).
  *
  * Interface: x86_main (boot.h).
  */
@@ -17,11 +18,13 @@
 #include "kbd.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
 #include "mneme/platform.h"
+#include "mneme/serial.h"
 #include "mneme/sermux.h"
 #include "mneme/status.h"
 #include "mneme/task.h"
@@ -68,23 +71,42 @@ static int start_one(const struct mn_config_service *s) {
                        s->u.tracing.heartbeat_ms);
   case MN_SVC_STATUS:
     return status_start();
+  case MN_SVC_FORTH_SHELLS:
+    return forth_shells_start(s->u.forth_shells.ports, s->u.forth_shells.nports);
   default:
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
     return 0;
   }
 }
 
-/* The configured services, the console port, then the monitor. */
+/* A Forth shell on a port's rings. Shells make their VM at the first
+ * input byte: an empty line (CR) is put in first, so the VM starts now
+ * and its ` ok` is the first prompt. No port (sermux owns COM1, say): no
+ * shell there. */
+static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) {
+  if (!err) err = bbq_write_all(rx, "\r", 1, 0);
+  if (!err) err = forth_console_start(rx, tx, LE_TERMINAL);
+  if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
+}
+
+/* The configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
+  mon_words_register();
   for (size_t i = 0; i < cfg.nservices; i++) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
   int err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
-  err = task_spawn("shell", mon_task, 0, 32 * 1024, 0);
-  if (err) klog(LOG_ERROR, "shell: %s", mn_strerror(err));
+  struct bbq *rx = 0, *tx = 0;
+  err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
+            ? serial_get_port(MN_SEC(1), &rx, &tx)
+            : MN_ENOTSUP;
+  shell_on("serial port", rx, tx, err);
+  err = console_get_port(MN_SEC(1), &rx, &tx);
+  shell_on("console", rx, tx, err);
+  xprintf("boot: %lu us from entry to the shells' start\n", apic_tsc_to_ns(rdtsc()) / 1000);
   return 0;
 }
 

@@ -2,17 +2,19 @@
 """boot_test.py: integration tests of mneme on x86_64 under QEMU (TCG).
 
 Boots build/x86_64/mneme.img with OVMF and checks, printing TAP lines:
-the boot banner and prompt on serial; the prompt's glyphs on the
-framebuffer (QEMU screendump compared with the PSF font, cell by cell);
-commands typed on serial and on the PS/2 keyboard (QEMU sendkey) echoed;
-the memory mneme reports against QEMU's -m; the timer; a fault on an
-unmapped address and a stack overflow into a guard page print a dump and
-stop the machine (no silent reset).
+the boot banner and the Forth shell's ` ok` prompt on serial; Forth typed
+on serial echoed and run (SPAWN, STATUS, Ctrl-C); the platform's words
+(MEM against QEMU's -m, PS, FPU); the timer; Forth typed on the PS/2
+keyboard (QEMU sendkey), echoed and edited on the framebuffer console
+(QEMU screendump compared with the PSF font, cell by cell); FAULT (a
+read of an unmapped address), FAULT-GP and OVERFLOW (a stack overflow
+into a guard page) print a dump and stop the machine (no silent reset).
 """
 import gzip
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qemu import Qemu  # noqa: E402
@@ -20,7 +22,7 @@ from qemu import Qemu  # noqa: E402
 IMAGE = os.environ.get("IMAGE", "build/x86_64/mneme.img")
 FONT = os.environ.get("X86_FONT", "/usr/share/consolefonts/Lat15-Terminus16.psf.gz")
 MEM_MB = 256
-PROMPT = rb"mneme> "
+PROMPT = rb" ok\r\n"
 results = []
 
 
@@ -86,10 +88,10 @@ def boot(name):
     q = Qemu(IMAGE, MEM_MB, timeout=240)
     try:
         q.expect(rb"mneme\S* x86_64 \(UEFI\)", timeout=150)
-        q.expect(PROMPT)
-        tap(True, "%s: boots to the banner and prompt on serial" % name)
+        q.expect(rb"mneme Forth\r\n +ok\r\n")
+        tap(True, "%s: boots to the banner and the Forth prompt on serial" % name)
     except Exception as e:  # noqa: BLE001
-        tap(False, "%s: boots to the banner and prompt on serial" % name, e)
+        tap(False, "%s: boots to the banner and the Forth prompt on serial" % name, e)
         q.close()
         return None
     return q
@@ -101,105 +103,108 @@ def command(q, line, reply, timeout=30):
     return q.expect(reply, timeout=timeout, start=start)
 
 
+def screen_has(q, font, texts, timeout=30):
+    """Polls screendumps until every text shows; returns their cells."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shot = q.screendump()
+        where = [find_text(shot, t, font) for t in texts]
+        if all(where) or time.monotonic() > deadline:
+            return where
+        time.sleep(1)
+
+
 def main_boot():
     q = boot("boot")
     if not q:
         return
     try:
         try:
-            m = command(q, "mem", rb"mem: (\d+) KiB usable")
+            m = command(q, "MEM", rb"mem: (\d+) KiB usable")
             kib = int(m.group(1))
             ok = MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024
-            tap(ok, "mem reports %d KiB usable of -m %d MiB (within 16 MiB)" %
+            tap(ok, "MEM reports %d KiB usable of -m %d MiB (within 16 MiB)" %
                 (kib, MEM_MB), q.out[-400:])
         except Exception as e:  # noqa: BLE001
-            tap(False, "mem command", e)
+            tap(False, "MEM", e)
         try:
-            m = command(q, "mem", rb"heap: (\d+) KiB total")
+            m = command(q, "MEM", rb"heap: (\d+) KiB total")
             kib = int(m.group(1))
             tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
                 "the kernel heap manages %d KiB of -m %d MiB (within 16 MiB)" % (kib, MEM_MB))
         except Exception as e:  # noqa: BLE001
             tap(False, "the kernel heap size", e)
         try:
-            m = command(q, "ps", rb"shell +running.*\r\n" + PROMPT)
-            tap(all(t in m.string for t in (b"serial-rx", b"serial-tx", b"status")),
-                "ps lists the kernel's tasks (shell, serial, status)", q.out[-600:])
-        except Exception as e:  # noqa: BLE001
-            tap(False, "ps lists the kernel's tasks", e)
-        try:
             start = len(q.out)
-            m = command(q, "spawn 2", rb"spawned task (\d+)\r\n")
-            tid = m.group(1)
-            q.expect(rb"worker " + tid + rb": tick 2 of 2", timeout=30, start=start)
-            tap(True, "spawn starts a task that sleeps on kernel timers and ends")
+            command(q, "PS", rb"console +running.*\r\n(.*\r\n)* ok\r\n")
+            tap(all(t in q.out[start:] for t in (b"serial-rx", b"serial-tx", b"status",
+                                               b"ps2-kbd", b"console-fb")),
+                "PS lists the kernel's tasks (shells, serial, keyboard, status)", q.out[-900:])
         except Exception as e:  # noqa: BLE001
-            tap(False, "spawn starts a task that sleeps on kernel timers and ends", e)
+            tap(False, "PS lists the kernel's tasks", e)
         try:
-            m = command(q, "fpu", rb"across task switches: (ok|FAILED|not checked)\r\n")
+            command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+            command(q, ": sq dup * ; 7 sq .", rb"7 sq \. 49  ok\r\n")
+            tap(True, "Forth typed on serial is echoed and runs")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "Forth typed on serial is echoed and runs", e)
+        try:
+            command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
+            command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
+            m = command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
+                        rb"forth VMs (\d+)\r\n ok\r\n", timeout=60)
+            tap(int(m.group(1)) >= 2, "SPAWN runs a word on its own task (kernel timers); "
+                "STATUS counts the VMs", q.out[-600:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "SPAWN runs a word on its own task; STATUS counts it", e)
+        try:
+            command(q, ": spin begin again ; spin", rb"spin\s")
+            start = len(q.out)
+            q.write(b"\x03")
+            q.expect(rb"-28|nterrupt", timeout=30, start=start)
+            command(q, "1 .", rb"1 \. 1  ok\r\n")
+            tap(True, "Ctrl-C interrupts an endless word; the shell goes on")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "Ctrl-C interrupts an endless word", e)
+        try:
+            m = command(q, "FPU", rb"across task switches: (ok|FAILED|not checked)\r\n")
             text = q.out[-300:]
             tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
                 "AVX/SSE state survives interrupts and task switches", text)
         except Exception as e:  # noqa: BLE001
             tap(False, "AVX/SSE state survives interrupts and task switches", e)
         try:
-            m = command(q, "echo over serial", rb"\r\nover serial\r\n" + PROMPT)
-            tap(True, "serial input is echoed and the command runs")
+            m = command(q, "UPTIME 300 MS UPTIME SWAP - .", rb"SWAP - \. (\d+)  ok")
+            ns = int(m.group(1))
+            tap(ns >= 300000000, "300 MS waits at least 300 ms (%d ns)" % ns)
         except Exception as e:  # noqa: BLE001
-            tap(False, "serial input is echoed and the command runs", e)
+            tap(False, "timer: MS", e)
+        font = load_font()
         try:
-            m = command(q, "sleep 300", rb"slept (\d+) us")
-            us = int(m.group(1))
-            tap(us >= 300000, "sleep 300 ms waits at least 300 ms (%d us)" % us)
+            where = screen_has(q, font, ["mneme Forth"])
+            tap(where[0] is not None, "framebuffer shows the console shell's banner "
+                "(at %s)" % (where[0],))
         except Exception as e:  # noqa: BLE001
-            tap(False, "timer: sleep", e)
+            tap(False, "framebuffer shows the console shell's banner", e)
         try:
-            start = len(q.out)
-            q.sendkeys("echo Key!\n")
-            q.expect(rb"echo Key!\r\nKey!\r\n" + PROMPT, timeout=30, start=start)
-            tap(True, "PS/2 keys (with Shift) are echoed on serial and run")
+            q.sendkeys("6 7 * .\n")
+            where = screen_has(q, font, ["6 7 * . 42  ok"])
+            tap(where[0] is not None,
+                "PS/2 keys (with Shift) are echoed on the framebuffer and run (at %s)" % (where[0],))
         except Exception as e:  # noqa: BLE001
-            tap(False, "PS/2 keys (with Shift) are echoed on serial and run", e)
+            tap(False, "PS/2 keys (with Shift) are echoed on the framebuffer and run", e)
         try:
-            start = len(q.out)
-            q.sendkeys("ecXho hYi")
-            for k in ("home", "right", "right", "delete", "end", "left", "backspace", "end"):
+            q.sendkeys("7X 3Y5 +")
+            for k in ("home", "right", "delete", "end", "left", "left", "left",
+                      "backspace", "end"):
                 q.hmp("sendkey " + k, settle=0.05)
-            q.sendkeys("!\n")
-            q.expect(rb"\r\nhi!\r\n" + PROMPT, timeout=30, start=start)
-            tap(True, "PS/2 editing keys (Home, End, Left, Right, Delete, Backspace) edit the line")
+            q.sendkeys(" .\n")
+            where = screen_has(q, font, ["7 35 + . 42  ok", "6 7 * . 42  ok"])
+            tap(where[0] is not None and where[1] is not None and where[0][1] > where[1][1],
+                "PS/2 editing keys (Home, End, Left, Right, Delete, Backspace) edit the "
+                "line (at %s, below %s)" % (where[0], where[1]))
         except Exception as e:  # noqa: BLE001
             tap(False, "PS/2 editing keys edit the line", e)
-        try:
-            command(q, "forth", rb"Forth on mneme.*\r\n")
-            command(q, "2 3 + .", rb"\r\n5 +ok\r\n")
-            command(q, ": sq dup * ; 7 sq .", rb"\r\n49 +ok\r\n")
-            start = len(q.out)
-            q.sendkeys("6 7 * .\n")
-            q.expect(rb"6 7 \* \.\r\n42 +ok\r\n", timeout=30, start=start)
-            command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;\r\n +ok\r\n")
-            command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
-            command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
-                    rb"\d+ forth +(ready|waiting|running) .*\r\n ok\r\n", timeout=60)
-            command(q, ": spin begin again ; spin", rb"spin\r\n")
-            start = len(q.out)
-            q.write(b"\x03")
-            q.expect(rb"-28|nterrupt", timeout=30, start=start)
-            command(q, "bye", rb"\r\n" + PROMPT)
-            tap(True, "Forth runs on both consoles (serial, PS/2); SPAWN runs a word on "
-                "its own task, STATUS lists it; Ctrl-C interrupts; BYE returns")
-        except Exception as e:  # noqa: BLE001
-            tap(False, "Forth on both consoles, SPAWN, STATUS, Ctrl-C, BYE", e)
-        try:
-            font = load_font()
-            shot = q.screendump()
-            where = find_text(shot, "49  ok", font)
-            prompt = find_text(shot, "mneme>", font)
-            tap(where is not None and prompt is not None and prompt[1] > where[1],
-                "framebuffer shows the typed text and the prompt below it "
-                "(text at %s, prompt at %s)" % (where, prompt))
-        except Exception as e:  # noqa: BLE001
-            tap(False, "framebuffer screendump shows the console text", e)
     finally:
         q.close()
 
@@ -229,14 +234,14 @@ def main():
         print("not ok - no image %s (make image)" % IMAGE)
         return 1
     main_boot()
-    fault_boot("fault", "a read of an unmapped address",
+    fault_boot("FAULT", "a read of an unmapped address",
                [rb"EXCEPTION 14: #PF page fault", rb"cr2\) 0000000000000010",
                 rb"rip [0-9a-f]{16}",
                 rb"backtrace \(return addresses on the stack\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"])
-    fault_boot("fault gp", "a non-canonical address (#GP)",
-               [rb"EXCEPTION 13: #GP general protection", rb"task: shell",
+    fault_boot("FAULT-GP", "a non-canonical address (#GP)",
+               [rb"EXCEPTION 13: #GP general protection", rb"task: console",
                 rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
-    fault_boot("overflow", "a stack overflow",
+    fault_boot("OVERFLOW", "a stack overflow",
                [rb"EXCEPTION 14: #PF page fault", rb"stack guard page",
                 rb"stack overflow of task overflow-test", rb"task: overflow-test",
                 rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
