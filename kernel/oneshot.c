@@ -110,7 +110,8 @@ oneshot_recv(struct oneshot *os, void *out, size_t *len, uint64_t timeout_ns)
     }
     int err = waitq_wait_seq(&os->wq, seq, deadline);
     if (err && os->state != ONESHOT_FULL) {
-      os->state = ONESHOT_IDLE; /* late replies are now stale */
+      if (os->state == ONESHOT_ARMED)
+        os->state = ONESHOT_IDLE; /* late replies are now stale */
       return err;
     }
   }

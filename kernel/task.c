@@ -353,13 +353,16 @@ task_sleep(uint64_t ns)
 int
 task_join(struct task *t, uint64_t timeout_ns, int *code)
 {
-  if (!t || t == ex.current || t->detached)
+  if (!t || t == ex.current || t->detached || t->joining)
     return MN_EINVAL;
   uint64_t deadline = ktime_deadline(timeout_ns);
+  t->joining = 1; /* the join frees t: no second joiner may hold it */
   while (t->state != TASK_ZOMBIE) {
     int err = waitq_wait_until(&t->joiners, deadline);
-    if (err && t->state != TASK_ZOMBIE)
+    if (err && t->state != TASK_ZOMBIE) {
+      t->joining = 0;
       return err;
+    }
   }
   if (code)
     *code = t->exit_code;

@@ -98,7 +98,7 @@ ft_now_ms(void *ctx)
 static void
 interrupt(struct forth_task *ft)
 {
-  if (ft->vm)
+  if (ft->vm && !ft->booting) /* the boot text always completes */
     forth_interrupt(ft->vm);
   ft->line_len = ft->line_pos = 0;
   if (ft->ed)
@@ -263,6 +263,19 @@ ft_key(void *ctx)
   return FORTH_KEY_WAIT;
 }
 
+/* KEY?: a byte is ready if a line is waiting (or comes with the input
+ * that is there now). */
+static int
+ft_key_ready(void *ctx)
+{
+  struct forth_task *ft = ctx;
+  if (ft->boot_pos < ft->boot_len)
+    return 1;
+  if (ft->line_pos >= ft->line_len)
+    pump(ft);
+  return ft->line_pos < ft->line_len || !ft->in || ft->in_eof;
+}
+
 static void
 host_of(struct forth_task *ft, struct forth_host *h)
 {
@@ -271,6 +284,7 @@ host_of(struct forth_task *ft, struct forth_host *h)
   h->alloc = ft_alloc;
   h->write = ft_write;
   h->key = ft_key;
+  h->key_ready = ft_key_ready;
   h->now_ms = ft_now_ms;
 }
 
@@ -382,6 +396,7 @@ forth_task_run(struct forth_task *ft)
     }
   }
   ft->state = FT_DONE;
+  ft->fuel = forth_fuel_used(ft->vm);
   ft->exit_code = ft->killed ? -1 : (int)forth_errors(ft->vm);
   return ft->exit_code;
 }

@@ -181,18 +181,41 @@ w_parent(forth_vm *vm, void *ctx)
 
 static const char *const state_names[] = { "run", "input", "ms", "wait", "done" };
 
+#define TASKS_MAX 64
+
+/* A snapshot of the list first: printing may wait for output room, and
+ * meanwhile other VMs may end and be freed. */
 static int
 w_tasks(forth_vm *vm, void *ctx)
 {
   (void)ctx;
   struct forth_task *ft = me(vm);
-  say(ft, "  id parent state        fuel   cpu-ms name\n");
-  for (struct forth_task *t = forth_task_first(); t; t = t->next) {
-    const char *st = t->ended ? "done" : t->killed ? "kill" : state_names[t->state];
-    say(ft, "%4u %6u %-5s %11llu %8llu %s%s\n", (unsigned)t->id, (unsigned)t->parent,
-        st, (unsigned long long)t->slices * FT_FUEL,
-        (unsigned long long)(t->cpu_ns / 1000000u), t->name, t == ft ? " *" : "");
+  struct row {
+    uint32_t id, parent;
+    const char *state;
+    uint64_t fuel, cpu_ms;
+    char name[TASK_NAME_MAX];
+    int self;
+  } *rows = kmalloc(TASKS_MAX * sizeof *rows);
+  if (!rows)
+    return FT_E_NOMEM;
+  size_t n = 0;
+  for (struct forth_task *t = forth_task_first(); t && n < TASKS_MAX; t = t->next, n++) {
+    struct row *r = &rows[n];
+    r->id = t->id;
+    r->parent = t->parent;
+    r->state = t->ended ? "done" : t->killed ? "kill" : state_names[t->state];
+    r->fuel = t->vm ? forth_fuel_used(t->vm) : t->fuel;
+    r->cpu_ms = t->cpu_ns / 1000000u;
+    memcpy(r->name, t->name, sizeof r->name);
+    r->self = t == ft;
   }
+  say(ft, "  id parent state        fuel   cpu-ms name\n");
+  for (size_t i = 0; i < n; i++)
+    say(ft, "%4u %6u %-5s %11llu %8llu %s%s\n", (unsigned)rows[i].id,
+        (unsigned)rows[i].parent, rows[i].state, (unsigned long long)rows[i].fuel,
+        (unsigned long long)rows[i].cpu_ms, rows[i].name, rows[i].self ? " *" : "");
+  kfree(rows);
   return 0;
 }
 
@@ -364,7 +387,7 @@ w_port_open(forth_vm *vm, void *ctx)
       if (!ports[i].p)
         slot = i;
     struct sermux_port *p;
-    if (slot < 0 || sermux_open((uint16_t)n, 0, 0, &p))
+    if (slot < 0 || sermux_open((uint16_t)n, 0, MN_SEC(1), &p))
       return FT_E_PORT;
     ports[slot].port = (uint16_t)n;
     ports[slot].p = p;

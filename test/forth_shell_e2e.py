@@ -200,6 +200,16 @@ def basics(m):
             "SERVICE to an unknown UUID: error reply")
 
 
+def ports(m):
+    ok_line(m, 10, '7 PORT-OPEN  S" hello port" 7 PORT-WRITE', b"", "PORT-OPEN and PORT-WRITE")
+    check(m.expect(7, rb"hello port") is not None, "the host gets the bytes on port 7")
+    m.send(7, b"from host")
+    ok_line(m, 10, "CREATE PB 32 ALLOT  PB 32 7 PORT-READ PB SWAP TYPE", b"from host",
+            "PORT-READ gets the host's bytes")
+    r = m.run(10, "PB 32 8 PORT-READ\n", rb"\)\r\n")
+    check(r is not None and b"-301" in r, f"PORT-READ of a port not opened: {r!r}")
+
+
 def line_editing(m):
     m.send(11, b"\r")  # a raw terminal's Enter: editing and echo on
     check(m.expect(11, rb"ok\r\n") is not None, "port 11: CR switches to terminal mode")
@@ -336,7 +346,7 @@ def console():
 def main():
     m = Mux("8M")
     try:
-        for step in (basics, line_editing, tasks, endless, hostile):
+        for step in (basics, ports, line_editing, tasks, endless, hostile):
             try:
                 step(m)
             except (OSError, TypeError, AttributeError) as e:
@@ -344,7 +354,12 @@ def main():
         check(m.alive(), "kernel process still running at the end")
     finally:
         m.stop()
-    # The 256K kernel still boots and serves with shells configured.
+    # The 256K kernel still boots and serves with shells configured (not
+    # under ASan, whose larger stacks do not fit 256K with or without shells).
+    if "asan" in O:
+        print("ok - --heap 256K # SKIP under ASan")
+        console()
+        return 1 if n_fail else 0
     m = Mux("256K")
     try:
         r = m.user_request(STATUS, 1, bytes([0, 1]))

@@ -282,6 +282,43 @@ test_oneshot_reply_and_stale_ticket(void **state)
   oneshot_destroy(&os);
 }
 
+struct os_waiter {
+  struct oneshot *os;
+  int err;
+};
+
+static int
+os_wait_1ms(void *arg)
+{
+  struct os_waiter *w = arg;
+  w->err = oneshot_recv(w->os, 0, 0, MN_MSEC(1));
+  return 0;
+}
+
+/* A close that lands after the receiver's timeout fired but before it ran
+ * stays a close: the receiver's timeout does not reopen the slot. */
+static void
+test_oneshot_close_after_timeout_fired_stays_closed(void **state)
+{
+  (void)state;
+  struct oneshot os;
+  assert_int_equal(oneshot_init(&os, 4), 0);
+  oneshot_arm(&os);
+  struct os_waiter w = { &os, 1 };
+  struct task *t;
+  assert_int_equal(task_spawn("waiter", os_wait_1ms, &w, 0, &t), 0);
+  task_yield(); /* it waits */
+  while (t->state != TASK_READY) /* until its timeout has fired */
+    task_yield();
+  oneshot_close(&os);
+  assert_int_equal(task_join(t, MN_FOREVER, 0), 0);
+  assert_int_equal(w.err, MN_ETIMEDOUT);
+  assert_int_equal(oneshot_recv(&os, 0, 0, 0), MN_ECLOSED);
+  uint32_t v = 1;
+  assert_int_equal(oneshot_send(&os, os.ticket, &v, sizeof v), MN_ECANCELED);
+  oneshot_destroy(&os);
+}
+
 int
 main(void)
 {
@@ -292,6 +329,7 @@ main(void)
     cmocka_unit_test_setup(test_timeout_races_wakeup, ktest_setup),
     cmocka_unit_test_setup(test_send_timeout_when_full, ktest_setup),
     cmocka_unit_test_setup(test_oneshot_reply_and_stale_ticket, ktest_setup),
+    cmocka_unit_test_setup(test_oneshot_close_after_timeout_fired_stays_closed, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -1,11 +1,14 @@
 /*
  * kernel_edge_test.c: edge cases of the hosted platform's drivers, run
  * against the real host file descriptors: the serial port over stdin /
- * stdout when the host side goes away.
+ * stdout when the host side goes away; the console when stderr is a
+ * non-blocking pipe that is full.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "ktest.h"
 #include "mneme/bbq.h"
@@ -52,11 +55,64 @@ test_serial_stdout_gone_keeps_tx_moving(void **state)
   assert_int_equal(wrote, 0);
 }
 
+/* Reads the pipe to its end after a pause; exits 0 iff it ended in "hello". */
+static _Noreturn void
+slow_reader(int fd)
+{
+  static char all[1 << 20];
+  size_t n = 0;
+  ssize_t r;
+  usleep(50000);
+  while (n < sizeof all && (r = read(fd, all + n, sizeof all - n)) > 0)
+    n += (size_t)r;
+  _exit(n >= 5 && memcmp(all + n - 5, "hello", 5) == 0 ? 0 : 1);
+}
+
+/*
+ * stderr may share a non-blocking file with stdout (`2>&1` with the serial
+ * port on stdio): a full pipe must delay console output (a panic message),
+ * not drop it.
+ */
+static void
+test_console_write_waits_for_a_full_pipe(void **state)
+{
+  (void)state;
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+  char junk[4096];
+  memset(junk, 'j', sizeof junk);
+  while (write(p[1], junk, sizeof junk) > 0)
+    ;
+  while (write(p[1], junk, 1) > 0)
+    ;
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    close(p[1]);
+    slow_reader(p[0]);
+  }
+  close(p[0]);
+  int save2 = dup(2);
+  dup2(p[1], 2);
+  close(p[1]);
+  plat_console_write("hello", 5);
+  dup2(save2, 2);
+  close(save2);
+  int st = 0;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFEXITED(st));
+  assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int
 main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_serial_stdout_gone_keeps_tx_moving, ktest_setup),
+    cmocka_unit_test(test_console_write_waits_for_a_full_pipe),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -8,9 +8,13 @@ set -u
 O=${O:-build/hosted}
 V=../shared/testdata/llm/vocab
 fail=0
+# Debian's python3-regex is installed for /usr/bin/python3; another python3
+# first on PATH may lack it.
+PY=python3
+python3 -c 'import regex' 2>/dev/null || PY=/usr/bin/python3
 for pair in gpt2:gpt-2 llama3:llama-bpe qwen2:qwen2; do
   pre=${pair%%:*} vocab=${pair#*:}
-  if ! python3 - "$pre" "$V/ggml-vocab-$vocab.gguf.inp" > "$O/pretok-$pre.want" <<'PY'
+  if ! "$PY" - "$pre" "$V/ggml-vocab-$vocab.gguf.inp" > "$O/pretok-$pre.want" <<'PY'
 import sys, regex
 C = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
 R = {

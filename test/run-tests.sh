@@ -43,7 +43,7 @@ count() { # name logfile exitcode
 for b in $builds; do
   [ -d "$b/test" ] || continue
   for t in "$b"/test/*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue
     name="$(basename "$b")/$(basename "$t")"
     log="$logdir/$(basename "$b")-$(basename "$t").log"
     timeout --kill-after=10 "$per_test_timeout" "$t" > "$log" 2>&1

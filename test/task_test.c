@@ -364,6 +364,41 @@ test_huge_stack_size_is_refused(void **state)
   task_yield(); /* nothing bogus in the run queue */
 }
 
+struct joiner {
+  struct task *t;
+  int err, code;
+};
+
+static int
+join_it(void *arg)
+{
+  struct joiner *j = arg;
+  j->err = task_join(j->t, MN_FOREVER, &j->code);
+  return 0;
+}
+
+/* Only one task may join a task (the join frees it): a second joiner is
+ * refused instead of touching (and freeing again) a freed task. */
+static void
+test_second_joiner_is_refused(void **state)
+{
+  (void)state;
+  struct waitq q;
+  struct task *t, *j1, *j2;
+  waitq_init(&q);
+  assert_int_equal(task_spawn("stuck", waits_forever, &q, 0, &t), 0);
+  struct joiner a = { t, 1, 0 }, b = { t, 1, 0 };
+  assert_int_equal(task_spawn("j1", join_it, &a, 0, &j1), 0);
+  assert_int_equal(task_spawn("j2", join_it, &b, 0, &j2), 0);
+  task_yield(); /* both joiners are waiting, or refused */
+  assert_int_equal(task_kill(t), 0);
+  assert_int_equal(task_join(j1, MN_FOREVER, 0), 0);
+  assert_int_equal(task_join(j2, MN_FOREVER, 0), 0);
+  assert_int_equal(a.err, 0);
+  assert_int_equal(a.code, MN_ECANCELED);
+  assert_int_equal(b.err, MN_EINVAL);
+}
+
 int
 main(void)
 {
@@ -380,6 +415,7 @@ main(void)
     cmocka_unit_test_setup(test_task_list_and_high_water, ktest_setup),
     cmocka_unit_test_setup(test_wait_for_memory, ktest_setup),
     cmocka_unit_test_setup(test_huge_stack_size_is_refused, ktest_setup),
+    cmocka_unit_test_setup(test_second_joiner_is_refused, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);
 }

@@ -76,6 +76,7 @@ struct forth_task {
   enum ft_state state;
   int killed, ended, exit_code, orphan;
   uint64_t slices, cpu_ns;
+  uint64_t fuel;                /* steps used, kept when the VM ends */
   /* boot text, run before any input with its output discarded */
   const char *boot;
   size_t boot_len, boot_pos;

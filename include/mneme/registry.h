@@ -173,7 +173,8 @@ struct svc_client {
  * for the service to be registered (0: fail at once). Returns 0,
  * MN_ENOENT / MN_ETIMEDOUT (no such service), MN_EMISMATCH (other
  * types), MN_EREJECTED (err filled if not NULL), MN_ENOMEM, MN_ECANCELED
- * (the calling task is being killed).
+ * (the calling task is being killed), MN_ECLOSED (the service was
+ * unregistered before it answered the hello).
  */
 int svc_connect(const struct uuid *id, const struct svc_type *type,
                 const void *hello, void *err, uint64_t timeout_ns,

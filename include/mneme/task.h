@@ -55,6 +55,7 @@ struct task {
   void *arg;
   int exit_code;
   int detached;
+  int joining;                 /* a task_join is under way */
   struct waitq joiners;
   uint8_t *stack;              /* allocation (guard page first if any) */
   size_t stack_alloc;
@@ -92,7 +93,8 @@ int task_sleep_until(uint64_t deadline_ns);
 /*
  * Waits up to timeout_ns for t to end, stores its exit code in *code
  * (if not NULL) and frees it. Returns 0, MN_ETIMEDOUT (t still alive and
- * still joinable), MN_EINVAL (t is the caller or detached).
+ * still joinable), MN_ECANCELED (the caller is being killed), MN_EINVAL (t
+ * is the caller, detached, or being joined by another task).
  */
 int task_join(struct task *t, uint64_t timeout_ns, int *code);
 

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <execinfo.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,11 @@ plat_console_write(const char *s, size_t n)
     ssize_t w = write(2, s, n);
     if (w <= 0) {
       if (w < 0 && errno == EINTR)
+        continue;
+      /* stderr may share a non-blocking file with stdout (the serial
+       * port): wait for room, a while at most, rather than drop the text. */
+      struct pollfd p = { 2, POLLOUT, 0 };
+      if (w < 0 && errno == EAGAIN && poll(&p, 1, 1000) > 0)
         continue;
       return;
     }
