@@ -146,6 +146,24 @@ class Kernel:
         self.send_frame(request(uuid, nonce, body))
         return self.recv_frame()
 
+    def wait_ready(self, limit=20.0):
+        """Pings until the bridge answers: frames for sermux port 4 that
+        arrive before the bridge has opened it are counted and dropped.
+        Then drains any duplicate answers."""
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            self.send_frame(request(STATUS, 1, bytes([0, 1])))
+            try:
+                self.recv_frame(timeout=0.5)
+                break
+            except EOFError:
+                continue
+        while True:
+            try:
+                self.recv_frame(timeout=0.5)
+            except EOFError:
+                return
+
     def stop(self):
         self.s.close()
         self.p.kill()
@@ -155,6 +173,7 @@ class Kernel:
 def main():
     k = Kernel()
     try:
+        k.wait_ready()
         # Ping(42): 10 uuid | nonce 5 | Ok | variant 0 | u32 42
         r = k.call(STATUS, 5, bytes([0, 42]))
         check(r == b"\x10" + STATUS + b"\x05\x00\x00\x2a", "ping reply bytes")
