@@ -26,6 +26,7 @@
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
+#include "mneme/svcstart.h"
 #include "mneme/status.h"
 #include "mneme/task.h"
 #include "mneme/trace.h"
@@ -48,35 +49,26 @@ static void route(unsigned irq, void (*h)(void), const char *what) {
 
 static struct mn_config cfg;
 
-/* Starts one configured service. Returns 0 or an MN_E* code. */
+static int serial_hook(void *arg) {
+  (void)arg;
+  return x86_serial_start();
+}
+
+static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
+  (void)arg;
+  return forth_shells_start(ports, n);
+}
+
+/* Starts one configured service (services/svcstart.c knows them all; the
+ * platform brings its serial driver). Returns 0 or an MN_E* code. */
 static int start_one(const struct mn_config_service *s) {
-  switch (s->kind) {
-  case MN_SVC_SERIAL:
-    return x86_serial_start();
-  case MN_SVC_SERMUX: {
-    struct sermux_config mc = {s->u.sermux.ports, s->u.sermux.max_frame};
-    return sermux_start(&mc, MN_SEC(1));
-  }
-  case MN_SVC_LOOPBACK:
-    return sermux_loopback_start(s->u.loopback.port);
-  case MN_SVC_HELLO:
-    return sermux_hello_start(s->u.hello.port, s->u.hello.interval_ms,
-                              s->u.hello.message.ptr, s->u.hello.message.len);
-  case MN_SVC_PSEUDO_KEYBOARD:
-    return pseudo_keyboard_start(s->u.pseudo_keyboard.port);
-  case MN_SVC_KEYBOARD_MUX:
-    return kbdmux_start();
-  case MN_SVC_TRACING:
-    return trace_start(s->u.tracing.port, s->u.tracing.max_level,
-                       s->u.tracing.heartbeat_ms);
-  case MN_SVC_STATUS:
-    return status_start();
-  case MN_SVC_FORTH_SHELLS:
-    return forth_shells_start(s->u.forth_shells.ports, s->u.forth_shells.nports);
-  default:
+  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL};
+  int err = svcstart_one(&cfg, s, &hooks);
+  if (err == MN_ENOTSUP) {
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
     return 0;
   }
+  return err;
 }
 
 /* A Forth shell on a port's rings. Shells make their VM at the first
