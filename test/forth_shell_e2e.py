@@ -15,6 +15,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mneme_wire import cobs_decode, cobs_encode, varint  # noqa: E402
+
 O = os.environ.get("O", "build/hosted")
 STATUS = bytes.fromhex("1463b774ce294ea994c0c07056184c38")
 TIMEOUT = float(os.environ.get("SHELL_TIMEOUT", "20"))
@@ -34,47 +37,7 @@ def check(cond, what):
         print(f"not ok - {what}", flush=True)
 
 
-def cobs_encode(b):
-    out, blk = bytearray(), bytearray()
-    for x in b:
-        if x == 0:
-            out.append(len(blk) + 1)
-            out += blk
-            blk = bytearray()
-        else:
-            blk.append(x)
-            if len(blk) == 254:
-                out.append(255)
-                out += blk
-                blk = bytearray()
-    out.append(len(blk) + 1)
-    out += blk
-    return bytes(out)
 
-
-def cobs_decode(b):
-    out, i = bytearray(), 0
-    while i < len(b):
-        code = b[i]
-        if code == 0:
-            raise ValueError
-        out += b[i + 1:i + code]
-        i += code
-        if code < 255 and i < len(b):
-            out.append(0)
-    return bytes(out)
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 class Mux:

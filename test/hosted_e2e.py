@@ -10,6 +10,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mneme_wire import cobs_decode, cobs_encode, varint  # noqa: E402
+
 O = os.environ.get("O", "build/hosted")
 STATUS = bytes.fromhex("1463b774ce294ea994c0c07056184c38")
 REGISTRY = bytes.fromhex("d87d6ec12f8f460b83353aa3add16c11")
@@ -28,45 +31,7 @@ def check(cond, what):
         print(f"not ok - {what}")
 
 
-def cobs_encode(b):
-    out, blk = bytearray(), bytearray()
-    for x in b:
-        if x == 0:
-            out.append(len(blk) + 1)
-            out += blk
-            blk = bytearray()
-        else:
-            blk.append(x)
-            if len(blk) == 254:
-                out.append(255)
-                out += blk
-                blk = bytearray()
-    out.append(len(blk) + 1)
-    out += blk
-    return bytes(out)
 
-
-def cobs_decode(b):
-    out, i = bytearray(), 0
-    while i < len(b):
-        code = b[i]
-        out += b[i + 1:i + code]
-        i += code
-        if code < 255 and i < len(b):
-            out.append(0)
-    return bytes(out)
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
 
 
 class Dec:
@@ -135,7 +100,7 @@ class Kernel:
             frame, self.wire = self.wire.split(b"\0", 1)
             try:
                 frame = cobs_decode(frame)
-            except IndexError:
+            except (IndexError, ValueError):
                 continue
             if len(frame) > 2 and frame[0:2] == b"\x04\x00":
                 self.buf += frame[2:]
