@@ -10,6 +10,13 @@
  * The fds are non-blocking and watched edge-triggered: each task reads
  * or writes until EAGAIN, then waits on its waitq, which the watch
  * callback wakes.
+ *
+ * Both rx and tx accept the client (whichever needs it first), so every
+ * change of the client (accepted, dropped) wakes every queue either task
+ * may sleep on: a task asleep on `conn` is not woken by the listening
+ * socket once the other task has accepted (the edge is gone), and a task
+ * asleep on the old fd's readiness would never be woken again (issue 9:
+ * under load, tx accepted first and rx slept on `conn` forever).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,6 +73,15 @@ set_nonblock(int fd)
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* The client changed (connected or gone): everyone looks again. */
+static void
+client_changed(void)
+{
+  waitq_wake_all(&sp.conn);
+  waitq_wake_all(&sp.readable);
+  waitq_wake_all(&sp.writable);
+}
+
 static void
 drop_client(void)
 {
@@ -75,6 +91,7 @@ drop_client(void)
   close(sp.in_fd);
   sp.in_fd = sp.out_fd = -1;
   klog(LOG_INFO, "serial: client disconnected");
+  client_changed();
 }
 
 /* Waits for a TCP client (stdio: always connected). */
@@ -90,8 +107,7 @@ wait_client(void)
       sp.in_fd = sp.out_fd = fd;
       hosted_watch(fd, EPOLLIN | EPOLLOUT, on_fd, 0);
       klog(LOG_INFO, "serial: client connected");
-      waitq_wake_all(&sp.readable);
-      waitq_wake_all(&sp.writable);
+      client_changed();
       return 0;
     }
     int err = waitq_wait_seq(&sp.conn, seq, UINT64_MAX);
