@@ -301,26 +301,48 @@ bbq_close(struct bbq *q)
 
 /* ---- multi-producer front ------------------------------------------------ */
 
+/* Drops the producer lock, or hands it to a waiter (FIFO, no barging). */
+static void
+mp_release(struct bbq *q)
+{
+  if (q->producers_waiting) {
+    q->producer_handoff = 1; /* producer_busy stays set for the taker */
+    waitq_wake_one(&q->producers);
+  } else {
+    q->producer_busy = 0;
+  }
+}
+
 int
 bbq_mp_grant_exact(struct bbq *q, size_t n, uint64_t timeout_ns, uint8_t **out)
 {
   uint64_t deadline = ktime_deadline(timeout_ns);
-  while (q->producer_busy) {
-    if (q->closed)
-      return MN_ECLOSED;
-    int err = waitq_wait_until(&q->producers, deadline);
-    if (err)
-      return err;
+  if (q->producer_busy) {
+    /* Woken waiters look for a handoff first: whoever is woken (the
+     * longest waiter, or one whose wait ended) takes it, so a handoff is
+     * never lost. */
+    q->producers_waiting++;
+    for (;;) {
+      int err = q->closed ? MN_ECLOSED : waitq_wait_until(&q->producers, deadline);
+      if (q->producer_handoff) {
+        q->producer_handoff = 0;
+        break;
+      }
+      if (err) {
+        q->producers_waiting--;
+        return err;
+      }
+    }
+    q->producers_waiting--;
+  } else {
+    q->producer_busy = 1;
   }
-  q->producer_busy = 1;
   uint64_t now = plat_now_ns();
   uint64_t left = deadline == UINT64_MAX ? MN_FOREVER
                   : deadline > now ? deadline - now : 0;
   int err = bbq_send_grant_exact(q, n, left, out);
-  if (err) {
-    q->producer_busy = 0;
-    waitq_wake_one(&q->producers);
-  }
+  if (err)
+    mp_release(q);
   return err;
 }
 
@@ -328,6 +350,5 @@ void
 bbq_mp_commit(struct bbq *q, size_t used)
 {
   bbq_commit(q, used);
-  q->producer_busy = 0;
-  waitq_wake_one(&q->producers);
+  mp_release(q);
 }

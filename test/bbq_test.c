@@ -239,6 +239,69 @@ test_multi_producer_front(void **state)
   bbq_destroy(&q);
 }
 
+struct mp_fair {
+  struct bbq *q;
+  uint8_t id;
+  int records, err;
+};
+
+static int
+mp_fair_producer(void *arg)
+{
+  struct mp_fair *p = arg;
+  for (int i = 0; i < p->records; i++) {
+    uint8_t *w;
+    p->err = bbq_mp_grant_exact(p->q, 4, MN_SEC(10), &w);
+    if (p->err)
+      return 1;
+    memset(w, p->id, 4);
+    bbq_mp_commit(p->q, 4);
+  }
+  return 0;
+}
+
+/*
+ * A producer that always has data must not keep the front from the
+ * others (issue 9: a shell's endless output on a busy serial line kept
+ * every other port's frames out). The ring holds one record at a time,
+ * so the consumer is the bottleneck; B asks once, while A always asks
+ * again right after its commit. B's record must come within a few of A's,
+ * not after all 50.
+ */
+static void
+test_multi_producer_front_is_fair(void **state)
+{
+  (void)state;
+  struct bbq q;
+  struct mp_fair a = { &q, 'A', 50, 0 }, b = { &q, 'B', 1, 0 };
+  struct task *ta, *tb;
+  bbq_init(&q, 8);
+  task_spawn("mp-a", mp_fair_producer, &a, 4096, &ta);
+  task_spawn("mp-b", mp_fair_producer, &b, 4096, &tb);
+  int records = 0, b_at = -1;
+  size_t have = 0;
+  while (records < 51) {
+    const uint8_t *r;
+    size_t n;
+    assert_int_equal(bbq_read_grant(&q, MN_SEC(10), &r, &n), 0);
+    for (size_t i = 0; i < n; i++)
+      if (++have == 4) {
+        if (r[i] == 'B')
+          b_at = records;
+        records++;
+        have = 0;
+      }
+    bbq_release(&q, n);
+    task_yield();
+  }
+  task_join(ta, MN_FOREVER, 0);
+  task_join(tb, MN_FOREVER, 0);
+  assert_int_equal(a.err, 0);
+  assert_int_equal(b.err, 0);
+  assert_true(b_at >= 0 && b_at <= 3);
+  bbq_destroy(&q);
+}
+
 static void
 test_write_all_and_timeouts(void **state)
 {
@@ -268,6 +331,7 @@ main(void)
     cmocka_unit_test_setup(test_random_ops_match_a_model, ktest_setup),
     cmocka_unit_test_setup(test_producer_consumer_tasks, ktest_setup),
     cmocka_unit_test_setup(test_multi_producer_front, ktest_setup),
+    cmocka_unit_test_setup(test_multi_producer_front_is_fair, ktest_setup),
     cmocka_unit_test_setup(test_write_all_and_timeouts, ktest_setup),
   };
   return cmocka_run_group_tests(tests, 0, 0);

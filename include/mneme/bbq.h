@@ -33,8 +33,10 @@ struct bbq {
   int read_granted;
   int closed, owns_buf;
   struct waitq readable, writable;
-  /* multi-producer front */
+  /* multi-producer front: a FIFO lock, handed to the longest waiter */
   int producer_busy;
+  unsigned producers_waiting;      /* in bbq_mp_grant_exact's wait */
+  int producer_handoff;            /* the lock was passed on: a waiter takes it */
   struct waitq producers;
 };
 
@@ -68,7 +70,11 @@ int bbq_read_grant(struct bbq *q, uint64_t timeout_ns, const uint8_t **out, size
 /* Copies all of data in, waiting for room as needed (may split it). */
 int bbq_write_all(struct bbq *q, const void *data, size_t len, uint64_t timeout_ns);
 
-/* Multi-producer front: grant under a producer lock, which commit drops. */
+/* Multi-producer front: grant under a producer lock, which commit drops.
+ * The lock is first come, first served: a producer that releases it and
+ * at once asks again queues behind those already waiting, so one producer
+ * that always has data cannot starve the others (issue 9: a shell's
+ * endless output kept the other ports' frames off a busy serial line). */
 int bbq_mp_grant_exact(struct bbq *q, size_t n, uint64_t timeout_ns, uint8_t **out);
 void bbq_mp_commit(struct bbq *q, size_t used);
 
