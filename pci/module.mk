@@ -1,0 +1,4 @@
+# pci/: PCI and PCI Express, portable (docs/pci.md). The bus code reaches
+# the hardware only through the platform hooks in include/mneme/pci.h.
+PCI_SRCS := pci/pci.c pci/pci_svc.c
+$(eval $(call LIBRARY,pci,$(PCI_SRCS)))

@@ -1,0 +1,4 @@
+# virtio/: the virtio 1.0 PCI transport and its device drivers, portable
+# (docs/virtio.md); built on pci/.
+VIRTIO_SRCS := virtio/virtio_pci.c virtio/virtio_net.c virtio/netdev_probe.c
+$(eval $(call LIBRARY,virtio,$(VIRTIO_SRCS)))
