@@ -2,3 +2,4 @@
 # (docs/virtio.md); built on pci/.
 VIRTIO_SRCS := virtio/virtio_pci.c virtio/virtio_net.c virtio/netdev_probe.c
 $(eval $(call LIBRARY,virtio,$(VIRTIO_SRCS)))
+TEST_SCRIPTS += tests/qemu/pci.sh
