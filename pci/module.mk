@@ -2,3 +2,7 @@
 # the hardware only through the platform hooks in include/mneme/pci.h.
 PCI_SRCS := pci/pci.c pci/pci_svc.c
 $(eval $(call LIBRARY,pci,$(PCI_SRCS)))
+
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,pci_test,test/pci_test.c,pci mnerr))
+endif
