@@ -6,3 +6,7 @@ $(eval $(call LIBRARY,pci,$(PCI_SRCS)))
 ifeq ($(HOSTED),yes)
 $(eval $(call TEST,pci_test,test/pci_test.c,pci mnerr))
 endif
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/pci_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/pci_fuzz.sh
