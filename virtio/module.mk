@@ -3,3 +3,7 @@
 VIRTIO_SRCS := virtio/virtio_pci.c virtio/virtio_net.c virtio/netdev_probe.c
 $(eval $(call LIBRARY,virtio,$(VIRTIO_SRCS)))
 TEST_SCRIPTS += tests/qemu/pci.sh
+
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,virtio_net_test,test/virtio_net_test.c,virtio pci kernel plathosted kernel mnheap postcard cobs mnerr))
+endif
