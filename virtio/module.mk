@@ -1,6 +1,7 @@
 # virtio/: the virtio 1.0 PCI transport and its device drivers, portable
 # (docs/virtio.md); built on pci/.
-VIRTIO_SRCS := virtio/virtio_pci.c virtio/virtio_net.c virtio/netdev_probe.c
+VIRTIO_SRCS := virtio/virtio_pci.c virtio/virtio_net.c virtio/netdev_probe.c \
+               virtio/virtio_blk.c virtio/blockdev_probe.c
 $(eval $(call LIBRARY,virtio,$(VIRTIO_SRCS)))
 TEST_SCRIPTS += tests/qemu/pci.sh
 

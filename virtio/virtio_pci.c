@@ -192,6 +192,8 @@ void virtio_fail(struct virtio_dev *v) {
 
 uint8_t virtio_status(const struct virtio_dev *v) { return r8(v->common, C_STATUS); }
 
+/* Device configuration fields are read with accesses of their own width
+ * (virtio 1.0, 4.1.3.1): 32-bit where off and len allow, else 16, else 8. */
 void virtio_cfg_read(const struct virtio_dev *v, uint32_t off, void *buf, size_t len) {
   uint8_t *out = buf;
   if (!v->devcfg || off > v->devcfg_len || len > v->devcfg_len - off) {
@@ -200,7 +202,20 @@ void virtio_cfg_read(const struct virtio_dev *v, uint32_t off, void *buf, size_t
   }
   for (int tries = 0; tries < 16; tries++) {
     uint8_t gen = r8(v->common, C_GENERATION);
-    for (size_t i = 0; i < len; i++) out[i] = v->devcfg[off + i];
+    for (size_t i = 0; i < len;) {
+      uint32_t at = off + (uint32_t)i;
+      if (!(at & 3) && len - i >= 4) {
+        uint32_t x = r32(v->devcfg, at);
+        memcpy(out + i, &x, 4);
+        i += 4;
+      } else if (!(at & 1) && len - i >= 2) {
+        uint16_t x = r16(v->devcfg, at);
+        memcpy(out + i, &x, 2);
+        i += 2;
+      } else {
+        out[i++] = r8(v->devcfg, at);
+      }
+    }
     if (r8(v->common, C_GENERATION) == gen) return;
   }
 }

@@ -159,6 +159,7 @@ void virtq_irq_off(struct virtq *q, int off);
 
 /* Drivers on this transport (virtio/), for pci_start. */
 extern const struct pci_driver virtio_net_driver;   /* netdev.h */
+extern const struct pci_driver virtio_blk_driver;   /* blockdev.h */
 
 /*
  * Test aid for netdev drivers (virtio/netdev_probe.c), no network stack
@@ -170,5 +171,19 @@ extern const struct pci_driver virtio_net_driver;   /* netdev.h */
  */
 int netdev_arp_probe(const uint8_t ip[4], const uint8_t target[4], uint64_t timeout_ns,
                      void (*out)(void *arg, const char *s, size_t n), void *arg);
+
+/*
+ * Test aids for blockdev drivers (virtio/blockdev_probe.c), printing with
+ * out(arg, ...): blockdev_list prints every disk (BLOCKDEV_INFO) and
+ * returns how many; blockdev_sector reads sector lba of disk n and prints
+ * its FNV-1a 64 hash and first 32 bytes; blockdev_sector_fill writes it
+ * filled with byte, then flushes. They return 0 or an MN_E* code (the
+ * blockdev error is printed).
+ */
+int blockdev_list(void (*out)(void *arg, const char *s, size_t n), void *arg);
+int blockdev_sector(unsigned disk, uint64_t lba,
+                    void (*out)(void *arg, const char *s, size_t n), void *arg);
+int blockdev_sector_fill(unsigned disk, uint64_t lba, uint8_t byte,
+                         void (*out)(void *arg, const char *s, size_t n), void *arg);
 
 #endif

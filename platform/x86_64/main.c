@@ -91,7 +91,7 @@ static int init_task(void *arg) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
-  static const struct pci_driver *const drivers[] = {&virtio_net_driver};
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);

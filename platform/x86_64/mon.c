@@ -12,6 +12,10 @@
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   PCI ( -- )      PCI functions: location, vendor:device, class,
  *                   interrupt mode, bound driver, BARs (the pci service)
+ *   DISKS ( -- )    the block devices (blockdev services)
+ *   SECTOR ( lba disk -- )  reads a sector: FNV-1a hash, first bytes
+ *   SECTOR-FILL ( byte lba disk -- )  writes a sector filled with byte,
+ *                   then flushes (test aids for disk drivers)
  *   ARP-PROBE ( -- ) test aid: takes network interface 0 and asks
  *                   10.0.2.2 (QEMU's user-network gateway) for its MAC
  *                   from 10.0.2.15, then prints the counters
@@ -78,6 +82,12 @@ static void cmd_arp_probe(void) {
   static const uint8_t ip[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2};
   struct forth_task *ft = out_ft;
   netdev_arp_probe(ip, gw, MN_SEC(3), mon_out, ft);
+  out_ft = ft;
+}
+
+static void cmd_disks(void) {
+  struct forth_task *ft = out_ft;
+  blockdev_list(mon_out, ft);
   out_ft = ft;
 }
 
@@ -182,13 +192,41 @@ WORD(w_fault_ud, cmd_fault("ud"))
 WORD(w_overflow, cmd_overflow())
 WORD(w_pci, cmd_pci())
 WORD(w_arp_probe, cmd_arp_probe())
+WORD(w_disks, cmd_disks())
+
+/* Words with arguments: pop them, then the same as WORD. */
+static int w_sector(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell disk, lba;
+  if (forth_depth(vm) < 2) return -4;
+  forth_pop(vm, &disk);
+  forth_pop(vm, &lba);
+  struct forth_task *ft = forth_host_ctx(vm);
+  mon_out(ft, "\n", 1);
+  blockdev_sector((unsigned)disk, (uint64_t)lba, mon_out, ft);
+  return 0;
+}
+
+static int w_sector_fill(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell disk, lba, byte;
+  if (forth_depth(vm) < 3) return -4;
+  forth_pop(vm, &disk);
+  forth_pop(vm, &lba);
+  forth_pop(vm, &byte);
+  struct forth_task *ft = forth_host_ctx(vm);
+  mon_out(ft, "\n", 1);
+  blockdev_sector_fill((unsigned)disk, (uint64_t)lba, (uint8_t)byte, mon_out, ft);
+  return 0;
+}
 
 void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
       {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
-      {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe},
+      {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe}, {"DISKS", w_disks},
+      {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
 }

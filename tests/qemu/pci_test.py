@@ -10,11 +10,18 @@ machine; the emulated gateway 10.0.2.2 still answers ARP):
     down and up again (configuration-change interrupts);
   - the same NIC without MSI-X (vectors=0): INTx through the I/O APIC;
   - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc;
-  - no NIC: nothing bound, and ARP-PROBE says there is no device.
+  - no NIC: nothing bound, and ARP-PROBE says there is no device;
+  - two virtio-blk disks made by the test (512-byte sectors, writable;
+    4096-byte sectors, read-only): DISKS, sectors read and compared with
+    the image (FNV-1a), a sector written and flushed and found in the
+    image file, a write to the read-only disk and a read past the end
+    refused.
 """
 import os
 import re
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qemu import Qemu  # noqa: E402
@@ -158,6 +165,76 @@ def no_nic():
         q.close()
 
 
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xffffffffffffffff
+    return "%016x" % h
+
+
+def make_disk(path, sector, count):
+    with open(path, "wb") as f:
+        for i in range(count):
+            s = ("sector %d of %d-byte disk " % (i, sector)).encode()
+            f.write((s * (sector // len(s) + 1))[:sector])
+
+
+def disks():
+    name = "virtio-blk"
+    tmp = tempfile.mkdtemp(prefix="mneme-blk-")
+    try:
+        d0, d1 = os.path.join(tmp, "d0.img"), os.path.join(tmp, "d1.img")
+        make_disk(d0, 512, 4096)
+        make_disk(d1, 4096, 256)
+        orig0 = open(d0, "rb").read()
+        q = boot(name, [
+            "-drive", "if=none,id=d0,format=raw,file=" + d0,
+            "-device", "virtio-blk-pci,drive=d0",
+            "-drive", "if=none,id=d1,format=raw,readonly=on,file=" + d1,
+            "-device", "virtio-blk-pci,drive=d1,logical_block_size=4096,"
+                       "physical_block_size=4096"])
+        if not q:
+            return
+        try:
+            out = command(q, "PCI")
+            check(len(re.findall(r"0100 storage +msix +virtio-blk", out)) == 2,
+                  "%s: PCI lists both disks bound to virtio-blk" % name, out)
+            out = command(q, "DISKS")
+            check(re.search(r"disk 0: virtio-blk0 4096 sectors of 512 bytes \(2 MiB\)", out) and
+                  re.search(r"disk 1: virtio-blk1 256 sectors of 4096 bytes \(1 MiB\), "
+                            r"\d+ per request, read-only", out),
+                  "%s: DISKS: sizes, sector sizes, read-only" % name, out)
+            img0, img1 = open(d0, "rb").read(), open(d1, "rb").read()
+            ok = True
+            detail = ""
+            for disk, lba, img, ss in ((0, 0, img0, 512), (0, 4095, img0, 512),
+                                       (0, 1234, img0, 512), (1, 0, img1, 4096),
+                                       (1, 255, img1, 4096)):
+                out = command(q, "%d %d SECTOR" % (lba, disk))
+                want = fnv(img[lba * ss:(lba + 1) * ss])
+                if "fnv %s" % want not in out:
+                    ok = False
+                    detail += "disk %d sector %d: want %s\n%s" % (disk, lba, want, out)
+            check(ok, "%s: sectors read from both disks match the images" % name, detail)
+            out = command(q, "90 77 0 SECTOR-FILL")
+            check("sector 77: written and flushed" in out, "%s: a sector written and flushed" % name,
+                  out)
+            out = command(q, "77 0 SECTOR")
+            check("fnv %s" % fnv(b"Z" * 512) in out, "%s: and read back" % name, out)
+            out = command(q, "90 3 1 SECTOR-FILL")
+            check("disk: read-only" in out, "%s: a write to the read-only disk is refused" % name,
+                  out)
+            out = command(q, "4096 0 SECTOR")
+            check("disk: out of range" in out, "%s: a read past the end is refused" % name, out)
+        finally:
+            q.close()
+        img0 = open(d0, "rb").read()
+        check(img0 == orig0[:77 * 512] + b"Z" * 512 + orig0[78 * 512:],
+              "%s: the written sector is in the image file, nothing else changed" % name, "")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     if not os.path.exists(IMAGE):
         print("not ok - no image %s (make image)" % IMAGE)
@@ -166,6 +243,7 @@ def main():
     q35_intx()
     i440fx()
     no_nic()
+    disks()
     print("# %d of %d passed" % (sum(results), len(results)))
     return 0 if all(results) else 1
 
