@@ -6,5 +6,7 @@ $(eval $(call LIBRARY,virtio,$(VIRTIO_SRCS)))
 TEST_SCRIPTS += tests/qemu/pci.sh
 
 ifeq ($(HOSTED),yes)
-$(eval $(call TEST,virtio_net_test,test/virtio_net_test.c,virtio pci kernel plathosted kernel mnheap postcard cobs mnerr))
+VIRTIO_TEST_LIBS := virtio pci kernel plathosted kernel mnheap postcard cobs mnerr
+$(eval $(call TEST,virtio_net_test,test/virtio_net_test.c,$(VIRTIO_TEST_LIBS)))
+$(eval $(call TEST,virtio_blk_test,test/virtio_blk_test.c,$(VIRTIO_TEST_LIBS)))
 endif
