@@ -8,7 +8,8 @@
  *
  * Tasks (the interrupt only wakes v.irq):
  *   <name>-rx   takes received frames from the used ring into the rx byte
- *               ring as records (dropped and counted when it is full),
+ *               ring as records (when it is full, yields once so that the
+ *               reader can catch up, then drops and counts the frame),
  *               posts the buffers again, follows the link status;
  *   <name>-tx   takes records from the tx byte ring, copies each into a
  *               free TX buffer and posts it; completed TX buffers are
@@ -85,7 +86,12 @@ static void receive(struct vnet *n, const uint8_t *buf, uint32_t len) {
   }
   uint32_t flen = len - NET_HDR;
   uint8_t *g;
-  if (bbq_grant_exact(&n->rx, NETDEV_REC_HDR + flen, &g)) {
+  int err = bbq_grant_exact(&n->rx, NETDEV_REC_HDR + flen, &g);
+  if (err == MN_EAGAIN) { /* let a reader that is behind catch up once */
+    task_yield();
+    err = bbq_grant_exact(&n->rx, NETDEV_REC_HDR + flen, &g);
+  }
+  if (err) {
     c->rx_dropped++;
     return;
   }

@@ -12,6 +12,9 @@
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   PCI ( -- )      PCI functions: location, vendor:device, class,
  *                   interrupt mode, bound driver, BARs (the pci service)
+ *   NET-SEND ( n len -- )  test aid: n test frames of len bytes (0:
+ *                   varying) out of network interface 0
+ *   NET-RECV ( n -- )  test aid: waits for n test frames and checks them
  *   DISKS ( -- )    the block devices (blockdev services)
  *   SECTOR ( lba disk -- )  reads a sector: FNV-1a hash, first bytes
  *   SECTOR-FILL ( byte lba disk -- )  writes a sector filled with byte,
@@ -69,6 +72,10 @@ static void mon_out(void *arg, const char *s, size_t n) {
   struct forth_task *ft = arg;
   if (ft) forth_task_out(ft, s, n);
   else plat_console_write(s, n);
+}
+
+static void mon_flush(void *arg) {
+  if (arg) forth_task_flush(arg);
 }
 
 static void cmd_pci(void) {
@@ -207,6 +214,29 @@ static int w_sector(forth_vm *vm, void *ctx) {
   return 0;
 }
 
+static int w_net_send(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell n, len;
+  if (forth_depth(vm) < 2) return -4;
+  forth_pop(vm, &len);
+  forth_pop(vm, &n);
+  struct forth_task *ft = forth_host_ctx(vm);
+  mon_out(ft, "\n", 1);
+  netdev_send_frames((uint32_t)n, (size_t)len, mon_out, ft);
+  return 0;
+}
+
+static int w_net_recv(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell n;
+  if (forth_depth(vm) < 1) return -4;
+  forth_pop(vm, &n);
+  struct forth_task *ft = forth_host_ctx(vm);
+  mon_out(ft, "\n", 1);
+  netdev_recv_frames((uint32_t)n, mon_out, mon_flush, ft);
+  return 0;
+}
+
 static int w_sector_fill(forth_vm *vm, void *ctx) {
   (void)ctx;
   forth_cell disk, lba, byte;
@@ -227,6 +257,7 @@ void mon_words_register(void) {
       {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
       {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe}, {"DISKS", w_disks},
       {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
+      {"NET-SEND", w_net_send}, {"NET-RECV", w_net_recv},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
 }
