@@ -8,7 +8,8 @@ machine; the emulated gateway 10.0.2.2 still answers ARP):
     the link comes up; ARP-PROBE sends an ARP request for 10.0.2.2 and
     the reply arrives and is counted; QEMU's set_link takes the link
     down and up again (configuration-change interrupts);
-  - the same NIC without MSI-X (vectors=0): INTx through the I/O APIC;
+  - the same NIC and a virtio-blk disk without MSI-X (vectors=0): INTx
+    through the I/O APIC for both;
   - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc;
   - no NIC: nothing bound, and ARP-PROBE says there is no device;
   - virtio-net on a dgram netdev whose other end is this test's UDP
@@ -125,17 +126,28 @@ def q35_msix():
 
 
 def q35_intx():
-    name = "q35+virtio-net without MSI-X (INTx)"
-    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0,vectors=0"])
+    name = "q35+virtio-net and virtio-blk without MSI-X (INTx)"
+    tmp = tempfile.mkdtemp(prefix="mneme-intx-")
+    disk = os.path.join(tmp, "d.img")
+    make_disk(disk, 512, 64)
+    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0,vectors=0",
+                          "-drive", "if=none,id=d0,format=raw,file=" + disk,
+                          "-device", "virtio-blk-pci,drive=d0,vectors=0"])
     if not q:
+        shutil.rmtree(tmp, ignore_errors=True)
         return
     try:
         out = command(q, "PCI")
-        check(re.search(r"ethernet +intx +virtio-net", out),
-              "%s: the NIC's interrupt is INTx" % name, out)
+        check(re.search(r"ethernet +intx +virtio-net", out) and
+              re.search(r"storage +intx +virtio-blk", out),
+              "%s: both devices' interrupts are INTx" % name, out)
         arp_ok(name, q)
+        out = command(q, "63 0 SECTOR")
+        want = fnv(open(disk, "rb").read()[63 * 512:])
+        check("fnv " + want in out, "%s: a sector read through virtio-blk" % name, out)
     finally:
         q.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def i440fx():
