@@ -103,10 +103,13 @@ static void receive(struct vnet *n, const uint8_t *buf, uint32_t len) {
   c->rx_bytes += flen;
 }
 
+/* Interrupts for the RX queue are off while the task works through it
+ * and back on (then checked once more) before it waits. */
 static int rx_task(void *arg) {
   struct vnet *n = arg;
   for (;;) {
     uint32_t seq = waitq_seq(&n->v.irq);
+    virtq_irq_off(&n->rxq, 1);
     int any = 0;
     uint32_t len;
     uint8_t *buf;
@@ -123,7 +126,8 @@ static int rx_task(void *arg) {
       waitq_wake_all(&n->st.link_changed);
       return MN_EIO;
     }
-    if (any) continue;
+    virtq_irq_off(&n->rxq, 0);
+    if (any || virtq_has_used(&n->rxq)) continue;
     if (waitq_wait_seq(&n->v.irq, seq, UINT64_MAX) == MN_ECANCELED) return 0;
   }
 }
