@@ -146,6 +146,9 @@ int forth_words_install(struct forth_task *ft);
 struct forth_task *forth_task_find(uint32_t id);
 struct forth_task *forth_task_first(void);
 void forth_task_out(struct forth_task *ft, const char *s, size_t n);
+/* Sends what forth_task_out buffered now (a host word about to wait
+ * announces it is ready); may wait for room. */
+void forth_task_flush(struct forth_task *ft);
 /* Output that never waits (line editor echo); ctx is the forth_task. */
 void forth_task_echo(void *ctx, const char *s, size_t n);
 int forth_task_spawn_child(struct forth_task *parent, forth_cell xt, uint32_t *id);
