@@ -1,0 +1,6 @@
+# fs/: disk formats that need no kernel: partition tables (gpt.c) and
+# FAT16/FAT32 with long names (fat.c); mneme-fat runs them on image files.
+$(eval $(call LIBRARY,mnfs,fs/fat.c fs/gpt.c))
+ifeq ($(HOSTED),yes)
+$(eval $(call PROGRAM,mneme-fat,fs/fattool.c,mnfs mnerr))
+endif
