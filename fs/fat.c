@@ -675,7 +675,7 @@ dir_next(struct fat_dir *d, struct found *f)
     f->loc.first = idx;
     f->bad_name = 0;
     short_display(e, f->short_name);
-    strcpy(f->name, f->short_name);
+    memcpy(f->name, f->short_name, strlen(f->short_name) + 1);
     if (have) {
       if (!ok || next != 0 || sum != lfn_sum(e)) {
         ORPHAN(idx);
@@ -686,7 +686,7 @@ dir_next(struct fat_dir *d, struct found *f)
           n++;
         if (utf16_to_8(lfn, n, f->name, sizeof f->name)) {
           f->bad_name = 1;
-          strcpy(f->name, f->short_name);
+          memcpy(f->name, f->short_name, strlen(f->short_name) + 1);
         }
         f->loc.first = lfn_first;
       }
@@ -1499,8 +1499,8 @@ fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_file *f
 static void
 stat_from(const struct fat_vol *v, const struct found *e, struct fat_stat *st)
 {
-  strcpy(st->name, e->name);
-  strcpy(st->short_name, e->short_name);
+  memcpy(st->name, e->name, strlen(e->name) + 1);
+  memcpy(st->short_name, e->short_name, strlen(e->short_name) + 1);
   st->size = le32(e->raw + 28);
   st->first_cluster = ent_clus(v, e->raw);
   st->attr = e->raw[11];
@@ -1520,7 +1520,7 @@ fat_stat(struct fat_vol *v, const char *path, struct fat_stat *st)
     return err;
   if (r.is_root) {
     memset(st, 0, sizeof *st);
-    strcpy(st->name, "/");
+    memcpy(st->name, "/", strlen("/") + 1);
     st->attr = FAT_ATTR_DIR;
     return 0;
   }
