@@ -2,7 +2,7 @@
  * main.c: mneme as a Linux process.
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
- *              [--config FILE] [--key-echo PORT]
+ *              [--config FILE] [--key-echo PORT] [--disk IMAGE]...
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -12,6 +12,9 @@
  * and its port users, the keyboard mux, tracing, status. The userspace
  * message bridge runs on sermux port 4, or on the bare serial port when
  * the mux is disabled. Command-line options override the configuration.
+ * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
+ * system partition or first FAT volume is /boot) and the files service
+ * mounts what they hold; with disks the heap is at least DISK_HEAP.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -22,7 +25,9 @@
 #include <unistd.h>
 #include "console.h"
 #include "hosted.h"
+#include "mneme/blockdev.h"
 #include "mneme/config.h"
+#include "mneme/files.h"
 #include "mneme/err.h"
 #include "mneme/forth_shell.h"
 #include "mneme/ktime.h"
@@ -32,7 +37,11 @@
 #include "mneme/svcstart.h"
 #include "mneme/task.h"
 
+#define DISK_HEAP (16u << 20)
+
 struct opts {
+  const char *disks[BLOCKDEV_MAX_DISKS];
+  unsigned ndisks;
   size_t heap;                 /* 0: from the configuration */
   const char *serial;          /* NULL: from the configuration */
   int log_level;               /* -1: from the configuration */
@@ -64,13 +73,15 @@ usage(void)
 {
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
-          "             [--config FILE] [--key-echo PORT]\n"
+          "             [--config FILE] [--key-echo PORT] [--disk IMAGE]...\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT\n"
           "  --log LEVEL     trace, debug, info, warn or error (default: config)\n"
           "  --config FILE   configuration: a .bin from tools/mkconfig.py, or a\n"
           "                  .toml (converted with python3 tools/mkconfig.py)\n"
-          "  --key-echo PORT write every key event as a text line to sermux PORT\n");
+          "  --key-echo PORT write every key event as a text line to sermux PORT\n"
+          "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
+          "                  its FAT volumes appear as /boot, /disk1, ...\n");
 }
 
 static int
@@ -90,6 +101,11 @@ parse_args(int argc, char **argv, struct opts *o)
     } else if (!strcmp(a, "--heap") && v) {
       if (parse_size(v, &o->heap))
         return -1;
+      i++;
+    } else if (!strcmp(a, "--disk") && v) {
+      if (o->ndisks == BLOCKDEV_MAX_DISKS)
+        return -1;
+      o->disks[o->ndisks++] = v;
       i++;
     } else if (!strcmp(a, "--serial") && v) {
       o->serial = v;
@@ -192,8 +208,11 @@ load_config(struct opts *o)
     o->serial_spec[n] = 0;
     o->serial = o->serial_spec;
   }
-  if (!o->heap)
+  if (!o->heap) {
     o->heap = (size_t)o->cfg.kernel.heap;
+    if (o->ndisks && o->heap < DISK_HEAP)
+      o->heap = DISK_HEAP;
+  }
   if (o->log_level < 0)
     o->log_level = o->cfg.kernel.log_level;
   return 0;
@@ -234,6 +253,16 @@ start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial };
+  for (unsigned i = 0; i < o->ndisks; i++) {
+    int err = hosted_disk_start(i, o->disks[i]);
+    if (err)
+      klog(LOG_ERROR, "disk %s: %s", o->disks[i], mn_strerror(err));
+  }
+  if (o->ndisks) {
+    int err = files_start();
+    if (err)
+      klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  }
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   svcstart_run(&o->cfg, &h);
