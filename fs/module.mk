@@ -4,3 +4,6 @@ $(eval $(call LIBRARY,mnfs,fs/fat.c fs/gpt.c))
 ifeq ($(HOSTED),yes)
 $(eval $(call PROGRAM,mneme-fat,fs/fattool.c,mnfs mnerr))
 endif
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/fs_mtools.py
+endif
