@@ -10,6 +10,8 @@
  *   stream DIR N SIZE   write files DIR/fNNNN (deterministic bytes),
  *                       printing "done NAME" after each is closed
  *   verify DIR          check every fNNNN against its expected bytes
+ *   walk                list every directory and read every file, going
+ *                       on after errors (for hostile images)
  *   bench-write PATH MB  bench-read PATH  bench-small DIR N
  * Exit status: 0 ok, 1 an error (printed), 2 usage.
  */
@@ -123,6 +125,49 @@ print_report(const struct fat_report *r)
          r->bad_names, r->dir_loops, r->too_deep);
 }
 
+static uint8_t buf[1 << 20];
+
+/* Lists dir and reads its files, recursively; counts errors. */
+static void
+walk(struct fat_vol *v, const char *dir, int depth, unsigned *errors)
+{
+  struct fat_dir d;
+  struct fat_stat st;
+  int err = fat_opendir(v, dir, &d);
+  if (err) {
+    printf("error opendir %s: %s\n", dir, fat_strerror(err));
+    ++*errors;
+    return;
+  }
+  unsigned n = 0;
+  while (!(err = fat_readdir(&d, &st))) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", st.name);
+    printf("%s%s %u %s\n", st.attr & FAT_ATTR_DIR ? "d" : "-", st.bad_name ? "!" : "",
+           st.size, path);
+    if (++n > 100000)
+      break;
+    if (st.attr & FAT_ATTR_DIR) {
+      if (depth < 40)
+        walk(v, path, depth + 1, errors);
+      continue;
+    }
+    struct fat_file f;
+    int e2 = fat_open(v, path, FAT_READ, &f);
+    long r = 0;
+    while (!e2 && (r = fat_read(&f, buf, sizeof buf)) > 0)
+      ;
+    if (e2 || r < 0) {
+      printf("error reading %s: %s\n", path, fat_strerror(e2 ? e2 : (int)r));
+      ++*errors;
+    }
+  }
+  if (err != MN_ENOENT) {
+    printf("error readdir %s: %s\n", dir, fat_strerror(err));
+    ++*errors;
+  }
+}
+
 static int
 usage(void)
 {
@@ -173,6 +218,12 @@ main(int argc, char **argv)
              (unsigned long long)t.part[i].count, t.part[i].esp ? " esp" : "", t.part[i].name);
     return 0;
   }
+  if (t.count == 0) {
+    /* nothing recognized: try the whole disk (the mount says why not) */
+    t.count = 1;
+    t.part[0].first = 0;
+    t.part[0].count = disk;
+  }
   if (partno < 1 || (uint32_t)partno > t.count) {
     fprintf(stderr, "mneme-fat: no volume %d on %s\n", partno, path);
     return 1;
@@ -188,10 +239,14 @@ main(int argc, char **argv)
   if (err)
     return die("mount", err);
   int rc = 0;
-  static uint8_t buf[1 << 20];
   struct fat_file f;
   if (!strcmp(cmd, "check")) {
     print_report(&rep);
+  } else if (!strcmp(cmd, "walk")) {
+    unsigned errors = 0;
+    print_report(&rep);
+    walk(&v, "/", 0, &errors);
+    printf("walk-errors %u\n", errors);
   } else if (!strcmp(cmd, "ls")) {
     struct fat_dir d;
     struct fat_stat st;
@@ -203,7 +258,7 @@ main(int argc, char **argv)
       rc = die("ls", err);
   } else if (!strcmp(cmd, "cat") && nargs == 1) {
     err = fat_open(&v, args[0], FAT_READ, &f);
-    long n;
+    long n = 0;
     while (!err && (n = fat_read(&f, buf, sizeof buf)) > 0)
       fwrite(buf, 1, (size_t)n, stdout);
     if (err || n < 0)
@@ -211,7 +266,7 @@ main(int argc, char **argv)
   } else if (!strcmp(cmd, "get") && nargs == 2) {
     FILE *o = fopen(args[1], "wb");
     err = o ? fat_open(&v, args[0], FAT_READ, &f) : MN_EIO;
-    long n;
+    long n = 0;
     while (!err && (n = fat_read(&f, buf, sizeof buf)) > 0)
       fwrite(buf, 1, (size_t)n, o);
     if (o)
@@ -289,7 +344,7 @@ main(int argc, char **argv)
       struct fat_file g;
       int e2 = fat_open(&v, name, FAT_READ, &g);
       uint32_t o = 0;
-      long n;
+      long n = 0;
       int good = !e2;
       while (good && (n = fat_read(&g, buf, sizeof buf)) > 0) {
         for (long j = 0; j < n; j++)

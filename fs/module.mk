@@ -5,5 +5,5 @@ ifeq ($(HOSTED),yes)
 $(eval $(call PROGRAM,mneme-fat,fs/fattool.c,mnfs mnerr))
 endif
 ifeq ($(HOSTED),yes)
-TEST_SCRIPTS += test/fs_mtools.py test/fs_powercut.py
+TEST_SCRIPTS += test/fs_mtools.py test/fs_powercut.py test/fs_hostile.py
 endif
