@@ -7,3 +7,8 @@ endif
 ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/fs_mtools.py test/fs_powercut.py test/fs_hostile.py
 endif
+# libFuzzer: mounting and walking mutated disks (brief in make test, longer in make fuzz)
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/fat_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/fat_fuzz.sh
