@@ -5,7 +5,7 @@ ifeq ($(HOSTED),yes)
 $(eval $(call PROGRAM,mneme-fat,fs/fattool.c,mnfs mnerr))
 endif
 ifeq ($(HOSTED),yes)
-TEST_SCRIPTS += test/fs_mtools.py test/fs_powercut.py test/fs_hostile.py
+TEST_SCRIPTS += test/fs_mtools.py test/fs_powercut.py test/fs_hostile.py test/fs_e2e.py
 endif
 # libFuzzer: mounting and walking mutated disks (brief in make test, longer in make fuzz)
 ifeq ($(HOSTED),yes)

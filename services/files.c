@@ -178,7 +178,7 @@ static void
 mount_all(void)
 {
   static const struct svc_type type = BLOCKDEV_TYPE;
-  int next_disk = 1;
+  int next_disk = 1, have_boot = 0;
   for (unsigned n = 0; n < BLOCKDEV_MAX_DISKS; n++) {
     struct svc_client *blk = kmalloc(sizeof *blk);
     if (!blk)
@@ -206,21 +206,29 @@ mount_all(void)
       continue;
     }
     int before = nvols;
-    /* the EFI system partition of disk 0 first: it is /boot */
-    for (int pass = 0; pass < 2; pass++)
-      for (uint32_t i = 0; i < t.count; i++) {
-        if ((pass == 0) != (n == 0 && t.part[i].esp && nvols == before))
-          continue;
-        char name[8];
-        if (n == 0 && nvols == before && vols[0].fat == NULL)
-          ksnprintf(name, sizeof name, "boot");
-        else
-          ksnprintf(name, sizeof name, "disk%d", next_disk);
-        int had = nvols;
-        mount_one(blk, &r.info, &t.part[i], name);
-        if (nvols > had && strcmp(name, "boot"))
-          next_disk++;
-      }
+    /* disk 0: its EFI system partition first, which (or else its first
+     * FAT volume) is /boot */
+    uint32_t order[GPT_MAX_PARTS], k = 0;
+    for (uint32_t i = 0; i < t.count; i++)
+      if (n == 0 && t.part[i].esp)
+        order[k++] = i;
+    for (uint32_t i = 0; i < t.count; i++)
+      if (!(n == 0 && t.part[i].esp))
+        order[k++] = i;
+    for (uint32_t j = 0; j < k; j++) {
+      int boot = n == 0 && !have_boot;
+      char name[8];
+      if (boot)
+        ksnprintf(name, sizeof name, "boot");
+      else
+        ksnprintf(name, sizeof name, "disk%d", next_disk);
+      int had = nvols;
+      mount_one(blk, &r.info, &t.part[order[j]], name);
+      if (nvols > had && boot)
+        have_boot = 1;
+      else if (nvols > had)
+        next_disk++;
+    }
     if (nvols == before) {
       klog(LOG_INFO, "files: disk %u (%s): no FAT volume", n, r.info.name);
       svc_disconnect(blk);
