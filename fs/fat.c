@@ -20,7 +20,7 @@
 #define EOC16 0xFFFFu
 #define BAD16 0xFFF7u
 #define DIR_ENTRIES_MAX 65536u
-#define ROUND_CLUSTERS 64
+#define ROUND_CLUSTERS 1024   /* new clusters per write round (docs/fs.md) */
 #define DEFAULT_STAMP ((uint32_t)(((2026 - 1980) << 9) | (1 << 5) | 1) << 16)
 
 static uint16_t
@@ -326,6 +326,7 @@ find_free(struct fat_vol *v, uint32_t *out, uint32_t k)
 {
   uint32_t c = valid_clus(v, v->next_free) ? v->next_free : 2;
   uint32_t got = 0;
+  int wrapped = 0;
   for (uint32_t scanned = 0; scanned < v->nclusters && got < k; scanned++) {
     uint32_t val;
     int err = fat_get(v, c, &val);
@@ -333,12 +334,17 @@ find_free(struct fat_vol *v, uint32_t *out, uint32_t k)
       return err;
     if (val == 0) {
       int dup = 0;
-      for (uint32_t i = 0; i < got; i++)
+      for (uint32_t i = 0; wrapped && i < got; i++)
         dup |= out[i] == c;
       if (!dup)
         out[got++] = c;
     }
-    c = c + 1 - 2 >= v->nclusters ? 2 : c + 1;
+    if (c + 1 - 2 >= v->nclusters) {
+      c = 2;
+      wrapped = 1;
+    } else {
+      c++;
+    }
   }
   if (got < k)
     return MN_ENOSPC;
@@ -2068,9 +2074,15 @@ fat_mount(struct fat_vol *v, const struct fat_dev *dev, struct fat_report *repor
   v->root_start = rsvd + v->nfats * fatsz;
   v->data_start = (uint32_t)data;
   v->nclusters = (uint32_t)((total - data) / v->spc);
-  if (v->nclusters < 4085)
+  /* FAT32 when the 16-bit FAT size is 0 (as Linux decides: mkfs.fat
+   * makes small FAT32 volumes too); else FAT16 or FAT12 by cluster count */
+  v->type = le16(b + 22) == 0 ? 32 : 16;
+  if (v->type == 16 && v->nclusters < 4085)
     return MN_ENOTSUP;       /* FAT12 */
-  v->type = v->nclusters < 65525 ? 16 : 32;
+  if (v->type == 16 && v->nclusters >= 65525)
+    return MN_EFORMAT;
+  if (v->nclusters < 1 || v->nclusters > 0x0FFFFFF5u)
+    return MN_EFORMAT;
   if ((uint64_t)fatsz * v->bps / (v->type / 8) < (uint64_t)v->nclusters + 2)
     return FAT_ECORRUPT;
   v->mirror = 1;

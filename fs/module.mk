@@ -12,3 +12,6 @@ ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/fat_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/fat_fuzz.sh
+ifeq ($(HOSTED),yes)
+BENCH_SCRIPTS += bench/fs.sh
+endif

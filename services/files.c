@@ -671,7 +671,7 @@ files_start(void)
                          8, &srv);
   if (err)
     return err;
-  return task_spawn("files", files_task, NULL, 8192, 0);
+  return task_spawn("files", files_task, NULL, 32768, 0);
 }
 
 int
