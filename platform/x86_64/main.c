@@ -23,6 +23,7 @@
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
+#include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
@@ -30,6 +31,7 @@
 #include "mneme/status.h"
 #include "mneme/task.h"
 #include "mneme/trace.h"
+#include "mneme/virtio.h"
 #include "mneme/waitq.h"
 #include "mon.h"
 #include "paging.h"
@@ -89,7 +91,10 @@ static int init_task(void *arg) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
-  int err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
+  err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)

@@ -10,6 +10,15 @@
  *   FAULT-GP ( -- ) reads a non-canonical address: #GP dump
  *   FAULT-UD ( -- ) executes ud2: #UD dump
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
+ *   PCI ( -- )      PCI functions: location, vendor:device, class,
+ *                   interrupt mode, bound driver, BARs (the pci service)
+ *   DISKS ( -- )    the block devices (blockdev services)
+ *   SECTOR ( lba disk -- )  reads a sector: FNV-1a hash, first bytes
+ *   SECTOR-FILL ( byte lba disk -- )  writes a sector filled with byte,
+ *                   then flushes (test aids for disk drivers)
+ *   ARP-PROBE ( -- ) test aid: takes network interface 0 and asks
+ *                   10.0.2.2 (QEMU's user-network gateway) for its MAC
+ *                   from 10.0.2.15, then prints the counters
  * The faults stop the machine (cpu.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
@@ -32,8 +41,10 @@
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
+#include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
+#include "mneme/virtio.h"
 #include "serial.h"
 #include "x86.h"
 #include "xprintf.h"
@@ -51,6 +62,33 @@ static void mprintf(const char *fmt, ...) {
   if (n >= sizeof b) n = sizeof b - 1;
   if (out_ft) forth_task_out(out_ft, b, n);
   else plat_console_write(b, n);
+}
+
+/* Output callback for the portable printers (pci_print, ...). */
+static void mon_out(void *arg, const char *s, size_t n) {
+  struct forth_task *ft = arg;
+  if (ft) forth_task_out(ft, s, n);
+  else plat_console_write(s, n);
+}
+
+static void cmd_pci(void) {
+  struct forth_task *ft = out_ft; /* the calls wait: other words may run */
+  int err = pci_print(mon_out, ft);
+  out_ft = ft;
+  if (err) mprintf("pci: %s\n", mn_strerror(err));
+}
+
+static void cmd_arp_probe(void) {
+  static const uint8_t ip[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2};
+  struct forth_task *ft = out_ft;
+  netdev_arp_probe(ip, gw, MN_SEC(3), mon_out, ft);
+  out_ft = ft;
+}
+
+static void cmd_disks(void) {
+  struct forth_task *ft = out_ft;
+  blockdev_list(mon_out, ft);
+  out_ft = ft;
 }
 
 static void cmd_mem(void) {
@@ -152,12 +190,43 @@ WORD(w_fault, cmd_fault(""))
 WORD(w_fault_gp, cmd_fault("gp"))
 WORD(w_fault_ud, cmd_fault("ud"))
 WORD(w_overflow, cmd_overflow())
+WORD(w_pci, cmd_pci())
+WORD(w_arp_probe, cmd_arp_probe())
+WORD(w_disks, cmd_disks())
+
+/* Words with arguments: pop them, then the same as WORD. */
+static int w_sector(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell disk, lba;
+  if (forth_depth(vm) < 2) return -4;
+  forth_pop(vm, &disk);
+  forth_pop(vm, &lba);
+  struct forth_task *ft = forth_host_ctx(vm);
+  mon_out(ft, "\n", 1);
+  blockdev_sector((unsigned)disk, (uint64_t)lba, mon_out, ft);
+  return 0;
+}
+
+static int w_sector_fill(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell disk, lba, byte;
+  if (forth_depth(vm) < 3) return -4;
+  forth_pop(vm, &disk);
+  forth_pop(vm, &lba);
+  forth_pop(vm, &byte);
+  struct forth_task *ft = forth_host_ctx(vm);
+  mon_out(ft, "\n", 1);
+  blockdev_sector_fill((unsigned)disk, (uint64_t)lba, (uint8_t)byte, mon_out, ft);
+  return 0;
+}
 
 void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
       {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
+      {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe}, {"DISKS", w_disks},
+      {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
 }
