@@ -15,3 +15,5 @@ FUZZ_SCRIPTS += test/fat_fuzz.sh
 ifeq ($(HOSTED),yes)
 BENCH_SCRIPTS += bench/fs.sh
 endif
+# The files service on virtio-blk disks in QEMU (x86_64; skips without QEMU)
+TEST_SCRIPTS += tests/qemu/fs.sh
