@@ -17,6 +17,7 @@
  */
 #include <string.h>
 #include "mneme/err.h"
+#include "mneme/forth_files.h"
 #include "mneme/forth_task.h"
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
@@ -521,6 +522,8 @@ forth_words_install(struct forth_task *ft)
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (forth_define(ft->vm, words[i].name, words[i].fn, NULL))
       return MN_ENOMEM;
+  if (forth_files_install(ft))
+    return MN_ENOMEM;
   for (size_t i = 0; i < plat_nwords; i++)
     if (forth_define(ft->vm, plat_words[i].name, plat_words[i].fn, NULL))
       return MN_ENOMEM;

@@ -37,4 +37,11 @@ int hosted_serial_start(const char *spec);
  */
 int hosted_slirp_start(const char *spec);
 
+/*
+ * Serves the disk image file at path as block device n (BLOCKDEV_UUID_N,
+ * blockdev.h). Returns 0, MN_ENOENT (cannot open), MN_EINVAL (n too
+ * large, or smaller than a sector), MN_ENOMEM, MN_EEXIST.
+ */
+int hosted_disk_start(unsigned n, const char *path);
+
 #endif

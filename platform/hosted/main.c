@@ -3,6 +3,7 @@
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
  *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
+ *              [--disk IMAGE]...
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -16,6 +17,9 @@
  * (platform/hosted/slirp.c); the service runs with [services.net]'s
  * settings, or DHCP when the configuration has none, and the default
  * heap grows to 32 MiB.
+ * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
+ * system partition or first FAT volume is /boot) and the files service
+ * mounts what they hold; with disks the heap is at least DISK_HEAP.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -26,7 +30,9 @@
 #include <unistd.h>
 #include "console.h"
 #include "hosted.h"
+#include "mneme/blockdev.h"
 #include "mneme/config.h"
+#include "mneme/files.h"
 #include "mneme/err.h"
 #include "mneme/forth_shell.h"
 #include "mneme/ktime.h"
@@ -38,8 +44,11 @@
 #include "mneme/task.h"
 
 #define NET_HEAP_MIN ((size_t)32 << 20)  /* default heap with --net */
+#define DISK_HEAP (16u << 20)
 
 struct opts {
+  const char *disks[BLOCKDEV_MAX_DISKS];
+  unsigned ndisks;
   size_t heap;                 /* 0: from the configuration */
   const char *serial;          /* NULL: from the configuration */
   int log_level;               /* -1: from the configuration */
@@ -73,6 +82,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
           "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
+          "             [--disk IMAGE]...\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
           "                  free port, named in the log line \"serial: listening on\")\n"
@@ -82,7 +92,9 @@ usage(void)
           "  --key-echo PORT write every key event as a text line to sermux PORT\n"
           "  --net slirp     a NIC on slirp's user-mode network (10.0.2.15 by DHCP;\n"
           "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
-          "                  127.0.0.1:H to the guest's port G\n");
+          "                  127.0.0.1:H to the guest's port G\n"
+          "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
+          "                  its FAT volumes appear as /boot, /disk1, ...\n");
 }
 
 static int
@@ -103,6 +115,11 @@ parse_args(int argc, char **argv, struct opts *o)
     } else if (!strcmp(a, "--heap") && v) {
       if (parse_size(v, &o->heap))
         return -1;
+      i++;
+    } else if (!strcmp(a, "--disk") && v) {
+      if (o->ndisks == BLOCKDEV_MAX_DISKS)
+        return -1;
+      o->disks[o->ndisks++] = v;
       i++;
     } else if (!strcmp(a, "--serial") && v) {
       o->serial = v;
@@ -212,6 +229,8 @@ load_config(struct opts *o)
     o->heap = (size_t)o->cfg.kernel.heap;
     if (o->net && o->heap < NET_HEAP_MIN)
       o->heap = NET_HEAP_MIN;    /* rings of 128 KiB per TCP connection */
+    if (o->ndisks && o->heap < DISK_HEAP)
+      o->heap = DISK_HEAP;
   }
   if (o->log_level < 0)
     o->log_level = o->cfg.kernel.log_level;
@@ -253,6 +272,16 @@ start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  for (unsigned i = 0; i < o->ndisks; i++) {
+    int err = hosted_disk_start(i, o->disks[i]);
+    if (err)
+      klog(LOG_ERROR, "disk %s: %s", o->disks[i], mn_strerror(err));
+  }
+  if (o->ndisks) {
+    int err = files_start();
+    if (err)
+      klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  }
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   if (o->net) {

@@ -18,6 +18,7 @@
 #include "kbd.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/files.h"
 #include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
 #include "mneme/ktime.h"
@@ -95,6 +96,8 @@ static int init_task(void *arg) {
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
+  err = files_start();  /* the FAT volumes of the disks pci_start found */
+  if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
   err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
