@@ -16,6 +16,13 @@ out=$("$F" $T/tester.fs $T/wordsets.fs </dev/null 2>&1)
 if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/wordsets.fs)"
 else no "word sets: $out"; fi
 
+# One file per optional word set (test/forth/<set>.fs), each ending in TESTS-DONE.
+for set in search; do
+  out=$("$F" $T/tester.fs $T/$set.fs </dev/null 2>&1)
+  if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then ok "word set $set ($T/$set.fs)"
+  else no "word set $set: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
+done
+
 G=/usr/share/gforth/0.7.3/test
 if [ -f $G/coretest.fs ]; then
   out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coretest.fs 2>&1)
