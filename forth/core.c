@@ -369,6 +369,7 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
   w->name = vm->nchunk + vm->nfill;
   w->len = (uint16_t)len;
   w->wl = vm->current;
+  w->dp = vm->here;
   w->kind = (uint8_t)kind;
   w->code = vm->undef_code; /* until the caller gives it code */
   memcpy(vm->nchunk + vm->nfill, name, len);
@@ -622,6 +623,7 @@ static int boot(forth_vm *vm)
   if (!q)
     return MN_EINVAL;
   vm->done = 0;
+  vm->fence = vm->nwords;
   vm->ip = WORD(vm, q)->code;
   vm->csp = vm->cs0;
   *vm->csp = vm->halt_code;

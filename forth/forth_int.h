@@ -111,7 +111,10 @@ struct fword {
   const fcode *code;/* what EXECUTE runs */
   cell body;        /* data field address or constant value */
   cell body2;       /* 2CONSTANT high cell */
-  forth_hostfn fn;  /* WK_HOST */
+  union {
+    forth_hostfn fn;/* WK_HOST */
+    cell dp;        /* others: HERE when the header was made (FORGET) */
+  };
   void *ctx;
 };
 
@@ -228,6 +231,8 @@ struct forth_vm {
   uint16_t order[MAX_ORDER]; int norder;
   uint16_t current;      /* compilation word list */
   uint16_t nwl;          /* word lists made so far */
+  uint32_t fence;        /* FORGET cannot go below this word */
+  cell nbuf[2]; int nbuf_next; /* NAME>STRING copies (heap blocks) */
 
   volatile int interrupt;
   int done;

@@ -88,6 +88,7 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->norder = p->norder;
   c->current = p->current;
   c->nwl = p->nwl;
+  c->fence = p->fence;
 }
 
 /* The child's first code: xt CATCH ?DUP IF (report) THEN BYE */
