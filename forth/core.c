@@ -655,7 +655,7 @@ int forth_create(forth_vm **out, const struct forth_host *host,
       (r = alloc_tables(vm)) || (r = fheap_init(vm)) ||
       (r = install_ops(vm)) || (r = vm_install_core(vm)) ||
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
-      (r = vm_install_search(vm)) ||
+      (r = vm_install_search(vm)) || (r = vm_install_substitute(vm)) ||
       (r = boot(vm))) {
     forth_destroy(vm);
     return r < -8 ? MN_EINVAL : MN_ENOMEM;

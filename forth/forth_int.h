@@ -233,6 +233,7 @@ struct forth_vm {
   uint16_t nwl;          /* word lists made so far */
   uint32_t fence;        /* FORGET cannot go below this word */
   cell nbuf[2]; int nbuf_next; /* NAME>STRING copies (heap blocks) */
+  cell subst;            /* SUBSTITUTE's list (substitute.c) */
 
   volatile int interrupt;
   int done;
@@ -366,6 +367,7 @@ void vm_seg_release(void *seg);
 int vm_alloc_stacks(forth_vm *vm);
 int vm_install_strings(forth_vm *vm);
 int vm_install_search(forth_vm *vm);
+int vm_install_substitute(forth_vm *vm);
 int vm_marker_save(forth_vm *vm, cell *rec); /* search.c: order for MARKER */
 void vm_marker_restore(forth_vm *vm, cell rec);
 int vm_need(forth_vm *vm, int n);

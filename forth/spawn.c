@@ -89,6 +89,8 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->current = p->current;
   c->nwl = p->nwl;
   c->fence = p->fence;
+  c->subst = p->subst;
+  memcpy(c->nbuf, p->nbuf, sizeof c->nbuf);
 }
 
 /* The child's first code: xt CATCH ?DUP IF (report) THEN BYE */

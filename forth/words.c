@@ -458,6 +458,7 @@ static int w_environment(forth_vm *vm, void *ctx)
     {"EXCEPTION", -1}, {"EXCEPTION-EXT", -1}, {"MEMORY-ALLOC", -1},
     {"MEMORY-ALLOC-EXT", -1}, {"SEARCH-ORDER", -1}, {"SEARCH-ORDER-EXT", -1},
     {"WORDLISTS", MAX_ORDER}, {"TOOLS", -1}, {"TOOLS-EXT", -1},
+    {"STRING", -1}, {"STRING-EXT", -1},
   };
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     if (strlen(env[i].q) == (size_t)n && !name_cmp(env[i].q, p, (size_t)n)) {

@@ -17,7 +17,7 @@ if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/
 else no "word sets: $out"; fi
 
 # One file per optional word set (test/forth/<set>.fs), each ending in TESTS-DONE.
-for set in search tools; do
+for set in search tools string; do
   out=$("$F" $T/tester.fs $T/$set.fs </dev/null 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then ok "word set $set ($T/$set.fs)"
   else no "word set $set: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
