@@ -769,7 +769,7 @@ static int build_interpret(forth_vm *vm)
     return r;
   fcode *c = vm->cp, *loop = c;
   const void *const *L = forth_op_addr;
-  uint32_t i1 = vm_find(vm, "(interp1)", 9);
+  uint32_t i1 = vm_find_wl(vm, "(interp1)", 9, FORTH_WID);
   WORD(vm, w)->code = c;
   *c++ = (fcode)L[OP_CCALL]; *c++ = (fcode)WORD(vm, i1)->fn; *c++ = 0;
   *c++ = (fcode)L[OP_DUP_QBRANCH]; fcode *exit_site = c++;
