@@ -21,9 +21,11 @@ FUZZ_SCRIPTS += test/gguf_fuzz.sh test/tokenizer_fuzz.sh
 # --- kernels, model, threads (infer-math) -------------------------------------
 INFER_SRCS += infer/quant.c infer/dot_select.c infer/matmul.c infer/par.c infer/llama.c
 ifneq ($(filter x86_64,$(shell uname -m)),)
+ifneq ($(TARGET),aarch64)
 INFER_SRCS += infer/dot_avx2.c infer/dot_avx512.c
 CFLAGS_infer/dot_avx2.c := -mavx2 -mfma -mf16c
 CFLAGS_infer/dot_avx512.c := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+endif
 endif
 ifeq ($(HOSTED),yes)
 INFER_SRCS += infer/par_pthread.c infer/llama_host.c
