@@ -91,6 +91,23 @@ $(O)/mneme.img: $(O)/BOOTAA64.EFI $(A64)/cmdline $(A64_CONFIG_BIN) $(A64_ESP_FIL
 .PHONY: a64-image a64-floor
 a64-image: $(O)/mneme.img
 
+# The firmware floor of bench/boot.sh: an EFI app that prints a marker.
+$(O)/bench/floor.elf: $(O)/bench/boot_floor.o $(A64)/link.ld
+	ld.lld $(A64_LDFLAGS) -o $@ $<
+
+$(O)/bench/floor.efi: $(O)/bench/floor.elf $(A64)/tools/elf2efi.py
+	python3 $(A64)/tools/elf2efi.py $< $@
+
+$(O)/bench/floor.img: $(O)/bench/floor.efi platform/x86_64/tools/gpt.py
+	rm -f $@.fat
+	mkfs.fat -C -F 32 -s 1 -n FLOOR $@.fat 65536 >/dev/null
+	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $< ::/EFI/BOOT/BOOTAA64.EFI
+	python3 platform/x86_64/tools/gpt.py $@.fat $@
+	rm -f $@.fat
+
+a64-floor: $(O)/bench/floor.img
+
 ALL_OUTPUTS += $(O)/BOOTAA64.EFI
 endif
 endif
