@@ -9,12 +9,16 @@
  *   FAULT-X ( -- )  jumps into a data page (not executable): dump
  *   FAULT-RO ( -- ) writes to mneme's code (read-only): dump
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
+ *   QUANT ( -- )    the NEON dot kernels checked against the scalar ones
+ *   QUANT-BENCH ( -- ) the same, timed: ns per row, scalar and NEON
  * The faults stop the machine (exc.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
  * Interface: mon_words_register.
  */
 #include "mon.h"
+
+#include "neon.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -166,12 +170,15 @@ WORD(w_fault_ud, cmd_fault("ud"))
 WORD(w_fault_x, cmd_fault("x"))
 WORD(w_fault_ro, cmd_fault("ro"))
 WORD(w_overflow, cmd_overflow())
+WORD(w_quant, neon_check(0, mprintf))
+WORD(w_quant_bench, neon_check(1, mprintf))
 
 void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},           {"PS", w_ps},           {"CPU", w_cpu},
       {"FAULT", w_fault},       {"FAULT-UD", w_fault_ud}, {"FAULT-X", w_fault_x},
-      {"FAULT-RO", w_fault_ro}, {"OVERFLOW", w_overflow},
+      {"FAULT-RO", w_fault_ro}, {"OVERFLOW", w_overflow}, {"QUANT", w_quant},
+      {"QUANT-BENCH", w_quant_bench},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
 }

@@ -5,7 +5,9 @@
 Boots build/aarch64/mneme.img and checks, printing TAP lines: the banner
 and the Forth shell's ` ok` on serial (the PL011, interrupt-driven);
 Forth typed on serial echoed and run (SPAWN, STATUS, Ctrl-C); MEM against
-QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the
+QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the NEON
+dot kernels against the scalar ones (QUANT: quantized kernels bit for
+bit, F32/F16 to float rounding); the
 framebuffer console (ramfb, QEMU screendump compared with the PSF font);
 FAULT (a read of page 0), FAULT-X (a jump into data: not executable),
 FAULT-RO (a write to code: read-only) and OVERFLOW (a stack overflow
@@ -103,6 +105,13 @@ def main_boot():
                 (m.group(3).decode(), m.group(2).decode()), q.out[-500:])
         except Exception as e:  # noqa: BLE001
             tap(False, "CPU: GIC and timer", e)
+        try:
+            m = command(q, "QUANT", rb"quant: (\d+) kernels checked, (\d+) differ", timeout=120)
+            tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
+                "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
+                q.out[-1500:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
         font = bt.load_font()
         try:
             where = bt.screen_has(q, font, ["mneme Forth", "aarch64 (UEFI)"])
