@@ -236,3 +236,102 @@ a64_mmu_enable:
         dsb nsh
         isb
         ret
+
+/*
+ * Probes for the FP/SIMD self-tests (fpu.c).
+ *
+ * a64_simd_probe(in = x0, out = x1, spins = x2, counter = x3): loads
+ * v0-v31 from in[32][16] and FPCR from in + 512, then spins until the
+ * 64-bit *counter (the interrupt count) changes or x2 rounds have passed,
+ * stores v0-v31 to out and FPCR to out + 512. Returns 1 if an interrupt
+ * came during the spin, else 0. Keeps the caller's d8-d15 and FPCR.
+ */
+        .globl a64_simd_probe
+a64_simd_probe:
+        sub sp, sp, #80
+        stp d8, d9, [sp, #0]
+        stp d10, d11, [sp, #16]
+        stp d12, d13, [sp, #32]
+        stp d14, d15, [sp, #48]
+        mrs x9, fpcr
+        str x9, [sp, #64]
+        ldr x9, [x0, #512]
+        msr fpcr, x9
+        ld1 {v0.16b-v3.16b}, [x0], #64
+        ld1 {v4.16b-v7.16b}, [x0], #64
+        ld1 {v8.16b-v11.16b}, [x0], #64
+        ld1 {v12.16b-v15.16b}, [x0], #64
+        ld1 {v16.16b-v19.16b}, [x0], #64
+        ld1 {v20.16b-v23.16b}, [x0], #64
+        ld1 {v24.16b-v27.16b}, [x0], #64
+        ld1 {v28.16b-v31.16b}, [x0], #64
+        ldr x10, [x3]
+        mov x0, xzr
+1:      ldr x11, [x3]
+        cmp x11, x10
+        b.ne 2f
+        subs x2, x2, #1
+        b.ne 1b
+        b 3f
+2:      mov x0, #1
+3:
+        st1 {v0.16b-v3.16b}, [x1], #64
+        st1 {v4.16b-v7.16b}, [x1], #64
+        st1 {v8.16b-v11.16b}, [x1], #64
+        st1 {v12.16b-v15.16b}, [x1], #64
+        st1 {v16.16b-v19.16b}, [x1], #64
+        st1 {v20.16b-v23.16b}, [x1], #64
+        st1 {v24.16b-v27.16b}, [x1], #64
+        st1 {v28.16b-v31.16b}, [x1], #64
+        mrs x9, fpcr
+        str x9, [x1]
+        ldr x9, [sp, #64]
+        msr fpcr, x9
+        ldp d8, d9, [sp, #0]
+        ldp d10, d11, [sp, #16]
+        ldp d12, d13, [sp, #32]
+        ldp d14, d15, [sp, #48]
+        add sp, sp, #80
+        ret
+
+/*
+ * a64_callee_probe(in = x0, out = x1, fn = x2): loads d8-d15 from
+ * in[8][8] and FPCR from in + 64, calls fn (task_yield: other tasks run),
+ * stores d8-d15 to out and FPCR to out + 64. Keeps the caller's.
+ */
+        .globl a64_callee_probe
+a64_callee_probe:
+        sub sp, sp, #112
+        stp x29, x30, [sp, #0]
+        stp x19, x20, [sp, #16]
+        stp d8, d9, [sp, #32]
+        stp d10, d11, [sp, #48]
+        stp d12, d13, [sp, #64]
+        stp d14, d15, [sp, #80]
+        mrs x9, fpcr
+        str x9, [sp, #96]
+        mov x29, sp
+        mov x19, x1
+        ldp d8, d9, [x0, #0]
+        ldp d10, d11, [x0, #16]
+        ldp d12, d13, [x0, #32]
+        ldp d14, d15, [x0, #48]
+        ldr x9, [x0, #64]
+        msr fpcr, x9
+        blr x2
+        stp d8, d9, [x19, #0]
+        stp d10, d11, [x19, #16]
+        stp d12, d13, [x19, #32]
+        stp d14, d15, [x19, #48]
+        mrs x9, fpcr
+        str x9, [x19, #64]
+        ldr x9, [sp, #96]
+        msr fpcr, x9
+        ldp d14, d15, [sp, #80]
+        ldp d12, d13, [sp, #64]
+        ldp d10, d11, [sp, #48]
+        ldp d8, d9, [sp, #32]
+        ldp x19, x20, [sp, #16]
+        ldp x29, x30, [sp, #0]
+        add sp, sp, #112
+        ret

@@ -22,6 +22,7 @@
 volatile int exc_event_pending;
 volatile uint64_t exc_irqs;
 volatile int exc_halting;
+volatile int exc_fpu_clobber;
 static int in_fault;
 
 void exc_init(void) {
@@ -146,6 +147,20 @@ void a64_exception(struct a64_frame *f) {
     exc_irqs++;
     exc_event_pending = 1;
     gic_dispatch();
+    if (exc_fpu_clobber) /* fpu.c's test: wreck the vector state */
+      __asm__ volatile(
+          "movi v0.16b, #0\n movi v1.16b, #0\n movi v2.16b, #0\n movi v3.16b, #0\n"
+          "movi v4.16b, #0\n movi v5.16b, #0\n movi v6.16b, #0\n movi v7.16b, #0\n"
+          "movi v8.16b, #0\n movi v9.16b, #0\n movi v10.16b, #0\n movi v11.16b, #0\n"
+          "movi v12.16b, #0\n movi v13.16b, #0\n movi v14.16b, #0\n movi v15.16b, #0\n"
+          "movi v16.16b, #0\n movi v17.16b, #0\n movi v18.16b, #0\n movi v19.16b, #0\n"
+          "movi v20.16b, #0\n movi v21.16b, #0\n movi v22.16b, #0\n movi v23.16b, #0\n"
+          "movi v24.16b, #0\n movi v25.16b, #0\n movi v26.16b, #0\n movi v27.16b, #0\n"
+          "movi v28.16b, #0\n movi v29.16b, #0\n movi v30.16b, #0\n movi v31.16b, #0\n"
+          "msr fpcr, xzr"
+          : : : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
+            "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21",
+            "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
     return;
   }
   if (exc_halting) { /* plat_halt's semihosting call trapped: no host */

@@ -31,6 +31,9 @@ void exc_print_addr(uint64_t a);
 /* The C side of every vector (entry.S). */
 void a64_exception(struct a64_frame *f);
 
+/* When set, interrupts overwrite v0-v31 and FPCR (fpu.c's test). */
+extern volatile int exc_fpu_clobber;
+
 /* 1 once plat_halt runs: an exception then ends in the halt path. */
 extern volatile int exc_halting;
 

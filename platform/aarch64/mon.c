@@ -4,6 +4,8 @@
  *   MEM ( -- )      usable memory regions and the kernel heap
  *   PS ( -- )       kernel tasks: state, stack use, switches
  *   CPU ( -- )      CPU, GIC, timer, UART, console and MMU facts
+ *   FPU ( -- )      checks that FP/SIMD state survives interrupts and
+ *                   task switches
  *   FAULT ( -- )    reads address 0x10 (unmapped): data abort dump
  *   FAULT-UD ( -- ) executes an undefined instruction: dump
  *   FAULT-X ( -- )  jumps into a data page (not executable): dump
@@ -28,6 +30,7 @@
 #include "boot.h"
 #include "exc.h"
 #include "fbcon.h"
+#include "fpu.h"
 #include "gic.h"
 #include "mmu.h"
 #include "mneme/err.h"
@@ -101,6 +104,20 @@ static void cmd_cpu(void) {
           rows, mmu_table_pages(), exc_irqs);
 }
 
+static const char *verdict(int r) {
+  return r > 0 ? "ok" : r == 0 ? "FAILED" : "not checked";
+}
+
+/* The checks wait (other VMs may run words meanwhile): print after. */
+static void cmd_fpu(void) {
+  struct forth_task *ft = out_ft;
+  const char *irq = verdict(fpu_test_irq());
+  const char *sw = verdict(fpu_test_switch());
+  out_ft = ft;
+  mprintf("fpu: v0-v31 and FPCR across interrupts: %s\n", irq);
+  mprintf("fpu: d8-d15 and FPCR across task switches: %s\n", sw);
+}
+
 static uint64_t data_word = 0xd65f03c0d65f03c0ull; /* ret; ret */
 
 static void cmd_fault(const char *kind) {
@@ -165,6 +182,7 @@ static void cmd_overflow(void) {
 WORD(w_mem, cmd_mem())
 WORD(w_ps, cmd_ps())
 WORD(w_cpu, cmd_cpu())
+WORD(w_fpu, cmd_fpu())
 WORD(w_fault, cmd_fault(""))
 WORD(w_fault_ud, cmd_fault("ud"))
 WORD(w_fault_x, cmd_fault("x"))
@@ -176,6 +194,7 @@ WORD(w_quant_bench, neon_check(1, mprintf))
 void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},           {"PS", w_ps},           {"CPU", w_cpu},
+      {"FPU", w_fpu},
       {"FAULT", w_fault},       {"FAULT-UD", w_fault_ud}, {"FAULT-X", w_fault_x},
       {"FAULT-RO", w_fault_ro}, {"OVERFLOW", w_overflow}, {"QUANT", w_quant},
       {"QUANT-BENCH", w_quant_bench},

@@ -4,7 +4,9 @@
 
 Boots build/aarch64/mneme.img and checks, printing TAP lines: the banner
 and the Forth shell's ` ok` on serial (the PL011, interrupt-driven);
-Forth typed on serial echoed and run (SPAWN, STATUS, Ctrl-C); MEM against
+Forth typed on serial echoed and run (SPAWN, STATUS, Ctrl-C); FPU (the
+vector registers and FPCR survive interrupts that clobber them and task
+switches); MEM against
 QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the NEON
 dot kernels against the scalar ones (QUANT: quantized kernels bit for
 bit, F32/F16 to float rounding); the
@@ -92,6 +94,14 @@ def main_boot():
             tap(True, "Ctrl-C interrupts an endless word; the shell goes on")
         except Exception as e:  # noqa: BLE001
             tap(False, "Ctrl-C interrupts an endless word", e)
+        try:
+            m = command(q, "FPU", rb"across task switches: (ok|FAILED|not checked)\r\n")
+            text = q.out[-300:]
+            tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
+                "FP/SIMD state (v0-v31, d8-d15, FPCR) survives interrupts and task switches",
+                text)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "FP/SIMD state survives interrupts and task switches", e)
         try:
             m = command(q, "UPTIME 300 MS UPTIME SWAP - .", rb"SWAP - \. (\d+)  ok")
             ns = int(m.group(1))
