@@ -15,13 +15,24 @@ FAULT (a read of page 0), FAULT-X (a jump into data: not executable),
 FAULT-RO (a write to code: read-only) and OVERFLOW (a stack overflow
 into a guard page) print a dump with a backtrace and stop the machine
 with status 7. The main boot uses a GICv3, the first fault boot a GICv2.
+A boot with a sermux configuration (\\mneme\\config.bin replaced) checks
+the framed serial line: loopback, a Forth shell on port 10, tracing, and
+the pseudo-keyboard typing on the framebuffer console (keyboard mux).
 """
 import os
+import re
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import boot_test as bt  # noqa: E402  (tap, font and screen helpers)
 from qemu import Qemu  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../test"))
+from mneme_wire import cobs_decode, cobs_encode  # noqa: E402
 
 IMAGE = os.environ.get("IMAGE", "build/aarch64/mneme.img")
 MEM_MB = 256
@@ -153,6 +164,122 @@ def fault_boot(cmd, what, patterns, gic=3):
         q.close()
 
 
+SERMUX_TOML = """
+[kernel]
+heap = "1M"
+max_tasks = 64
+stack_size = "16K"
+log_level = "info"
+[services.serial]
+[services.sermux]
+ports = 16
+max_frame = 512
+[services.loopback]
+port = 0
+[services.keyboard_mux]
+[services.pseudo_keyboard]
+port = 2
+[services.tracing]
+port = 3
+max_level = "info"
+heartbeat_ms = 500
+[services.status]
+[services.forth_shells]
+ports = [10]
+[platform]
+name = "aarch64"
+"""
+
+
+class Frames:
+    """Sermux frames from the serial line, by port. Text that the kernel
+    wrote before sermux took the line (the boot log) precedes the first
+    frame: a chunk that does not decode is retried after its last LF."""
+
+    def __init__(self, q):
+        self.q, self.pos, self.wire, self.data = q, 0, b"", {}
+
+    def pump(self):
+        with self.q._cond:
+            new, self.pos = self.q.out[self.pos:], len(self.q.out)
+        self.wire += new
+        *chunks, self.wire = self.wire.split(b"\0")
+        for c in chunks:
+            for cand in (c, c[c.rfind(b"\n") + 1:]):
+                try:
+                    f = cobs_decode(cand)
+                except (ValueError, IndexError):
+                    continue
+                if len(f) >= 2:
+                    port = f[0] | f[1] << 8
+                    self.data[port] = self.data.get(port, b"") + f[2:]
+                break
+
+    def send(self, port, data):
+        self.q.write(cobs_encode(bytes([port & 255, port >> 8]) + data) + b"\0")
+
+    def expect(self, port, pattern, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            m = re.search(pattern, self.data.get(port, b""), re.S)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise TimeoutError("port %d: waiting for %r; got %r" %
+                                   (port, pattern, self.data.get(port, b"")[-200:]))
+            self.q._pump(0.2)
+
+
+def sermux_boot():
+    """The image with a sermux configuration in \\mneme\\config.bin: the
+    serial line carries frames; loopback, the Forth shell on port 10,
+    tracing, and the pseudo-keyboard typing on the framebuffer console
+    through the keyboard mux."""
+    tmp = tempfile.mkdtemp(prefix="mneme-a64-")
+    try:
+        toml, cfg, img = (os.path.join(tmp, n) for n in ("c.toml", "config.bin", "mneme.img"))
+        open(toml, "w").write(SERMUX_TOML)
+        subprocess.run(["python3", "tools/mkconfig.py", toml, "--bin", cfg], check=True,
+                       stdout=subprocess.DEVNULL)
+        shutil.copy(IMAGE, img)
+        subprocess.run(["mcopy", "-o", "-i", img + "@@1M", cfg, "::/mneme/config.bin"],
+                       check=True, env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "sermux: make an image with a sermux configuration", e)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    q = Qemu(img, MEM_MB, timeout=240, arch="aarch64")
+    try:
+        f = Frames(q)
+        try:
+            q.expect(rb"mneme\S* aarch64 \(UEFI\)", timeout=150)
+            f.expect(3, rb".{8}", timeout=60)  # tracing: sermux owns the line
+            tap(True, "sermux: tracing frames arrive on port 3")
+            f.send(10, b"2 3 + .\r")
+            f.expect(10, rb"5  ok\r\n", timeout=60)
+            tap(True, "sermux: the Forth shell on port 10 answers through frames")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "sermux: the Forth shell on port 10 answers through frames", e)
+            return
+        try:
+            f.send(0, b"ping \x00\x01 aarch64\n")
+            f.expect(0, rb"ping \x00\x01 aarch64\n")
+            tap(True, "sermux: loopback on port 0 echoes (binary bytes too)")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "sermux: loopback on port 0 echoes", e)
+        try:
+            f.send(2, b"6 7 * .\r")
+            where = bt.screen_has(q, bt.load_font(), ["6 7 * . 42  ok"])
+            tap(where[0] is not None, "pseudo-keyboard keys (keyboard mux) are echoed and "
+                "run on the framebuffer console (at %s)" % (where[0],))
+        except Exception as e:  # noqa: BLE001
+            tap(False, "pseudo-keyboard keys are echoed and run on the framebuffer console", e)
+    finally:
+        q.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 BT = rb"backtrace \(frame records\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"
 
 
@@ -161,6 +288,7 @@ def main():
         print("not ok - no image %s (make image ARCH=aarch64)" % IMAGE)
         return 1
     main_boot()
+    sermux_boot()
     fault_boot("FAULT", "a read of page 0",
                [rb"EXCEPTION: data abort \(EC 0x25\)",
                 rb"FAR\) 0000000000000010: translation fault, level \d, read",
