@@ -205,6 +205,13 @@ static int decode_platform(struct pc_dec *d, struct mn_config *c) {
     c->platform.u.x86_64.framebuffer = fb;
     return rc;
   }
+  case MN_PLATFORM_AARCH64: {
+    bool fb = false;
+    c->platform.kind = MN_PLATFORM_AARCH64;
+    rc = pc_dec_bool(d, &fb);
+    c->platform.u.aarch64.framebuffer = fb;
+    return rc;
+  }
   default:
     return MN_EDECODE;
   }

@@ -283,7 +283,21 @@ static void malformed_bytes(void **state) {
   /* unknown platform; bad bool */
   start(&e, buf, sizeof buf, 1, 0);
   pc_enc_seq_len(&e, 0);
-  pc_enc_variant(&e, 2);
+  pc_enc_variant(&e, 3);
+  assert_int_equal(decode(&e), MN_EDECODE);
+  /* aarch64: one bool */
+  start(&e, buf, sizeof buf, 1, 0);
+  pc_enc_seq_len(&e, 0);
+  pc_enc_variant(&e, MN_PLATFORM_AARCH64);
+  pc_enc_u8(&e, 1);
+  struct mn_config c;
+  assert_int_equal(mn_config_decode(&c, buf, pc_enc_len(&e)), 0);
+  assert_int_equal(c.platform.kind, MN_PLATFORM_AARCH64);
+  assert_int_equal(c.platform.u.aarch64.framebuffer, 1);
+  start(&e, buf, sizeof buf, 1, 0);
+  pc_enc_seq_len(&e, 0);
+  pc_enc_variant(&e, MN_PLATFORM_AARCH64);
+  pc_enc_u8(&e, 2);
   assert_int_equal(decode(&e), MN_EDECODE);
   start(&e, buf, sizeof buf, 1, 0);
   pc_enc_seq_len(&e, 0);

@@ -268,6 +268,9 @@ PLATFORMS = {
         "serial_port": Key(U16, 0x3F8, doc="I/O port of the UART"),
         "framebuffer": Key(Bool(), True, doc="use the UEFI framebuffer console"),
     }),
+    "aarch64": (2, {
+        "framebuffer": Key(Bool(), True, doc="use the UEFI framebuffer console"),
+    }),
 }
 
 # ---- postcard helpers --------------------------------------------------------

@@ -39,7 +39,7 @@ enum mn_service_kind {
   MN_SVC_COUNT
 };
 
-enum mn_platform_kind { MN_PLATFORM_HOSTED, MN_PLATFORM_X86_64 };
+enum mn_platform_kind { MN_PLATFORM_HOSTED, MN_PLATFORM_X86_64, MN_PLATFORM_AARCH64 };
 
 /* Log levels, as mnemOS numbers them. */
 enum mn_log_level { MN_LOG_TRACE, MN_LOG_DEBUG, MN_LOG_INFO, MN_LOG_WARN,
@@ -80,6 +80,7 @@ struct mn_config {
     union {
       struct { struct mn_str serial; } hosted; /* "stdio" or "tcp:PORT" */
       struct { uint16_t serial_port; uint8_t framebuffer; } x86_64;
+      struct { uint8_t framebuffer; } aarch64;
     } u;
   } platform;
 };
