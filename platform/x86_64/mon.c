@@ -31,6 +31,7 @@
 #include "mneme/forth_task.h"
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
+#include "mneme/llm.h"
 #include "mneme/ktime.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
@@ -158,6 +159,7 @@ void mon_words_register(void) {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
       {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
+      {"GENERATE", llm_word_generate},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
 }

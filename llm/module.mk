@@ -1,0 +1,4 @@
+# llm/: the `llm` interface's local backend (llm-local: the inference
+# engine inside the kernel) and the Forth word GENERATE (docs/llm.md).
+LLM_SRCS := llm/llm_local.c llm/llm_words.c
+$(eval $(call LIBRARY,llm,$(LLM_SRCS)))
