@@ -2,3 +2,4 @@
 # engine inside the kernel) and the Forth word GENERATE (docs/llm.md).
 LLM_SRCS := llm/llm_local.c llm/llm_words.c
 $(eval $(call LIBRARY,llm,$(LLM_SRCS)))
+TEST_SCRIPTS += tests/qemu/llm.sh
