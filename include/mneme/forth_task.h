@@ -137,6 +137,8 @@ struct forth_task_word {
   forth_hostfn fn;
 };
 void forth_words_platform(const struct forth_task_word *w, size_t n);
+/* Lines a platform adds to STATUS (x86_64: its cores); NULL: none. */
+extern void (*forth_status_platform)(struct forth_task *ft);
 
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */

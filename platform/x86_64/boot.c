@@ -349,6 +349,10 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     return EFI_ERR(9);
   }
   x86_boot.arena = (uint8_t *)(uintptr_t)arena;
+  uint64_t tramp = 0x9f000; /* below 1 MiB: where the other cores start */
+  if (bs->allocate_pages(EFI_ALLOCATE_MAX_ADDRESS, EFI_LOADER_DATA, 1, &tramp) ==
+      EFI_SUCCESS)
+    x86_boot.trampoline = (uintptr_t)tramp;
   x86_boot.arena_size = ARENA_SIZE;
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");

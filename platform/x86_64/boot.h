@@ -59,6 +59,7 @@ struct x86_boot {
   uint8_t *arena;        /* loader-owned pages for page tables etc. */
   size_t arena_size, arena_used;
   uint64_t tsc_entry;    /* TSC at efi_main */
+  uintptr_t trampoline;  /* a page below 1 MiB for starting the APs, or 0 */
 };
 
 extern struct x86_boot x86_boot;

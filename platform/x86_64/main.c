@@ -83,10 +83,11 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
-/* llm-local over the model loaded from the ESP, if any (its own task:
- * checking the model takes a while, the shells start meanwhile). */
-static int llm_start_task(void *arg) {
+/* The other cores, then llm-local over the model loaded from the ESP, if
+ * any (a task of its own: the shells start meanwhile). */
+static int cores_llm_task(void *arg) {
   (void)arg;
+  smp_start();
   for (size_t i = 0; i < x86_boot.nrefused; i++) {
     const struct boot_refused *r = &x86_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region %lu MiB, %lu MiB kept for the kernel)",
@@ -114,8 +115,8 @@ static int init_task(void *arg) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
-  if (task_spawn("llm-load", llm_start_task, 0, 64 * 1024, 0))
-    klog(LOG_ERROR, "cannot start the model loader task");
+  if (task_spawn("cores+llm", cores_llm_task, 0, 64 * 1024, 0))
+    klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   int err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;

@@ -10,6 +10,8 @@
  *   FAULT-GP ( -- ) reads a non-canonical address: #GP dump
  *   FAULT-UD ( -- ) executes ud2: #UD dump
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
+ *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
+ *   GENERATE ( c-addr u n -- ) the model's greedy continuation (llm/)
  * The faults stop the machine (cpu.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
@@ -36,6 +38,7 @@
 #include "mneme/platform.h"
 #include "mneme/task.h"
 #include "serial.h"
+#include "smp.h"
 #include "x86.h"
 #include "xprintf.h"
 
@@ -79,6 +82,25 @@ static void cmd_ps(void) {
             ti[i].stack_size, ti[i].switches);
 }
 
+/* One line per core (CPU and STATUS). */
+static void cores(void) {
+  uint64_t khz = apic_tsc_hz() / 1000;
+  for (int i = 0; i < smp_cores(); i++) {
+    const struct x86_cpu *c = &x86_cpus[i];
+    mprintf("cpu %d apic %u %-10s jobs %lu, busy %lu ms, wake IPIs %lu, interrupts %lu\n", i,
+            c->apic_id, i == 0 ? "executor" : c->working ? "job" : c->sleeping ? "hlt" : "polling",
+            c->jobs, khz ? c->busy_tsc / khz : 0, c->wakeups, i == 0 ? cpu_timer_irqs : c->irqs);
+  }
+}
+
+static void status_cores(struct forth_task *ft) {
+  struct forth_task *prev = out_ft;
+  out_ft = ft;
+  mprintf("cores %d: cpu 0 runs the executor, the others parallel-for jobs\n", smp_cores());
+  cores();
+  out_ft = prev;
+}
+
 static void cmd_cpu(void) {
   uint32_t cols = 0, rows = 0;
   fbcon_size(&cols, &rows);
@@ -86,6 +108,7 @@ static void cmd_cpu(void) {
           apic_tsc_hz() / 1000, x86_xsave_mask, x86_xsave_size, cols, rows);
   mprintf("lost input: %lu serial bytes (receive ring full), %lu key events; "
           "%lu NMIs\n", serial_rx_dropped(), kbd_lost(), cpu_nmis);
+  cores();
 }
 
 static const char *verdict(int r) {
@@ -154,12 +177,25 @@ WORD(w_fault_gp, cmd_fault("gp"))
 WORD(w_fault_ud, cmd_fault("ud"))
 WORD(w_overflow, cmd_overflow())
 
+static int w_fault_cpu(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell n;
+  if (forth_pop(vm, &n)) return -4;
+  out_ft = forth_host_ctx(vm);
+  mprintf("\n");
+  int rc = smp_fault_test((int)n);
+  mprintf("fault-cpu: %s\n", mn_strerror(rc));
+  out_ft = NULL;
+  return 0;
+}
+
 void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
       {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
-      {"GENERATE", llm_word_generate},
+      {"FAULT-CPU", w_fault_cpu}, {"GENERATE", llm_word_generate},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
+  forth_status_platform = status_cores;
 }

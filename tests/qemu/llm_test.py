@@ -39,10 +39,13 @@ def tap(ok, what, detail=""):
     sys.stdout.flush()
 
 
-def hosted(model, prompt, n):
-    """The hosted tool's greedy continuation (its stdout ends in a newline)."""
-    out = subprocess.run([O + "/mneme-infer", "-m", model, "-p", prompt, "-n", str(n),
-                          "--temp", "0", "-t", "1"], capture_output=True, timeout=120)
+def hosted(model, prompt, n, kernels=None):
+    """The hosted tool's greedy continuation (its stdout ends in a newline),
+    with the kernels mneme chose (SIMD variants may round differently)."""
+    cmd = [O + "/mneme-infer", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", "1"]
+    if kernels:
+        cmd += ["--kernels", kernels]
+    out = subprocess.run(cmd, capture_output=True, timeout=120)
     if out.returncode != 0:
         raise RuntimeError("mneme-infer failed: " + out.stderr.decode(errors="replace"))
     text = out.stdout.decode(errors="replace")
@@ -70,29 +73,50 @@ def serial_run(q, line, timeout=300):
     return q.out[start:].decode(errors="replace")
 
 
-def test_serial(image, model, smp):
+def test_serial(image, model, smp, prompts):
     """GENERATE on the serial shell against the hosted tool."""
     extra = ["-smp", str(smp), "-accel", "tcg,thread=multi"] if smp > 1 else []
-    q = Qemu(image, mem_mb=256, extra=extra, timeout=600)
+    q = Qemu(image, mem_mb=256, extra=extra, timeout=900)
+    name = os.path.basename(model)
     try:
+        kernels = q.expect(rb"llm-local: .* kernels (\w+)", timeout=300).group(1).decode()
         q.expect(rb"llm-local: model ", timeout=300)
         q.expect(rb" ok\r\n", timeout=300)
         if smp > 1:
             m = q.expect(rb"smp: (\d+) cores", timeout=60)
             tap(int(m.group(1)) == smp, "-smp %d: every core started" % smp, q.out[-800:])
             out = serial_run(q, "CPU")
-            cores = re.findall(r"cpu (\d+) ", out)
+            cores = re.findall(r"cpu (\d+) apic", out)
             tap(len(cores) == smp, "-smp %d: CPU lists %d cores" % (smp, smp), out)
-        for prompt, n in PROMPTS:
-            want = hosted(model, prompt, n)
-            out = serial_run(q, generate_cmd(prompt, n))
+            out = serial_run(q, "STATUS")
+            tap(("cores %d:" % smp) in out and len(re.findall(r"cpu \d+ apic", out)) == smp,
+                "-smp %d: STATUS shows every core" % smp, out)
+        for prompt, n in prompts:
+            want = hosted(model, prompt, n, kernels)
+            out = serial_run(q, generate_cmd(prompt, n), timeout=600)
             got = parse_generate(out)
-            tap(got == want, "-smp %d: GENERATE %r %d equals mneme-infer's greedy output"
-                % (smp, prompt, n), "got  %r\nwant %r" % (got, want))
+            tap(got == want, "%s -smp %d (%s): GENERATE %r %d equals mneme-infer's greedy output"
+                % (name, smp, kernels, prompt, n), "got  %r\nwant %r" % (got, want))
+        if smp > 1:
+            out = serial_run(q, "CPU")
+            jobs = [int(j) for j in re.findall(r"cpu [1-9]\d* apic \d+ +\w+ +jobs (\d+)", out)]
+            tap(len(jobs) == smp - 1 and all(j > 0 for j in jobs),
+                "%s -smp %d: every other core ran parallel-for jobs %s" % (name, smp, jobs), out)
         out = serial_run(q, "2 3 + .")
-        tap("5" in out, "-smp %d: the shell works after generating" % smp, out)
+        tap("5" in out, "%s -smp %d: the shell works after generating" % (name, smp), out)
+        if smp > 1:  # a fault on the last core: a dump that names it, then a halt
+            start = len(q.out)
+            q.write(b"%d FAULT-CPU\r" % (smp - 1))
+            m = q.expect(rb"EXCEPTION 14: #PF page fault[^\r\n]* on cpu (\d+)", timeout=120,
+                         start=start)
+            q.expect(rb"machine halted", timeout=60, start=start)
+            rc = q.wait_exit(60)
+            tap(int(m.group(1)) == smp - 1 and rc == 7,
+                "-smp %d: a fault on cpu %d prints a dump naming it and stops QEMU (status %s)"
+                % (smp, smp - 1, rc), q.out[start:].decode(errors="replace"))
     except (TimeoutError, EOFError, RuntimeError) as e:
-        tap(False, "-smp %d: GENERATE on the serial shell" % smp, "%s\n%s" % (e, q.out[-1500:]))
+        tap(False, "%s -smp %d: GENERATE on the serial shell" % (name, smp),
+            "%s\n%s" % (e, q.out[-1500:]))
     finally:
         q.close()
 
@@ -209,8 +233,12 @@ def test_parallel(image, model):
 def main():
     f32 = os.path.join(MODELS, "stories260K-f32.gguf")
     q8 = os.path.join(MODELS, "stories260K-q8_0.gguf")
+    d256 = os.path.join(MODELS, "synth-llama-d256-q8_0.gguf")
+    test_serial(os.environ["LLM_IMG_F32"], f32, 1, PROMPTS)
+    # A model whose matmuls are big enough for the parallel-for: the same
+    # tokens with 1, 2 and 4 cores.
     for smp in [int(x) for x in os.environ.get("LLM_SMP", "1 2 4").split()]:
-        test_serial(os.environ["LLM_IMG_F32"], f32, smp)
+        test_serial(os.environ["LLM_IMG_D256"], d256, smp, [("Once upon a time", 8)])
     test_too_big(os.environ["LLM_IMG_BIG"])
     test_parallel(os.environ["LLM_IMG_PAR"], q8)
     print("# %d passed, %d failed" % (results.count(True), results.count(False)))
