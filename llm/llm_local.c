@@ -109,6 +109,14 @@ static void model_free(void *ctx, void *p, size_t n) {
 
 static const struct infer_alloc model_al = {model_alloc, model_free, NULL};
 
+/* The start-up check's: transient, so without the reserve. */
+static void *check_alloc(void *ctx, size_t n) {
+  (void)ctx;
+  return kmalloc_aligned(n, 64);
+}
+
+static const struct infer_alloc check_al = {check_alloc, model_free, NULL};
+
 static void *tok_kalloc(void *ctx, size_t n) {
   (void)ctx;
   return kmalloc(n);
@@ -396,6 +404,8 @@ static void fill_info(struct llm_response *r) {
   r->max_conversations = L.cfg.max_conversations;
 }
 
+static int generate(const struct svc_envelope *env, const struct llm_request *q);
+
 static void serve(const struct svc_envelope *env, const struct llm_request *q) {
   struct llm_response r;
   memset(&r, 0, sizeof r);
@@ -428,18 +438,34 @@ static void serve(const struct svc_envelope *env, const struct llm_request *q) {
   default:
     return reply_error(env, MN_EINVAL, "unknown operation");
   }
-  if (!q->out || !q->messages || q->n_messages == 0 ||
+  /* GENERATE: the ring is closed whatever happens (the client reads
+   * until then). */
+  if (q->out) {
+    int rc = generate(env, q);
+    if (rc) bbq_close(q->out);
+    return;
+  }
+  reply_error(env, MN_EINVAL, "a request needs an output ring");
+}
+
+/* Starts a generation task; returns 0, or nonzero after replying with an
+ * error. */
+static int generate(const struct svc_envelope *env, const struct llm_request *q) {
+  struct llm_error e;
+  memset(&e, 0, sizeof e);
+  struct conv *c = NULL;
+  if (!q->messages || q->n_messages == 0 ||
       ((q->flags & LLM_RAW) && q->n_messages != 1))
-    return reply_error(env, MN_EINVAL, "a request needs messages and an output ring");
+    return reply_error(env, MN_EINVAL, "a request needs messages and an output ring"), 1;
   for (size_t i = 0; i < q->n_messages; i++)
     if ((!q->messages[i].text && q->messages[i].len) || q->messages[i].role > LLM_ROLE_ASSISTANT)
-      return reply_error(env, MN_EINVAL, "bad message");
+      return reply_error(env, MN_EINVAL, "bad message"), 1;
   if (q->conv) {
-    if (!(c = conv_find(q->conv)) || c->oneoff) return reply_error(env, MN_ENOENT, "no such conversation");
-    if (c->busy) return reply_error(env, MN_EBUSY, "the conversation is generating");
+    if (!(c = conv_find(q->conv)) || c->oneoff) return reply_error(env, MN_ENOENT, "no such conversation"), 1;
+    if (c->busy) return reply_error(env, MN_EBUSY, "the conversation is generating"), 1;
   } else if (conv_new(1, &c, &e)) {
     svc_reply_err(L.srv, env, &e);
-    return;
+    return 1;
   }
   struct gen *g = kmalloc(sizeof *g);
   int rc = g ? 0 : MN_ENOMEM;
@@ -455,7 +481,9 @@ static void serve(const struct svc_envelope *env, const struct llm_request *q) {
     if (c->oneoff) conv_free(c);
     else c->busy = 0;
     reply_error(env, rc, "cannot start the generation task");
+    return 1;
   }
+  return 0;
 }
 
 static int llm_task(void *arg) {
@@ -505,7 +533,7 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   if (!o.n_ctx) {
     o.n_ctx = 1; /* small: only the shape matters here */
   }
-  if ((rc = llama_build(&m, &L.gf, &o, &model_al))) {
+  if ((rc = llama_build(&m, &L.gf, &o, &check_al))) {
     static char buf[128];
     memcpy(buf, m.err, sizeof buf);
     buf[sizeof buf - 1] = 0;
