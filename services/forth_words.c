@@ -238,6 +238,8 @@ uptime_ns(void)
   return err ? ktime_now() : r.u.uptime_ns;
 }
 
+void (*forth_status_platform)(struct forth_task *ft);
+
 static int
 w_status(forth_vm *vm, void *ctx)
 {
@@ -255,6 +257,8 @@ w_status(forth_vm *vm, void *ctx)
       hs.high_water >> 10);
   say(ft, "kernel tasks %zu, switches %llu, forth VMs %u\n", task_list(NULL, 0),
       (unsigned long long)es.switches, forth_task_count());
+  if (forth_status_platform)
+    forth_status_platform(ft);
   return 0;
 }
 

@@ -142,6 +142,8 @@ void forth_words_platform(const struct forth_task_word *w, size_t n);
 /* Words a service adds (the network words, ...), beside the platform's;
  * up to four sets. 0 or MN_ENOSPC. */
 int forth_words_add(const struct forth_task_word *w, size_t n);
+/* Lines a platform adds to STATUS (x86_64: its cores); NULL: none. */
+extern void (*forth_status_platform)(struct forth_task *ft);
 
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */

@@ -22,6 +22,8 @@
  *   ARP-PROBE ( -- ) test aid: takes network interface 0 and asks
  *                   10.0.2.2 (QEMU's user-network gateway) for its MAC
  *                   from 10.0.2.15, then prints the counters
+ *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
+ *   GENERATE ( c-addr u n -- ) the model's greedy continuation (llm/)
  * The faults stop the machine (cpu.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
@@ -43,12 +45,14 @@
 #include "mneme/forth_task.h"
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
+#include "mneme/llm.h"
 #include "mneme/ktime.h"
 #include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
 #include "mneme/virtio.h"
 #include "serial.h"
+#include "smp.h"
 #include "x86.h"
 #include "xprintf.h"
 
@@ -123,6 +127,25 @@ static void cmd_ps(void) {
             ti[i].stack_size, ti[i].switches);
 }
 
+/* One line per core (CPU and STATUS). */
+static void cores(void) {
+  uint64_t khz = apic_tsc_hz() / 1000;
+  for (int i = 0; i < smp_cores(); i++) {
+    const struct x86_cpu *c = &x86_cpus[i];
+    mprintf("cpu %d apic %u %-10s jobs %lu, busy %lu ms, wake IPIs %lu, interrupts %lu\n", i,
+            c->apic_id, i == 0 ? "executor" : c->working ? "job" : c->sleeping ? "hlt" : "polling",
+            c->jobs, khz ? c->busy_tsc / khz : 0, c->wakeups, i == 0 ? cpu_timer_irqs : c->irqs);
+  }
+}
+
+static void status_cores(struct forth_task *ft) {
+  struct forth_task *prev = out_ft;
+  out_ft = ft;
+  mprintf("cores %d: cpu 0 runs the executor, the others parallel-for jobs\n", smp_cores());
+  cores();
+  out_ft = prev;
+}
+
 static void cmd_cpu(void) {
   uint32_t cols = 0, rows = 0;
   fbcon_size(&cols, &rows);
@@ -130,6 +153,7 @@ static void cmd_cpu(void) {
           apic_tsc_hz() / 1000, x86_xsave_mask, x86_xsave_size, cols, rows);
   mprintf("lost input: %lu serial bytes (receive ring full), %lu key events; "
           "%lu NMIs\n", serial_rx_dropped(), kbd_lost(), cpu_nmis);
+  cores();
 }
 
 static const char *verdict(int r) {
@@ -250,6 +274,18 @@ static int w_sector_fill(forth_vm *vm, void *ctx) {
   return 0;
 }
 
+static int w_fault_cpu(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell n;
+  if (forth_pop(vm, &n)) return -4;
+  out_ft = forth_host_ctx(vm);
+  mprintf("\n");
+  int rc = smp_fault_test((int)n);
+  mprintf("fault-cpu: %s\n", mn_strerror(rc));
+  out_ft = NULL;
+  return 0;
+}
+
 void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
@@ -258,6 +294,8 @@ void mon_words_register(void) {
       {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe}, {"DISKS", w_disks},
       {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
       {"NET-SEND", w_net_send}, {"NET-RECV", w_net_recv},
+      {"FAULT-CPU", w_fault_cpu}, {"GENERATE", llm_word_generate},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
+  forth_status_platform = status_cores;
 }
