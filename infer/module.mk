@@ -42,7 +42,7 @@ $(eval $(call BENCH,gen-model,bench/gen_model.c,infer mnerr))
 endif
 TEST_SCRIPTS += test/infer_tool.sh test/llama_fuzz.sh
 FUZZ_SCRIPTS += test/llama_fuzz.sh
-BENCH_SCRIPTS += bench/infer.sh
+BENCH_SCRIPTS += bench/infer.sh bench/infer_pairs.sh
 
 # --- library ------------------------------------------------------------------
 $(eval $(call LIBRARY,infer,$(INFER_SRCS)))
