@@ -107,7 +107,7 @@ static void model_free(void *ctx, void *p, size_t n) {
   kfree(p);
 }
 
-static const struct infer_alloc model_al = {model_alloc, model_free, NULL};
+static const struct infer_alloc model_al = {model_alloc, model_free, NULL, NULL};
 
 /* The start-up check's: transient, so without the reserve. */
 static void *check_alloc(void *ctx, size_t n) {
@@ -115,7 +115,7 @@ static void *check_alloc(void *ctx, size_t n) {
   return kmalloc_aligned(n, 64);
 }
 
-static const struct infer_alloc check_al = {check_alloc, model_free, NULL};
+static const struct infer_alloc check_al = {check_alloc, model_free, NULL, NULL};
 
 static void *tok_kalloc(void *ctx, size_t n) {
   (void)ctx;
