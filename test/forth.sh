@@ -82,10 +82,18 @@ def rd(t=1.0, want=None):
     return out
 os.write(fd, b'1 2 +\x7f- .\r'); a = rd(5, b'ok')
 os.write(fd, b'\x1b[A\r'); b = rd(5, b'ok')
-os.write(fd, b': x begin again ; x\r'); time.sleep(0.5); os.kill(pid, signal.SIGINT)
+os.write(fd, b': x begin again ; x\r'); rd(5, b'again ; x')  # echoed: the line is in
+os.kill(pid, signal.SIGINT)
 c = rd(5, b'THROW')
-os.write(fd, b'\x04'); rd(2)
-_, st = os.waitpid(pid, 0)
+os.write(fd, b'\x04')
+end = time.time() + 10
+while True:  # Ctrl-D ends it; a hang is reported, not waited out
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done or time.time() > end:
+        break
+    rd(0.1)
+if not done:
+    os.kill(pid, signal.SIGKILL); _, st = os.waitpid(pid, 0)
 print('edit' if b'-1  ok' in a else 'no-edit:%r' % a)
 print('history' if b'1 2 - .' in b and b'-1  ok' in b else 'no-history:%r' % b)
 print('interrupt' if b'user interrupt (THROW -28)' in c else 'no-interrupt:%r' % c)

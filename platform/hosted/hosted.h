@@ -22,7 +22,8 @@ void hosted_fault_init(void);
 
 /*
  * Starts the serial port driver and registers the serial port service.
- * spec: "stdio" (stdin/stdout) or "tcp:PORT" (a listener on 127.0.0.1).
+ * spec: "stdio" (stdin/stdout) or "tcp:PORT" (a listener on 127.0.0.1;
+ * PORT 0: a free port, logged as "serial: listening on 127.0.0.1:N").
  * Returns 0, MN_EINVAL (bad spec), MN_EIO (cannot listen), MN_ENOMEM.
  */
 int hosted_serial_start(const char *spec);

@@ -83,17 +83,19 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
-/* The configured services, the console port, then the shells. */
+/* The PCI bus and its drivers (whose services the configured ones may
+ * use), the configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
-  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
-  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
-  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
+  svcstart_done();
   err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
