@@ -92,7 +92,7 @@ static int init_task(void *arg) {
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
-    int err = start_one(&cfg.services[i]);
+    err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
   svcstart_done();
