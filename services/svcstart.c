@@ -51,6 +51,8 @@ svcstart_one(const struct mn_config *c, const struct mn_config_service *s,
     return h && h->forth_shells
            ? h->forth_shells(s->u.forth_shells.ports, s->u.forth_shells.nports, h->arg)
            : MN_ENOTSUP;
+  case MN_SVC_NET:
+    return h && h->net ? h->net(s, h->arg) : MN_ENOTSUP;
   default:
     return MN_ENOTSUP;
   }

@@ -56,6 +56,8 @@
 #define FT_E_PORT (-301)         /* port cannot be opened / is not ours */
 #define FT_E_SERVICE (-302)      /* the request could not be sent or timed out */
 #define FT_E_NOMEM (-303)        /* no memory for a new VM */
+/* An MN_ error as a THROW code (-1001 ... -1099): its text is mn_strerror's. */
+#define FT_E_MN(err) (-1000 + (err))
 
 enum ft_flags {
   FT_CRLF = 1 << 0,     /* output LF as CR LF */
@@ -137,6 +139,9 @@ struct forth_task_word {
   forth_hostfn fn;
 };
 void forth_words_platform(const struct forth_task_word *w, size_t n);
+/* Words a service adds (the network words, ...), beside the platform's;
+ * up to four sets. 0 or MN_ENOSPC. */
+int forth_words_add(const struct forth_task_word *w, size_t n);
 
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */

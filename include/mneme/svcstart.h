@@ -28,6 +28,9 @@ struct svcstart_hooks {
   /* Starts Forth shells on these sermux ports (NULL: not built in). */
   int (*forth_shells)(const uint16_t *ports, size_t n, void *arg);
   void *arg;
+  /* Starts the network service with its [services.net] settings (NULL:
+   * not built in; net/ provides net_svcstart). */
+  int (*net)(const struct mn_config_service *s, void *arg);
 };
 
 /*

@@ -28,4 +28,13 @@ void hosted_fault_init(void);
  */
 int hosted_serial_start(const char *spec);
 
+/*
+ * Starts the NIC driver over libslirp and registers it as the netdev
+ * service (netdev.h). spec: "slirp", optionally followed by
+ * ",hostfwd=H:G" (127.0.0.1:H on the host reaches guest port G), more
+ * than once. Returns 0, MN_EINVAL (bad spec), MN_EADDRINUSE, MN_ENOMEM,
+ * MN_EIO.
+ */
+int hosted_slirp_start(const char *spec);
+
 #endif
