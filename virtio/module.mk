@@ -16,3 +16,6 @@ ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/virtq_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/virtq_fuzz.sh
+
+# TCP through virtio-net, mneme beside Linux in the same QEMU.
+BENCH_SCRIPTS += bench/net_tcp.sh

@@ -1,6 +1,7 @@
 /*
  * netdev_probe.c: a frame-level check of a netdev driver without a
- * network stack (include/mneme/virtio.h, netdev_arp_probe): one ARP
+ * network stack (include/mneme/virtio.h, netdev_arp_probe, and the test
+ * frames of netdev_send_frames / netdev_recv_frames): one ARP
  * request out, the matching ARP reply back, and the counters. The Forth
  * word ARP-PROBE (platform words) runs it; the QEMU tests use it against
  * QEMU's user network, whose gateway 10.0.2.2 answers ARP.
@@ -34,20 +35,27 @@ static void say(void (*out)(void *, const char *, size_t), void *arg, const char
   out(arg, b, n < (int)sizeof b ? (size_t)n : sizeof b - 1);
 }
 
+/* Takes the first interface no one else has (the network service takes
+ * interface 0 when it is configured). */
 static int get_device(void) {
   static const struct svc_type type = NETDEV_TYPE;
   if (have_dev) return 0;
-  int err = svc_connect(&(struct uuid)NETDEV_UUID, &type, NULL, NULL, MN_SEC(1), &client);
-  if (err) return err;
-  struct netdev_req rq = {NETDEV_GET_DEVICE};
-  struct netdev_err e;
-  err = svc_call(&client, &rq, &dev, &e, MN_SEC(2));
-  if (err) {
+  int err = MN_ENOENT;
+  for (unsigned i = 0; i < 4; i++) {
+    int e = svc_connect(&(struct uuid)NETDEV_UUID_N(i), &type, NULL, NULL, i ? 0 : MN_SEC(1),
+                        &client);
+    if (e) break; /* no interface i: they are numbered from 0 without gaps */
+    struct netdev_req rq = {NETDEV_GET_DEVICE};
+    struct netdev_err ne;
+    e = svc_call(&client, &rq, &dev, &ne, MN_SEC(2));
+    if (!e) {
+      have_dev = 1;
+      return 0;
+    }
     svc_disconnect(&client);
-    return err;
+    err = e == MN_ESERVICE ? MN_EBUSY : e; /* assigned to another client */
   }
-  have_dev = 1;
-  return 0;
+  return err;
 }
 
 /* 1 if frame is an ARP reply from target to us. */

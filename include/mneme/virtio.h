@@ -163,17 +163,18 @@ extern const struct pci_driver virtio_blk_driver;   /* blockdev.h */
 
 /*
  * Test aid for netdev drivers (virtio/netdev_probe.c), no network stack
- * needed: takes interface 0 (GET_DEVICE; it stays taken), sends an ARP
+ * needed: takes the first free interface (GET_DEVICE on NETDEV_UUID_N(0),
+ * (1), ...; it stays taken), sends an ARP
  * request for target from ip (broadcast), and waits up to timeout_ns for
  * the reply, printing what happened and the interface's counters with
  * out(arg, ...). Returns 0 (a reply came), MN_ETIMEDOUT, or the error of
- * getting the device (MN_ESERVICE: another client has it).
+ * getting a device (MN_ENOENT: none; MN_EBUSY: all taken).
  */
 int netdev_arp_probe(const uint8_t ip[4], const uint8_t target[4], uint64_t timeout_ns,
                      void (*out)(void *arg, const char *s, size_t n), void *arg);
 
 /*
- * More netdev test aids (same file, same interface 0), with test frames
+ * More netdev test aids (same file, same interface), with test frames
  * of ethertype 0x88b5: broadcast, our MAC as source, a 4-byte sequence
  * number, then bytes computed from it. netdev_send_frames queues count
  * of them of len bytes (0: lengths cycling through 60..1514, as

@@ -25,6 +25,7 @@
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
+#include "mneme/net.h"
 #include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
@@ -67,7 +68,7 @@ static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
 /* Starts one configured service (services/svcstart.c knows them all; the
  * platform brings its serial driver). Returns 0 or an MN_E* code. */
 static int start_one(const struct mn_config_service *s) {
-  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, NULL};
+  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, net_svcstart};
   int err = svcstart_one(&cfg, s, &hooks);
   if (err == MN_ENOTSUP) {
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
@@ -110,18 +111,19 @@ static int cores_llm_task(void *arg) {
   return 0;
 }
 
-/* The configured services, the console port, then the shells. */
+/* The PCI bus and its drivers (whose services the configured ones may
+ * use), the configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
-  for (size_t i = 0; i < cfg.nservices; i++) {
-    int err = start_one(&cfg.services[i]);
-    if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
-  }
-  svcstart_done();
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
+  for (size_t i = 0; i < cfg.nservices; i++) {
+    err = start_one(&cfg.services[i]);
+    if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
+  }
+  svcstart_done();
   err = files_start();  /* the FAT volumes of the disks pci_start found */
   if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
   if (task_spawn("cores+llm", cores_llm_task, 0, 64 * 1024, 0))

@@ -13,13 +13,13 @@
  *   PCI ( -- )      PCI functions: location, vendor:device, class,
  *                   interrupt mode, bound driver, BARs (the pci service)
  *   NET-SEND ( n len -- )  test aid: n test frames of len bytes (0:
- *                   varying) out of network interface 0
+ *                   varying) out of that interface
  *   NET-RECV ( n -- )  test aid: waits for n test frames and checks them
  *   DISKS ( -- )    the block devices (blockdev services)
  *   SECTOR ( lba disk -- )  reads a sector: FNV-1a hash, first bytes
  *   SECTOR-FILL ( byte lba disk -- )  writes a sector filled with byte,
  *                   then flushes (test aids for disk drivers)
- *   ARP-PROBE ( -- ) test aid: takes network interface 0 and asks
+ *   ARP-PROBE ( -- ) test aid: takes the first free network interface and asks
  *                   10.0.2.2 (QEMU's user-network gateway) for its MAC
  *                   from 10.0.2.15, then prints the counters
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core

@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
 """pci_test.py: PCI and virtio-net on x86_64 under QEMU (TCG), TAP lines.
 
-Every boot has QEMU's user network with restrict=on (nothing leaves the
-machine; the emulated gateway 10.0.2.2 still answers ARP):
-  - q35 (ECAM through the ACPI MCFG), virtio-net with MSI-X: the PCI word
-    lists the functions with their BARs and the NIC bound to virtio-net;
-    the link comes up; ARP-PROBE sends an ARP request for 10.0.2.2 and
-    the reply arrives and is counted; QEMU's set_link takes the link
-    down and up again (configuration-change interrupts);
-  - the same NIC and a virtio-blk disk without MSI-X (vectors=0): INTx
-    through the I/O APIC for both;
-  - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc;
-  - no NIC: nothing bound, and ARP-PROBE says there is no device;
+Every NIC is on QEMU's user network with restrict=on (nothing leaves
+the machine; the emulated gateway 10.0.2.2 still answers ARP) or on a
+socket to this test. The network service (configured on x86_64) takes
+the first NIC; the test words (ARP-PROBE, NET-SEND, NET-RECV) take the
+next free one:
+  - q35 (ECAM through the ACPI MCFG), two virtio-net NICs with MSI-X: the
+    PCI word lists the functions with their BARs and the NICs bound to
+    virtio-net; the links come up; the network service gets a DHCP lease
+    on the first; ARP-PROBE sends an ARP request for 10.0.2.2 on the
+    second and the reply arrives and is counted; QEMU's set_link takes
+    the link down and up again (configuration-change interrupts);
+  - a NIC and a virtio-blk disk without MSI-X (vectors=0): INTx through
+    the I/O APIC for both (a DHCP lease, a sector read);
+  - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc,
+    a DHCP lease;
+  - no NIC: nothing bound, and ARP-PROBE and NET say there is no device;
+  - the network service (lwIP) on virtio-net: a DHCP lease and a TCP
+    exchange with this test's server through guestfwd;
   - virtio-net on a dgram netdev whose other end is this test's UDP
     socket on 127.0.0.1: frames of every length 60..1514 both ways,
     each checked byte for byte and in order (NET-SEND, NET-RECV);
@@ -90,9 +97,31 @@ def arp_ok(name, q, sent=1):
     return out
 
 
+def wait_net(name, q, what="address 10.0.2.15"):
+    """Waits for the network service's log line about virtio-net0."""
+    try:
+        q.expect(rb"net: virtio-net0 " + what.encode(), timeout=60)
+        return True
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: the network service: %s" % (name, what), e)
+        return False
+
+
+def dhcp_ok(name, q):
+    if not wait_net(name, q):
+        return
+    out = command(q, "NET")
+    check(re.search(r"virtio-net0: [0-9a-f:]{17} mtu 1500 link up", out) and
+          re.search(r"inet 10\.0\.2\.15 netmask 255\.255\.255\.0 .*\(dhcp, lease \d+ s\)", out),
+          "%s: the network service has a DHCP lease on virtio-net0 (NET)" % name, out)
+    return out
+
+
 def q35_msix():
     name = "q35+virtio-net (MSI-X)"
-    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:01"])
+    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:01",
+                          "-netdev", "user,id=n1,restrict=on",
+                          "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:aa:bb:02"])
     if not q:
         return
     try:
@@ -100,23 +129,30 @@ def q35_msix():
         check(re.search(r"pci: \d+ functions \(ECAM", log),
               "%s: enumerated through ECAM (ACPI MCFG)" % name, log)
         out = command(q, "PCI")
-        nic = re.search(r"00:02\.0 1af4:10(00|41) 0200 ethernet +msix +virtio-net", out)
-        check(nic, "%s: PCI lists the NIC as ethernet, MSI-X, bound to virtio-net" % name, out)
+        nics = re.findall(r"00:0[23]\.0 1af4:10(?:00|41) 0200 ethernet +msix +virtio-net", out)
+        check(len(nics) == 2,
+              "%s: PCI lists both NICs as ethernet, MSI-X, bound to virtio-net" % name, out)
         check(re.search(r"00:00\.0 8086:29c0 0600 host-bridge", out),
               "%s: PCI lists the q35 host bridge" % name, out)
         check(re.search(r"BAR4 mem64 pf 0x[0-9a-f]+ 16K", out) and
               re.search(r"BAR0 io +0x[0-9a-f]+ 32", out),
               "%s: PCI shows the NIC's BARs (64-bit memory, I/O) with sizes" % name, out)
         check(re.search(r"virtio-net0: 52:54:00:aa:bb:01, \d+\+\d+ buffers, MSI-X, link up",
-                        log), "%s: the driver read the MAC; link up" % name, log)
-        arp_ok(name, q)
+                        log) and
+              re.search(r"virtio-net1: 52:54:00:aa:bb:02, \d+\+\d+ buffers, MSI-X, link up",
+                        log), "%s: the driver read the MACs; links up" % name, log)
+        dhcp_ok(name, q)
+        # the network service has interface 0: ARP-PROBE takes interface 1
+        out = arp_ok(name, q)
+        check("virtio-net1: 52:54:00:aa:bb:02 link up" in out,
+              "%s: ARP-PROBE took the free interface (virtio-net1)" % name, out)
         start = len(q.out)
-        q.hmp("set_link n0 off")
+        q.hmp("set_link n1 off")
         try:
-            q.expect(rb"virtio-net0: link down", timeout=30, start=start)
+            q.expect(rb"virtio-net1: link down", timeout=30, start=start)
             start = len(q.out)
-            q.hmp("set_link n0 on")
-            q.expect(rb"virtio-net0: link up", timeout=30, start=start)
+            q.hmp("set_link n1 on")
+            q.expect(rb"virtio-net1: link up", timeout=30, start=start)
             tap(True, "%s: set_link off/on: the driver sees the link go down and up" % name)
         except Exception as e:  # noqa: BLE001
             tap(False, "%s: set_link off/on: the driver sees the link go down and up" % name, e)
@@ -141,7 +177,7 @@ def q35_intx():
         check(re.search(r"ethernet +intx +virtio-net", out) and
               re.search(r"storage +intx +virtio-blk", out),
               "%s: both devices' interrupts are INTx" % name, out)
-        arp_ok(name, q)
+        dhcp_ok(name, q)
         out = command(q, "63 0 SECTOR")
         want = fnv(open(disk, "rb").read()[63 * 512:])
         check("fnv " + want in out, "%s: a sector read through virtio-blk" % name, out)
@@ -163,7 +199,7 @@ def i440fx():
         check(re.search(r"8086:1237 0600 host-bridge", out) and
               re.search(r"ethernet +msix +virtio-net", out),
               "%s: PCI lists the i440fx host bridge and the bound NIC" % name, out)
-        arp_ok(name, q)
+        dhcp_ok(name, q)
     finally:
         q.close()
 
@@ -180,8 +216,60 @@ def no_nic():
         out = command(q, "ARP-PROBE")
         check(re.search(r"arp: no network device: ", out),
               "%s: ARP-PROBE says there is no network device" % name, out)
+        out = command(q, "NET")
+        check("no network interface" in out, "%s: NET says there is no interface" % name, out)
     finally:
         q.close()
+
+
+def net_tcp():
+    """DHCP and a TCP exchange with a server of this test through guestfwd."""
+    name = "network service over virtio-net"
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    srv.settimeout(120)
+    port = srv.getsockname()[1]
+    seen = []
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(60)
+            data = b""
+            while b"\n" not in data:
+                d = c.recv(4096)
+                if not d:
+                    break
+                data += d
+            seen.append(data)
+            c.sendall(b"HOST-SAYS:" + data.strip().upper() + b"\n")
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    q = boot(name, ["-netdev", "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:7777-tcp:"
+                    "127.0.0.1:%d" % port, "-device", "virtio-net-pci,netdev=n0"])
+    if not q:
+        srv.close()
+        return
+    try:
+        dhcp_ok(name, q)
+        command(q, 'S" 10.0.2.100" 7777 TCP-OPEN CONSTANT H')
+        command(q, 'CREATE B 100 ALLOT  S" hello from mneme" B SWAP MOVE  10 B 16 + C!')
+        command(q, "B 17 H TCP-WRITE")
+        out = command(q, "B 80 H TCP-READ B SWAP TYPE", timeout=60)
+        check("HOST-SAYS:HELLO FROM MNEME" in out,
+              "%s: TCP through guestfwd to the test's server: sent and answered" % name, out)
+        t.join(10)
+        check(seen == [b"hello from mneme\n"], "%s: the server got the line" % name, seen)
+        out = command(q, "H TCP-CLOSE NET")
+        m = re.search(r"rx (\d+) packets", out)
+        check(m and int(m.group(1)) >= 4, "%s: NET counts the frames received" % name, out)
+    finally:
+        q.close()
+        srv.close()
 
 
 def test_frame(seq, mac):
@@ -206,15 +294,20 @@ def frames():
     peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     peer.bind(("127.0.0.1", 0))
     qport = free_udp_port()
-    q = boot(name, ["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
-                    "local.port=%d,remote.type=inet,remote.host=127.0.0.1,remote.port=%d"
-                    % (qport, peer.getsockname()[1]),
-                    "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:02"])
+    # interface 0 (user network) goes to the network service; the test
+    # words take interface 1, on the dgram netdev
+    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0",
+                          "-netdev", "dgram,id=n1,local.type=inet,local.host=127.0.0.1,"
+                          "local.port=%d,remote.type=inet,remote.host=127.0.0.1,remote.port=%d"
+                          % (qport, peer.getsockname()[1]),
+                          "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:aa:bb:02"])
     if not q:
         peer.close()
         return
     n = 1000
     try:
+        if not wait_net(name, q, "52:54:00:12:34:56, link up"):
+            return
         # guest -> host
         got = []  # test frames (the firmware's own IPv6 frames may come first)
 
@@ -348,12 +441,11 @@ def main():
     if not os.path.exists(IMAGE):
         print("not ok - no image %s (make image)" % IMAGE)
         return 1
-    q35_msix()
-    q35_intx()
-    i440fx()
-    no_nic()
-    frames()
-    disks()
+    for t in (q35_msix, q35_intx, i440fx, no_nic, net_tcp, frames, disks):
+        try:
+            t()
+        except Exception as e:  # noqa: BLE001
+            tap(False, "%s: ended early" % t.__name__, e)
     print("# %d of %d passed" % (sum(results), len(results)))
     return 0 if all(results) else 1
 
