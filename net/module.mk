@@ -31,3 +31,11 @@ NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c
 $(foreach s,$(NET_SRCS),$(eval CFLAGS_$(s) := $(LWIP_INC)))
 $(call objs,$(NET_SRCS)): $(LWIP_STAMP)
 $(eval $(call LIBRARY,net,$(NET_SRCS)))
+
+ifeq ($(HOSTED),yes)
+# End to end over slirp against servers the test runs on 127.0.0.1.
+NET_TEST_LIBS := net lwip net forthsvc forth services kernel plathosted kernel mnheap \
+                 sermux_frame postcard cobs mnerr
+$(eval $(call TEST,net_test,test/net_test.c,$(NET_TEST_LIBS)))
+LDLIBS_net_test += -lslirp
+endif

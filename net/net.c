@@ -357,6 +357,7 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     return ERR_OK;
   }
   if (!p) {
+    klog(LOG_DEBUG, "net: FIN from %u", c->remote_port);
     c->fin_rcvd = 1;
   } else if (c->pending) {
     pbuf_cat(c->pending, p);
@@ -384,6 +385,7 @@ on_err(void *arg, err_t err)
     return;
   struct op *o = op_find(OP_CONNECT, c);
   int code = map_err(err);
+  klog(LOG_DEBUG, "net: connection to %u failed: %d", c->remote_port, err);
   if (o) {
     if (err == ERR_RST)
       code = MN_ECONNREFUSED;
