@@ -27,7 +27,7 @@ $(foreach s,$(LWIP_SRCS),$(eval CFLAGS_$(s) := $(LWIP_CFLAGS)))
 $(eval $(call LIBRARY,lwip,$(LWIP_SRCS)))
 
 # The network service and its client calls (libnet; needs lwip, kernel).
-NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c
+NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c net/svcstart.c
 $(foreach s,$(NET_SRCS),$(eval CFLAGS_$(s) := $(LWIP_INC)))
 $(call objs,$(NET_SRCS)): $(LWIP_STAMP)
 $(eval $(call LIBRARY,net,$(NET_SRCS)))
@@ -39,3 +39,9 @@ NET_TEST_LIBS := net lwip net forthsvc forth services kernel plathosted kernel m
 $(eval $(call TEST,net_test,test/net_test.c,$(NET_TEST_LIBS)))
 LDLIBS_net_test += -lslirp
 endif
+
+# Random Ethernet frames into the stack (libFuzzer; brief in make test).
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/net_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/net_fuzz.sh
