@@ -45,3 +45,6 @@ ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/net_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/net_fuzz.sh
+
+# The Forth words over --net slirp, against the test's own servers.
+TEST_SCRIPTS += test/net_words_e2e.py

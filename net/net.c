@@ -1,7 +1,7 @@
 /*
  * net.c: the network service: one task owns lwIP (docs/net.md).
  *
- * Interface: net_start, net_kick_service (client.c), net_status_fill.
+ * Interface: net_start, net_kick_service (client.c).
  *
  * Tasks:
  *   net         owns lwIP: requests from its inbox, frames from the NIC's
@@ -1292,12 +1292,5 @@ net_start(const struct net_config *cfg)
   return 0;
 }
 
-/* For the status service: a snapshot of the interface. */
-void net_status_fill(struct net_ifinfo *f);
 
-void
-net_status_fill(struct net_ifinfo *f)
-{
-  fill_info(f);
-}
 

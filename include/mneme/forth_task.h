@@ -142,6 +142,9 @@ void forth_words_platform(const struct forth_task_word *w, size_t n);
 /* Words a service adds (the network words, ...), beside the platform's;
  * up to four sets. 0 or MN_ENOSPC. */
 int forth_words_add(const struct forth_task_word *w, size_t n);
+/* A service's lines for the STATUS word (the network's counters); fn
+ * prints with forth_task_out. One hook. */
+void forth_words_status(void (*fn)(struct forth_task *ft));
 
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */
