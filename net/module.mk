@@ -48,3 +48,9 @@ FUZZ_SCRIPTS += test/net_fuzz.sh
 
 # The Forth words over --net slirp, against the test's own servers.
 TEST_SCRIPTS += test/net_words_e2e.py
+
+ifeq ($(HOSTED),yes)
+$(eval $(call BENCH,net_bench,bench/net_bench.c,$(NET_TEST_LIBS)))
+LDLIBS_net_bench += -lslirp
+BENCH_SCRIPTS += bench/net.sh
+endif
