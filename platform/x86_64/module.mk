@@ -17,7 +17,7 @@ X86_ESP_FILES ?=
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
               kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c entry.S)
-X86_LIBS := forthsvc services forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
+X86_LIBS := net lwip net forthsvc services forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 .PHONY: image qemu debug
 image:
