@@ -27,7 +27,30 @@ $(foreach s,$(LWIP_SRCS),$(eval CFLAGS_$(s) := $(LWIP_CFLAGS)))
 $(eval $(call LIBRARY,lwip,$(LWIP_SRCS)))
 
 # The network service and its client calls (libnet; needs lwip, kernel).
-NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c
+NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c net/svcstart.c
 $(foreach s,$(NET_SRCS),$(eval CFLAGS_$(s) := $(LWIP_INC)))
 $(call objs,$(NET_SRCS)): $(LWIP_STAMP)
 $(eval $(call LIBRARY,net,$(NET_SRCS)))
+
+ifeq ($(HOSTED),yes)
+# End to end over slirp against servers the test runs on 127.0.0.1.
+NET_TEST_LIBS := net lwip net forthsvc forth services kernel plathosted kernel mnheap \
+                 sermux_frame postcard cobs mnerr
+$(eval $(call TEST,net_test,test/net_test.c,$(NET_TEST_LIBS)))
+LDLIBS_net_test += -lslirp
+endif
+
+# Random Ethernet frames into the stack (libFuzzer; brief in make test).
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/net_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/net_fuzz.sh
+
+# The Forth words over --net slirp, against the test's own servers.
+TEST_SCRIPTS += test/net_words_e2e.py
+
+ifeq ($(HOSTED),yes)
+$(eval $(call BENCH,net_bench,bench/net_bench.c,$(NET_TEST_LIBS)))
+LDLIBS_net_bench += -lslirp
+BENCH_SCRIPTS += bench/net.sh
+endif

@@ -1,7 +1,7 @@
 /*
  * net.c: the network service: one task owns lwIP (docs/net.md).
  *
- * Interface: net_start, net_kick_service (client.c), net_status_fill.
+ * Interface: net_start, net_kick_service (client.c).
  *
  * Tasks:
  *   net         owns lwIP: requests from its inbox, frames from the NIC's
@@ -357,6 +357,7 @@ on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     return ERR_OK;
   }
   if (!p) {
+    klog(LOG_DEBUG, "net: FIN from %u", c->remote_port);
     c->fin_rcvd = 1;
   } else if (c->pending) {
     pbuf_cat(c->pending, p);
@@ -384,6 +385,7 @@ on_err(void *arg, err_t err)
     return;
   struct op *o = op_find(OP_CONNECT, c);
   int code = map_err(err);
+  klog(LOG_DEBUG, "net: connection to %u failed: %d", c->remote_port, err);
   if (o) {
     if (err == ERR_RST)
       code = MN_ECONNREFUSED;
@@ -1290,33 +1292,5 @@ net_start(const struct net_config *cfg)
   return 0;
 }
 
-/* For the status service: a snapshot of the interface. */
-void net_status_fill(struct net_ifinfo *f);
 
-void
-net_status_fill(struct net_ifinfo *f)
-{
-  fill_info(f);
-}
 
-int net_words_install(void);   /* words.c */
-
-/* The svcstart hook: [services.net] settings -> net_start. */
-int
-net_svcstart(const struct mn_config_service *s, void *arg)
-{
-  (void)arg;
-  struct net_config c = { 0 };
-  c.dhcp = s->u.net.dhcp;
-  c.ip = s->u.net.address;
-  c.netmask = s->u.net.netmask;
-  c.gateway = s->u.net.gateway;
-  c.ndns = s->u.net.ndns;
-  c.dns[0] = s->u.net.dns[0];
-  c.dns[1] = s->u.net.dns[1];
-  c.dns_port = s->u.net.dns_port;
-  int err = net_start(&c);
-  if (!err)
-    err = net_words_install();
-  return err;
-}

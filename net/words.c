@@ -309,6 +309,30 @@ w_tcp_close(forth_vm *vm, void *ctx)
   return 0;
 }
 
+/* STATUS's lines: the interface's counters and TCP connection counts. */
+static void
+status_lines(struct forth_task *ft)
+{
+  struct net_ifinfo f;
+  char a[16], b[200];
+  if (net_info(&f) || !f.present)
+    return;
+  net_ip4_format(f.ip, a);
+  int n = ksnprintf(b, sizeof b, "net %s: link %s, %s%s\n", f.name, f.link_up ? "up" : "down",
+                    f.bound ? "" : "no address ", f.bound ? a : "");
+  forth_task_out(ft, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
+  n = ksnprintf(b, sizeof b, "  rx %llu packets %llu bytes %llu dropped %llu errors; "
+                "tx %llu packets %llu bytes %llu dropped %llu errors\n",
+                (unsigned long long)f.rx_packets, (unsigned long long)f.rx_bytes,
+                (unsigned long long)f.rx_dropped, (unsigned long long)(f.rx_errors + f.bad_frames),
+                (unsigned long long)f.tx_packets, (unsigned long long)f.tx_bytes,
+                (unsigned long long)f.tx_dropped, (unsigned long long)f.tx_errors);
+  forth_task_out(ft, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
+  n = ksnprintf(b, sizeof b, "  tcp %u open, %u listening, %u since boot\n",
+                (unsigned)f.tcp_open, (unsigned)f.tcp_listen, (unsigned)f.tcp_total);
+  forth_task_out(ft, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
+}
+
 static const struct forth_task_word words[] = {
   { "NET", w_net }, { "PING", w_ping }, { "RESOLVE", w_resolve },
   { "NETSTAT", w_netstat }, { "TCP-OPEN", w_tcp_open }, { "TCP-WRITE", w_tcp_write },
@@ -320,5 +344,6 @@ int net_words_install(void);
 int
 net_words_install(void)
 {
+  forth_words_status(status_lines);
   return forth_words_add(words, sizeof words / sizeof words[0]);
 }

@@ -1,7 +1,8 @@
 /*
  * forth_words.c: the kernel words of mneme's Forth VMs.
  *
- * Interface: forth_words_install, forth_words_platform, forth_words_add.
+ * Interface: forth_words_install, forth_words_platform, forth_words_add,
+ * forth_words_status.
  *
  * SPAWN SEND RECV JOIN KILL ME PARENT TASKS STATUS SERVICE PORT-OPEN
  * PORT-WRITE PORT-READ (forth_task.h documents their stack effects),
@@ -29,6 +30,8 @@
 #include "mneme/status.h"
 
 #define SVC_TIMEOUT MN_SEC(5)
+
+static void (*status_hook)(struct forth_task *ft);
 #define SVC_REQ_MAX 1024
 #define REPLY_RING 2048
 #define MAX_PORTS 8
@@ -259,6 +262,8 @@ w_status(forth_vm *vm, void *ctx)
       (unsigned long long)es.switches, forth_task_count());
   if (forth_status_platform)
     forth_status_platform(ft);
+  if (status_hook)
+    status_hook(ft);
   return 0;
 }
 
@@ -495,6 +500,12 @@ forth_words_add(const struct forth_task_word *w, size_t n)
     }
   }
   return MN_ENOSPC;
+}
+
+void
+forth_words_status(void (*fn)(struct forth_task *ft))
+{
+  status_hook = fn;
 }
 
 static const char *

@@ -144,6 +144,9 @@ void forth_words_platform(const struct forth_task_word *w, size_t n);
 int forth_words_add(const struct forth_task_word *w, size_t n);
 /* Lines a platform adds to STATUS (x86_64: its cores); NULL: none. */
 extern void (*forth_status_platform)(struct forth_task *ft);
+/* A service's lines for the STATUS word (the network's counters); fn
+ * prints with forth_task_out. One hook. */
+void forth_words_status(void (*fn)(struct forth_task *ft));
 
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */
