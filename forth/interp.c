@@ -415,18 +415,23 @@ static int p_open_file(forth_vm *vm, void *ctx)
     return -59;
   int h = -38;
   struct fsource *cur = TOP(vm);
-  const char *slash = NULL;
+  const char *slash = NULL, *opened = name;
+  size_t olen = (size_t)n;
+  char path[2 * sizeof cur->name];
   for (const char *q = cur->name; cur->kind == SRC_FILE && *q; q++)
     if (*q == '/')
       slash = q;
   if (slash && n > 0 && name[0] != '/') {
     /* relative names are looked up next to the including file first */
-    char path[2 * sizeof cur->name];
     size_t d = (size_t)(slash - cur->name) + 1;
     if ((size_t)n < sizeof cur->name) {
       memcpy(path, cur->name, d);
       memcpy(path + d, name, (size_t)n);
       h = vm->host.open(vm->host.ctx, path, d + (size_t)n);
+      if (h >= 0) { /* its own relative includes start from here */
+        opened = path;
+        olen = d + (size_t)n;
+      }
     }
   }
   if (h < 0)
@@ -445,8 +450,8 @@ static int p_open_file(forth_vm *vm, void *ctx)
   struct fsource *s = TOP(vm);
   s->handle = h;
   s->block = blk;
-  size_t k = (size_t)n < sizeof s->name - 1 ? (size_t)n : sizeof s->name - 1;
-  memcpy(s->name, name, k);
+  size_t k = olen < sizeof s->name - 1 ? olen : sizeof s->name - 1;
+  memcpy(s->name, opened, k);
   s->name[k] = 0;
   return 0;
 }
@@ -544,6 +549,18 @@ static int p_interp1(forth_vm *vm, void *ctx)
   vm->last_name_len = n;
   const char *name = (const char *)vm->mem + (a - (cell)vm->base);
   cell state = vm_get(vm, vm->a_state);
+  if (state && vm->nlocals) {
+    int k = vm_local_find(vm, name, (size_t)n);
+    if (k >= 0) {
+      k = vm->nlocals - 1 - k;
+      r = k == 0 ? vm_compile_op(vm, OP_LOCAL0) : k == 1 ? vm_compile_op(vm, OP_LOCAL1)
+                 : vm_compile_op1(vm, OP_LOCAL_FETCH, (fcode)k);
+      if (r)
+        return r;
+      PUSH(2);
+      return 0;
+    }
+  }
   uint32_t w = vm_find(vm, name, (size_t)n);
   if (w) {
     int fl = WORD(vm, w)->flags;
@@ -561,8 +578,14 @@ static int p_interp1(forth_vm *vm, void *ctx)
   }
   udcell v;
   int k = number(vm, (const uint8_t *)name, (size_t)n, &v);
-  if (!k)
-    return -13;
+  if (!k) {
+    if ((r = vm_float_number(vm, name, (size_t)n)) < 0)
+      return r;
+    if (!r)
+      return -13;
+    PUSH(2);
+    return 0;
+  }
   cell lo = (cell)(ucell)v, hi = (cell)(ucell)(v >> FORTH_CELL_BITS);
   if (state) {
     r = k == 1 ? vm_compile_op1(vm, OP_LIT, (fcode)lo)
@@ -676,6 +699,8 @@ static int p_report(forth_vm *vm, void *ctx)
   vm->ncf = 0;
   vm->def_start = NULL;
   vm->defining = 0;
+  vm->nlocals = vm->nlpending = 0;
+  vm->fsp = vm->fs0;
   vm->line_pos = vm->line_skip = 0;
   ledit_reset(vm);
   vm_mark_label(vm);
@@ -709,6 +734,7 @@ static int p_report(forth_vm *vm, void *ctx)
 static int p_quit_reset(forth_vm *vm, void *ctx)
 {
   vm->rp = vm->rs0;
+  vm->lp = vm->ls0;
   vm->csp = vm->cs0;
   *vm->csp = vm->halt_code;
   vm->ncatch = 0;

@@ -17,7 +17,7 @@ if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/
 else no "word sets: $out"; fi
 
 # One file per optional word set (test/forth/<set>.fs), each ending in TESTS-DONE.
-for set in search tools string; do
+for set in search tools string locals float; do
   out=$("$F" $T/tester.fs $T/$set.fs </dev/null 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then ok "word set $set ($T/$set.fs)"
   else no "word set $set: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
@@ -35,7 +35,21 @@ for want in ': s1' '." yes"' 'IMMEDIATE' 'VARIABLE s2  ( holds 5 )' '7 CONSTANT 
 done
 [ $seen = 1 ] && ok "SEE decompiles every kind of word"
 
+# Float output, as gforth prints it.
+out=$(echo '1E F. 1.5E F. 0.1E F. 1E20 F. 1E-5 F. -2.5E F. 0E F. 1E 3E F/ F. 1234E FE. 0.0001234E FE. 1234E FS. -1E-10 FS. 1E 0E F/ F. 5 SET-PRECISION 3.14159E F. 123456789E F.' | "$F" 2>&1)
+want='1. 1.5 0.1 100000000000000000000. 0.00001 -2.5 0. 0.333333333333333 1.23400000000000E3 123.400000000000E-6 1.23400000000000E3 -1.00000000000000E-10 inf 3.1416 123460000. '
+[ "$out" = "$want" ] && ok "F. FE. FS. print as gforth does" || no "float output: [$out]"
+
 G=/usr/share/gforth/0.7.3/test
+# gforth's own test files of the optional word sets, used in place with
+# gforth's tester (ttester.fs) and a test-only REQUIRE (test/forth/require.fs).
+if [ -f $G/float.fs ]; then
+  for t in search float string deferred dbltest; do
+    out=$(echo "S\" $G/tester.fs\" REQUIRED S\" $G/$t.fs\" INCLUDED" | "$F" $T/require.fs 2>&1)
+    if [[ "$out" != *INCORRECT* && "$out" != *WRONG* && "$out" != *THROW* ]]; then ok "gforth $t.fs"
+    else no "gforth $t.fs: $(echo "$out" | grep -E 'INCORRECT|WRONG|THROW' | head -5)"; fi
+  done
+fi
 if [ -f $G/coretest.fs ]; then
   out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coretest.fs 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then

@@ -100,6 +100,8 @@ struct forth_config {
   unsigned stack_cells; /* data stack (default 1024) */
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
+  unsigned locals_cells;/* locals stack (default 256) */
+  unsigned fstack_cells;/* floating-point stack, in floats (default 64) */
   int interactive;      /* print " ok" prompts */
   int line_edit;        /* terminal input is raw: echo it and edit lines
                            (arrows, backspace, Ctrl-A/E/U, history) */
