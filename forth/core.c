@@ -678,6 +678,7 @@ int forth_create(forth_vm **out, const struct forth_host *host,
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
       (r = vm_install_search(vm)) || (r = vm_install_substitute(vm)) ||
       (r = vm_install_locals(vm)) || (r = vm_install_float(vm)) ||
+      (r = vm_install_facility(vm)) ||
       (r = boot(vm))) {
     forth_destroy(vm);
     return r < -8 ? MN_EINVAL : MN_ENOMEM;

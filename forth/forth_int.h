@@ -249,6 +249,7 @@ struct forth_vm {
   uint32_t fence;        /* FORGET cannot go below this word */
   cell nbuf[2]; int nbuf_next; /* NAME>STRING copies (heap blocks) */
   cell subst;            /* SUBSTITUTE's list (substitute.c) */
+  uint8_t ekey[8]; int nekey; /* EKEY: an escape sequence being read */
 
   volatile int interrupt;
   int done;
@@ -397,6 +398,7 @@ int vm_alloc_stacks(forth_vm *vm);
 int vm_install_strings(forth_vm *vm);
 int vm_install_search(forth_vm *vm);
 int vm_install_substitute(forth_vm *vm);
+int vm_install_facility(forth_vm *vm);
 int vm_marker_save(forth_vm *vm, cell *rec); /* search.c: order for MARKER */
 void vm_marker_restore(forth_vm *vm, cell rec);
 int vm_need(forth_vm *vm, int n);

@@ -17,7 +17,7 @@ if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/
 else no "word sets: $out"; fi
 
 # One file per optional word set (test/forth/<set>.fs), each ending in TESTS-DONE.
-for set in search tools string locals float; do
+for set in search tools string locals float facility; do
   out=$("$F" $T/tester.fs $T/$set.fs </dev/null 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then ok "word set $set ($T/$set.fs)"
   else no "word set $set: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
@@ -34,6 +34,12 @@ for want in ': s1' '." yes"' 'IMMEDIATE' 'VARIABLE s2  ( holds 5 )' '7 CONSTANT 
   [[ "$out" == *"$want"* ]] || { no "SEE: missing [$want] in: $out"; seen=0; }
 done
 [ $seen = 1 ] && ok "SEE decompiles every kind of word"
+
+# EKEY decodes the escape sequences of keys; AT-XY and PAGE send ANSI sequences.
+out=$(printf 'EKEY . EKEY K-UP = . EKEY K-DELETE = . EKEY K-UP K-CTRL-MASK OR = . EKEY K-F5 = . EKEY .\nA\033[A\033[3~\033[1;5A\033[15~z' | "$F" 2>&1)
+[ "$out" = "65 -1 -1 -1 -1 122 " ] && ok "EKEY key events" || no "EKEY: [$out]"
+out=$(echo '3 4 AT-XY PAGE' | "$F" 2>&1 | od -An -c | tr -d ' \n')
+[ "$out" = '033[5;4H033[2J033[H' ] && ok "AT-XY PAGE" || no "AT-XY PAGE: [$out]"
 
 # Float output, as gforth prints it.
 out=$(echo '1E F. 1.5E F. 0.1E F. 1E20 F. 1E-5 F. -2.5E F. 0E F. 1E 3E F/ F. 1234E FE. 0.0001234E FE. 1234E FS. -1E-10 FS. 1E 0E F/ F. 5 SET-PRECISION 3.14159E F. 123456789E F.' | "$F" 2>&1)

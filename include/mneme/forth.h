@@ -90,6 +90,9 @@ struct forth_host {
   void (*close)(void *ctx, int handle);
   /* Monotonic milliseconds, for MS. */
   uint64_t (*now_ms)(void *ctx);
+  /* Wall clock, seconds since 1970-01-01 UTC, for TIME&DATE. NULL: the
+   * time since boot from now_ms counts from 1970-01-01 00:00:00. */
+  int64_t (*epoch_s)(void *ctx);
 };
 
 /* Sizes; zero fields take defaults. */
