@@ -644,6 +644,13 @@ const char *forth_throw_text(int code)
     return "input line too long";
   if (code == FORTH_E_DEFER)
     return "deferred word not set";
+  /* the kernel words' codes (include/mneme/forth_task.h) */
+  static const char *const k[] = {
+    "no such task", "port cannot be opened or is not ours",
+    "service request not sent or timed out", "no memory for a new VM",
+  };
+  if (code <= -300 && code > -300 - (int)(sizeof k / sizeof k[0]))
+    return k[-300 - code];
   return "";
 }
 

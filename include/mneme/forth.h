@@ -66,6 +66,8 @@ enum forth_status {
 #define FORTH_E_UTF8 (-256)     /* input is not valid UTF-8 */
 #define FORTH_E_LINE (-257)     /* input line too long */
 #define FORTH_E_DEFER (-258)    /* deferred word not set */
+/* -300 .. -303 are the kernel words' codes (mneme/forth_task.h);
+ * forth_throw_text knows their text too. */
 
 /*
  * The embedder's side. Every callback may be NULL except alloc:
