@@ -3,7 +3,8 @@
  * locals are named at compile time in the VM (lname, nlocals) and found
  * before the dictionary while it is compiled (interp.c, TO in compile.c).
  * At run time they live on the locals stack (vm_ext.inc): OP_LOCALS n
- * takes n cells from the data stack, the first declared deepest; EXIT,
+ * takes n cells from the data stack (for {: the first declared deepest,
+ * for (LOCAL) as in Forth-94 the first declared on top); EXIT,
  * ; and DOES> drop the frame with OP_UNLOCALS. A THROW restores the
  * locals stack with the CATCH frame.
  *
@@ -58,12 +59,23 @@ static int declare(forth_vm *vm, const char *name, size_t len)
   return 0;
 }
 
-/* Ends a declaration: the pending locals take their values at run time. */
-static int finish(forth_vm *vm)
+/* Ends a declaration: the pending locals take their values at run time,
+ * the last one in the array from the top of the stack. (LOCAL) gives the
+ * first declared the top (reverse), {: the last. */
+static int finish(forth_vm *vm, int reverse)
 {
   int n = vm->nlpending;
   if (!n)
     return 0;
+  for (int i = 0, a = vm->nlocals, b = vm->nlocals + n - 1; reverse && i < n / 2; i++, a++, b--) {
+    char t[LOCAL_NAME];
+    uint8_t l = vm->llen[a];
+    memcpy(t, vm->lname[a], LOCAL_NAME);
+    memcpy(vm->lname[a], vm->lname[b], LOCAL_NAME);
+    memcpy(vm->lname[b], t, LOCAL_NAME);
+    vm->llen[a] = vm->llen[b];
+    vm->llen[b] = l;
+  }
   int r = vm_compile_op1(vm, OP_LOCALS, (fcode)(cell)n);
   if (r)
     return r;
@@ -79,7 +91,7 @@ static int w_paren_local(forth_vm *vm, void *ctx)
   POP(n);
   POP(a);
   if (!n)
-    return finish(vm);
+    return finish(vm, 1);
   const char *p = vm_ptr(vm, a, n);
   if (!p)
     return -9;
@@ -121,7 +133,7 @@ static int w_brace_colon(forth_vm *vm, void *ctx)
     if ((r = declare(vm, p, (size_t)n)))
       return r;
   }
-  return finish(vm);
+  return finish(vm, 0);
 }
 
 static const struct prim_def locals_words[] = {

@@ -24,10 +24,10 @@ T{ : LT12 {: dup :} DUP DUP * ; 6 LT12 -> 36 }T
 T{ 42 LT14 -> -10 42 }T
 \ DOES> ends the locals of the creating part
 T{ : LT15 {: V :} CREATE V , DOES> @ 2* ; 21 LT15 LT16 LT16 -> 42 }T
-\ (LOCAL)
+\ (LOCAL): the first declared takes the top of the stack (as LOCALS| does)
 : LOCALS2| ( "name..." -- )
   BEGIN PARSE-NAME 2DUP S" |" COMPARE WHILE (LOCAL) REPEAT 2DROP 0 0 (LOCAL) ; IMMEDIATE
-T{ : LT17 LOCALS2| X Y | X Y - ; 10 3 LT17 -> 7 }T
+T{ : LT17 LOCALS2| X Y | X Y - ; 10 3 LT17 -> -7 }T
 T{ : LT18 {: A :} {: B :} A B * ; 6 7 LT18 -> 42 }T
 T{ S" LOCALS" ENVIRONMENT? -> TRUE TRUE }T
 T{ S" #LOCALS" ENVIRONMENT? -> 32 TRUE }T
