@@ -34,6 +34,19 @@ static double from_bits(uint64_t b)
 static int is_nan(double x) { return x != x; }
 static int is_inf(double x) { return x == x && x - x != 0; }
 
+/* Taylor coefficients, summed by Horner's rule from the small end. */
+static const double SIN_C[] = {-0.16666666666666666, 0.008333333333333333, -0.0001984126984126984, 2.7557319223985893e-06, -2.505210838544172e-08, 1.6059043836821613e-10, -7.647163731819816e-13, 2.8114572543455206e-15, -8.22063524662433e-18, 1.9572941063391263e-20, -3.8681701706306835e-23};
+static const double COS_C[] = {-0.5, 0.041666666666666664, -0.001388888888888889, 2.48015873015873e-05, -2.755731922398589e-07, 2.08767569878681e-09, -1.1470745597729725e-11, 4.779477332387385e-14, -1.5619206968586225e-16, 4.110317623312165e-19, -8.896791392450574e-22};
+static const double EXP_C[] = {0.5, 0.16666666666666666, 0.041666666666666664, 0.008333333333333333, 0.001388888888888889, 0.0001984126984126984, 2.48015873015873e-05, 2.7557319223985893e-06, 2.755731922398589e-07, 2.505210838544172e-08, 2.08767569878681e-09, 1.6059043836821613e-10, 1.1470745597729725e-11, 7.647163731819816e-13, 4.779477332387385e-14, 2.8114572543455206e-15}; /* 1/2! .. 1/17! */
+
+static double horner(const double *c, int n, double x)
+{
+  double p = c[n - 1];
+  for (int i = n - 2; i >= 0; i--)
+    p = p * x + c[i];
+  return p;
+}
+
 double fm_ldexp(double x, int e)
 {
   while (e > 1000) { x *= 0x1p1000; e -= 1000; }
@@ -102,12 +115,7 @@ double fm_exp(double x)
     return 0;
   double k = fm_round(x * INV_LN2);
   double r = (x - k * LN2_HI) - k * LN2_LO;
-  double s = 1, t = 1;
-  for (int i = 1; i < 18; i++) {
-    t *= r / i;
-    s += t;
-  }
-  return fm_ldexp(s, (int)k);
+  return fm_ldexp(1 + r + r * r * horner(EXP_C, 16, r), (int)k);
 }
 
 double fm_expm1(double x)
@@ -172,22 +180,14 @@ static double reduce(double x, int *q)
 
 static double sin_r(double r)
 {
-  double r2 = r * r, t = r, s = r;
-  for (int i = 2; i < 26; i += 2) {
-    t *= -r2 / (i * (i + 1));
-    s += t;
-  }
-  return s;
+  double r2 = r * r;
+  return r + r * r2 * horner(SIN_C, 11, r2);
 }
 
 static double cos_r(double r)
 {
-  double r2 = r * r, t = 1, s = 1;
-  for (int i = 1; i < 26; i += 2) {
-    t *= -r2 / (i * (i + 1));
-    s += t;
-  }
-  return s;
+  double r2 = r * r;
+  return 1 + r2 * horner(COS_C, 11, r2);
 }
 
 double fm_sin(double x)

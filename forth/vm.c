@@ -58,8 +58,6 @@ int forth_run(forth_vm *vm, long fuel)
   cell *sp = vm->sp;
   cell tos = *sp--;
   cell *rp = vm->rp;
-  cell *lp = vm->lp;
-  double *fsp = vm->fsp;
   const fcode **csp = vm->csp;
   uint8_t *const mem = vm->mem;
   const ucell base = vm->base, msz = vm->size;
@@ -68,8 +66,6 @@ int forth_run(forth_vm *vm, long fuel)
   cell *const rp_lo = vm->rs0;
   const ucell rp_span = vm->rsize;
   const fcode **const cs_max = vm->cs0 + vm->csize - 1;
-  cell *const ls_hi = vm->ls0 + vm->lsize;
-  double *const fs_lo = vm->fs0, *const fs_hi = vm->fs0 + vm->fsize;
   const long fuel0 = fuel;
   cell code;
   cell t, u;
@@ -93,9 +89,7 @@ int forth_run(forth_vm *vm, long fuel)
 #define LOADC(p) ({ cell _x; memcpy(&_x, (p), sizeof _x); _x; })
 #define STOREC(p, x) do { cell _y = (x); memcpy((p), &_y, sizeof _y); } while (0)
 #define PUSHT(x) do { cell _n = (x); *++sp = tos; tos = _n; } while (0)
-#define SAVE() \
-  do { vm->ip = ip; vm->sp = sp; vm->rp = rp; vm->csp = csp; vm->lp = lp; \
-       vm->fsp = fsp; } while (0)
+#define SAVE() do { vm->ip = ip; vm->sp = sp; vm->rp = rp; vm->csp = csp; } while (0)
 #define THROW(c) do { code = (c); goto do_throw; } while (0)
 #define VALID_XT(x) ((ucell)(x) - 1 < (ucell)vm->nwords - 1)
 
@@ -301,8 +295,6 @@ L_OP_CCALL:
     sp = vm->sp;
     rp = vm->rp;
     csp = vm->csp;
-    lp = vm->lp;
-    fsp = vm->fsp;
     tos = *sp--;
     if (LIKELY(r == 0)) {
       ip += 2;
@@ -361,8 +353,8 @@ L_OP_CATCH:
     *++csp = ip;
     f->sp = sp;
     f->rp = rp;
-    f->lp = lp;
-    f->fsp = fsp;
+    f->lp = vm->lp;
+    f->fsp = vm->fsp;
     f->csp = csp;
     f->nsrc = vm->nsrc;
     *++csp = vm->halt_code + 1; /* CATCH_END */
@@ -894,8 +886,8 @@ do_rethrow:
     struct catchframe *f = &vm->catches[--vm->ncatch];
     sp = f->sp;
     rp = f->rp;
-    lp = f->lp;
-    fsp = f->fsp;
+    vm->lp = f->lp;
+    vm->fsp = f->fsp;
     csp = f->csp;
     tos = code;
     if (vm->nsrc > f->nsrc)
