@@ -643,6 +643,7 @@ static void test_locals_floats(void **s)
   assert_int_equal(forth_spawn(vm, forth_find(vm, "kid"), &ch, &c), 0);
   run_done(c);
   assert_string_equal(cio.out, "0 13 ");
+  forth_destroy(c);
   forth_destroy(vm);
 }
 
