@@ -61,6 +61,8 @@
   BEGIN 2R@ SWAP (wl-next) DUP WHILE
     R> DROP DUP >R  2R> R@ -ROT 2>R  EXECUTE 0=
   UNTIL 0 THEN DROP R> R> R> 2DROP DROP ;
+: LOCALS| ( "name ... |" -- ) \ Forth-94 locals: the first name takes the top
+  BEGIN PARSE-NAME 2DUP S" |" COMPARE WHILE (LOCAL) REPEAT 2DROP 0 0 (LOCAL) ; IMMEDIATE
 : BEGIN-STRUCTURE ( "name" -- addr 0 ) CREATE HERE 0 0 , DOES> @ ;
 : END-STRUCTURE ( addr n -- ) SWAP ! ;
 : +FIELD ( n1 n2 "name" -- n3 ) CREATE OVER , + DOES> @ + ;

@@ -56,6 +56,17 @@ if [ -f $G/float.fs ]; then
     else no "gforth $t.fs: $(echo "$out" | grep -E 'INCORRECT|WRONG|THROW' | head -5)"; fi
   done
 fi
+# gforth's checkans.fs lists the missing words of each ANS word set: only
+# File and Block (they come with the files service) and the CORE-EXT words
+# Forth 2012 removed may be missing.
+if [ -f $G/checkans.fs ]; then
+  out=$(echo "S\" $G/checkans.fs\" INCLUDED" | "$F" 2>&1)
+  bad=$(awk '/^Checking/ { set = $2 } /Missing:/ { m = 1 } /^$/ { m = 0 }
+    m && set !~ /^(BLOCK|BLOCK-EXT|FILE|FILE-EXT|CORE-EXT)$/ { print set ": " $0 }
+    m && set == "CORE-EXT" { for (i = 1; i <= NF; i++) if ($i !~ /^(Missing:|#TIB|CONVERT|EXPECT|QUERY|SPAN|TIB)$/) print set ": " $i }' <<<"$out")
+  if [ -z "$bad" ] && [[ "$out" == *"FLOAT-EXT           complete"* ]]; then ok "gforth checkans.fs: every word set but File and Block complete"
+  else no "checkans.fs: $bad"; fi
+fi
 if [ -f $G/coretest.fs ]; then
   out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coretest.fs 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then
