@@ -26,11 +26,12 @@ done
 # SEE gives source for every kind of word.
 out=$(printf '%s\n' ': s1 1 2 + IF ." yes" ELSE 3 THEN 0 DO I . LOOP ; IMMEDIATE' \
   'VARIABLE s2 5 s2 !' '7 CONSTANT s3' '1 2 2CONSTANT s4' '3 VALUE s5' 'DEFER s6' "' s1 IS s6" \
-  ': mk CREATE , DOES> @ 1+ ;' '9 mk s7' 'MARKER s8' \
-  'SEE s1 SEE s2 SEE s3 SEE s4 SEE s5 SEE s6 SEE s7 SEE s8 SEE DUP SEE EMIT' | "$F" 2>&1)
+  ': mk CREATE , DOES> @ 1+ ;' '9 mk s7' 'MARKER s8' '2.5E FCONSTANT s9' ': s10 {: a :} a ;' \
+  'SEE s1 SEE s2 SEE s3 SEE s4 SEE s5 SEE s6 SEE s7 SEE s8 SEE DUP SEE EMIT SEE s9 SEE s10' | "$F" 2>&1)
 seen=1
 for want in ': s1' '." yes"' 'IMMEDIATE' 'VARIABLE s2  ( holds 5 )' '7 CONSTANT s3' '1 2 2CONSTANT s4' \
-    '3 VALUE s5' "DEFER s6  ' s1 IS s6" 'CREATE s7' 'DOES>' '@ 1+' 'MARKER s8' 'CODE DUP' 'CODE EMIT'; do
+    '3 VALUE s5' "DEFER s6  ' s1 IS s6" 'CREATE s7' 'DOES>' '@ 1+' 'MARKER s8' 'CODE DUP' 'CODE EMIT' \
+    '2.5000000000000000E0 FCONSTANT s9' '(locals) 1 (local0) (unlocals) 1'; do
   [[ "$out" == *"$want"* ]] || { no "SEE: missing [$want] in: $out"; seen=0; }
 done
 [ $seen = 1 ] && ok "SEE decompiles every kind of word"
