@@ -6,6 +6,9 @@
 # figures less than wall time would) per system, the ratios mneme/gforth
 # and mneme/gforth-fast, and their geometric means. Each run includes
 # the system's start-up (our VM compiles its prelude at start).
+# bench/floats.fs and bench/locals.fs (ours, standard words only) measure
+# the Floating-Point and Locals word sets; their geometric mean is
+# printed apart from the classic four.
 set -u
 O=${O:-build/hosted}
 REPS=${REPS:-5}
@@ -22,8 +25,11 @@ declare -A check=(
   [bubble]='main verify-list .( sorted) bye'
   [matrix]=': msum 0 imr mat-byte-size mybounds do i @ + cell +loop ; main msum . bye'
   [fib]='main 34 fib . bye'
+  [floats]='main .( done) bye'
+  [locals]='main .( done) bye'
 )
-declare -A expect=([siev]='1899' [bubble]='sorted' [matrix]='4424480' [fib]='9227465')
+declare -A expect=([siev]='1899' [bubble]='sorted' [matrix]='4424480' [fib]='9227465'
+                   [floats]='done' [locals]='done')
 
 # CPU time in microseconds of "$@" (stdin from $input)
 cpu_us() {
@@ -43,9 +49,10 @@ best() {
 }
 
 fail=0
-lg=0 lgf=0 n=0
-for b in siev bubble matrix fib; do
+lg=0 lgf=0 n=0 xg=0 xgf=0 xn=0
+for b in siev bubble matrix fib floats locals; do
   f=$dir/$b.fs
+  case $b in floats|locals) f=bench/$b.fs ;; esac
   out=$("$forth" "$f" <<<"${check[$b]}" 2>&1)
   if [[ "$out" == *"${expect[$b]}"* ]]; then
     echo "ok - $b result ${expect[$b]}"
@@ -63,10 +70,18 @@ for b in siev bubble matrix fib; do
   printf '%-7s cpu ms: mneme %7.1f  gforth %7.1f  gforth-fast %7.1f  ratio/gforth %s  ratio/gforth-fast %s\n' \
     "$b" "$(awk -v t="$tm" 'BEGIN{print t/1e3}')" "$(awk -v t="$tg" 'BEGIN{print t/1e3}')" \
     "$(awk -v t="$tf" 'BEGIN{print t/1e3}')" "$rg" "$rf"
+  if [ $b = floats ] || [ $b = locals ]; then
+    xg=$(awk -v s="$xg" -v r="$rg" 'BEGIN { print s + log(r) }')
+    xgf=$(awk -v s="$xgf" -v r="$rf" 'BEGIN { print s + log(r) }')
+    xn=$((xn + 1))
+    continue
+  fi
   lg=$(awk -v s="$lg" -v r="$rg" 'BEGIN { print s + log(r) }')
   lgf=$(awk -v s="$lgf" -v r="$rf" 'BEGIN { print s + log(r) }')
   n=$((n + 1))
 done
 awk -v s="$lg" -v n="$n" 'BEGIN { printf "geomean ratio/gforth      %.3f\n", exp(s / n) }'
 awk -v s="$lgf" -v n="$n" 'BEGIN { printf "geomean ratio/gforth-fast %.3f\n", exp(s / n) }'
+awk -v s="$xg" -v n="$xn" 'BEGIN { printf "floats+locals geomean ratio/gforth      %.3f\n", exp(s / n) }'
+awk -v s="$xgf" -v n="$xn" 'BEGIN { printf "floats+locals geomean ratio/gforth-fast %.3f\n", exp(s / n) }'
 exit $fail

@@ -113,6 +113,7 @@ static int begin_def(forth_vm *vm, uint32_t w)
   vm->defining = w;
   vm->latest = w;
   vm->ncf = 0;
+  vm->nlocals = vm->nlpending = 0;
   vm->straight = 0;
   vm_set(vm, vm->a_state, -1);
   return cf_push(vm, CF_COLON, NULL);
@@ -149,8 +150,9 @@ static int w_semicolon(forth_vm *vm, void *ctx)
   int r;
   if (vm->ncf != 1 || (r = cf_pop(vm, CF_COLON, &e)))
     return -22;
-  if ((r = vm_compile_op(vm, OP_EXIT)))
+  if ((r = vm_locals_end(vm)) || (r = vm_compile_op(vm, OP_EXIT)))
     return r;
+  vm->nlocals = 0;
   WORD(vm, vm->defining)->flags &= (uint8_t)~WF_HIDDEN;
   vm->def_start = NULL;
   vm->defining = 0;
@@ -289,11 +291,21 @@ static int find_next(forth_vm *vm, uint32_t *w)
 static int to_like(forth_vm *vm, int is, int fetch)
 {
   uint32_t w;
-  int r = find_next(vm, &w);
-  if (r)
+  int r;
+  if (!is && STATE(vm) && vm->nlocals) { /* TO a local */
+    cell in = vm_get(vm, vm->a_in), a, n;
+    vm_parse_name(vm, &a, &n);
+    int k = vm_local_find(vm, (const char *)vm->mem + (a - (cell)vm->base), (size_t)n);
+    if (k >= 0)
+      return vm_compile_op1(vm, OP_LOCAL_STORE, (fcode)(cell)(vm->nlocals - 1 - k));
+    vm_set(vm, vm->a_in, in);
+  }
+  if ((r = find_next(vm, &w)))
     return r;
   struct fword *p = WORD(vm, w);
   int k = p->kind;
+  if (k == WK_FVALUE && !is)
+    return vm_float_to(vm, p->body, STATE(vm) != 0);
   if (is ? k != WK_DEFER : (k != WK_VALUE && k != WK_2VALUE))
     return -32;
   int two = k == WK_2VALUE;
@@ -364,9 +376,10 @@ static int w_immediate(forth_vm *vm, void *ctx)
 
 static int w_does(forth_vm *vm, void *ctx)
 {
-  int r = vm_code_reserve(vm, 8);
-  if (r)
+  int r = vm_locals_end(vm);
+  if (r || (r = vm_code_reserve(vm, 8)))
     return r;
+  vm->nlocals = 0;
   fcode *c = vm->cp;
   c[0] = (fcode)L(OP_DOES); c[1] = (fcode)(c + 3); c[2] = (fcode)L(OP_EXIT);
   vm->cp += 3;

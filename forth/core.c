@@ -292,6 +292,11 @@ int vm_compile_xt(forth_vm *vm, cell xt)
   struct fword *w = WORD(vm, xt);
   switch (w->kind) {
   case WK_PRIM:
+    if (w->op == OP_EXIT && vm->nlocals) {
+      int r = vm_locals_end(vm);
+      if (r)
+        return r;
+    }
     return vm_compile_op(vm, w->op);
   case WK_HOST:
     return compile_opn(vm, OP_CCALL, (fcode)w->fn, (fcode)w->ctx);
@@ -307,6 +312,14 @@ int vm_compile_xt(forth_vm *vm, cell xt)
     return vm_compile_op1(vm, OP_LITFETCH, (fcode)w->body);
   case WK_2VALUE:
     return vm_compile_op1(vm, OP_LIT2FETCH, (fcode)w->body);
+  case WK_FVALUE:
+    return vm_compile_op1(vm, OP_FLITFETCH, (fcode)w->body);
+  case WK_FCONSTANT: {
+    int r = vm_code_reserve(vm, 4);
+    if (r || (r = vm_compile_op1(vm, OP_FLIT, w->code[1])))
+      return r;
+    return FLIT_CELLS == 2 ? vm_emit_code(vm, w->code[2]) : 0;
+  }
   default:
     break;
   }
@@ -536,8 +549,14 @@ int vm_alloc_stacks(forth_vm *vm)
   vm->ds = xalloc(vm, NULL, 0, (vm->dsize + 2 * GUARD) * sizeof(cell));
   vm->rs = xalloc(vm, NULL, 0, (vm->rsize + 2 * GUARD) * sizeof(cell));
   vm->cs = xalloc(vm, NULL, 0, (vm->csize + 2) * sizeof(fcode *));
-  if (!vm->ds || !vm->rs || !vm->cs)
+  vm->lsize = c->locals_cells;
+  vm->fsize = c->fstack_cells;
+  vm->ls = xalloc(vm, NULL, 0, (vm->lsize + 1) * sizeof(cell));
+  vm->fs = xalloc(vm, NULL, 0, (vm->fsize + 1) * sizeof(double));
+  if (!vm->ds || !vm->rs || !vm->cs || !vm->ls || !vm->fs)
     return MN_ENOMEM;
+  vm->ls0 = vm->lp = vm->ls;
+  vm->fs0 = vm->fsp = vm->fs;
   memset(vm->ds, 0, (vm->dsize + 2 * GUARD) * sizeof(cell));
   memset(vm->rs, 0, (vm->rsize + 2 * GUARD) * sizeof(cell));
   vm->ds0 = vm->ds + GUARD;
@@ -605,6 +624,8 @@ static void set_defaults(struct forth_config *c)
   if (!c->stack_cells) c->stack_cells = 1024;
   if (!c->rstack_cells) c->rstack_cells = 1024;
   if (!c->calls) c->calls = 4096;
+  if (!c->locals_cells) c->locals_cells = 256;
+  if (!c->fstack_cells) c->fstack_cells = 64;
   c->data_bytes = (c->data_bytes + 4095) & ~(size_t)4095;
   c->heap_bytes = (c->heap_bytes + 4095) & ~(size_t)4095;
   if (c->data_bytes < 16384) c->data_bytes = 16384;
@@ -656,6 +677,8 @@ int forth_create(forth_vm **out, const struct forth_host *host,
       (r = install_ops(vm)) || (r = vm_install_core(vm)) ||
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
       (r = vm_install_search(vm)) || (r = vm_install_substitute(vm)) ||
+      (r = vm_install_locals(vm)) || (r = vm_install_float(vm)) ||
+      (r = vm_install_facility(vm)) ||
       (r = boot(vm))) {
     forth_destroy(vm);
     return r < -8 ? MN_EINVAL : MN_ENOMEM;
@@ -676,6 +699,8 @@ void forth_destroy(forth_vm *vm)
   xalloc(vm, vm->ds, (vm->dsize + 2 * GUARD) * sizeof(cell), 0);
   xalloc(vm, vm->rs, (vm->rsize + 2 * GUARD) * sizeof(cell), 0);
   xalloc(vm, vm->cs, (vm->csize + 2) * sizeof(fcode *), 0);
+  xalloc(vm, vm->ls, (vm->lsize + 1) * sizeof(cell), 0);
+  xalloc(vm, vm->fs, (vm->fsize + 1) * sizeof(double), 0);
   xalloc(vm, vm->mem, vm->size, 0);
   xalloc(vm, vm->blocks, (size_t)vm->maxblocks * sizeof *vm->blocks, 0);
   vm->host.alloc(vm->host.ctx, vm, sizeof *vm, 0);

@@ -73,6 +73,8 @@ static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
 #define MAX_CF 64       /* control-flow stack entries */
 #define MAX_CATCH 256   /* nested CATCH frames */
 #define MAX_ORDER 16    /* word lists in the search order */
+#define MAX_LOCALS 32   /* locals in one definition */
+#define LOCAL_NAME 32   /* longest local name */
 #define FORTH_WID 1     /* FORTH-WORDLIST */
 #define LINE_MAX_BYTES 1024
 #define CHUNK_CELLS 4096
@@ -154,7 +156,8 @@ struct ledit {
 };
 
 struct catchframe {
-  cell *sp, *rp;
+  cell *sp, *rp, *lp;
+  double *fsp;
   const fcode **csp;
   const fcode *ip;
   int nsrc;
@@ -172,6 +175,15 @@ struct forth_vm {
   cell *ds, *ds0, *rs, *rs0;
   const fcode **cs, **cs0;
   unsigned dsize, rsize, csize;
+
+  /* Locals (locals.c): frames on a stack of their own; lp is the top. */
+  cell *ls, *ls0, *lp;
+  unsigned lsize;
+  /* Floating point (float.c): IEEE doubles on a stack of their own;
+   * fsp points at the top item, fs0 below the first. */
+  double *fs, *fs0, *fsp;
+  unsigned fsize;
+  int precision;         /* PRECISION, 0 = default 15 */
 
   /* Data space. */
   uint8_t *mem;
@@ -206,6 +218,9 @@ struct forth_vm {
   /* Compiler. */
   struct cfent cf[MAX_CF]; int ncf;
   const fcode *def_start;
+  int nlocals, nlpending;  /* locals of the definition, declared + pending */
+  uint8_t llen[MAX_LOCALS];
+  char lname[MAX_LOCALS][LOCAL_NAME];
 
   /* Exceptions. */
   struct catchframe catches[MAX_CATCH]; int ncatch;
@@ -234,6 +249,7 @@ struct forth_vm {
   uint32_t fence;        /* FORGET cannot go below this word */
   cell nbuf[2]; int nbuf_next; /* NAME>STRING copies (heap blocks) */
   cell subst;            /* SUBSTITUTE's list (substitute.c) */
+  uint8_t ekey[8]; int nekey; /* EKEY: an escape sequence being read */
 
   volatile int interrupt;
   int done;
@@ -295,7 +311,19 @@ struct forth_vm {
   X(OP_CALL_EXIT, 0, 0) X(OP_RFROM_ADD, 0, 0) X(OP_SWAP_TOR, 0, 0) \
   X(OP_LIT_FETCH, 0, 0) X(OP_LIT_STORE, 0, 0) X(OP_I_2STORE, 0, 0) \
   X(OP_LIT_PLOOP, 0, 0) X(OP_DUP_PLOOP, 0, 0) X(OP_LIT_LT_QBRANCH, 0, 0) \
-  X(OP_I_CFETCH_QBRANCH, 0, 0) X(OP_I_ADD, 0, 0)
+  X(OP_I_CFETCH_QBRANCH, 0, 0) X(OP_I_ADD, 0, 0) \
+  X(OP_LOCALS, 0, 0) X(OP_UNLOCALS, 0, 0) X(OP_LOCAL_FETCH, 0, 0) \
+  X(OP_LOCAL_STORE, 0, 0) X(OP_LOCAL0, 0, 0) X(OP_LOCAL1, 0, 0) \
+  X(OP_FLIT, 0, 0) X(OP_FLITFETCH, 0, 0) X(OP_FLITSTORE, 0, 0) \
+  X(OP_FADD, "F+", 0) X(OP_FSUB, "F-", 0) X(OP_FMUL, "F*", 0) \
+  X(OP_FDIV, "F/", 0) X(OP_FNEGATE, "FNEGATE", 0) X(OP_FABS, "FABS", 0) \
+  X(OP_FDUP, "FDUP", 0) X(OP_FDROP, "FDROP", 0) X(OP_FSWAP, "FSWAP", 0) \
+  X(OP_FOVER, "FOVER", 0) X(OP_FROT, "FROT", 0) X(OP_FFETCH, "F@", 0) \
+  X(OP_FSTORE, "F!", 0) X(OP_FLT, "F<", 0) X(OP_FZLT, "F0<", 0) \
+  X(OP_FZEQ, "F0=", 0) X(OP_FEQ, "F=", 0) X(OP_STOF, "S>F", 0) \
+  X(OP_FTOS, "F>S", 0) X(OP_FMAX, "FMAX", 0) X(OP_FMIN, "FMIN", 0) \
+  X(OP_FLOATS, "FLOATS", 0) X(OP_FLOATPLUS, "FLOAT+", 0) \
+  X(OP_FSQRT, "FSQRT", 0) X(OP_FGT, "F>", 0)
 
 enum {
 #define X(e, n, f) e,
@@ -309,6 +337,8 @@ extern const void *const *forth_op_addr; /* label of each opcode */
 int vm_op_of(const void *label);         /* opcode of a label, or -1 */
 int vm_operands(int op);                 /* inline operand cells */
 void vm_init_labels(void);
+int vm_sm_rem(dcell d, cell n, cell *rem, cell *quo); /* vm_aux.c */
+int vm_fm_mod(dcell d, cell n, cell *rem, cell *quo);
 
 /* core.c: data space, words, code space, input */
 void *vm_ptr(forth_vm *vm, cell addr, cell len);
@@ -368,10 +398,52 @@ int vm_alloc_stacks(forth_vm *vm);
 int vm_install_strings(forth_vm *vm);
 int vm_install_search(forth_vm *vm);
 int vm_install_substitute(forth_vm *vm);
+int vm_install_facility(forth_vm *vm);
 int vm_marker_save(forth_vm *vm, cell *rec); /* search.c: order for MARKER */
 void vm_marker_restore(forth_vm *vm, cell rec);
 int vm_need(forth_vm *vm, int n);
 int vm_string(forth_vm *vm, const uint8_t **p, cell *n);
+
+/* locals.c */
+int vm_install_locals(forth_vm *vm);
+int vm_local_find(forth_vm *vm, const char *name, size_t len); /* -1: none */
+int vm_locals_end(forth_vm *vm);   /* UNLOCALS before EXIT/; */
+/* float.c */
+int vm_install_float(forth_vm *vm);
+int vm_float_number(forth_vm *vm, const char *s, size_t n); /* 1 done */
+int vm_float_to(forth_vm *vm, cell body, int compiling);     /* TO fvalue */
+int vm_fpush(forth_vm *vm, double x);
+int vm_fpop(forth_vm *vm, double *x);
+void vm_see_float(forth_vm *vm, double x);
+/* fmath.c: double-precision math without libm (freestanding kernel) */
+double fm_sqrt(double x);
+double fm_exp(double x);
+double fm_expm1(double x);
+double fm_log(double x);
+double fm_log1p(double x);
+double fm_sin(double x);
+double fm_cos(double x);
+double fm_tan(double x);
+double fm_atan(double x);
+double fm_atan2(double y, double x);
+double fm_asin(double x);
+double fm_acos(double x);
+double fm_pow(double x, double y);
+double fm_floor(double x);
+double fm_trunc(double x);
+double fm_round(double x);
+double fm_sinh(double x);
+double fm_cosh(double x);
+double fm_tanh(double x);
+double fm_asinh(double x);
+double fm_acosh(double x);
+double fm_atanh(double x);
+double fm_ldexp(double x, int e);
+/* fnum.c: exact conversions between doubles and decimal text */
+int fn_represent(double x, char *digits, int u, int *exp10); /* 1 rounded ok */
+int fn_parse(const char *s, size_t n, double *out);          /* 1 if valid */
+double fn_from_int(int neg, uint64_t hi, uint64_t lo);     /* correctly rounded */
+#define FLIT_CELLS ((int)(sizeof(double) / sizeof(fcode)))
 
 /* Convenience for C words: pop/push with THROW codes. */
 #define POP(x) do { cell _v; int _r = vm_pop(vm, &_v); if (_r) return _r; (x) = _v; } while (0)

@@ -8,8 +8,8 @@
  * FORTH_E_LINE) and valid UTF-8 (else THROW FORTH_E_UTF8).
  *
  * Interface:
- *   vm_refill, vm_parse_name, vm_reset_sources, vm_note_error,
- *   vm_install_core, forth_throw_text, forth_set_throw_text, vm_type
+ *   vm_refill, vm_parse_name, vm_reset_sources, vm_install_core, vm_type
+ *   (forth_throw_text, forth_set_throw_text and vm_note_error: errors.c)
  */
 #include "forth_int.h"
 #include <mneme/err.h>
@@ -415,18 +415,23 @@ static int p_open_file(forth_vm *vm, void *ctx)
     return -59;
   int h = -38;
   struct fsource *cur = TOP(vm);
-  const char *slash = NULL;
+  const char *slash = NULL, *opened = name;
+  size_t olen = (size_t)n;
+  char path[2 * sizeof cur->name];
   for (const char *q = cur->name; cur->kind == SRC_FILE && *q; q++)
     if (*q == '/')
       slash = q;
   if (slash && n > 0 && name[0] != '/') {
     /* relative names are looked up next to the including file first */
-    char path[2 * sizeof cur->name];
     size_t d = (size_t)(slash - cur->name) + 1;
     if ((size_t)n < sizeof cur->name) {
       memcpy(path, cur->name, d);
       memcpy(path + d, name, (size_t)n);
       h = vm->host.open(vm->host.ctx, path, d + (size_t)n);
+      if (h >= 0) { /* its own relative includes start from here */
+        opened = path;
+        olen = d + (size_t)n;
+      }
     }
   }
   if (h < 0)
@@ -445,8 +450,8 @@ static int p_open_file(forth_vm *vm, void *ctx)
   struct fsource *s = TOP(vm);
   s->handle = h;
   s->block = blk;
-  size_t k = (size_t)n < sizeof s->name - 1 ? (size_t)n : sizeof s->name - 1;
-  memcpy(s->name, name, k);
+  size_t k = olen < sizeof s->name - 1 ? olen : sizeof s->name - 1;
+  memcpy(s->name, opened, k);
   s->name[k] = 0;
   return 0;
 }
@@ -544,6 +549,18 @@ static int p_interp1(forth_vm *vm, void *ctx)
   vm->last_name_len = n;
   const char *name = (const char *)vm->mem + (a - (cell)vm->base);
   cell state = vm_get(vm, vm->a_state);
+  if (state && vm->nlocals) {
+    int k = vm_local_find(vm, name, (size_t)n);
+    if (k >= 0) {
+      k = vm->nlocals - 1 - k;
+      r = k == 0 ? vm_compile_op(vm, OP_LOCAL0) : k == 1 ? vm_compile_op(vm, OP_LOCAL1)
+                 : vm_compile_op1(vm, OP_LOCAL_FETCH, (fcode)k);
+      if (r)
+        return r;
+      PUSH(2);
+      return 0;
+    }
+  }
   uint32_t w = vm_find(vm, name, (size_t)n);
   if (w) {
     int fl = WORD(vm, w)->flags;
@@ -561,8 +578,14 @@ static int p_interp1(forth_vm *vm, void *ctx)
   }
   udcell v;
   int k = number(vm, (const uint8_t *)name, (size_t)n, &v);
-  if (!k)
-    return -13;
+  if (!k) {
+    if ((r = vm_float_number(vm, name, (size_t)n)) < 0)
+      return r;
+    if (!r)
+      return -13;
+    PUSH(2);
+    return 0;
+  }
   cell lo = (cell)(ucell)v, hi = (cell)(ucell)(v >> FORTH_CELL_BITS);
   if (state) {
     r = k == 1 ? vm_compile_op1(vm, OP_LIT, (fcode)lo)
@@ -580,92 +603,6 @@ static int p_interp1(forth_vm *vm, void *ctx)
 }
 
 /* ---- errors ------------------------------------------------------------- */
-
-static const char *(*throw_text_fn)(int code);
-
-void forth_set_throw_text(const char *(*fn)(int code))
-{
-  throw_text_fn = fn;
-}
-
-const char *forth_throw_text(int code)
-{
-  static const char *const t[] = {
-    "", "aborted", "aborted", "stack overflow", "stack underflow",
-    "return stack overflow", "return stack underflow",
-    "do-loops nested too deeply", "dictionary overflow",
-    "invalid memory address", "division by zero", "result out of range",
-    "argument type mismatch", "undefined word",
-    "interpreting a compile-only word", "invalid FORGET",
-    "attempt to use zero-length string as a name",
-    "pictured numeric output string overflow", "parsed string overflow",
-    "definition name too long", "write to a read-only location",
-    "unsupported operation", "control structure mismatch",
-    "address alignment exception", "invalid numeric argument",
-    "return stack imbalance", "loop parameters unavailable",
-    "invalid recursion", "user interrupt", "compiler nesting",
-    "obsolescent feature", ">BODY used on non-CREATEd definition",
-    "invalid name argument", "block read exception",
-    "block write exception", "invalid block number",
-    "invalid file position", "file I/O exception", "non-existent file",
-    "unexpected end of file", "invalid BASE for floating point conversion",
-    "loss of precision", "floating-point divide by zero",
-    "floating-point result out of range", "floating-point stack overflow",
-    "floating-point stack underflow", "floating-point invalid argument",
-    "compilation word list deleted", "invalid POSTPONE",
-    "search-order overflow", "search-order underflow",
-    "compilation word list changed", "control-flow stack overflow",
-    "exception stack overflow", "floating-point underflow",
-    "floating-point unidentified fault", "QUIT",
-    "exception in sending or receiving a character",
-    "[IF], [ELSE], or [THEN] exception", "ALLOCATE", "FREE", "RESIZE",
-  };
-  if (code < 0 && -code < (int)(sizeof t / sizeof t[0]))
-    return t[-code];
-  if (code == FORTH_E_UTF8)
-    return "input is not valid UTF-8";
-  if (code == FORTH_E_LINE)
-    return "input line too long";
-  if (code == FORTH_E_DEFER)
-    return "deferred word not set";
-  if (throw_text_fn) {
-    const char *h = throw_text_fn(code);
-    if (h)
-      return h;
-  }
-  return "";
-}
-
-void vm_note_error(forth_vm *vm, cell code)
-{
-  struct fsource *s = vm->nsrc ? TOP(vm) : NULL;
-  size_t n = (size_t)vm->last_name_len;
-  const char *p = vm_ptr(vm, vm->last_name, vm->last_name_len);
-  if (!p)
-    n = 0;
-  if (n > sizeof vm->err_word)
-    n = sizeof vm->err_word;
-  if (n)
-    memcpy(vm->err_word, p, n);
-  vm->err_word_len = n;
-  vm->err_where[0] = 0;
-  if (s && s->kind == SRC_FILE) {
-    char num[24];
-    int k = (int)sizeof num;
-    unsigned long l = s->line;
-    num[--k] = 0;
-    do num[--k] = (char)('0' + l % 10); while ((l /= 10) && k > 0);
-    size_t a = strlen(s->name), max = sizeof vm->err_where - sizeof num - 2;
-    const char *from = s->name;
-    if (a > max) { /* keep the end of a long path */
-      from += a - max;
-      a = max;
-    }
-    memcpy(vm->err_where, from, a);
-    vm->err_where[a] = ':';
-    memcpy(vm->err_where + a + 1, num + k, strlen(num + k) + 1);
-  }
-}
 
 static void put_num(forth_vm *vm, long v)
 {
@@ -688,6 +625,8 @@ static int p_report(forth_vm *vm, void *ctx)
   vm->ncf = 0;
   vm->def_start = NULL;
   vm->defining = 0;
+  vm->nlocals = vm->nlpending = 0;
+  vm->fsp = vm->fs0;
   vm->line_pos = vm->line_skip = 0;
   ledit_reset(vm);
   vm_mark_label(vm);
@@ -721,6 +660,7 @@ static int p_report(forth_vm *vm, void *ctx)
 static int p_quit_reset(forth_vm *vm, void *ctx)
 {
   vm->rp = vm->rs0;
+  vm->lp = vm->ls0;
   vm->csp = vm->cs0;
   *vm->csp = vm->halt_code;
   vm->ncatch = 0;

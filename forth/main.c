@@ -183,6 +183,11 @@ static uint64_t h_now_ms(void *ctx)
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static int64_t h_epoch_s(void *ctx)
+{
+  return (int64_t)time(NULL);
+}
+
 static void sleep_until(uint64_t deadline)
 {
   uint64_t now = h_now_ms(NULL);
@@ -203,6 +208,7 @@ int main(int argc, char **argv)
     .ctx = &h, .alloc = h_alloc, .write = h_write, .key = h_key,
     .key_ready = h_key_ready,
     .open = h_open, .read = h_read, .close = h_close, .now_ms = h_now_ms,
+    .epoch_s = h_epoch_s,
   };
   struct forth_config cfg = {.data_bytes = 8 << 20, .heap_bytes = 8 << 20,
                              .interactive = h.tty, .zeroed = 1};

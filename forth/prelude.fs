@@ -61,5 +61,18 @@
   BEGIN 2R@ SWAP (wl-next) DUP WHILE
     R> DROP DUP >R  2R> R@ -ROT 2>R  EXECUTE 0=
   UNTIL 0 THEN DROP R> R> R> 2DROP DROP ;
+: LOCALS| ( "name ... |" -- ) \ Forth-94 locals: the first name takes the top
+  BEGIN PARSE-NAME 2DUP S" |" COMPARE WHILE (LOCAL) REPEAT 2DROP 0 0 (LOCAL) ; IMMEDIATE
+: BEGIN-STRUCTURE ( "name" -- addr 0 ) CREATE HERE 0 0 , DOES> @ ;
+: END-STRUCTURE ( addr n -- ) SWAP ! ;
+: +FIELD ( n1 n2 "name" -- n3 ) CREATE OVER , + DOES> @ + ;
+: FIELD: ( n1 "name" -- n2 ) ALIGNED 1 CELLS +FIELD ;
+: CFIELD: ( n1 "name" -- n2 ) 1 CHARS +FIELD ;
+: FFIELD: ( n1 "name" -- n2 ) FALIGNED 1 FLOATS +FIELD ;
+: SFFIELD: ( n1 "name" -- n2 ) SFALIGNED 1 SFLOATS +FIELD ;
+: DFFIELD: ( n1 "name" -- n2 ) FALIGNED 1 FLOATS +FIELD ;
+: FVARIABLE ( "name" -- ) CREATE 1 FLOATS ALLOT ;
+SYNONYM DF@ F@  SYNONYM DF! F!  SYNONYM DFLOATS FLOATS  SYNONYM DFLOAT+ FLOAT+
+3.14159265358979323846E0 FCONSTANT PI
 : (quit-loop) ( -- ) BEGIN REFILL WHILE INTERPRET (ok) REPEAT ;
 : QUIT ( -- ) (quit-reset) BEGIN ['] (quit-loop) CATCH ?DUP WHILE (report) REPEAT BYE ;

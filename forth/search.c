@@ -252,14 +252,27 @@ static const struct prim_def search_words[] = {
   {"(wl-next)", w_wl_next, 0},
 };
 
+/* ROOT (as in gforth) holds just enough to get back to FORTH. */
+static const struct prim_def root_words[] = {
+  {"FORTH-WORDLIST", w_forth_wordlist, 0}, {"SET-ORDER", w_set_order, 0},
+  {"ORDER", w_order, 0}, {"ONLY", w_only, 0},
+};
+
 int vm_install_search(forth_vm *vm)
 {
-  static const char *const vocabs[] = {"FORTH", "EDITOR", "ASSEMBLER"};
+  static const char *const vocabs[] = {"FORTH", "EDITOR", "ASSEMBLER", "ROOT"};
   int r = vm_install_table(vm, search_words,
                            sizeof search_words / sizeof search_words[0]);
   for (size_t i = 0; !r && i < sizeof vocabs / sizeof vocabs[0]; i++) {
     unsigned wid = i ? ++vm->nwl : FORTH_WID;
     r = vm_define_host(vm, vocabs[i], w_vocab_run, (void *)(uintptr_t)wid, 0);
   }
+  if (r)
+    return r;
+  vm->current = vm->nwl; /* ROOT */
+  r = vm_install_table(vm, root_words, sizeof root_words / sizeof root_words[0]);
+  if (!r)
+    r = vm_define_host(vm, "FORTH", w_vocab_run, (void *)(uintptr_t)FORTH_WID, 0);
+  vm->current = FORTH_WID;
   return r;
 }

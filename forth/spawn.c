@@ -90,6 +90,7 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->nwl = p->nwl;
   c->fence = p->fence;
   c->subst = p->subst;
+  c->precision = p->precision;
   memcpy(c->nbuf, p->nbuf, sizeof c->nbuf);
 }
 

@@ -175,8 +175,11 @@ static int stash(forth_vm *vm, const uint8_t *s, cell n, cell *out, int counted)
   } else {
     if (n > LINE_MAX_BYTES)
       return -18;
-    a = vm->a_sbuf + LINE_MAX_BYTES * vm->sbuf_next;
-    vm->sbuf_next ^= 1;
+    /* one after another in the transient area, so recent strings stay */
+    if (vm->sbuf_next + n > 2 * LINE_MAX_BYTES)
+      vm->sbuf_next = 0;
+    a = vm->a_sbuf + vm->sbuf_next;
+    vm->sbuf_next += (int)n;
   }
   tmp = MEM(vm, a);
   if (counted)

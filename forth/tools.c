@@ -126,6 +126,14 @@ static const char *op_text(int op)
   case OP_I_CFETCH_QBRANCH: return "I C@ ?BRANCH";
   case OP_I_ADD: return "I +";
   case OP_CHECK: return "";
+  case OP_LOCALS: return "(locals)";
+  case OP_UNLOCALS: return "(unlocals)";
+  case OP_LOCAL_FETCH: return "(local@)";
+  case OP_LOCAL_STORE: return "(local!)";
+  case OP_LOCAL0: return "(local0)";
+  case OP_LOCAL1: return "(local1)";
+  case OP_FLITFETCH: return "FVALUE@";
+  case OP_FLITSTORE: return "TO-FVALUE";
   default: return NULL;
   }
 }
@@ -198,6 +206,17 @@ static int see_one(forth_vm *vm, const fcode *c, const fcode *start)
     out_num(vm, (cell)c[1]);
     out_num(vm, (cell)c[2]);
     return 3;
+  case OP_FLIT: {
+    double x;
+    memcpy(&x, c + 1, sizeof x);
+    vm_see_float(vm, x);
+    return 1 + FLIT_CELLS;
+  }
+  case OP_LOCALS: case OP_UNLOCALS: case OP_LOCAL_FETCH: case OP_LOCAL_STORE:
+    out(vm, t);
+    out(vm, " ");
+    out_num(vm, (cell)c[1]);
+    return 2;
   case OP_CCALL:
     w = host_word(vm, c[1]);
     if (w)
@@ -355,6 +374,22 @@ static int w_see(forth_vm *vm, void *ctx)
     out(vm, "MARKER ");
     out_name(vm, w);
     break;
+  case WK_FCONSTANT: {
+    double x;
+    memcpy(&x, p->code + 1, sizeof x);
+    vm_see_float(vm, x);
+    out(vm, "FCONSTANT ");
+    out_name(vm, w);
+    break;
+  }
+  case WK_FVALUE: {
+    double x;
+    memcpy(&x, vm->mem + (b - (cell)vm->base), sizeof x);
+    vm_see_float(vm, x);
+    out(vm, "FVALUE ");
+    out_name(vm, w);
+    break;
+  }
   default:
     out(vm, "( unknown kind ) ");
     out_name(vm, w);

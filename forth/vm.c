@@ -15,52 +15,24 @@
  *
  * Interface:
  *   forth_run        run a slice
- *   vm_op_of         opcode of a label (for SEE)
- *   vm_operands      number of inline operands of an opcode
  *   vm_init_labels   fill forth_op_addr
+ *
+ * The opcodes of the optional word sets (locals, floating point) are in
+ * vm_ext.inc, included in the middle of forth_run; vm_aux.c has the
+ * opcode table helpers and the division routines.
  */
 #include "forth_int.h"
 #include <mneme/err.h>
 
 const void *const *forth_op_addr;
 
-static int sm_rem(dcell d, cell n, cell *rem, cell *quo);
-static int fm_mod(dcell d, cell n, cell *rem, cell *quo);
 
 #define BITS ((int)(8 * sizeof(cell)))
+#define MAXF_CELL ((double)((ucell)1 << (BITS - 1))) /* 2^(BITS-1) */
 #define DC(lo, hi) ((dcell)(((udcell)(ucell)(hi) << BITS) | (ucell)(lo)))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define FLAG(x) ((x) ? (cell)-1 : (cell)0)
-
-int vm_operands(int op)
-{
-  switch (op) {
-  case OP_LIT2: case OP_CCALL: case OP_ABORTQ: case OP_LIT_PLOOP:
-  case OP_LIT_LT_QBRANCH:
-    return 2;
-  case OP_CALL: case OP_LIT: case OP_BRANCH: case OP_QBRANCH: case OP_QDO:
-  case OP_LOOP: case OP_PLOOP: case OP_LEAVE: case OP_DEFER: case OP_OF:
-  case OP_LITFETCH: case OP_LITSTORE: case OP_LIT2FETCH: case OP_LIT2STORE:
-  case OP_DOES: case OP_LIT_ADD: case OP_LIT_SUB: case OP_LIT_EQ:
-  case OP_LIT_LT: case OP_LIT_AND: case OP_LIT_MUL: case OP_ZEQ_QBRANCH:
-  case OP_LT_QBRANCH: case OP_EQ_QBRANCH: case OP_GT_QBRANCH:
-  case OP_DUP_QBRANCH: case OP_LIT_I_CSTORE: case OP_LIT_ADD_FETCH:
-  case OP_CALL_EXIT: case OP_LIT_FETCH: case OP_LIT_STORE:
-  case OP_DUP_PLOOP: case OP_I_CFETCH_QBRANCH:
-    return 1;
-  default:
-    return 0;
-  }
-}
-
-int vm_op_of(const void *label)
-{
-  for (int i = 0; i < OP_COUNT; i++)
-    if (forth_op_addr[i] == label)
-      return i;
-  return -1;
-}
 
 void vm_init_labels(void)
 {
@@ -381,6 +353,8 @@ L_OP_CATCH:
     *++csp = ip;
     f->sp = sp;
     f->rp = rp;
+    f->lp = vm->lp;
+    f->fsp = vm->fsp;
     f->csp = csp;
     f->nsrc = vm->nsrc;
     *++csp = vm->halt_code + 1; /* CATCH_END */
@@ -815,7 +789,7 @@ L_OP_UMSLMOD:
   }
   NEXT;
 L_OP_SMSLREM:
-  code = sm_rem(DC(sp[-1], sp[0]), tos, &t, &u);
+  code = vm_sm_rem(DC(sp[-1], sp[0]), tos, &t, &u);
   if (UNLIKELY(code))
     goto do_throw;
   sp--;
@@ -823,7 +797,7 @@ L_OP_SMSLREM:
   tos = u;
   NEXT;
 L_OP_FMSLMOD:
-  code = fm_mod(DC(sp[-1], sp[0]), tos, &t, &u);
+  code = vm_fm_mod(DC(sp[-1], sp[0]), tos, &t, &u);
   if (UNLIKELY(code))
     goto do_throw;
   sp--;
@@ -831,14 +805,14 @@ L_OP_FMSLMOD:
   tos = u;
   NEXT;
 L_OP_STARSLASH:
-  code = sm_rem((dcell)sp[-1] * sp[0], tos, &t, &u);
+  code = vm_sm_rem((dcell)sp[-1] * sp[0], tos, &t, &u);
   if (UNLIKELY(code))
     goto do_throw;
   sp -= 2;
   tos = u;
   NEXT;
 L_OP_STARSLASHMOD:
-  code = sm_rem((dcell)sp[-1] * sp[0], tos, &t, &u);
+  code = vm_sm_rem((dcell)sp[-1] * sp[0], tos, &t, &u);
   if (UNLIKELY(code))
     goto do_throw;
   sp--;
@@ -871,6 +845,8 @@ L_OP_DNEGATE:
 L_OP_STOD:
   PUSHT(tos < 0 ? -1 : 0);
   NEXT;
+
+#include "vm_ext.inc"
 
 out_of_fuel:
   ip--;
@@ -910,6 +886,8 @@ do_rethrow:
     struct catchframe *f = &vm->catches[--vm->ncatch];
     sp = f->sp;
     rp = f->rp;
+    vm->lp = f->lp;
+    vm->fsp = f->fsp;
     csp = f->csp;
     tos = code;
     if (vm->nsrc > f->nsrc)
@@ -917,48 +895,4 @@ do_rethrow:
     ip = *csp--;
   }
   NEXT;
-}
-
-/* Symmetric division of a double by a single; 0, -10 or -11. */
-static int sm_rem(dcell d, cell n, cell *rem, cell *quo)
-{
-  if (!n)
-    return -10;
-  udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
-  ucell un = n < 0 ? 0 - (ucell)n : (ucell)n, ur;
-  if ((ucell)(ud >> BITS) >= un)
-    return -11;
-  udcell q = udiv21((ucell)(ud >> BITS), (ucell)ud, un, &ur), r = ur;
-  int qneg = (d < 0) != (n < 0);
-  udcell lim = (udcell)1 << (BITS - 1);
-  if (q > lim || (q == lim && !qneg))
-    return -11;
-  *quo = qneg ? (cell)(ucell)(0 - q) : (cell)(ucell)q;
-  *rem = d < 0 ? (cell)(ucell)(0 - r) : (cell)(ucell)r;
-  return 0;
-}
-
-/* Floored division of a double by a single; 0, -10 or -11. */
-static int fm_mod(dcell d, cell n, cell *rem, cell *quo)
-{
-  cell r, q;
-  if (!n)
-    return -10;
-  udcell ud = d < 0 ? 0 - (udcell)d : (udcell)d;
-  ucell un = n < 0 ? 0 - (ucell)n : (ucell)n, ur;
-  if ((ucell)(ud >> BITS) >= un)
-    return -11;
-  udcell uq = udiv21((ucell)(ud >> BITS), (ucell)ud, un, &ur);
-  int qneg = (d < 0) != (n < 0);
-  if (qneg && ur)
-    uq++;
-  udcell lim = (udcell)1 << (BITS - 1);
-  if (uq > lim || (uq == lim && !qneg))
-    return -11;
-  q = qneg ? (cell)(ucell)(0 - uq) : (cell)(ucell)uq;
-  /* remainder has the sign of the divisor */
-  r = (cell)(ucell)((udcell)d - (udcell)((dcell)q * n));
-  *quo = q;
-  *rem = r;
-  return 0;
 }

@@ -458,12 +458,23 @@ static int w_environment(forth_vm *vm, void *ctx)
     {"EXCEPTION", -1}, {"EXCEPTION-EXT", -1}, {"MEMORY-ALLOC", -1},
     {"MEMORY-ALLOC-EXT", -1}, {"SEARCH-ORDER", -1}, {"SEARCH-ORDER-EXT", -1},
     {"WORDLISTS", MAX_ORDER}, {"TOOLS", -1}, {"TOOLS-EXT", -1},
-    {"STRING", -1}, {"STRING-EXT", -1},
+    {"STRING", -1}, {"STRING-EXT", -1}, {"LOCALS", -1}, {"LOCALS-EXT", -1},
+    {"#LOCALS", MAX_LOCALS}, {"FLOATING", -1}, {"FLOATING-EXT", -1},
+    {"FLOATING-STACK", 0}, {"MAX-FLOAT", 0}, {"FACILITY", -1},
+    {"FACILITY-EXT", -1},
   };
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     if (strlen(env[i].q) == (size_t)n && !name_cmp(env[i].q, p, (size_t)n)) {
       cell v = env[i].v;
-      if (!memcmp(env[i].q, "RETURN-STACK-CELLS", 5))
+      if (!memcmp(env[i].q, "MAX-FLOAT", 9)) {
+        if ((r = vm_fpush(vm, 0x1.fffffffffffffp1023)))
+          return r;
+        PUSH(-1);
+        return 0;
+      }
+      if (!memcmp(env[i].q, "FLOATING-STACK", 14))
+        v = vm->fsize;
+      else if (!memcmp(env[i].q, "RETURN-STACK-CELLS", 5))
         v = vm->rsize;
       else if (!memcmp(env[i].q, "STACK-CELLS", 5))
         v = vm->dsize;

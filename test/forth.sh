@@ -17,7 +17,7 @@ if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/
 else no "word sets: $out"; fi
 
 # One file per optional word set (test/forth/<set>.fs), each ending in TESTS-DONE.
-for set in search tools string; do
+for set in search tools string locals float facility; do
   out=$("$F" $T/tester.fs $T/$set.fs </dev/null 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then ok "word set $set ($T/$set.fs)"
   else no "word set $set: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
@@ -26,16 +26,48 @@ done
 # SEE gives source for every kind of word.
 out=$(printf '%s\n' ': s1 1 2 + IF ." yes" ELSE 3 THEN 0 DO I . LOOP ; IMMEDIATE' \
   'VARIABLE s2 5 s2 !' '7 CONSTANT s3' '1 2 2CONSTANT s4' '3 VALUE s5' 'DEFER s6' "' s1 IS s6" \
-  ': mk CREATE , DOES> @ 1+ ;' '9 mk s7' 'MARKER s8' \
-  'SEE s1 SEE s2 SEE s3 SEE s4 SEE s5 SEE s6 SEE s7 SEE s8 SEE DUP SEE EMIT' | "$F" 2>&1)
+  ': mk CREATE , DOES> @ 1+ ;' '9 mk s7' 'MARKER s8' '2.5E FCONSTANT s9' ': s10 {: a :} a ;' \
+  'SEE s1 SEE s2 SEE s3 SEE s4 SEE s5 SEE s6 SEE s7 SEE s8 SEE DUP SEE EMIT SEE s9 SEE s10' | "$F" 2>&1)
 seen=1
 for want in ': s1' '." yes"' 'IMMEDIATE' 'VARIABLE s2  ( holds 5 )' '7 CONSTANT s3' '1 2 2CONSTANT s4' \
-    '3 VALUE s5' "DEFER s6  ' s1 IS s6" 'CREATE s7' 'DOES>' '@ 1+' 'MARKER s8' 'CODE DUP' 'CODE EMIT'; do
+    '3 VALUE s5' "DEFER s6  ' s1 IS s6" 'CREATE s7' 'DOES>' '@ 1+' 'MARKER s8' 'CODE DUP' 'CODE EMIT' \
+    '2.5000000000000000E0 FCONSTANT s9' '(locals) 1 (local0) (unlocals) 1'; do
   [[ "$out" == *"$want"* ]] || { no "SEE: missing [$want] in: $out"; seen=0; }
 done
 [ $seen = 1 ] && ok "SEE decompiles every kind of word"
 
+# EKEY decodes the escape sequences of keys; AT-XY and PAGE send ANSI sequences.
+out=$(printf 'EKEY . EKEY K-UP = . EKEY K-DELETE = . EKEY K-UP K-CTRL-MASK OR = . EKEY K-F5 = . EKEY .\nA\033[A\033[3~\033[1;5A\033[15~z' | "$F" 2>&1)
+[ "$out" = "65 -1 -1 -1 -1 122 " ] && ok "EKEY key events" || no "EKEY: [$out]"
+out=$(echo '3 4 AT-XY PAGE' | "$F" 2>&1 | od -An -c | tr -d ' \n')
+[ "$out" = '033[5;4H033[2J033[H' ] && ok "AT-XY PAGE" || no "AT-XY PAGE: [$out]"
+
+# Float output, as gforth prints it.
+out=$(echo '1E F. 1.5E F. 0.1E F. 1E20 F. 1E-5 F. -2.5E F. 0E F. 1E 3E F/ F. 1234E FE. 0.0001234E FE. 1234E FS. -1E-10 FS. 1E 0E F/ F. 5 SET-PRECISION 3.14159E F. 123456789E F.' | "$F" 2>&1)
+want='1. 1.5 0.1 100000000000000000000. 0.00001 -2.5 0. 0.333333333333333 1.23400000000000E3 123.400000000000E-6 1.23400000000000E3 -1.00000000000000E-10 inf 3.1416 123460000. '
+[ "$out" = "$want" ] && ok "F. FE. FS. print as gforth does" || no "float output: [$out]"
+
 G=/usr/share/gforth/0.7.3/test
+# gforth's own test files of the optional word sets, used in place with
+# gforth's tester (ttester.fs) and a test-only REQUIRE (test/forth/require.fs).
+if [ -f $G/float.fs ]; then
+  for t in search float string deferred dbltest; do
+    out=$(echo "S\" $G/tester.fs\" REQUIRED S\" $G/$t.fs\" INCLUDED" | "$F" $T/require.fs 2>&1)
+    if [[ "$out" != *INCORRECT* && "$out" != *WRONG* && "$out" != *THROW* ]]; then ok "gforth $t.fs"
+    else no "gforth $t.fs: $(echo "$out" | grep -E 'INCORRECT|WRONG|THROW' | head -5)"; fi
+  done
+fi
+# gforth's checkans.fs lists the missing words of each ANS word set: only
+# File and Block (they come with the files service) and the CORE-EXT words
+# Forth 2012 removed may be missing.
+if [ -f $G/checkans.fs ]; then
+  out=$(echo "S\" $G/checkans.fs\" INCLUDED" | "$F" 2>&1)
+  bad=$(awk '/^Checking/ { set = $2 } /Missing:/ { m = 1 } /^$/ { m = 0 }
+    m && set !~ /^(BLOCK|BLOCK-EXT|FILE|FILE-EXT|CORE-EXT)$/ { print set ": " $0 }
+    m && set == "CORE-EXT" { for (i = 1; i <= NF; i++) if ($i !~ /^(Missing:|#TIB|CONVERT|EXPECT|QUERY|SPAN|TIB)$/) print set ": " $i }' <<<"$out")
+  if [ -z "$bad" ] && [[ "$out" == *"FLOAT-EXT           complete"* ]]; then ok "gforth checkans.fs: every word set but File and Block complete"
+  else no "checkans.fs: $bad"; fi
+fi
 if [ -f $G/coretest.fs ]; then
   out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coretest.fs 2>&1)
   if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then

@@ -610,6 +610,40 @@ static void test_mem_api(void **s)
   assert_null(forth_mem(vm, -1, 8));
   assert_string_equal(forth_throw_text(-13), "undefined word");
   assert_string_equal(forth_throw_text(-4), "stack underflow");
+  assert_string_equal(forth_throw_text(-45), "floating-point stack underflow");
+  assert_string_equal(forth_throw_text(-300), "no such task");
+  assert_string_equal(forth_throw_text(-303), "no memory for a new VM");
+  forth_destroy(vm);
+}
+
+/* Locals and floats survive slices of 1 step, errors and SPAWN. */
+static void test_locals_floats(void **s)
+{
+  static struct io io, cio;
+  static const char src[] =
+    ": fib {: n | a b :} 1 TO b n 0 ?DO a b + b TO a TO b LOOP a ;\n"
+    ": fsum {: n :} 0E n 0 ?DO I S>F 0.5E F* F+ LOOP ;\n"
+    "20 fib . 10 fsum F. 1E 0 {: x :} ; 2 1 fsum F.\n"
+    ": q {: a :} a 0 / ; 5 q\n"
+    "FDEPTH . 1E 2E 3E : kid FDEPTH . 7 fib . ;\n";
+  forth_vm *vm = make_vm(&io, src);
+  int r, slices = 0;
+  io.wait_at = strlen(src);
+  while ((r = forth_run(vm, 1)) == FORTH_YIELD)
+    assert_true(++slices < 10000000);
+  assert_int_equal(r, FORTH_WAIT);
+  assert_non_null(strstr(io.out, "6765 22.5 "));
+  assert_non_null(strstr(io.out, "interpreting a compile-only word"));
+  assert_non_null(strstr(io.out, "division by zero"));
+  assert_non_null(strstr(io.out, "0 "));
+  memset(&cio, 0, sizeof cio);
+  cio.fail_after = -1;
+  struct forth_host ch = {.ctx = &cio, .alloc = t_alloc, .write = t_write, .key = t_key};
+  forth_vm *c = NULL;
+  assert_int_equal(forth_spawn(vm, forth_find(vm, "kid"), &ch, &c), 0);
+  run_done(c);
+  assert_string_equal(cio.out, "0 13 ");
+  forth_destroy(c);
   forth_destroy(vm);
 }
 
@@ -617,6 +651,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_core_stack_arith),
+    cmocka_unit_test(test_locals_floats),
     cmocka_unit_test(test_core_control),
     cmocka_unit_test(test_core_data),
     cmocka_unit_test(test_core_ext),

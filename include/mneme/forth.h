@@ -66,6 +66,8 @@ enum forth_status {
 #define FORTH_E_UTF8 (-256)     /* input is not valid UTF-8 */
 #define FORTH_E_LINE (-257)     /* input line too long */
 #define FORTH_E_DEFER (-258)    /* deferred word not set */
+/* -300 .. -303 are the kernel words' codes (mneme/forth_task.h);
+ * forth_throw_text knows their text too. */
 
 /*
  * The embedder's side. Every callback may be NULL except alloc:
@@ -90,6 +92,9 @@ struct forth_host {
   void (*close)(void *ctx, int handle);
   /* Monotonic milliseconds, for MS. */
   uint64_t (*now_ms)(void *ctx);
+  /* Wall clock, seconds since 1970-01-01 UTC, for TIME&DATE. NULL: the
+   * time since boot from now_ms counts from 1970-01-01 00:00:00. */
+  int64_t (*epoch_s)(void *ctx);
 };
 
 /* Sizes; zero fields take defaults. */
@@ -100,6 +105,8 @@ struct forth_config {
   unsigned stack_cells; /* data stack (default 1024) */
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
+  unsigned locals_cells;/* locals stack (default 256) */
+  unsigned fstack_cells;/* floating-point stack, in floats (default 64) */
   int interactive;      /* print " ok" prompts */
   int line_edit;        /* terminal input is raw: echo it and edit lines
                            (arrows, backspace, Ctrl-A/E/U, history) */

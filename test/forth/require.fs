@@ -17,3 +17,10 @@ CREATE (REQ-NAMES) 4096 ALLOT  VARIABLE (REQ-END)  (REQ-NAMES) (REQ-END) !
 : REQUIRED ( a u -- ) 2DUP (REQ?) IF 2DROP EXIT THEN 2DUP (REQ!) INCLUDED ;
 : REQUIRE ( "name" -- ) PARSE-NAME REQUIRED ;
 [THEN]
+\ gforth words its test files use
+[UNDEFINED] STR= [IF] : STR= ( a1 u1 a2 u2 -- f ) COMPARE 0= ; [THEN]
+[UNDEFINED] D<> [IF] : D<> ( d1 d2 -- f ) D= 0= ; [THEN]
+[UNDEFINED] D> [IF] : D> ( d1 d2 -- f ) 2SWAP D< ; [THEN]
+[UNDEFINED] D<= [IF] : D<= ( d1 d2 -- f ) D> 0= ; : D>= ( d1 d2 -- f ) D< 0= ; [THEN]
+[UNDEFINED] DU> [IF] : DU> ( d1 d2 -- f ) 2SWAP DU< ; : DU<= ( d1 d2 -- f ) DU> 0= ; : DU>= ( d1 d2 -- f ) DU< 0= ; [THEN]
+[UNDEFINED] D0> [IF] : D0> ( d -- f ) 0. D> ; : D0<> ( d -- f ) D0= 0= ; : D0<= ( d -- f ) D0> 0= ; : D0>= ( d -- f ) D0< 0= ; [THEN]

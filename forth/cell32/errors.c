@@ -1,0 +1,2 @@
+/* errors.c built with 32-bit cells (see forth/module.mk). */
+#include "../errors.c"

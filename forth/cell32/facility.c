@@ -1,0 +1,2 @@
+/* facility.c built with 32-bit cells (see forth/module.mk). */
+#include "../facility.c"

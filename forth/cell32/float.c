@@ -1,0 +1,2 @@
+/* float.c built with 32-bit cells (see forth/module.mk). */
+#include "../float.c"

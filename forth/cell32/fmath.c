@@ -1,0 +1,2 @@
+/* fmath.c built with 32-bit cells (see forth/module.mk). */
+#include "../fmath.c"

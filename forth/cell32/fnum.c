@@ -1,0 +1,2 @@
+/* fnum.c built with 32-bit cells (see forth/module.mk). */
+#include "../fnum.c"

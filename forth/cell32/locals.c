@@ -1,0 +1,2 @@
+/* locals.c built with 32-bit cells (see forth/module.mk). */
+#include "../locals.c"
