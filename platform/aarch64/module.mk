@@ -24,7 +24,7 @@ A64_CONFIG_BIN = $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
               plat.c mon.c neon.c fpu.c console.c libc.c entry.S) \
             $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c)
-A64_LIBS := forthsvc services forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
+A64_LIBS := forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)
 .PHONY: image qemu debug
