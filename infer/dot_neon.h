@@ -81,6 +81,39 @@ DOT_FN(dot_f16_)(int n, const void *w, const void *x)
   return s;
 }
 
+static float
+DOT_FN(dot_bf16_)(int n, const void *w, const void *x)
+{
+  const uint16_t *a = w, *b = x;
+  float32x4_t s0 = vdupq_n_f32(0), s1 = s0;
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint16x8_t av = vld1q_u16(a + i), bv = vld1q_u16(b + i);
+    s0 = vfmaq_f32(s0, vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(av), 16)),
+                   vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(bv), 16)));
+    s1 = vfmaq_f32(s1, vreinterpretq_f32_u32(vshll_high_n_u16(av, 16)),
+                   vreinterpretq_f32_u32(vshll_high_n_u16(bv, 16)));
+  }
+  float s = vaddvq_f32(vaddq_f32(s0, s1));
+  for (; i < n; i++)
+    s += quant_bf16_to_f32(a[i]) * quant_bf16_to_f32(b[i]);
+  return s;
+}
+
+static void
+DOT_FN(axpy_f16_)(int n, float c, const void *x, float *y)
+{
+  const uint16_t *v = x;
+  int i = 0;
+  float32x4_t cv = vdupq_n_f32(c);
+  for (; i + 4 <= n; i += 4) {
+    float32x4_t xv = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(v + i)));
+    vst1q_f32(y + i, vfmaq_f32(vld1q_f32(y + i), cv, xv));
+  }
+  for (; i < n; i++)
+    y[i] += c * quant_f16_to_f32(v[i]);
+}
+
 static void
 DOT_FN(axpy_f32_)(int n, float c, const void *x, float *y)
 {
@@ -285,7 +318,7 @@ const struct quant_ops DOT_OPS_NAME = {
   .dot = {
     [QUANT_F32] = DOT_FN(dot_f32_),
     [QUANT_F16] = DOT_FN(dot_f16_),
-    [QUANT_BF16] = quant_dot_bf16_scalar,
+    [QUANT_BF16] = DOT_FN(dot_bf16_),
     [QUANT_Q8_0] = DOT_FN(dot_q8_0_),
     [QUANT_Q4_0] = DOT_FN(dot_q4_0_),
     [QUANT_Q4_1] = DOT_FN(dot_q4_1_),
@@ -295,5 +328,5 @@ const struct quant_ops DOT_OPS_NAME = {
     [QUANT_Q6_K] = DOT_FN(dot_q6_k_),
   },
   .quantize = { QUANT_SCALAR_ROWS },
-  .axpy = { [QUANT_F32] = DOT_FN(axpy_f32_), [QUANT_F16] = quant_axpy_f16_scalar },
+  .axpy = { [QUANT_F32] = DOT_FN(axpy_f32_), [QUANT_F16] = DOT_FN(axpy_f16_) },
 };

@@ -296,7 +296,7 @@ check_dot_type(int t, int n)
   int vt = tr->vec_type;
   void *w = malloc(quant_row_size(t, n)), *xq = malloc(quant_row_size(vt, n));
   float *wf = malloc((size_t)n * 4), *x = malloc((size_t)n * 4), *xf = malloc((size_t)n * 4);
-  const char *names[] = { "scalar", "avx2", "avx512" };
+  const char *names[] = { "scalar", "avx2", "avx512", "neon", "neon-dotprod" };
   for (int rep = 0; rep < 8; rep++) {
     make_weights(t, n, w);
     for (int j = 0; j < n; j++)
@@ -315,7 +315,7 @@ check_dot_type(int t, int n)
       for (int b = 0; b < n / 32; b++)
         mag += fabs(quant_f16_to_f32(wb[b].m) * quant_f16_to_f32(xb[b].s)) * 0x1p-11 / 1e-5;
     }
-    for (int v = 0; v < 3; v++) {
+    for (int v = 0; v < 5; v++) {
       const struct quant_ops *ops = quant_ops_named(names[v]);
       if (!ops)
         continue;
@@ -378,8 +378,9 @@ test_dot_all_variants(void **state)
       check_dot_type(t, 32 * 3);
     check_dot_type(t, 768);
   }
-  printf("# variants here: scalar%s%s\n", quant_ops_named("avx2") ? " avx2" : "",
-         quant_ops_named("avx512") ? " avx512" : "");
+  printf("# variants here: scalar%s%s%s%s\n", quant_ops_named("avx2") ? " avx2" : "",
+         quant_ops_named("avx512") ? " avx512" : "", quant_ops_named("neon") ? " neon" : "",
+         quant_ops_named("neon-dotprod") ? " neon-dotprod" : "");
 }
 
 /* Every variant's activation quantization gives the scalar bytes. */
@@ -387,7 +388,7 @@ static void
 test_quantize_variants(void **state)
 {
   static const int vts[] = { QUANT_F32, QUANT_F16, QUANT_BF16, QUANT_Q8_0, QUANT_Q8_1, QUANT_Q8_K };
-  const char *names[] = { "avx2", "avx512" };
+  const char *names[] = { "avx2", "avx512", "neon", "neon-dotprod" };
   int n = 512;
   float *x = malloc((size_t)n * 4);
   uint8_t *a = malloc(2048), *b = malloc(2048);
@@ -401,7 +402,7 @@ test_quantize_variants(void **state)
     for (size_t k = 0; k < sizeof vts / sizeof *vts; k++) {
       size_t bytes = quant_row_size(vts[k], n);
       quant_ops_scalar.quantize[vts[k]](x, a, n);
-      for (int v = 0; v < 2; v++) {
+      for (int v = 0; v < 4; v++) {
         const struct quant_ops *ops = quant_ops_named(names[v]);
         if (!ops)
           continue;

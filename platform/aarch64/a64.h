@@ -59,6 +59,9 @@ extern uint8_t a64_exc_stack[];
 #define A64_BOOT_STACK_SIZE (64u << 10)
 #define A64_EXC_STACK_SIZE (32u << 10)
 
+/* 1 if the firmware ran at EL2 (a64_stack_call then moved to EL1). */
+extern int a64_entered_el2;
+
 /* Platform main, entered on the kernel stack after ExitBootServices. */
 _Noreturn void a64_main(void);
 

@@ -1,7 +1,7 @@
 /*
  * acpi.c: ACPI table lookup (see acpi.h).
  *
- * Interface: acpi_find.
+ * Interface: acpi_find, acpi_psci_hvc.
  */
 #include "acpi.h"
 
@@ -41,4 +41,12 @@ const uint8_t *acpi_find(uintptr_t rsdp, const char sig[4]) {
     if (t && memcmp(t, sig, 4) == 0) return t;
   }
   return NULL;
+}
+
+int acpi_psci_hvc(uintptr_t rsdp) {
+  const uint8_t *f = acpi_find(rsdp, "FACP");
+  if (!f || rd32(f + 4) < 131) return -1;
+  uint16_t flags = (uint16_t)(f[129] | f[130] << 8);
+  if (!(flags & 1)) return -1; /* PSCI_COMPLIANT */
+  return (flags >> 1) & 1;     /* PSCI_USE_HVC */
 }

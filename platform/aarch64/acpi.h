@@ -11,4 +11,8 @@
 /* Returns the table with signature sig, or NULL (also for a bad RSDP). */
 const uint8_t *acpi_find(uintptr_t rsdp, const char sig[4]);
 
+/* The PSCI conduit the FADT's ARM boot flags name: 1 HVC, 0 SMC, -1 no
+ * FADT or no PSCI. */
+int acpi_psci_hvc(uintptr_t rsdp);
+
 #endif

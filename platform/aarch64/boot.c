@@ -33,6 +33,7 @@ struct x86_boot x86_boot;
 __attribute__((aligned(4096))) uint8_t a64_boot_stack[4096 + A64_BOOT_STACK_SIZE];
 __attribute__((aligned(4096))) uint8_t a64_exc_stack[A64_EXC_STACK_SIZE];
 struct a64_ram a64_ram[A64_MAX_RAM];
+int a64_entered_el2;
 size_t a64_nram;
 
 static efi_system_table *st;

@@ -198,10 +198,47 @@ a64_context_start:
         blr x19
         brk #1
 
-/* a64_stack_call(sp = x0, fn = x1, exc_sp = x2): never returns. */
+/*
+ * a64_stack_call(sp = x0, fn = x1, exc_sp = x2): never returns. Firmware
+ * that ran at EL2 (a hypervisor-capable CPU, QEMU with virtualization=on)
+ * is left for EL1 first: EL1 in AArch64 with its own timer, FP/SIMD and
+ * GIC system registers, its MMU off until mmu_init (a64_entered_el2 says
+ * so; nothing traps to EL2 any more, whose vectors were boot services').
+ */
         .globl a64_stack_call
 a64_stack_call:
-        msr spsel, #1
+        mrs x9, CurrentEL
+        cmp x9, #8
+        b.ne 1f
+        adrp x9, a64_entered_el2
+        mov w10, #1
+        str w10, [x9, :lo12:a64_entered_el2]
+        mov x9, #(1 << 31)              /* HCR_EL2.RW: EL1 is AArch64 */
+        msr hcr_el2, x9
+        mrs x9, cnthctl_el2
+        orr x9, x9, #3                  /* EL1PCTEN, EL1PCEN */
+        msr cnthctl_el2, x9
+        msr cntvoff_el2, xzr
+        mov x9, #0x33ff                 /* CPTR_EL2: RES1, no FP traps */
+        msr cptr_el2, x9
+        mrs x9, S3_4_C12_C9_5           /* ICC_SRE_EL2: SRE, Enable for EL1 */
+        orr x9, x9, #0xf
+        msr S3_4_C12_C9_5, x9
+        mrs x9, midr_el1
+        msr vpidr_el2, x9
+        mrs x9, mpidr_el1
+        msr vmpidr_el2, x9
+        mov x9, #(3 << 20)              /* CPACR_EL1.FPEN */
+        msr cpacr_el1, x9
+        ldr x9, =0x30d00800             /* SCTLR_EL1: RES1 bits, MMU off */
+        msr sctlr_el1, x9
+        mov x9, #0x3c5                  /* EL1h, DAIF masked */
+        msr spsr_el2, x9
+        adr x9, 1f
+        msr elr_el2, x9
+        isb
+        eret
+1:      msr spsel, #1
         mov sp, x2
         msr spsel, #0
         mov sp, x0
@@ -209,6 +246,7 @@ a64_stack_call:
         mov x30, xzr
         blr x1
         brk #1
+        .ltorg
 
 /*
  * a64_mmu_enable(ttbr0 = x0, tcr = x1, mair = x2, sctlr = x3): turns the

@@ -74,6 +74,7 @@ static int init_task(void *arg) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
+  svcstart_done(); /* the serial mux may read its input now */
   int err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
@@ -106,12 +107,15 @@ static void load_config(void) {
 
 _Noreturn void a64_main(void) {
   exc_init();
+  /* First: entered from EL2, the MMU is off (all memory is device memory,
+   * no unaligned accesses) until this. */
+  int rc = mmu_init();
   gtimer_early_init();
   pl011_probe(x86_boot.rsdp);
   serial_init();
   x86_serial_early_init();
-  int rc = mmu_init();
   if (rc) xprintf("warning: mmu: %s (running on the firmware's tables)\n", mn_strerror(rc));
+  if (a64_entered_el2) xprintf("firmware ran at EL2: mneme runs at EL1\n");
   load_config();
   if (cfg.platform.u.aarch64.framebuffer) fbcon_init(&x86_boot.fb);
   xprintf("\033[1mmneme\033[0m aarch64 (UEFI) image at %p\n", (void *)x86_boot.image_base);

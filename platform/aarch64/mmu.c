@@ -47,6 +47,7 @@
 #define A_RODATA (A_NORMAL | D_RO)
 
 static uint64_t *l0;
+static int live; /* the tables are in use: changes follow break-before-make */
 static unsigned pages_used;
 static int nomem;
 
@@ -67,13 +68,22 @@ static uint64_t *descend(uint64_t *e, uint64_t size, int last) {
   if ((*e & 3) == D_TABLE) return (uint64_t *)(*e & D_ADDR);
   uint64_t *t = new_table();
   if (!t) return NULL;
+  uint64_t base = *e & D_ADDR & ~(size * 512 - 1);
   if (*e & D_VALID) {
-    uint64_t base = *e & D_ADDR & ~(size * 512 - 1);
     uint64_t attrs = *e & ~D_ADDR & ~3ull;
     for (int i = 0; i < 512; i++)
       t[i] = (base + i * size) | attrs | (last ? D_TABLE : D_BLOCK);
   }
-  *e = (uint64_t)t | D_TABLE;
+  if (live && (*e & D_VALID)) {
+    /* Break before make: invalid, the block's TLB entries gone, then the
+     * table. No memory access in between (the running stack may be in
+     * this very block), interrupts are off (plat_stack_guard). */
+    __asm__ volatile("dsb ishst\n str xzr, [%0]\n dsb ishst\n tlbi vaae1is, %1\n"
+                     "dsb ish\n str %2, [%0]\n dsb ishst\n isb"
+                     : : "r"(e), "r"(base >> 12), "r"((uint64_t)t | D_TABLE) : "memory");
+  } else {
+    *e = (uint64_t)t | D_TABLE;
+  }
   return t;
 }
 
@@ -172,6 +182,7 @@ int mmu_init(void) {
   sctlr |= 1 | (1u << 2) | (1u << 12);  /* M, C, I */
   sctlr &= ~((1ull << 1) | (1ull << 19)); /* no alignment checks, no WXN */
   a64_mmu_enable((uint64_t)l0, tcr, mair, sctlr);
+  live = 1;
   return 0;
 }
 

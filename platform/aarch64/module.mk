@@ -37,9 +37,9 @@ debug:
 endif
 
 ifeq ($(TARGET),aarch64)
-A64_OK := $(and $(shell command -v clang 2>/dev/null),$(shell command -v ld.lld 2>/dev/null),$(wildcard $(A64_FONT)))
+A64_OK := $(and $(shell command -v clang 2>/dev/null),$(shell command -v ld.lld 2>/dev/null),$(shell command -v llvm-ar 2>/dev/null),$(wildcard $(A64_FONT)))
 ifeq ($(A64_OK),)
-  $(info aarch64: clang, ld.lld or the font $(A64_FONT) is missing: skipping the aarch64 target (make deps installs them))
+  $(info aarch64: clang, ld.lld, llvm-ar or the font $(A64_FONT) is missing: skipping the aarch64 target (make deps installs them))
   override ALL_OUTPUTS :=
 .PHONY: a64-image
 a64-image:

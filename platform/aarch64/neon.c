@@ -5,7 +5,7 @@
  * (F32, F16, Q8_0, Q4_0, Q4_1, Q5_0) or random blocks with sane scales
  * (the K-quants); activations quantized to each type's vec type. The
  * quantized kernels must give the scalar bits exactly (the same integer
- * sums and float operations); F32 and F16 sum in another order and must
+ * sums and float operations); F32, F16 and BF16 sum in another order and must
  * agree to a relative 1e-5 of the sum of the absolute products.
  *
  * Interface: neon_check.
@@ -78,8 +78,8 @@ static uint64_t time_dot(quant_dot_fn f, int iters, float *sink) {
 }
 
 int neon_check(int bench, void (*out)(const char *fmt, ...)) {
-  static const int types[] = {QUANT_F32,  QUANT_F16,  QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_1,
-                              QUANT_Q5_0, QUANT_Q4_K, QUANT_Q5_K, QUANT_Q6_K};
+  static const int types[] = {QUANT_F32,  QUANT_F16,  QUANT_BF16, QUANT_Q8_0, QUANT_Q4_0,
+                              QUANT_Q4_1, QUANT_Q5_0, QUANT_Q4_K, QUANT_Q5_K, QUANT_Q6_K};
   const struct quant_ops *vars[2] = {quant_ops_named("neon"), quant_ops_named("neon-dotprod")};
   const struct quant_ops *sc = quant_ops_named("scalar");
   int bad = 0, checked = 0;
@@ -100,7 +100,7 @@ int neon_check(int bench, void (*out)(const char *fmt, ...)) {
         }
         ws = sc->dot[t](N, wq, xq);
         got = vars[v]->dot[t](N, wq, xq);
-        if (t == QUANT_F32 || t == QUANT_F16) {
+        if (t == QUANT_F32 || t == QUANT_F16 || t == QUANT_BF16) {
           float mag = 0;
           for (int i = 0; i < N; i++) mag += fabs_(xf[i] * wf[i]);
           ok = fabs_(got - ws) <= 1e-5f * mag + 1e-6f;
@@ -126,6 +126,24 @@ int neon_check(int bench, void (*out)(const char *fmt, ...)) {
     }
   }
   /* sink keeps the timed calls from being optimized away */
+  /* axpy (the KV cache): y += a x for F32 and F16 x */
+  for (size_t v = 0; v < 2; v++) {
+    if (!vars[v]) continue;
+    for (int t = QUANT_F32; t <= QUANT_F16; t++) {
+      static float y1[N], y2[N];
+      if (make_rows(t)) return bad + 1;
+      for (int i = 0; i < N; i++) y1[i] = y2[i] = frnd();
+      sc->axpy[t](N, 0.75f, wq, y1);
+      vars[v]->axpy[t](N, 0.75f, wq, y2);
+      int ok = 1;
+      for (int i = 0; i < N && ok; i++)
+        ok = fabs_(y1[i] - y2[i]) <= 1e-6f * (fabs_(y1[i]) + 1.0f);
+      checked++;
+      if (!ok) bad++;
+      out("quant: %s axpy %s %s\n", vars[v]->name, quant_traits(t)->name,
+          ok ? "agrees" : "DIFFERS");
+    }
+  }
   out("quant: %d kernels checked, %d differ%s\n", checked, bad, sink == 12345.f ? "." : "");
   return bad;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "a64.h"
+#include "acpi.h"
+#include "boot.h"
 #include "exc.h"
 #include "fbcon.h"
 #include "mneme/platform.h"
@@ -31,8 +33,9 @@ void plat_console_write(const char *s, size_t n) {
  * (QEMU started with -semihosting-config enable=on exits with status
  * code * 2 + 1, like x86_64's isa-debug-exit, so the tests see 7 for a
  * fault); without semihosting that call traps (exc.c skips it); then
- * PSCI SYSTEM_OFF through HVC (QEMU exits with status 0); then wfi
- * forever.
+ * PSCI SYSTEM_OFF through HVC or SMC as the FADT says (without PSCI in
+ * the FADT: SMC if the firmware ran at EL2, else HVC; QEMU exits with
+ * status 0); then wfi forever.
  */
 _Noreturn void plat_halt(int code) {
   __asm__ volatile("msr daifset, #0xf" ::: "memory");
@@ -43,8 +46,11 @@ _Noreturn void plat_halt(int code) {
   register uint64_t x0 __asm__("x0") = 0x18; /* SYS_EXIT */
   register uint64_t x1 __asm__("x1") = (uint64_t)block;
   __asm__ volatile("hlt #0xf000" : "+r"(x0) : "r"(x1) : "memory");
+  int hvc = acpi_psci_hvc(x86_boot.rsdp);
+  if (hvc < 0) hvc = !a64_entered_el2;
   register uint64_t f __asm__("x0") = 0x84000008; /* PSCI SYSTEM_OFF */
-  __asm__ volatile("hvc #0" : "+r"(f) : : "memory");
+  if (hvc) __asm__ volatile("hvc #0" : "+r"(f) : : "memory");
+  else __asm__ volatile("smc #0" : "+r"(f) : : "memory");
   for (;;) __asm__ volatile("wfi");
 }
 

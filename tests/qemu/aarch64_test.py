@@ -14,7 +14,9 @@ framebuffer console (ramfb, QEMU screendump compared with the PSF font);
 FAULT (a read of page 0), FAULT-X (a jump into data: not executable),
 FAULT-RO (a write to code: read-only) and OVERFLOW (a stack overflow
 into a guard page) print a dump with a backtrace and stop the machine
-with status 7. The main boot uses a GICv3, the first fault boot a GICv2.
+with status 7. The main boot uses a GICv3, the first fault boot a GICv2,
+FAULT-RO's boot firmware at EL2 (QEMU's virtualization=on: mneme leaves
+EL2 for EL1 after ExitBootServices).
 A boot with a sermux configuration (\\mneme\\config.bin replaced) checks
 the framed serial line: loopback, a Forth shell on port 10, tracing, and
 the pseudo-keyboard typing on the framebuffer console (keyboard mux).
@@ -39,11 +41,14 @@ MEM_MB = 256
 tap = bt.tap
 
 
-def boot(name, gic=3):
+def boot(name, gic=3, el2=False):
     q = Qemu(IMAGE, MEM_MB, timeout=240, arch="aarch64",
-             extra=["-machine", "virt,gic-version=%d" % gic])
-    what = "%s: boots to the banner and the Forth prompt on serial (GICv%d)" % (name, gic)
+             extra=["-machine", "virt,gic-version=%d%s" % (gic, ",virtualization=on" if el2 else "")])
+    what = "%s: boots to the banner and the Forth prompt on serial (GICv%d%s)" % (
+        name, gic, "; firmware at EL2, mneme drops to EL1" if el2 else "")
     try:
+        if el2:
+            q.expect(rb"firmware ran at EL2: mneme runs at EL1", timeout=150)
         q.expect(rb"mneme\S* aarch64 \(UEFI\)", timeout=150)
         q.expect(rb"GICv%d" % gic, timeout=30)
         q.expect(rb"mneme Forth\r\n +ok\r\n")
@@ -144,8 +149,8 @@ def main_boot():
         q.close()
 
 
-def fault_boot(cmd, what, patterns, gic=3):
-    q = boot(cmd, gic)
+def fault_boot(cmd, what, patterns, gic=3, el2=False):
+    q = boot(cmd, gic, el2)
     if not q:
         return
     try:
@@ -298,7 +303,7 @@ def main():
                 rb"permission fault, level 3, instruction fetch", BT])
     fault_boot("FAULT-RO", "a write to code (read-only)",
                [rb"EXCEPTION: data abort \(EC 0x25\)", rb"permission fault, level 3, write",
-                BT])
+                BT], el2=True)
     fault_boot("OVERFLOW", "a stack overflow",
                [rb"EXCEPTION: data abort", rb"stack guard page",
                 rb"stack overflow of task overflow-test", rb"task: overflow-test",
