@@ -181,6 +181,12 @@ forth_task_out(struct forth_task *ft, const char *s, size_t n)
 }
 
 void
+forth_task_flush(struct forth_task *ft)
+{
+  flush(ft, 1);
+}
+
+void
 forth_task_echo(void *ctx, const char *s, size_t n)
 {
   put(ctx, s, n, 0);

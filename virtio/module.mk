@@ -10,3 +10,9 @@ VIRTIO_TEST_LIBS := virtio pci kernel plathosted kernel mnheap postcard cobs mne
 $(eval $(call TEST,virtio_net_test,test/virtio_net_test.c,$(VIRTIO_TEST_LIBS)))
 $(eval $(call TEST,virtio_blk_test,test/virtio_blk_test.c,$(VIRTIO_TEST_LIBS)))
 endif
+
+# The split virtqueue against a hostile device (libFuzzer).
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/virtq_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/virtq_fuzz.sh

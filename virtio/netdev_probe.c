@@ -129,3 +129,103 @@ int netdev_arp_probe(const uint8_t ip[4], const uint8_t target[4], uint64_t time
       (unsigned long)c->tx_errors);
   return got ? 0 : MN_ETIMEDOUT;
 }
+
+/* ---- test frames: ethertype 0x88b5 (local experimental) ------------------- */
+
+#define TEST_TYPE0 0x88
+#define TEST_TYPE1 0xb5
+#define TEST_HDR 18 /* Ethernet header + 4-byte sequence number */
+
+/* The byte at payload offset i of test frame seq. */
+static uint8_t test_byte(uint32_t seq, size_t i) { return (uint8_t)(seq * 7u + i * 13u + (i >> 8)); }
+
+/* Length of frame seq when len is 0: cycles through 60..1514. */
+static size_t test_len(uint32_t seq, size_t len) {
+  return len ? len : 60 + (size_t)(seq * 97u) % (NETDEV_FRAME_MAX - 60 + 1);
+}
+
+int netdev_send_frames(uint32_t count, size_t len, void (*out)(void *arg, const char *s, size_t n),
+                       void *arg) {
+  int err = get_device();
+  if (err) {
+    say(out, arg, "net-send: no network device: %s\n", mn_strerror(err));
+    return err;
+  }
+  if (len && (len < TEST_HDR || len > NETDEV_FRAME_MAX)) {
+    say(out, arg, "net-send: length %zu not in %u..%u (0: varying)\n", len, TEST_HDR,
+        NETDEV_FRAME_MAX);
+    return MN_EINVAL;
+  }
+  uint64_t t0 = plat_now_ns(), bytes = 0;
+  for (uint32_t seq = 0; seq < count; seq++) {
+    size_t fl = test_len(seq, len);
+    uint8_t *g;
+    err = bbq_send_grant_exact(dev.tx, NETDEV_REC_HDR + fl, MN_SEC(5), &g);
+    if (err) {
+      say(out, arg, "net-send: frame %u: %s\n", seq, mn_strerror(err));
+      return err;
+    }
+    g[0] = (uint8_t)fl, g[1] = (uint8_t)(fl >> 8);
+    uint8_t *f = g + NETDEV_REC_HDR;
+    memset(f, 0xff, 6);
+    memcpy(f + 6, dev.mac, 6);
+    f[12] = TEST_TYPE0, f[13] = TEST_TYPE1;
+    f[14] = (uint8_t)seq, f[15] = (uint8_t)(seq >> 8), f[16] = (uint8_t)(seq >> 16),
+    f[17] = (uint8_t)(seq >> 24);
+    for (size_t i = TEST_HDR; i < fl; i++) f[i] = test_byte(seq, i - TEST_HDR);
+    bbq_commit(dev.tx, NETDEV_REC_HDR + fl);
+    bytes += fl;
+  }
+  uint64_t us = (plat_now_ns() - t0) / 1000;
+  say(out, arg, "net-send: %u frames, %lu bytes queued in %lu us\n", count, (unsigned long)bytes,
+      (unsigned long)us);
+  return 0;
+}
+
+int netdev_recv_frames(uint32_t count, void (*out)(void *arg, const char *s, size_t n),
+                       void (*flush)(void *arg), void *arg) {
+  int err = get_device();
+  if (err) {
+    say(out, arg, "net-recv: no network device: %s\n", mn_strerror(err));
+    return err;
+  }
+  const uint8_t *p;
+  size_t len;
+  while (bbq_read(dev.rx, &p, &len) == 0) bbq_release(dev.rx, len);
+  uint64_t dropped0 = dev.state->count.rx_dropped;
+  say(out, arg, "net-recv: ready\n");
+  if (flush) flush(arg);
+  uint32_t got = 0, bad = 0, out_of_order = 0, other = 0, next = 0;
+  uint64_t bytes = 0, t_first = 0, t_last = 0;
+  while (got < count) {
+    uint64_t wait = got ? MN_SEC(3) : MN_SEC(30); /* idle limits */
+    if (bbq_read_grant(dev.rx, wait, &p, &len)) break;
+    size_t at = 0;
+    while (len - at >= NETDEV_REC_HDR) {
+      size_t fl = p[at] | (size_t)p[at + 1] << 8;
+      if (fl > len - at - NETDEV_REC_HDR) break;
+      const uint8_t *f = p + at + NETDEV_REC_HDR;
+      at += NETDEV_REC_HDR + fl;
+      if (fl < TEST_HDR || f[12] != TEST_TYPE0 || f[13] != TEST_TYPE1) {
+        other++;
+        continue;
+      }
+      uint32_t seq = f[14] | (uint32_t)f[15] << 8 | (uint32_t)f[16] << 16 | (uint32_t)f[17] << 24;
+      int ok = fl == test_len(seq, 0);
+      for (size_t i = TEST_HDR; ok && i < fl; i++) ok = f[i] == test_byte(seq, i - TEST_HDR);
+      if (!ok) bad++;
+      if (seq != next) out_of_order++;
+      next = seq + 1;
+      if (!got) t_first = plat_now_ns();
+      t_last = plat_now_ns();
+      got++;
+      bytes += fl;
+    }
+    bbq_release(dev.rx, at);
+  }
+  uint64_t us = (t_last - t_first) / 1000;
+  say(out, arg, "net-recv: %u of %u frames, %lu bytes, %u bad, %u out of order, %u other, "
+      "%lu dropped, %lu us first to last\n", got, count, (unsigned long)bytes, bad, out_of_order,
+      other, (unsigned long)(dev.state->count.rx_dropped - dropped0), (unsigned long)us);
+  return got == count && !bad ? 0 : MN_EIO;
+}

@@ -8,7 +8,8 @@
  *
  * Tasks (the interrupt only wakes v.irq):
  *   <name>-rx   takes received frames from the used ring into the rx byte
- *               ring as records (dropped and counted when it is full),
+ *               ring as records (when it is full, yields once so that the
+ *               reader can catch up, then drops and counts the frame),
  *               posts the buffers again, follows the link status;
  *   <name>-tx   takes records from the tx byte ring, copies each into a
  *               free TX buffer and posts it; completed TX buffers are
@@ -85,7 +86,12 @@ static void receive(struct vnet *n, const uint8_t *buf, uint32_t len) {
   }
   uint32_t flen = len - NET_HDR;
   uint8_t *g;
-  if (bbq_grant_exact(&n->rx, NETDEV_REC_HDR + flen, &g)) {
+  int err = bbq_grant_exact(&n->rx, NETDEV_REC_HDR + flen, &g);
+  if (err == MN_EAGAIN) { /* let a reader that is behind catch up once */
+    task_yield();
+    err = bbq_grant_exact(&n->rx, NETDEV_REC_HDR + flen, &g);
+  }
+  if (err) {
     c->rx_dropped++;
     return;
   }
@@ -97,10 +103,13 @@ static void receive(struct vnet *n, const uint8_t *buf, uint32_t len) {
   c->rx_bytes += flen;
 }
 
+/* Interrupts for the RX queue are off while the task works through it
+ * and back on (then checked once more) before it waits. */
 static int rx_task(void *arg) {
   struct vnet *n = arg;
   for (;;) {
     uint32_t seq = waitq_seq(&n->v.irq);
+    virtq_irq_off(&n->rxq, 1);
     int any = 0;
     uint32_t len;
     uint8_t *buf;
@@ -117,7 +126,8 @@ static int rx_task(void *arg) {
       waitq_wake_all(&n->st.link_changed);
       return MN_EIO;
     }
-    if (any) continue;
+    virtq_irq_off(&n->rxq, 0);
+    if (any || virtq_has_used(&n->rxq)) continue;
     if (waitq_wait_seq(&n->v.irq, seq, UINT64_MAX) == MN_ECANCELED) return 0;
   }
 }

@@ -173,6 +173,21 @@ int netdev_arp_probe(const uint8_t ip[4], const uint8_t target[4], uint64_t time
                      void (*out)(void *arg, const char *s, size_t n), void *arg);
 
 /*
+ * More netdev test aids (same file, same interface 0), with test frames
+ * of ethertype 0x88b5: broadcast, our MAC as source, a 4-byte sequence
+ * number, then bytes computed from it. netdev_send_frames queues count
+ * of them of len bytes (0: lengths cycling through 60..1514, as
+ * netdev_recv_frames expects). netdev_recv_frames drops what is queued,
+ * prints "net-recv: ready", then takes frames until count test frames
+ * came (or 3 s pass without one), checks each and prints the counts.
+ * They return 0, or MN_EIO (missing or bad frames) or the device error.
+ */
+int netdev_send_frames(uint32_t count, size_t len,
+                       void (*out)(void *arg, const char *s, size_t n), void *arg);
+int netdev_recv_frames(uint32_t count, void (*out)(void *arg, const char *s, size_t n),
+                       void (*flush)(void *arg), void *arg);
+
+/*
  * Test aids for blockdev drivers (virtio/blockdev_probe.c), printing with
  * out(arg, ...): blockdev_list prints every disk (BLOCKDEV_INFO) and
  * returns how many; blockdev_sector reads sector lba of disk n and prints

@@ -117,6 +117,9 @@ int paging_init(void) {
     if (s->exec) fl &= ~PTE_W;
     rc = set_pages(s->base, s->base + s->size, fl);
   }
+  /* The APs' start page: they run its code with these tables (smp.c). */
+  if (!rc && x86_boot.trampoline)
+    rc = set_pages(x86_boot.trampoline, x86_boot.trampoline + PAGE, PTE_P | PTE_W);
   if (!rc) rc = set_pages((uint64_t)x86_boot_stack, (uint64_t)x86_boot_stack + PAGE,
                           0);
   if (rc) return rc;

@@ -9,6 +9,8 @@
 #   MEM=1024 make qemu   memory in MiB (default 512)
 #   NET=none make qemu   no network card (default: a virtio-net NIC on
 #                        QEMU's user network: 10.0.2.15, gateway 10.0.2.2)
+#   SMP=2 make qemu      cores (default: all of the host's, multi-threaded TCG)
+#   make run MODEL=x.gguf  with a model on the ESP (GENERATE, llm-local)
 #
 # Installs what is missing (tools/deps.sh), builds build/x86_64/mneme.img.
 # KVM is not used: QEMU runs under TCG, which works everywhere.
@@ -29,7 +31,9 @@ if [ "${NET:-user}" = none ]; then
 else
   nic=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0)
 fi
+smp=${SMP:-$(nproc)}
 args=(-machine q35 -cpu max -m "${MEM:-512}" -no-reboot "${nic[@]}"
+      -smp "$smp" -accel tcg,thread=multi
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -drive if=pflash,format=raw,readonly=on,file="$code"
       -drive if=pflash,format=raw,file=$O/ovmf-vars.fd
