@@ -3,6 +3,7 @@
 $(eval $(call LIBRARY,mnfs,fs/fat.c fs/gpt.c))
 ifeq ($(HOSTED),yes)
 $(eval $(call PROGRAM,mneme-fat,fs/fattool.c,mnfs mnerr))
+$(eval $(call TEST,fat_test,test/fat_test.c,mnfs mnerr))
 endif
 ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/fs_mtools.py test/fs_powercut.py test/fs_hostile.py test/fs_e2e.py

@@ -7,7 +7,9 @@ and mtools. A Forth shell on the console lists, types, includes, creates,
 writes, reads by lines, seeks, resizes, renames and deletes files; a
 child VM's handle is closed when it ends. Afterwards mtools reads what
 mneme wrote and fsck.fat -n finds nothing. Each step waits for a marker
-the shell prints. Prints TAP lines.
+the shell prints. Then the userspace codec: requests through the bridge
+on sermux port 4 (stat, open, read inline, write, readdir, errors).
+Prints TAP lines.
 """
 import os
 import shutil
@@ -17,7 +19,12 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mneme_host import Hosted, Mux  # noqa: E402
+from mneme_wire import cobs_decode, cobs_encode, varint  # noqa: E402
+
 O = os.environ.get("O", "build/hosted")
+FILES = bytes.fromhex("66696c6573734d2b9a4e3b71c2d0e001")
 MNEME = os.path.join(O, "mneme")
 ENV = dict(os.environ, MTOOLS_SKIP_CHECK="1")
 n_fail = 0
@@ -76,6 +83,84 @@ class Shell:
             self.p.wait(10)
         except subprocess.TimeoutExpired:
             self.p.kill()
+
+
+def pc_str(b):
+    return varint(len(b)) + b
+
+
+def files_req(kind, handle=0, flags=0, arg=0, length=0, path=b"", path2=b"", data=b""):
+    return (bytes([kind]) + varint(handle) + varint(flags) + varint(arg) + varint(length) +
+            pc_str(path) + pc_str(path2) + pc_str(data))
+
+
+def unvarint(b, i):
+    n = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        n |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return n, i
+
+
+def files_call(m, nonce, body):
+    """Through the userspace bridge: (ok, fields or error code)."""
+    msg = b"\x10" + FILES + varint(nonce) + varint(len(body)) + body
+    m.send(4, cobs_encode(msg) + b"\0")
+    out = cobs_decode(m.expect(4, rb"\0", 10)[:-1])
+    if out[1:17] != FILES:
+        return False, ("registry", out[-1])    # the kernel's own error reply
+    _, i = unvarint(out, 17)
+    if out[i] == 1:
+        code, _ = unvarint(out, i + 2)
+        return False, -((code + 1) >> 1) if code & 1 else code >> 1
+    i += 1
+    r = {"kind": out[i]}
+    i += 1
+    for f in ("handle", "value", "size", "free", "total"):
+        r[f], i = unvarint(out, i)
+    r["attr"] = out[i]
+    n, i = unvarint(out, i + 1)
+    r["name"] = out[i:i + n]
+    n, i = unvarint(out, i + n)
+    r["data"] = out[i:i + n]
+    return True, r
+
+
+def userspace(disk0, disk1):
+    """The codec: userspace requests over the bridge (sermux port 4)."""
+    k = Hosted("--disk", disk0, "--disk", disk1, heap="16M")
+    try:
+        m = Mux(k)
+        ok, r = files_call(m, 1, files_req(7, path=b"/disk1/kid.txt"))
+        tap(ok and r["size"] == 14, "userspace STAT", r)
+        ok, r = files_call(m, 2, files_req(0, flags=1, path=b"/disk1/kid.txt"))
+        tap(ok and r["handle"] != 0, "userspace OPEN", r)
+        h = r["handle"] if ok else 0
+        ok, r = files_call(m, 3, files_req(2, handle=h, length=100))
+        tap(ok and r["data"] == b"from the child", "userspace READ returns the data inline", r)
+        ok, r = files_call(m, 4, files_req(1, handle=h))
+        tap(ok, "userspace CLOSE", r)
+        ok, r = files_call(m, 5, files_req(2, handle=h, length=100))
+        tap(not ok and r == -2, "a closed handle: MN_EINVAL", r)
+        ok, r = files_call(m, 6, files_req(0, flags=2 | 4, path=b"/disk1/from userspace.txt"))
+        h = r["handle"] if ok else 0
+        ok2, r2 = files_call(m, 7, files_req(3, handle=h, data=b"written over the bridge"))
+        files_call(m, 8, files_req(1, handle=h))
+        tap(ok and ok2 and r2["value"] == 23, "userspace CREATE and WRITE", (r, r2))
+        ok, r = files_call(m, 9, files_req(8, path=b"/", arg=1))
+        tap(ok and r["name"] == b"disk1", "userspace READDIR of /", r)
+        ok, r = files_call(m, 10, files_req(7, path=b"/nowhere/x"))
+        tap(not ok and r == -7, "userspace STAT of a missing volume: MN_ENOENT", r)
+        ok, r = files_call(m, 11, bytes([99]) + b"junk")
+        tap(not ok and r == ("registry", 2), "undecodable request: the registry's DECODE error", r)
+        ok, r = files_call(m, 12, files_req(14))
+        tap(ok, "userspace SYNC", r)
+        m.close()
+    finally:
+        k.stop()
 
 
 def sh(*a, data=None):
@@ -161,6 +246,9 @@ def main():
             tap(" ".join(out.replace("ok", "").split()) == "0 0 0 0", "FLUSH-FILE marks the volumes clean", out)
         finally:
             s.stop()
+        userspace(disk0, disk1)
+        got = sh("mtype", "-i", disk1, "::/from userspace.txt").stdout
+        tap(got == b"written over the bridge", "mtools reads the file written over the bridge", got)
         got = sh("mtype", "-i", disk0 + "@@1048576", "::/saved.txt").stdout
         tap(got == b"saved by mneme\n", "mtools reads /boot/saved.txt", got)
         got = sh("mtype", "-i", disk1, "::/kid.txt").stdout
