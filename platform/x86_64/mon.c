@@ -195,6 +195,7 @@ void mon_words_register(void) {
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
       {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
       {"FAULT-CPU", w_fault_cpu}, {"GENERATE", llm_word_generate},
+      {"LLM-STATS", llm_word_stats},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
   forth_status_platform = status_cores;
