@@ -4,7 +4,8 @@
  * most, printed on the VM's terminal as it streams from llm-local.
  *
  * The VM's task waits for the stream (other tasks and VMs keep running);
- * the generation itself runs on llm-local's task. Output: a new line, the
+ * the generation itself runs on llm-local's task. Ctrl-C cancels it (the
+ * ring is closed; the VM is then interrupted as usual). Output: a new line, the
  * continuation, a new line (like mneme-infer's stdout); errors print
  * "GENERATE: ..." instead.
  *
@@ -28,6 +29,7 @@
 static struct llm_usage last_usage;
 static uint64_t last_first_text_ns, last_start_ns;
 static int have_last;
+static uint32_t last_finish;
 
 static void say(struct forth_task *ft, const char *s) {
   forth_task_out(ft, s, strlen(s));
@@ -39,6 +41,18 @@ static void say_err(struct forth_task *ft, const char *what, int code, const cha
   say(ft, ": ");
   say(ft, msg && *msg ? msg : mn_strerror(code));
   say(ft, "\n");
+}
+
+/* 1 if a Ctrl-C waits in the VM's input (left there: the VM's task loop
+ * interrupts the VM with it once the word returns) or the VM is killed. */
+static int interrupted(struct forth_task *ft) {
+  const uint8_t *p;
+  size_t len;
+  if (ft->killed) return 1;
+  if (!ft->in || ft->in_eof || bbq_read(ft->in, &p, &len)) return 0;
+  int found = memchr(p, 3, len) != NULL;
+  bbq_release(ft->in, 0);
+  return found;
 }
 
 static int generate(struct forth_task *ft, const char *text, size_t len, uint32_t n) {
@@ -82,13 +96,18 @@ static int generate(struct forth_task *ft, const char *text, size_t len, uint32_
     goto done;
   }
   say(ft, "\n");
-  uint64_t start = ktime_now(), first = 0;
+  uint64_t start = ktime_now(), first = 0, last = start;
   for (;;) {
     const uint8_t *p;
     size_t got;
-    rc = bbq_read_grant(&ring, CHUNK_TIMEOUT, &p, &got);
+    rc = bbq_read_grant(&ring, MN_MSEC(100), &p, &got);
+    if (rc == MN_ETIMEDOUT) { /* Ctrl-C cancels; a silent backend times out */
+      if (interrupted(ft) || ktime_now() - last > CHUNK_TIMEOUT) break;
+      continue;
+    }
     if (rc) break;
-    if (!first) first = ktime_now();
+    last = ktime_now();
+    if (!first) first = last;
     forth_task_out(ft, (const char *)p, got);
     bbq_release(&ring, got);
   }
@@ -109,6 +128,7 @@ static int generate(struct forth_task *ft, const char *text, size_t len, uint32_
     say(ft, "\n");
     memcpy(&last_usage, &((const struct llm_response *)(const void *)r->body)->usage,
            sizeof last_usage);
+    last_finish = ((const struct llm_response *)(const void *)r->body)->finish;
     last_start_ns = start;
     last_first_text_ns = first;
     have_last = 1;
@@ -160,7 +180,10 @@ int llm_word_stats(forth_vm *vm, void *ctx) {
   say_milli(ft, last_first_text_ns > last_start_ns ? (last_first_text_ns - last_start_ns) / 1000 : 0);
   say(ft, " ms after the request, ");
   say_milli(ft, last_first_text_ns / 1000);
-  say(ft, " ms after boot entry\n");
+  say(ft, " ms after boot entry; finish ");
+  static const char *const fin[] = {"none", "stop", "length", "cancelled", "error"};
+  say(ft, last_finish < 5 ? fin[last_finish] : "?");
+  say(ft, "\n");
   return 0;
 }
 

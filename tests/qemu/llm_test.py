@@ -104,6 +104,16 @@ def test_serial(image, model, smp, prompts):
                 "%s -smp %d: every other core ran parallel-for jobs %s" % (name, smp, jobs), out)
         out = serial_run(q, "2 3 + .")
         tap("5" in out, "%s -smp %d: the shell works after generating" % (name, smp), out)
+        if smp == 2:  # Ctrl-C cancels a long generation
+            start = len(q.out)
+            q.write(generate_cmd("Once upon a time", 5000).encode() + b"\r")
+            q.expect(rb"GENERATE \r\n.", timeout=300, start=start)
+            q.write(b"\x03")
+            q.expect(rb" ok\r\n", timeout=120, start=start)
+            out = serial_run(q, "LLM-STATS")
+            m = re.search(r"generated (\d+) tokens.*finish (\w+)", out)
+            tap(m is not None and m.group(2) == "cancelled" and int(m.group(1)) < 5000,
+                "-smp %d: Ctrl-C cancels a generation" % smp, out)
         if smp > 1:  # a fault on the last core: a dump that names it, then a halt
             start = len(q.out)
             q.write(b"%d FAULT-CPU\r" % (smp - 1))
