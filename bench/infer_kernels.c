@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "mneme/quant.h"
+#include "../infer/pack.h"
 
 static double
 now(void)
@@ -103,6 +104,33 @@ main(void)
       printf("kernel %-5s %-6s  batch1 %6.2f ns/row %6.1f GB/s   batch32 %6.2f ns/dot\n",
              quant_traits(t)->name, variants[v], tg / 32000 * 1e9,
              rb * 32000 / tg / 1e9, pp / (768 * 32) * 1e9);
+    }
+    /* the packed layout (infer/pack.h) of the types that have one */
+    for (int v = 0; v < 3; v++) {
+      const struct quant_ops *ops = quant_ops_named(variants[v]);
+      pack_gemm_fn gemm = ops ? pack_gemm_for(ops, t) : NULL;
+      if (!gemm || !pack_supported(t, 32000, n))
+        continue;
+      uint8_t *pw = malloc(pack_size(t, 32000, n));
+      struct pack_xinfo xi[32 * 8];
+      static float o[32000 * 2];
+      pack_rows(t, w, rb, n, 0, 32000 / PACK_ROWS, pw);
+      for (int b = 0; b < 32; b++)
+        pack_xinfo_row(x + b * xb, n, xi + b * (n / 32));
+      double best1 = 1e9, best32 = 1e9;
+      for (int rep = 0; rep < 9; rep++) {
+        double t0 = now();
+        gemm(n, pw, 0, 32000 / PACK_ROWS, x, xb, xi, n / 32, 1, o, 32000);
+        double t1 = now();
+        gemm(n, pw, 0, 768 / PACK_ROWS, x, xb, xi, n / 32, 32, o, 768);
+        double t2 = now();
+        best1 = t1 - t0 < best1 ? t1 - t0 : best1;
+        best32 = t2 - t1 < best32 ? t2 - t1 : best32;
+      }
+      printf("kernel %-5s %-6s  batch1 %6.2f ns/row %6.1f GB/s   batch32 %6.2f ns/dot (packed)\n",
+             quant_traits(t)->name, variants[v], best1 / 32000 * 1e9,
+             rb * 32000 / best1 / 1e9, best32 / (768 * 32) * 1e9);
+      free(pw);
     }
     free(w), free(x);
   }

@@ -24,6 +24,7 @@
 
 #include "libc.h"
 #include "matmul.h"
+#include "pack.h"
 #include "mneme/err.h"
 
 /* ---------------------------------------------------------------------------
@@ -301,6 +302,9 @@ layout(struct llama_model *m, struct carve *a)
   s->rope = take(a, B * c->n_rot * 4);
   for (int i = 0; i < 3; i++)
     s->xq[i] = take(a, B * xq_row);
+  for (int i = 0; i < 3; i++)
+    s->xinfo[i] = m->packed_mem ? take(a, B * (wide > (size_t)c->ffn ? wide : (size_t)c->ffn) / 32 *
+                                             sizeof(struct pack_xinfo)) : NULL;
   s->logits = take(a, (size_t)c->vocab * 4);
   s->k_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
   s->v_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
@@ -323,6 +327,50 @@ widest_activation_row(const struct llama_model *m)
     }
   }
   return best;
+}
+
+/* Repacks every matrix the variant has a packed kernel for into one
+ * allocation (infer/pack.h). Without the memory the model simply runs on
+ * the file's layout. */
+static void
+repack(struct llama_model *m)
+{
+  size_t total = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    size_t off = 0;
+    for (int l = 0; l <= m->c.n_layers; l++) {
+      struct llama_matrix *ms[8];
+      int n = 0;
+      if (l < m->c.n_layers) {
+        struct llama_layer *L = &m->w.layers[l];
+        struct llama_matrix *t[7] = { &L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down };
+        for (int k = 0; k < 7; k++)
+          ms[n++] = t[k];
+      } else if (m->w.output.data != m->w.embd.data) {
+        ms[n++] = &m->w.output;
+      }
+      for (int k = 0; k < n; k++) {
+        struct llama_matrix *w = ms[k];
+        if (!pack_gemm_for(m->ops, w->type) || !pack_supported(w->type, w->n_out, w->n_in))
+          continue;
+        size_t sz = pack_size(w->type, w->n_out, w->n_in);
+        if (pass == 1) {
+          uint8_t *dst = (uint8_t *)m->packed_mem + off;
+          pack_rows(w->type, w->data, w->row_bytes, w->n_in, 0, w->n_out / PACK_ROWS, dst);
+          w->packed = dst;
+          if (m->al.release)
+            m->al.release(m->al.ctx, w->data, w->row_bytes * (size_t)w->n_out);
+        }
+        off += (sz + 63) & ~(size_t)63;
+      }
+    }
+    total = off;
+    if (pass == 0) {
+      if (!total || !(m->packed_mem = m->al.alloc(m->al.ctx, total)))
+        return;
+      m->packed_bytes = total;
+    }
+  }
 }
 
 int
@@ -353,11 +401,16 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
     m->w.layers = NULL;
     return rc;
   }
+  if (!o->no_repack)
+    repack(m);
   m->xq_row = widest_activation_row(m);
   struct carve a = { NULL, 0 };
   layout(m, &a);
   m->mem_bytes = a.off + lbytes;
   if (!(m->arena = m->al.alloc(m->al.ctx, a.off))) {
+    if (m->packed_mem)
+      m->al.free(m->al.ctx, m->packed_mem, m->packed_bytes);
+    m->packed_mem = NULL;
     m->al.free(m->al.ctx, m->w.layers, lbytes);
     m->w.layers = NULL;
     return fail(m, MN_ENOMEM, "out of memory for the model state", NULL);
@@ -375,6 +428,9 @@ llama_free(struct llama_model *m)
   size_t lbytes = sizeof(struct llama_layer) * (size_t)m->c.n_layers;
   if (m->arena)
     m->al.free(m->al.ctx, m->arena, m->mem_bytes - lbytes);
+  if (m->packed_mem)
+    m->al.free(m->al.ctx, m->packed_mem, m->packed_bytes);
+  m->packed_mem = NULL;
   if (m->w.layers)
     m->al.free(m->al.ctx, m->w.layers, lbytes);
   m->arena = NULL;
@@ -450,9 +506,14 @@ matmuls(struct llama_model *m, const float *x, int n_in, int nx,
     if (slot == used) {
       for (int b = 0; b < nx; b++)
         m->ops->quantize[vt](x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
+      if (vt == QUANT_Q8_0 && s->xinfo[slot])
+        for (int b = 0; b < nx; b++)
+          pack_xinfo_row(s->xq[slot] + b * rs, n_in,
+                         (struct pack_xinfo *)s->xinfo[slot] + (size_t)b * (n_in / 32));
       s->xq_type[used++] = vt;
     }
-    jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out };
+    jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out,
+                               s->xinfo[slot], (size_t)(n_in / 32) };
   }
   mm_run(m->par, m->ops, jobs, nj);
 }

@@ -14,6 +14,8 @@
 
 #include <stdatomic.h>
 
+#include "pack.h"
+
 /* Multiply-adds below which a call runs on the caller's thread alone:
  * waking the workers costs a few microseconds, about what this much work
  * takes on one core. */
@@ -35,6 +37,13 @@ rows(const struct quant_ops *ops, const struct mm_job *j, int r0, int r1)
   quant_dot_fn dot = ops->dot[w->type];
   quant_dot4_fn dot4 = ops->dot4[w->type];
   const uint8_t *row = w->data + (size_t)r0 * w->row_bytes;
+  pack_gemm_fn gemm;
+  if (w->packed && j->xinfo && r0 % PACK_ROWS == 0 && r1 % PACK_ROWS == 0 &&
+      (gemm = pack_gemm_for(ops, w->type))) {
+    gemm(w->n_in, w->packed, r0 / PACK_ROWS, (r1 - r0) / PACK_ROWS, j->xq, j->xq_stride,
+         j->xinfo, j->xinfo_stride, j->nx, j->out + r0, (size_t)j->out_stride);
+    return;
+  }
   if (j->nx == 1 && ops->dotr[w->type]) { /* one token: no call per row */
     ops->dotr[w->type](w->n_in, row, w->row_bytes, r1 - r0, j->xq, j->out + r0);
     return;

@@ -9,7 +9,7 @@
  * time, prompt and generation tokens/s and peak memory on stderr. -t
  * defaults to the number of online CPUs (at most 16). Other
  * options: sampling (--top-k, --top-p, --min-p, --repeat-penalty,
- * --repeat-last-n; llama.cpp's defaults), -c n_ctx, -b batch, --kv-f32,
+ * --repeat-last-n; llama.cpp's defaults), -c n_ctx, -b batch, --kv-f32, --no-repack,
  * --kernels scalar|avx2|avx512, --ids-out (print generated ids instead of
  * text), --debug (intermediate tensors), --bench N -r R.
  *
@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -36,6 +37,7 @@ struct args {
   const char *model, *prompt, *ids, *logits_path, *kernels;
   int n_gen, threads, n_ctx, batch, kv_f32, chat, tokenize, ids_out, debug;
   int bench, reps;
+  int no_repack;
   struct sample_params sp; /* temp, seed, top-k/p, min-p, penalty */
 };
 
@@ -55,7 +57,7 @@ usage(void)
           "       [-t threads] [--temp T] [--seed N] [--chat] [--tokenize]\n"
           "       [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R]\n"
           "       [--repeat-last-n N]\n"
-          "       [--logits [FILE]] [-c n_ctx] [-b batch] [--kv-f32]\n"
+          "       [--logits [FILE]] [-c n_ctx] [-b batch] [--kv-f32] [--no-repack]\n"
           "       [--kernels scalar|avx2|avx512] [--ids-out]\n");
   exit(2);
 }
@@ -91,6 +93,7 @@ parse(struct args *a, int argc, char **argv)
       a->logits_path = v && v[0] != '-' ? (i++, v) : "-";
     else if (!strcmp(o, "--kernels")) a->kernels = VAL();
     else if (!strcmp(o, "--kv-f32")) a->kv_f32 = 1;
+    else if (!strcmp(o, "--no-repack")) a->no_repack = 1;
     else if (!strcmp(o, "--chat")) a->chat = 1;
     else if (!strcmp(o, "--tokenize")) a->tokenize = 1;
     else if (!strcmp(o, "--ids-out")) a->ids_out = 1;
@@ -294,16 +297,30 @@ open_inputs(const struct args *a, struct session *S)
   return 0;
 }
 
+/* Drops the mapped file's pages in [p, p + n) (whole pages only): the
+ * model has copied them into its repacked weights. */
+static void
+release_pages(void *ctx, const void *p, size_t n)
+{
+  uintptr_t pg = 4096, a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n) & ~(pg - 1);
+  (void)ctx;
+  if (e > a)
+    madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
 static int
 build_model(const struct args *a, struct session *S)
 {
   if (a->threads > 1 && par_pool_create(&S->par, a->threads) != 0)
     return complain("cannot start the threads%s%s", "", "");
   struct llama_opts lo = { .n_ctx = a->n_ctx, .batch = a->batch, .kv_f32 = a->kv_f32,
-                           .par = &S->par };
+                           .par = &S->par, .no_repack = a->no_repack };
   if (a->kernels && !(lo.ops = quant_ops_named(a->kernels)))
     return complain("kernels '%s' unknown or not runnable here%s", a->kernels, "");
-  int rc = llama_build(&S->m, &S->gf, &lo, &infer_alloc_libc);
+  /* the file is mapped: pages of repacked weights can go */
+  struct infer_alloc al = infer_alloc_libc;
+  al.release = release_pages;
+  int rc = llama_build(&S->m, &S->gf, &lo, &al);
   if (rc)
     return complain("%s: %s", a->model, S->m.err);
   S->built = 1;

@@ -16,6 +16,7 @@
 
 #include "mneme/err.h"
 #include "mneme/quant.h"
+#include "../infer/pack.h"
 
 static uint32_t rng = 12345;
 
@@ -413,6 +414,72 @@ test_quantize_variants(void **state)
   free(x), free(a), free(b);
 }
 
+/* The packed Q8_0 / Q4_0 layout (infer/pack.h): the scalar reference
+ * kernel against the plain dot of the unpacked rows, and every SIMD packed
+ * kernel against the scalar reference, for each tile shape (1..7 tokens,
+ * odd and even group counts and block counts); and the batch split gives
+ * the same bits. */
+static void
+test_packed(void **state)
+{
+  (void)state;
+  static const int types[] = { QUANT_Q8_0, QUANT_Q4_0 };
+  static const int widths[] = { 32, 96, 256 };
+  for (int ti = 0; ti < 2; ti++)
+    for (int wi = 0; wi < 3; wi++) {
+      int t = types[ti], n = widths[wi], rows = 48, nx = 7;
+      size_t rb = quant_row_size(t, n), xb = quant_row_size(QUANT_Q8_0, n);
+      float *wf = malloc(sizeof(float) * rows * n), *xf = malloc(sizeof(float) * nx * n);
+      uint8_t *w = malloc(rb * rows), *x = malloc(xb * nx), *pw = malloc(pack_size(t, rows, n));
+      struct pack_xinfo *xi = malloc(sizeof *xi * nx * (n / 32));
+      float ref[7 * 48], got[7 * 48], one[48];
+      for (int i = 0; i < rows * n; i++)
+        wf[i] = frand();
+      for (int i = 0; i < nx * n; i++)
+        xf[i] = frand() * 3.f;
+      for (int r = 0; r < rows; r++)
+        assert_int_equal(quant_quantize_weights(t, wf + r * n, w + r * rb, n), 0);
+      for (int c = 0; c < nx; c++) {
+        assert_int_equal(quant_quantize_row(QUANT_Q8_0, xf + c * n, x + c * xb, n), 0);
+        pack_xinfo_row(x + c * xb, n, xi + c * (n / 32));
+      }
+      assert_true(pack_supported(t, rows, n));
+      assert_false(pack_supported(t, rows + 8, n));
+      assert_int_equal(pack_size(t, rows, n), rb * rows);
+      pack_rows(t, w, rb, n, 0, rows / PACK_ROWS, pw);
+      pack_gemm_fn scalar = t == QUANT_Q8_0 ? pack_gemm_q8_0_scalar : pack_gemm_q4_0_scalar;
+      scalar(n, pw, 0, rows / PACK_ROWS, x, xb, xi, n / 32, nx, ref, rows);
+      for (int c = 0; c < nx; c++)
+        for (int r = 0; r < rows; r++) {
+          float d = quant_ops_scalar.dot[t](n, w + r * rb, x + c * xb);
+          assert_true(fabsf(ref[c * rows + r] - d) <= 1e-5f * (1.f + fabsf(d)));
+        }
+      const char *names[] = { "avx2", "avx512" };
+      for (int v = 0; v < 2; v++) {
+        const struct quant_ops *ops = quant_ops_named(names[v]);
+        pack_gemm_fn simd = ops ? pack_gemm_for(ops, t) : NULL;
+        if (!simd)
+          continue;
+        for (int k = 1; k <= nx; k++) { /* k tokens; groups 1 and 2 on */
+          memset(got, 0, sizeof got);
+          simd(n, pw, 0, 1, x, xb, xi, n / 32, k, got, rows);
+          simd(n, pw, 1, rows / PACK_ROWS - 1, x, xb, xi, n / 32, k, got + PACK_ROWS, rows);
+          for (int c = 0; c < k; c++)
+            for (int r = 0; r < rows; r++) {
+              float a = got[c * rows + r], e = ref[c * rows + r];
+              if (!(fabsf(a - e) <= 1e-5f * (1.f + fabsf(e))))
+                fail_msg("%s type %d n %d token %d row %d: %g vs %g", names[v], t, n, c, r, a, e);
+            }
+          /* one token alone gives the bits of that token in a batch */
+          simd(n, pw, 0, rows / PACK_ROWS, x + (k - 1) * xb, xb, xi + (k - 1) * (n / 32),
+               n / 32, 1, one, rows);
+          assert_memory_equal(one, got + (k - 1) * rows, sizeof one);
+        }
+      }
+      free(wf), free(xf), free(w), free(x), free(pw), free(xi);
+    }
+}
+
 int
 main(void)
 {
@@ -428,6 +495,7 @@ main(void)
     cmocka_unit_test(test_quantize_weights),
     cmocka_unit_test(test_dot_all_variants),
     cmocka_unit_test(test_quantize_variants),
+    cmocka_unit_test(test_packed),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,10 @@ struct infer_alloc {
   void *(*alloc)(void *ctx, size_t n);
   void (*free)(void *ctx, void *p, size_t n);
   void *ctx;
+  /* Optional (may be NULL): the model no longer reads these bytes of the
+   * file buffer (its weights were repacked into memory from alloc), so a
+   * platform that maps the file may drop their pages. */
+  void (*release)(void *ctx, const void *p, size_t n);
 };
 
 #if defined(MN_HOSTED)
@@ -61,6 +65,9 @@ struct llama_matrix {
   int type;
   int n_in, n_out;
   size_t row_bytes;
+  /* The rows repacked at load into 16-row interleaved blocks for the
+   * variant's packed kernel (infer/pack.h), or NULL: use data. */
+  const uint8_t *packed;
 };
 
 struct llama_layer {
@@ -103,6 +110,7 @@ struct llama_state {
   void *v_cache;   /* (n_layers, kv_dim, n_ctx) of kv_type (transposed) */
   float *att;      /* (nthreads, n_ctx) scores */
   uint8_t *attq;   /* (nthreads, n_ctx + head_dim) probabilities, query in kv_type */
+  void *xinfo[3];  /* (B, widest n_in / 32) per-block sums of the Q8_0 rows in xq[i] */
 };
 
 struct llama_opts {
@@ -111,6 +119,7 @@ struct llama_opts {
   int kv_f32;                  /* 1: F32 KV cache; 0: F16 like llama.cpp */
   const struct quant_ops *ops; /* NULL: quant_ops_best() */
   const struct par_ops *par;   /* NULL: par_serial */
+  int no_repack;               /* 1: run on the file's layout (no copy) */
 };
 
 struct llama_model {
@@ -132,6 +141,8 @@ struct llama_model {
                 int rows, int cols);
   void *debug_ctx;
   char err[128];               /* after a failed build: what was wrong */
+  void *packed_mem;            /* the repacked weights (allocated through al) */
+  size_t packed_bytes;
 };
 
 /* Reads the model from an open GGUF file (which must outlive the model)

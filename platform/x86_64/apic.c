@@ -8,7 +8,8 @@
  * clock; the local APIC timer, calibrated in the same window, is armed
  * one-shot for the next deadline so that idle is `hlt`.
  *
- * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_eoi, apic_tsc_hz,
+ * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_route_gsi,
+ * apic_lapic_id, apic_acpi_table, apic_eoi, apic_tsc_hz,
  * apic_timer_arm, apic_tsc_to_ns, plat_now_ns, plat_wait_event, plat_irq_save,
  * plat_irq_restore.
  */
@@ -268,6 +269,25 @@ int apic_route_isa(unsigned irq) {
   }
   return MN_ENOENT;
 }
+
+int apic_route_gsi(uint32_t gsi, uint8_t vector, int level, int active_low) {
+  for (int i = 0; i < nioapics; i++) {
+    if (gsi < ioapics[i].gsi_base || gsi >= ioapics[i].gsi_base + ioapics[i].count)
+      continue;
+    uint32_t lo = vector;
+    if (active_low) lo |= 1u << 13;
+    if (level) lo |= 1u << 15;
+    uint32_t pin = gsi - ioapics[i].gsi_base;
+    ioapic_write(ioapics[i].base, 0x11 + 2 * pin, lapic_id << 24);
+    ioapic_write(ioapics[i].base, 0x10 + 2 * pin, lo);
+    return 0;
+  }
+  return MN_ENOENT;
+}
+
+uint32_t apic_lapic_id(void) { return lapic_id; }
+
+const uint8_t *apic_acpi_table(const char sig[4]) { return acpi_find(x86_boot.rsdp, sig); }
 
 uint64_t apic_tsc_hz(void) { return tsc_hz; }
 

@@ -22,6 +22,17 @@ int apic_init(uintptr_t rsdp);
  * unmasks it; returns the GSI used, or a negative MN_E* code. */
 int apic_route_isa(unsigned irq);
 
+/* Routes I/O APIC input gsi to vector (level or edge triggered, active
+ * low or high) on this CPU, unmasked. Returns 0 or MN_ENOENT (no such
+ * input). */
+int apic_route_gsi(uint32_t gsi, uint8_t vector, int level, int active_low);
+
+/* This CPU's local APIC id (the destination of MSIs). */
+uint32_t apic_lapic_id(void);
+
+/* The ACPI table with signature sig (through the XSDT or RSDT), or NULL. */
+const uint8_t *apic_acpi_table(const char sig[4]);
+
 /* Acknowledges the interrupt being handled. */
 void apic_eoi(void);
 

@@ -9,7 +9,7 @@
  * ends in plat_halt; and the FPU setup: SSE, and AVX/AVX-512 state through
  * XSAVE where the CPU has it, saved by every interrupt entry.
  *
- * Interface: cpu_init, cpu_set_irq_handler, cpu_event_pending,
+ * Interface: cpu_init, cpu_set_irq_handler, cpu_vector_alloc, cpu_event_pending,
  * cpu_print_backtrace, x86_interrupt, plat_backtrace.
  */
 #include "cpu.h"
@@ -18,6 +18,7 @@
 
 #include "apic.h"
 #include "boot.h"
+#include "mneme/err.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
 #include "paging.h"
@@ -51,6 +52,13 @@ static struct idt_gate idt[256];
 __attribute__((aligned(4096))) static uint8_t ist_stacks[CPU_MAX][IST_COUNT][IST_STACK];
 struct x86_cpu x86_cpus[CPU_MAX];
 static void (*irq_handlers[VEC_IRQ_MAX])(void);
+#define DYN_SHARE 4
+static struct dyn_vec {
+  void (*fn[DYN_SHARE])(void *);
+  void *arg[DYN_SHARE];
+  int used, shared;
+  uint32_t key;
+} dyn[VEC_DYN_END - VEC_DYN0];
 
 extern const uint8_t x86_isr_table[]; /* entry.S: 256 stubs, 16 bytes each */
 
@@ -187,6 +195,26 @@ void cpu_init_ap(uint32_t index) {
 
 void cpu_set_irq_handler(unsigned gsi, void (*handler)(void)) {
   if (gsi < VEC_IRQ_MAX) irq_handlers[gsi] = handler;
+}
+
+int cpu_vector_alloc(void (*fn)(void *), void *arg, int share, uint32_t key) {
+  unsigned long s = plat_irq_save();
+  int found = -1;
+  for (int v = 0; v < VEC_DYN_END - VEC_DYN0 && found < 0; v++)
+    if (share && dyn[v].used && dyn[v].shared && dyn[v].key == key && dyn[v].used < DYN_SHARE)
+      found = v;
+  for (int v = 0; v < VEC_DYN_END - VEC_DYN0 && found < 0; v++)
+    if (!dyn[v].used) found = v;
+  if (found >= 0) {
+    struct dyn_vec *d = &dyn[found];
+    d->fn[d->used] = fn;
+    d->arg[d->used] = arg;
+    d->used++;
+    d->shared = share;
+    d->key = key;
+  }
+  plat_irq_restore(s);
+  return found < 0 ? MN_ENOSPC : VEC_DYN0 + found;
 }
 
 static const char *const exc_names[32] = {
@@ -329,6 +357,10 @@ void x86_interrupt(struct x86_frame *f) {
   if (v >= VEC_IRQ0 && v < VEC_IRQ0 + VEC_IRQ_MAX) {
     void (*h)(void) = irq_handlers[v - VEC_IRQ0];
     if (h) h();
+    apic_eoi();
+  } else if (v >= VEC_DYN0 && v < VEC_DYN_END) {
+    struct dyn_vec *d = &dyn[v - VEC_DYN0];
+    for (int i = 0; i < d->used; i++) d->fn[i](d->arg[i]);
     apic_eoi();
   } else if (v == VEC_TIMER) {
     cpu_timer_irqs++;

@@ -18,6 +18,8 @@ struct x86_frame {
 
 #define VEC_IRQ0 32        /* I/O APIC GSI n arrives on vector 32 + n */
 #define VEC_IRQ_MAX 24
+#define VEC_DYN0 0x40       /* vectors handed out by cpu_vector_alloc */
+#define VEC_DYN_END 0xe0
 #define VEC_TIMER 0xf0
 #define VEC_WAKE 0xf1      /* IPI: an application processor has work */
 #define VEC_SPURIOUS 0xff
@@ -54,6 +56,14 @@ void cpu_init_ap(uint32_t index);
 
 /* Installs handler for I/O APIC input gsi (< VEC_IRQ_MAX). */
 void cpu_set_irq_handler(unsigned gsi, void (*handler)(void));
+
+/*
+ * Allocates a vector in [VEC_DYN0, VEC_DYN_END) calling fn(arg) (and
+ * sending the EOI) for MSIs and routed PCI interrupts. With share set,
+ * a vector already used by shared handlers of the same key (a GSI) is
+ * reused (up to 4 handlers each). Returns the vector or MN_ENOSPC.
+ */
+int cpu_vector_alloc(void (*fn)(void *), void *arg, int share, uint32_t key);
 
 /* Set by every interrupt; plat_wait_event consumes it. */
 extern volatile int cpu_event_pending;

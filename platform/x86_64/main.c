@@ -18,12 +18,14 @@
 #include "kbd.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/files.h"
 #include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
 #include "mneme/llm.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
+#include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
@@ -31,6 +33,7 @@
 #include "mneme/status.h"
 #include "mneme/task.h"
 #include "mneme/trace.h"
+#include "mneme/virtio.h"
 #include "mneme/waitq.h"
 #include "mon.h"
 #include "paging.h"
@@ -115,9 +118,15 @@ static int init_task(void *arg) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
+  svcstart_done();
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
+  err = files_start();  /* the FAT volumes of the disks pci_start found */
+  if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
   if (task_spawn("cores+llm", cores_llm_task, 0, 64 * 1024, 0))
     klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
-  int err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)

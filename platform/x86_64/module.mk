@@ -20,9 +20,10 @@ X86_ESP_FILES += $(MODEL)
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c smp.c entry.S trampoline.S)
-X86_LIBS := llm infer forthsvc services forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c entry.S trampoline.S)
+X86_LIBS := llm infer virtio pci forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
+ifeq ($(ARCH),x86_64)
 .PHONY: image qemu debug
 image:
 	$(MAKE) TARGET=x86_64 x86-image
@@ -30,6 +31,7 @@ qemu:
 	@$(X86)/qemu.sh
 debug:
 	@DEBUG=1 $(X86)/qemu.sh
+endif
 
 ifeq ($(TARGET),x86_64)
 X86_OK := $(and $(shell command -v clang 2>/dev/null),$(shell command -v lld-link 2>/dev/null),$(wildcard $(X86_FONT)))
@@ -114,7 +116,7 @@ BENCH_SCRIPTS += bench/boot.sh
 
 # Host unit tests of the platform's portable parts.
 ifeq ($(HOSTED),yes)
-$(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
+$(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c services/kbd_decode.c,mnerr))
 $(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
 $(eval $(call TEST,x86_libm_test,test/x86_libm_test.c platform/x86_64/libm.c,mnerr))
 CFLAGS_platform/x86_64/libm.c := -fno-builtin -Iplatform/x86_64/include

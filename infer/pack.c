@@ -1,0 +1,144 @@
+/*
+ * pack.c: repacking Q8_0 / Q4_0 matrices into the row-interleaved layout
+ * of pack.h, the activation info, and the plain-C reference kernels of
+ * that layout.
+ *
+ * Interface: pack_supported, pack_size, pack_rows, pack_xinfo_row,
+ * pack_gemm_q8_0_scalar, pack_gemm_q4_0_scalar, pack_gemm_for.
+ */
+#include "pack.h"
+
+#include "libc.h"
+
+/* quant bytes of one 16-row block; 0 for an unpackable type */
+static size_t
+qbytes(int type)
+{
+  return type == QUANT_Q8_0 ? 512 : type == QUANT_Q4_0 ? 256 : 0;
+}
+
+int
+pack_supported(int type, int n_out, int n_in)
+{
+  return qbytes(type) && n_out > 0 && n_out % PACK_ROWS == 0 && n_in > 0 && n_in % 32 == 0;
+}
+
+static size_t
+group_bytes(int type, int n_in)
+{
+  return (size_t)(n_in / 32) * (qbytes(type) + 2 * PACK_ROWS);
+}
+
+size_t
+pack_size(int type, int n_out, int n_in)
+{
+  return (size_t)(n_out / PACK_ROWS) * group_bytes(type, n_in);
+}
+
+void
+pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1,
+          uint8_t *dst)
+{
+  int nb = n_in / 32;
+  size_t qb = qbytes(type), gb = group_bytes(type, n_in);
+  size_t bb = type == QUANT_Q8_0 ? sizeof(struct quant_q8_0) : sizeof(struct quant_q4_0);
+  for (int g = g0; g < g1; g++) {
+    uint8_t *q = dst + (size_t)g * gb, *sc = q + (size_t)nb * qb;
+    for (int r = 0; r < PACK_ROWS; r++) {
+      const uint8_t *row = w + (size_t)(g * PACK_ROWS + r) * row_bytes;
+      for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = row + (size_t)b * bb; /* d (2 bytes), then qs */
+        memcpy(sc + (size_t)b * 32 + 2 * r, blk, 2);
+        uint8_t *o = q + (size_t)b * qb + 4 * r;
+        int nj = type == QUANT_Q8_0 ? 8 : 4;
+        for (int j = 0; j < nj; j++)
+          for (int k = 0; k < 4; k++)
+            o[j * 64 + k] = type == QUANT_Q8_0 ? (uint8_t)(blk[2 + 4 * j + k] ^ 0x80)
+                                               : blk[2 + 4 * j + k];
+      }
+    }
+  }
+}
+
+void
+pack_xinfo_row(const void *xq, int n, struct pack_xinfo *xi)
+{
+  const struct quant_q8_0 *x = xq;
+  for (int b = 0; b < n / 32; b++) {
+    int s = 0;
+    for (int i = 0; i < 32; i++)
+      s += x[b].qs[i];
+    xi[b].d = quant_f16_to_f32(x[b].d);
+    xi[b].c8 = -8 * s;
+    xi[b].c128 = -128 * s;
+    xi[b].pad = 0;
+  }
+}
+
+/* One row r of group g against activation c: the layout read element by
+ * element. */
+static float
+ref_dot(int type, int n, const uint8_t *w, int g, int r, const struct quant_q8_0 *x,
+        const struct pack_xinfo *xi)
+{
+  int nb = n / 32;
+  size_t qb = qbytes(type);
+  const uint8_t *q = w + (size_t)g * group_bytes(type, n), *sc = q + (size_t)nb * qb;
+  float acc = 0;
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *o = q + (size_t)b * qb + 4 * r;
+    int32_t s = type == QUANT_Q8_0 ? xi[b].c128 : xi[b].c8;
+    for (int j = 0; j < (type == QUANT_Q8_0 ? 8 : 4); j++)
+      for (int k = 0; k < 4; k++) {
+        int u = o[j * 64 + k];
+        if (type == QUANT_Q8_0)
+          s += u * x[b].qs[4 * j + k];
+        else
+          s += (u & 15) * x[b].qs[4 * j + k] + (u >> 4) * x[b].qs[16 + 4 * j + k];
+      }
+    uint16_t h;
+    memcpy(&h, sc + (size_t)b * 32 + 2 * r, 2);
+    acc += (float)s * (quant_f16_to_f32(h) * xi[b].d);
+  }
+  return acc;
+}
+
+static void
+ref_gemm(int type, int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
+         const struct pack_xinfo *xi, size_t xis, int nx, float *out, size_t out_stride)
+{
+  for (int c = 0; c < nx; c++)
+    for (int g = g0; g < g0 + ng; g++)
+      for (int r = 0; r < PACK_ROWS; r++)
+        out[c * out_stride + (size_t)(g - g0) * PACK_ROWS + r] =
+          ref_dot(type, n, w, g, r, (const struct quant_q8_0 *)(x + c * xs), xi + c * xis);
+}
+
+void
+pack_gemm_q8_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
+                      const struct pack_xinfo *xi, size_t xis, int nx, float *out,
+                      size_t out_stride)
+{
+  ref_gemm(QUANT_Q8_0, n, w, g0, ng, x, xs, xi, xis, nx, out, out_stride);
+}
+
+void
+pack_gemm_q4_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
+                      const struct pack_xinfo *xi, size_t xis, int nx, float *out,
+                      size_t out_stride)
+{
+  ref_gemm(QUANT_Q4_0, n, w, g0, ng, x, xs, xi, xis, nx, out, out_stride);
+}
+
+pack_gemm_fn
+pack_gemm_for(const struct quant_ops *ops, int type)
+{
+#if defined(__x86_64__)
+  if (ops == &quant_ops_avx512)
+    return type == QUANT_Q8_0 ? pack_gemm_q8_0_avx512
+         : type == QUANT_Q4_0 ? pack_gemm_q4_0_avx512 : NULL;
+#endif
+  (void)ops;
+  (void)type;
+  return NULL;
+}

@@ -1,0 +1,94 @@
+/*
+ * pack.h: weights repacked at load into row-interleaved blocks, and the
+ * matmul kernels that read them (internal to the inference library).
+ *
+ * A packed matrix is a sequence of groups of PACK_ROWS (16) consecutive
+ * rows. For Q8_0 and Q4_0 a group holds, for each of the row's nb = n/32
+ * blocks in order, the quants of the 16 rows' block b interleaved four
+ * bytes at a time, then (after all nb blocks) the 16 fp16 scales of every
+ * block:
+ *
+ *   Q8_0x16 quants, 512 bytes a block: byte [(j * 16 + r) * 4 + k] =
+ *     qs[4j + k] of row r, plus 128 (as u8), j = 0..7, k = 0..3
+ *   Q4_0x16 quants, 256 bytes a block: byte [(j * 16 + r) * 4 + k] =
+ *     qs[4j + k] of row r (low nibble: element 4j + k, high nibble:
+ *     element 16 + 4j + k, both 0..15 meaning value - 8), j = 0..3
+ *   scales, 32 bytes a block: d of rows 0..15 (fp16)
+ *
+ * So 64 bytes of quants are one 512-bit register whose 32-bit lane r holds
+ * four consecutive quants of row r: one vpdpbusd with four activation
+ * bytes broadcast to every lane adds those four products to all sixteen
+ * rows at once, and the lanes of the accumulator are the sixteen rows'
+ * dot products: no horizontal sums, and one activation load serves 16
+ * rows while one weight load serves every token of a batch. The quants
+ * are unsigned (vpdpbusd multiplies u8 by i8), so the kernel starts each
+ * block's integer sum at -offset * sum(x) (offset 128 for Q8_0, 8 for
+ * Q4_0), which the activation info below holds. A packed matrix takes the
+ * same bytes as the file's.
+ *
+ * The activation side is the ordinary Q8_0 row plus, per block, a
+ * struct pack_xinfo: the block scale as float and the two corrections.
+ *
+ * Each row's result is sum over blocks, in order, of
+ * float(isum_b) * (d_w * d_x) (an FMA), the same whatever the batch, the
+ * tile or the thread split, so generation and prompt batches give the same
+ * bits. pack_gemm_scalar is the plain-C reference the SIMD kernels are
+ * tested against (it rounds the FMA twice: equal up to float rounding).
+ */
+#ifndef MNEME_INFER_PACK_H
+#define MNEME_INFER_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mneme/quant.h"
+
+#define PACK_ROWS 16
+
+struct pack_xinfo {
+  float d;      /* the activation block's scale */
+  int32_t c8;   /* -8 * sum of its quants (Q4_0 weights) */
+  int32_t c128; /* -128 * sum of its quants (Q8_0 weights) */
+  int32_t pad;
+};
+
+/* 1 if matrices of this type and row count can be packed. */
+int pack_supported(int type, int n_out, int n_in);
+
+/* Bytes of the packed form of an n_out x n_in matrix (= the file's). */
+size_t pack_size(int type, int n_out, int n_in);
+
+/* Repacks rows [g0 * 16, g1 * 16) of w (row_bytes apart) into dst, which
+ * is the packed matrix's start. */
+void pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1,
+               uint8_t *dst);
+
+/* The activation info of one Q8_0 row of n elements. */
+void pack_xinfo_row(const void *xq, int n, struct pack_xinfo *xi);
+
+/* out[c * out_stride + r] = packed row (16 g0 + r) . x(c) for c < nx and
+ * the 16 * ng rows of groups [g0, g0 + ng); x(c) = x + c * xs (Q8_0),
+ * its info xi + c * xis (entries). */
+typedef void (*pack_gemm_fn)(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                             size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                             float *out, size_t out_stride);
+
+void pack_gemm_q8_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+void pack_gemm_q4_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+#if defined(__x86_64__)
+void pack_gemm_q8_0_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+void pack_gemm_q4_0_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+#endif
+
+/* The packed kernel of a variant for a type, or NULL (no packing then). */
+pack_gemm_fn pack_gemm_for(const struct quant_ops *ops, int type);
+
+#endif
