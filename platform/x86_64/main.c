@@ -67,7 +67,7 @@ static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
 /* Starts one configured service (services/svcstart.c knows them all; the
  * platform brings its serial driver). Returns 0 or an MN_E* code. */
 static int start_one(const struct mn_config_service *s) {
-  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL};
+  static const struct svcstart_hooks hooks = {.serial = serial_hook, .forth_shells = shells_hook};
   int err = svcstart_one(&cfg, s, &hooks);
   if (err == MN_ENOTSUP) {
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
