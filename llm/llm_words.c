@@ -108,6 +108,10 @@ static int generate(struct forth_task *ft, const char *text, size_t len, uint32_
     if (rc) break;
     last = ktime_now();
     if (!first) first = last;
+    if (interrupted(ft)) {
+      bbq_release(&ring, 0);
+      break;
+    }
     forth_task_out(ft, (const char *)p, got);
     bbq_release(&ring, got);
   }
