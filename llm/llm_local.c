@@ -107,7 +107,7 @@ static void model_free(void *ctx, void *p, size_t n) {
   kfree(p);
 }
 
-static const struct infer_alloc model_al = {model_alloc, model_free, NULL, NULL};
+static const struct infer_alloc model_al = {.alloc = model_alloc, .free = model_free};
 
 /* The start-up check's: transient, so without the reserve. */
 static void *check_alloc(void *ctx, size_t n) {
@@ -115,7 +115,7 @@ static void *check_alloc(void *ctx, size_t n) {
   return kmalloc_aligned(n, 64);
 }
 
-static const struct infer_alloc check_al = {check_alloc, model_free, NULL, NULL};
+static const struct infer_alloc check_al = {.alloc = check_alloc, .free = model_free};
 
 static void *tok_kalloc(void *ctx, size_t n) {
   (void)ctx;
@@ -148,7 +148,9 @@ static int conv_new(int oneoff, struct conv **out, struct llm_error *e) {
     copy_str(e->message, sizeof e->message, "too many conversations");
     return MN_EBUSY;
   }
-  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par};
+  /* Weights in the file's layout: every conversation shares them (a
+   * repacked copy would be per llama_model, so per conversation). */
+  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = 1};
   int rc = llama_build(&c->m, &L.gf, &o, &model_al);
   if (rc) {
     e->code = rc == MN_ENOMEM ? MN_ENOMEM : MN_EIO;
@@ -529,7 +531,7 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   }
   /* Build once to check the model (and learn its context length). */
   struct llama_model m;
-  struct llama_opts o = {.n_ctx = (int)cfg->n_ctx, .par = L.cfg.par};
+  struct llama_opts o = {.n_ctx = (int)cfg->n_ctx, .par = L.cfg.par, .no_repack = 1};
   if (!o.n_ctx) {
     o.n_ctx = 1; /* small: only the shape matters here */
   }
@@ -543,7 +545,7 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   }
   L.n_ctx = cfg->n_ctx ? cfg->n_ctx
                        : (uint32_t)(m.c.ctx_train < 2048 ? m.c.ctx_train : 2048);
-  klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads",
+  klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads, weights in place",
        L.name, m.c.n_layers, m.c.dim, m.c.vocab, L.n_ctx, L.tmpl >= 0 ? chat_name(L.tmpl) : "none",
        m.ops->name, L.cfg.par->nthreads);
   llama_free(&m);

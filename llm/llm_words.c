@@ -4,7 +4,8 @@
  * most, printed on the VM's terminal as it streams from llm-local.
  *
  * The VM's task waits for the stream (other tasks and VMs keep running);
- * the generation itself runs on llm-local's task. Output: a new line, the
+ * the generation itself runs on llm-local's task. Ctrl-C cancels it (the
+ * ring is closed; the VM is then interrupted as usual). Output: a new line, the
  * continuation, a new line (like mneme-infer's stdout); errors print
  * "GENERATE: ..." instead.
  *
@@ -24,6 +25,12 @@
 
 #define CHUNK_TIMEOUT MN_SEC(300) /* no text for this long: give up */
 
+/* The last GENERATE's figures, for LLM-STATS. */
+static struct llm_usage last_usage;
+static uint64_t last_first_text_ns, last_start_ns;
+static int have_last;
+static uint32_t last_finish;
+
 static void say(struct forth_task *ft, const char *s) {
   forth_task_out(ft, s, strlen(s));
 }
@@ -34,6 +41,18 @@ static void say_err(struct forth_task *ft, const char *what, int code, const cha
   say(ft, ": ");
   say(ft, msg && *msg ? msg : mn_strerror(code));
   say(ft, "\n");
+}
+
+/* 1 if a Ctrl-C waits in the VM's input (left there: the VM's task loop
+ * interrupts the VM with it once the word returns) or the VM is killed. */
+static int interrupted(struct forth_task *ft) {
+  const uint8_t *p;
+  size_t len;
+  if (ft->killed) return 1;
+  if (!ft->in || ft->in_eof || bbq_read(ft->in, &p, &len)) return 0;
+  int found = memchr(p, 3, len) != NULL;
+  bbq_release(ft->in, 0);
+  return found;
 }
 
 static int generate(struct forth_task *ft, const char *text, size_t len, uint32_t n) {
@@ -77,11 +96,22 @@ static int generate(struct forth_task *ft, const char *text, size_t len, uint32_
     goto done;
   }
   say(ft, "\n");
+  uint64_t start = ktime_now(), first = 0, last = start;
   for (;;) {
     const uint8_t *p;
     size_t got;
-    rc = bbq_read_grant(&ring, CHUNK_TIMEOUT, &p, &got);
+    rc = bbq_read_grant(&ring, MN_MSEC(100), &p, &got);
+    if (rc == MN_ETIMEDOUT) { /* Ctrl-C cancels; a silent backend times out */
+      if (interrupted(ft) || ktime_now() - last > CHUNK_TIMEOUT) break;
+      continue;
+    }
     if (rc) break;
+    last = ktime_now();
+    if (!first) first = last;
+    if (interrupted(ft)) {
+      bbq_release(&ring, 0);
+      break;
+    }
     forth_task_out(ft, (const char *)p, got);
     bbq_release(&ring, got);
   }
@@ -100,12 +130,64 @@ static int generate(struct forth_task *ft, const char *text, size_t len, uint32_
     say_err(ft, "llm-local", r->status, NULL);
   } else {
     say(ft, "\n");
+    memcpy(&last_usage, &((const struct llm_response *)(const void *)r->body)->usage,
+           sizeof last_usage);
+    last_finish = ((const struct llm_response *)(const void *)r->body)->finish;
+    last_start_ns = start;
+    last_first_text_ns = first;
+    have_last = 1;
   }
 done:
   svc_disconnect(&c);
   if (have_ch) kchannel_destroy(&ch);
   if (have_ring) bbq_destroy(&ring);
   kfree(reply);
+  return 0;
+}
+
+static void say_num(struct forth_task *ft, uint64_t v) {
+  char b[24];
+  int i = 23;
+  b[i] = 0;
+  do b[--i] = (char)('0' + v % 10); while ((v /= 10) && i > 0);
+  say(ft, b + i);
+}
+
+/* x/1000 with three decimals. */
+static void say_milli(struct forth_task *ft, uint64_t v) {
+  say_num(ft, v / 1000);
+  char b[5] = {'.', (char)('0' + v / 100 % 10), (char)('0' + v / 10 % 10), (char)('0' + v % 10), 0};
+  say(ft, b);
+}
+
+int llm_word_stats(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  struct forth_task *ft = forth_host_ctx(vm);
+  say(ft, "\n");
+  if (!have_last) {
+    say(ft, "LLM-STATS: no GENERATE yet\n");
+    return 0;
+  }
+  const struct llm_usage *u = &last_usage;
+  uint32_t steps = u->completion_tokens > 1 ? u->completion_tokens - 1 : 0;
+  say(ft, "prompt ");
+  say_num(ft, u->prompt_tokens);
+  say(ft, " tokens in ");
+  say_milli(ft, u->prompt_ns / 1000);
+  say(ft, " ms; generated ");
+  say_num(ft, u->completion_tokens);
+  say(ft, " tokens in ");
+  say_milli(ft, u->generate_ns / 1000);
+  say(ft, " ms: ");
+  say_milli(ft, u->generate_ns ? (uint64_t)steps * 1000000000000ull / u->generate_ns : 0);
+  say(ft, " tokens/s; first text ");
+  say_milli(ft, last_first_text_ns > last_start_ns ? (last_first_text_ns - last_start_ns) / 1000 : 0);
+  say(ft, " ms after the request, ");
+  say_milli(ft, last_first_text_ns / 1000);
+  say(ft, " ms after boot entry; finish ");
+  static const char *const fin[] = {"none", "stop", "length", "cancelled", "error"};
+  say(ft, last_finish < 5 ? fin[last_finish] : "?");
+  say(ft, "\n");
   return 0;
 }
 

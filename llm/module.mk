@@ -7,3 +7,4 @@ ifeq ($(HOSTED),yes)
 LDLIBS_llm_local_test += -lcmocka
 $(eval $(call TEST,llm_local_test,test/llm_local_test.c,llm infer $(KTEST_LIBS)))
 endif
+BENCH_SCRIPTS += bench/llm_qemu.sh

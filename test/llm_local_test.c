@@ -153,7 +153,7 @@ reference(const char *prompt, int n, char *out, size_t cap)
   size_t nids = 0;
   assert_int_equal(tok_encode(&t, prompt, strlen(prompt), TOK_ADD_SPECIAL, ids, 256, &nids), 0);
   struct llama_model m;
-  struct llama_opts o = { .n_ctx = 256 };
+  struct llama_opts o = { .n_ctx = 256, .no_repack = 1 };
   assert_int_equal(llama_build(&m, &f, &o, &infer_alloc_libc), 0);
   assert_int_equal(llama_forward(&m, ids, (int)nids), 0);
   struct tok_stream st = { { 0 }, 0 };

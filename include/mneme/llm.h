@@ -159,5 +159,9 @@ struct forth_vm;
  * n tokens at most, through llm-local. A forth_hostfn for a platform's
  * word list (forth_words_platform). */
 int llm_word_generate(struct forth_vm *vm, void *ctx);
+/* LLM-STATS ( -- ): the last GENERATE's figures: prompt and generated
+ * tokens and times, tokens/s (generated tokens after the first, over the
+ * generation time, as mneme-infer counts), when the first text came. */
+int llm_word_stats(struct forth_vm *vm, void *ctx);
 
 #endif

@@ -295,6 +295,7 @@ void mon_words_register(void) {
       {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
       {"NET-SEND", w_net_send}, {"NET-RECV", w_net_recv},
       {"FAULT-CPU", w_fault_cpu}, {"GENERATE", llm_word_generate},
+      {"LLM-STATS", llm_word_stats},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
   forth_status_platform = status_cores;

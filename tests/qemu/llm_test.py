@@ -42,7 +42,10 @@ def tap(ok, what, detail=""):
 def hosted(model, prompt, n, kernels=None):
     """The hosted tool's greedy continuation (its stdout ends in a newline),
     with the kernels mneme chose (SIMD variants may round differently)."""
-    cmd = [O + "/mneme-infer", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", "1"]
+    # llm-local runs on the file's layout (--no-repack): its conversations
+    # share the weights
+    cmd = [O + "/mneme-infer", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", "1",
+           "--no-repack"]
     if kernels:
         cmd += ["--kernels", kernels]
     out = subprocess.run(cmd, capture_output=True, timeout=120)
@@ -104,6 +107,26 @@ def test_serial(image, model, smp, prompts):
                 "%s -smp %d: every other core ran parallel-for jobs %s" % (name, smp, jobs), out)
         out = serial_run(q, "2 3 + .")
         tap("5" in out, "%s -smp %d: the shell works after generating" % (name, smp), out)
+        if smp == 2:  # Ctrl-C cancels a long generation
+            start = len(q.out)
+            q.write(generate_cmd("Once upon a time", 5000).encode() + b"\r")
+            q.expect(rb"GENERATE \r\n.", timeout=300, start=start)
+            q.write(b"\x03")
+            # A line typed while the interrupt is pending is aborted by it
+            # (THROW -28): type until the shell answers.
+            for attempt in range(6):
+                at = len(q.out)
+                q.write(b"1 .\r")
+                try:
+                    q.expect(rb"1  ok\r\n", timeout=20, start=at)
+                    break
+                except TimeoutError:
+                    if attempt == 5:
+                        raise
+            out = serial_run(q, "LLM-STATS")
+            m = re.search(r"generated (\d+) tokens.*finish (\w+)", out)
+            tap(m is not None and m.group(2) == "cancelled" and int(m.group(1)) < 5000,
+                "-smp %d: Ctrl-C cancels a generation" % smp, out)
         if smp > 1:  # a fault on the last core: a dump that names it, then a halt
             start = len(q.out)
             q.write(b"%d FAULT-CPU\r" % (smp - 1))
