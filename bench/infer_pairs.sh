@@ -19,7 +19,8 @@
 # mneme's generation follows the prompt. A figure whose spread is above
 # 30% on either side is marked "noisy": the machine is shared.
 #
-# BENCH_MODELS="1.1b d256" (default both) picks the sets; PAIRS=n.
+# BENCH_MODELS="1.1b d256" (default both) picks the sets, ONLY=regex the
+# model files; PAIRS=n.
 set -u
 O=${O:-build/hosted}
 LLM=${LLM:-../shared/testdata/llm}
@@ -86,6 +87,7 @@ mneme_run() {
          /^peak memory/ { gsub(/\(/, ""); print "mneme limit", $6, $10 } /^rss_kb/ { print "mneme rss", $2 }'
 }
 for m in "${models[@]}"; do
+  [[ "$(basename "$m")" =~ ${ONLY:-.} ]] || continue
   for t in 1 2; do
     echo "== $(basename "$m") $t $(stat -c %s "$m")" >> "$out"
     for p in $(seq "$PAIRS"); do
