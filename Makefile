@@ -8,13 +8,16 @@
 #   make                 build every target (build/<target>/)
 #   make run             install what is missing, build, boot mneme in QEMU
 #                        (x86_64, serial on this terminal; GUI=1: a window)
+#   make run ARCH=aarch64   the same on 64-bit ARM (QEMU virt, AAVMF)
 #   make run-hosted      build and run mneme as a Linux process
 #   make test            every test, with gcc, clang and ASan+UBSan
 #   make bench           benchmarks (not part of make test)
 #   make fuzz            longer fuzzing runs
-#   make TARGET=x        one target: hosted, hosted-clang, hosted-asan, x86_64
+#   make TARGET=x        one target: hosted, hosted-clang, hosted-asan, x86_64, aarch64
+#   make image ARCH=x    the bootable disk image of x86_64 (default) or aarch64
 
 TARGET ?= hosted
+ARCH ?= x86_64
 O := build/$(TARGET)
 HOSTED_TARGETS := hosted hosted-clang hosted-asan
 
@@ -30,6 +33,7 @@ include $(sort $(wildcard */module.mk */*/module.mk))
 all:
 	$(MAKE) TARGET=hosted target
 	@if [ -f platform/x86_64/module.mk ]; then $(MAKE) TARGET=x86_64 target; fi
+	@if [ -f platform/aarch64/module.mk ]; then $(MAKE) TARGET=aarch64 target; fi
 
 target: $(ALL_OUTPUTS)
 
@@ -45,6 +49,7 @@ test: deps
 	$(MAKE) TARGET=hosted-clang tests
 	$(MAKE) TARGET=hosted-asan tests
 	@if [ -f platform/x86_64/module.mk ]; then $(MAKE) TARGET=x86_64 target; fi
+	@if [ -f platform/aarch64/module.mk ]; then $(MAKE) TARGET=aarch64 target; fi
 	@TEST_SCRIPTS="$(TEST_SCRIPTS)" test/run-tests.sh
 
 # Unit tests of the gcc build only (a quick loop while developing).
@@ -59,9 +64,9 @@ bench: deps
 fuzz: deps
 	@for f in $(FUZZ_SCRIPTS); do FUZZ_SECONDS=$${FUZZ_SECONDS:-120} $$f || exit 1; done
 
-# platform/x86_64/qemu.sh installs what is missing (tools/deps.sh) itself.
+# platform/$(ARCH)/qemu.sh installs what is missing (tools/deps.sh) itself.
 run:
-	@platform/x86_64/qemu.sh
+	@platform/$(ARCH)/qemu.sh
 
 run-hosted: deps
 	$(MAKE) TARGET=hosted target

@@ -380,6 +380,7 @@ static int w_marker_run(forth_vm *vm, void *ctx)
   if (w >= vm->nwords || w < vm->frozen_words ||
       WORD(vm, w)->kind != WK_MARKER)
     return -15;
+  vm_marker_restore(vm, WORD(vm, w)->body2);
   vm->here = WORD(vm, w)->body;
   vm->nwords = w;
   vm->latest = w - 1;
@@ -390,10 +391,12 @@ static int w_marker(forth_vm *vm, void *ctx)
 {
   uint32_t w;
   fcode *c;
-  int r = header(vm, WK_MARKER, 4, &w, &c);
-  if (r)
+  cell here = vm->here, rec;
+  int r = vm_marker_save(vm, &rec);
+  if (r || (r = header(vm, WK_MARKER, 4, &w, &c)))
     return r;
-  WORD(vm, w)->body = vm->here;
+  WORD(vm, w)->body = here;
+  WORD(vm, w)->body2 = rec;
   c[0] = (fcode)L(OP_CCALL); c[1] = (fcode)w_marker_run;
   c[2] = (fcode)(uintptr_t)w; c[3] = (fcode)L(OP_EXIT);
   return 0;

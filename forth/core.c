@@ -367,7 +367,9 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
   struct fword *w = WORD(vm, vm->nwords);
   memset(w, 0, sizeof *w);
   w->name = vm->nchunk + vm->nfill;
-  w->len = (uint32_t)len;
+  w->len = (uint16_t)len;
+  w->wl = vm->current;
+  w->dp = vm->here;
   w->kind = (uint8_t)kind;
   w->code = vm->undef_code; /* until the caller gives it code */
   memcpy(vm->nchunk + vm->nfill, name, len);
@@ -381,26 +383,54 @@ static int fold(int c)
   return c >= 'a' && c <= 'z' ? c - 32 : c;
 }
 
-/* Newest visible word named name (any case), or 0. */
-uint32_t vm_find(forth_vm *vm, const char *name, size_t len)
+static int name_match(const struct fword *w, const char *name, size_t len)
+{
+  if (w->len != len || (w->flags & WF_HIDDEN))
+    return 0;
+  const char *n = w->name;
+  size_t k = 0;
+  while (k < len && fold((unsigned char)n[k]) == fold((unsigned char)name[k]))
+    k++;
+  return k == len;
+}
+
+/* Newest visible word named name (any case) in word list wl, or 0. */
+uint32_t vm_find_wl(forth_vm *vm, const char *name, size_t len, unsigned wl)
 {
   if (!len)
     return 0;
-  int c0 = fold((unsigned char)name[0]);
   for (uint32_t i = vm->nwords - 1; i > 0; i--) {
     const struct fword *w = WORD(vm, i);
-    if (w->len != len || (w->flags & WF_HIDDEN))
-      continue;
-    const char *n = w->name;
-    if (fold((unsigned char)n[0]) != c0)
-      continue;
-    size_t k = 1;
-    while (k < len && fold((unsigned char)n[k]) == fold((unsigned char)name[k]))
-      k++;
-    if (k == len)
+    if (w->wl == wl && name_match(w, name, len))
       return i;
   }
   return 0;
+}
+
+/* The word named name found first in the search order, or 0. */
+uint32_t vm_find(forth_vm *vm, const char *name, size_t len)
+{
+  if (!len || !vm->norder)
+    return 0;
+  if (vm->norder == 1)
+    return vm_find_wl(vm, name, len, vm->order[0]);
+  int best = vm->norder;
+  uint32_t found = 0;
+  for (uint32_t i = vm->nwords - 1; i > 0; i--) {
+    const struct fword *w = WORD(vm, i);
+    if (!name_match(w, name, len))
+      continue;
+    for (int r = 0; r < best; r++) {
+      if (vm->order[r] == w->wl) {
+        best = r;
+        found = i;
+        break;
+      }
+    }
+    if (best == 0)
+      break;
+  }
+  return found;
 }
 
 /* The word whose code starts at code, or 0. */
@@ -430,25 +460,31 @@ int vm_does(forth_vm *vm, const fcode *target)
 int vm_define_host(forth_vm *vm, const char *name, forth_hostfn fn,
                    void *ctx, int flags)
 {
+  return vm_define_host_n(vm, name, strlen(name), fn, ctx, flags);
+}
+
+int vm_define_host_n(forth_vm *vm, const char *name, size_t len,
+                     forth_hostfn fn, void *ctx, int flags)
+{
   uint32_t w;
-  int r = vm_word_new(vm, name, strlen(name), WK_HOST, &w);
+  int r = vm_word_new(vm, name, len, WK_HOST, &w);
   if (r)
     return r;
-  if ((r = vm_code_reserve(vm, 6))) {
+  fcode *c = vm_snippet(vm, 4); /* jumps around it mid-definition */
+  if (!c) {
     WORD(vm, w)->flags = WF_HIDDEN;
     WORD(vm, w)->kind = WK_COLON;
-    return r;
+    return -8;
   }
   struct fword *p = WORD(vm, w);
   p->fn = fn;
   p->ctx = ctx;
   p->flags = (uint8_t)flags;
-  p->code = vm->cp;
-  vm->cp[0] = (fcode)forth_op_addr[OP_CCALL];
-  vm->cp[1] = (fcode)fn;
-  vm->cp[2] = (fcode)ctx;
-  vm->cp[3] = (fcode)forth_op_addr[OP_EXIT];
-  vm->cp += 4;
+  p->code = c;
+  c[0] = (fcode)forth_op_addr[OP_CCALL];
+  c[1] = (fcode)fn;
+  c[2] = (fcode)ctx;
+  c[3] = (fcode)forth_op_addr[OP_EXIT];
   vm->latest = w;
   return 0;
 }
@@ -583,10 +619,11 @@ static int boot(forth_vm *vm)
   while (r == FORTH_YIELD);
   if (r != FORTH_DONE)
     return r;
-  uint32_t q = vm_find(vm, "QUIT", 4);
+  uint32_t q = vm_find_wl(vm, "QUIT", 4, FORTH_WID);
   if (!q)
     return MN_EINVAL;
   vm->done = 0;
+  vm->fence = vm->nwords;
   vm->ip = WORD(vm, q)->code;
   vm->csp = vm->cs0;
   *vm->csp = vm->halt_code;
@@ -609,12 +646,16 @@ int forth_create(forth_vm **out, const struct forth_host *host,
     return MN_ENOMEM;
   memset(vm, 0, sizeof *vm);
   vm->host = *host;
+  vm->order[0] = vm->current = FORTH_WID;
+  vm->norder = 1;
+  vm->nwl = FORTH_WID;
   vm->cfg = c;
   vm->code_cells_max = c.code_cells;
   if ((r = vm_alloc_stacks(vm)) || (r = alloc_memory(vm)) ||
       (r = alloc_tables(vm)) || (r = fheap_init(vm)) ||
       (r = install_ops(vm)) || (r = vm_install_core(vm)) ||
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
+      (r = vm_install_search(vm)) || (r = vm_install_substitute(vm)) ||
       (r = boot(vm))) {
     forth_destroy(vm);
     return r < -8 ? MN_EINVAL : MN_ENOMEM;

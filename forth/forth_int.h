@@ -72,6 +72,8 @@ static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
 #define MAX_SRC 16      /* nested input sources */
 #define MAX_CF 64       /* control-flow stack entries */
 #define MAX_CATCH 256   /* nested CATCH frames */
+#define MAX_ORDER 16    /* word lists in the search order */
+#define FORTH_WID 1     /* FORTH-WORDLIST */
 #define LINE_MAX_BYTES 1024
 #define CHUNK_CELLS 4096
 #define VM_BASE 0x10000
@@ -92,6 +94,8 @@ enum wkind {
   WK_2VALUE,
   WK_DEFER,    /* CALL code */
   WK_MARKER,
+  WK_FCONSTANT,/* float constant: body holds the bits (float.c) */
+  WK_FVALUE,   /* float value: body is its data-space address */
 };
 
 #define WF_IMMEDIATE 1
@@ -100,13 +104,17 @@ enum wkind {
 
 struct fword {
   const char *name; /* in a name chunk (never moves) */
-  uint32_t len;
+  uint16_t len;
+  uint16_t wl;      /* word list (search.c) */
   uint8_t flags, kind;
   uint16_t op;      /* WK_PRIM: opcode */
   const fcode *code;/* what EXECUTE runs */
   cell body;        /* data field address or constant value */
   cell body2;       /* 2CONSTANT high cell */
-  forth_hostfn fn;  /* WK_HOST */
+  union {
+    forth_hostfn fn;/* WK_HOST */
+    cell dp;        /* others: HERE when the header was made (FORGET) */
+  };
   void *ctx;
 };
 
@@ -219,6 +227,14 @@ struct forth_vm {
 
   struct ledit ledit;    /* terminal line editor (cfg.line_edit) */
 
+  /* Search order (search.c): word list ids, 1 = FORTH-WORDLIST. */
+  uint16_t order[MAX_ORDER]; int norder;
+  uint16_t current;      /* compilation word list */
+  uint16_t nwl;          /* word lists made so far */
+  uint32_t fence;        /* FORGET cannot go below this word */
+  cell nbuf[2]; int nbuf_next; /* NAME>STRING copies (heap blocks) */
+  cell subst;            /* SUBSTITUTE's list (substitute.c) */
+
   volatile int interrupt;
   int done;
   unsigned long fuel_used;
@@ -309,6 +325,7 @@ int vm_word_new(forth_vm *vm, const char *name, size_t len, int kind,
                 uint32_t *out);
 int vm_code_reserve(forth_vm *vm, size_t n);
 uint32_t vm_find(forth_vm *vm, const char *name, size_t len);
+uint32_t vm_find_wl(forth_vm *vm, const char *name, size_t len, unsigned wl);
 int vm_valid_xt(forth_vm *vm, cell xt);
 void vm_type(forth_vm *vm, const char *s, size_t n);
 void vm_note_error(forth_vm *vm, cell code);
@@ -322,6 +339,8 @@ int vm_install_words(forth_vm *vm);
 int vm_install_tools(forth_vm *vm);
 int vm_define_host(forth_vm *vm, const char *name, forth_hostfn fn,
                    void *ctx, int flags);
+int vm_define_host_n(forth_vm *vm, const char *name, size_t len,
+                     forth_hostfn fn, void *ctx, int flags);
 cell vm_allot(forth_vm *vm, cell n, int *err);
 const char *vm_word_name(forth_vm *vm, uint32_t w, size_t *len);
 uint32_t vm_word_of_code(forth_vm *vm, const fcode *code);
@@ -347,6 +366,10 @@ int vm_seg_share(forth_vm *to, void *seg);
 void vm_seg_release(void *seg);
 int vm_alloc_stacks(forth_vm *vm);
 int vm_install_strings(forth_vm *vm);
+int vm_install_search(forth_vm *vm);
+int vm_install_substitute(forth_vm *vm);
+int vm_marker_save(forth_vm *vm, cell *rec); /* search.c: order for MARKER */
+void vm_marker_restore(forth_vm *vm, cell rec);
 int vm_need(forth_vm *vm, int n);
 int vm_string(forth_vm *vm, const uint8_t **p, cell *n);
 

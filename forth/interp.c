@@ -9,7 +9,7 @@
  *
  * Interface:
  *   vm_refill, vm_parse_name, vm_reset_sources, vm_note_error,
- *   vm_install_core, forth_throw_text, vm_type
+ *   vm_install_core, forth_throw_text, forth_set_throw_text, vm_type
  */
 #include "forth_int.h"
 #include <mneme/err.h>
@@ -581,6 +581,13 @@ static int p_interp1(forth_vm *vm, void *ctx)
 
 /* ---- errors ------------------------------------------------------------- */
 
+static const char *(*throw_text_fn)(int code);
+
+void forth_set_throw_text(const char *(*fn)(int code))
+{
+  throw_text_fn = fn;
+}
+
 const char *forth_throw_text(int code)
 {
   static const char *const t[] = {
@@ -621,6 +628,11 @@ const char *forth_throw_text(int code)
     return "input line too long";
   if (code == FORTH_E_DEFER)
     return "deferred word not set";
+  if (throw_text_fn) {
+    const char *h = throw_text_fn(code);
+    if (h)
+      return h;
+  }
   return "";
 }
 
@@ -757,7 +769,7 @@ static int build_interpret(forth_vm *vm)
     return r;
   fcode *c = vm->cp, *loop = c;
   const void *const *L = forth_op_addr;
-  uint32_t i1 = vm_find(vm, "(interp1)", 9);
+  uint32_t i1 = vm_find_wl(vm, "(interp1)", 9, FORTH_WID);
   WORD(vm, w)->code = c;
   *c++ = (fcode)L[OP_CCALL]; *c++ = (fcode)WORD(vm, i1)->fn; *c++ = 0;
   *c++ = (fcode)L[OP_DUP_QBRANCH]; fcode *exit_site = c++;

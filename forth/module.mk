@@ -12,6 +12,7 @@ $(O)/gen/forth_prelude.c: forth/prelude.fs
 
 FORTH_SRCS := forth/vm.c forth/core.c forth/interp.c forth/compile.c \
               forth/words.c forth/strings.c forth/tools.c forth/heap.c forth/spawn.c \
+              forth/search.c forth/substitute.c \
               forth/ledit.c \
               $(O)/gen/forth_prelude.c
 $(eval $(call LIBRARY,forth,$(FORTH_SRCS)))
@@ -31,7 +32,7 @@ FUZZ_SCRIPTS += test/forth_fuzz.sh
 
 # The same VM and tests with 32-bit cells (forth/cell32/ wraps the sources).
 FORTH32_SRCS := $(addprefix forth/cell32/,vm.c core.c interp.c compile.c \
-                words.c strings.c tools.c heap.c spawn.c ledit.c) \
+                words.c strings.c tools.c heap.c spawn.c ledit.c search.c substitute.c) \
                 test/forth32_test.c
 $(foreach s,$(FORTH32_SRCS),$(eval CFLAGS_$(s) := -DFORTH_CELL_BITS=32))
 ifeq ($(HOSTED),yes)

@@ -56,5 +56,10 @@
     REPEAT 2DROP
   REFILL 0= UNTIL DROP ; IMMEDIATE
 : [IF] ( f -- ) 0= IF POSTPONE [ELSE] THEN ; IMMEDIATE
+: TRAVERSE-WORDLIST ( i*x xt wid -- j*x ) \ xt ( k*x nt -- l*x flag )
+  SWAP >R >R 0 >R
+  BEGIN 2R@ SWAP (wl-next) DUP WHILE
+    R> DROP DUP >R  2R> R@ -ROT 2>R  EXECUTE 0=
+  UNTIL 0 THEN DROP R> R> R> 2DROP DROP ;
 : (quit-loop) ( -- ) BEGIN REFILL WHILE INTERPRET (ok) REPEAT ;
 : QUIT ( -- ) (quit-reset) BEGIN ['] (quit-loop) CATCH ?DUP WHILE (report) REPEAT BYE ;

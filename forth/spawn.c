@@ -84,12 +84,19 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->halt_code = p->halt_code;
   c->quit_code = p->quit_code;
   c->undef_code = p->undef_code;
+  memcpy(c->order, p->order, sizeof c->order);
+  c->norder = p->norder;
+  c->current = p->current;
+  c->nwl = p->nwl;
+  c->fence = p->fence;
+  c->subst = p->subst;
+  memcpy(c->nbuf, p->nbuf, sizeof c->nbuf);
 }
 
 /* The child's first code: xt CATCH ?DUP IF (report) THEN BYE */
 static int boot_code(forth_vm *c, cell xt)
 {
-  uint32_t rep = vm_find(c, "(report)", 8);
+  uint32_t rep = vm_find_wl(c, "(report)", 8, FORTH_WID);
   if (!rep || vm_code_reserve(c, 12))
     return MN_ENOMEM;
   const void *const *L = forth_op_addr;
@@ -137,7 +144,10 @@ int forth_spawn(forth_vm *p, forth_cell xt, const struct forth_host *host,
 
 forth_cell forth_find(forth_vm *vm, const char *name)
 {
-  return vm && name ? (forth_cell)vm_find(vm, name, strlen(name)) : 0;
+  if (!vm || !name)
+    return 0;
+  uint32_t w = vm_find(vm, name, strlen(name));
+  return (forth_cell)(w ? w : vm_find_wl(vm, name, strlen(name), FORTH_WID));
 }
 
 void *forth_host_ctx(const forth_vm *vm)

@@ -262,7 +262,7 @@ static int squote(forth_vm *vm, int esc, int mode)
     }
     if ((r = compile_string(vm, a, n)))
       return r;
-    uint32_t t = vm_find(vm, "TYPE", 4);
+    uint32_t t = vm_find_wl(vm, "TYPE", 4, FORTH_WID);
     return vm_compile_xt(vm, t);
   }
   if (mode == 3) { /* ABORT" */

@@ -432,6 +432,16 @@ static int w_name_eq(forth_vm *vm, void *ctx)
   return 0;
 }
 
+static int name_cmp(const char *a, const uint8_t *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    int x = (unsigned char)a[i], y = b[i];
+    if ((x >= 'a' && x <= 'z' ? x - 32 : x) != (y >= 'a' && y <= 'z' ? y - 32 : y))
+      return 1;
+  }
+  return 0;
+}
+
 static int w_environment(forth_vm *vm, void *ctx)
 {
   const uint8_t *p;
@@ -444,9 +454,14 @@ static int w_environment(forth_vm *vm, void *ctx)
     {"/PAD", 256}, {"ADDRESS-UNIT-BITS", 8}, {"FLOORED", 0},
     {"MAX-CHAR", 255}, {"MAX-N", (cell)(((ucell)-1) >> 1)},
     {"MAX-U", -1}, {"RETURN-STACK-CELLS", 0}, {"STACK-CELLS", 0},
+    {"CORE", -1}, {"CORE-EXT", -1}, {"DOUBLE", -1}, {"DOUBLE-EXT", -1},
+    {"EXCEPTION", -1}, {"EXCEPTION-EXT", -1}, {"MEMORY-ALLOC", -1},
+    {"MEMORY-ALLOC-EXT", -1}, {"SEARCH-ORDER", -1}, {"SEARCH-ORDER-EXT", -1},
+    {"WORDLISTS", MAX_ORDER}, {"TOOLS", -1}, {"TOOLS-EXT", -1},
+    {"STRING", -1}, {"STRING-EXT", -1},
   };
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
-    if (strlen(env[i].q) == (size_t)n && !memcmp(env[i].q, p, (size_t)n)) {
+    if (strlen(env[i].q) == (size_t)n && !name_cmp(env[i].q, p, (size_t)n)) {
       cell v = env[i].v;
       if (!memcmp(env[i].q, "RETURN-STACK-CELLS", 5))
         v = vm->rsize;

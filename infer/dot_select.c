@@ -3,10 +3,13 @@
  *
  * On x86_64 it asks cpuid for the instruction sets and xgetbv for whether
  * the OS saves the wide registers (a kernel that has not enabled AVX in
- * XCR0 gets the scalar kernels). Elsewhere it is always the scalar one.
+ * XCR0 gets the scalar kernels). On AArch64 Advanced SIMD is always there;
+ * ID_AA64ISAR0_EL1 tells whether the dot-product instructions are (Linux
+ * emulates the read for programs at EL0). Elsewhere it is always the
+ * scalar one.
  *
  * Interface: quant_ops_best, quant_ops_named, quant_cpu_has_avx2,
- * quant_cpu_has_avx512.
+ * quant_cpu_has_avx512, quant_cpu_has_dotprod.
  */
 #include "mneme/quant.h"
 
@@ -60,6 +63,16 @@ quant_cpu_has_avx512(void)
 }
 #endif
 
+#if defined(__aarch64__)
+int
+quant_cpu_has_dotprod(void)
+{
+  uint64_t isar0;
+  __asm__ volatile("mrs %0, id_aa64isar0_el1" : "=r"(isar0));
+  return ((isar0 >> 44) & 0xf) >= 1;
+}
+#endif
+
 const struct quant_ops *
 quant_ops_named(const char *name)
 {
@@ -70,6 +83,12 @@ quant_ops_named(const char *name)
     return &quant_ops_avx2;
   if (streq(name, "avx512") && quant_cpu_has_avx512())
     return &quant_ops_avx512;
+#endif
+#if defined(__aarch64__)
+  if (streq(name, "neon"))
+    return &quant_ops_neon;
+  if (streq(name, "neon-dotprod") && quant_cpu_has_dotprod())
+    return &quant_ops_neon_dp;
 #endif
   return NULL;
 }
@@ -82,6 +101,11 @@ quant_ops_best(void)
     return &quant_ops_avx512;
   if (quant_cpu_has_avx2())
     return &quant_ops_avx2;
+#endif
+#if defined(__aarch64__)
+  if (quant_cpu_has_dotprod())
+    return &quant_ops_neon_dp;
+  return &quant_ops_neon;
 #endif
   return &quant_ops_scalar;
 }

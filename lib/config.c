@@ -69,6 +69,36 @@ static int decode_shells(struct pc_dec *d, struct mn_config_service *s) {
   return rc;
 }
 
+static int decode_net(struct pc_dec *d, struct mn_config_service *s) {
+  bool dhcp = false;
+  size_t n;
+  pc_dec_bool(d, &dhcp);
+  pc_dec_u32(d, &s->u.net.address);
+  pc_dec_u32(d, &s->u.net.netmask);
+  pc_dec_u32(d, &s->u.net.gateway);
+  int rc = pc_dec_error(d);
+  if (rc == 0)
+    rc = pc_dec_seq_len(d, &n);
+  if (rc)
+    return rc;
+  s->u.net.dhcp = dhcp;
+  if (n > 2 || (!dhcp && s->u.net.address == 0))
+    return MN_ERANGE;
+  s->u.net.ndns = (uint8_t)n;
+  s->u.net.dns_port = 53;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    uint16_t port;
+    pc_dec_u32(d, &s->u.net.dns[i]);
+    rc = pc_dec_u16(d, &port);
+    if (rc == 0 && port == 0)
+      rc = MN_ERANGE;
+    if (rc == 0 && i > 0 && port != s->u.net.dns_port)
+      rc = MN_ERANGE;
+    s->u.net.dns_port = port;
+  }
+  return rc;
+}
+
 /* The fields of one service variant. */
 static int decode_settings(struct pc_dec *d, struct mn_config_service *s) {
   switch (s->kind) {
@@ -103,6 +133,8 @@ static int decode_settings(struct pc_dec *d, struct mn_config_service *s) {
   }
   case MN_SVC_FORTH_SHELLS:
     return decode_shells(d, s);
+  case MN_SVC_NET:
+    return decode_net(d, s);
   default:
     return MN_EDECODE;
   }
@@ -171,6 +203,13 @@ static int decode_platform(struct pc_dec *d, struct mn_config *c) {
     pc_dec_u16(d, &c->platform.u.x86_64.serial_port);
     rc = pc_dec_bool(d, &fb);
     c->platform.u.x86_64.framebuffer = fb;
+    return rc;
+  }
+  case MN_PLATFORM_AARCH64: {
+    bool fb = false;
+    c->platform.kind = MN_PLATFORM_AARCH64;
+    rc = pc_dec_bool(d, &fb);
+    c->platform.u.aarch64.framebuffer = fb;
     return rc;
   }
   default:

@@ -23,8 +23,12 @@ else ifeq ($(TARGET),hosted-asan)
 else ifeq ($(TARGET),x86_64)
   HOSTED := no
   # platform/x86_64/module.mk sets CC and flags for the freestanding build.
+else ifeq ($(TARGET),aarch64)
+  HOSTED := no
+  AR := llvm-ar
+  # platform/aarch64/module.mk sets CC and flags for the freestanding build.
 else
-  $(error unknown TARGET '$(TARGET)': hosted, hosted-clang, hosted-asan, x86_64)
+  $(error unknown TARGET '$(TARGET)': hosted, hosted-clang, hosted-asan, x86_64, aarch64)
 endif
 
 ifeq ($(HOSTED),yes)

@@ -3,9 +3,14 @@
  *
  * Interface: forth_shells_start, forth_console_start.
  *
- * One small task per shell waits for input, then starts a session task
- * that creates the VM (with its line editor) and runs it until BYE, then
- * frees it (and its children); the shell task joins it and waits again. Out of memory is reported on the
+ * One small task per shell greets at once (banner and first ` ok`
+ * prompt), waits for input, then starts a session task that creates the
+ * VM (with its line editor) and runs it until BYE or the end of input,
+ * then frees it (and its children); the shell task joins it and greets
+ * again. An idle shell costs only its small task: the VM (about 300 KiB)
+ * is made at the first input. If input is already waiting when a shell
+ * starts (x86_64 puts a CR in to make the VM at boot), the VM starts at
+ * once and prints the banner itself. Out of memory is reported on the
  * shell's own output; the input that came is dropped and the shell tries
  * again at the next input.
  */
@@ -26,7 +31,13 @@ struct shell {
   struct bbq *in, *out;
   enum le_mode mode;
   int console;
+  int greeted;   /* the banner and first prompt are out: the VM skips them */
+  int no_memory; /* the last session could not make its VM */
 };
+
+#define BANNER "mneme Forth\r\n"
+/* What a fresh VM prints for an empty line: its first prompt. */
+#define FIRST_PROMPT " ok\r\n"
 
 /* Words every shell gets, compiled before the first prompt. */
 static const char shell_boot[] =
@@ -82,10 +93,12 @@ session(void *arg)
     kfree(ed);
     raw_out(sh, "mneme Forth: not enough memory for a shell\r\n");
     drain(sh);
+    sh->no_memory = 1;
     return 0;
   }
   lineedit_init(ed, sh->mode, forth_task_echo, ft);
-  raw_out(sh, "mneme Forth\r\n");
+  if (!sh->greeted)
+    raw_out(sh, BANNER);
   forth_task_run(ft);
   int bye = !ft->saw_eof;
   forth_task_destroy(ft);
@@ -100,7 +113,17 @@ shell_task(void *arg)
   for (;;) {
     const uint8_t *p;
     size_t len;
-    if (bbq_read_grant(sh->in, MN_FOREVER, &p, &len))
+    int err = bbq_read(sh->in, &p, &len);
+    if (err == MN_ECLOSED)
+      break; /* end of input */
+    /* Greet and wait for input, unless input is waiting (the VM starts
+     * now and greets) or the last VM could not be made (no prompt that
+     * cannot be kept). */
+    sh->greeted = err != 0 && !sh->no_memory;
+    if (sh->greeted)
+      raw_out(sh, BANNER FIRST_PROMPT);
+    sh->no_memory = 0;
+    if (err && bbq_read_grant(sh->in, MN_FOREVER, &p, &len))
       break; /* end of input */
     bbq_release(sh->in, 0);
     struct task *t;
@@ -110,13 +133,16 @@ shell_task(void *arg)
     } else {
       raw_out(sh, "mneme Forth: not enough memory for a shell\r\n");
       drain(sh);
+      sh->no_memory = 1;
     }
     if (sh->console && bye) {
       klog(LOG_INFO, "forth console: BYE");
       kernel_shutdown(0);
-      break;
+      return 0;
     }
   }
+  if (sh->console)
+    klog(LOG_INFO, "forth console: end of input");
   return 0;
 }
 

@@ -26,6 +26,7 @@
  */
 #include <string.h>
 #include "mneme/err.h"
+#include "mneme/forth_files.h"
 #include "mneme/forth_task.h"
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
@@ -180,6 +181,12 @@ forth_task_out(struct forth_task *ft, const char *s, size_t n)
 }
 
 void
+forth_task_flush(struct forth_task *ft)
+{
+  flush(ft, 1);
+}
+
+void
 forth_task_echo(void *ctx, const char *s, size_t n)
 {
   put(ctx, s, n, 0);
@@ -286,6 +293,9 @@ host_of(struct forth_task *ft, struct forth_host *h)
   h->key = ft_key;
   h->key_ready = ft_key_ready;
   h->now_ms = ft_now_ms;
+  h->open = forth_files_open;
+  h->read = forth_files_read;
+  h->close = forth_files_close;
 }
 
 /* ---- life cycle ------------------------------------------------------------- */

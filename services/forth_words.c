@@ -1,11 +1,13 @@
 /*
  * forth_words.c: the kernel words of mneme's Forth VMs.
  *
- * Interface: forth_words_install, forth_words_platform.
+ * Interface: forth_words_install, forth_words_platform, forth_words_add.
  *
  * SPAWN SEND RECV JOIN KILL ME PARENT TASKS STATUS SERVICE PORT-OPEN
  * PORT-WRITE PORT-READ (forth_task.h documents their stack effects),
- * and the words the platform registered (forth_words_platform).
+ * and the words the platform registered (forth_words_platform) and the
+ * services added (forth_words_add: the network words). THROW codes
+ * FT_E_MN(err) print mn_strerror(err).
  * A word that must wait returns FORTH_WAIT before consuming anything,
  * after naming the wait queue in ft->wq (and the queue's sequence number
  * taken before the check, so no wake is lost); the task loop waits and
@@ -15,6 +17,7 @@
  */
 #include <string.h>
 #include "mneme/err.h"
+#include "mneme/forth_files.h"
 #include "mneme/forth_task.h"
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
@@ -235,6 +238,8 @@ uptime_ns(void)
   return err ? ktime_now() : r.u.uptime_ns;
 }
 
+void (*forth_status_platform)(struct forth_task *ft);
+
 static int
 w_status(forth_vm *vm, void *ctx)
 {
@@ -252,6 +257,8 @@ w_status(forth_vm *vm, void *ctx)
       hs.high_water >> 10);
   say(ft, "kernel tasks %zu, switches %llu, forth VMs %u\n", task_list(NULL, 0),
       (unsigned long long)es.switches, forth_task_count());
+  if (forth_status_platform)
+    forth_status_platform(ft);
   return 0;
 }
 
@@ -472,6 +479,29 @@ w_port_read(forth_vm *vm, void *ctx)
 
 static const struct forth_task_word *plat_words;
 static size_t plat_nwords;
+static struct {
+  const struct forth_task_word *w;
+  size_t n;
+} extra[4];
+
+int
+forth_words_add(const struct forth_task_word *w, size_t n)
+{
+  for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
+    if (!extra[i].w) {
+      extra[i].w = w;
+      extra[i].n = n;
+      return 0;
+    }
+  }
+  return MN_ENOSPC;
+}
+
+static const char *
+mn_throw_text(int code)
+{
+  return code < -1000 && code > -1100 ? mn_strerror(code + 1000) : NULL;
+}
 
 void
 forth_words_platform(const struct forth_task_word *w, size_t n)
@@ -496,8 +526,15 @@ forth_words_install(struct forth_task *ft)
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (forth_define(ft->vm, words[i].name, words[i].fn, NULL))
       return MN_ENOMEM;
+  if (forth_files_install(ft))
+    return MN_ENOMEM;
   for (size_t i = 0; i < plat_nwords; i++)
     if (forth_define(ft->vm, plat_words[i].name, plat_words[i].fn, NULL))
       return MN_ENOMEM;
+  for (size_t k = 0; k < sizeof extra / sizeof extra[0]; k++)
+    for (size_t i = 0; i < extra[k].n; i++)
+      if (forth_define(ft->vm, extra[k].w[i].name, extra[k].w[i].fn, NULL))
+        return MN_ENOMEM;
+  forth_set_throw_text(mn_throw_text);
   return 0;
 }

@@ -1,7 +1,8 @@
 /*
- * kbd_decode.c: bytes from a terminal to key events (the pseudo-keyboard).
+ * kbd_decode.c: bytes from a terminal to key events (the pseudo-keyboard),
+ * and key presses back to a terminal's bytes (the consoles).
  *
- * Interface: kbd_decode_byte.
+ * Interface: kbd_decode_byte, kbd_to_bytes.
  *
  * A small state machine: plain bytes, ESC, CSI (ESC [) with an optional
  * number, and UTF-8 sequences. Needs nothing of the kernel (fuzzed on its
@@ -114,4 +115,48 @@ kbd_decode_byte(struct kbd_decoder *d, uint8_t b, struct key_event out[4])
   default:
     return decode_plain(d, b, out);
   }
+}
+
+static size_t seq(char out[8], const char *s) {
+  size_t n = 0;
+  while (s[n]) out[n] = s[n], n++;
+  return n;
+}
+
+size_t kbd_to_bytes(const struct key_event *ev, char out[8]) {
+  if (ev->kind != KEY_PRESSED) return 0;
+  switch (ev->code) {
+  case KEY_ENTER: return seq(out, "\r");
+  case KEY_BACKSPACE: return seq(out, "\x7f");
+  case KEY_TAB: return seq(out, "\t");
+  case KEY_ESC: return seq(out, "\033");
+  case KEY_UP: return seq(out, "\033[A");
+  case KEY_DOWN: return seq(out, "\033[B");
+  case KEY_RIGHT: return seq(out, "\033[C");
+  case KEY_LEFT: return seq(out, "\033[D");
+  case KEY_HOME: return seq(out, "\033[H");
+  case KEY_END: return seq(out, "\033[F");
+  case KEY_INSERT: return seq(out, "\033[2~");
+  case KEY_DELETE: return seq(out, "\033[3~");
+  case KEY_PAGE_UP: return seq(out, "\033[5~");
+  case KEY_PAGE_DOWN: return seq(out, "\033[6~");
+  case KEY_F:
+    if (ev->ch >= 1 && ev->ch <= 4) {
+      out[0] = '\033', out[1] = 'O', out[2] = (char)('P' + ev->ch - 1);
+      return 3;
+    }
+    return 0;
+  case KEY_CHAR: break;
+  default: return 0;
+  }
+  if (ev->ch == 0 || ev->ch >= 0x80) return 0; /* the layout is ASCII */
+  size_t n = 0;
+  char c = (char)ev->ch;
+  if (ev->mods & KEYMOD_ALT) out[n++] = '\033';
+  if (ev->mods & KEYMOD_CTRL) {
+    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 1);
+    else if (c >= '@' && c <= '_') c = (char)(c & 0x1f);
+  }
+  out[n++] = c;
+  return n;
 }

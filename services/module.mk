@@ -2,7 +2,7 @@
 SERVICES_SRCS := services/serial.c services/status.c services/userbridge.c \
                  services/sermux.c services/sermux_users.c services/kbdmux.c \
                  services/kbd_decode.c \
-                 services/tracing.c services/svcstart.c
+                 services/tracing.c services/svcstart.c services/files.c
 $(eval $(call LIBRARY,services,$(SERVICES_SRCS)))
 
 ifeq ($(HOSTED),yes)
@@ -29,7 +29,7 @@ FUZZ_SCRIPTS += test/svc_fuzz.sh
 # Forth userspace: VMs as kernel tasks, their kernel words, the shells and
 # their line editor (libforthsvc; needs libforth and libservices).
 FORTHSVC_SRCS := services/forth_task.c services/forth_words.c \
-                 services/forth_shell.c services/lineedit.c
+                 services/forth_shell.c services/lineedit.c services/forth_files.c
 $(eval $(call LIBRARY,forthsvc,$(FORTHSVC_SRCS)))
 ifeq ($(HOSTED),yes)
 TEST_SCRIPTS += test/forth_shell_e2e.py

@@ -1,13 +1,14 @@
 /*
  * sermux.c: the serial mux service.
  *
- * Interface: sermux_start, sermux_stats, sermux_port_stats, sermux_open,
- * sermux_write, sermux_read.
+ * Interface: sermux_start, sermux_release_input, sermux_stats,
+ * sermux_port_stats, sermux_open, sermux_write, sermux_read.
  *
  * Tasks:
  *   sermux     answers RegisterPort: allocates the port's two rings and
  *              starts its pump.
- *   sermux-rx  reads the serial rx ring through the frame demultiplexer
+ *   sermux-rx  (once input is released, when started with hold_input)
+ *              reads the serial rx ring through the frame demultiplexer
  *              (lib/sermux_frame) and copies each frame's payload into
  *              its port's rx ring (waiting up to SERMUX_STALL_NS for
  *              room, then counting the rest as lost).
@@ -42,6 +43,8 @@ static struct {
   struct svc_server *srv;
   uint16_t max_ports;
   uint32_t max_frame;
+  int hold_input;                 /* sermux-rx waits on input_gate */
+  struct waitq input_gate;
   /* owned by sermux-rx */
   struct smx_demux demux;
   /* slots in opening order; written by the server task only */
@@ -109,6 +112,8 @@ rx_task(void *arg)
   (void)arg;
   const uint8_t *p;
   size_t len;
+  while (mx.hold_input)
+    waitq_wait(&mx.input_gate, MN_FOREVER);
   while (bbq_read_grant(mx.srx, MN_FOREVER, &p, &len) == 0) {
     mx.wire_rx_bytes += len;
     size_t off = 0;
@@ -230,6 +235,8 @@ sermux_start(const struct sermux_config *cfg, uint64_t timeout_ns)
   memset(&mx, 0, sizeof mx);
   mx.max_ports = ports;
   mx.max_frame = max_frame;
+  mx.hold_input = cfg && cfg->hold_input;
+  waitq_init(&mx.input_gate);
   size_t dbuf = smx_demux_buf_size(max_frame);
   mx.ports = kzalloc(ports * sizeof *mx.ports);
   void *buf = kmalloc(dbuf);
@@ -256,6 +263,15 @@ sermux_start(const struct sermux_config *cfg, uint64_t timeout_ns)
   klog(LOG_INFO, "sermux: %u ports, %u-byte frames", (unsigned)ports,
        (unsigned)max_frame);
   return 0;
+}
+
+void
+sermux_release_input(void)
+{
+  if (!mx.hold_input)
+    return; /* not holding (or not started: input_gate unset) */
+  mx.hold_input = 0;
+  waitq_wake_all(&mx.input_gate);
 }
 
 void

@@ -1,10 +1,12 @@
 /*
  * svcstart.c: starts the configured services (see svcstart.h).
  *
- * Interface: svcstart_run, svcstart_one.
+ * Interface: svcstart_run, svcstart_one, svcstart_done.
  *
  * A service whose dependency did not start (failed, or not part of this
- * build) is skipped with a warning rather than left to time out.
+ * build) is skipped with a warning rather than left to time out. The mux
+ * starts with its input held: svcstart_done releases it once every port
+ * user has opened its port.
  */
 #include "mneme/err.h"
 #include "mneme/keyboard.h"
@@ -28,7 +30,7 @@ svcstart_one(const struct mn_config *c, const struct mn_config_service *s,
   case MN_SVC_SERIAL:
     return h && h->serial ? h->serial(h->arg) : MN_ENOTSUP;
   case MN_SVC_SERMUX: {
-    struct sermux_config mc = { s->u.sermux.ports, s->u.sermux.max_frame };
+    struct sermux_config mc = { s->u.sermux.ports, s->u.sermux.max_frame, 1 };
     return sermux_start(&mc, MN_SEC(1));
   }
   case MN_SVC_LOOPBACK:
@@ -49,6 +51,8 @@ svcstart_one(const struct mn_config *c, const struct mn_config_service *s,
     return h && h->forth_shells
            ? h->forth_shells(s->u.forth_shells.ports, s->u.forth_shells.nports, h->arg)
            : MN_ENOTSUP;
+  case MN_SVC_NET:
+    return h && h->net ? h->net(s, h->arg) : MN_ENOTSUP;
   default:
     return MN_ENOTSUP;
   }
@@ -101,5 +105,12 @@ svcstart_run(const struct mn_config *c, const struct svcstart_hooks *h)
       failed++;
     }
   }
+  svcstart_done();
   return failed;
+}
+
+void
+svcstart_done(void)
+{
+  sermux_release_input();
 }

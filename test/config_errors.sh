@@ -105,6 +105,20 @@ good_base | sed 's/^\[services\.hello\]$/[services.hello/' |
 printf '[kernel]\nheap = "1M"\n\n[platform]\nname = "hosted"\n\n[services]\nhello.port = "one"\n' |
   expect "dotted key line" '8: services\.hello\.port: expected an integer'
 
+# [services.net]: addresses, DNS servers, a static address without dhcp
+net() { good_base; printf '\n[services.net]\n%b\n' "$1"; }
+net 'address = "10.0.2.300"' | expect "net: bad address" '[0-9]+: services\.net\.address: expected an IPv4 address'
+net 'dns = ["10.0.2.3", "1.1.1.1", "8.8.8.8"]' | expect "net: three DNS servers" '[0-9]+: services\.net\.dns: expected a list of at most 2'
+net 'dns = ["10.0.2.2:99999"]' | expect "net: bad DNS port" '[0-9]+: services\.net\.dns: expected'
+net 'dns = ["10.0.2.2:53", "10.0.2.3:5353"]' | expect "net: DNS ports differ" '[0-9]+: services\.net\.dns: all DNS servers must use the same port'
+net 'dhcp = false' | expect "net: static without address" '[0-9]+: services\.net\.address: missing required value'
+net 'dhcp = false\naddress = "10.0.2.15"\ngateway = "10.0.2.2"\ndns = ["10.0.2.2:5353"]' > "$dir/net.toml"
+if python3 tools/mkconfig.py "$dir/net.toml" --dump | grep "^service net: {'dhcp': False, 'address': '10.0.2.15'" >/dev/null; then
+  echo "ok - net: static configuration bakes"
+else
+  echo "not ok - net: static configuration bakes"; fail=1
+fi
+
 # all errors of a file at once, in line order
 f="$dir/many.toml"
 good_base | sed -e 's/^heap = .*/heap = -1/' -e 's/^port = 1$/port = 1\nbogus = 1/' > "$f"

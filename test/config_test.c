@@ -43,7 +43,8 @@ static void hosted_round_trip(void **state) {
   assert_int_equal(c.kernel.max_tasks, 64);
   assert_int_equal(c.kernel.stack_size, 16384);
   assert_int_equal(c.kernel.log_level, MN_LOG_INFO);
-  assert_int_equal(c.nservices, MN_SVC_COUNT);
+  assert_int_equal(c.nservices, MN_SVC_COUNT - 1); /* net: --net starts it */
+  assert_null(mn_config_find(&c, MN_SVC_NET));
   assert_int_equal(c.services[0].kind, MN_SVC_SERIAL);
   assert_dependency_order(&c);
   assert_non_null(s = mn_config_find(&c, MN_SVC_SERMUX));
@@ -104,6 +105,16 @@ static void full_round_trip(void **state) {
   assert_int_equal(c.platform.kind, MN_PLATFORM_X86_64);
   assert_int_equal(c.platform.u.x86_64.serial_port, 0x2f8);
   assert_int_equal(c.platform.u.x86_64.framebuffer, 0);
+  assert_non_null(s = mn_config_find(&c, MN_SVC_NET));
+  assert_int_equal(s->u.net.dhcp, 0);
+  assert_int_equal(s->u.net.address, 0xc0a80714);
+  assert_int_equal(s->u.net.netmask, 0xffff0000);
+  assert_int_equal(s->u.net.gateway, 0xc0a80701);
+  assert_int_equal(s->u.net.ndns, 2);
+  assert_int_equal(s->u.net.dns[0], 0xc0a80735);
+  assert_int_equal(s->u.net.dns[1], 0x09090909);
+  assert_int_equal(s->u.net.dns_port, 5353);
+  assert_string_equal(mn_service_name(MN_SVC_NET), "net");
   assert_string_equal(mn_service_name(MN_SVC_PSEUDO_KEYBOARD), "pseudo_keyboard");
   assert_string_equal(mn_service_name(MN_SVC_COUNT), "?");
 }
@@ -272,7 +283,21 @@ static void malformed_bytes(void **state) {
   /* unknown platform; bad bool */
   start(&e, buf, sizeof buf, 1, 0);
   pc_enc_seq_len(&e, 0);
-  pc_enc_variant(&e, 2);
+  pc_enc_variant(&e, 3);
+  assert_int_equal(decode(&e), MN_EDECODE);
+  /* aarch64: one bool */
+  start(&e, buf, sizeof buf, 1, 0);
+  pc_enc_seq_len(&e, 0);
+  pc_enc_variant(&e, MN_PLATFORM_AARCH64);
+  pc_enc_u8(&e, 1);
+  struct mn_config c;
+  assert_int_equal(mn_config_decode(&c, buf, pc_enc_len(&e)), 0);
+  assert_int_equal(c.platform.kind, MN_PLATFORM_AARCH64);
+  assert_int_equal(c.platform.u.aarch64.framebuffer, 1);
+  start(&e, buf, sizeof buf, 1, 0);
+  pc_enc_seq_len(&e, 0);
+  pc_enc_variant(&e, MN_PLATFORM_AARCH64);
+  pc_enc_u8(&e, 2);
   assert_int_equal(decode(&e), MN_EDECODE);
   start(&e, buf, sizeof buf, 1, 0);
   pc_enc_seq_len(&e, 0);

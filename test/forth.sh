@@ -16,6 +16,25 @@ out=$("$F" $T/tester.fs $T/wordsets.fs </dev/null 2>&1)
 if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* ]]; then ok "word sets ($T/wordsets.fs)"
 else no "word sets: $out"; fi
 
+# One file per optional word set (test/forth/<set>.fs), each ending in TESTS-DONE.
+for set in search tools string; do
+  out=$("$F" $T/tester.fs $T/$set.fs </dev/null 2>&1)
+  if [[ "$out" == *"ok - all"* && "$out" != *"not ok"* && "$out" != *THROW* ]]; then ok "word set $set ($T/$set.fs)"
+  else no "word set $set: $(echo "$out" | grep -E 'not ok|THROW' | head -5)"; fi
+done
+
+# SEE gives source for every kind of word.
+out=$(printf '%s\n' ': s1 1 2 + IF ." yes" ELSE 3 THEN 0 DO I . LOOP ; IMMEDIATE' \
+  'VARIABLE s2 5 s2 !' '7 CONSTANT s3' '1 2 2CONSTANT s4' '3 VALUE s5' 'DEFER s6' "' s1 IS s6" \
+  ': mk CREATE , DOES> @ 1+ ;' '9 mk s7' 'MARKER s8' \
+  'SEE s1 SEE s2 SEE s3 SEE s4 SEE s5 SEE s6 SEE s7 SEE s8 SEE DUP SEE EMIT' | "$F" 2>&1)
+seen=1
+for want in ': s1' '." yes"' 'IMMEDIATE' 'VARIABLE s2  ( holds 5 )' '7 CONSTANT s3' '1 2 2CONSTANT s4' \
+    '3 VALUE s5' "DEFER s6  ' s1 IS s6" 'CREATE s7' 'DOES>' '@ 1+' 'MARKER s8' 'CODE DUP' 'CODE EMIT'; do
+  [[ "$out" == *"$want"* ]] || { no "SEE: missing [$want] in: $out"; seen=0; }
+done
+[ $seen = 1 ] && ok "SEE decompiles every kind of word"
+
 G=/usr/share/gforth/0.7.3/test
 if [ -f $G/coretest.fs ]; then
   out=$(echo TESTS-DONE | "$F" $T/tester.fs $G/coretest.fs 2>&1)
@@ -82,10 +101,18 @@ def rd(t=1.0, want=None):
     return out
 os.write(fd, b'1 2 +\x7f- .\r'); a = rd(5, b'ok')
 os.write(fd, b'\x1b[A\r'); b = rd(5, b'ok')
-os.write(fd, b': x begin again ; x\r'); time.sleep(0.5); os.kill(pid, signal.SIGINT)
+os.write(fd, b': x begin again ; x\r'); rd(5, b'again ; x')  # echoed: the line is in
+os.kill(pid, signal.SIGINT)
 c = rd(5, b'THROW')
-os.write(fd, b'\x04'); rd(2)
-_, st = os.waitpid(pid, 0)
+os.write(fd, b'\x04')
+end = time.time() + 10
+while True:  # Ctrl-D ends it; a hang is reported, not waited out
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done or time.time() > end:
+        break
+    rd(0.1)
+if not done:
+    os.kill(pid, signal.SIGKILL); _, st = os.waitpid(pid, 0)
 print('edit' if b'-1  ok' in a else 'no-edit:%r' % a)
 print('history' if b'1 2 - .' in b and b'-1  ok' in b else 'no-history:%r' % b)
 print('interrupt' if b'user interrupt (THROW -28)' in c else 'no-interrupt:%r' % c)

@@ -11,9 +11,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mneme_host import O, Hosted, KernelGone, StepFailed  # noqa: E402
 from mneme_wire import cobs_decode, cobs_encode, varint  # noqa: E402
 
-O = os.environ.get("O", "build/hosted")
 STATUS = bytes.fromhex("1463b774ce294ea994c0c07056184c38")
 REGISTRY = bytes.fromhex("d87d6ec12f8f460b83353aa3add16c11")
 SERIAL = bytes.fromhex("f06aac0127734266868158 3ffe756554".replace(" ", ""))
@@ -67,15 +67,10 @@ def request(uuid, nonce, body):
 
 class Kernel:
     def __init__(self, heap="256K"):
-        self.port = random.randint(20000, 60000)
-        self.p = subprocess.Popen([f"{O}/mneme", "--heap", heap, "--serial", f"tcp:{self.port}"],
-                                  stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                self.s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-                break
-            except OSError:
-                time.sleep(0.02)
+        self.k = Hosted(heap=heap)  # waits until the kernel listens
+        self.p = self.k.p
+        self.s = self.k.connect()
+        self.s.settimeout(1.0)  # waits below look at their deadline each second
         self.buf = b""
         self.wire = b""
 
@@ -92,10 +87,13 @@ class Kernel:
         while b"\0" not in self.buf:
             while b"\0" not in self.wire:
                 if time.time() > deadline:  # other ports keep talking
-                    raise EOFError("no reply on port 4")
-                chunk = self.s.recv(4096)
+                    raise EOFError("no reply on port 4 within %g s" % timeout)
+                try:
+                    chunk = self.s.recv(4096)
+                except socket.timeout:
+                    continue
                 if not chunk:
-                    raise EOFError
+                    raise EOFError("serial line closed: " + self.k.gone_message())
                 self.wire += chunk
             frame, self.wire = self.wire.split(b"\0", 1)
             try:
@@ -112,33 +110,27 @@ class Kernel:
         return self.recv_frame()
 
     def wait_ready(self, limit=20.0):
-        """Pings until the bridge answers: frames for sermux port 4 that
-        arrive before the bridge has opened it are counted and dropped.
-        Then drains any duplicate answers."""
-        deadline = time.time() + limit
-        while time.time() < deadline:
-            self.send_frame(request(STATUS, 1, bytes([0, 1])))
-            try:
-                self.recv_frame(timeout=0.5)
-                break
-            except EOFError:
-                continue
-        while True:
-            try:
-                self.recv_frame(timeout=0.5)
-            except EOFError:
-                return
+        """One ping, sent at once: the mux holds input until the bridge's
+        port is open, so the first answer says the bridge is up."""
+        self.send_frame(request(STATUS, 1, bytes([0, 1])))
+        r = self.recv_frame(timeout=limit)
+        if r != b"\x10" + STATUS + b"\x01\x00\x00\x01":
+            raise EOFError(f"the bridge's first answer is wrong: {r!r}")
 
     def stop(self):
         self.s.close()
-        self.p.kill()
-        self.p.wait()
+        self.k.stop()
 
 
 def main():
-    k = Kernel()
+    try:
+        k = Kernel()
+    except (KernelGone, StepFailed) as e:
+        check(False, f"the kernel does not start: {e}")
+        return 1
     try:
         k.wait_ready()
+        check(True, "the bridge answers the first request, sent at once after connecting")
         # Ping(42): 10 uuid | nonce 5 | Ok | variant 0 | u32 42
         r = k.call(STATUS, 5, bytes([0, 42]))
         check(r == b"\x10" + STATUS + b"\x05\x00\x00\x2a", "ping reply bytes")
@@ -206,7 +198,7 @@ def main():
         check(r == b"\x10" + STATUS + b"\x50\x00\x00\x07", "kernel still serves after hostile input")
         check(k.p.poll() is None, "kernel process still running")
     except (OSError, EOFError, IndexError) as e:
-        check(False, f"exchange failed: {e!r}")
+        check(False, f"exchange failed: {e}")
     finally:
         k.stop()
     # A heap too small to boot gets a clear error.

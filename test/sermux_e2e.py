@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import svc_wire as w  # noqa: E402
+from mneme_host import Hosted, KernelGone, StepFailed  # noqa: E402
 
 O = w.build_dir()
 failed = 0
@@ -64,7 +65,13 @@ def phase1(kport, base, term_out):
     check(k is not None, "a port above 15 is discovered through status and bridged")
     if k is None:
         return
-    time.sleep(0.2)
+    # A loopback round trip through mnemeterm after k connected: by then
+    # mnemeterm has accepted k too (it polls every listener each round).
+    lb = w.connect(base + 0)
+    lb.sendall(b"barrier")
+    check(w.recv_until(lb, lambda b: b == b"barrier") == b"barrier",
+          "loopback echoes after the key-echo bridge connected")
+    lb.close()
     p = w.connect(base + 2)
     p.sendall(b"aB\r\x1b[A\x03\xc3\xa9")
     want = [("press", 0, 97, 0), ("release", 0, 97, 0),
@@ -107,7 +114,7 @@ def phase1(kport, base, term_out):
           "status: ports_open (%d) matches the port list" % mux["ports_open"])
     byport = {p["port"]: p for p in ports}
     lb = byport.get(0, {})
-    check(lb.get("rx_bytes") == 9 + 300 + 5000 and lb.get("tx_bytes") == lb.get("rx_bytes"),
+    check(lb.get("rx_bytes") == 9 + 300 + 5000 + 7 and lb.get("tx_bytes") == lb.get("rx_bytes"),
           "status: loopback port counted every byte in and out")
     check(mux["malformed"] == 0 and mux["oversized"] == 0 and
           mux["short_frames"] == 0 and all(p["rx_lost_bytes"] == 0 for p in ports),
@@ -204,16 +211,17 @@ def phase2(kport):
 
 
 def main():
-    kport = w.free_port()
     base = w.free_base(24)
-    env = dict(os.environ)
-    klog = open(os.path.join("build", "test-logs", "sermux_e2e-kernel.log"), "w") \
-        if os.path.isdir("build/test-logs") else open(os.devnull, "w")
-    kern = w.start([O + "/mneme", "--heap", "1M", "--serial", "tcp:%d" % kport,
-                    "--key-echo", "20", "--log", "debug"], stderr=klog, env=env)
+    klog = os.path.join("build", "test-logs", "sermux_e2e-kernel.log") \
+        if os.path.isdir("build/test-logs") else None
+    try:
+        kern = Hosted("--key-echo", "20", "--log", "debug", heap="1M", log_path=klog)
+    except (KernelGone, StepFailed) as e:
+        check(False, "the kernel does not start: %s" % e)
+        return 1
+    kport = kern.port
     term_log = "build/sermux_e2e-term.out"
     try:
-        time.sleep(0.3)
         with open(term_log, "w") as tout:
             term = w.start([O + "/mnemeterm", "tcp:127.0.0.1:%d" % kport, "-b", str(base),
                             "-i", "-1", "-l", "debug", "--color", "never",
@@ -230,17 +238,16 @@ def main():
               "tracing: an event with fields decodes in mnemeterm")
         check("pseudo-kbd: -> publish{bytes=" in out and "span: <- #" in out,
               "tracing: span enter and exit decode")
-        klines = open(klog.name).read() if klog.name != os.devnull else ""
+        klines = b"".join(kern.lines).decode(errors="replace")
         check("sermux: port open port=1 capacity=1024" in klines,
               "tracing: text fallback on the console before the mux is up")
         check("trace_bad 0" in out and "trace_records 0" not in out,
               "tracing: every record decoded")
         check("mneme is up" in out, "tracing: kernel log lines arrive as Log records")
         phase2(kport)
-        check(kern.poll() is None, "kernel still running")
+        check(kern.alive(), "kernel still running")
     finally:
-        kern.terminate()
-        kern.wait(5)
+        kern.stop()
     if failed:
         print("# mnemeterm output:\n" + "".join("#  " + ln for ln in open(term_log).readlines()[-20:]))
     return 1 if failed else 0

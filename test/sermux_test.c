@@ -134,7 +134,7 @@ setup(void **state)
       task_spawn("fake-serial", fake_serial, 0, 0, 0))
     return -1;
   smx_demux_init(&host, host_buf, sizeof host_buf, 512);
-  struct sermux_config cfg = { 16, 512 };
+  struct sermux_config cfg = { 16, 512, 0 };
   if (sermux_start(&cfg, MN_SEC(1)) || kbdmux_start() ||
       sermux_loopback_start(0))
     return -1;

@@ -143,6 +143,61 @@ class PortList:
             put_varint(out, p)
 
 
+class IPv4:
+    """A dotted IPv4 address ("" for none), encoded as a u32 varint
+    (a.b.c.d is a<<24 | b<<16 | c<<8 | d; 0 for none)."""
+
+    def describe(self):
+        return 'an IPv4 address like "10.0.2.15"'
+
+    @staticmethod
+    def parse(v):
+        m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})", v)
+        if not m or any(int(x) > 255 for x in m.groups()):
+            return None
+        a, b, c, d = (int(x) for x in m.groups())
+        return a << 24 | b << 16 | c << 8 | d
+
+    def convert(self, v):
+        if not isinstance(v, str) or (v != "" and self.parse(v) is None):
+            raise ValueError(f"expected {self.describe()}, got {show(v)}")
+        return v
+
+    def encode(self, out, v):
+        put_varint(out, self.parse(v) if v else 0)
+
+
+class DnsList:
+    """Up to two DNS servers, "a.b.c.d" or "a.b.c.d:port"; encoded as a
+    seq of (address u32, port u16)."""
+
+    def describe(self):
+        return 'a list of at most 2 addresses like "10.0.2.3" or "10.0.2.2:5353"'
+
+    def convert(self, v):
+        if not isinstance(v, list) or len(v) > 2:
+            raise ValueError(f"expected {self.describe()}, got {show(v)}")
+        ports = set()
+        for x in v:
+            if not isinstance(x, str):
+                raise ValueError(f"expected {self.describe()}, got {show(v)}")
+            addr, _, port = x.partition(":")
+            if IPv4.parse(addr) is None or (port and not (
+                    port.isdigit() and 1 <= int(port) <= 0xFFFF)):
+                raise ValueError(f"expected {self.describe()}, got {show(x)}")
+            ports.add(int(port) if port else 53)
+        if len(ports) > 1:
+            raise ValueError("all DNS servers must use the same port")
+        return v
+
+    def encode(self, out, v):
+        put_varint(out, len(v))
+        for x in v:
+            addr, _, port = x.partition(":")
+            put_varint(out, IPv4.parse(addr))
+            put_varint(out, int(port) if port else 53)
+
+
 U8, U16, U32 = Int(0, 0xFF, "u8"), Int(0, 0xFFFF, "u16"), Int(0, 0xFFFFFFFF, "u32")
 PORT = U16
 
@@ -194,6 +249,13 @@ SERVICES = {
     "forth_shells": Service(8, ["sermux"], {
         "ports": Key(PortList(8), [10, 11, 12, 13]),
     }, "Forth shells, one per port"),
+    "net": Service(9, [], {
+        "dhcp": Key(Bool(), True, doc="address from DHCP (else address/netmask/gateway)"),
+        "address": Key(IPv4(), "", doc="static address (dhcp = false)"),
+        "netmask": Key(IPv4(), "255.255.255.0", doc="static netmask"),
+        "gateway": Key(IPv4(), "", doc="static default route"),
+        "dns": Key(DnsList(), [], doc="DNS servers; override DHCP's"),
+    }, "the network service (lwIP) on the first NIC"),
 }
 ENABLED = Key(Bool(), True, doc="start this service")
 
@@ -204,6 +266,9 @@ PLATFORMS = {
     }),
     "x86_64": (1, {
         "serial_port": Key(U16, 0x3F8, doc="I/O port of the UART"),
+        "framebuffer": Key(Bool(), True, doc="use the UEFI framebuffer console"),
+    }),
+    "aarch64": (2, {
         "framebuffer": Key(Bool(), True, doc="use the UEFI framebuffer console"),
     }),
 }
@@ -344,6 +409,10 @@ class Checker:
                                f"needs service '{dep}', which is {state}"
                                f" (enable [services.{dep}])")
         self.check_ports(enabled)
+        net = enabled.get("net")
+        if net and not net["dhcp"] and not net["address"]:
+            self.error(("services", "net", "address"),
+                       "missing required value (dhcp = false needs a static address)")
         return enabled
 
     def check_ports(self, enabled):

@@ -29,7 +29,8 @@
   X(MN_SVC_KEYBOARD_MUX, "keyboard_mux") \
   X(MN_SVC_TRACING, "tracing") \
   X(MN_SVC_STATUS, "status") \
-  X(MN_SVC_FORTH_SHELLS, "forth_shells")
+  X(MN_SVC_FORTH_SHELLS, "forth_shells") \
+  X(MN_SVC_NET, "net")
 
 enum mn_service_kind {
 #define MN_SVC_ENUM(name, text) name,
@@ -38,7 +39,7 @@ enum mn_service_kind {
   MN_SVC_COUNT
 };
 
-enum mn_platform_kind { MN_PLATFORM_HOSTED, MN_PLATFORM_X86_64 };
+enum mn_platform_kind { MN_PLATFORM_HOSTED, MN_PLATFORM_X86_64, MN_PLATFORM_AARCH64 };
 
 /* Log levels, as mnemOS numbers them. */
 enum mn_log_level { MN_LOG_TRACE, MN_LOG_DEBUG, MN_LOG_INFO, MN_LOG_WARN,
@@ -60,6 +61,8 @@ struct mn_config_service {
     struct { uint16_t port; } pseudo_keyboard;
     struct { uint16_t port; uint8_t max_level; uint32_t heartbeat_ms; } tracing;
     struct { uint16_t ports[MN_CONFIG_MAX_SHELLS]; uint8_t nports; } forth_shells;
+    struct { uint8_t dhcp; uint32_t address, netmask, gateway; uint8_t ndns;
+             uint32_t dns[2]; uint16_t dns_port; } net; /* IPv4 a<<24|b<<16|c<<8|d */
   } u; /* serial, keyboard_mux and status have no settings */
 };
 
@@ -77,6 +80,7 @@ struct mn_config {
     union {
       struct { struct mn_str serial; } hosted; /* "stdio" or "tcp:PORT" */
       struct { uint16_t serial_port; uint8_t framebuffer; } x86_64;
+      struct { uint8_t framebuffer; } aarch64;
     } u;
   } platform;
 };

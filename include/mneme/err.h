@@ -29,7 +29,14 @@
   X(MN_EACCESS,   -18, "not permitted") \
   X(MN_ESERVICE,  -19, "service returned an error") \
   X(MN_EFORMAT,   -20, "bad file format") \
-  X(MN_ERANGE,    -21, "out of range")
+  X(MN_ERANGE,    -21, "out of range") \
+  X(MN_ENETDOWN,  -22, "network is down (no link or no address)") \
+  X(MN_ENOROUTE,  -23, "no route to host") \
+  X(MN_ECONNREFUSED, -24, "connection refused") \
+  X(MN_ECONNRESET, -25, "connection reset by peer") \
+  X(MN_ECONNABORTED, -26, "connection aborted") \
+  X(MN_ENONAME,   -27, "name not found") \
+  X(MN_EADDRINUSE, -28, "address in use")
 
 enum mn_err {
   MN_OK = 0,

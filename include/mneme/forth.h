@@ -170,5 +170,8 @@ unsigned long forth_errors(const forth_vm *vm);
 
 /* Standard meaning of a THROW code ("" if none). */
 const char *forth_throw_text(int code);
+/* Text for THROW codes the VM does not know (fn returns NULL if it does
+ * not know either); the kernel words use it for FT_E_MN codes. */
+void forth_set_throw_text(const char *(*fn)(int code));
 
 #endif

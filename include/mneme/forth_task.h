@@ -56,6 +56,8 @@
 #define FT_E_PORT (-301)         /* port cannot be opened / is not ours */
 #define FT_E_SERVICE (-302)      /* the request could not be sent or timed out */
 #define FT_E_NOMEM (-303)        /* no memory for a new VM */
+/* An MN_ error as a THROW code (-1001 ... -1099): its text is mn_strerror's. */
+#define FT_E_MN(err) (-1000 + (err))
 
 enum ft_flags {
   FT_CRLF = 1 << 0,     /* output LF as CR LF */
@@ -137,6 +139,11 @@ struct forth_task_word {
   forth_hostfn fn;
 };
 void forth_words_platform(const struct forth_task_word *w, size_t n);
+/* Words a service adds (the network words, ...), beside the platform's;
+ * up to four sets. 0 or MN_ENOSPC. */
+int forth_words_add(const struct forth_task_word *w, size_t n);
+/* Lines a platform adds to STATUS (x86_64: its cores); NULL: none. */
+extern void (*forth_status_platform)(struct forth_task *ft);
 
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */
@@ -146,6 +153,9 @@ int forth_words_install(struct forth_task *ft);
 struct forth_task *forth_task_find(uint32_t id);
 struct forth_task *forth_task_first(void);
 void forth_task_out(struct forth_task *ft, const char *s, size_t n);
+/* Sends what forth_task_out buffered now (a host word about to wait
+ * announces it is ready); may wait for room. */
+void forth_task_flush(struct forth_task *ft);
 /* Output that never waits (line editor echo); ctx is the forth_task. */
 void forth_task_echo(void *ctx, const char *s, size_t n);
 int forth_task_spawn_child(struct forth_task *parent, forth_cell xt, uint32_t *id);

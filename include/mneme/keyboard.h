@@ -133,6 +133,15 @@ struct kbd_decoder {
  * byte, then the byte's key). Returns how many. */
 int kbd_decode_byte(struct kbd_decoder *d, uint8_t b, struct key_event out[4]);
 
+/*
+ * The other way: the bytes a terminal sends for a key press (ASCII;
+ * control codes for Ctrl+letter; ESC prefix for Alt; ANSI sequences for
+ * arrows, Home/End, Insert/Delete, Page Up/Down, F1-F4). Returns the
+ * count (0 for releases and keys without bytes). Consoles use it to turn
+ * any keyboard's events into the bytes a shell reads.
+ */
+size_t kbd_to_bytes(const struct key_event *ev, char out[8]);
+
 /* Reads sermux `port` and publishes its bytes as key events. */
 int pseudo_keyboard_start(uint16_t port);
 

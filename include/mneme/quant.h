@@ -157,11 +157,17 @@ extern const struct quant_ops quant_ops_avx512; /* + AVX-512 BW/VL/VNNI */
 int quant_cpu_has_avx2(void);
 int quant_cpu_has_avx512(void);
 #endif
+#if defined(__aarch64__)
+extern const struct quant_ops quant_ops_neon;    /* Advanced SIMD */
+extern const struct quant_ops quant_ops_neon_dp; /* + DotProd (SDOT) */
+int quant_cpu_has_dotprod(void);
+#endif
 
 /* The fastest variant this CPU (and the OS's saved register state) can run. */
 const struct quant_ops *quant_ops_best(void);
 
-/* The variant of that name ("scalar", "avx2", "avx512"), or NULL if it is
+/* The variant of that name ("scalar", "avx2", "avx512", "neon",
+ * "neon-dotprod"), or NULL if it is
  * unknown or this CPU cannot run it. */
 const struct quant_ops *quant_ops_named(const char *name);
 

@@ -110,6 +110,8 @@ struct sermux_stats {
 struct sermux_config {
   uint16_t ports;                /* 0: SERMUX_PORTS_DEFAULT */
   uint32_t max_frame;            /* 0: SERMUX_MAX_FRAME_DEFAULT; >= 8 */
+  int hold_input;                /* 1: read nothing from the serial line
+                                  * until sermux_release_input() */
 };
 
 /*
@@ -119,6 +121,14 @@ struct sermux_config {
  * serial_get_port.
  */
 int sermux_start(const struct sermux_config *cfg, uint64_t timeout_ns);
+
+/*
+ * Lets the mux read the serial line (started with hold_input): the port
+ * users of the configuration have opened their ports by then, so their
+ * first bytes are delivered, not counted as frames for closed ports.
+ * Until then the host's bytes wait in the serial driver (back-pressure).
+ */
+void sermux_release_input(void);
 
 /* Fills *out; zeroes if the mux is not running. */
 void sermux_stats(struct sermux_stats *out);

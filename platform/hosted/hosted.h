@@ -22,9 +22,26 @@ void hosted_fault_init(void);
 
 /*
  * Starts the serial port driver and registers the serial port service.
- * spec: "stdio" (stdin/stdout) or "tcp:PORT" (a listener on 127.0.0.1).
+ * spec: "stdio" (stdin/stdout) or "tcp:PORT" (a listener on 127.0.0.1;
+ * PORT 0: a free port, logged as "serial: listening on 127.0.0.1:N").
  * Returns 0, MN_EINVAL (bad spec), MN_EIO (cannot listen), MN_ENOMEM.
  */
 int hosted_serial_start(const char *spec);
+
+/*
+ * Starts the NIC driver over libslirp and registers it as the netdev
+ * service (netdev.h). spec: "slirp", optionally followed by
+ * ",hostfwd=H:G" (127.0.0.1:H on the host reaches guest port G), more
+ * than once. Returns 0, MN_EINVAL (bad spec), MN_EADDRINUSE, MN_ENOMEM,
+ * MN_EIO.
+ */
+int hosted_slirp_start(const char *spec);
+
+/*
+ * Serves the disk image file at path as block device n (BLOCKDEV_UUID_N,
+ * blockdev.h). Returns 0, MN_ENOENT (cannot open), MN_EINVAL (n too
+ * large, or smaller than a sector), MN_ENOMEM, MN_EEXIST.
+ */
+int hosted_disk_start(unsigned n, const char *path);
 
 #endif

@@ -2,7 +2,8 @@
  * main.c: mneme as a Linux process.
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
- *              [--config FILE] [--key-echo PORT]
+ *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
+ *              [--disk IMAGE]...
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -12,6 +13,13 @@
  * and its port users, the keyboard mux, tracing, status. The userspace
  * message bridge runs on sermux port 4, or on the bare serial port when
  * the mux is disabled. Command-line options override the configuration.
+ * --net slirp gives the network service a NIC over libslirp
+ * (platform/hosted/slirp.c); the service runs with [services.net]'s
+ * settings, or DHCP when the configuration has none, and the default
+ * heap grows to 32 MiB.
+ * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
+ * system partition or first FAT volume is /boot) and the files service
+ * mounts what they hold; with disks the heap is at least DISK_HEAP.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -22,22 +30,31 @@
 #include <unistd.h>
 #include "console.h"
 #include "hosted.h"
+#include "mneme/blockdev.h"
 #include "mneme/config.h"
+#include "mneme/files.h"
 #include "mneme/err.h"
 #include "mneme/forth_shell.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
+#include "mneme/net.h"
 #include "mneme/sermux.h"
 #include "mneme/svcstart.h"
 #include "mneme/task.h"
 
+#define NET_HEAP_MIN ((size_t)32 << 20)  /* default heap with --net */
+#define DISK_HEAP (16u << 20)
+
 struct opts {
+  const char *disks[BLOCKDEV_MAX_DISKS];
+  unsigned ndisks;
   size_t heap;                 /* 0: from the configuration */
   const char *serial;          /* NULL: from the configuration */
   int log_level;               /* -1: from the configuration */
   const char *config;          /* NULL: the baked one */
   int key_echo;                /* sermux port, -1: none */
+  const char *net;             /* NULL: no NIC */
   struct mn_config cfg;
   uint8_t *cfg_bytes;
   char serial_spec[64];
@@ -64,13 +81,20 @@ usage(void)
 {
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
-          "             [--config FILE] [--key-echo PORT]\n"
+          "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
+          "             [--disk IMAGE]...\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
-          "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT\n"
+          "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
+          "                  free port, named in the log line \"serial: listening on\")\n"
           "  --log LEVEL     trace, debug, info, warn or error (default: config)\n"
           "  --config FILE   configuration: a .bin from tools/mkconfig.py, or a\n"
           "                  .toml (converted with python3 tools/mkconfig.py)\n"
-          "  --key-echo PORT write every key event as a text line to sermux PORT\n");
+          "  --key-echo PORT write every key event as a text line to sermux PORT\n"
+          "  --net slirp     a NIC on slirp's user-mode network (10.0.2.15 by DHCP;\n"
+          "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
+          "                  127.0.0.1:H to the guest's port G\n"
+          "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
+          "                  its FAT volumes appear as /boot, /disk1, ...\n");
 }
 
 static int
@@ -82,6 +106,7 @@ parse_args(int argc, char **argv, struct opts *o)
   o->log_level = -1;
   o->config = 0;
   o->key_echo = -1;
+  o->net = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -91,8 +116,16 @@ parse_args(int argc, char **argv, struct opts *o)
       if (parse_size(v, &o->heap))
         return -1;
       i++;
+    } else if (!strcmp(a, "--disk") && v) {
+      if (o->ndisks == BLOCKDEV_MAX_DISKS)
+        return -1;
+      o->disks[o->ndisks++] = v;
+      i++;
     } else if (!strcmp(a, "--serial") && v) {
       o->serial = v;
+      i++;
+    } else if (!strcmp(a, "--net") && v) {
+      o->net = v;
       i++;
     } else if (!strcmp(a, "--config") && v) {
       o->config = v;
@@ -192,8 +225,13 @@ load_config(struct opts *o)
     o->serial_spec[n] = 0;
     o->serial = o->serial_spec;
   }
-  if (!o->heap)
+  if (!o->heap) {
     o->heap = (size_t)o->cfg.kernel.heap;
+    if (o->net && o->heap < NET_HEAP_MIN)
+      o->heap = NET_HEAP_MIN;    /* rings of 128 KiB per TCP connection */
+    if (o->ndisks && o->heap < DISK_HEAP)
+      o->heap = DISK_HEAP;
+  }
   if (o->log_level < 0)
     o->log_level = o->cfg.kernel.log_level;
   return 0;
@@ -233,9 +271,31 @@ static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
-  struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial };
+  struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  for (unsigned i = 0; i < o->ndisks; i++) {
+    int err = hosted_disk_start(i, o->disks[i]);
+    if (err)
+      klog(LOG_ERROR, "disk %s: %s", o->disks[i], mn_strerror(err));
+  }
+  if (o->ndisks) {
+    int err = files_start();
+    if (err)
+      klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  }
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
+  if (o->net) {
+    int err = hosted_slirp_start(o->net);
+    if (err)
+      klog(LOG_ERROR, "--net %s: %s", o->net, mn_strerror(err));
+  }
+  if (o->net && !mn_config_find(&o->cfg, MN_SVC_NET)) {
+    /* --net without [services.net]: the service with DHCP */
+    static struct mn_config_service dhcp = { .kind = MN_SVC_NET, .u.net.dhcp = 1 };
+    int err = net_svcstart(&dhcp, 0);
+    if (err)
+      klog(LOG_ERROR, "net: %s", mn_strerror(err));
+  }
   svcstart_run(&o->cfg, &h);
   start_console_shell(o);
   if (o->key_echo >= 0) {

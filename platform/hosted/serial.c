@@ -10,6 +10,13 @@
  * The fds are non-blocking and watched edge-triggered: each task reads
  * or writes until EAGAIN, then waits on its waitq, which the watch
  * callback wakes.
+ *
+ * Both rx and tx accept the client (whichever needs it first), so every
+ * change of the client (accepted, dropped) wakes every queue either task
+ * may sleep on: a task asleep on `conn` is not woken by the listening
+ * socket once the other task has accepted (the edge is gone), and a task
+ * asleep on the old fd's readiness would never be woken again (issue 9:
+ * under load, tx accepted first and rx slept on `conn` forever).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,6 +73,15 @@ set_nonblock(int fd)
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/* The client changed (connected or gone): everyone looks again. */
+static void
+client_changed(void)
+{
+  waitq_wake_all(&sp.conn);
+  waitq_wake_all(&sp.readable);
+  waitq_wake_all(&sp.writable);
+}
+
 static void
 drop_client(void)
 {
@@ -75,6 +91,7 @@ drop_client(void)
   close(sp.in_fd);
   sp.in_fd = sp.out_fd = -1;
   klog(LOG_INFO, "serial: client disconnected");
+  client_changed();
 }
 
 /* Waits for a TCP client (stdio: always connected). */
@@ -90,8 +107,7 @@ wait_client(void)
       sp.in_fd = sp.out_fd = fd;
       hosted_watch(fd, EPOLLIN | EPOLLOUT, on_fd, 0);
       klog(LOG_INFO, "serial: client connected");
-      waitq_wake_all(&sp.readable);
-      waitq_wake_all(&sp.writable);
+      client_changed();
       return 0;
     }
     int err = waitq_wait_seq(&sp.conn, seq, UINT64_MAX);
@@ -178,19 +194,23 @@ server_task(void *arg)
   return 0;
 }
 
+/* Listens on 127.0.0.1:port (0: a free port); returns the fd and sets
+ * *bound to the port, or returns -1. */
 static int
-open_listener(int port)
+open_listener(int port, int *bound)
 {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
-      bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4)) {
+      bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 4) ||
+      getsockname(fd, (struct sockaddr *)&a, &(socklen_t){ sizeof a })) {
     if (fd >= 0)
       close(fd);
     return -1;
   }
+  *bound = ntohs(a.sin_port);
   return fd;
 }
 
@@ -212,13 +232,16 @@ hosted_serial_start(const char *spec)
       klog(LOG_WARN, "serial: stdin cannot be watched; input ignored");
     hosted_watch(1, EPOLLOUT, on_fd, 0);
   } else if (strncmp(spec, "tcp:", 4) == 0) {
-    int port = atoi(spec + 4);
-    if (port <= 0 || port > 65535)
+    char *end;
+    long port = strtol(spec + 4, &end, 10);
+    int bound;
+    if (end == spec + 4 || *end || port < 0 || port > 65535)
       return MN_EINVAL;
-    if ((sp.listen_fd = open_listener(port)) < 0)
+    if ((sp.listen_fd = open_listener((int)port, &bound)) < 0)
       return MN_EIO;
     hosted_watch(sp.listen_fd, EPOLLIN, on_listen, 0);
-    klog(LOG_INFO, "serial: listening on 127.0.0.1:%d", port);
+    /* Tests wait for this line (and read the port from it with tcp:0). */
+    klog(LOG_INFO, "serial: listening on 127.0.0.1:%d", bound);
   } else {
     return MN_EINVAL;
   }

@@ -8,7 +8,8 @@
  * clock; the local APIC timer, calibrated in the same window, is armed
  * one-shot for the next deadline so that idle is `hlt`.
  *
- * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_eoi, apic_tsc_hz,
+ * Interface: apic_calibrate_start, apic_init, apic_route_isa, apic_route_gsi,
+ * apic_lapic_id, apic_acpi_table, apic_eoi, apic_tsc_hz,
  * apic_timer_arm, apic_tsc_to_ns, plat_now_ns, plat_wait_event, plat_irq_save,
  * plat_irq_restore.
  */
@@ -51,6 +52,8 @@ static uint64_t lapic_hz;            /* APIC timer ticks/s (divider 16) */
 static uint64_t lapic_per_ns_q32;    /* APIC timer ticks per ns, 32.32 */
 
 static int x2apic; /* the firmware left the local APIC in x2APIC mode */
+static uint32_t cpu_ids[APIC_MAX_CPUS]; /* enabled processors of the MADT */
+static int ncpu_ids;
 
 /* Local APIC registers: MMIO, or MSRs 0x800 + reg / 16 in x2APIC mode. */
 static uint32_t lapic_read(uint32_t reg) {
@@ -107,6 +110,12 @@ static void parse_madt(const uint8_t *m) {
       noverrides++;
     } else if (type == 5) {
       lapic = *(const uint64_t *)(e + 4);
+    } else if (type == 0 && elen >= 8 && ncpu_ids < APIC_MAX_CPUS) {
+      uint32_t fl = *(const uint32_t *)(e + 4);
+      if (fl & 3) cpu_ids[ncpu_ids++] = e[3]; /* enabled or online capable */
+    } else if (type == 9 && elen >= 16 && ncpu_ids < APIC_MAX_CPUS) {
+      uint32_t fl = *(const uint32_t *)(e + 8);
+      if (fl & 3) cpu_ids[ncpu_ids++] = *(const uint32_t *)(e + 4);
     }
     off += elen;
   }
@@ -261,7 +270,64 @@ int apic_route_isa(unsigned irq) {
   return MN_ENOENT;
 }
 
+int apic_route_gsi(uint32_t gsi, uint8_t vector, int level, int active_low) {
+  for (int i = 0; i < nioapics; i++) {
+    if (gsi < ioapics[i].gsi_base || gsi >= ioapics[i].gsi_base + ioapics[i].count)
+      continue;
+    uint32_t lo = vector;
+    if (active_low) lo |= 1u << 13;
+    if (level) lo |= 1u << 15;
+    uint32_t pin = gsi - ioapics[i].gsi_base;
+    ioapic_write(ioapics[i].base, 0x11 + 2 * pin, lapic_id << 24);
+    ioapic_write(ioapics[i].base, 0x10 + 2 * pin, lo);
+    return 0;
+  }
+  return MN_ENOENT;
+}
+
+uint32_t apic_lapic_id(void) { return lapic_id; }
+
+const uint8_t *apic_acpi_table(const char sig[4]) { return acpi_find(x86_boot.rsdp, sig); }
+
 uint64_t apic_tsc_hz(void) { return tsc_hz; }
+
+int apic_cpus(const uint32_t **ids) {
+  *ids = cpu_ids;
+  return ncpu_ids;
+}
+
+uint32_t apic_self_id(void) {
+  if (!lapic) return 0;
+  return x2apic ? lapic_read(LAPIC_ID) : lapic_read(LAPIC_ID) >> 24;
+}
+
+uint32_t apic_bsp_id(void) { return lapic_id; }
+
+void apic_send_ipi(uint32_t id, uint32_t low) {
+  if (!lapic) return;
+  unsigned long s = plat_irq_save();
+  if (x2apic) {
+    wrmsr(0x830, (uint64_t)id << 32 | low);
+  } else {
+    mmio_write32(lapic + 0x310, id << 24);
+    mmio_write32(lapic + 0x300, low);
+    for (int i = 0; i < 1000000 && (mmio_read32(lapic + 0x300) & (1u << 12)); i++)
+      cpu_relax(); /* delivery pending: a few cycles */
+  }
+  plat_irq_restore(s);
+}
+
+void apic_ap_init(uint64_t period_ns) {
+  uint64_t base = rdmsr(0x1b) | (1u << 11);
+  if (x2apic) base |= 1u << 10;
+  wrmsr(0x1b, base);
+  lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+  lapic_write(LAPIC_TIMER_DIV, 3); /* divide by 16, as calibrated */
+  lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | (1u << 17)); /* periodic */
+  uint64_t ticks = (uint64_t)(((unsigned __int128)period_ns * lapic_per_ns_q32) >> 32) + 1;
+  if (ticks > 0xffffffffu) ticks = 0xffffffffu;
+  lapic_write(LAPIC_TIMER_INIT, (uint32_t)ticks);
+}
 
 void apic_timer_arm(uint64_t ns) {
   if (!lapic) return;

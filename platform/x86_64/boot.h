@@ -27,6 +27,13 @@ struct boot_file {
   size_t size;
 };
 
+/* A model file (*.gguf) that was not loaded: larger than the memory. */
+struct boot_refused {
+  char name[64];
+  uint64_t size;         /* the file's bytes */
+  uint64_t avail;        /* the largest free region at the time */
+};
+
 struct boot_section {    /* a PE section of the loaded image */
   uintptr_t base;
   size_t size;
@@ -46,10 +53,13 @@ struct x86_boot {
   size_t nsections;
   struct boot_file files[BOOT_MAX_FILES];
   size_t nfiles;
+  struct boot_refused refused[4];
+  size_t nrefused;
   char cmdline[256];
   uint8_t *arena;        /* loader-owned pages for page tables etc. */
   size_t arena_size, arena_used;
   uint64_t tsc_entry;    /* TSC at efi_main */
+  uintptr_t trampoline;  /* a page below 1 MiB for starting the APs, or 0 */
 };
 
 extern struct x86_boot x86_boot;
@@ -62,6 +72,10 @@ void *boot_alloc(size_t size);
 
 /* Returns the file loaded from \mneme\<name> on the ESP, or NULL. */
 const struct boot_file *boot_file(const char *name);
+
+/* Returns the first model (a *.gguf file) loaded from \mneme\, or NULL.
+ * Models are loaded 2 MiB aligned into pages the kernel heap never sees. */
+const struct boot_file *boot_model(void);
 
 /* Platform main, entered on the kernel stack after ExitBootServices. */
 _Noreturn void x86_main(void);

@@ -9,7 +9,7 @@
  * ends in plat_halt; and the FPU setup: SSE, and AVX/AVX-512 state through
  * XSAVE where the CPU has it, saved by every interrupt entry.
  *
- * Interface: cpu_init, cpu_set_irq_handler, cpu_event_pending,
+ * Interface: cpu_init, cpu_set_irq_handler, cpu_vector_alloc, cpu_event_pending,
  * cpu_print_backtrace, x86_interrupt, plat_backtrace.
  */
 #include "cpu.h"
@@ -18,6 +18,7 @@
 
 #include "apic.h"
 #include "boot.h"
+#include "mneme/err.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
 #include "paging.h"
@@ -44,11 +45,20 @@ struct idt_gate {
 #define IST_STACK 16384
 enum { IST_DF = 1, IST_NMI, IST_PF, IST_MC, IST_IRQ, IST_EXC, IST_COUNT = 6 };
 
-static uint64_t gdt[5];
-static struct tss tss;
+/* Per processor: a GDT (its TSS descriptor), a TSS and the IST stacks. */
+static uint64_t gdts[CPU_MAX][5];
+static struct tss tsss[CPU_MAX];
 static struct idt_gate idt[256];
-__attribute__((aligned(4096))) static uint8_t ist_stacks[IST_COUNT][IST_STACK];
+__attribute__((aligned(4096))) static uint8_t ist_stacks[CPU_MAX][IST_COUNT][IST_STACK];
+struct x86_cpu x86_cpus[CPU_MAX];
 static void (*irq_handlers[VEC_IRQ_MAX])(void);
+#define DYN_SHARE 4
+static struct dyn_vec {
+  void (*fn[DYN_SHARE])(void *);
+  void *arg[DYN_SHARE];
+  int used, shared;
+  uint32_t key;
+} dyn[VEC_DYN_END - VEC_DYN0];
 
 extern const uint8_t x86_isr_table[]; /* entry.S: 256 stubs, 16 bytes each */
 
@@ -65,18 +75,20 @@ struct __attribute__((packed)) dtr {
   uint64_t base;
 };
 
-static void load_gdt(void) {
+static void load_gdt(uint32_t cpu) {
+  uint64_t *gdt = gdts[cpu];
+  struct tss *tssp = &tsss[cpu];
   gdt[0] = 0;
   gdt[1] = 0x00af9a000000ffffull; /* 0x08: kernel code, 64-bit */
   gdt[2] = 0x00cf92000000ffffull; /* 0x10: kernel data */
-  uint64_t base = (uint64_t)&tss, limit = sizeof tss - 1;
+  uint64_t base = (uint64_t)tssp, limit = sizeof *tssp - 1;
   gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
            (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
   gdt[4] = base >> 32;
   for (int i = 0; i < IST_COUNT; i++)
-    tss.ist[i] = (uint64_t)&ist_stacks[i][IST_STACK];
-  tss.iomap = sizeof tss;
-  struct dtr d = {sizeof gdt - 1, (uint64_t)gdt};
+    tssp->ist[i] = (uint64_t)&ist_stacks[cpu][i][IST_STACK];
+  tssp->iomap = sizeof *tssp;
+  struct dtr d = {5 * sizeof *gdt - 1, (uint64_t)gdt};
   __asm__ volatile(
       "lgdt %0\n"
       "pushq $0x08\n"
@@ -90,6 +102,14 @@ static void load_gdt(void) {
       :
       : "m"(d)
       : "rax", "memory");
+  /* %gs:0 is the processor's index (cpu_index): the GS base is its record */
+  x86_cpus[cpu].index = cpu;
+  wrmsr(0xc0000101u, (uint64_t)&x86_cpus[cpu]);
+}
+
+static void lidt(void) {
+  struct dtr d = {sizeof idt - 1, (uint64_t)idt};
+  __asm__ volatile("lidt %0" : : "m"(d));
 }
 
 static void load_idt(void) {
@@ -107,8 +127,7 @@ static void load_idt(void) {
   idt[2].ist = IST_NMI;
   idt[14].ist = IST_PF;
   idt[18].ist = IST_MC;
-  struct dtr d = {sizeof idt - 1, (uint64_t)idt};
-  __asm__ volatile("lidt %0" : : "m"(d));
+  lidt();
 }
 
 /* Enables SSE and, where present, XSAVE with x87/SSE/AVX/AVX-512 state. */
@@ -145,13 +164,57 @@ static void fpu_init(void) {
 }
 
 void cpu_init(void) {
-  load_gdt();
+  load_gdt(0);
   load_idt();
   fpu_init();
+  x86_cpus[0].online = 1;
+}
+
+/* The boot processor's FPU settings (x86_xsave_mask) on this one. */
+static void fpu_init_ap(void) {
+  uint32_t r[4];
+  write_cr0((read_cr0() & ~(1ull << 2)) | (1ull << 1) | (1ull << 5));
+  uint64_t cr4 = read_cr4() | (1ull << 9) | (1ull << 10);
+  cpuid(1, 0, r);
+  if (x86_xsave_mask) {
+    write_cr4(cr4 | (1ull << 18));
+    xsetbv(0, x86_xsave_mask);
+  } else {
+    write_cr4(cr4);
+  }
+  __asm__ volatile("fninit");
+  uint32_t mxcsr = 0x1f80;
+  __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
+}
+
+void cpu_init_ap(uint32_t index) {
+  load_gdt(index);
+  lidt();
+  fpu_init_ap();
 }
 
 void cpu_set_irq_handler(unsigned gsi, void (*handler)(void)) {
   if (gsi < VEC_IRQ_MAX) irq_handlers[gsi] = handler;
+}
+
+int cpu_vector_alloc(void (*fn)(void *), void *arg, int share, uint32_t key) {
+  unsigned long s = plat_irq_save();
+  int found = -1;
+  for (int v = 0; v < VEC_DYN_END - VEC_DYN0 && found < 0; v++)
+    if (share && dyn[v].used && dyn[v].shared && dyn[v].key == key && dyn[v].used < DYN_SHARE)
+      found = v;
+  for (int v = 0; v < VEC_DYN_END - VEC_DYN0 && found < 0; v++)
+    if (!dyn[v].used) found = v;
+  if (found >= 0) {
+    struct dyn_vec *d = &dyn[found];
+    d->fn[d->used] = fn;
+    d->arg[d->used] = arg;
+    d->used++;
+    d->shared = share;
+    d->key = key;
+  }
+  plat_irq_restore(s);
+  return found < 0 ? MN_ENOSPC : VEC_DYN0 + found;
 }
 
 static const char *const exc_names[32] = {
@@ -232,16 +295,16 @@ size_t plat_backtrace(uintptr_t *pcs, size_t max) {
   return scan_stack(sp, pcs, max);
 }
 
-static _Noreturn void fault(struct x86_frame *f) {
-  if (in_fault++) {
+static _Noreturn void fault(struct x86_frame *f, uint32_t cpu) {
+  if (__atomic_fetch_add(&in_fault, 1, __ATOMIC_SEQ_CST)) {
     static const char msg[] = "\r\n*** nested fault during the dump; halted\r\n";
     serial_write(msg, sizeof msg - 1);
     plat_halt(3);
   }
   const char *name = f->vector < 32 && exc_names[f->vector]
                          ? exc_names[f->vector] : "exception";
-  xprintf("\n*** EXCEPTION %lu: %s, error code 0x%lx\n", f->vector, name,
-          f->error);
+  xprintf("\n*** EXCEPTION %lu: %s, error code 0x%lx, on cpu %u (local APIC %u)\n",
+          f->vector, name, f->error, cpu, x86_cpus[cpu].apic_id);
   if (f->vector == 14) {
     uint64_t cr2 = read_cr2();
     xprintf("fault address (cr2) %016lx: %s, %s%s\n", cr2,
@@ -254,8 +317,12 @@ static _Noreturn void fault(struct x86_frame *f) {
               g ? g->name : "(unknown: the boot stack?)");
     }
   }
-  struct task *t = task_current();
-  xprintf("task: %s\n", t ? t->name : "(kernel, no task)");
+  if (cpu == 0) {
+    struct task *t = task_current();
+    xprintf("task: %s\n", t ? t->name : "(kernel, no task)");
+  } else {
+    xprintf("task: none (cpu %u runs parallel-for jobs)\n", cpu);
+  }
   xprintf("rip %016lx  cs %04lx  rflags %016lx\n", f->rip, f->cs, f->rflags);
   print_addr(f->rip);
   xprintf("rsp %016lx  ss %04lx\n", f->rsp, f->ss);
@@ -273,17 +340,27 @@ static _Noreturn void fault(struct x86_frame *f) {
 
 void x86_interrupt(struct x86_frame *f) {
   uint64_t v = f->vector;
+  uint32_t cpu = cpu_index();
   if (v < 32) {
     if (v == 2) { /* NMI: counted (printing here could cut into output) */
-      cpu_nmis++;
+      __atomic_fetch_add(&cpu_nmis, 1, __ATOMIC_RELAXED);
       return;
     }
-    fault(f);
+    fault(f, cpu);
+  }
+  if (cpu != 0) { /* an application processor: only its timer and wake-ups */
+    x86_cpus[cpu].irqs++;
+    if (v == VEC_TIMER || v == VEC_WAKE) apic_eoi();
+    return;
   }
   cpu_event_pending = 1;
   if (v >= VEC_IRQ0 && v < VEC_IRQ0 + VEC_IRQ_MAX) {
     void (*h)(void) = irq_handlers[v - VEC_IRQ0];
     if (h) h();
+    apic_eoi();
+  } else if (v >= VEC_DYN0 && v < VEC_DYN_END) {
+    struct dyn_vec *d = &dyn[v - VEC_DYN0];
+    for (int i = 0; i < d->used; i++) d->fn[i](d->arg[i]);
     apic_eoi();
   } else if (v == VEC_TIMER) {
     cpu_timer_irqs++;

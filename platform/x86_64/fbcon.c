@@ -78,7 +78,11 @@ int fbcon_init(const struct boot_fb *fb) {
   for (uint32_t y = 0; y < fb->height; y++) {
     uint32_t *row = c.px + (size_t)y * c.stride;
     uint32_t bg = c.colour[0], w = fb->width;
+#if defined(__x86_64__)
     __asm__ volatile("rep stosl" : "+D"(row), "+c"(w) : "a"(bg) : "memory");
+#else
+    for (uint32_t x = 0; x < w; x++) row[x] = bg;
+#endif
   }
   c.attr = DEFAULT_ATTR;
   c.ready = 1;

@@ -5,11 +5,10 @@
  * (arrows, Home/End, Delete, right Ctrl/Alt, keypad Enter and /). The
  * IRQ 1 handler decodes them with a US layout into struct key_event
  * (include/mneme/keyboard.h) in a ring; Shift, Ctrl, Alt and Caps Lock
- * are tracked as modifier state. kbd_to_bytes turns presses back into
- * what a terminal would send, for byte-oriented consoles.
+ * are tracked as modifier state. kbd_to_bytes (services/kbd_decode.c)
+ * turns presses back into what a terminal would send.
  *
- * Interface: kbd_init, kbd_irq, kbd_decode, kbd_read, kbd_lost,
- * kbd_to_bytes.
+ * Interface: kbd_init, kbd_irq, kbd_decode, kbd_read, kbd_lost.
  */
 #include "kbd.h"
 
@@ -171,47 +170,3 @@ size_t kbd_read(struct key_event *ev, size_t max) {
 }
 
 uint64_t kbd_lost(void) { return lost; }
-
-static size_t seq(char out[8], const char *s) {
-  size_t n = 0;
-  while (s[n]) out[n] = s[n], n++;
-  return n;
-}
-
-size_t kbd_to_bytes(const struct key_event *ev, char out[8]) {
-  if (ev->kind != KEY_PRESSED) return 0;
-  switch (ev->code) {
-  case KEY_ENTER: return seq(out, "\r");
-  case KEY_BACKSPACE: return seq(out, "\x7f");
-  case KEY_TAB: return seq(out, "\t");
-  case KEY_ESC: return seq(out, "\033");
-  case KEY_UP: return seq(out, "\033[A");
-  case KEY_DOWN: return seq(out, "\033[B");
-  case KEY_RIGHT: return seq(out, "\033[C");
-  case KEY_LEFT: return seq(out, "\033[D");
-  case KEY_HOME: return seq(out, "\033[H");
-  case KEY_END: return seq(out, "\033[F");
-  case KEY_INSERT: return seq(out, "\033[2~");
-  case KEY_DELETE: return seq(out, "\033[3~");
-  case KEY_PAGE_UP: return seq(out, "\033[5~");
-  case KEY_PAGE_DOWN: return seq(out, "\033[6~");
-  case KEY_F:
-    if (ev->ch >= 1 && ev->ch <= 4) {
-      out[0] = '\033', out[1] = 'O', out[2] = (char)('P' + ev->ch - 1);
-      return 3;
-    }
-    return 0;
-  case KEY_CHAR: break;
-  default: return 0;
-  }
-  if (ev->ch == 0 || ev->ch >= 0x80) return 0; /* the layout is ASCII */
-  size_t n = 0;
-  char c = (char)ev->ch;
-  if (ev->mods & KEYMOD_ALT) out[n++] = '\033';
-  if (ev->mods & KEYMOD_CTRL) {
-    if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 1);
-    else if (c >= '@' && c <= '_') c = (char)(c & 0x1f);
-  }
-  out[n++] = c;
-  return n;
-}

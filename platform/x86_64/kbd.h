@@ -26,12 +26,7 @@ int kbd_decode(uint8_t sc, struct key_event *ev);
  * found the ring full are counted in kbd_lost(). */
 size_t kbd_read(struct key_event *ev, size_t max);
 uint64_t kbd_lost(void);
-/*
- * The bytes a terminal sends for a key press (ASCII; control codes for
- * Ctrl+letter; ESC prefix for Alt; ANSI sequences for arrows, Home/End,
- * Insert/Delete, Page Up/Down, F1-F4). Returns the count (0 for releases
- * and keys without bytes).
- */
-size_t kbd_to_bytes(const struct key_event *ev, char out[8]);
+/* kbd_to_bytes (the bytes a terminal sends for a key press) is in
+ * include/mneme/keyboard.h, shared by every console. */
 
 #endif

@@ -78,7 +78,13 @@ float fabsf(float x) {
 
 float sqrtf(float x) {
   float r;
+#if defined(__x86_64__)
   __asm__("sqrtss %1, %0" : "=x"(r) : "x"(x));
+#elif defined(__aarch64__)
+  __asm__("fsqrt %s0, %s1" : "=w"(r) : "w"(x));
+#else
+  r = __builtin_sqrtf(x);
+#endif
   return r;
 }
 

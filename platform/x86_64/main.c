@@ -18,11 +18,14 @@
 #include "kbd.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/files.h"
 #include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
+#include "mneme/llm.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
+#include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/sermux.h"
@@ -30,11 +33,13 @@
 #include "mneme/status.h"
 #include "mneme/task.h"
 #include "mneme/trace.h"
+#include "mneme/virtio.h"
 #include "mneme/waitq.h"
 #include "mon.h"
 #include "paging.h"
 #include "serial.h"
 #include "serial_svc.h"
+#include "smp.h"
 #include "x86.h"
 #include "xprintf.h"
 
@@ -62,7 +67,7 @@ static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
 /* Starts one configured service (services/svcstart.c knows them all; the
  * platform brings its serial driver). Returns 0 or an MN_E* code. */
 static int start_one(const struct mn_config_service *s) {
-  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL};
+  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, NULL};
   int err = svcstart_one(&cfg, s, &hooks);
   if (err == MN_ENOTSUP) {
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
@@ -81,6 +86,30 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* The other cores, then llm-local over the model loaded from the ESP, if
+ * any (a task of its own: the shells start meanwhile). */
+static int cores_llm_task(void *arg) {
+  (void)arg;
+  smp_start();
+  for (size_t i = 0; i < x86_boot.nrefused; i++) {
+    const struct boot_refused *r = &x86_boot.refused[i];
+    klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region %lu MiB, %lu MiB kept for the kernel)",
+         r->name, (r->size + (1 << 20) - 1) >> 20, r->avail >> 20, 32ul);
+  }
+  const struct boot_file *f = boot_model();
+  if (!f) return 0;
+  struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
+                                .par = x86_par()};
+  const char *why = NULL;
+  int err = llm_local_start(&lc, &why);
+  if (err)
+    klog(LOG_ERROR, "model %s: %s (%s)", f->name, why ? why : "", mn_strerror(err));
+  else
+    klog(LOG_INFO, "llm-local: model %s, %lu KiB at %p", f->name, (uint64_t)f->size >> 10,
+         (const void *)f->data);
+  return 0;
+}
+
 /* The configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
@@ -89,7 +118,15 @@ static int init_task(void *arg) {
     int err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
-  int err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  svcstart_done();
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
+  err = files_start();  /* the FAT volumes of the disks pci_start found */
+  if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  if (task_spawn("cores+llm", cores_llm_task, 0, 64 * 1024, 0))
+    klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
+  err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)

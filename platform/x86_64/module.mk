@@ -14,11 +14,16 @@
 X86 := platform/x86_64
 X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 X86_ESP_FILES ?=
+# make image MODEL=path.gguf: a model on the ESP (\mneme\, loaded at boot)
+X86_ESP_FILES += $(MODEL)
+# the image's path (tests make their own images beside the default)
+X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c entry.S)
-X86_LIBS := forthsvc services forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c entry.S trampoline.S)
+X86_LIBS := llm infer virtio pci forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
+ifeq ($(ARCH),x86_64)
 .PHONY: image qemu debug
 image:
 	$(MAKE) TARGET=x86_64 x86-image
@@ -26,6 +31,7 @@ qemu:
 	@$(X86)/qemu.sh
 debug:
 	@DEBUG=1 $(X86)/qemu.sh
+endif
 
 ifeq ($(TARGET),x86_64)
 X86_OK := $(and $(shell command -v clang 2>/dev/null),$(shell command -v lld-link 2>/dev/null),$(wildcard $(X86_FONT)))
@@ -66,9 +72,14 @@ $(O)/BOOTX64.EFI: $(X86_OBJS) $(call libpaths,$(X86_LIBS))
 -include $(patsubst %.o,%.d,$(X86_OBJS))
 
 # The ESP: FAT32, at least 64 MiB, 16 MiB more than its files.
-$(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_CONFIG_BIN) $(X86_ESP_FILES) $(X86)/tools/gpt.py
+# The list of ESP files, rewritten when it changes (MODEL=... or not).
+$(X86_IMG).files: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(X86_ESP_FILES)" | cmp -s - $@ || echo "$(X86_ESP_FILES)" > $@
+
+$(X86_IMG): $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_CONFIG_BIN) $(X86_ESP_FILES) $(X86_IMG).files $(X86)/tools/gpt.py
 	rm -f $@.fat
-	kb=$$(( $$(cat $(filter-out %.py,$^) | wc -c) / 1024 + 16384 )); \
+	kb=$$(( $$(cat $(filter-out %.py %.files,$^) | wc -c) / 1024 + 16384 )); \
 	  [ $$kb -ge 65536 ] || kb=65536; \
 	  mkfs.fat -C -F 32 -s 1 -n MNEME $@.fat $$kb >/dev/null
 	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT ::/mneme
@@ -78,8 +89,9 @@ $(O)/mneme.img: $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_CONFIG_BIN) $(X86_ESP_FILE
 	python3 $(X86)/tools/gpt.py $@.fat $@
 	rm -f $@.fat
 
-.PHONY: x86-image x86-floor
-x86-image: $(O)/mneme.img
+.PHONY: x86-image x86-floor FORCE
+FORCE:
+x86-image: $(X86_IMG)
 
 # The firmware floor of bench/boot.sh: an EFI app that prints a marker.
 $(O)/bench/floor.efi: $(O)/bench/boot_floor.o
@@ -104,7 +116,7 @@ BENCH_SCRIPTS += bench/boot.sh
 
 # Host unit tests of the platform's portable parts.
 ifeq ($(HOSTED),yes)
-$(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c,mnerr))
+$(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c services/kbd_decode.c,mnerr))
 $(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
 $(eval $(call TEST,x86_libm_test,test/x86_libm_test.c platform/x86_64/libm.c,mnerr))
 CFLAGS_platform/x86_64/libm.c := -fno-builtin -Iplatform/x86_64/include

@@ -10,7 +10,7 @@
  * entry carrying a software mark, so the page-fault dump can say "stack
  * overflow".
  *
- * Interface: paging_init, paging_is_mapped, paging_is_guard,
+ * Interface: paging_init, paging_map_uc, paging_is_mapped, paging_is_guard,
  * plat_stack_guard.
  */
 #include "paging.h"
@@ -25,6 +25,7 @@
 #define PTE_P 0x1ull
 #define PTE_W 0x2ull
 #define PTE_PWT 0x8ull /* with the PAT set up below: write-combining */
+#define PTE_PCD 0x10ull /* with PWT: PAT entry 3, uncached (device memory) */
 #define PTE_PS 0x80ull
 #define PTE_GUARD 0x200ull /* software bit (available to the OS) */
 #define PTE_ADDR 0x000ffffffffff000ull
@@ -116,6 +117,9 @@ int paging_init(void) {
     if (s->exec) fl &= ~PTE_W;
     rc = set_pages(s->base, s->base + s->size, fl);
   }
+  /* The APs' start page: they run its code with these tables (smp.c). */
+  if (!rc && x86_boot.trampoline)
+    rc = set_pages(x86_boot.trampoline, x86_boot.trampoline + PAGE, PTE_P | PTE_W);
   if (!rc) rc = set_pages((uint64_t)x86_boot_stack, (uint64_t)x86_boot_stack + PAGE,
                           0);
   if (rc) return rc;
@@ -124,6 +128,45 @@ int paging_init(void) {
   write_cr0(read_cr0() | (1ull << 16)); /* WP: read-only binds ring 0 too */
   write_cr3((uint64_t)pml4);
   return 0;
+}
+
+/*
+ * Device memory: [phys, phys + size) identity-mapped uncached (PAT entry
+ * 3), writable, NX. 2 MiB pages where the range covers a whole one or
+ * the page is already a big page (the rest of a 2 MiB page around a
+ * device window is never RAM on PCs), else the 4 KiB entries.
+ */
+int paging_map_uc(uint64_t phys, uint64_t size) {
+  if (!pml4) return 0; /* firmware tables: identity, MTRRs decide */
+  uint64_t end = phys + size;
+  if (end < phys || end > (1ull << 46)) return MN_ERANGE;
+  unsigned long s = plat_irq_save();
+  int rc = 0;
+  const uint64_t uc = PTE_P | PTE_W | PTE_PCD | PTE_PWT | nx;
+  for (uint64_t a = phys & ~(BIG - 1); a < end && !rc; a += BIG) {
+    uint64_t *pde = pde_slot(a);
+    if (!pde) {
+      rc = MN_ENOMEM;
+      break;
+    }
+    if (!(*pde & PTE_P) || (*pde & PTE_PS)) {
+      *pde = a | PTE_PS | uc;
+      continue;
+    }
+    uint64_t lo = a < phys ? phys & ~(PAGE - 1) : a;
+    uint64_t hi = a + BIG < end ? a + BIG : end;
+    for (uint64_t p = lo; p < hi; p += PAGE) {
+      uint64_t *e = pte_slot(p);
+      if (!e) {
+        rc = MN_ENOMEM;
+        break;
+      }
+      *e = p | uc;
+    }
+  }
+  write_cr3(read_cr3()); /* flush the TLB */
+  plat_irq_restore(s);
+  return rc;
 }
 
 /* Returns the leaf entry for va (4 KiB or 2 MiB), or 0. */

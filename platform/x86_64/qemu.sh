@@ -7,6 +7,10 @@
 #                        build/x86_64/gdbinit that loads the symbols at
 #                        the address the firmware loads mneme.efi
 #   MEM=1024 make qemu   memory in MiB (default 512)
+#   NET=none make qemu   no network card (default: a virtio-net NIC on
+#                        QEMU's user network: 10.0.2.15, gateway 10.0.2.2)
+#   SMP=2 make qemu      cores (default: all of the host's, multi-threaded TCG)
+#   make run MODEL=x.gguf  with a model on the ESP (GENERATE, llm-local)
 #
 # Installs what is missing (tools/deps.sh), builds build/x86_64/mneme.img.
 # KVM is not used: QEMU runs under TCG, which works everywhere.
@@ -22,7 +26,14 @@ done
 [ -n "$code" ] || { echo "qemu.sh: OVMF not found (apt-get install ovmf)"; exit 1; }
 vars=${code/CODE/VARS}
 cp "$vars" $O/ovmf-vars.fd
-args=(-machine q35 -cpu max -m "${MEM:-512}" -no-reboot -nic none
+if [ "${NET:-user}" = none ]; then
+  nic=(-nic none)
+else
+  nic=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0)
+fi
+smp=${SMP:-$(nproc)}
+args=(-machine q35 -cpu max -m "${MEM:-512}" -no-reboot "${nic[@]}"
+      -smp "$smp" -accel tcg,thread=multi
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -drive if=pflash,format=raw,readonly=on,file="$code"
       -drive if=pflash,format=raw,file=$O/ovmf-vars.fd

@@ -114,6 +114,23 @@ def screen_has(q, font, texts, timeout=30):
         time.sleep(1)
 
 
+def healthy(q):
+    """After a failed step: True if the machine still answers (so the next
+    steps can pass); else says so once, and the caller skips the rest of
+    this boot instead of waiting out every step's timeout."""
+    if q.proc.poll() is not None:
+        tap(False, "QEMU exited (status %s): the rest of this boot is skipped"
+            % q.proc.returncode, q.out[-300:])
+        return False
+    try:
+        command(q, "\x03", rb"ok\r\n", timeout=30)  # Ctrl-C, then an empty line
+        command(q, "1 .", rb"1 \. 1  ok\r\n", timeout=30)
+        return True
+    except Exception as e:  # noqa: BLE001
+        tap(False, "the serial shell stopped answering: the rest of this boot is skipped", e)
+        return False
+
+
 def main_boot():
     q = boot("boot")
     if not q:
@@ -127,6 +144,8 @@ def main_boot():
                 (kib, MEM_MB), q.out[-400:])
         except Exception as e:  # noqa: BLE001
             tap(False, "MEM", e)
+            if not healthy(q):
+                return
         try:
             m = command(q, "MEM", rb"heap: (\d+) KiB total")
             kib = int(m.group(1))
@@ -134,6 +153,8 @@ def main_boot():
                 "the kernel heap manages %d KiB of -m %d MiB (within 16 MiB)" % (kib, MEM_MB))
         except Exception as e:  # noqa: BLE001
             tap(False, "the kernel heap size", e)
+            if not healthy(q):
+                return
         try:
             start = len(q.out)
             command(q, "PS", rb"console +running.*\r\n(.*\r\n)* ok\r\n")
@@ -142,12 +163,16 @@ def main_boot():
                 "PS lists the kernel's tasks (shells, serial, keyboard, status)", q.out[-900:])
         except Exception as e:  # noqa: BLE001
             tap(False, "PS lists the kernel's tasks", e)
+            if not healthy(q):
+                return
         try:
             command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
             command(q, ": sq dup * ; 7 sq .", rb"7 sq \. 49  ok\r\n")
             tap(True, "Forth typed on serial is echoed and runs")
         except Exception as e:  # noqa: BLE001
             tap(False, "Forth typed on serial is echoed and runs", e)
+            if not healthy(q):
+                return
         try:
             command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
             command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
@@ -157,6 +182,8 @@ def main_boot():
                 "STATUS counts the VMs", q.out[-600:])
         except Exception as e:  # noqa: BLE001
             tap(False, "SPAWN runs a word on its own task; STATUS counts it", e)
+            if not healthy(q):
+                return
         try:
             command(q, ": spin begin again ; spin", rb"spin\s")
             start = len(q.out)
@@ -166,6 +193,8 @@ def main_boot():
             tap(True, "Ctrl-C interrupts an endless word; the shell goes on")
         except Exception as e:  # noqa: BLE001
             tap(False, "Ctrl-C interrupts an endless word", e)
+            if not healthy(q):
+                return
         try:
             m = command(q, "FPU", rb"across task switches: (ok|FAILED|not checked)\r\n")
             text = q.out[-300:]
@@ -173,12 +202,16 @@ def main_boot():
                 "AVX/SSE state survives interrupts and task switches", text)
         except Exception as e:  # noqa: BLE001
             tap(False, "AVX/SSE state survives interrupts and task switches", e)
+            if not healthy(q):
+                return
         try:
             m = command(q, "UPTIME 300 MS UPTIME SWAP - .", rb"SWAP - \. (\d+)  ok")
             ns = int(m.group(1))
             tap(ns >= 300000000, "300 MS waits at least 300 ms (%d ns)" % ns)
         except Exception as e:  # noqa: BLE001
             tap(False, "timer: MS", e)
+            if not healthy(q):
+                return
         font = load_font()
         try:
             where = screen_has(q, font, ["mneme Forth"])
@@ -186,6 +219,8 @@ def main_boot():
                 "(at %s)" % (where[0],))
         except Exception as e:  # noqa: BLE001
             tap(False, "framebuffer shows the console shell's banner", e)
+            if not healthy(q):
+                return
         try:
             q.sendkeys("6 7 * .\n")
             where = screen_has(q, font, ["6 7 * . 42  ok"])
@@ -193,6 +228,8 @@ def main_boot():
                 "PS/2 keys (with Shift) are echoed on the framebuffer and run (at %s)" % (where[0],))
         except Exception as e:  # noqa: BLE001
             tap(False, "PS/2 keys (with Shift) are echoed on the framebuffer and run", e)
+            if not healthy(q):
+                return
         try:
             q.sendkeys("7X 3Y5 +")
             for k in ("home", "right", "delete", "end", "left", "left", "left",
@@ -205,6 +242,8 @@ def main_boot():
                 "line (at %s, below %s)" % (where[0], where[1]))
         except Exception as e:  # noqa: BLE001
             tap(False, "PS/2 editing keys edit the line", e)
+            if not healthy(q):
+                return
     finally:
         q.close()
 

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""qemu.py: boots mneme's disk image under QEMU (TCG, OVMF) for tests and
-benchmarks.
+"""qemu.py: boots mneme's disk image under QEMU (TCG; OVMF on x86_64,
+AAVMF on aarch64) for tests and benchmarks.
 
 The serial port is a Unix socket (QEMU waits for us to connect before it
 starts the machine, so no byte is lost); the human monitor is a second
 socket, used for `sendkey` and `screendump`. QEMU is started as our child
 and killed by its own PID when the test ends or its time is up.
 
-Also usable by hand: `qemu.py IMAGE` boots and copies serial to stdout.
+Also usable by hand: `qemu.py IMAGE` boots and copies serial to stdout
+(`--arch aarch64` for the ARM image).
 """
 import os
 import re
@@ -27,9 +28,15 @@ OVMF_CODE_CANDIDATES = [
 ]
 
 
-def find_ovmf():
-    """Returns (code, vars) firmware paths from the ovmf package, or None."""
-    for code in OVMF_CODE_CANDIDATES:
+AAVMF_CODE_CANDIDATES = [
+    "/usr/share/AAVMF/AAVMF_CODE.fd",
+]
+
+
+def find_ovmf(arch="x86_64"):
+    """Returns (code, vars) firmware paths from the ovmf package (aarch64:
+    qemu-efi-aarch64's AAVMF), or None."""
+    for code in (AAVMF_CODE_CANDIDATES if arch == "aarch64" else OVMF_CODE_CANDIDATES):
         if os.path.exists(code):
             var = code.replace("CODE", "VARS")
             return code, (var if var != code and os.path.exists(var) else None)
@@ -37,18 +44,33 @@ def find_ovmf():
 
 
 class Qemu:
-    def __init__(self, image, mem_mb=256, extra=(), timeout=120, gui=False):
-        fw = find_ovmf()
+    def __init__(self, image, mem_mb=256, extra=(), timeout=120, gui=False,
+                 arch="x86_64"):
+        fw = find_ovmf(arch)
         if not fw:
-            raise RuntimeError("OVMF firmware not found (install ovmf)")
+            raise RuntimeError("UEFI firmware not found (install ovmf / qemu-efi-aarch64)")
         self.dir = tempfile.mkdtemp(prefix="mneme-qemu-")
         self.serial_path = os.path.join(self.dir, "serial")
         self.monitor_path = os.path.join(self.dir, "monitor")
         code, var = fw
-        cmd = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
-               "-m", str(mem_mb), "-no-reboot", "-nic", "none",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-drive", "if=pflash,format=raw,readonly=on,file=" + code]
+        if arch == "aarch64":
+            # virt with a GICv3 (gic=2 in extra: "-machine" is taken from
+            # there when given); ramfb is the GOP framebuffer; semihosting
+            # lets plat_halt set QEMU's exit status.
+            machine = next((extra[i + 1] for i in range(len(extra) - 1)
+                            if extra[i] == "-machine"), "virt,gic-version=3")
+            extra = [x for i, x in enumerate(extra) if x != "-machine" and
+                     (i == 0 or extra[i - 1] != "-machine")]
+            cmd = ["qemu-system-aarch64", "-machine", machine, "-cpu", "max",
+                   "-m", str(mem_mb), "-no-reboot", "-nic", "none",
+                   "-device", "ramfb",
+                   "-semihosting-config", "enable=on,target=native",
+                   "-drive", "if=pflash,format=raw,readonly=on,file=" + code]
+        else:
+            cmd = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max",
+                   "-m", str(mem_mb), "-no-reboot", "-nic", "none",
+                   "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                   "-drive", "if=pflash,format=raw,readonly=on,file=" + code]
         if var:
             vcopy = os.path.join(self.dir, "vars.fd")
             shutil.copy(var, vcopy)
@@ -228,8 +250,9 @@ def main():
     ap.add_argument("mem_mb", nargs="?", type=int, default=256)
     ap.add_argument("--until", help="stop once serial output matches this regex")
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64"])
     a = ap.parse_args()
-    q = Qemu(a.image, a.mem_mb, timeout=a.timeout)
+    q = Qemu(a.image, a.mem_mb, timeout=a.timeout, arch=a.arch)
     try:
         if a.until:
             m = q.expect(a.until.encode())

@@ -581,6 +581,11 @@ loop(void)
       return 1;
     if (end && time(0) >= end)
       break;
+    /* New bridge clients first: one that connected before the target's
+     * bytes came gets them. */
+    for (int i = 0; i < np; i++)
+      if (pf[2 + i].revents & POLLIN)
+        accept_client(i);
     if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (read_target()) {
         fprintf(stderr, "mnemeterm: %s: connection closed\n", t.target);
@@ -589,9 +594,6 @@ loop(void)
     }
     if (pf[1].revents && read_input(0, (uint16_t)t.stdin_port))
       t.stdin_open = 0;
-    for (int i = 0; i < np; i++)
-      if (pf[2 + i].revents & POLLIN)
-        accept_client(i);
     /* clients: walk backwards, dropping closes the gap from the end */
     int ncl = t.ncl < n - 2 - np ? t.ncl : n - 2 - np;
     for (int i = ncl - 1; i >= 0; i--) {

@@ -1,0 +1,2 @@
+/* search.c built with 32-bit cells (see forth/module.mk). */
+#include "../search.c"

@@ -1,0 +1,2 @@
+/* substitute.c built with 32-bit cells (see forth/module.mk). */
+#include "../substitute.c"

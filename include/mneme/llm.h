@@ -1,0 +1,163 @@
+/*
+ * llm.h: the `llm` interface: a chat-completion service that streams text.
+ *
+ * One interface for every language model mneme can talk to: `llm-local`
+ * (the inference engine inside the kernel, llm/llm_local.c) today, remote
+ * APIs (OpenAI, Anthropic, ... over the network service) later, behind
+ * the same request and the same stream. A client connects with
+ * svc_connect(&LLM_LOCAL_UUID, &LLM_SVC_TYPE, ...) (a remote backend has
+ * its own UUID and the same type) and sends struct llm_request:
+ *
+ *   LLM_OP_INFO      the model: name, context length, chat template.
+ *   LLM_OP_OPEN      a conversation: the backend keeps its state (the
+ *                    local engine: one KV cache) until LLM_OP_CLOSE.
+ *                    Answers conv; MN_EBUSY/MN_ENOMEM when the memory
+ *                    limits would be exceeded.
+ *   LLM_OP_GENERATE  messages in, text out. The messages are the whole
+ *                    conversation so far, as in the OpenAI/Anthropic APIs
+ *                    (the backend reuses what it already has: the local
+ *                    engine keeps the KV cache of the common prefix).
+ *                    conv 0: a one-off conversation. With LLM_RAW the
+ *                    single message's text is continued as is (no chat
+ *                    template): what GENERATE ( c-addr u n -- ) does.
+ *                    The generated text streams into `out` as UTF-8 deltas
+ *                    (whole characters); when generation ends the backend
+ *                    closes `out`, then replies with the finish reason and
+ *                    usage. The reply comes after the stream: send with
+ *                    svc_send (a kchannel reply) and read the ring until
+ *                    MN_ECLOSED, then take the reply.
+ *   LLM_OP_CLOSE     ends a conversation, freeing its state.
+ *
+ * Cancel: the client closes its ring (bbq_close(out)). The backend sees
+ * MN_ECLOSED at its next write, stops, and replies with
+ * LLM_FINISH_CANCELLED. A client that disconnects should close first.
+ *
+ * Memory: requests point into the client's memory (messages, texts, the
+ * ring), which must stay valid until the reply. Kernel-only service.
+ *
+ * Errors (struct llm_error.code, replies with MN_ESERVICE): MN_ENOENT (no
+ * model loaded / unknown conversation), MN_EINVAL (bad request),
+ * MN_EBUSY (the conversation is generating / too many conversations),
+ * MN_ENOMEM (no memory for the state), MN_ENOSPC (the prompt does not fit
+ * the context even after dropping old turns), MN_ENOTSUP (the model's
+ * chat template is not known), MN_EIO (the backend failed: the message
+ * says why).
+ */
+#ifndef MNEME_LLM_H
+#define MNEME_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mneme/registry.h"
+#include "mneme/uuid.h"
+
+struct bbq;
+
+/* 2f8c5b1e-6d0a-4c4b-9a8e-3b1f7d2c9e01 */
+extern const struct uuid LLM_LOCAL_UUID;
+
+enum llm_role { LLM_ROLE_SYSTEM = 0, LLM_ROLE_USER = 1, LLM_ROLE_ASSISTANT = 2 };
+
+struct llm_message {
+  uint32_t role;             /* enum llm_role */
+  const char *text;          /* UTF-8, len bytes (no NUL needed) */
+  size_t len;
+};
+
+/* Sampling settings; llm_sampling_greedy() or llm_sampling_default()
+ * fill them. temperature <= 0 is greedy (ties to the lowest token). */
+struct llm_sampling {
+  float temperature;
+  int32_t top_k;             /* <= 0: off */
+  float top_p;               /* >= 1: off */
+  float min_p;               /* <= 0: off */
+  float repeat_penalty;      /* 1: off */
+  int32_t repeat_last_n;
+  uint64_t seed;
+};
+
+enum llm_op { LLM_OP_INFO = 1, LLM_OP_OPEN, LLM_OP_GENERATE, LLM_OP_CLOSE };
+
+#define LLM_RAW 1u            /* continue messages[0].text, no template */
+
+struct llm_request {
+  uint32_t op;               /* enum llm_op */
+  uint32_t conv;             /* from LLM_OP_OPEN; 0: one-off (GENERATE) */
+  uint32_t flags;            /* LLM_RAW */
+  uint32_t max_tokens;       /* tokens to generate at most (GENERATE) */
+  const struct llm_message *messages;
+  size_t n_messages;
+  struct llm_sampling sampling;
+  struct bbq *out;           /* text deltas; closed by the backend at the end */
+};
+
+enum llm_finish {
+  LLM_FINISH_NONE = 0,
+  LLM_FINISH_STOP,           /* the model ended its turn (EOS/EOT) */
+  LLM_FINISH_LENGTH,         /* max_tokens, or the context is full */
+  LLM_FINISH_CANCELLED,      /* the client closed its ring */
+  LLM_FINISH_ERROR,          /* failed midway: text so far was streamed */
+};
+
+struct llm_usage {
+  uint32_t prompt_tokens;    /* the whole prompt, template included */
+  uint32_t cached_tokens;    /* of those, reused from the conversation */
+  uint32_t completion_tokens;
+  uint32_t dropped_messages; /* oldest turns left out to fit the context */
+  uint64_t prompt_ns, generate_ns;
+};
+
+struct llm_response {
+  uint32_t op;
+  uint32_t conv;             /* OPEN: the new conversation */
+  uint32_t finish;           /* GENERATE: enum llm_finish */
+  struct llm_usage usage;    /* GENERATE */
+  /* INFO (and OPEN): the model */
+  char model[48];            /* general.name, else the file name */
+  char chat_template[16];    /* chatml, llama2, llama3, phi3, ... */
+  uint32_t n_ctx;            /* tokens per conversation */
+  uint32_t max_conversations;
+};
+
+struct llm_error {
+  int32_t code;              /* MN_E* */
+  char message[92];
+};
+
+#define LLM_SVC_TYPE                                                          \
+  SVC_TYPE(struct llm_request, struct llm_response, struct llm_error,        \
+           struct svc_none)
+
+void llm_sampling_greedy(struct llm_sampling *s);
+void llm_sampling_default(struct llm_sampling *s); /* llama.cpp's defaults */
+
+/* ---- llm-local: the in-kernel engine ----------------------------------- */
+
+struct par_ops;
+
+struct llm_local_config {
+  const void *gguf;          /* the model file's bytes (outlive the service) */
+  size_t gguf_size;
+  const char *file_name;     /* for INFO when the file has no general.name */
+  const struct par_ops *par; /* the parallel-for (NULL: serial) */
+  uint32_t n_ctx;            /* per conversation; 0: min(training, 2048) */
+  uint32_t max_conversations;/* 0: 4 */
+  size_t mem_reserve;        /* heap bytes left free for the rest (0: 8 MiB) */
+};
+
+/* Checks the model (GGUF, tokenizer, llama build) and registers the
+ * llm-local service; its task serves requests, each generation on a task
+ * of its own (several conversations run side by side). Returns 0 or an
+ * MN_E* code; *why (if not NULL) says what was wrong with the model. */
+int llm_local_start(const struct llm_local_config *cfg, const char **why);
+
+/* ---- the Forth word ------------------------------------------------------ */
+
+struct forth_vm;
+/* GENERATE ( c-addr u n -- ): prints the greedy continuation of the text,
+ * n tokens at most, through llm-local. A forth_hostfn for a platform's
+ * word list (forth_words_platform). */
+int llm_word_generate(struct forth_vm *vm, void *ctx);
+
+#endif

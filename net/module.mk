@@ -1,0 +1,33 @@
+# net/: the network service (docs/net.md) and lwIP, the TCP/IP stack it
+# owns. lwIP's sources are fetched at build time from Debian's source
+# package by tools/fetch-source.sh (pinned in tools/sources.lock) into
+# build/src/, never committed; it builds here as the library liblwip with
+# the target's flags, our lwipopts.h and arch/cc.h (net/lwip/).
+
+LWIP_VERSION := 2.1.3+dfsg1-2
+LWIP_DIR := build/src/lwip-$(LWIP_VERSION)
+LWIP_STAMP := $(LWIP_DIR)/.fetched
+LWIP_CORE := def dns inet_chksum init ip mem memp netif pbuf raw sys tcp \
+             tcp_in tcp_out timeouts udp
+LWIP_SRCS := $(foreach f,$(LWIP_CORE),$(LWIP_DIR)/src/core/$(f).c) \
+             $(foreach f,dhcp etharp icmp ip4 ip4_addr ip4_frag,$(LWIP_DIR)/src/core/ipv4/$(f).c) \
+             $(LWIP_DIR)/src/netif/ethernet.c
+LWIP_INC := -Inet/lwip -I$(LWIP_DIR)/src/include
+ifneq ($(HOSTED),yes)
+  LWIP_INC += -Inet/lwip/freestanding
+endif
+# lwIP's own code is not held to our warnings (only to compiling).
+LWIP_CFLAGS := $(LWIP_INC) -w
+
+$(LWIP_STAMP): tools/fetch-source.sh tools/sources.lock
+	tools/fetch-source.sh lwip
+$(LWIP_SRCS): $(LWIP_STAMP) ;
+$(call objs,$(LWIP_SRCS)): $(LWIP_STAMP)
+$(foreach s,$(LWIP_SRCS),$(eval CFLAGS_$(s) := $(LWIP_CFLAGS)))
+$(eval $(call LIBRARY,lwip,$(LWIP_SRCS)))
+
+# The network service and its client calls (libnet; needs lwip, kernel).
+NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c
+$(foreach s,$(NET_SRCS),$(eval CFLAGS_$(s) := $(LWIP_INC)))
+$(call objs,$(NET_SRCS)): $(LWIP_STAMP)
+$(eval $(call LIBRARY,net,$(NET_SRCS)))

@@ -1,0 +1,321 @@
+/*
+ * boot.c: the UEFI entry point of the aarch64 platform, the same loader
+ * as x86_64's (platform/x86_64/boot.c, whose struct x86_boot in
+ * platform/x86_64/boot.h it fills; the name is historical, the contents
+ * are UEFI's): while boot services are up it collects the loaded image's
+ * sections (for the MMU's W^X map), the GOP framebuffer, the ACPI RSDP,
+ * every file in \mneme\ on the ESP, the load options and a loader arena
+ * for page tables. Then it takes the final memory map, exits boot
+ * services, turns every usable region of the map into the kernel's heap
+ * regions and every RAM range into a64_ram[] (for the MMU), switches to
+ * the kernel stack (SP_EL0; exceptions run on their own stack, SP_EL1)
+ * and enters a64_main().
+ *
+ * Interface:
+ *   efi_main(image, system_table)  the PE entry point (link.ld ENTRY)
+ *   boot_alloc(size)               pages from the loader arena
+ *   boot_file(name)                a file read from \mneme\ on the ESP
+ *   x86_boot, a64_ram, a64_nram    everything gathered (boot.h, a64.h)
+ */
+#include "boot.h"
+
+#include <string.h>
+
+#include "efi.h"
+#include "a64.h"
+
+struct x86_boot x86_boot;
+
+#define ARENA_SIZE (4u << 20)
+
+/* The kernel's first stack (its lowest page is the guard, mmu.c) and the
+ * stack exceptions and interrupts run on. */
+__attribute__((aligned(4096))) uint8_t a64_boot_stack[4096 + A64_BOOT_STACK_SIZE];
+__attribute__((aligned(4096))) uint8_t a64_exc_stack[A64_EXC_STACK_SIZE];
+struct a64_ram a64_ram[A64_MAX_RAM];
+size_t a64_nram;
+
+static efi_system_table *st;
+static efi_boot_services *bs;
+
+efi_status efi_main(efi_handle image, efi_system_table *systab);
+
+static int guid_eq(const efi_guid *a, const efi_guid *b) {
+  return memcmp(a, b, sizeof *a) == 0;
+}
+
+static void say(const char *s) {
+  char16 buf[128];
+  size_t i = 0;
+  for (; *s && i < 126; s++) {
+    if (*s == '\n') buf[i++] = '\r';
+    buf[i++] = (char16)(uint8_t)*s;
+  }
+  buf[i] = 0;
+  if (st->con_out) st->con_out->output_string(st->con_out, buf);
+}
+
+void *boot_alloc(size_t size) {
+  size = (size + 4095) & ~(size_t)4095;
+  if (x86_boot.arena_size - x86_boot.arena_used < size) return NULL;
+  void *p = x86_boot.arena + x86_boot.arena_used;
+  x86_boot.arena_used += size;
+  memset(p, 0, size);
+  return p;
+}
+
+const struct boot_file *boot_file(const char *name) {
+  for (size_t i = 0; i < x86_boot.nfiles; i++)
+    if (strcmp(x86_boot.files[i].name, name) == 0) return &x86_boot.files[i];
+  return NULL;
+}
+
+/* Records the PE sections of the running image (for paging.c). */
+static void find_sections(const uint8_t *img) {
+  uint32_t pe = *(const uint32_t *)(img + 0x3c);
+  uint16_t nsec = *(const uint16_t *)(img + pe + 6);
+  uint16_t optsz = *(const uint16_t *)(img + pe + 20);
+  const uint8_t *sec = img + pe + 24 + optsz;
+  for (uint16_t i = 0; i < nsec && x86_boot.nsections < BOOT_MAX_SECTIONS;
+       i++, sec += 40) {
+    uint32_t vsize = *(const uint32_t *)(sec + 8);
+    uint32_t va = *(const uint32_t *)(sec + 12);
+    uint32_t ch = *(const uint32_t *)(sec + 36);
+    struct boot_section *s = &x86_boot.sections[x86_boot.nsections++];
+    s->base = (uintptr_t)img + va;
+    s->size = vsize;
+    s->exec = (ch & 0x20000000u) != 0;
+    s->write = (ch & 0x80000000u) != 0;
+  }
+}
+
+static void find_fb(void) {
+  efi_guid g = EFI_GOP_GUID;
+  efi_gop *gop = NULL;
+  if (bs->locate_protocol(&g, NULL, (void **)&gop) != EFI_SUCCESS || !gop)
+    return;
+  efi_gop_mode_info *mi = gop->mode->info;
+  if (mi->pixel_format != EFI_PIXEL_RGBX && mi->pixel_format != EFI_PIXEL_BGRX)
+    return;
+  x86_boot.fb.base = gop->mode->fb_base;
+  x86_boot.fb.size = gop->mode->fb_size;
+  x86_boot.fb.width = mi->width;
+  x86_boot.fb.height = mi->height;
+  x86_boot.fb.stride = mi->pixels_per_line;
+  x86_boot.fb.bgr = mi->pixel_format == EFI_PIXEL_BGRX;
+}
+
+static void find_rsdp(void) {
+  efi_guid g20 = EFI_ACPI20_GUID, g10 = EFI_ACPI10_GUID;
+  for (uint64_t i = 0; i < st->n_tables; i++)
+    if (guid_eq(&st->tables[i].guid, &g20)) {
+      x86_boot.rsdp = (uintptr_t)st->tables[i].table;
+      return;
+    }
+  for (uint64_t i = 0; i < st->n_tables; i++)
+    if (guid_eq(&st->tables[i].guid, &g10))
+      x86_boot.rsdp = (uintptr_t)st->tables[i].table;
+}
+
+/* Reads one regular file of dir into loader pages. Returns 0 or -1. */
+static int load_file(efi_file *dir, const efi_file_info *fi) {
+  struct boot_file *bf = &x86_boot.files[x86_boot.nfiles];
+  size_t n = 0;
+  for (const char16 *c = fi->name; *c; c++) {
+    if (*c > 0x7e || n + 1 >= sizeof bf->name) return -1;
+    bf->name[n++] = (char)*c;
+  }
+  bf->name[n] = 0;
+  efi_file *f;
+  if (dir->open(dir, &f, fi->name, EFI_FILE_MODE_READ, 0) != EFI_SUCCESS)
+    return -1;
+  uint64_t phys = 0, size = fi->file_size;
+  int rc = -1;
+  if (bs->allocate_pages(EFI_ALLOCATE_ANY, EFI_LOADER_DATA,
+                         (size + 4096) / 4096, &phys) == EFI_SUCCESS &&
+      f->read(f, &size, (void *)(uintptr_t)phys) == EFI_SUCCESS) {
+    ((uint8_t *)(uintptr_t)phys)[size] = 0; /* text files end in NUL */
+    bf->data = (const uint8_t *)(uintptr_t)phys;
+    bf->size = size;
+    x86_boot.nfiles++;
+    rc = 0;
+  }
+  f->close(f);
+  return rc;
+}
+
+/* Loads every regular file of \mneme\ on the boot volume. */
+static void load_files(efi_handle device) {
+  efi_guid gfs = EFI_SIMPLE_FS_GUID;
+  efi_simple_fs *fs;
+  efi_file *root, *dir;
+  if (bs->handle_protocol(device, &gfs, (void **)&fs) != EFI_SUCCESS) return;
+  if (fs->open_volume(fs, &root) != EFI_SUCCESS) return;
+  if (root->open(root, &dir, u"\\mneme", EFI_FILE_MODE_READ, 0) ==
+      EFI_SUCCESS) {
+    uint64_t buf[128];
+    for (;;) {
+      uint64_t size = sizeof buf;
+      if (dir->read(dir, &size, buf) != EFI_SUCCESS || size == 0) break;
+      const efi_file_info *fi = (const efi_file_info *)buf;
+      if (fi->attr & EFI_FILE_DIRECTORY) continue;
+      if (x86_boot.nfiles == BOOT_MAX_FILES) break;
+      load_file(dir, fi);
+    }
+    dir->close(dir);
+  }
+  root->close(root);
+}
+
+static void set_cmdline(void) {
+  const struct boot_file *f = boot_file("cmdline");
+  if (!f) return;
+  size_t n = 0;
+  for (size_t i = 0; i < f->size && n + 1 < sizeof x86_boot.cmdline; i++) {
+    char c = (char)f->data[i];
+    if (c == '\r' || c == '\n') c = ' ';
+    x86_boot.cmdline[n++] = c;
+  }
+  while (n > 0 && x86_boot.cmdline[n - 1] == ' ') n--;
+  x86_boot.cmdline[n] = 0;
+  x86_boot.info.cmdline = x86_boot.cmdline;
+}
+
+/*
+ * Load options given by a UEFI shell (`fs0:\EFI\BOOT\BOOTX64.EFI opt=1`)
+ * are UCS-2 text starting with the program's name: the rest replaces
+ * the command line of \mneme\cmdline. Binary options (a boot entry's
+ * optional data) are ignored.
+ */
+static void take_load_options(const efi_loaded_image *li) {
+  const char16 *o = li->load_options;
+  size_t n = li->load_options_size / 2;
+  if (!o || n == 0) return;
+  char buf[sizeof x86_boot.cmdline];
+  size_t len = 0;
+  for (size_t i = 0; i < n && o[i]; i++) {
+    if (o[i] < 0x20 || o[i] > 0x7e) return;
+    if (len + 1 < sizeof buf) buf[len++] = (char)o[i];
+  }
+  buf[len] = 0;
+  const char *args = strchr(buf, ' ');
+  if (!args) return;
+  while (*args == ' ') args++;
+  size_t k = 0;
+  for (; args[k] && k + 1 < sizeof x86_boot.cmdline; k++) x86_boot.cmdline[k] = args[k];
+  x86_boot.cmdline[k] = 0;
+  x86_boot.info.cmdline = x86_boot.cmdline;
+}
+
+static int usable_type(uint32_t t) {
+  return t == EFI_CONVENTIONAL || t == EFI_BS_CODE || t == EFI_BS_DATA;
+}
+
+/* RAM of any use (mapped normal memory); the rest is device memory. */
+static int ram_type(uint32_t t) {
+  return t != EFI_RESERVED && t != EFI_MMIO && t != EFI_MMIO_PORT &&
+         t != EFI_UNUSABLE && t <= EFI_PERSISTENT;
+}
+
+static void note_ram(uint64_t lo, uint64_t hi) {
+  if (a64_nram > 0 && a64_ram[a64_nram - 1].base + a64_ram[a64_nram - 1].size == lo)
+    a64_ram[a64_nram - 1].size += hi - lo;
+  else if (a64_nram < A64_MAX_RAM)
+    a64_ram[a64_nram++] = (struct a64_ram){lo, hi - lo};
+}
+
+/* Turns the final memory map into merged heap regions (no page 0). */
+static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
+  size_t n = 0;
+  uint64_t total = 0, top = 0;
+  for (uint64_t off = 0; off + dsz <= size; off += dsz) {
+    const efi_memory_descriptor *d = (const void *)(map + off);
+    uint64_t lo = d->phys, hi = d->phys + d->pages * 4096;
+    if (hi > top) top = hi;
+    if (ram_type(d->type)) note_ram(lo, hi);
+    if (!usable_type(d->type)) continue;
+    if (lo == 0) lo = 4096;
+    if (hi <= lo) continue;
+    total += hi - lo;
+    if (n > 0 && x86_boot.regions[n - 1].base + x86_boot.regions[n - 1].size ==
+                     lo) {
+      x86_boot.regions[n - 1].size += hi - lo;
+    } else if (n < BOOT_MAX_REGIONS) {
+      x86_boot.regions[n].base = lo;
+      x86_boot.regions[n].size = hi - lo;
+      n++;
+    } else {
+      total -= hi - lo; /* more fragments than slots: left unused */
+    }
+  }
+  x86_boot.info.regions = x86_boot.regions;
+  x86_boot.info.nregions = n;
+  x86_boot.ram_total = total;
+  x86_boot.phys_top = top;
+}
+
+/* Takes the memory map and exits boot services (retrying once). */
+static int exit_boot(efi_handle image) {
+  uint64_t size = 0, key, dsz;
+  uint32_t dver;
+  uint8_t *map = NULL;
+  bs->get_memory_map(&size, NULL, &key, &dsz, &dver);
+  size += 32 * sizeof(efi_memory_descriptor) + 32 * dsz;
+  if (bs->allocate_pool(EFI_LOADER_DATA, size, (void **)&map) != EFI_SUCCESS)
+    return -1;
+  for (int tries = 0; tries < 3; tries++) {
+    uint64_t msize = size;
+    if (bs->get_memory_map(&msize, (efi_memory_descriptor *)map, &key, &dsz,
+                           &dver) != EFI_SUCCESS)
+      return -1;
+    if (bs->exit_boot_services(image, key) == EFI_SUCCESS) {
+      build_regions(map, msize, dsz);
+      return 0;
+    }
+  }
+  return -1;
+}
+
+efi_status efi_main(efi_handle image, efi_system_table *systab) {
+  x86_boot.tsc_entry = a64_counter();
+  st = systab;
+  bs = st->boot_services;
+  bs->set_watchdog_timer(0, 0, 0, NULL);
+
+  efi_guid gli = EFI_LOADED_IMAGE_GUID;
+  efi_loaded_image *li = NULL;
+  if (bs->handle_protocol(image, &gli, (void **)&li) != EFI_SUCCESS) {
+    say("mneme: no loaded image protocol\n");
+    return EFI_ERR(1);
+  }
+  x86_boot.image_base = (uintptr_t)li->image_base;
+  x86_boot.image_size = li->image_size;
+  find_sections(li->image_base);
+  find_fb();
+  find_rsdp();
+  load_files(li->device);
+  set_cmdline();
+  take_load_options(li);
+  const struct boot_file *cfg = boot_file("config.bin");
+  if (cfg) {
+    x86_boot.info.config = cfg->data;
+    x86_boot.info.config_len = cfg->size;
+  }
+  uint64_t arena = 0;
+  if (bs->allocate_pages(EFI_ALLOCATE_ANY, EFI_LOADER_DATA, ARENA_SIZE / 4096,
+                         &arena) != EFI_SUCCESS) {
+    say("mneme: cannot allocate the loader arena\n");
+    return EFI_ERR(9);
+  }
+  x86_boot.arena = (uint8_t *)(uintptr_t)arena;
+  x86_boot.arena_size = ARENA_SIZE;
+  if (exit_boot(image) != 0) {
+    say("mneme: ExitBootServices failed\n");
+    return EFI_ERR(1);
+  }
+  /* No firmware from here on. */
+  __asm__ volatile("msr daifset, #0xf" ::: "memory");
+  a64_stack_call(a64_boot_stack + sizeof(a64_boot_stack), a64_main,
+                 a64_exc_stack + sizeof(a64_exc_stack));
+  return EFI_SUCCESS; /* not reached */
+}

@@ -1,0 +1,75 @@
+/*
+ * console.c: the framebuffer console port (see console.h). console-fb
+ * writes the tx ring to the framebuffer console; console-kbd subscribes
+ * to the keyboard mux and puts the terminal bytes of every key press
+ * into the rx ring (waiting for room).
+ *
+ * Interface: a64_console_start, console_get_port (console_svc.h).
+ */
+#include "console.h"
+
+#include "console_svc.h"
+#include "fbcon.h"
+#include "mneme/err.h"
+#include "mneme/keyboard.h"
+#include "mneme/ktime.h"
+#include "mneme/log.h"
+#include "mneme/task.h"
+#include "port.h"
+#include "serial_svc.h"
+
+static struct x86_port port;
+
+static int mux_reader_task(void *arg) {
+  (void)arg;
+  struct kbd_sub *sub;
+  int err = kbd_subscribe(64, MN_SEC(2), &sub);
+  if (err) {
+    klog(LOG_ERROR, "console: cannot subscribe to the keyboard: %s", mn_strerror(err));
+    return 0;
+  }
+  struct key_event ev;
+  while (kbd_next(sub, &ev, MN_FOREVER) == 0) {
+    char b[8];
+    size_t m = kbd_to_bytes(&ev, b);
+    if (m && bbq_write_all(&port.rx, b, m, MN_FOREVER)) break;
+    if (m) waitq_wake_all(&x86_input_wq);
+  }
+  return 0;
+}
+
+static int fb_task(void *arg) {
+  (void)arg;
+  for (;;) {
+    const uint8_t *p;
+    size_t len;
+    if (bbq_read_grant(&port.tx, MN_FOREVER, &p, &len)) return 0;
+    fbcon_write((const char *)p, len);
+    bbq_release(&port.tx, len);
+  }
+}
+
+int a64_console_start(int use_mux) {
+  int err = x86_port_start(&port, &(struct uuid)CONSOLE_UUID, "console", 4096);
+  if (err) return err;
+  if (use_mux && task_spawn("console-kbd", mux_reader_task, 0, 0, 0)) return MN_ENOMEM;
+  if (task_spawn("console-fb", fb_task, 0, 0, 0)) return MN_ENOMEM;
+  return 0;
+}
+
+int console_get_port(uint64_t timeout_ns, struct bbq **rx, struct bbq **tx) {
+  static const struct svc_type type = CONSOLE_TYPE;
+  struct svc_client c;
+  int err = svc_connect(&(struct uuid)CONSOLE_UUID, &type, 0, 0, timeout_ns, &c);
+  if (err) return err;
+  struct serial_req req = {SERIAL_GET_PORT};
+  struct serial_resp resp;
+  struct serial_err e;
+  err = svc_call(&c, &req, &resp, &e, timeout_ns);
+  svc_disconnect(&c);
+  if (err == MN_ESERVICE) return MN_EBUSY;
+  if (err) return err;
+  *rx = resp.rx;
+  *tx = resp.tx;
+  return 0;
+}

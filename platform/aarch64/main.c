@@ -1,0 +1,137 @@
+/*
+ * main.c: a64_main, entered by boot.c on the kernel stack with boot
+ * services gone: installs the exception vectors, the MMU's identity map,
+ * the consoles, the GIC and the generic timer, the PL011's receive
+ * interrupt; hands every usable memory region to kernel_init(); then the
+ * first task starts the services the configuration (config/aarch64.toml,
+ * or \mneme\config.bin on the ESP) lists, with the PL011 as the serial
+ * port and the framebuffer console port, and a Forth shell on each of
+ * the two (services/forth_shell.c; the platform's words from mon.c).
+ *
+ * Interface: a64_main (a64.h).
+ */
+#include "a64.h"
+#include "boot.h"
+#include "console.h"
+#include "console_svc.h"
+#include "exc.h"
+#include "fbcon.h"
+#include "gic.h"
+#include "mmu.h"
+#include "mneme/config.h"
+#include "mneme/err.h"
+#include "mneme/forth_shell.h"
+#include "mneme/kernel.h"
+#include "mneme/ktime.h"
+#include "mneme/log.h"
+#include "mneme/platform.h"
+#include "mneme/serial.h"
+#include "mneme/svcstart.h"
+#include "mneme/task.h"
+#include "mon.h"
+#include "pl011.h"
+#include "serial.h"
+#include "serial_svc.h"
+#include "gtimer.h"
+#include "xprintf.h"
+
+static struct mn_config cfg;
+
+static int serial_hook(void *arg) {
+  (void)arg;
+  return x86_serial_start();
+}
+
+static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
+  (void)arg;
+  return forth_shells_start(ports, n);
+}
+
+/* Starts one configured service (services/svcstart.c knows them all; the
+ * platform brings its serial driver). Returns 0 or an MN_E* code. */
+static int start_one(const struct mn_config_service *s) {
+  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, NULL};
+  int err = svcstart_one(&cfg, s, &hooks);
+  if (err == MN_ENOTSUP) {
+    klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
+    return 0;
+  }
+  return err;
+}
+
+/* A Forth shell on a port's rings; an empty line (CR) first, so its VM
+ * starts now and ` ok` is the first prompt. */
+static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) {
+  if (!err) err = bbq_write_all(rx, "\r", 1, 0);
+  if (!err) err = forth_console_start(rx, tx, LE_TERMINAL);
+  if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
+}
+
+static int init_task(void *arg) {
+  (void)arg;
+  mon_words_register();
+  for (size_t i = 0; i < cfg.nservices; i++) {
+    int err = start_one(&cfg.services[i]);
+    if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
+  }
+  int err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
+  struct bbq *rx = 0, *tx = 0;
+  err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
+            ? serial_get_port(MN_SEC(1), &rx, &tx)
+            : MN_ENOTSUP;
+  shell_on("serial port", rx, tx, err);
+  err = console_get_port(MN_SEC(1), &rx, &tx);
+  shell_on("console", rx, tx, err);
+  xprintf("boot: %lu us from entry to the shells' start\n",
+          gtimer_ticks_to_ns(a64_counter() - x86_boot.tsc_entry) / 1000);
+  return 0;
+}
+
+/* \mneme\config.bin from the ESP if it decodes, else the baked one. */
+static void load_config(void) {
+  const struct boot_info *bi = &x86_boot.info;
+  if (bi->config) {
+    int err = mn_config_decode(&cfg, bi->config, bi->config_len);
+    if (!err && cfg.platform.kind == MN_PLATFORM_AARCH64) return;
+    xprintf("warning: \\mneme\\config.bin: %s; using the built-in configuration\n",
+            err ? mn_strerror(err) : "not for aarch64");
+  }
+  int err = mn_config_decode(&cfg, mn_config_baked, mn_config_baked_len);
+  if (err) {
+    xprintf("mneme: the built-in configuration does not decode: %s\n", mn_strerror(err));
+    plat_halt(1);
+  }
+}
+
+_Noreturn void a64_main(void) {
+  exc_init();
+  gtimer_early_init();
+  pl011_probe(x86_boot.rsdp);
+  serial_init();
+  x86_serial_early_init();
+  int rc = mmu_init();
+  if (rc) xprintf("warning: mmu: %s (running on the firmware's tables)\n", mn_strerror(rc));
+  load_config();
+  if (cfg.platform.u.aarch64.framebuffer) fbcon_init(&x86_boot.fb);
+  xprintf("\033[1mmneme\033[0m aarch64 (UEFI) image at %p\n", (void *)x86_boot.image_base);
+  rc = gic_init(x86_boot.rsdp);
+  if (rc) xprintf("warning: no GIC in the ACPI MADT (%s): no interrupts\n", mn_strerror(rc));
+  rc = gtimer_init(x86_boot.rsdp);
+  if (rc) xprintf("warning: timer interrupt: %s\n", mn_strerror(rc));
+  if (gic_enable(pl011_irq_id(), x86_serial_irq) == 0) serial_irq_on();
+  xprintf("memory: %lu MiB usable in %zu regions; framebuffer %ux%u; GICv%d; "
+          "cmdline '%s'\n", x86_boot.ram_total >> 20, x86_boot.info.nregions,
+          x86_boot.fb.width, x86_boot.fb.height, gic_version(), x86_boot.cmdline);
+  klog_set_level(cfg.kernel.log_level);
+  if (kernel_init(&x86_boot.info)) {
+    xprintf("mneme: kernel_init failed: not enough memory\n");
+    plat_halt(1);
+  }
+  if (task_spawn("init", init_task, 0, 0, 0)) {
+    xprintf("mneme: cannot start the first task\n");
+    plat_halt(1);
+  }
+  __asm__ volatile("msr daifclr, #2" ::: "memory");
+  plat_halt(kernel_run());
+}

@@ -1,0 +1,26 @@
+/*
+ * mmu.h: the aarch64 platform's translation tables: an identity map of
+ * the first TiB of physical addresses with 4 KiB granules. RAM (every
+ * RAM range of the UEFI memory map) is normal write-back memory, not
+ * executable; the framebuffer normal non-cacheable; mneme.efi's code
+ * read-only and executable, its read-only data read-only; everything
+ * else device memory (nGnRE), never executable. The lowest 2 MiB (page
+ * 0) and the page below the boot stack are unmapped.
+ */
+#ifndef MNEME_A64_MMU_H
+#define MNEME_A64_MMU_H
+
+#include <stdint.h>
+
+/* Builds the tables from the loader's facts and switches to them.
+ * Returns 0, or MN_ENOMEM (the loader arena is too small). */
+int mmu_init(void);
+/* 1 if a read of va would not fault. */
+int mmu_is_mapped(uint64_t va);
+/* 1 if va is in a page made a guard by plat_stack_guard (or the boot
+ * stack's). */
+int mmu_is_guard(uint64_t va);
+/* Page-table pages in use. */
+unsigned mmu_table_pages(void);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# tests/qemu/aarch64.sh: builds the aarch64 image and runs the QEMU
+# integration tests (tests/qemu/aarch64_test.py), printing TAP lines.
+# Skips (one "ok ... # SKIP" line) when QEMU, AAVMF or the toolchain is
+# missing: `make deps` installs them.
+set -u
+cd "$(dirname "$0")/../.."
+missing=
+command -v qemu-system-aarch64 >/dev/null || missing="$missing qemu-system-arm"
+[ -e /usr/share/AAVMF/AAVMF_CODE.fd ] || missing="$missing qemu-efi-aarch64"
+command -v ld.lld >/dev/null || missing="$missing lld"
+command -v llvm-ar >/dev/null || missing="$missing llvm"
+command -v mcopy >/dev/null || missing="$missing mtools"
+command -v mkfs.fat >/dev/null || missing="$missing dosfstools"
+if [ -n "$missing" ]; then
+  echo "ok - aarch64 QEMU tests # SKIP missing:$missing (make deps)"
+  exit 0
+fi
+if ! make -s TARGET=aarch64 a64-image >build/aarch64-image.log 2>&1; then
+  echo "not ok - build the aarch64 image (make image ARCH=aarch64; log build/aarch64-image.log)"
+  tail -20 build/aarch64-image.log | sed 's/^/#   /'
+  exit 1
+fi
+echo "ok - build the aarch64 image"
+exec timeout --kill-after=10 600 python3 tests/qemu/aarch64_test.py

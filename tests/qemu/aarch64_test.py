@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""aarch64_test.py: integration tests of mneme on 64-bit ARM under QEMU
+(virt, -cpu max, TCG, AAVMF), mirroring boot_test.py's x86_64 checks.
+
+Boots build/aarch64/mneme.img and checks, printing TAP lines: the banner
+and the Forth shell's ` ok` on serial (the PL011, interrupt-driven);
+Forth typed on serial echoed and run (SPAWN, STATUS, Ctrl-C); FPU (the
+vector registers and FPCR survive interrupts that clobber them and task
+switches); MEM against
+QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the NEON
+dot kernels against the scalar ones (QUANT: quantized kernels bit for
+bit, F32/F16 to float rounding); the
+framebuffer console (ramfb, QEMU screendump compared with the PSF font);
+FAULT (a read of page 0), FAULT-X (a jump into data: not executable),
+FAULT-RO (a write to code: read-only) and OVERFLOW (a stack overflow
+into a guard page) print a dump with a backtrace and stop the machine
+with status 7. The main boot uses a GICv3, the first fault boot a GICv2.
+A boot with a sermux configuration (\\mneme\\config.bin replaced) checks
+the framed serial line: loopback, a Forth shell on port 10, tracing, and
+the pseudo-keyboard typing on the framebuffer console (keyboard mux).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import boot_test as bt  # noqa: E402  (tap, font and screen helpers)
+from qemu import Qemu  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../test"))
+from mneme_wire import cobs_decode, cobs_encode  # noqa: E402
+
+IMAGE = os.environ.get("IMAGE", "build/aarch64/mneme.img")
+MEM_MB = 256
+tap = bt.tap
+
+
+def boot(name, gic=3):
+    q = Qemu(IMAGE, MEM_MB, timeout=240, arch="aarch64",
+             extra=["-machine", "virt,gic-version=%d" % gic])
+    what = "%s: boots to the banner and the Forth prompt on serial (GICv%d)" % (name, gic)
+    try:
+        q.expect(rb"mneme\S* aarch64 \(UEFI\)", timeout=150)
+        q.expect(rb"GICv%d" % gic, timeout=30)
+        q.expect(rb"mneme Forth\r\n +ok\r\n")
+        tap(True, what)
+    except Exception as e:  # noqa: BLE001
+        tap(False, what, e)
+        q.close()
+        return None
+    return q
+
+
+def main_boot():
+    q = boot("boot")
+    if not q:
+        return
+    command = bt.command
+    try:
+        try:
+            m = command(q, "MEM", rb"mem: (\d+) KiB usable")
+            kib = int(m.group(1))
+            tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
+                "MEM reports %d KiB usable of -m %d MiB (within 16 MiB)" % (kib, MEM_MB),
+                q.out[-400:])
+            m = command(q, "MEM", rb"heap: (\d+) KiB total")
+            kib = int(m.group(1))
+            tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
+                "the kernel heap manages %d KiB of -m %d MiB (within 16 MiB)" % (kib, MEM_MB))
+        except Exception as e:  # noqa: BLE001
+            tap(False, "MEM", e)
+        try:
+            start = len(q.out)
+            command(q, "PS", rb"console +running.*\r\n(.*\r\n)* ok\r\n")
+            tap(all(t in q.out[start:] for t in (b"serial-rx", b"serial-tx", b"status",
+                                               b"console-fb", b"console-kbd")),
+                "PS lists the kernel's tasks (shells, serial, console, status)", q.out[-900:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "PS lists the kernel's tasks", e)
+        try:
+            command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+            command(q, ": sq dup * ; 7 sq .", rb"7 sq \. 49  ok\r\n")
+            tap(True, "Forth typed on serial is echoed and runs")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "Forth typed on serial is echoed and runs", e)
+        try:
+            command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
+            command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
+            m = command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
+                        rb"forth VMs (\d+)\r\n ok\r\n", timeout=60)
+            tap(int(m.group(1)) >= 2, "SPAWN runs a word on its own task (kernel timers); "
+                "STATUS counts the VMs", q.out[-600:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "SPAWN runs a word on its own task; STATUS counts it", e)
+        try:
+            command(q, ": spin begin again ; spin", rb"spin\s")
+            start = len(q.out)
+            q.write(b"\x03")
+            q.expect(rb"-28|nterrupt", timeout=30, start=start)
+            command(q, "1 .", rb"1 \. 1  ok\r\n")
+            tap(True, "Ctrl-C interrupts an endless word; the shell goes on")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "Ctrl-C interrupts an endless word", e)
+        try:
+            m = command(q, "FPU", rb"across task switches: (ok|FAILED|not checked)\r\n")
+            text = q.out[-300:]
+            tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
+                "FP/SIMD state (v0-v31, d8-d15, FPCR) survives interrupts and task switches",
+                text)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "FP/SIMD state survives interrupts and task switches", e)
+        try:
+            m = command(q, "UPTIME 300 MS UPTIME SWAP - .", rb"SWAP - \. (\d+)  ok")
+            ns = int(m.group(1))
+            tap(ns >= 300000000, "300 MS waits at least 300 ms (%d ns)" % ns)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "timer: MS", e)
+        try:
+            m = command(q, "CPU", rb"gic: v(\d), .* on interrupt (\d+), (\d+) interrupts")
+            tap(m.group(1) == b"3" and int(m.group(3)) > 0,
+                "CPU: GICv3, generic timer interrupts arrive (%s on interrupt %s)" %
+                (m.group(3).decode(), m.group(2).decode()), q.out[-500:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "CPU: GIC and timer", e)
+        try:
+            m = command(q, "QUANT", rb"quant: (\d+) kernels checked, (\d+) differ", timeout=120)
+            tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
+                "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
+                q.out[-1500:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
+        font = bt.load_font()
+        try:
+            where = bt.screen_has(q, font, ["mneme Forth", "aarch64 (UEFI)"])
+            tap(all(where), "framebuffer (ramfb) shows the banner and the console "
+                "shell (at %s)" % (where,))
+        except Exception as e:  # noqa: BLE001
+            tap(False, "framebuffer shows the console shell's banner", e)
+    finally:
+        q.close()
+
+
+def fault_boot(cmd, what, patterns, gic=3):
+    q = boot(cmd, gic)
+    if not q:
+        return
+    try:
+        start = len(q.out)
+        q.write(cmd.encode() + b"\r")
+        try:
+            for p in patterns:
+                q.expect(p, timeout=60, start=start)
+            q.expect(rb"\*\*\* machine halted", timeout=30, start=start)
+            tap(True, "%s prints a dump (exception, registers, backtrace)" % what)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "%s prints a dump (exception, registers, backtrace)" % what, e)
+        rc = q.wait_exit(30)
+        tap(rc == 7, "%s stops the machine (QEMU exit status %s, want 7)" % (what, rc))
+    finally:
+        q.close()
+
+
+SERMUX_TOML = """
+[kernel]
+heap = "1M"
+max_tasks = 64
+stack_size = "16K"
+log_level = "info"
+[services.serial]
+[services.sermux]
+ports = 16
+max_frame = 512
+[services.loopback]
+port = 0
+[services.keyboard_mux]
+[services.pseudo_keyboard]
+port = 2
+[services.tracing]
+port = 3
+max_level = "info"
+heartbeat_ms = 500
+[services.status]
+[services.forth_shells]
+ports = [10]
+[platform]
+name = "aarch64"
+"""
+
+
+class Frames:
+    """Sermux frames from the serial line, by port. Text that the kernel
+    wrote before sermux took the line (the boot log) precedes the first
+    frame: a chunk that does not decode is retried after its last LF."""
+
+    def __init__(self, q):
+        self.q, self.pos, self.wire, self.data = q, 0, b"", {}
+
+    def pump(self):
+        with self.q._cond:
+            new, self.pos = self.q.out[self.pos:], len(self.q.out)
+        self.wire += new
+        *chunks, self.wire = self.wire.split(b"\0")
+        for c in chunks:
+            for cand in (c, c[c.rfind(b"\n") + 1:]):
+                try:
+                    f = cobs_decode(cand)
+                except (ValueError, IndexError):
+                    continue
+                if len(f) >= 2:
+                    port = f[0] | f[1] << 8
+                    self.data[port] = self.data.get(port, b"") + f[2:]
+                break
+
+    def send(self, port, data):
+        self.q.write(cobs_encode(bytes([port & 255, port >> 8]) + data) + b"\0")
+
+    def expect(self, port, pattern, timeout=30):
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            m = re.search(pattern, self.data.get(port, b""), re.S)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise TimeoutError("port %d: waiting for %r; got %r" %
+                                   (port, pattern, self.data.get(port, b"")[-200:]))
+            self.q._pump(0.2)
+
+
+def sermux_boot():
+    """The image with a sermux configuration in \\mneme\\config.bin: the
+    serial line carries frames; loopback, the Forth shell on port 10,
+    tracing, and the pseudo-keyboard typing on the framebuffer console
+    through the keyboard mux."""
+    tmp = tempfile.mkdtemp(prefix="mneme-a64-")
+    try:
+        toml, cfg, img = (os.path.join(tmp, n) for n in ("c.toml", "config.bin", "mneme.img"))
+        open(toml, "w").write(SERMUX_TOML)
+        subprocess.run(["python3", "tools/mkconfig.py", toml, "--bin", cfg], check=True,
+                       stdout=subprocess.DEVNULL)
+        shutil.copy(IMAGE, img)
+        subprocess.run(["mcopy", "-o", "-i", img + "@@1M", cfg, "::/mneme/config.bin"],
+                       check=True, env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "sermux: make an image with a sermux configuration", e)
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    q = Qemu(img, MEM_MB, timeout=240, arch="aarch64")
+    try:
+        f = Frames(q)
+        try:
+            q.expect(rb"mneme\S* aarch64 \(UEFI\)", timeout=150)
+            f.expect(3, rb".{8}", timeout=60)  # tracing: sermux owns the line
+            tap(True, "sermux: tracing frames arrive on port 3")
+            f.send(10, b"2 3 + .\r")
+            f.expect(10, rb"5  ok\r\n", timeout=60)
+            tap(True, "sermux: the Forth shell on port 10 answers through frames")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "sermux: the Forth shell on port 10 answers through frames", e)
+            return
+        try:
+            f.send(0, b"ping \x00\x01 aarch64\n")
+            f.expect(0, rb"ping \x00\x01 aarch64\n")
+            tap(True, "sermux: loopback on port 0 echoes (binary bytes too)")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "sermux: loopback on port 0 echoes", e)
+        try:
+            f.send(2, b"6 7 * .\r")
+            where = bt.screen_has(q, bt.load_font(), ["6 7 * . 42  ok"])
+            tap(where[0] is not None, "pseudo-keyboard keys (keyboard mux) are echoed and "
+                "run on the framebuffer console (at %s)" % (where[0],))
+        except Exception as e:  # noqa: BLE001
+            tap(False, "pseudo-keyboard keys are echoed and run on the framebuffer console", e)
+    finally:
+        q.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+BT = rb"backtrace \(frame records\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"
+
+
+def main():
+    if not os.path.exists(IMAGE):
+        print("not ok - no image %s (make image ARCH=aarch64)" % IMAGE)
+        return 1
+    main_boot()
+    sermux_boot()
+    fault_boot("FAULT", "a read of page 0",
+               [rb"EXCEPTION: data abort \(EC 0x25\)",
+                rb"FAR\) 0000000000000010: translation fault, level \d, read",
+                rb"task: console", rb"pc  [0-9a-f]{16}", BT], gic=2)
+    fault_boot("FAULT-X", "a jump into data (execute-never)",
+               [rb"EXCEPTION: instruction abort \(EC 0x21\)",
+                rb"permission fault, level 3, instruction fetch", BT])
+    fault_boot("FAULT-RO", "a write to code (read-only)",
+               [rb"EXCEPTION: data abort \(EC 0x25\)", rb"permission fault, level 3, write",
+                BT])
+    fault_boot("OVERFLOW", "a stack overflow",
+               [rb"EXCEPTION: data abort", rb"stack guard page",
+                rb"stack overflow of task overflow-test", rb"task: overflow-test",
+                rb"backtrace \(frame records\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
+    print("# %d of %d passed" % (sum(bt.results), len(bt.results)))
+    return 0 if all(bt.results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

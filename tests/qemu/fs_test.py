@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""fs_test.py: files on virtio-blk disks in mneme on x86_64 under QEMU.
+
+Two virtio-blk disks made by the test: a GPT disk whose EFI system
+partition (FAT32) becomes /boot, and a raw FAT16 disk (/disk1), filled by
+mtools. The serial Forth shell lists the volumes, types a file, includes
+Forth source, writes files (long names, a directory, 200 KB of data),
+reads them back by lines, renames and deletes, and syncs. After QEMU
+quits, mtools reads what mneme wrote and fsck.fat -n finds nothing.
+Prints TAP lines.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu import Qemu  # noqa: E402
+
+IMAGE = os.environ.get("IMAGE", "build/x86_64/mneme.img")
+PROMPT = rb" ok\r\n"
+ENV = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+fails = 0
+
+
+def tap(ok, what, detail=""):
+    global fails
+    print("%s - %s" % ("ok" if ok else "not ok", what))
+    if not ok:
+        fails += 1
+        for line in str(detail).splitlines()[-12:]:
+            print("#   " + line)
+    sys.stdout.flush()
+
+
+def command(q, line, timeout=60):
+    start = len(q.out)
+    q.write(line.encode() + b"\r")
+    m = q.expect(PROMPT, timeout=timeout, start=start)
+    out = q.out[start:m.end()].decode(errors="replace")
+    return out[len(line):] if out.startswith(line) else out
+
+
+def sh(*a):
+    return subprocess.run(list(a), capture_output=True, env=ENV, check=True)
+
+
+def words(out):
+    return " ".join(out.replace(" ok", "").split())
+
+
+def main():
+    if not os.path.exists(IMAGE):
+        print("not ok - no image %s (make image)" % IMAGE)
+        return 1
+    tmp = tempfile.mkdtemp(prefix="mneme-fs-")
+    try:
+        esp, d0, d1 = (os.path.join(tmp, n) for n in ("esp.fat", "d0.img", "d1.img"))
+        sh("mkfs.fat", "-C", "-F", "32", "-n", "ESP", esp, str(64 * 1024))
+        sh("mkfs.fat", "-C", "-F", "16", "-n", "DATA", d1, str(32 * 1024))
+        src = os.path.join(tmp, "src")
+        open(src, "wb").write(b"hello from mtools\n")
+        sh("mcopy", "-i", esp, src, "::/hello.txt")
+        open(src, "wb").write(b": CUBE DUP DUP * * ;\n")
+        sh("mcopy", "-i", d1, src, "::/Cube words.fs")
+        sh("python3", "platform/x86_64/tools/gpt.py", esp, d0)
+        q = Qemu(IMAGE, 256, timeout=400, extra=[
+            "-drive", "if=none,id=d0,format=raw,file=" + d0,
+            "-device", "virtio-blk-pci,drive=d0",
+            "-drive", "if=none,id=d1,format=raw,file=" + d1,
+            "-device", "virtio-blk-pci,drive=d1"])
+        try:
+            q.expect(rb"mneme Forth\r\n +ok\r\n", timeout=240)
+            tap(True, "boots to the Forth prompt with two virtio-blk disks")
+            out = command(q, 'S" /" LS')
+            tap("boot/" in out and "disk1/" in out, "LS /: /boot and /disk1", out)
+            out = command(q, 'S" /boot/hello.txt" CAT')
+            tap("hello from mtools" in out, "CAT a file mtools wrote on /boot", out)
+            out = command(q, 'S" /disk1/Cube words.fs" INCLUDED 3 CUBE .')
+            tap("27" in out, "INCLUDED from /disk1", out)
+            command(q, 'VARIABLE FD CREATE B 256 ALLOT')
+            out = command(q, 'S" /disk1/Saved by mneme" MKDIR '
+                             'S" /disk1/Saved by mneme/conversation log.txt" W/O CREATE-FILE . FD !')
+            tap(words(out) == "0", "MKDIR and CREATE-FILE", out)
+            out = command(q, ': LINES 0 DO S" the quick brown fox jumps over the lazy dog, line" '
+                             'FD @ WRITE-FILE DROP I 0 <# #S #> FD @ WRITE-LINE DROP LOOP ; '
+                             '4000 LINES FD @ FILE-SIZE . . . FD @ CLOSE-FILE .', timeout=200)
+            tap(re.search(r"0 0 2\d{5} 0", words(out)) is not None, "4000 lines written", out)
+            out = command(q, 'S" /disk1/Saved by mneme/conversation log.txt" R/O OPEN-FILE . FD ! '
+                             'B 256 FD @ READ-LINE . . . B 52 TYPE FD @ CLOSE-FILE .')
+            tap("0 -1 50" in words(out) and "lazy dog, line0" in out, "READ-LINE reads it back", out)
+            out = command(q, 'S" /boot/note.txt" W/O CREATE-FILE . FD ! S" on the ESP" FD @ WRITE-LINE . '
+                             'FD @ CLOSE-FILE . S" /boot/note.txt" S" /boot/renamed note.txt" RENAME-FILE . '
+                             'S" /boot/hello.txt" DELETE-FILE .')
+            tap(words(out) == "0 0 0 0 0", "write, rename, delete on /boot", out)
+            out = command(q, "DF")
+            tap("/boot" in out and "FAT32" in out and "FAT16" in out, "DF", out)
+            out = command(q, 'S" /boot/renamed note.txt" R/O OPEN-FILE DROP DUP FLUSH-FILE . CLOSE-FILE .')
+            tap(words(out) == "0 0", "FLUSH-FILE: volumes marked clean", out)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "the shell session", "%s\n%s" % (e, q.out[-2000:].decode(errors="replace")))
+        finally:
+            q.close()
+        got = sh("mtype", "-i", d1, "::/Saved by mneme/conversation log.txt").stdout.decode()
+        lines = got.splitlines()
+        tap(len(lines) == 4000 and lines[0].endswith("line0") and lines[3999].endswith("line3999"),
+            "mtools reads the 4000 lines mneme wrote", got[:200])
+        got = sh("mtype", "-i", d0 + "@@1048576", "::/renamed note.txt").stdout
+        tap(got == b"on the ESP\n", "mtools reads the renamed file on the ESP", got)
+        p = subprocess.run(["mdir", "-i", d0 + "@@1048576", "::/hello.txt"], capture_output=True, env=ENV)
+        tap(p.returncode != 0, "the deleted file is gone", p.stdout)
+        with open(d0, "rb") as f, open(esp, "wb") as o:
+            f.seek(1 << 20)
+            o.write(f.read(64 << 20))
+        for img in (esp, d1):
+            p = subprocess.run(["fsck.fat", "-n", img], capture_output=True)
+            out = p.stdout.decode()
+            tap(p.returncode == 0 and len(out.strip().splitlines()) == 2,
+                "fsck.fat -n clean on %s" % os.path.basename(img), out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""pci_test.py: PCI and virtio-net on x86_64 under QEMU (TCG), TAP lines.
+
+Every boot has QEMU's user network with restrict=on (nothing leaves the
+machine; the emulated gateway 10.0.2.2 still answers ARP):
+  - q35 (ECAM through the ACPI MCFG), virtio-net with MSI-X: the PCI word
+    lists the functions with their BARs and the NIC bound to virtio-net;
+    the link comes up; ARP-PROBE sends an ARP request for 10.0.2.2 and
+    the reply arrives and is counted; QEMU's set_link takes the link
+    down and up again (configuration-change interrupts);
+  - the same NIC and a virtio-blk disk without MSI-X (vectors=0): INTx
+    through the I/O APIC for both;
+  - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc;
+  - no NIC: nothing bound, and ARP-PROBE says there is no device;
+  - virtio-net on a dgram netdev whose other end is this test's UDP
+    socket on 127.0.0.1: frames of every length 60..1514 both ways,
+    each checked byte for byte and in order (NET-SEND, NET-RECV);
+  - two virtio-blk disks made by the test (512-byte sectors, writable;
+    4096-byte sectors, read-only): DISKS, sectors read and compared with
+    the image (FNV-1a), a sector written and flushed and found in the
+    image file, a write to the read-only disk and a read past the end
+    refused.
+"""
+import os
+import re
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemu import Qemu  # noqa: E402
+
+IMAGE = os.environ.get("IMAGE", "build/x86_64/mneme.img")
+PROMPT = rb" ok\r\n"
+NET = ["-netdev", "user,id=n0,restrict=on"]
+results = []
+
+
+def tap(ok, what, detail=""):
+    results.append(ok)
+    print("%s - %s" % ("ok" if ok else "not ok", what))
+    if detail and not ok:
+        for line in str(detail).splitlines()[-12:]:
+            print("#   " + line)
+    sys.stdout.flush()
+
+
+def boot(name, extra):
+    try:
+        q = Qemu(IMAGE, 256, extra=extra, timeout=240)
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: QEMU starts" % name, e)
+        return None
+    try:
+        q.expect(rb"mneme Forth\r\n +ok\r\n", timeout=180)
+        return q
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: boots to the Forth prompt" % name, e)
+        q.close()
+        return None
+
+
+def command(q, line, timeout=30):
+    """Runs a line at the serial shell; returns its output up to ` ok`."""
+    start = len(q.out)
+    q.write(line.encode() + b"\r")
+    m = q.expect(PROMPT, timeout=timeout, start=start)
+    return q.out[start:m.end()].decode(errors="replace")
+
+
+def check(cond, what, detail):
+    tap(bool(cond), what, detail)
+
+
+def arp_ok(name, q, sent=1):
+    out = command(q, "ARP-PROBE")
+    m = re.search(r"arp: 10\.0\.2\.2 is at (52:55:0a:00:02:02) \((\d+) us\)", out)
+    check(m, "%s: ARP-PROBE: 10.0.2.2 answers with QEMU's gateway MAC" % name, out)
+    c = re.search(r"rx (\d+) packets (\d+) bytes (\d+) dropped (\d+) errors; "
+                  r"tx (\d+) packets (\d+) bytes (\d+) dropped (\d+) errors", out)
+    check(c and int(c.group(1)) >= sent and int(c.group(2)) >= 42 * sent
+          and int(c.group(5)) == sent and int(c.group(6)) == 42 * sent
+          and c.group(4) == "0" and c.group(8) == "0",
+          "%s: the counters show %d request(s) sent (42 bytes each) and the replies "
+          "received" % (name, sent), out)
+    return out
+
+
+def q35_msix():
+    name = "q35+virtio-net (MSI-X)"
+    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:01"])
+    if not q:
+        return
+    try:
+        log = q.out.decode(errors="replace")
+        check(re.search(r"pci: \d+ functions \(ECAM", log),
+              "%s: enumerated through ECAM (ACPI MCFG)" % name, log)
+        out = command(q, "PCI")
+        nic = re.search(r"00:02\.0 1af4:10(00|41) 0200 ethernet +msix +virtio-net", out)
+        check(nic, "%s: PCI lists the NIC as ethernet, MSI-X, bound to virtio-net" % name, out)
+        check(re.search(r"00:00\.0 8086:29c0 0600 host-bridge", out),
+              "%s: PCI lists the q35 host bridge" % name, out)
+        check(re.search(r"BAR4 mem64 pf 0x[0-9a-f]+ 16K", out) and
+              re.search(r"BAR0 io +0x[0-9a-f]+ 32", out),
+              "%s: PCI shows the NIC's BARs (64-bit memory, I/O) with sizes" % name, out)
+        check(re.search(r"virtio-net0: 52:54:00:aa:bb:01, \d+\+\d+ buffers, MSI-X, link up",
+                        log), "%s: the driver read the MAC; link up" % name, log)
+        arp_ok(name, q)
+        start = len(q.out)
+        q.hmp("set_link n0 off")
+        try:
+            q.expect(rb"virtio-net0: link down", timeout=30, start=start)
+            start = len(q.out)
+            q.hmp("set_link n0 on")
+            q.expect(rb"virtio-net0: link up", timeout=30, start=start)
+            tap(True, "%s: set_link off/on: the driver sees the link go down and up" % name)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "%s: set_link off/on: the driver sees the link go down and up" % name, e)
+        arp_ok(name + " after the link came back", q, 2)
+    finally:
+        q.close()
+
+
+def q35_intx():
+    name = "q35+virtio-net and virtio-blk without MSI-X (INTx)"
+    tmp = tempfile.mkdtemp(prefix="mneme-intx-")
+    disk = os.path.join(tmp, "d.img")
+    make_disk(disk, 512, 64)
+    q = boot(name, NET + ["-device", "virtio-net-pci,netdev=n0,vectors=0",
+                          "-drive", "if=none,id=d0,format=raw,file=" + disk,
+                          "-device", "virtio-blk-pci,drive=d0,vectors=0"])
+    if not q:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        out = command(q, "PCI")
+        check(re.search(r"ethernet +intx +virtio-net", out) and
+              re.search(r"storage +intx +virtio-blk", out),
+              "%s: both devices' interrupts are INTx" % name, out)
+        arp_ok(name, q)
+        out = command(q, "63 0 SECTOR")
+        want = fnv(open(disk, "rb").read()[63 * 512:])
+        check("fnv " + want in out, "%s: a sector read through virtio-blk" % name, out)
+    finally:
+        q.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def i440fx():
+    name = "pc (i440fx, no MCFG)"
+    q = boot(name, ["-machine", "pc"] + NET + ["-device", "virtio-net-pci,netdev=n0"])
+    if not q:
+        return
+    try:
+        log = q.out.decode(errors="replace")
+        check(re.search(r"pci: \d+ functions \(port I/O", log),
+              "%s: enumerated through ports 0xcf8/0xcfc" % name, log)
+        out = command(q, "PCI")
+        check(re.search(r"8086:1237 0600 host-bridge", out) and
+              re.search(r"ethernet +msix +virtio-net", out),
+              "%s: PCI lists the i440fx host bridge and the bound NIC" % name, out)
+        arp_ok(name, q)
+    finally:
+        q.close()
+
+
+def no_nic():
+    name = "no NIC"
+    q = boot(name, [])
+    if not q:
+        return
+    try:
+        out = command(q, "PCI")
+        check("virtio-net" not in out and re.search(r"host-bridge", out),
+              "%s: PCI lists the functions, none bound" % name, out)
+        out = command(q, "ARP-PROBE")
+        check(re.search(r"arp: no network device: ", out),
+              "%s: ARP-PROBE says there is no network device" % name, out)
+    finally:
+        q.close()
+
+
+def test_frame(seq, mac):
+    """The frame netdev_send_frames makes for seq (varying length)."""
+    n = 60 + (seq * 97) % (1514 - 60 + 1)
+    body = bytes(((seq * 7 + i * 13 + (i >> 8)) & 0xff) for i in range(n - 18))
+    return b"\xff" * 6 + mac + b"\x88\xb5" + struct.pack("<I", seq) + body
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def frames():
+    name = "virtio-net frames over a dgram netdev"
+    mac = bytes([0x52, 0x54, 0x00, 0xaa, 0xbb, 0x02])
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    peer.bind(("127.0.0.1", 0))
+    qport = free_udp_port()
+    q = boot(name, ["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+                    "local.port=%d,remote.type=inet,remote.host=127.0.0.1,remote.port=%d"
+                    % (qport, peer.getsockname()[1]),
+                    "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:aa:bb:02"])
+    if not q:
+        peer.close()
+        return
+    n = 1000
+    try:
+        # guest -> host
+        got = []  # test frames (the firmware's own IPv6 frames may come first)
+
+        def collect():
+            peer.settimeout(1.0)
+            end = time.monotonic() + 120
+            while len(got) < n and time.monotonic() < end:
+                try:
+                    d, _ = peer.recvfrom(65536)
+                except socket.timeout:
+                    continue
+                if d[12:14] == b"\x88\xb5":
+                    got.append((time.monotonic(), d))
+        t = threading.Thread(target=collect)
+        t.start()
+        out = command(q, "%d 0 NET-SEND" % n, timeout=120)
+        t.join()
+        frames_in = [d for _, d in got]
+        bad = [i for i, d in enumerate(frames_in) if d != test_frame(i, mac)]
+        check(len(frames_in) == n and not bad,
+              "%s: %d frames of 60..1514 bytes from the guest arrive intact and in order"
+              % (name, n), "got %d, bad %s\n%s" % (len(frames_in), bad[:5], out))
+        if len(got) > 1:
+            secs = got[-1][0] - got[0][0]
+            mb = sum(len(d) for _, d in got) / 1e6
+            print("# guest->host: %d frames, %.2f MB in %.3f s (%.1f MB/s, %.0f frames/s)"
+                  % (len(got), mb, secs, mb / secs if secs else 0, len(got) / secs if secs else 0))
+        # host -> guest, paced by what the guest has taken (the UDP socket
+        # and the NIC's queue hold the rest)
+        start = len(q.out)
+        q.write(b"%d NET-RECV\r" % n)
+        q.expect(rb"net-recv: ready", timeout=30, start=start)
+        src = bytes([0x52, 0x55, 0x0a, 0x00, 0x00, 0x01])
+        t0 = time.monotonic()
+        for i in range(n):
+            f = test_frame(i, src)
+            peer.sendto(mac + f[6:], ("127.0.0.1", qport))
+            if i % 32 == 31:
+                time.sleep(0.002)  # stay within the host's socket buffer
+        m = q.expect(rb"net-recv: (\d+) of (\d+) frames, (\d+) bytes, (\d+) bad, (\d+) out of "
+                     rb"order, (\d+) other, (\d+) dropped, (\d+) us first to last",
+                     timeout=120, start=start)
+        q.expect(PROMPT, timeout=30, start=start)
+        got_n, bad_n, ooo, dropped, us = (int(m.group(1)), int(m.group(4)), int(m.group(5)),
+                                          int(m.group(7)), int(m.group(8)))
+        check(got_n == n and bad_n == 0 and ooo == 0,
+              "%s: %d frames of 60..1514 bytes from the host arrive intact and in order "
+              "(%d dropped)" % (name, n, dropped), m.group(0).decode())
+        if us:
+            print("# host->guest: %d frames, %.2f MB in %.3f s (%.1f MB/s) in the guest; "
+                  "host sent for %.3f s" % (got_n, int(m.group(3)) / 1e6, us / 1e6,
+                                           int(m.group(3)) / us, time.monotonic() - t0))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: frames both ways" % name, e)
+    finally:
+        q.close()
+        peer.close()
+
+
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xffffffffffffffff
+    return "%016x" % h
+
+
+def make_disk(path, sector, count):
+    with open(path, "wb") as f:
+        for i in range(count):
+            s = ("sector %d of %d-byte disk " % (i, sector)).encode()
+            f.write((s * (sector // len(s) + 1))[:sector])
+
+
+def disks():
+    name = "virtio-blk"
+    tmp = tempfile.mkdtemp(prefix="mneme-blk-")
+    try:
+        d0, d1 = os.path.join(tmp, "d0.img"), os.path.join(tmp, "d1.img")
+        make_disk(d0, 512, 4096)
+        make_disk(d1, 4096, 256)
+        orig0 = open(d0, "rb").read()
+        q = boot(name, [
+            "-drive", "if=none,id=d0,format=raw,file=" + d0,
+            "-device", "virtio-blk-pci,drive=d0",
+            "-drive", "if=none,id=d1,format=raw,readonly=on,file=" + d1,
+            "-device", "virtio-blk-pci,drive=d1,logical_block_size=4096,"
+                       "physical_block_size=4096"])
+        if not q:
+            return
+        try:
+            out = command(q, "PCI")
+            check(len(re.findall(r"0100 storage +msix +virtio-blk", out)) == 2,
+                  "%s: PCI lists both disks bound to virtio-blk" % name, out)
+            out = command(q, "DISKS")
+            check(re.search(r"disk 0: virtio-blk0 4096 sectors of 512 bytes \(2 MiB\)", out) and
+                  re.search(r"disk 1: virtio-blk1 256 sectors of 4096 bytes \(1 MiB\), "
+                            r"\d+ per request, read-only", out),
+                  "%s: DISKS: sizes, sector sizes, read-only" % name, out)
+            img0, img1 = open(d0, "rb").read(), open(d1, "rb").read()
+            ok = True
+            detail = ""
+            for disk, lba, img, ss in ((0, 0, img0, 512), (0, 4095, img0, 512),
+                                       (0, 1234, img0, 512), (1, 0, img1, 4096),
+                                       (1, 255, img1, 4096)):
+                out = command(q, "%d %d SECTOR" % (lba, disk))
+                want = fnv(img[lba * ss:(lba + 1) * ss])
+                if "fnv %s" % want not in out:
+                    ok = False
+                    detail += "disk %d sector %d: want %s\n%s" % (disk, lba, want, out)
+            check(ok, "%s: sectors read from both disks match the images" % name, detail)
+            out = command(q, "90 77 0 SECTOR-FILL")
+            check("sector 77: written and flushed" in out, "%s: a sector written and flushed" % name,
+                  out)
+            out = command(q, "77 0 SECTOR")
+            check("fnv %s" % fnv(b"Z" * 512) in out, "%s: and read back" % name, out)
+            out = command(q, "90 3 1 SECTOR-FILL")
+            check("disk: read-only" in out, "%s: a write to the read-only disk is refused" % name,
+                  out)
+            out = command(q, "4096 0 SECTOR")
+            check("disk: out of range" in out, "%s: a read past the end is refused" % name, out)
+        finally:
+            q.close()
+        img0 = open(d0, "rb").read()
+        check(img0 == orig0[:77 * 512] + b"Z" * 512 + orig0[78 * 512:],
+              "%s: the written sector is in the image file, nothing else changed" % name, "")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if not os.path.exists(IMAGE):
+        print("not ok - no image %s (make image)" % IMAGE)
+        return 1
+    q35_msix()
+    q35_intx()
+    i440fx()
+    no_nic()
+    frames()
+    disks()
+    print("# %d of %d passed" % (sum(results), len(results)))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
