@@ -74,6 +74,7 @@ run(const struct quant_ops *ops, int type, const uint8_t *w, size_t rb, int rows
     double dt = now() - t0;
     best = dt < best ? dt : best;
   }
+  (void)sink;
   return best;
 }
 
@@ -116,13 +117,16 @@ main(void)
       static float o[32000 * 2];
       pack_rows(t, w, rb, n, 0, 32000 / PACK_ROWS, pw);
       for (int b = 0; b < 32; b++)
-        pack_xinfo_row(x + b * xb, n, xi + b * (n / 32));
+        if (vt == QUANT_Q8_0)
+          pack_xinfo_row(x + b * xb, n, xi + b * (n / 32));
+        else
+          pack_kinfo_row(x + b * xb, n, (struct pack_kinfo *)(xi + b * (n / 32)));
       double best1 = 1e9, best32 = 1e9;
       for (int rep = 0; rep < 9; rep++) {
         double t0 = now();
-        gemm(n, pw, 0, 32000 / PACK_ROWS, x, xb, xi, n / 32, 1, o, 32000);
+        gemm(n, pw, 0, 32000 / PACK_ROWS, x, xb, xi, sizeof *xi * (n / 32), 1, o, 32000);
         double t1 = now();
-        gemm(n, pw, 0, 768 / PACK_ROWS, x, xb, xi, n / 32, 32, o, 768);
+        gemm(n, pw, 0, 768 / PACK_ROWS, x, xb, xi, sizeof *xi * (n / 32), 32, o, 768);
         double t2 = now();
         best1 = t1 - t0 < best1 ? t1 - t0 : best1;
         best32 = t2 - t1 < best32 ? t2 - t1 : best32;

@@ -19,7 +19,9 @@
 # mneme's generation follows the prompt. A figure whose spread is above
 # 30% on either side is marked "noisy": the machine is shared.
 #
-# BENCH_MODELS="1.1b d256" (default both) picks the sets; PAIRS=n.
+# BENCH_MODELS="1.1b d256" (default both) picks the sets, ONLY=regex the
+# model files; PAIRS=n; RAW=file keeps the raw figures; SUMMARIZE="raw
+# files" only prints the table of earlier runs' raw figures.
 set -u
 O=${O:-build/hosted}
 LLM=${LLM:-../shared/testdata/llm}
@@ -31,6 +33,12 @@ INFER=$O/mneme-infer
 LB=$TOOLS/llama-bench
 LQ=$TOOLS/llama-quantize
 
+if [ -n "${SUMMARIZE:-}" ]; then
+  sed -n '/^summarize() {/,/^}$/p' "$0" > /tmp/infer_pairs_sum.$$ && . /tmp/infer_pairs_sum.$$
+  rm -f /tmp/infer_pairs_sum.$$
+  summarize $SUMMARIZE
+  exit 0
+fi
 if ! "$LB" --help >/dev/null 2>&1; then
   echo "infer_pairs: $LB does not run here (it needs AVX-512): compare with $LLM/bench/tinyllama-shape.md"
   exit 0
@@ -76,6 +84,7 @@ fi
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+[ -n "${RAW:-}" ] && : > "$RAW"  # keep the raw lines (RAW=file)
 llama_run() { # model threads
   /usr/bin/time -f "rss_kb %M" "$LB" -m "$1" -p 128 -n 64 -r 1 -t "$2" -o csv 2>&1 |
     awk -F, '/^"/ { gsub(/"/, ""); if ($(NF-7) == "128") print "llama pp", $(NF-1); else print "llama tg", $(NF-1) } /^rss_kb/ { split($0, a, " "); print "llama rss", a[2] }'
@@ -86,6 +95,7 @@ mneme_run() {
          /^peak memory/ { gsub(/\(/, ""); print "mneme limit", $6, $10 } /^rss_kb/ { print "mneme rss", $2 }'
 }
 for m in "${models[@]}"; do
+  [[ "$(basename "$m")" =~ ${ONLY:-.} ]] || continue
   for t in 1 2; do
     echo "== $(basename "$m") $t $(stat -c %s "$m")" >> "$out"
     for p in $(seq "$PAIRS"); do
@@ -98,11 +108,14 @@ for m in "${models[@]}"; do
     echo "load $(cut -d' ' -f1 /proc/loadavg)" >> "$out"
   done
 done
+[ -n "${RAW:-}" ] && cp "$out" "$RAW"
 
-python3 - "$out" <<'PY'
+summarize() {
+python3 - "$@" <<'PY'
 import statistics, sys
 rows, cur = [], None
-for line in open(sys.argv[1]):
+lines = [l for path in sys.argv[1:] for l in open(path)]
+for line in lines:
     f = line.split()
     if not f:
         continue
@@ -130,6 +143,8 @@ print("| model | T | pp llama.cpp | pp mneme | ratio | tg llama.cpp | tg mneme |
 print("|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
 scale = {}
 for r in rows:
+    if not r.get(("mneme", "pp")) and not r.get(("llama", "pp")):
+        continue
     cells = [r["model"], str(r["t"])]
     for test in ("pp", "tg"):
         lm, ls = stat(r.get(("llama", test), []))
@@ -156,3 +171,5 @@ for (model, t, test), (lm, mm) in sorted(scale.items()):
         l1, m1 = scale[(model, 1, "pp")]
         print("  %-28s llama.cpp %.2f  mneme %.2f" % (model, lm / l1, mm / m1))
 PY
+}
+summarize "$out"

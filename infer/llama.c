@@ -506,14 +506,18 @@ matmuls(struct llama_model *m, const float *x, int n_in, int nx,
     if (slot == used) {
       for (int b = 0; b < nx; b++)
         m->ops->quantize[vt](x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
-      if (vt == QUANT_Q8_0 && s->xinfo[slot])
-        for (int b = 0; b < nx; b++)
-          pack_xinfo_row(s->xq[slot] + b * rs, n_in,
-                         (struct pack_xinfo *)s->xinfo[slot] + (size_t)b * (n_in / 32));
+      size_t xis = (size_t)(n_in / 32) * sizeof(struct pack_xinfo);
+      for (int b = 0; s->xinfo[slot] && b < nx; b++) {
+        void *xi = (uint8_t *)s->xinfo[slot] + b * xis;
+        if (vt == QUANT_Q8_0)
+          pack_xinfo_row(s->xq[slot] + b * rs, n_in, xi);
+        else if (vt == QUANT_Q8_K)
+          pack_kinfo_row(s->xq[slot] + b * rs, n_in, xi);
+      }
       s->xq_type[used++] = vt;
     }
     jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out,
-                               s->xinfo[slot], (size_t)(n_in / 32) };
+                               s->xinfo[slot], (size_t)(n_in / 32) * sizeof(struct pack_xinfo) };
   }
   mm_run(m->par, m->ops, jobs, nj);
 }

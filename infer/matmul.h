@@ -22,8 +22,8 @@ struct mm_job {
   int nx;
   float *out;
   int out_stride;
-  const void *xinfo; /* struct pack_xinfo of the Q8_0 rows (packed weights) */
-  size_t xinfo_stride; /* entries from one row's to the next */
+  const void *xinfo; /* pack_xinfo / pack_kinfo of the rows (packed weights) */
+  size_t xinfo_stride; /* bytes from one row's to the next */
 };
 
 /* Runs the jobs (independent of each other) on par, their rows chunked

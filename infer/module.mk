@@ -46,9 +46,10 @@ LDLIBS_mneme-infer += -static
 endif
 $(eval $(call PROGRAM,mneme-infer,infer/mneme_infer.c infer/infer_tok.c,infer mnerr))
 $(eval $(call BENCH,infer_kernels,bench/infer_kernels.c,infer mnerr))
+$(eval $(call PROGRAM,mneme-quantize,infer/mneme_quantize.c,infer mnerr))
 $(eval $(call BENCH,gen-model,bench/gen_model.c,infer mnerr))
 endif
-TEST_SCRIPTS += test/infer_tool.sh test/llama_fuzz.sh
+TEST_SCRIPTS += test/infer_tool.sh test/llama_fuzz.sh test/quantize_tool.sh
 FUZZ_SCRIPTS += test/llama_fuzz.sh
 BENCH_SCRIPTS += bench/infer.sh bench/infer_pairs.sh
 

@@ -9,24 +9,69 @@
 #include "pack.h"
 
 #include "libc.h"
+#include "quant_impl.h"
 
 /* quant bytes of one 16-row block; 0 for an unpackable type */
 static size_t
 qbytes(int type)
 {
-  return type == QUANT_Q8_0 ? 512 : type == QUANT_Q4_0 ? 256 : 0;
+  return type == QUANT_Q8_0 ? 512 : type == QUANT_Q4_0 ? 256 : type == QUANT_Q4_K ? 2048 : 0;
+}
+
+/* elements of a block, bytes of a block's scales etc. (16 rows) */
+static int
+belems(int type)
+{
+  return type == QUANT_Q4_K ? 256 : 32;
+}
+
+static size_t
+mbytes(int type)
+{
+  return type == QUANT_Q4_K ? 320 : 2 * PACK_ROWS;
 }
 
 int
 pack_supported(int type, int n_out, int n_in)
 {
-  return qbytes(type) && n_out > 0 && n_out % PACK_ROWS == 0 && n_in > 0 && n_in % 32 == 0;
+  return qbytes(type) && n_out > 0 && n_out % PACK_ROWS == 0 && n_in > 0 &&
+         n_in % belems(type) == 0;
 }
 
 static size_t
 group_bytes(int type, int n_in)
 {
-  return (size_t)(n_in / 32) * (qbytes(type) + 2 * PACK_ROWS);
+  return (size_t)(n_in / belems(type)) * (qbytes(type) + mbytes(type));
+}
+
+static void
+pack_q4_k(const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1, uint8_t *dst)
+{
+  int nb = n_in / 256;
+  size_t gb = group_bytes(QUANT_Q4_K, n_in);
+  for (int g = g0; g < g1; g++) {
+    uint8_t *q = dst + (size_t)g * gb, *meta = q + (size_t)nb * 2048;
+    for (int r = 0; r < PACK_ROWS; r++) {
+      const struct quant_q4_k *row =
+        (const struct quant_q4_k *)(w + (size_t)(g * PACK_ROWS + r) * row_bytes);
+      for (int b = 0; b < nb; b++) {
+        const struct quant_q4_k *blk = &row[b];
+        uint8_t *o = q + (size_t)b * 2048 + 4 * r, *m = meta + (size_t)b * 320;
+        for (int p = 0; p < 4; p++)
+          for (int j = 0; j < 8; j++)
+            for (int k = 0; k < 4; k++)
+              o[(p * 8 + j) * 64 + k] = blk->qs[32 * p + 4 * j + k];
+        for (int sb = 0; sb < 8; sb++) {
+          uint8_t sc, mn;
+          quant_k_scale_min(sb, blk->scales, &sc, &mn);
+          m[sb * 16 + r] = sc;
+          m[128 + ((sb / 2) * 16 + r) * 2 + sb % 2] = mn;
+        }
+        memcpy(m + 256 + 2 * r, &blk->d, 2);
+        memcpy(m + 288 + 2 * r, &blk->dmin, 2);
+      }
+    }
+  }
 }
 
 size_t
@@ -39,6 +84,10 @@ void
 pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1,
           uint8_t *dst)
 {
+  if (type == QUANT_Q4_K) {
+    pack_q4_k(w, row_bytes, n_in, g0, g1, dst);
+    return;
+  }
   int nb = n_in / 32;
   size_t qb = qbytes(type), gb = group_bytes(type, n_in);
   size_t bb = type == QUANT_Q8_0 ? sizeof(struct quant_q8_0) : sizeof(struct quant_q4_0);
@@ -75,6 +124,59 @@ pack_xinfo_row(const void *xq, int n, struct pack_xinfo *xi)
   }
 }
 
+void
+pack_kinfo_row(const void *xq, int n, struct pack_kinfo *xi)
+{
+  const struct quant_q8_k *x = xq;
+  for (int b = 0; b < n / 256; b++) {
+    xi[b].d = x[b].d;
+    for (int s = 0; s < 8; s++)
+      xi[b].xs[s] = (int16_t)(x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
+    xi[b].pad[0] = xi[b].pad[1] = xi[b].pad[2] = 0;
+  }
+}
+
+/* Row r of packed Q4_K group g against one Q8_K row. */
+static float
+ref_dot_q4_k(int n, const uint8_t *w, int g, int r, const struct quant_q8_k *x,
+             const struct pack_kinfo *xi)
+{
+  int nb = n / 256;
+  const uint8_t *q = w + (size_t)g * group_bytes(QUANT_Q4_K, n), *meta = q + (size_t)nb * 2048;
+  float acc = 0;
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *o = q + (size_t)b * 2048 + 4 * r, *m = meta + (size_t)b * 320;
+    int32_t isum = 0, msum = 0;
+    for (int sb = 0; sb < 8; sb++) {
+      int p = sb / 2, hi = sb % 2, s = 0;
+      for (int j = 0; j < 8; j++)
+        for (int k = 0; k < 4; k++) {
+          int u = o[(p * 8 + j) * 64 + k];
+          s += (hi ? u >> 4 : u & 15) * x[b].qs[64 * p + 32 * hi + 4 * j + k];
+        }
+      isum += m[sb * 16 + r] * s;
+      msum += m[128 + ((sb / 2) * 16 + r) * 2 + sb % 2] * xi[b].xs[sb];
+    }
+    uint16_t d, dmin;
+    memcpy(&d, m + 256 + 2 * r, 2);
+    memcpy(&dmin, m + 288 + 2 * r, 2);
+    acc += xi[b].d * ((float)isum * quant_f16_to_f32(d) - (float)msum * quant_f16_to_f32(dmin));
+  }
+  return acc;
+}
+
+void
+pack_gemm_q4_k_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
+                      const void *xi, size_t xis, int nx, float *out, size_t out_stride)
+{
+  for (int c = 0; c < nx; c++)
+    for (int g = g0; g < g0 + ng; g++)
+      for (int r = 0; r < PACK_ROWS; r++)
+        out[c * out_stride + (size_t)(g - g0) * PACK_ROWS + r] =
+          ref_dot_q4_k(n, w, g, r, (const struct quant_q8_k *)(x + c * xs),
+                       (const struct pack_kinfo *)((const uint8_t *)xi + c * xis));
+}
+
 /* One row r of group g against activation c: the layout read element by
  * element. */
 static float
@@ -105,18 +207,19 @@ ref_dot(int type, int n, const uint8_t *w, int g, int r, const struct quant_q8_0
 
 static void
 ref_gemm(int type, int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
-         const struct pack_xinfo *xi, size_t xis, int nx, float *out, size_t out_stride)
+         const void *xi, size_t xis, int nx, float *out, size_t out_stride)
 {
   for (int c = 0; c < nx; c++)
     for (int g = g0; g < g0 + ng; g++)
       for (int r = 0; r < PACK_ROWS; r++)
         out[c * out_stride + (size_t)(g - g0) * PACK_ROWS + r] =
-          ref_dot(type, n, w, g, r, (const struct quant_q8_0 *)(x + c * xs), xi + c * xis);
+          ref_dot(type, n, w, g, r, (const struct quant_q8_0 *)(x + c * xs),
+                  (const struct pack_xinfo *)((const uint8_t *)xi + c * xis));
 }
 
 void
 pack_gemm_q8_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
-                      const struct pack_xinfo *xi, size_t xis, int nx, float *out,
+                      const void *xi, size_t xis, int nx, float *out,
                       size_t out_stride)
 {
   ref_gemm(QUANT_Q8_0, n, w, g0, ng, x, xs, xi, xis, nx, out, out_stride);
@@ -124,7 +227,7 @@ pack_gemm_q8_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
 
 void
 pack_gemm_q4_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
-                      const struct pack_xinfo *xi, size_t xis, int nx, float *out,
+                      const void *xi, size_t xis, int nx, float *out,
                       size_t out_stride)
 {
   ref_gemm(QUANT_Q4_0, n, w, g0, ng, x, xs, xi, xis, nx, out, out_stride);
@@ -136,7 +239,8 @@ pack_gemm_for(const struct quant_ops *ops, int type)
 #if defined(__x86_64__)
   if (ops == &quant_ops_avx512)
     return type == QUANT_Q8_0 ? pack_gemm_q8_0_avx512
-         : type == QUANT_Q4_0 ? pack_gemm_q4_0_avx512 : NULL;
+         : type == QUANT_Q4_0 ? pack_gemm_q4_0_avx512
+         : type == QUANT_Q4_K ? pack_gemm_q4_k_avx512 : NULL;
 #endif
   (void)ops;
   (void)type;

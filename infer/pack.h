@@ -29,6 +29,21 @@
  * The activation side is the ordinary Q8_0 row plus, per block, a
  * struct pack_xinfo: the block scale as float and the two corrections.
  *
+ * Q4_Kx16 (256-element super-blocks, activations Q8_K): per super-block
+ * 2048 bytes of quants, byte [((p * 8 + j) * 16 + r) * 4 + k] = qs[32 p +
+ * 4 j + k] of row r (low nibble: element 64 p + 4 j + k of sub-block 2p,
+ * high nibble: element 64 p + 32 + 4 j + k of sub-block 2p + 1); then,
+ * after all super-blocks, 320 bytes of each: the 6-bit sub-block scales
+ * unpacked, byte [s * 16 + r] = scale of sub-block s of row r (128); the
+ * mins in pairs, byte [(i * 16 + r) * 2 + e] = min of sub-block 2i + e
+ * of row r (128; widened to 16-bit pairs for vpmaddwd against the
+ * activation's sub-block sums); d of the 16 rows (32) and dmin (32).
+ * 2.8% more than the file's bytes. The activation info (struct
+ * pack_kinfo) holds d and the eight 32-element sums of each super-block.
+ * Per super-block and row: isum = sum_s scale_s * (q . x)_s, msum =
+ * sum_s min_s * xsum_s, result += d_x * (float(isum) * d - float(msum) *
+ * dmin).
+ *
  * Each row's result is sum over blocks, in order, of
  * float(isum_b) * (d_w * d_x) (an FMA), the same whatever the batch, the
  * tile or the thread split, so generation and prompt batches give the same
@@ -52,6 +67,12 @@ struct pack_xinfo {
   int32_t pad;
 };
 
+struct pack_kinfo {
+  float d;        /* the Q8_K super-block's scale */
+  int16_t xs[8];  /* sums of its eight 32-element sub-blocks */
+  int32_t pad[3];
+};
+
 /* 1 if matrices of this type and row count can be packed. */
 int pack_supported(int type, int n_out, int n_in);
 
@@ -65,26 +86,35 @@ void pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, i
 
 /* The activation info of one Q8_0 row of n elements. */
 void pack_xinfo_row(const void *xq, int n, struct pack_xinfo *xi);
+/* ... and of one Q8_K row (n / 256 entries). */
+void pack_kinfo_row(const void *xq, int n, struct pack_kinfo *xi);
 
 /* out[c * out_stride + r] = packed row (16 g0 + r) . x(c) for c < nx and
- * the 16 * ng rows of groups [g0, g0 + ng); x(c) = x + c * xs (Q8_0),
- * its info xi + c * xis (entries). */
+ * the 16 * ng rows of groups [g0, g0 + ng); x(c) = x + c * xs (Q8_0 or
+ * Q8_K), its info (struct pack_xinfo or pack_kinfo entries) at byte
+ * offset c * xis from xi. */
 typedef void (*pack_gemm_fn)(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
-                             size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                             size_t xs, const void *xi, size_t xis, int nx,
                              float *out, size_t out_stride);
 
 void pack_gemm_q8_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
-                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
 void pack_gemm_q4_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
-                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           size_t xs, const void *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+void pack_gemm_q4_k_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
 #if defined(__x86_64__)
 void pack_gemm_q8_0_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
-                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
 void pack_gemm_q4_0_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
-                           size_t xs, const struct pack_xinfo *xi, size_t xis, int nx,
+                           size_t xs, const void *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+void pack_gemm_q4_k_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
 #endif
 

@@ -481,8 +481,12 @@ quantize_w_q8_0(const float *x, struct quant_q8_0 *y, int64_t nb)
     float d = absmax(x, 32) / 127.f, id = d != 0.f ? 1.f / d : 0.f;
     y[i].d = quant_f32_to_f16(d);
     for (int j = 0; j < 32; j++) {
+      /* roundf (halves away from zero), exactly: v - trunc(v) is exact */
       float v = x[j] * id;
-      y[i].qs[j] = (int8_t)(v < 0 ? (int)(v - 0.5f) : (int)(v + 0.5f));
+      int q = (int)v;
+      float fr = v - (float)q;
+      q += fr >= 0.5f ? 1 : fr <= -0.5f ? -1 : 0;
+      y[i].qs[j] = (int8_t)q;
     }
   }
 }

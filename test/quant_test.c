@@ -424,36 +424,55 @@ static void
 test_packed(void **state)
 {
   (void)state;
-  static const int types[] = { QUANT_Q8_0, QUANT_Q4_0 };
-  static const int widths[] = { 32, 96, 256 };
-  for (int ti = 0; ti < 2; ti++)
+  static const int types[] = { QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_K };
+  static const int widths[3][3] = { { 32, 96, 256 }, { 32, 96, 256 }, { 256, 512, 768 } };
+  for (int ti = 0; ti < 3; ti++)
     for (int wi = 0; wi < 3; wi++) {
-      int t = types[ti], n = widths[wi], rows = 48, nx = 7;
-      size_t rb = quant_row_size(t, n), xb = quant_row_size(QUANT_Q8_0, n);
+      int t = types[ti], n = widths[ti][wi], rows = 48, nx = 7;
+      int vt = quant_traits(t)->vec_type;
+      size_t rb = quant_row_size(t, n), xb = quant_row_size(vt, n);
+      size_t xis = (size_t)(n / 32) * sizeof(struct pack_xinfo);
       float *wf = malloc(sizeof(float) * rows * n), *xf = malloc(sizeof(float) * nx * n);
       uint8_t *w = malloc(rb * rows), *x = malloc(xb * nx), *pw = malloc(pack_size(t, rows, n));
-      struct pack_xinfo *xi = malloc(sizeof *xi * nx * (n / 32));
+      uint8_t *xi = malloc(xis * nx);
       float ref[7 * 48], got[7 * 48], one[48];
       for (int i = 0; i < rows * n; i++)
         wf[i] = frand();
       for (int i = 0; i < nx * n; i++)
         xf[i] = frand() * 3.f;
-      for (int r = 0; r < rows; r++)
-        assert_int_equal(quant_quantize_weights(t, wf + r * n, w + r * rb, n), 0);
+      if (t == QUANT_Q4_K) { /* random quants and scales, small d and dmin */
+        for (size_t i = 0; i < rb * rows; i++)
+          w[i] = (uint8_t)rnd();
+        for (int i = 0; i < rows * n / 256; i++) {
+          struct quant_q4_k *k = (struct quant_q4_k *)w + i;
+          k->d = quant_f32_to_f16(frand() * 0.01f);
+          k->dmin = quant_f32_to_f16(frand() * 0.01f);
+        }
+      } else {
+        for (int r = 0; r < rows; r++)
+          assert_int_equal(quant_quantize_weights(t, wf + r * n, w + r * rb, n), 0);
+      }
       for (int c = 0; c < nx; c++) {
-        assert_int_equal(quant_quantize_row(QUANT_Q8_0, xf + c * n, x + c * xb, n), 0);
-        pack_xinfo_row(x + c * xb, n, xi + c * (n / 32));
+        assert_int_equal(quant_quantize_row(vt, xf + c * n, x + c * xb, n), 0);
+        if (vt == QUANT_Q8_0)
+          pack_xinfo_row(x + c * xb, n, (struct pack_xinfo *)(xi + c * xis));
+        else
+          pack_kinfo_row(x + c * xb, n, (struct pack_kinfo *)(xi + c * xis));
       }
       assert_true(pack_supported(t, rows, n));
       assert_false(pack_supported(t, rows + 8, n));
-      assert_int_equal(pack_size(t, rows, n), rb * rows);
+      if (t != QUANT_Q4_K)
+        assert_int_equal(pack_size(t, rows, n), rb * rows);
       pack_rows(t, w, rb, n, 0, rows / PACK_ROWS, pw);
-      pack_gemm_fn scalar = t == QUANT_Q8_0 ? pack_gemm_q8_0_scalar : pack_gemm_q4_0_scalar;
-      scalar(n, pw, 0, rows / PACK_ROWS, x, xb, xi, n / 32, nx, ref, rows);
+      pack_gemm_fn scalar = t == QUANT_Q8_0 ? pack_gemm_q8_0_scalar
+                          : t == QUANT_Q4_0 ? pack_gemm_q4_0_scalar : pack_gemm_q4_k_scalar;
+      scalar(n, pw, 0, rows / PACK_ROWS, x, xb, xi, xis, nx, ref, rows);
       for (int c = 0; c < nx; c++)
         for (int r = 0; r < rows; r++) {
           float d = quant_ops_scalar.dot[t](n, w + r * rb, x + c * xb);
-          assert_true(fabsf(ref[c * rows + r] - d) <= 1e-5f * (1.f + fabsf(d)));
+          if (!(fabsf(ref[c * rows + r] - d) <= 1e-4f * (1.f + fabsf(d))))
+            fail_msg("scalar packed type %d n %d token %d row %d: %g vs dot %g", t, n, c, r,
+                     ref[c * rows + r], d);
         }
       const char *names[] = { "avx2", "avx512" };
       for (int v = 0; v < 2; v++) {
@@ -463,8 +482,8 @@ test_packed(void **state)
           continue;
         for (int k = 1; k <= nx; k++) { /* k tokens; groups 1 and 2 on */
           memset(got, 0, sizeof got);
-          simd(n, pw, 0, 1, x, xb, xi, n / 32, k, got, rows);
-          simd(n, pw, 1, rows / PACK_ROWS - 1, x, xb, xi, n / 32, k, got + PACK_ROWS, rows);
+          simd(n, pw, 0, 1, x, xb, xi, xis, k, got, rows);
+          simd(n, pw, 1, rows / PACK_ROWS - 1, x, xb, xi, xis, k, got + PACK_ROWS, rows);
           for (int c = 0; c < k; c++)
             for (int r = 0; r < rows; r++) {
               float a = got[c * rows + r], e = ref[c * rows + r];
@@ -472,8 +491,8 @@ test_packed(void **state)
                 fail_msg("%s type %d n %d token %d row %d: %g vs %g", names[v], t, n, c, r, a, e);
             }
           /* one token alone gives the bits of that token in a batch */
-          simd(n, pw, 0, rows / PACK_ROWS, x + (k - 1) * xb, xb, xi + (k - 1) * (n / 32),
-               n / 32, 1, one, rows);
+          simd(n, pw, 0, rows / PACK_ROWS, x + (k - 1) * xb, xb, xi + (k - 1) * xis, xis, 1,
+               one, rows);
           assert_memory_equal(one, got + (k - 1) * rows, sizeof one);
         }
       }
