@@ -52,7 +52,7 @@ static const char shell_boot[] =
   ": REPLY-V ( -- u ) 0 0 BEGIN REPLY-B DUP >R $7F AND OVER LSHIFT ROT OR SWAP 7 + R> $80 AND 0= UNTIL DROP ;\n"
   ": }REQ ( uuid -- ) >R SVC-REQ SVC-REQ# @ R> SVC-REPLY 256 SERVICE DROP 0 SVC-REPLY# !\n"
   "  REPLY-B ABORT\" service error\" ;\n"
-  ": PING ( u -- u' ) REQ{ 0 REQ-B REQ-V STATUS-UUID }REQ REPLY-B DROP REPLY-V ;\n"
+  ": STATUS-PING ( u -- u' ) REQ{ 0 REQ-B REQ-V STATUS-UUID }REQ REPLY-B DROP REPLY-V ;\n"
   ": UPTIME ( -- ns ) REQ{ 1 REQ-B STATUS-UUID }REQ REPLY-B DROP REPLY-V ;\n";
 
 static void

@@ -54,8 +54,8 @@ def basics(m):
     check(r is not None and b"NOSUCHWORD" in r and b"-13" in r, f"undefined word reported: {r!r}")
     ok_line(m, 10, "1 2 3 .S", b"<3> 1 2 3", "stack display")
     m.run(10, "DROP DROP DROP\n", rb" ok\r\n")
-    ok_line(m, 10, "7 PING .", b"7 ", "PING through SERVICE to the status service")
-    ok_line(m, 10, "300000 PING .", b"300000 ", "PING with a multi-byte varint")
+    ok_line(m, 10, "7 STATUS-PING .", b"7 ", "STATUS-PING through SERVICE to the status service")
+    ok_line(m, 10, "300000 STATUS-PING .", b"300000 ", "STATUS-PING with a multi-byte varint")
     r = ok_line(m, 10, "STATUS", b"heap", "STATUS prints heap")
     check(r is not None and b"uptime" in r and b"forth VMs" in r, "STATUS prints uptime and VMs")
     # SERVICE with the raw bytes: Ping(5) is 00 05; the reply is Ok 00, Pong 00, 05.
