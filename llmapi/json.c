@@ -10,7 +10,13 @@
 #include "mneme/llmapi.h"
 #include "json_tok.h"
 
+/* The freestanding builds cannot search /usr/include (glibc is there):
+ * llmapi/module.mk names the header's path instead. */
+#ifdef LLMAPI_JSMN_H
+#include LLMAPI_JSMN_H
+#else
 #include <jsmn.h>
+#endif
 
 void
 llm_buf_init(struct llm_buf *b, char *mem, size_t cap)

@@ -69,10 +69,31 @@ struct text {
   int calls;
 };
 
+/* 1 if s[0..n) is whole, valid UTF-8 characters. */
+static int
+utf8_whole(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = s[i];
+    size_t l = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+               (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (!l || i + l > n)
+      return 0;
+    for (size_t k = 1; k < l; k++)
+      if ((s[i + k] & 0xc0) != 0x80)
+        return 0;
+    i += l;
+  }
+  return 1;
+}
+
 static void
 on_text(void *ctx, const char *s, size_t n)
 {
   struct text *t = ctx;
+  if (!utf8_whole((const unsigned char *)s, n))
+    fail_msg("a delta of %zu bytes is not whole UTF-8 characters", n);
   assert_true(t->n + n <= sizeof t->s);
   memcpy(t->s + t->n, s, n);
   t->n += n;
@@ -339,6 +360,8 @@ test_llamacpp_stream(void **state)
     if (got.n != want.len || memcmp(got.s, mem, want.len) || st.events != events)
       fail_msg("split at %zu: text differs", sp);
     assert_int_equal(st.finish, LLM_FIN_LENGTH);
+    assert_int_equal(st.input_tokens, fst.input_tokens);
+    assert_int_equal(st.output_tokens, fst.output_tokens);
   }
 
   /* Cut anywhere before [DONE]: MN_ETRUNC (or OK once the finish reason
