@@ -213,12 +213,17 @@ llm_json_unescape(const char *s, size_t n, struct llm_buf *out)
 
 /* ---- token helpers (llmapi/json_tok.h) --------------------------------- */
 
+_Static_assert(sizeof(jsmntok_t) == 4 * sizeof(int),
+               "llm_stream.tokmem holds 4 ints per jsmn token");
+
 int
 llm_jparse(const char *js, size_t len, void *tokmem, int max)
 {
   jsmn_parser p;
   jsmn_init(&p);
   int n = jsmn_parse(&p, js, len, (jsmntok_t *)tokmem, (unsigned)max);
+  if (n == JSMN_ERROR_NOMEM)
+    return MN_ENOSPC;
   if (n < 1)
     return MN_EDECODE;
   return n;

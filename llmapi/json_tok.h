@@ -21,7 +21,8 @@ struct llm_jdoc {
 };
 
 size_t llm_utf8_len(const unsigned char *s, size_t n);
-/* Parses js into max tokens at tokmem: the token count or MN_EDECODE. */
+/* Parses js into max tokens at tokmem: the token count, MN_ENOSPC (more
+ * than max tokens) or MN_EDECODE. */
 int llm_jparse(const char *js, size_t len, void *tokmem, int max);
 int llm_jskip(const struct llm_jdoc *d, int i);
 int llm_jtype(const struct llm_jdoc *d, int i);

@@ -192,7 +192,7 @@ void
 llm_decode_error(int status, const char *retry_after, const char *body, size_t len,
                  struct llm_error *e)
 {
-  int tok[64 * 4];
+  int tok[128 * 4];
   memset(e, 0, sizeof *e);
   e->http_status = status;
   if (status == 401) e->kind = LLM_ERR_AUTH;
@@ -217,7 +217,7 @@ llm_decode_error(int status, const char *retry_after, const char *body, size_t l
     if (digits && !*p)
       e->retry_after_s = v > 86400 ? 86400 : (uint32_t)v;
   }
-  int n = body ? llm_jparse(body, len, tok, 64) : MN_EDECODE;
+  int n = body ? llm_jparse(body, len, tok, 128) : MN_EDECODE;
   if (n > 0) {
     struct llm_jdoc d = { body, tok, n };
     if (error_fields(&d, 0, e))
@@ -465,6 +465,11 @@ on_event(void *ctx, const char *event, size_t elen, const char *data, size_t dle
   if (elen == 4 && memcmp(event, "ping", 4) == 0)
     return 0;
   int n = llm_jparse(data, dlen, st->tokmem, LLM_JSON_TOKENS);
+  if (n == MN_ENOSPC) {
+    st->big_events++;
+    st->overflow_now = 1;
+    return 0;
+  }
   if (n < 1 || llm_jtype(&(struct llm_jdoc){ data, st->tokmem, n }, 0) != LLM_J_OBJECT) {
     st->bad_events++;
     return 0;
@@ -481,7 +486,13 @@ llm_stream_feed(struct llm_stream *st, const char *buf, size_t len)
 {
   if (st->failed)
     return MN_ESERVICE;
-  return llm_sse_feed(&st->sse, buf, len, on_event, st);
+  st->overflow_now = 0;
+  int rc = llm_sse_feed(&st->sse, buf, len, on_event, st);
+  if (rc == MN_EOVERFLOW)
+    st->big_events++;
+  if (rc == 0 && st->overflow_now)
+    rc = MN_EOVERFLOW;
+  return rc;
 }
 
 int
@@ -571,4 +582,29 @@ llm_decode_response(enum llm_api api, const char *body, size_t len, struct llm_s
   if (end == MN_OK && out->err)
     return out->err;
   return end;
+}
+
+int
+llm_decode_models(const char *body, size_t len, int *tokmem, int ntok, llm_model_fn fn,
+                  void *ctx)
+{
+  int n = llm_jparse(body, len, tokmem, ntok);
+  if (n < 1)
+    return MN_EDECODE;
+  struct llm_jdoc d = { body, tokmem, n };
+  int data = llm_jget(&d, 0, "data");
+  if (llm_jtype(&d, data) != LLM_J_ARRAY)
+    return MN_EDECODE;
+  int count = 0;
+  for (int k = 0; k < llm_jlen(&d, data); k++) {
+    int id = llm_jget(&d, llm_jindex(&d, data, k), "id");
+    if (llm_jtype(&d, id) != LLM_J_STRING)
+      continue;
+    char name[128];
+    jcopy(&d, id, name, sizeof name);
+    if (fn)
+      fn(ctx, name);
+    count++;
+  }
+  return count;
 }

@@ -44,6 +44,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   llm_decode_response(api, p, n, &st, &out);
   struct llm_error e;
   llm_decode_error(429, (data[0] & 2) ? "12" : NULL, p, n, &e);
+  static int tok[256 * 4];
+  llm_decode_models(p, n, tok, 256, NULL, NULL);
   llm_buf_init(&out, mem, sizeof mem);
   llm_json_unescape(p, n, &out);
   llm_buf_init(&out, mem, sizeof mem);

@@ -593,6 +593,78 @@ test_http_errors(void **state)
   assert_int_equal(strlen(e.message), LLM_ERR_MSG_MAX - 1);
 }
 
+static void
+test_curl_capture(void **state)
+{
+  /* curl's de-chunked body of the same request (another run, same seed). */
+  size_t blen, flen;
+  char *body = slurp(SRV "curl_stream_true.body", &blen);
+  char *fraw = slurp(SRV "raw_stream_false.response.raw", &flen);
+  const char *fbody = strstr(fraw, "\r\n\r\n") + 4;
+  static struct llm_stream fst;
+  char mem[1024];
+  struct llm_buf want;
+  llm_buf_init(&want, mem, sizeof mem);
+  assert_int_equal(llm_decode_response(LLM_API_OPENAI, fbody, strlen(fbody), &fst, &want), MN_OK);
+  for (size_t sp = 1; sp < blen; sp += 3) {
+    assert_int_equal(decode_split(LLM_API_OPENAI, body, blen, &sp, 1), MN_OK);
+    assert_int_equal(got.n, want.len);
+    assert_memory_equal(got.s, mem, want.len);
+  }
+  free(body);
+  free(fraw);
+}
+
+static void
+test_big_event(void **state)
+{
+  /* An event with more JSON tokens than LLM_JSON_TOKENS is skipped and
+   * reported; the events after it in the same read still count. */
+  static char s[16384];
+  size_t n = (size_t)snprintf(s, sizeof s, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"x\":[");
+  for (int i = 0; i < LLM_JSON_TOKENS + 10; i++)
+    n += (size_t)snprintf(s + n, sizeof s - n, "%s1", i ? "," : "");
+  n += (size_t)snprintf(s + n, sizeof s - n, "]}\n\ndata: {\"choices\":[{\"delta\":{\"content\":\"b\"},"
+                        "\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n");
+  memset(&got, 0, sizeof got);
+  llm_stream_init(&st, LLM_API_OPENAI, on_text, &got);
+  assert_int_equal(llm_stream_feed(&st, s, n), MN_EOVERFLOW);
+  assert_int_equal(st.big_events, 1);
+  assert_int_equal(llm_stream_end(&st), MN_OK);
+  assert_int_equal(got.n, 1);
+  assert_int_equal(got.s[0], 'b');
+}
+
+struct models {
+  char names[512];
+  size_t n;
+};
+
+static void
+on_model(void *ctx, const char *id)
+{
+  struct models *m = ctx;
+  m->n += (size_t)snprintf(m->names + m->n, sizeof m->names - m->n, "%s;", id);
+}
+
+static void
+test_models(void **state)
+{
+  int tok[64 * 4];
+  struct models m = { .n = 0 };
+  const char *oa = "{\"object\":\"list\",\"data\":[{\"id\":\"gpt-4o\",\"object\":\"model\",\"owned_by\":\"x\"},"
+                   "{\"id\":\"o\\u00e9\",\"object\":\"model\"},{\"object\":\"model\"}]}";
+  assert_int_equal(llm_decode_models(oa, strlen(oa), tok, 64, on_model, &m), 2);
+  assert_string_equal(m.names, "gpt-4o;o\xc3\xa9;");
+  const char *an = "{\"data\":[{\"type\":\"model\",\"id\":\"claude-x\",\"display_name\":\"Claude X\"}],"
+                   "\"has_more\":false,\"first_id\":\"claude-x\"}";
+  m.n = 0;
+  assert_int_equal(llm_decode_models(an, strlen(an), tok, 64, on_model, &m), 1);
+  assert_string_equal(m.names, "claude-x;");
+  assert_int_equal(llm_decode_models("{\"data\":{}}", 11, tok, 64, NULL, NULL), MN_EDECODE);
+  assert_int_equal(llm_decode_models("[", 1, tok, 64, NULL, NULL), MN_EDECODE);
+}
+
 int
 main(void)
 {
@@ -609,6 +681,9 @@ main(void)
     cmocka_unit_test(test_anthropic_error_event),
     cmocka_unit_test(test_anthropic_response),
     cmocka_unit_test(test_http_errors),
+    cmocka_unit_test(test_curl_capture),
+    cmocka_unit_test(test_big_event),
+    cmocka_unit_test(test_models),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

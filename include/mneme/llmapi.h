@@ -182,6 +182,8 @@ struct llm_stream {
   int block_tool[16];          /* Anthropic: content block index -> tool slot + 1 */
   uint32_t events;             /* events decoded */
   uint32_t bad_events;         /* events whose JSON did not parse (skipped) */
+  uint32_t big_events;         /* events too big to decode (skipped) */
+  int overflow_now;
   char scratch[LLM_SSE_DATA_MAX];
   int tokmem[LLM_JSON_TOKENS * 4];   /* jsmn tokens; private */
 };
@@ -189,7 +191,9 @@ struct llm_stream {
 void llm_stream_init(struct llm_stream *st, enum llm_api api, llm_text_fn fn, void *ctx);
 /* Feeds body bytes (after HTTP de-chunking) in any split. Returns 0;
  * MN_ESERVICE when an error event came (st->error); MN_EOVERFLOW when an
- * event was too big (skipped, the stream goes on if the caller feeds on). */
+ * event was too big for the buffers or LLM_JSON_TOKENS (skipped and
+ * counted in big_events; every byte was consumed, the stream goes on if
+ * the caller feeds on). */
 int llm_stream_feed(struct llm_stream *st, const char *buf, size_t len);
 /* The body ended. Flushes a held-back partial character as U+FFFD.
  * Returns 0 after a complete answer, MN_ETRUNC when the stream was cut
@@ -202,5 +206,14 @@ int llm_stream_end(struct llm_stream *st);
  * answer; MN_ESERVICE: the body is an error (st->error). */
 int llm_decode_response(enum llm_api api, const char *body, size_t len,
                         struct llm_stream *st, struct llm_buf *out);
+
+/* The model list (GET /v1/models of OpenAI-compatible servers and of
+ * Anthropic: {"data": [{"id": ...}, ...]}). Calls fn with each id, in
+ * order, NUL-terminated (cut at 127 bytes); returns the number of models
+ * or MN_EDECODE. tokmem: caller's scratch for ntok jsmn tokens (16 bytes
+ * each). */
+typedef void (*llm_model_fn)(void *ctx, const char *id);
+int llm_decode_models(const char *body, size_t len, int *tokmem, int ntok,
+                      llm_model_fn fn, void *ctx);
 
 #endif
