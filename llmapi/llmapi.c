@@ -244,44 +244,70 @@ llm_stream_init(struct llm_stream *st, enum llm_api api, llm_text_fn fn, void *c
   llm_sse_init(&st->sse);
 }
 
-/* Emits whole UTF-8 characters; an incomplete one at the end waits for the
- * next delta. */
+static const char replacement[] = "\xef\xbf\xbd";   /* U+FFFD */
+
+/* Bytes a UTF-8 sequence starting with c has; 0: c cannot start one. */
+static size_t
+seq_len(unsigned char c)
+{
+  return c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 :
+         (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+}
+
+/* Emits whole, valid UTF-8 characters only: a character split between two
+ * deltas waits for the rest; each invalid byte (or broken sequence)
+ * becomes U+FFFD. */
 static void
 emit_text(struct llm_stream *st, const char *s, size_t n)
 {
+  const unsigned char *u = (const unsigned char *)s;
   if (!st->on_text || n == 0)
     return;
   size_t i = 0;
   while (st->pend_len && i < n) {
-    st->pend[st->pend_len++] = (unsigned char)s[i++];
-    size_t l = llm_utf8_len(st->pend, st->pend_len);
+    if ((u[i] & 0xc0) != 0x80) {           /* the held character is broken */
+      st->on_text(st->ctx, replacement, 3);
+      st->pend_len = 0;
+      break;
+    }
+    st->pend[st->pend_len++] = u[i++];
+    if (st->pend_len == seq_len(st->pend[0])) {
+      if (llm_utf8_len(st->pend, st->pend_len))
+        st->on_text(st->ctx, (const char *)st->pend, st->pend_len);
+      else
+        st->on_text(st->ctx, replacement, 3);
+      st->pend_len = 0;
+    }
+  }
+  size_t run = i;
+  while (i < n) {
+    if (u[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t l = llm_utf8_len(u + i, n - i);
     if (l) {
-      st->on_text(st->ctx, (const char *)st->pend, l);
-      st->pend_len = 0;
-    } else if (st->pend_len == 4 || (st->pend[st->pend_len - 1] & 0xc0) != 0x80) {
-      /* Not a character after all: pass the bytes on as they are. */
-      st->on_text(st->ctx, (const char *)st->pend, st->pend_len);
-      st->pend_len = 0;
+      i += l;
+      continue;
     }
-  }
-  if (i >= n)
-    return;
-  /* Hold back a trailing incomplete character (at most 3 bytes). */
-  size_t end = n;
-  size_t back = 0;
-  while (back < 3 && end - back > i && ((unsigned char)s[end - back - 1] & 0xc0) == 0x80)
-    back++;
-  if (end - back > i) {
-    unsigned char lead = (unsigned char)s[end - back - 1];
-    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    if (lead >= 0xc0 && back + 1 < need) {
-      end = end - back - 1;
-      memcpy(st->pend, s + end, back + 1);
-      st->pend_len = back + 1;
+    size_t need = seq_len(u[i]), k = 1;
+    while (i + k < n && k < need && (u[i + k] & 0xc0) == 0x80)
+      k++;
+    if (need && i + k == n && k < need) {   /* incomplete at the end: hold */
+      if (i > run)
+        st->on_text(st->ctx, s + run, i - run);
+      memcpy(st->pend, u + i, k);
+      st->pend_len = k;
+      return;
     }
+    if (i > run)
+      st->on_text(st->ctx, s + run, i - run);
+    st->on_text(st->ctx, replacement, 3);
+    i++;
+    run = i;
   }
-  if (end > i)
-    st->on_text(st->ctx, s + i, end - i);
+  if (n > run)
+    st->on_text(st->ctx, s + run, n - run);
 }
 
 static void
@@ -499,7 +525,7 @@ int
 llm_stream_end(struct llm_stream *st)
 {
   if (st->pend_len && st->on_text) {
-    st->on_text(st->ctx, "\xef\xbf\xbd", 3);
+    st->on_text(st->ctx, replacement, 3);
     st->pend_len = 0;
   }
   /* An answer with tool calls: arguments never sent mean "{}". */

@@ -5,6 +5,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mneme/llmapi.h>
@@ -14,12 +15,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct llm_stream st;
 static size_t total;
 
+/* Every delta must be whole, valid UTF-8 (the decoders' contract). */
 static void
 on_text(void *ctx, const char *s, size_t n)
 {
-  /* Touch every byte: ASan checks the pointer range. */
-  for (size_t i = 0; i < n; i++)
-    total += (unsigned char)s[i];
+  const unsigned char *u = (const unsigned char *)s;
+  size_t i = 0;
+  if (n == 0)
+    abort();
+  while (i < n) {
+    unsigned c = u[i];
+    size_t l = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 :
+               (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    if (!l || i + l > n)
+      abort();
+    uint32_t cp = l == 1 ? c : c & (0xff >> (l + 1));
+    for (size_t k = 1; k < l; k++) {
+      if ((u[i + k] & 0xc0) != 0x80)
+        abort();
+      cp = (cp << 6) | (u[i + k] & 0x3f);
+    }
+    if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+      abort();
+    total += cp;
+    i += l;
+  }
 }
 
 int

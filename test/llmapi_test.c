@@ -665,6 +665,24 @@ test_models(void **state)
   assert_int_equal(llm_decode_models("[", 1, tok, 64, NULL, NULL), MN_EDECODE);
 }
 
+static void
+test_invalid_utf8(void **state)
+{
+  /* Invalid bytes and broken sequences become U+FFFD; deltas stay whole. */
+  const char *s =
+    "data: {\"choices\":[{\"delta\":{\"content\":\"a\xff" "b\xe4\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"c\xed\xa0\x80\xf0\x9f\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"\x98\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"\x80!\xc3\"}}]}\n\n"
+    "data: {\"choices\":[{\"delta\":{\"content\":\"\xc3\"}}]}\n\n"
+    "data: [DONE]\n\n";
+  const char *want = "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                     "\xf0\x9f\x98\x80!\xef\xbf\xbd\xef\xbf\xbd";
+  assert_int_equal(decode_split(LLM_API_OPENAI, s, strlen(s), NULL, 0), MN_OK);
+  got.s[got.n] = 0;
+  assert_string_equal(got.s, want);
+}
+
 int
 main(void)
 {
@@ -684,6 +702,7 @@ main(void)
     cmocka_unit_test(test_curl_capture),
     cmocka_unit_test(test_big_event),
     cmocka_unit_test(test_models),
+    cmocka_unit_test(test_invalid_utf8),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

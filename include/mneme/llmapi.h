@@ -159,7 +159,8 @@ struct llm_error {
 void llm_decode_error(int http_status, const char *retry_after, const char *body,
                       size_t len, struct llm_error *err);
 
-/* Text deltas: whole UTF-8 characters only. */
+/* Text deltas: whole, valid UTF-8 characters only (invalid bytes in the
+ * answer arrive as U+FFFD). */
 typedef void (*llm_text_fn)(void *ctx, const char *text, size_t len);
 
 #define LLM_JSON_TOKENS 512
