@@ -143,6 +143,16 @@ jcopy(const struct llm_jdoc *d, int i, char *dst, size_t cap)
     if (llm_jstr(d, i, &b) == MN_EDECODE)
       b.len = 0;
   }
+  if (b.err && b.len) {
+    /* Cut to fit: never leave half a character at the end. */
+    size_t start = b.len - 1, back = 0;
+    while (start > 0 && back < 3 && ((unsigned char)dst[start] & 0xc0) == 0x80) {
+      start--;
+      back++;
+    }
+    if (!llm_utf8_len((const unsigned char *)dst + start, b.len - start))
+      b.len = start;
+  }
   dst[b.len] = 0;
 }
 

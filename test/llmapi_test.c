@@ -591,6 +591,15 @@ test_http_errors(void **state)
   memset(longmsg, 'z', sizeof longmsg);
   llm_decode_error(500, NULL, longmsg, sizeof longmsg, &e);
   assert_int_equal(strlen(e.message), LLM_ERR_MSG_MAX - 1);
+  /* A long JSON message is cut at a character boundary. */
+  static char longjson[2000];
+  size_t k = (size_t)snprintf(longjson, sizeof longjson, "{\"error\":{\"message\":\"x");
+  for (int i = 0; i < 200; i++)
+    k += (size_t)snprintf(longjson + k, sizeof longjson - k, "\xe2\x82\xac");
+  k += (size_t)snprintf(longjson + k, sizeof longjson - k, "\"}}");
+  llm_decode_error(500, NULL, longjson, k, &e);
+  assert_int_equal(strlen(e.message), 1 + 3 * ((LLM_ERR_MSG_MAX - 2) / 3));
+  assert_memory_equal(e.message + strlen(e.message) - 3, "\xe2\x82\xac", 3);
 }
 
 static void
