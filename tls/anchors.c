@@ -147,3 +147,21 @@ const br_x509_trust_anchor *tls_anchor(size_t i)
     i -= tls_builtin_anchor_count;
     return i < extra_n ? &extra[i] : NULL;
 }
+
+/* One contiguous array (BearSSL's X.509 engine wants one): built-in
+ * anchors then added ones, rebuilt when an anchor was added. */
+const br_x509_trust_anchor *tls_anchor_array(size_t *n)
+{
+    static br_x509_trust_anchor all[1024 + EXTRA_MAX];
+    static size_t built = (size_t)-1;
+    size_t total = tls_anchor_count();
+    if (tls_builtin_anchor_count > 1024)
+        total = 0;
+    if (built != total) {
+        for (size_t i = 0; i < total; i++)
+            all[i] = *tls_anchor(i);
+        built = total;
+    }
+    *n = total;
+    return all;
+}

@@ -12,4 +12,6 @@ extern const size_t tls_builtin_anchor_count;
 /* The anchors currently trusted: built-in ones then added ones. */
 size_t tls_anchor_count(void);
 const br_x509_trust_anchor *tls_anchor(size_t i);
+/* All anchors in one array (what br_x509_minimal_init wants). */
+const br_x509_trust_anchor *tls_anchor_array(size_t *n);
 #endif

@@ -44,7 +44,7 @@ $(TLS_GEN)/anchors_mozilla.c: $(TLS_GEN)/mkanchors $(wildcard $(CA_CERT_DIR)/*.c
 	@[ -d $(CA_CERT_DIR) ] || { echo "tls: $(CA_CERT_DIR) is missing: install ca-certificates (make deps)" >&2; exit 1; }
 	@$(TLS_GEN)/mkanchors $(sort $(wildcard $(CA_CERT_DIR)/*.crt)) > $@.tmp && mv $@.tmp $@
 
-TLS_SRCS := $(TLS_GEN)/anchors_mozilla.c tls/anchors.c
+TLS_SRCS := $(TLS_GEN)/anchors_mozilla.c tls/anchors.c tls/client.c
 $(foreach s,$(TLS_SRCS),$(eval CFLAGS_$(s) := $(BEARSSL_INC) -Itls))
 $(call objs,$(TLS_SRCS)): $(BEARSSL_STAMP)
 $(eval $(call LIBRARY,tls,$(TLS_SRCS)))
@@ -53,4 +53,11 @@ ifeq ($(HOSTED),yes)
   CFLAGS_test/tls_anchors_test.c := $(BEARSSL_INC) -Itls
   $(call objs,test/tls_anchors_test.c): $(BEARSSL_STAMP)
   $(eval $(call TEST,tls_anchors_test,test/tls_anchors_test.c,tls bearssl))
+endif
+
+ifeq ($(HOSTED),yes)
+  CFLAGS_test/tls_probe.c := $(BEARSSL_INC) $(HTTP_INC)
+  $(call objs,test/tls_probe.c): $(BEARSSL_STAMP) $(HTTPPARSER_STAMP)
+  $(eval $(call PROGRAM,test/tls_probe,test/tls_probe.c,tls bearssl http httpparser))
+  TEST_SCRIPTS += test/tls_local.sh
 endif
