@@ -7,7 +7,7 @@
 # and TLS 1.1-only / CBC-only servers refused with their reasons. TAP.
 set -u
 O=${O:-build/hosted}
-probe=$O/test/tls_probe
+probe=$O/tls_probe
 d=$O/test/tls_local
 rm -rf "$d" && mkdir -p "$d"
 fail=0

@@ -61,7 +61,10 @@ int main(int argc, char **argv)
     unsigned char seed[32];
     if (getrandom(seed, sizeof seed, 0) != sizeof seed)
         return 2;
-    struct tls_client *t = malloc(tls_client_size());
+    static _Alignas(64) unsigned char tstore[65536];
+    if (tls_client_size() > sizeof tstore)
+        return 2;
+    struct tls_client *t = (struct tls_client *)tstore;
     tls_io io = {io_send, io_recv, &fd};
     if (tls_client_connect(t, &io, argv[2], (long long)time(NULL), seed, sizeof seed) < 0) {
         printf("error: %s\n", tls_client_error(t));

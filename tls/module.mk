@@ -58,7 +58,7 @@ endif
 ifeq ($(HOSTED),yes)
   CFLAGS_test/tls_probe.c := $(BEARSSL_INC) $(HTTP_INC)
   $(call objs,test/tls_probe.c): $(BEARSSL_STAMP) $(HTTPPARSER_STAMP)
-  $(eval $(call PROGRAM,test/tls_probe,test/tls_probe.c,tls bearssl http httpparser))
+  $(eval $(call PROGRAM,tls_probe,test/tls_probe.c,tls bearssl http httpparser))
   TEST_SCRIPTS += test/tls_local.sh
   # BearSSL instrumented takes about 90 s to build: make fuzz only.
   FUZZ_SCRIPTS += test/tls_fuzz.sh
