@@ -466,17 +466,17 @@ static int w_environment(forth_vm *vm, void *ctx)
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     if (strlen(env[i].q) == (size_t)n && !name_cmp(env[i].q, p, (size_t)n)) {
       cell v = env[i].v;
-      if (!memcmp(env[i].q, "MAX-FLOAT", 9)) {
+      if (!strcmp(env[i].q, "MAX-FLOAT")) {
         if ((r = vm_fpush(vm, 0x1.fffffffffffffp1023)))
           return r;
         PUSH(-1);
         return 0;
       }
-      if (!memcmp(env[i].q, "FLOATING-STACK", 14))
+      if (!strcmp(env[i].q, "FLOATING-STACK"))
         v = vm->fsize;
-      else if (!memcmp(env[i].q, "RETURN-STACK-CELLS", 5))
+      else if (!strcmp(env[i].q, "RETURN-STACK-CELLS"))
         v = vm->rsize;
-      else if (!memcmp(env[i].q, "STACK-CELLS", 5))
+      else if (!strcmp(env[i].q, "STACK-CELLS"))
         v = vm->dsize;
       PUSH(v);
       PUSH(-1);
