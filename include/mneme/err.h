@@ -36,7 +36,10 @@
   X(MN_ECONNRESET, -25, "connection reset by peer") \
   X(MN_ECONNABORTED, -26, "connection aborted") \
   X(MN_ENONAME,   -27, "name not found") \
-  X(MN_EADDRINUSE, -28, "address in use")
+  X(MN_EADDRINUSE, -28, "address in use") \
+  X(MN_ETLS,      -29, "TLS failed (certificate or handshake)") \
+  X(MN_EPROTO,    -30, "protocol error (malformed reply)") \
+  X(MN_EHTTP,     -31, "HTTP error status")
 
 enum mn_err {
   MN_OK = 0,

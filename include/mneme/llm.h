@@ -80,6 +80,17 @@ struct llm_sampling {
 enum llm_op { LLM_OP_INFO = 1, LLM_OP_OPEN, LLM_OP_GENERATE, LLM_OP_CLOSE };
 
 #define LLM_RAW 1u            /* continue messages[0].text, no template */
+#define LLM_TOOLS 2u          /* the model may call the `forth` tool (remote) */
+
+/* With LLM_TOOLS, a tool call and its result appear in the delta stream
+ * between marker bytes (never found in model text: the backends drop
+ * these control characters from what the model says):
+ *   LLM_MARK_CODE <code the model sent> LLM_MARK_OUTPUT <what it printed,
+ *   or the THROW in words> LLM_MARK_END
+ * then the model's text goes on. The chat screen shows them apart. */
+#define LLM_MARK_CODE '\x01'
+#define LLM_MARK_OUTPUT '\x02'
+#define LLM_MARK_END '\x03'
 
 struct llm_request {
   uint32_t op;               /* enum llm_op */
@@ -131,6 +142,30 @@ struct llm_error {
 
 void llm_sampling_greedy(struct llm_sampling *s);
 void llm_sampling_default(struct llm_sampling *s); /* llama.cpp's defaults */
+
+/* ---- llm-remote: OpenAI-compatible and Anthropic APIs over HTTP(S) ---- */
+
+/* 2f8c5b1e-6d0a-4c4b-9a8e-3b1f7d2c9e02 */
+extern const struct uuid LLM_REMOTE_UUID;
+
+struct llm_remote_config {
+  const char *provider;      /* openai anthropic groq xai openrouter (compatible: openai) */
+  const char *base_url;      /* NULL/"": the provider's; http allowed (local servers) */
+  const char *api_key;       /* never printed, logged or traced */
+  const char *model;
+  const char *system;        /* system prompt, or NULL */
+  float temperature;         /* < 0: the provider's default */
+  uint32_t max_tokens;       /* 0: 1024 */
+  uint8_t stream;            /* server-sent events (else one JSON answer) */
+};
+
+/* Registers (or reconfigures) the llm-remote service. The strings are
+ * copied. 0 or MN_E*. */
+int llm_remote_start(const struct llm_remote_config *cfg);
+
+/* The model list (GET /v1/models) into buf as NUL-separated names;
+ * returns how many, or MN_E* with the provider's message in *why. */
+int llm_remote_models(char *buf, size_t cap, char *why, size_t why_cap);
 
 /* ---- llm-local: the in-kernel engine ----------------------------------- */
 
