@@ -15,9 +15,10 @@
 #include "mneme/pci.h"
 
 int nvme_queue_init(struct nvme_queue *q, uint16_t qid, uint16_t size, struct nvme_sqe *sq,
-                    volatile struct nvme_cqe *cq, uint8_t *outstanding, uint16_t nslots,
+                    volatile struct nvme_cqe *cq, uint16_t *outstanding, uint16_t nslots,
                     volatile uint32_t *sq_db, volatile uint32_t *cq_db) {
-  if (size < 2 || !nslots || nslots >= size || !sq || !cq || !outstanding) return MN_EINVAL;
+  if (size < 2 || !nslots || nslots >= size || nslots > 255 || !sq || !cq || !outstanding)
+    return MN_EINVAL;
   memset(q, 0, sizeof *q);
   q->sq = sq;
   q->cq = cq;
@@ -28,7 +29,7 @@ int nvme_queue_init(struct nvme_queue *q, uint16_t qid, uint16_t size, struct nv
   q->phase = 1;
   q->nslots = nslots;
   q->outstanding = outstanding;
-  memset(outstanding, 0, nslots);
+  for (uint16_t i = 0; i < nslots; i++) outstanding[i] = NVME_CID_FREE;
   memset(sq, 0, sizeof *sq * size);
   for (uint16_t i = 0; i < size; i++) {
     struct nvme_cqe z = {0};
@@ -38,14 +39,15 @@ int nvme_queue_init(struct nvme_queue *q, uint16_t qid, uint16_t size, struct nv
 }
 
 int nvme_submit(struct nvme_queue *q, const struct nvme_sqe *cmd) {
-  if (cmd->cid >= q->nslots) return MN_EINVAL;
-  if (q->outstanding[cmd->cid]) return MN_EBUSY;
+  unsigned slot = NVME_CID_SLOT(cmd->cid);
+  if (slot >= q->nslots || cmd->cid == NVME_CID_FREE) return MN_EINVAL;
+  if (q->outstanding[slot] != NVME_CID_FREE) return MN_EBUSY;
   /* Slots are fewer than entries, so the ring cannot overflow while the
    * controller keeps up; it may still be slow to move its head, which we
    * do not trust, so outstanding commands are the bound. */
   if (q->noutstanding >= q->size - 1) return MN_ENOSPC;
   q->sq[q->sq_tail] = *cmd;
-  q->outstanding[cmd->cid] = 1;
+  q->outstanding[slot] = cmd->cid;
   q->noutstanding++;
   q->sq_tail = (uint16_t)((q->sq_tail + 1) % q->size);
   plat_io_barrier(); /* the entry before the doorbell */
@@ -68,12 +70,13 @@ int nvme_reap(struct nvme_queue *q, struct nvme_cqe *out) {
       q->phase ^= 1;
     }
     q->reaped++;
-    if (c.cid >= q->nslots || !q->outstanding[c.cid] || c.sq_id != q->qid ||
+    unsigned slot = NVME_CID_SLOT(c.cid);
+    if (slot >= q->nslots || q->outstanding[slot] != c.cid || c.sq_id != q->qid ||
         c.sq_head >= q->size) {
       q->bad_cqe++;
       continue;
     }
-    q->outstanding[c.cid] = 0;
+    q->outstanding[slot] = NVME_CID_FREE;
     q->noutstanding--;
     *out = c;
     return 1;

@@ -55,6 +55,8 @@
 #define NVME_CMD_READ 0x02
 
 #define NVME_PAGE 4096u
+#define NVME_CID_FREE 0xffffu
+#define NVME_CID_SLOT(cid) ((cid) & 0xffu)
 
 /* A submission queue entry (64 bytes). */
 struct nvme_sqe {
@@ -81,8 +83,10 @@ struct nvme_cqe {
 static inline int nvme_status(const struct nvme_cqe *c) { return (c->status >> 1) & 0x7ff; }
 
 /* One submission/completion queue pair; the memory and doorbells are the
- * caller's. Command ids are 0..nslots-1 (the caller's slots); at most
- * size - 1 commands are outstanding. */
+ * caller's. A command id is (generation << 8) | slot, slot < nslots (the
+ * caller's slots, at most 255), so a stale or repeated completion for a
+ * slot used again since does not match; at most size - 1 commands are
+ * outstanding. */
 struct nvme_queue {
   struct nvme_sqe *sq;
   volatile struct nvme_cqe *cq;
@@ -91,7 +95,7 @@ struct nvme_queue {
   uint16_t sq_tail, cq_head;
   uint8_t phase;                  /* the phase tag of new completions */
   uint16_t nslots;
-  uint8_t *outstanding;           /* per command id */
+  uint16_t *outstanding;          /* per slot: the command id, or NVME_CID_FREE */
   uint16_t noutstanding;
   uint16_t reaped;                /* completions taken since the last ack */
   uint64_t bad_cqe;               /* completions naming nothing of ours */
@@ -99,20 +103,20 @@ struct nvme_queue {
 
 /*
  * Sets up q over sq (size entries), cq (size entries, zeroed here),
- * outstanding (nslots bytes) and the doorbells. nslots must be below
- * size. Returns 0 or MN_EINVAL.
+ * outstanding (nslots entries) and the doorbells. nslots must be below
+ * size and 256. Returns 0 or MN_EINVAL.
  */
 int nvme_queue_init(struct nvme_queue *q, uint16_t qid, uint16_t size, struct nvme_sqe *sq,
-                    volatile struct nvme_cqe *cq, uint8_t *outstanding, uint16_t nslots,
+                    volatile struct nvme_cqe *cq, uint16_t *outstanding, uint16_t nslots,
                     volatile uint32_t *sq_db, volatile uint32_t *cq_db);
 
-/* Copies cmd (its cid must be a free slot id) to the tail and rings the
- * doorbell. Returns 0, MN_EINVAL (cid out of range), MN_EBUSY (cid
- * outstanding) or MN_ENOSPC (queue full). */
+/* Copies cmd (its cid's slot must be free) to the tail and rings the
+ * doorbell. Returns 0, MN_EINVAL (slot out of range or cid
+ * NVME_CID_FREE), MN_EBUSY (slot outstanding) or MN_ENOSPC (queue full). */
 int nvme_submit(struct nvme_queue *q, const struct nvme_sqe *cmd);
 
 /* Takes the next completion (phase tag matching) into *out: 1 if it
- * names an outstanding command of this queue (which is no longer
+ * names an outstanding command id of this queue (its slot is no longer
  * outstanding), 0 if none is waiting. Bad entries are consumed, counted
  * in bad_cqe and skipped; at most size entries are looked at per call. */
 int nvme_reap(struct nvme_queue *q, struct nvme_cqe *out);
