@@ -93,6 +93,7 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
 static int cores_llm_task(void *arg) {
   (void)arg;
   smp_start();
+  llm_words_set_par(x86_par()); /* LOAD-MODEL's models use every core too */
   for (size_t i = 0; i < x86_boot.nrefused; i++) {
     const struct boot_refused *r = &x86_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region %lu MiB, %lu MiB kept for the kernel)",
