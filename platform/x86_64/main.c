@@ -26,6 +26,7 @@
 #include "mneme/kernel.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
+#include "mneme/nvme.h"
 #include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
@@ -92,6 +93,7 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
 static int cores_llm_task(void *arg) {
   (void)arg;
   smp_start();
+  llm_words_set_par(x86_par()); /* LOAD-MODEL's models use every core too */
   for (size_t i = 0; i < x86_boot.nrefused; i++) {
     const struct boot_refused *r = &x86_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region %lu MiB, %lu MiB kept for the kernel)",
@@ -116,7 +118,8 @@ static int cores_llm_task(void *arg) {
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
-  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
+                                                     &nvme_driver};
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {

@@ -24,6 +24,7 @@
  *                   from 10.0.2.15, then prints the counters
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
  *   GENERATE ( c-addr u n -- ) the model's greedy continuation (llm/)
+ *   LOAD-MODEL ( c-addr u -- ) serves a GGUF file from the files service (llm/)
  * The faults stop the machine (cpu.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
@@ -295,7 +296,7 @@ void mon_words_register(void) {
       {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
       {"NET-SEND", w_net_send}, {"NET-RECV", w_net_recv},
       {"FAULT-CPU", w_fault_cpu}, {"GENERATE", llm_word_generate},
-      {"LLM-STATS", llm_word_stats},
+      {"LLM-STATS", llm_word_stats}, {"LOAD-MODEL", llm_word_load_model},
   };
   forth_words_platform(words, sizeof words / sizeof words[0]);
   forth_status_platform = status_cores;
