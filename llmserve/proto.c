@@ -191,6 +191,10 @@ int llms_http_feed(struct llms_http *h, const char *data, size_t len, size_t *us
   size_t n = http_parser_execute(&x->p, &x->s, data, len);
   enum http_errno e = HTTP_PARSER_ERRNO(&x->p);
   *used = n;
+  if (x->p.upgrade) { /* CONNECT or Upgrade: not served here */
+    *status = 400;
+    return LLMS_BAD;
+  }
   if (h->state == ST_DONE && (e == HPE_PAUSED || e == HPE_OK)) {
     if (h->body) h->body[h->body_len] = 0;
     return LLMS_DONE;
@@ -199,10 +203,6 @@ int llms_http_feed(struct llms_http *h, const char *data, size_t len, size_t *us
     *status = h->status ? h->status
               : e == HPE_HEADER_OVERFLOW ? 431
               : e == HPE_INVALID_VERSION ? 505 : 400;
-    return LLMS_BAD;
-  }
-  if (x->p.upgrade) { /* CONNECT or Upgrade: not served here */
-    *status = 400;
     return LLMS_BAD;
   }
   return LLMS_MORE;
