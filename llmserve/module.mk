@@ -11,6 +11,7 @@ ifeq ($(HOSTED),yes)
   CFLAGS_test/llmserve_test.c := $(HTTP_INC)
   $(call objs,test/llmserve_test.c): $(HTTPPARSER_STAMP)
   $(eval $(call TEST,llmserve_test,test/llmserve_test.c,llmserve llmapi httpparser mnerr))
-  TEST_SCRIPTS += test/llmserve_fuzz.sh
+  TEST_SCRIPTS += test/llmserve_fuzz.sh tests/llmserve/hosted.sh
   FUZZ_SCRIPTS += test/llmserve_fuzz.sh
 endif
+TEST_SCRIPTS += tests/qemu/llmserve.sh

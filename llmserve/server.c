@@ -58,7 +58,7 @@ static struct {
   uint16_t port;
   uint32_t conns;
   struct waitq conn_free;
-  uint32_t gen_active, gen_slots;
+  uint32_t gen_active, gen_slots, gen_waiting;
   struct list gen_queue;
   struct waitq gen_wake;
   uint32_t next_id;
@@ -168,16 +168,19 @@ static int slot_take(struct conn *k) {
   struct waiter w;
   w.granted = 0;
   list_push_back(&S.gen_queue, &w.node);
+  S.gen_waiting++;
   while (!w.granted) {
     if (peer_gone(k) || task_current()->kill_pending) {
       if (!w.granted) {
         list_remove(&w.node);
+        S.gen_waiting--;
         return MN_ECANCELED;
       }
       break;
     }
     waitq_wait(&S.gen_wake, MN_MSEC(200));
   }
+  S.gen_waiting--;
   return 0;
 }
 
@@ -342,6 +345,7 @@ static int chat(struct conn *k) {
       const struct llm_error *le = (const void *)r->body;
       if (le->code == MN_EBUSY && attempt < 600 && !peer_gone(k)) {
         /* every conversation slot busy (the shells): try again soon */
+        S.st.busy_retries++;
         bbq_destroy(&ring);
         have_ring = 0;
         task_sleep(MN_MSEC(100));
@@ -438,8 +442,13 @@ static int handle(struct conn *k) {
   if (!strcmp(path, "/health") || !strcmp(path, "/v1/health")) {
     if (m != LLMS_GET) return send_error(k, 405, "use GET for /health", NULL, NULL);
     if (llm_info(k, &info)) return send_error(k, 503, "no model is loaded", NULL, NULL);
-    static const char ok[] = "{\"status\":\"ok\"}";
-    return send_body(k, 200, "application/json", ok, sizeof ok - 1);
+    int n = ksnprintf(k->ev, EVBUF_SIZE,
+                      "{\"status\":\"ok\",\"requests\":%llu,\"generations\":%llu,"
+                      "\"cancelled\":%llu,\"connections\":%u,\"queued\":%u,\"busy_retries\":%llu}",
+                      (unsigned long long)S.st.requests, (unsigned long long)S.st.generations,
+                      (unsigned long long)S.st.cancelled, S.conns, S.gen_waiting,
+                      (unsigned long long)S.st.busy_retries);
+    return send_body(k, 200, "application/json", k->ev, (size_t)n);
   }
   return send_error(k, 404, "no such endpoint (this server has /v1/chat/completions, "
                             "/v1/models and /health)", NULL, NULL);

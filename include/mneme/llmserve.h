@@ -160,6 +160,7 @@ struct llmserve_stats {
   uint16_t port;
   uint32_t conns_open, conns_total;
   uint64_t requests, errors_4xx, errors_5xx, generations, cancelled;
+  uint64_t busy_retries;        /* llm-local said MN_EBUSY: tried again */
 };
 int llmserve_stats(struct llmserve_stats *out);
 
