@@ -10,6 +10,8 @@
  *
  * Interface: x86_main (boot.h).
  */
+#include <string.h>
+
 #include "apic.h"
 #include "boot.h"
 #include "console_svc.h"
@@ -22,6 +24,7 @@
 #include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
 #include "mneme/llm.h"
+#include "mneme/llmserve.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
@@ -88,6 +91,25 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* serve=PORT on the command line (make image SERVE=1): the OpenAI-
+ * compatible server (llmserve/) on that port of the network service. */
+static void serve_if_asked(void) {
+  const char *c = x86_boot.cmdline;
+  for (const char *p = c; *p; p++) {
+    if ((p != c && p[-1] != ' ') || strncmp(p, "serve=", 6)) continue;
+    unsigned port = 0;
+    const char *q = p + 6;
+    for (; *q >= '0' && *q <= '9' && port <= 65535; q++) port = port * 10 + (unsigned)(*q - '0');
+    if (q == p + 6 || (*q && *q != ' ') || port == 0 || port > 65535) {
+      klog(LOG_ERROR, "cmdline: bad serve= port");
+      return;
+    }
+    int err = llmserve_start((uint16_t)port);
+    if (err) klog(LOG_ERROR, "llmserve on port %u: %s", port, mn_strerror(err));
+    return;
+  }
+}
+
 /* The other cores, then llm-local over the model loaded from the ESP, if
  * any (a task of its own: the shells start meanwhile). */
 static int cores_llm_task(void *arg) {
@@ -100,7 +122,10 @@ static int cores_llm_task(void *arg) {
          r->name, (r->size + (1 << 20) - 1) >> 20, r->avail >> 20, 32ul);
   }
   const struct boot_file *f = boot_model();
-  if (!f) return 0;
+  if (!f) {
+    serve_if_asked();
+    return 0;
+  }
   struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
                                 .par = x86_par()};
   const char *why = NULL;
@@ -110,6 +135,7 @@ static int cores_llm_task(void *arg) {
   else
     klog(LOG_INFO, "llm-local: model %s, %lu KiB at %p", f->name, (uint64_t)f->size >> 10,
          (const void *)f->data);
+  serve_if_asked();
   return 0;
 }
 
