@@ -309,6 +309,7 @@ host_of(struct forth_task *ft, struct forth_host *h)
   h->open = forth_files_open;
   h->read = forth_files_read;
   h->close = forth_files_close;
+  h->files = &forth_files_ops;
 }
 
 /* ---- life cycle ------------------------------------------------------------- */
