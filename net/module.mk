@@ -27,7 +27,7 @@ $(foreach s,$(LWIP_SRCS),$(eval CFLAGS_$(s) := $(LWIP_CFLAGS)))
 $(eval $(call LIBRARY,lwip,$(LWIP_SRCS)))
 
 # The network service and its client calls (libnet; needs lwip, kernel).
-NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c net/svcstart.c
+NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c net/svcstart.c net/rxcheck.c
 $(foreach s,$(NET_SRCS),$(eval CFLAGS_$(s) := $(LWIP_INC)))
 $(call objs,$(NET_SRCS)): $(LWIP_STAMP)
 $(eval $(call LIBRARY,net,$(NET_SRCS)))

@@ -197,6 +197,10 @@ w_netstat(forth_vm *vm, void *ctx)
         (unsigned long long)rows[i].rx_total, (unsigned long long)rows[i].tx_total);
   }
   say(vm, "%zu connection%s\n", n, n == 1 ? "" : "s");
+  struct net_ifinfo f;
+  if (!net_info(&f) && f.present)
+    say(vm, "malformed replies: dhcp %llu, dns %llu\n", (unsigned long long)f.dhcp_malformed,
+        (unsigned long long)f.dns_malformed);
   kfree(rows);
   return 0;
 }
