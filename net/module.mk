@@ -38,6 +38,8 @@ NET_TEST_LIBS := net lwip net forthsvc forth services kernel plathosted kernel m
                  sermux_frame postcard cobs mnerr
 $(eval $(call TEST,net_test,test/net_test.c,$(NET_TEST_LIBS)))
 LDLIBS_net_test += -lslirp
+# A NIC played by the test: malformed DHCP, connect timeout, link down/up.
+$(eval $(call TEST,net_fake_test,test/net_fake_test.c,$(NET_TEST_LIBS)))
 endif
 
 # Random Ethernet frames into the stack (libFuzzer; brief in make test).
