@@ -50,6 +50,8 @@ FUZZ_SCRIPTS += test/net_fuzz.sh
 
 # The Forth words over --net slirp, against the test's own servers.
 TEST_SCRIPTS += test/net_words_e2e.py
+# --net tap:NAME in a network namespace of its own (root; skips otherwise).
+TEST_SCRIPTS += test/net_tap_e2e.py
 
 ifeq ($(HOSTED),yes)
 $(eval $(call BENCH,net_bench,bench/net_bench.c,$(NET_TEST_LIBS)))
