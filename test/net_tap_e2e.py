@@ -3,7 +3,8 @@
 namespace this test makes (root only; skips cleanly otherwise): a TAP
 device 10.77.0.1/24 inside the namespace, an echo server of this test on
 10.77.0.1:7000 there, and mneme in the same namespace with a static
-address 10.77.0.2 on that device. Checks NET, PING and a TCP exchange.
+address 10.77.0.2 on that device. Checks NET, PING both ways and a TCP
+exchange.
 The namespace and everything in it are removed at the end, also when a
 step fails. TAP output."""
 import os
@@ -51,6 +52,26 @@ while True:
         c.sendall(b"ECHO:" + d.upper())
 """
 
+# One ICMP echo over a raw socket (root; no ping binary needed).
+PING = r"""
+import os, select, socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16)
+    return ~(s + (s >> 16)) & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ident, payload = os.getpid() & 0xffff, b"mneme-tap-ping!!"
+hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+s.sendto(struct.pack("!BBHHH", 8, 0, csum(hdr + payload), ident, 1) + payload, (sys.argv[1], 0))
+while select.select([s], [], [], 5)[0]:
+    d, a = s.recvfrom(2048)
+    ihl = (d[0] & 15) * 4
+    t, _, _, i, q = struct.unpack("!BBHHH", d[ihl:ihl + 8])
+    if a[0] == sys.argv[1] and t == 0 and i == ident and d[ihl + 8:] == payload:
+        print("reply from", a[0]); sys.exit(0)
+sys.exit(1)
+"""
+
 
 def main():
     if os.geteuid() != 0 or not shutil.which("ip") or not os.path.exists("/dev/net/tun"):
@@ -89,6 +110,10 @@ def main():
             out += line
             if re.search(r"net: tap0 address 10\.77\.0\.2", line):
                 break
+        # the other way: the host side pings mneme (lwIP answers echo requests)
+        p = subprocess.run(ns + [sys.executable, "-c", PING, "10.77.0.2"],
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 0, "the namespace pings mneme at 10.77.0.2", p.stdout + p.stderr)
         rest, _ = mneme.communicate(script)
         killer.cancel()
         out += rest
