@@ -21,7 +21,9 @@ $(call objs,$(HTTPPARSER_SRCS)): $(HTTPPARSER_STAMP)
 $(foreach s,$(HTTPPARSER_SRCS),$(eval CFLAGS_$(s) := $(HTTP_INC) -w))
 $(eval $(call LIBRARY,httpparser,$(HTTPPARSER_SRCS)))
 
-HTTP_SRCS := http/response.c
+# The client (http/client.c) runs on a struct http_io (http/io.h): the
+# network service in the kernel, host sockets in http_probe.
+HTTP_SRCS := http/response.c http/client.c
 $(foreach s,$(HTTP_SRCS),$(eval CFLAGS_$(s) := $(HTTP_INC)))
 $(call objs,$(HTTP_SRCS)): $(HTTPPARSER_STAMP)
 $(eval $(call LIBRARY,http,$(HTTP_SRCS)))
