@@ -60,7 +60,7 @@ ifeq ($(HOSTED),yes)
   CFLAGS_test/http_probe.c := $(HTTP_INC) $(BEARSSL_INC)
   $(call objs,test/http_probe.c): $(HTTPPARSER_STAMP) $(BEARSSL_STAMP)
   $(eval $(call PROGRAM,http_probe,test/http_probe.c,http tls bearssl httpparser mnerr))
-  TEST_SCRIPTS += test/tls_local.sh
+  TEST_SCRIPTS += test/tls_local.sh test/http_local.py
   # BearSSL instrumented takes about 90 s to build: make fuzz only.
   FUZZ_SCRIPTS += test/tls_fuzz.sh
 endif
