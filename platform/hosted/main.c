@@ -335,6 +335,8 @@ main(int argc, char **argv)
     return 1;
   }
   klog(LOG_INFO, "mneme (hosted): heap %zu KiB", o.heap >> 10);
+  if (hosted_clockrng_start())
+    klog(LOG_ERROR, "cannot start the entropy service");
   if (task_spawn("init", start_services, &o, 0, 0)) {
     fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;
