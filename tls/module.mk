@@ -61,6 +61,7 @@ ifeq ($(HOSTED),yes)
   $(call objs,test/http_probe.c): $(HTTPPARSER_STAMP) $(BEARSSL_STAMP)
   $(eval $(call PROGRAM,http_probe,test/http_probe.c,http tls bearssl httpparser mnerr))
   TEST_SCRIPTS += test/tls_local.sh test/http_local.py
+  BENCH_SCRIPTS += bench/https.sh
   # BearSSL instrumented takes about 90 s to build: make fuzz only.
   FUZZ_SCRIPTS += test/tls_fuzz.sh
 endif
