@@ -34,7 +34,7 @@
  * The API key goes only into the request's header lines, which are wiped
  * after use; it is never logged, traced or put in a reply.
  *
- * Interface: llm_remote_start, llm_remote_models.
+ * Interface: llm_remote_start, llm_remote_models, llm_remote_config_from_settings.
  */
 #include <string.h>
 
@@ -47,6 +47,7 @@
 #include "mneme/llmapi.h"
 #include "mneme/log.h"
 #include "mneme/registry.h"
+#include "mneme/settings.h"
 #include "mneme/task.h"
 
 const struct uuid LLM_REMOTE_UUID = {{0x2f, 0x8c, 0x5b, 0x1e, 0x6d, 0x0a, 0x4c, 0x4b,
@@ -392,8 +393,10 @@ static void run_tool(struct gen *g, const struct llm_tool_call *tc) {
   int rc = tc->overflow ? MN_ENOSPC
                         : llm_json_get_string(tc->args, tc->args_len, "code", g->tokmem,
                                               LLM_JSON_TOKENS, &cb);
-  if (rc == MN_EDECODE || tc->overflow) copy_str(tu->args, tc->args_len + 1, "{}");
-  else copy_str(tu->args, tc->args_len + 1, tc->args);
+  /* sent back as is only when it is a whole JSON object (MN_ENOSPC: too
+   * many tokens to tell) */
+  if ((rc == 0 || rc == MN_ENOENT) && !tc->overflow) copy_str(tu->args, tc->args_len + 1, tc->args);
+  else copy_str(tu->args, tc->args_len + 1, tc->args_len >= 2 ? "{}" : "");
   size_t olen = 0;
   if (strcmp(tc->name, "forth") != 0) {
     copy_str(out, TOOL_OUT_MAX, "error: no such tool (the only tool is forth)");
@@ -401,7 +404,7 @@ static void run_tool(struct gen *g, const struct llm_tool_call *tc) {
   } else if (rc) {
     copy_str(out, TOOL_OUT_MAX,
              rc == MN_ENOENT ? "error: the arguments need a \"code\" string"
-             : rc == MN_ENOSPC ? "error: the code is too long"
+             : rc == MN_ENOSPC ? "error: the arguments are too long or too complex"
                                : "error: the arguments are not a JSON object");
     olen = strlen(out);
   }
@@ -510,7 +513,7 @@ static int gen_task(void *arg) {
       kfree(x.body);
       break;
     }
-    if (x.status != 200 && x.status != 0 && (rc == 0 || x.body_len)) {
+    if (x.status != 200 && x.status != 0) {
       /* an HTTP error with the provider's words */
       struct llm_api_error *le = &g->st.error;
       llm_decode_error(x.status, x.retry_after[0] ? x.retry_after : NULL, x.body, x.body_len, le);
@@ -726,6 +729,28 @@ int llm_remote_start(const struct llm_remote_config *cfg) {
   llm_remote_words();
   klog(LOG_INFO, "llm-remote: %s, model %s, %s%s", R.cfg.provider, R.cfg.model, R.cfg.base,
        R.cfg.stream ? ", streaming" : "");
+  return 0;
+}
+
+/* ---- saved settings -------------------------------------------------------- */
+
+int llm_remote_config_from_settings(const struct mn_settings *s, struct llm_remote_config *c) {
+  memset(c, 0, sizeof *c);
+  if (!s->provider[0]) return MN_ENOENT;
+  if (!strcmp(s->provider, "local")) return MN_ENOTSUP; /* llm-local's */
+  /* the settings' strings are NUL-terminated within their arrays */
+  if (!memchr(s->provider, 0, sizeof s->provider) || !memchr(s->api_key, 0, sizeof s->api_key) ||
+      !memchr(s->model, 0, sizeof s->model) || !memchr(s->base_url, 0, sizeof s->base_url) ||
+      !memchr(s->system, 0, sizeof s->system))
+    return MN_EINVAL;
+  c->provider = s->provider;
+  c->base_url = s->base_url[0] ? s->base_url : NULL;
+  c->api_key = s->api_key;
+  c->model = s->model;
+  c->system = s->system[0] ? s->system : NULL;
+  c->temperature = s->temperature;
+  c->max_tokens = s->max_tokens;
+  c->stream = 1;
   return 0;
 }
 

@@ -68,6 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static int tok[256 * 4];
   llm_decode_models(p, n, tok, 256, NULL, NULL);
   llm_buf_init(&out, mem, sizeof mem);
+  llm_json_get_string(p, n, "code", tok, 256, &out); /* a tool call's arguments */
+  llm_buf_init(&out, mem, sizeof mem);
   llm_json_unescape(p, n, &out);
   llm_buf_init(&out, mem, sizeof mem);
   llm_json_escape(&out, p, n);
