@@ -215,6 +215,9 @@ struct llm_local_config {
   uint32_t n_ctx;            /* per conversation; 0: min(training, 2048) */
   uint32_t max_conversations;/* 0: 4 */
   size_t mem_reserve;        /* heap bytes left free for the rest (0: 8 MiB) */
+  /* called with gguf when another model replaces this one (a buffer
+   * LOAD-MODEL allocated), or NULL (the boot loader's memory) */
+  void (*release)(const void *gguf, size_t size);
 };
 
 /* Checks the model (GGUF, tokenizer, llama build) and registers the
@@ -222,6 +225,14 @@ struct llm_local_config {
  * of its own (several conversations run side by side). Returns 0 or an
  * MN_E* code; *why (if not NULL) says what was wrong with the model. */
 int llm_local_start(const struct llm_local_config *cfg, const char **why);
+
+/* Serves another model: starts llm-local with it, or replaces the one
+ * it serves (whose release hook is then called). Refused with MN_EBUSY
+ * while a conversation is open; on any error the old model stays. */
+int llm_local_load(const struct llm_local_config *cfg, const char **why);
+
+/* The name of the model llm-local serves, or NULL. */
+const char *llm_local_model(void);
 
 /* ---- the Forth word ------------------------------------------------------ */
 
@@ -234,5 +245,12 @@ int llm_word_generate(struct forth_vm *vm, void *ctx);
  * tokens and times, tokens/s (generated tokens after the first, over the
  * generation time, as mneme-infer counts), when the first text came. */
 int llm_word_stats(struct forth_vm *vm, void *ctx);
+/* LOAD-MODEL ( c-addr u -- ): reads the GGUF file at the path from the
+ * files service into memory and serves it with llm-local
+ * (llm_local_load), printing what happened; a file larger than the
+ * largest free memory region less the kernel's reserve is refused before
+ * anything is read. llm_words_set_par gives the parallel-for to use. */
+int llm_word_load_model(struct forth_vm *vm, void *ctx);
+void llm_words_set_par(const struct par_ops *par);
 
 #endif

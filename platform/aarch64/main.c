@@ -20,14 +20,18 @@
 #include "mmu.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/files.h"
 #include "mneme/forth_shell.h"
 #include "mneme/kernel.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/net.h"
+#include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/svcstart.h"
 #include "mneme/task.h"
+#include "mneme/virtio.h"
 #include "mon.h"
 #include "pl011.h"
 #include "serial.h"
@@ -50,7 +54,7 @@ static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
 /* Starts one configured service (services/svcstart.c knows them all; the
  * platform brings its serial driver). Returns 0 or an MN_E* code. */
 static int start_one(const struct mn_config_service *s) {
-  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, NULL};
+  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, net_svcstart};
   int err = svcstart_one(&cfg, s, &hooks);
   if (err == MN_ENOTSUP) {
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
@@ -67,15 +71,23 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* The PCI bus and its drivers (whose services the configured ones may
+ * use), the configured services, the files service, the console port,
+ * then the shells. */
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
-    int err = start_one(&cfg.services[i]);
+    err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
   svcstart_done(); /* the serial mux may read its input now */
-  int err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  err = files_start(); /* the FAT volumes of the disks pci_start found */
+  if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)

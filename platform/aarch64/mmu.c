@@ -11,7 +11,7 @@
  * non-cacheable. A guard page is an invalid descriptor carrying a
  * software mark (bit 55), so a fault there is known as a stack overflow.
  *
- * Interface: mmu_init, mmu_is_mapped, mmu_is_guard, mmu_table_pages,
+ * Interface: mmu_init, mmu_is_mapped, mmu_is_device, mmu_is_guard, mmu_table_pages,
  * plat_stack_guard.
  */
 #include "mmu.h"
@@ -26,7 +26,7 @@
 #define PAGE 4096ull
 #define BLOCK2M (2ull << 20)
 #define BLOCK1G (1ull << 30)
-#define MAP_TOP (1ull << 40)
+#define MAP_TOP MMU_MAP_TOP
 
 #define D_VALID 1ull
 #define D_TABLE 3ull  /* table (levels 0-2) or page (level 3) */
@@ -133,6 +133,11 @@ static uint64_t lookup(uint64_t va) {
 int mmu_is_mapped(uint64_t va) {
   if (!l0) return va >= PAGE; /* the firmware's map */
   return (lookup(va) & D_VALID) != 0;
+}
+
+int mmu_is_device(uint64_t va) {
+  uint64_t e = lookup(va);
+  return (e & D_VALID) && ((e >> 2) & 7) == 0; /* MAIR index 0: device nGnRE */
 }
 
 int mmu_is_guard(uint64_t va) {

@@ -22,9 +22,10 @@ A64_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 A64_ESP_FILES ?=
 A64_CONFIG_BIN = $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
-              plat.c mon.c neon.c fpu.c console.c libc.c entry.S) \
-            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c)
-A64_LIBS := forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
+              plat.c mon.c neon.c fpu.c console.c pci_plat.c libc.c entry.S) \
+            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c) \
+            platform/uefi/dev_words.c
+A64_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)
 .PHONY: image qemu debug
@@ -47,7 +48,7 @@ a64-image:
 else
   CC := clang
   CFLAGS := --target=aarch64-none-elf -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
-            -Iinclude -I$(A64) -Iplatform/x86_64 -Iplatform/x86_64/include \
+            -Iinclude -I$(A64) -Iplatform/uefi -Iplatform/x86_64 -Iplatform/x86_64/include \
             -MMD -MP -DMN_AARCH64=1 \
             -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
             -fno-stack-protector -fpie -fvisibility=hidden \

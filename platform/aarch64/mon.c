@@ -13,6 +13,9 @@
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   QUANT ( -- )    the NEON dot kernels checked against the scalar ones
  *   QUANT-BENCH ( -- ) the same, timed: ns per row, scalar and NEON
+ * and the device words shared with x86_64 (platform/uefi/dev_words.c:
+ * PCI, DISKS, SECTOR, SECTOR-FILL, ARP-PROBE, NET-SEND, NET-RECV,
+ * GENERATE, LLM-STATS).
  * The faults stop the machine (exc.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
@@ -28,6 +31,7 @@
 
 #include "a64.h"
 #include "boot.h"
+#include "dev_words.h"
 #include "exc.h"
 #include "fbcon.h"
 #include "fpu.h"
@@ -93,10 +97,10 @@ static void cmd_cpu(void) {
   mprintf("cpu: MIDR %08lx, EL%lu, %s%s%s\n", midr, (SYSREG_READ(currentel) >> 2) & 3,
           ((isar0 >> 44) & 0xf) ? "dotprod " : "", ((isar1 >> 52) & 0xf) ? "i8mm " : "",
           "neon");
-  mprintf("gic: v%d, distributor %lx, %s %lx; timer %lu kHz on interrupt %u, "
+  mprintf("gic: v%d, distributor %lx, %s %lx, MSI %s; timer %lu kHz on interrupt %u, "
           "%lu interrupts\n", gic_version(), (uint64_t)gic_dist_base(),
           gic_version() == 3 ? "redistributor" : "cpu interface",
-          (uint64_t)gic_cpu_base(), gtimer_hz() / 1000, gtimer_irq_id(), gtimer_irqs);
+          (uint64_t)gic_cpu_base(), gic_msi_kind(), gtimer_hz() / 1000, gtimer_irq_id(), gtimer_irqs);
   mprintf("uart: pl011 at %lx, interrupt %u; lost input: %lu bytes (ring full), "
           "%lu overruns\n", (uint64_t)pl011_base(), pl011_irq_id(), serial_rx_dropped(),
           pl011_overruns());
@@ -199,5 +203,5 @@ void mon_words_register(void) {
       {"FAULT-RO", w_fault_ro}, {"OVERFLOW", w_overflow}, {"QUANT", w_quant},
       {"QUANT-BENCH", w_quant_bench},
   };
-  forth_words_platform(words, sizeof words / sizeof words[0]);
+  dev_words_register(words, sizeof words / sizeof words[0]); /* + PCI, DISKS, ... */
 }

@@ -44,4 +44,8 @@ int hosted_slirp_start(const char *spec);
  */
 int hosted_disk_start(unsigned n, const char *path);
 
+/* Sets the time service from the host's clock and starts the entropy
+ * service with getrandom() as its source (clockrng.c). */
+int hosted_clockrng_start(void);
+
 #endif
