@@ -56,10 +56,12 @@ ifeq ($(HOSTED),yes)
 endif
 
 ifeq ($(HOSTED),yes)
-  CFLAGS_test/tls_probe.c := $(BEARSSL_INC) $(HTTP_INC)
-  $(call objs,test/tls_probe.c): $(BEARSSL_STAMP) $(HTTPPARSER_STAMP)
-  $(eval $(call PROGRAM,tls_probe,test/tls_probe.c,tls bearssl http httpparser))
-  TEST_SCRIPTS += test/tls_local.sh
+  # The HTTP client over host sockets (tests, bench): http_probe URL.
+  CFLAGS_test/http_probe.c := $(HTTP_INC) $(BEARSSL_INC)
+  $(call objs,test/http_probe.c): $(HTTPPARSER_STAMP) $(BEARSSL_STAMP)
+  $(eval $(call PROGRAM,http_probe,test/http_probe.c,http tls bearssl httpparser mnerr))
+  TEST_SCRIPTS += test/tls_local.sh test/http_local.py
+  BENCH_SCRIPTS += bench/https.sh
   # BearSSL instrumented takes about 90 s to build: make fuzz only.
   FUZZ_SCRIPTS += test/tls_fuzz.sh
 endif
