@@ -53,7 +53,7 @@
 const struct uuid LLM_REMOTE_UUID = {{0x2f, 0x8c, 0x5b, 0x1e, 0x6d, 0x0a, 0x4c, 0x4b,
                                       0x9a, 0x8e, 0x3b, 0x1f, 0x7d, 0x2c, 0x9e, 0x02}};
 
-#define GEN_STACK (48u * 1024u)
+#define GEN_STACK (112u * 1024u) /* http_request: BearSSL's RSA/EC code is deep */
 #define WRITE_TIMEOUT MN_SEC(60)  /* a reader that stops reading: cancelled */
 #define BODY_MAX (256u * 1024u)    /* a non-streamed answer or an error body */
 #define TOOL_ROUNDS 8
@@ -771,7 +771,32 @@ static void add_model(void *ctx, const char *id) {
   m->n++;
 }
 
+struct models_job {
+  char *buf, *why;
+  size_t cap, why_cap;
+  int rc;
+};
+
+static int models_in_task(char *buf, size_t cap, char *why, size_t why_cap);
+
+static int models_task(void *arg) {
+  struct models_job *j = arg;
+  j->rc = models_in_task(j->buf, j->cap, j->why, j->why_cap);
+  return 0;
+}
+
+/* On a task of its own: http_request needs a deep stack, and the caller
+ * may be a Forth VM's task with a small one. */
 int llm_remote_models(char *buf, size_t cap, char *why, size_t why_cap) {
+  struct models_job j = {buf, why, cap, why_cap, MN_EIO};
+  struct task *t;
+  int rc = task_spawn("llm-models", models_task, &j, GEN_STACK, &t);
+  if (rc) return rc;
+  task_join(t, MN_FOREVER, NULL);
+  return j.rc;
+}
+
+static int models_in_task(char *buf, size_t cap, char *why, size_t why_cap) {
   char w[sizeof ((struct llm_error *)0)->message];
   w[0] = 0;
   if (!R.started) {

@@ -16,7 +16,7 @@ $(eval $(call TEST,llm_local_test,test/llm_local_test.c,llm infer $(KTEST_LIBS))
 LDLIBS_llm_remote_test += -lcmocka
 CFLAGS_test/llm_remote_test.c := $(HTTP_INC)
 $(call objs,test/llm_remote_test.c): $(HTTPPARSER_STAMP)
-$(eval $(call TEST,llm_remote_test,test/llm_remote_test.c,llmremote llmapi forthsvc forth services $(KTEST_LIBS)))
+$(eval $(call TEST,llm_remote_test,test/llm_remote_test.c,llmremote llmapi forthsvc forth services mnfs sermux_frame $(KTEST_LIBS)))
 # The driver of the mock-server test and the streaming bench: llm-remote
 # over a POSIX plain-HTTP http_request (test/http_posix.c).
 CFLAGS_test/llm_remote_client.c := $(HTTP_INC)
@@ -24,8 +24,8 @@ CFLAGS_test/http_posix.c := $(HTTP_INC)
 $(call objs,test/llm_remote_client.c test/http_posix.c): $(HTTPPARSER_STAMP)
 LDLIBS_llm_remote_client += -lcmocka
 $(eval $(call PROGRAM,llm_remote_client,test/llm_remote_client.c test/http_posix.c,\
-  llmremote llmapi http httpparser forthsvc forth services $(KTEST_LIBS)))
-TEST_SCRIPTS += test/llm_remote_mock.py
+  llmremote llmapi http httpparser forthsvc forth services mnfs sermux_frame $(KTEST_LIBS)))
+TEST_SCRIPTS += test/llm_remote_mock.py test/llm_remote_e2e.py
 BENCH_SCRIPTS += bench/llm_stream.sh
 endif
 BENCH_SCRIPTS += bench/llm_qemu.sh

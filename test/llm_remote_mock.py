@@ -128,8 +128,9 @@ class MockServer:
     """A threaded HTTP/1.1 server on 127.0.0.1; handler(srv, conn, method,
     path, headers, body) answers. Every request is recorded."""
 
-    def __init__(self, handler):
+    def __init__(self, handler, ctx=None):
         self.handler = handler
+        self.ctx = ctx                  # an ssl.SSLContext: HTTPS
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -150,6 +151,8 @@ class MockServer:
 
     def serve(self, c):
         try:
+            if self.ctx:
+                c = self.ctx.wrap_socket(c, server_side=True)
             data = b""
             while b"\r\n\r\n" not in data:
                 d = c.recv(65536)
@@ -172,7 +175,7 @@ class MockServer:
             with self.lock:
                 self.requests.append((method, path, headers, body))
             self.handler(self, c, method, path, headers, body)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:                 # resets, TLS alerts
             pass
         finally:
             try:
@@ -243,6 +246,10 @@ def make_handler(rec_stream, rec_answer):
             return respond(c, 200, json.dumps({"object": "list", "data": [
                 {"id": "mock-model"}, {"id": "mock-\u00e9"}]}).encode(), rng, chunk=True)
         req = json.loads(body)
+        if scen == "q":            # the scenario is the question's first word
+            users = [m for m in req.get("messages", []) if m.get("role") == "user"
+                     and isinstance(m.get("content"), str)]
+            scen = users[0]["content"].split()[0] if users else ""
         if scen in ERRORS:
             st, extra, js = ERRORS[scen]
             return respond(c, st, json.dumps(js).encode(), rng, extra=extra)
