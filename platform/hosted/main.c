@@ -71,6 +71,7 @@ struct opts {
   const void *model_data;      /* its bytes (mapped) */
   size_t model_size;
   int serve;                   /* --serve PORT, -1: none */
+  const char *llm;             /* --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS] */
   struct mn_config cfg;
   uint8_t *cfg_bytes;
   char serial_spec[64];
@@ -113,6 +114,9 @@ usage(void)
           "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
           "                  its FAT volumes appear as /boot, /disk1, ...\n"
           "  --model FILE    a GGUF model for llm-local (GENERATE, the chat)\n"
+          "  --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS]\n"
+          "                  llm-remote (ASK, the chat); the API key from the\n"
+          "                  environment variable MNEME_LLM_API_KEY\n"
           "  --serve PORT    the OpenAI-compatible server on the network service\n"
           "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n");
 }
@@ -148,6 +152,9 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--net") && v) {
       o->net = v;
+      i++;
+    } else if (!strcmp(a, "--llm") && v) {
+      o->llm = v;
       i++;
     } else if (!strcmp(a, "--model") && v) {
       o->model = v;
@@ -301,6 +308,34 @@ start_console_shell(const struct opts *o)
     klog(LOG_ERROR, "console shell: %s", mn_strerror(err));
 }
 
+/* --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS]: llm-remote. */
+static void
+start_llm_remote(const char *spec)
+{
+  static char buf[512];
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *f[5] = { 0 };
+  int n = 0;
+  for (char *p = buf; p && n < 5; n++) {
+    f[n] = p;
+    p = strchr(p, ',');
+    if (p)
+      *p++ = 0;
+  }
+  struct llm_remote_config c = { .provider = f[0], .base_url = f[1], .model = f[2],
+                                 .api_key = getenv("MNEME_LLM_API_KEY"), .temperature = -1.0f,
+                                 .stream = 1 };
+  for (int i = 3; i < n; i++) {
+    if (!strcmp(f[i], "nostream"))
+      c.stream = 0;
+    else if (!strncmp(f[i], "timeout=", 8))
+      c.timeout_ms = (uint32_t)strtoul(f[i] + 8, 0, 10);
+  }
+  int err = n >= 3 ? llm_remote_start(&c) : MN_EINVAL;
+  if (err)
+    klog(LOG_ERROR, "--llm: %s (PROVIDER,BASE_URL,MODEL)", mn_strerror(err));
+}
+
 static int
 start_services(void *arg)
 {
@@ -343,6 +378,8 @@ start_services(void *arg)
     else
       klog(LOG_INFO, "llm-local: model %s, %zu KiB", o->model, o->model_size >> 10);
   }
+  if (o->llm)
+    start_llm_remote(o->llm);
   if (o->serve >= 0) {
     int err = llmserve_start((uint16_t)o->serve);
     if (err)

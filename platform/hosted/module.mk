@@ -6,7 +6,7 @@ HOSTED_PLAT_SRCS := platform/hosted/plat.c platform/hosted/context.c \
                     platform/hosted/disk.c platform/hosted/clockrng.c \
                     platform/hosted/tap.c
 $(eval $(call LIBRARY,plathosted,$(HOSTED_PLAT_SRCS)))
-MNEME_LIBS := llmserve llm infer llmapi net httpsvc http tls bearssl httpparser net lwip net forthsvc forth services mnfs kernel plathosted kernel mnheap config_hosted mnconfig sermux_frame postcard cobs mnerr
+MNEME_LIBS := llmserve llm llmremote infer llmapi net httpsvc http tls bearssl httpparser net lwip net forthsvc forth services mnfs kernel plathosted kernel mnheap config_hosted mnconfig sermux_frame postcard cobs mnerr
 $(eval $(call PROGRAM,mneme,platform/hosted/main.c,$(MNEME_LIBS)))
 LDLIBS_mneme += -lslirp
 endif
