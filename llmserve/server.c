@@ -271,12 +271,11 @@ static int chat(struct conn *k) {
   const char *param = "";
   int rc = 0;
   if (!ch) return send_error(k, 503, "the server is out of memory", NULL, NULL);
-  if (!k->tok) k->tok = kmalloc(LLMS_MAX_TOKENS_JSON * 16u);
-  kfree(k->text);
+  k->tok = kmalloc(LLMS_MAX_TOKENS_JSON * 16u);
   k->text = kmalloc(k->h.body_len + 1);
   if (!k->tok || !k->text) {
-    kfree(ch);
-    return send_error(k, 503, "the server is out of memory", NULL, NULL);
+    rc = send_error(k, 503, "the server is out of memory", NULL, NULL);
+    goto out;
   }
   int st = llms_chat_parse(k->h.body ? k->h.body : "", k->h.body_len, ch, k->text,
                            k->h.body_len + 1, k->tok, why, sizeof why, &param);
@@ -458,6 +457,10 @@ done:
   kfree(reply);
 out:
   kfree(ch);
+  kfree(k->tok); /* 256 KiB: not kept while the connection idles */
+  kfree(k->text);
+  k->tok = NULL;
+  k->text = NULL;
   if (k->answer_cap > 65536) {
     kfree(k->answer);
     k->answer = NULL;
