@@ -24,6 +24,7 @@
 #include "mneme/forth_shell.h"
 #include "mneme/kernel.h"
 #include "mneme/ktime.h"
+#include "mneme/llm.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
 #include "mneme/pci.h"
@@ -71,6 +72,30 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* llm-local over the model loaded from the ESP, if any (a task of its
+ * own: the shells start meanwhile). */
+static int llm_task(void *arg) {
+  (void)arg;
+  for (size_t i = 0; i < x86_boot.nrefused; i++) {
+    const struct boot_refused *r = &x86_boot.refused[i];
+    klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region "
+         "%lu MiB, %lu MiB kept for the kernel)",
+         r->name, (r->size + (1 << 20) - 1) >> 20, r->avail >> 20, 32ul);
+  }
+  const struct boot_file *f = boot_model();
+  if (!f) return 0;
+  struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
+                                .par = NULL};
+  const char *why = NULL;
+  int err = llm_local_start(&lc, &why);
+  if (err)
+    klog(LOG_ERROR, "model %s: %s (%s)", f->name, why ? why : "", mn_strerror(err));
+  else
+    klog(LOG_INFO, "llm-local: model %s, %lu KiB at %p", f->name, (uint64_t)f->size >> 10,
+         (const void *)f->data);
+  return 0;
+}
+
 /* The PCI bus and its drivers (whose services the configured ones may
  * use), the configured services, the files service, the console port,
  * then the shells. */
@@ -87,6 +112,8 @@ static int init_task(void *arg) {
   svcstart_done(); /* the serial mux may read its input now */
   err = files_start(); /* the FAT volumes of the disks pci_start found */
   if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  if (task_spawn("llm", llm_task, 0, 64 * 1024, 0))
+    klog(LOG_ERROR, "cannot start the task that starts llm-local");
   err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;

@@ -24,6 +24,9 @@ through the GICv3 ITS, the network service's DHCP lease, PING, RESOLVE
 with this test's server through guestfwd, LS and CAT on both disks
 (files service) and a sector compared with the image; the GICv2 boot
 checks MSI-X through the GICv2m frame with a DHCP lease.
+With LLM_IMG (tests/qemu/aarch64.sh builds it when the test models are
+there), llm-local over stories260K Q8_0 on the ESP: GENERATE equals the
+hosted mneme-infer's greedy output.
 A boot with a sermux configuration (\\mneme\\config.bin replaced) checks
 the framed serial line: loopback, a Forth shell on port 10, tracing, and
 the pseudo-keyboard typing on the framebuffer console (keyboard mux).
@@ -439,6 +442,40 @@ def sermux_boot():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def llm_boot():
+    """llm-local over stories260K Q8_0 from the ESP with the NEON kernels:
+    GENERATE's greedy text equals the hosted tool's (mneme-infer --temp 0 --kernels scalar,
+    run now on this machine: x86_64 or whatever the host is; the
+    quantized NEON kernels give the scalar kernels' bits)."""
+    import llm_test as lt
+    img, model = os.environ.get("LLM_IMG"), os.environ.get("LLM_MODEL")
+    if not img:
+        return
+    name = "llm-local (%s)" % os.path.basename(model)
+    q = Qemu(img, MEM_MB, timeout=600, arch="aarch64")
+    try:
+        m = q.expect(rb"llm-local: .* kernels ([\w-]+)", timeout=200)
+        kernels = m.group(1).decode()
+        q.expect(rb"llm-local: model ", timeout=60)
+        q.expect(rb"mneme Forth\r\n +ok\r\n", timeout=60)
+        tap(kernels.startswith("neon"), "%s: loaded from the ESP, NEON kernels (%s)" %
+            (name, kernels))
+        for prompt, n in lt.PROMPTS:
+            want = lt.hosted(model, prompt, n, "scalar")
+            got = lt.parse_generate(lt.serial_run(q, lt.generate_cmd(prompt, n), timeout=300))
+            tap(got == want, "%s: GENERATE %r %d equals the hosted mneme-infer's greedy output"
+                % (name, prompt, n), "got  %r\nwant %r" % (got, want))
+        out = lt.serial_run(q, "LLM-STATS")
+        m = re.search(r"generated (\d+) tokens in [\d.]+ ms: ([\d.]+) tokens/s", out)
+        tap(m and int(m.group(1)) > 0, "%s: LLM-STATS counts the tokens" % name, out)
+        if m:
+            print("# aarch64 TCG: %s tokens/s (%s)" % (m.group(2), kernels))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: generate" % name, "%s\n%s" % (e, q.out[-1500:].decode(errors="replace")))
+    finally:
+        q.close()
+
+
 BT = rb"backtrace \(frame records\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"
 
 
@@ -447,6 +484,7 @@ def main():
         print("not ok - no image %s (make image ARCH=aarch64)" % IMAGE)
         return 1
     main_boot()
+    llm_boot()
     sermux_boot()
     fault_boot("FAULT", "a read of page 0",
                [rb"EXCEPTION: data abort \(EC 0x25\)",
