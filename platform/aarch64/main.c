@@ -37,6 +37,7 @@
 #include "pl011.h"
 #include "serial.h"
 #include "serial_svc.h"
+#include "smp.h"
 #include "gtimer.h"
 #include "xprintf.h"
 
@@ -72,10 +73,11 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
-/* llm-local over the model loaded from the ESP, if any (a task of its
- * own: the shells start meanwhile). */
-static int llm_task(void *arg) {
+/* The other cores, then llm-local over the model loaded from the ESP, if
+ * any (a task of its own: the shells start meanwhile). */
+static int cores_llm_task(void *arg) {
   (void)arg;
+  smp_start();
   for (size_t i = 0; i < x86_boot.nrefused; i++) {
     const struct boot_refused *r = &x86_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region "
@@ -85,7 +87,7 @@ static int llm_task(void *arg) {
   const struct boot_file *f = boot_model();
   if (!f) return 0;
   struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
-                                .par = NULL};
+                                .par = a64_par()};
   const char *why = NULL;
   int err = llm_local_start(&lc, &why);
   if (err)
@@ -112,8 +114,8 @@ static int init_task(void *arg) {
   svcstart_done(); /* the serial mux may read its input now */
   err = files_start(); /* the FAT volumes of the disks pci_start found */
   if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
-  if (task_spawn("llm", llm_task, 0, 64 * 1024, 0))
-    klog(LOG_ERROR, "cannot start the task that starts llm-local");
+  if (task_spawn("cores+llm", cores_llm_task, 0, 64 * 1024, 0))
+    klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
@@ -145,6 +147,7 @@ static void load_config(void) {
 }
 
 _Noreturn void a64_main(void) {
+  SYSREG_WRITE(tpidr_el1, 0); /* smp_cpu_index: the first core */
   exc_init();
   /* First: entered from EL2, the MMU is off (all memory is device memory,
    * no unaligned accesses) until this. */

@@ -26,7 +26,7 @@ A64_ESP_FILES += $(MODEL)
 A64_IMG ?= $(O)/mneme.img
 A64_CONFIG_BIN ?= $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
-              plat.c mon.c neon.c fpu.c console.c pci_plat.c libc.c entry.S) \
+              plat.c mon.c neon.c fpu.c console.c pci_plat.c smp.c libc.c entry.S) \
             $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c) \
             platform/uefi/dev_words.c
 A64_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
