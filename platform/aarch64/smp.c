@@ -148,7 +148,13 @@ static volatile uint32_t fault_target;
 static void fault_job(void *arg, int ith, int nth) {
   (void)arg;
   (void)nth;
-  if ((uint32_t)ith != fault_target) return;
+  if ((uint32_t)ith != fault_target) {
+    /* the caller's share: keep the job open a while (100 ms), so a core
+     * woken from wfi joins it before it closes */
+    uint64_t t0 = a64_counter();
+    while (ith == 0 && a64_counter() - t0 < gtimer_hz() / 10) __asm__ volatile("yield");
+    return;
+  }
   uintptr_t a = 0x10;
   __asm__ volatile("" : "+r"(a));
   (void)*(volatile uint64_t *)a;
@@ -157,7 +163,7 @@ static void fault_job(void *arg, int ith, int nth) {
 int smp_fault_test(int cpu) {
   if (cpu < 0 || cpu >= ncpus) return MN_ERANGE;
   fault_target = (uint32_t)cpu;
-  for (int i = 0; i < 1000; i++) { /* until the core joins a job (and faults) */
+  for (int i = 0; i < 100; i++) { /* until the core joins a job (and faults) */
     par_run(NULL, fault_job, NULL);
     task_sleep(MN_MSEC(1));
   }

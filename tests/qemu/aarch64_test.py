@@ -25,8 +25,9 @@ with this test's server through guestfwd, LS and CAT on both disks
 (files service) and a sector compared with the image; the GICv2 boot
 checks MSI-X through the GICv2m frame with a DHCP lease.
 With LLM_IMG (tests/qemu/aarch64.sh builds it when the test models are
-there), llm-local over stories260K Q8_0 on the ESP: GENERATE equals the
-hosted mneme-infer's greedy output.
+there), llm-local over stories260K Q8_0 on the ESP with two cores:
+GENERATE equals the hosted mneme-infer's greedy output; CPU and STATUS
+list the cores; FAULT-CPU on the second core dumps and stops QEMU.
 A boot with a sermux configuration (\\mneme\\config.bin replaced) checks
 the framed serial line: loopback, a Forth shell on port 10, tracing, and
 the pseudo-keyboard typing on the framebuffer console (keyboard mux).
@@ -443,23 +444,32 @@ def sermux_boot():
 
 
 def llm_boot():
-    """llm-local over stories260K Q8_0 from the ESP with the NEON kernels:
-    GENERATE's greedy text equals the hosted tool's (mneme-infer --temp 0 --kernels scalar,
-    run now on this machine: x86_64 or whatever the host is; the
-    quantized NEON kernels give the scalar kernels' bits)."""
+    """llm-local over stories260K Q8_0 from the ESP with the NEON kernels,
+    on two cores (-smp 2, multi-threaded TCG; PSCI CPU_ON): GENERATE's
+    greedy text equals the hosted tool's (mneme-infer --temp 0 --kernels
+    scalar, run now on this machine; the quantized NEON kernels give the
+    scalar kernels' bits); CPU and STATUS list both cores; FAULT-CPU 1
+    makes the second core fault inside a parallel-for job: a dump naming
+    cpu 1, QEMU exits with status 7."""
     import llm_test as lt
     img, model = os.environ.get("LLM_IMG"), os.environ.get("LLM_MODEL")
     if not img:
         return
-    name = "llm-local (%s)" % os.path.basename(model)
-    q = Qemu(img, MEM_MB, timeout=600, arch="aarch64")
+    name = "llm-local (%s, -smp 2)" % os.path.basename(model)
+    q = Qemu(img, MEM_MB, timeout=600, arch="aarch64",
+             extra=["-smp", "2", "-accel", "tcg,thread=multi"])
     try:
-        m = q.expect(rb"llm-local: .* kernels ([\w-]+)", timeout=200)
+        m = q.expect(rb"smp: (\d+) cores", timeout=200)
+        tap(m.group(1) == b"2", "-smp 2: the second core started (PSCI CPU_ON)", q.out[-800:])
+        m = q.expect(rb"llm-local: .* kernels ([\w-]+), (\d+) threads", timeout=200)
         kernels = m.group(1).decode()
         q.expect(rb"llm-local: model ", timeout=60)
         q.expect(rb"mneme Forth\r\n +ok\r\n", timeout=60)
-        tap(kernels.startswith("neon"), "%s: loaded from the ESP, NEON kernels (%s)" %
-            (name, kernels))
+        tap(kernels.startswith("neon") and m.group(2) == b"2",
+            "%s: loaded from the ESP, NEON kernels (%s), 2 threads" % (name, kernels))
+        out = lt.serial_run(q, "CPU")
+        tap(re.search(r"cpu 0 mpidr 0 +executor", out) and re.search(r"cpu 1 mpidr 1 ", out),
+            "-smp 2: CPU lists both cores", out)
         for prompt, n in lt.PROMPTS:
             want = lt.hosted(model, prompt, n, "scalar")
             got = lt.parse_generate(lt.serial_run(q, lt.generate_cmd(prompt, n), timeout=300))
@@ -468,10 +478,20 @@ def llm_boot():
         out = lt.serial_run(q, "LLM-STATS")
         m = re.search(r"generated (\d+) tokens in [\d.]+ ms: ([\d.]+) tokens/s", out)
         tap(m and int(m.group(1)) > 0, "%s: LLM-STATS counts the tokens" % name, out)
-        if m:
-            print("# aarch64 TCG: %s tokens/s (%s)" % (m.group(2), kernels))
+        out = lt.serial_run(q, "STATUS")
+        tap("cores 2:" in out and len(re.findall(r"cpu \d mpidr", out)) == 2,
+            "-smp 2: STATUS shows both cores", out)
+        start = len(q.out)
+        q.write(b"1 FAULT-CPU\r")
+        m = q.expect(rb"EXCEPTION: data abort[^\r\n]* on cpu (\d+)", timeout=120, start=start)
+        q.expect(rb"machine halted", timeout=60, start=start)
+        rc = q.wait_exit(60)
+        tap(m.group(1) == b"1" and rc == 7, "-smp 2: a fault on cpu 1 (in a parallel-for job) "
+            "prints a dump naming it and stops QEMU (status %s)" % rc,
+            q.out[start:].decode(errors="replace"))
     except Exception as e:  # noqa: BLE001
-        tap(False, "%s: generate" % name, "%s\n%s" % (e, q.out[-1500:].decode(errors="replace")))
+        tap(False, "%s: boot, generate, fault" % name,
+            "%s\n%s" % (e, q.out[-1500:].decode(errors="replace")))
     finally:
         q.close()
 
