@@ -170,6 +170,7 @@ int llm_remote_models(char *buf, size_t cap, char *why, size_t why_cap);
 /* ---- llm-local: the in-kernel engine ----------------------------------- */
 
 struct par_ops;
+struct quant_ops;
 
 struct llm_local_config {
   const void *gguf;          /* the model file's bytes (outlive the service) */
@@ -179,6 +180,7 @@ struct llm_local_config {
   uint32_t n_ctx;            /* per conversation; 0: min(training, 2048) */
   uint32_t max_conversations;/* 0: 4 */
   size_t mem_reserve;        /* heap bytes left free for the rest (0: 8 MiB) */
+  const struct quant_ops *ops; /* the dot kernels (NULL: quant_ops_best()) */
 };
 
 /* Checks the model (GGUF, tokenizer, llama build) and registers the

@@ -10,6 +10,8 @@
  *
  * Interface: a64_main (a64.h).
  */
+#include <string.h>
+
 #include "a64.h"
 #include "boot.h"
 #include "console.h"
@@ -28,6 +30,7 @@
 #include "mneme/log.h"
 #include "mneme/net.h"
 #include "mneme/pci.h"
+#include "mneme/quant.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/svcstart.h"
@@ -73,6 +76,23 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* The dot kernels the command line names (kernels=scalar, neon,
+ * neon-dotprod: the benchmark's reference), else NULL (the fastest). */
+static const struct quant_ops *cmdline_kernels(void) {
+  const char *c = x86_boot.cmdline, *k = NULL;
+  for (const char *p = c; *p; p++)
+    if ((p == c || p[-1] == ' ') && strncmp(p, "kernels=", 8) == 0) k = p + 8;
+  if (!k) return NULL;
+  char name[16];
+  size_t n = 0;
+  while (k[n] && k[n] != ' ' && k[n] != '\n' && k[n] != '\r' && n + 1 < sizeof name) n++;
+  memcpy(name, k, n);
+  name[n] = 0;
+  const struct quant_ops *o = quant_ops_named(name);
+  if (!o) klog(LOG_WARN, "cmdline: kernels=%s: unknown or not for this CPU", name);
+  return o;
+}
+
 /* The other cores, then llm-local over the model loaded from the ESP, if
  * any (a task of its own: the shells start meanwhile). */
 static int cores_llm_task(void *arg) {
@@ -87,7 +107,7 @@ static int cores_llm_task(void *arg) {
   const struct boot_file *f = boot_model();
   if (!f) return 0;
   struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
-                                .par = a64_par()};
+                                .par = a64_par(), .ops = cmdline_kernels()};
   const char *why = NULL;
   int err = llm_local_start(&lc, &why);
   if (err)

@@ -124,4 +124,4 @@ endif
 endif
 
 TEST_SCRIPTS += tests/qemu/aarch64.sh
-BENCH_SCRIPTS += bench/aarch64_quant.sh
+BENCH_SCRIPTS += bench/aarch64_quant.sh bench/aarch64_llm.sh
