@@ -72,6 +72,7 @@ int a64_clockrng_start(void);
 extern char a64_vectors[];
 _Noreturn void a64_stack_call(void *sp, void (*fn)(void), void *exc_sp);
 void a64_context_start(void);
+void a64_ap_entry(void); /* PSCI CPU_ON's entry point, x0 = struct a64_ap_boot * */
 void a64_mmu_enable(uint64_t ttbr0, uint64_t tcr, uint64_t mair, uint64_t sctlr);
 
 #endif
