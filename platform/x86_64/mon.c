@@ -9,6 +9,9 @@
  *   FAULT ( -- )    reads address 0x10 (unmapped): page fault dump
  *   FAULT-GP ( -- ) reads a non-canonical address: #GP dump
  *   FAULT-UD ( -- ) executes ud2: #UD dump
+ *   FAULT-DIV ( -- ) divides by zero: #DE dump
+ *   FAULT-CLI ( -- ) FAULT with interrupts off (as in kernel critical
+ *                   code): the dump, then the machine halts
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   PCI ( -- )      PCI functions: location, vendor:device, class,
  *                   interrupt mode, bound driver, BARs (the pci service)
@@ -24,7 +27,10 @@
  *                   from 10.0.2.15, then prints the counters
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
  *   GENERATE ( c-addr u n -- ) the model's greedy continuation (llm/)
- * The faults stop the machine (cpu.c). Output goes to the calling VM's
+ * A fault ends only the task it happens in (cpu.c, task_fault_end: a VM
+ * ends with THROW -304 for its joiner, a console session restarts on the
+ * next input); with interrupts off (FAULT-CLI) and on other cores
+ * (FAULT-CPU) it stops the machine. Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
  * Interface: mon_words_register.
@@ -171,6 +177,17 @@ static void cmd_fpu(void) {
 }
 
 static void cmd_fault(const char *kind) {
+  out_ft = NULL; /* the VM may not come back: the dump goes to the console */
+  if (!strcmp(kind, "div")) {
+    xprintf("dividing by zero\n");
+    uint64_t q = 1, d = 0;
+    __asm__ volatile("" : "+r"(d));
+    __asm__ volatile("xor %%edx, %%edx\n\tdiv %1" : "+a"(q) : "r"(d) : "rdx");
+  }
+  if (!strcmp(kind, "cli")) { /* interrupts off: kernel critical code */
+    xprintf("reading address 0x10 with interrupts off\n");
+    __asm__ volatile("cli");
+  }
   if (!strcmp(kind, "ud")) {
     xprintf("executing ud2\n");
     __asm__ volatile("ud2");
@@ -220,6 +237,8 @@ WORD(w_fpu, cmd_fpu())
 WORD(w_fault, cmd_fault(""))
 WORD(w_fault_gp, cmd_fault("gp"))
 WORD(w_fault_ud, cmd_fault("ud"))
+WORD(w_fault_div, cmd_fault("div"))
+WORD(w_fault_cli, cmd_fault("cli"))
 WORD(w_overflow, cmd_overflow())
 WORD(w_pci, cmd_pci())
 WORD(w_arp_probe, cmd_arp_probe())
@@ -290,7 +309,8 @@ void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
-      {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
+      {"FAULT-UD", w_fault_ud}, {"FAULT-DIV", w_fault_div},
+      {"FAULT-CLI", w_fault_cli}, {"OVERFLOW", w_overflow},
       {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe}, {"DISKS", w_disks},
       {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
       {"NET-SEND", w_net_send}, {"NET-RECV", w_net_recv},
