@@ -25,3 +25,11 @@ TEST_SCRIPTS += test/config_errors.sh test/wire_freestanding.sh
 $(eval $(call BENCH,wire_bench,bench/wire_bench.c,sermux_frame cobs postcard mnerr))
 BENCH_SCRIPTS += bench/wire.sh
 endif
+
+# The user's settings as TOML text (settings.h; docs/settings.md).
+$(eval $(call LIBRARY,mnsettings,lib/settings.c))
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,settings_test,test/settings_test.c,mnsettings mnerr))
+TEST_SCRIPTS += test/settings_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/settings_fuzz.sh

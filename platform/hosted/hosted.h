@@ -44,4 +44,7 @@ int hosted_slirp_start(const char *spec);
  */
 int hosted_disk_start(unsigned n, const char *path);
 
+/* --settings FILE (settings_file.c); NULL: no settings store. */
+extern const char *hosted_settings_path;
+
 #endif

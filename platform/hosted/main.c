@@ -3,7 +3,7 @@
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
  *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
- *              [--disk IMAGE]...
+ *              [--disk IMAGE]... [--settings FILE] [--model FILE.gguf]
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -20,6 +20,9 @@
  * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
  * system partition or first FAT volume is /boot) and the files service
  * mounts what they hold; with disks the heap is at least DISK_HEAP.
+ * --settings FILE is the settings store (TOML, settings_file.c; the
+ * conversations go to FILE.chats without a disk); --model serves a GGUF
+ * model with llm-local (the chat's local backend, GENERATE).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -31,6 +34,9 @@
 #include "console.h"
 #include "hosted.h"
 #include "mneme/blockdev.h"
+#include "mneme/chat_words.h"
+#include "mneme/gguf.h"
+#include "mneme/llm.h"
 #include "mneme/config.h"
 #include "mneme/files.h"
 #include "mneme/err.h"
@@ -45,6 +51,7 @@
 
 #define NET_HEAP_MIN ((size_t)32 << 20)  /* default heap with --net */
 #define DISK_HEAP (16u << 20)
+#define MODEL_HEAP ((size_t)64 << 20)
 
 struct opts {
   const char *disks[BLOCKDEV_MAX_DISKS];
@@ -55,6 +62,7 @@ struct opts {
   const char *config;          /* NULL: the baked one */
   int key_echo;                /* sermux port, -1: none */
   const char *net;             /* NULL: no NIC */
+  const char *model;           /* NULL: no llm-local */
   struct mn_config cfg;
   uint8_t *cfg_bytes;
   char serial_spec[64];
@@ -82,7 +90,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
           "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
-          "             [--disk IMAGE]...\n"
+          "             [--disk IMAGE]... [--settings FILE] [--model FILE.gguf]\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
           "                  free port, named in the log line \"serial: listening on\")\n"
@@ -94,7 +102,10 @@ usage(void)
           "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
           "                  127.0.0.1:H to the guest's port G\n"
           "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
-          "                  its FAT volumes appear as /boot, /disk1, ...\n");
+          "                  its FAT volumes appear as /boot, /disk1, ...\n"
+          "  --settings FILE the user's settings (TOML; created by SETTING! or the\n"
+          "                  wizard); conversations in FILE.chats without a disk\n"
+          "  --model FILE    a GGUF model served by llm-local (CHAT, GENERATE)\n");
 }
 
 static int
@@ -126,6 +137,12 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--net") && v) {
       o->net = v;
+      i++;
+    } else if (!strcmp(a, "--settings") && v) {
+      hosted_settings_path = v;
+      i++;
+    } else if (!strcmp(a, "--model") && v) {
+      o->model = v;
       i++;
     } else if (!strcmp(a, "--config") && v) {
       o->config = v;
@@ -231,6 +248,8 @@ load_config(struct opts *o)
       o->heap = NET_HEAP_MIN;    /* rings of 128 KiB per TCP connection */
     if (o->ndisks && o->heap < DISK_HEAP)
       o->heap = DISK_HEAP;
+    if (o->model && o->heap < MODEL_HEAP)
+      o->heap = MODEL_HEAP;    /* KV caches and activations */
   }
   if (o->log_level < 0)
     o->log_level = o->cfg.kernel.log_level;
@@ -267,11 +286,36 @@ start_console_shell(const struct opts *o)
     klog(LOG_ERROR, "console shell: %s", mn_strerror(err));
 }
 
+/* llm-local over a mapped GGUF file (mapped for the process's life). */
+static void
+start_model(const char *path)
+{
+  static struct gguf_map map;
+  if (gguf_map_file(&map, path)) {
+    klog(LOG_ERROR, "--model %s: cannot map the file", path);
+    return;
+  }
+  const char *base = strrchr(path, '/');
+  struct llm_local_config lc = { .gguf = map.addr, .gguf_size = map.size,
+                                 .file_name = base ? base + 1 : path };
+  const char *why = NULL;
+  int err = llm_local_start(&lc, &why);
+  if (err)
+    klog(LOG_ERROR, "--model %s: %s (%s)", path, why ? why : "", mn_strerror(err));
+  else
+    klog(LOG_INFO, "llm-local: model %s", lc.file_name);
+}
+
 static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  int cw = chat_words_register();
+  if (cw)
+    klog(LOG_ERROR, "chat words: %s", mn_strerror(cw));
+  if (o->model)
+    start_model(o->model);
   for (unsigned i = 0; i < o->ndisks; i++) {
     int err = hosted_disk_start(i, o->disks[i]);
     if (err)

@@ -40,6 +40,12 @@ struct boot_section {    /* a PE section of the loaded image */
   int exec, write;
 };
 
+struct boot_rt_region { /* the firmware's runtime code and data */
+  uint64_t base, size;
+  int code;
+};
+#define BOOT_MAX_RT 32
+
 struct x86_boot {
   struct boot_info info;                        /* for kernel_init() */
   struct mem_region regions[BOOT_MAX_REGIONS];  /* usable RAM (heap) */
@@ -60,6 +66,9 @@ struct x86_boot {
   size_t arena_size, arena_used;
   uint64_t tsc_entry;    /* TSC at efi_main */
   uintptr_t trampoline;  /* a page below 1 MiB for starting the APs, or 0 */
+  void *runtime;         /* efi_runtime_services (efivar.c), or NULL */
+  struct boot_rt_region rt[BOOT_MAX_RT];
+  size_t nrt;
 };
 
 extern struct x86_boot x86_boot;

@@ -16,6 +16,7 @@
 #include "cpu.h"
 #include "fbcon.h"
 #include "kbd.h"
+#include "mneme/chat_words.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/files.h"
@@ -115,9 +116,12 @@ static int cores_llm_task(void *arg) {
  * use), the configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
+  int err;
   mon_words_register();
+  err = chat_words_register(); /* CHAT, SETTINGS, SETTING! */
+  if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
-  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
     err = start_one(&cfg.services[i]);
