@@ -577,3 +577,43 @@ forth_task_spawn_child(struct forth_task *p, forth_cell xt, uint32_t *id)
   *id = c->id;
   return 0;
 }
+
+int
+forth_task_read_line(struct forth_task *ft, char *buf, size_t cap)
+{
+  for (;;) {
+    if (ft->killed || ft->discard)
+      return MN_ECANCELED;
+    if (ft->line_pos < ft->line_len) {
+      size_t n = 0;
+      while (ft->line_pos < ft->line_len && n + 1 < cap) {
+        char c = ft->line[ft->line_pos++];
+        buf[n++] = c;
+        if (c == '\n')
+          break;
+      }
+      return (int)n;
+    }
+    const uint8_t *p;
+    size_t len;
+    if (ft->ed && ft->in && !ft->in_eof && !bbq_read(ft->in, &p, &len)) {
+      const uint8_t *c = memchr(p, 3, len);
+      bbq_release(ft->in, c ? (size_t)(c - p) + 1 : 0);
+      if (c) {
+        lineedit_cancel(ft->ed); /* Ctrl-C: the line typed so far */
+        return MN_ECANCELED;
+      }
+    }
+    pump(ft);
+    if (ft->discard)
+      return MN_ECANCELED; /* Ctrl-C without an editor */
+    if (ft->line_pos < ft->line_len)
+      continue;
+    if (!ft->in || ft->in_eof)
+      return MN_ECLOSED;
+    flush(ft, 1);
+    if (bbq_used(ft->in))
+      continue; /* the editor holds no line yet: more bytes to feed */
+    waitq_wait_seq(&ft->in->readable, ft->in_seq, ktime_now() + MN_SEC(1));
+  }
+}

@@ -55,5 +55,7 @@ int hosted_tap_start(const char *spec);
 /* Sets the time service from the host's clock and starts the entropy
  * service with getrandom() as its source (clockrng.c). */
 int hosted_clockrng_start(void);
+/* --settings FILE (settings_file.c); NULL: no settings store. */
+extern const char *hosted_settings_path;
 
 #endif

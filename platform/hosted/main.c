@@ -3,7 +3,7 @@
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
  *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
- *              [--disk IMAGE]... [--model FILE.gguf] [--serve PORT]
+ *              [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -27,6 +27,9 @@
  * OpenAI-compatible server (llmserve/) on that port of the network
  * service (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT the host
  * reaches it).
+ * --settings FILE is the settings store (TOML, settings_file.c; the
+ * conversations go to FILE.chats without a disk); --model serves a GGUF
+ * model with llm-local (the chat's local backend, GENERATE).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -40,6 +43,9 @@
 #include "console.h"
 #include "hosted.h"
 #include "mneme/blockdev.h"
+#include "mneme/chat_words.h"
+#include "mneme/gguf.h"
+#include "mneme/llm.h"
 #include "mneme/config.h"
 #include "mneme/files.h"
 #include "mneme/err.h"
@@ -99,7 +105,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
           "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
-          "             [--disk IMAGE]... [--model FILE.gguf] [--serve PORT]\n"
+          "             [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
           "                  free port, named in the log line \"serial: listening on\")\n"
@@ -118,7 +124,9 @@ usage(void)
           "                  llm-remote (ASK, the chat); the API key from the\n"
           "                  environment variable MNEME_LLM_API_KEY\n"
           "  --serve PORT    the OpenAI-compatible server on the network service\n"
-          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n");
+          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n"
+          "  --settings FILE the user's settings (TOML; created by SETTING! or the\n"
+          "                  wizard); conversations in FILE.chats without a disk\n");
 }
 
 static int
@@ -155,6 +163,9 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--llm") && v) {
       o->llm = v;
+      i++;
+    } else if (!strcmp(a, "--settings") && v) {
+      hosted_settings_path = v;
       i++;
     } else if (!strcmp(a, "--model") && v) {
       o->model = v;
@@ -341,6 +352,9 @@ start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  int cw = chat_words_register();
+  if (cw)
+    klog(LOG_ERROR, "chat words: %s", mn_strerror(cw));
   for (unsigned i = 0; i < o->ndisks; i++) {
     int err = hosted_disk_start(i, o->disks[i]);
     if (err)

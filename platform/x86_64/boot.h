@@ -40,6 +40,12 @@ struct boot_section {    /* a PE section of the loaded image */
   int exec, write;
 };
 
+struct boot_rt_region { /* the firmware's runtime code and data */
+  uint64_t base, size;
+  int code;
+};
+#define BOOT_MAX_RT 32
+
 struct x86_boot {
   struct boot_info info;                        /* for kernel_init() */
   struct mem_region regions[BOOT_MAX_REGIONS];  /* usable RAM (heap) */
@@ -64,6 +70,9 @@ struct x86_boot {
   int64_t efi_time_s;    /* UEFI GetTime as Unix seconds, or INT64_MIN */
   uint8_t efi_rng[64];   /* EFI_RNG_PROTOCOL's bytes */
   size_t efi_rng_len;    /* 0: no such protocol, or it failed */
+  void *runtime;         /* efi_runtime_services (efivar.c), or NULL */
+  struct boot_rt_region rt[BOOT_MAX_RT];
+  size_t nrt;
 };
 
 /* Reads the clock (GetTime) and 64 bytes from EFI_RNG_PROTOCOL into
