@@ -33,3 +33,10 @@ $(eval $(call LIBRARY,mndrbg,$(DRBG_SRCS)))
 ifeq ($(HOSTED),yes)
 $(eval $(call TEST,hmac_drbg_test,test/hmac_drbg_test.c,mndrbg))
 endif
+# The user's settings as TOML text (settings.h; docs/settings.md).
+$(eval $(call LIBRARY,mnsettings,lib/settings.c))
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,settings_test,test/settings_test.c,mnsettings mnerr))
+TEST_SCRIPTS += test/settings_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/settings_fuzz.sh

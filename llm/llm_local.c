@@ -151,7 +151,8 @@ static int conv_new(int oneoff, struct conv **out, struct llm_error *e) {
   }
   /* Weights in the file's layout: every conversation shares them (a
    * repacked copy would be per llama_model, so per conversation). */
-  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = 1};
+  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = 1,
+                         .ops = L.cfg.ops};
   int rc = llama_build(&c->m, &L.gf, &o, &model_al);
   if (rc) {
     e->code = rc == MN_ENOMEM ? MN_ENOMEM : MN_EIO;
@@ -531,7 +532,8 @@ static int model_open(const struct llm_local_config *cfg, const char **why) {
   }
   /* Build once to check the model (and learn its context length). */
   struct llama_model m;
-  struct llama_opts o = {.n_ctx = (int)cfg->n_ctx, .par = L.cfg.par, .no_repack = 1};
+  struct llama_opts o = {.n_ctx = (int)cfg->n_ctx, .par = L.cfg.par, .no_repack = 1,
+                         .ops = L.cfg.ops};
   if (!o.n_ctx) {
     o.n_ctx = 1; /* small: only the shape matters here */
   }

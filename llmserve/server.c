@@ -50,6 +50,17 @@ _Static_assert((int)LLMS_ROLE_SYSTEM == (int)LLM_ROLE_SYSTEM &&
 struct waiter {
   struct list node;
   int granted;
+  uint32_t slot;               /* the slot handed over */
+};
+
+/* A generation slot keeps an llm-local conversation open between
+ * requests: its KV cache holds the previous prompt and answer, and a
+ * request sharing a prefix with them (the same system prompt, a chat's
+ * earlier turns, a repeated question) evaluates only what is new. */
+#define MAX_SLOTS 8
+struct slot {
+  uint32_t conv;               /* 0: not opened (or could not be: one-off) */
+  int busy;
 };
 
 static struct {
@@ -60,6 +71,7 @@ static struct {
   struct waitq conn_free;
   uint32_t gen_active, gen_slots, gen_waiting;
   struct list gen_queue;
+  struct slot slots[MAX_SLOTS];
   struct waitq gen_wake;
   uint32_t next_id;
   struct llmserve_stats st;
@@ -154,16 +166,22 @@ static int llm_info(struct conn *k, struct llm_response *r) {
   if (!rc && !S.gen_slots) {
     uint32_t m = r->max_conversations;
     S.gen_slots = m > 1 ? m - 1 : 1; /* one left for the shells' GENERATE */
+    if (S.gen_slots > MAX_SLOTS) S.gen_slots = MAX_SLOTS;
   }
   return rc;
 }
 
-/* First come, first served: 0 with a generation slot, MN_ECANCELED when
- * the client went away while waiting. */
-static int slot_take(struct conn *k) {
+/* First come, first served: 0 and a generation slot in *slot, or
+ * MN_ECANCELED when the client went away while waiting. */
+static int slot_take(struct conn *k, uint32_t *slot) {
   if (S.gen_active < S.gen_slots && list_empty(&S.gen_queue)) {
-    S.gen_active++;
-    return 0;
+    for (uint32_t i = 0; i < S.gen_slots; i++)
+      if (!S.slots[i].busy) {
+        S.slots[i].busy = 1;
+        S.gen_active++;
+        *slot = i;
+        return 0;
+      }
   }
   struct waiter w;
   w.granted = 0;
@@ -171,27 +189,43 @@ static int slot_take(struct conn *k) {
   S.gen_waiting++;
   while (!w.granted) {
     if (peer_gone(k) || task_current()->kill_pending) {
-      if (!w.granted) {
-        list_remove(&w.node);
-        S.gen_waiting--;
-        return MN_ECANCELED;
-      }
-      break;
+      list_remove(&w.node);
+      S.gen_waiting--;
+      return MN_ECANCELED;
     }
     waitq_wait(&S.gen_wake, MN_MSEC(200));
   }
   S.gen_waiting--;
+  *slot = w.slot;
   return 0;
 }
 
-static void slot_give(void) {
-  if (!list_empty(&S.gen_queue)) {
+static void slot_give(uint32_t slot) {
+  if (!list_empty(&S.gen_queue)) { /* handed over, still busy */
     struct list *n = list_pop_front(&S.gen_queue);
-    ((struct waiter *)(void *)((char *)n - offsetof(struct waiter, node)))->granted = 1;
+    struct waiter *w = (struct waiter *)(void *)((char *)n - offsetof(struct waiter, node));
+    w->slot = slot;
+    w->granted = 1;
     waitq_wake_all(&S.gen_wake);
   } else {
+    S.slots[slot].busy = 0;
     S.gen_active--;
   }
+}
+
+/* The slot's conversation, opened on first use; 0 (one-off requests)
+ * when llm-local has no room for it. */
+static uint32_t slot_conv(struct conn *k, uint32_t slot) {
+  struct slot *sl = &S.slots[slot];
+  if (!sl->conv) {
+    struct llm_request q;
+    struct llm_response r;
+    struct llm_error e;
+    memset(&q, 0, sizeof q);
+    q.op = LLM_OP_OPEN;
+    if (svc_call(&k->llm, &q, &r, &e, MN_SEC(10)) == 0) sl->conv = r.conv;
+  }
+  return sl->conv;
 }
 
 static int answer_add(struct conn *k, const uint8_t *p, size_t n) {
@@ -237,12 +271,11 @@ static int chat(struct conn *k) {
   const char *param = "";
   int rc = 0;
   if (!ch) return send_error(k, 503, "the server is out of memory", NULL, NULL);
-  if (!k->tok) k->tok = kmalloc(LLMS_MAX_TOKENS_JSON * 16u);
-  kfree(k->text);
+  k->tok = kmalloc(LLMS_MAX_TOKENS_JSON * 16u);
   k->text = kmalloc(k->h.body_len + 1);
   if (!k->tok || !k->text) {
-    kfree(ch);
-    return send_error(k, 503, "the server is out of memory", NULL, NULL);
+    rc = send_error(k, 503, "the server is out of memory", NULL, NULL);
+    goto out;
   }
   int st = llms_chat_parse(k->h.body ? k->h.body : "", k->h.body_len, ch, k->text,
                            k->h.body_len + 1, k->tok, why, sizeof why, &param);
@@ -261,7 +294,8 @@ static int chat(struct conn *k) {
     rc = send_error(k, 404, why, "model", "model_not_found");
     goto out;
   }
-  if (slot_take(k)) {
+  uint32_t slot;
+  if (slot_take(k, &slot)) {
     S.st.cancelled++;
     rc = MN_ECLOSED;
     goto out;
@@ -270,6 +304,7 @@ static int chat(struct conn *k) {
   struct llm_request q;
   memset(&q, 0, sizeof q);
   q.op = LLM_OP_GENERATE;
+  q.conv = slot_conv(k, slot);
   q.max_tokens = ch->max_tokens ? ch->max_tokens : info.n_ctx;
   for (size_t i = 0; i < ch->n_msgs; i++) {
     k->msgs[i].role = ch->msgs[i].role;   /* LLMS_ROLE_* are enum llm_role's values */
@@ -343,6 +378,14 @@ static int chat(struct conn *k) {
     if ((rc = kchannel_recv(&kc, reply, MN_FOREVER))) goto done;
     if (r->status == MN_ESERVICE && !started && !cancelled) {
       const struct llm_error *le = (const void *)r->body;
+      if (le->code == MN_ENOENT && q.conv) { /* the conversation is gone: one-off */
+        S.slots[slot].conv = q.conv = 0;
+        bbq_destroy(&ring);
+        have_ring = 0;
+        if (bbq_init(&ring, RING_SIZE)) goto nomem;
+        have_ring = 1;
+        continue;
+      }
       if (le->code == MN_EBUSY && attempt < 600 && !peer_gone(k)) {
         /* every conversation slot busy (the shells): try again soon */
         S.st.busy_retries++;
@@ -408,12 +451,16 @@ static int chat(struct conn *k) {
 nomem:
   rc = send_error(k, 503, "the server is out of memory", NULL, NULL);
 done:
-  slot_give();
+  slot_give(slot);
   if (have_kc) kchannel_destroy(&kc);
   if (have_ring) bbq_destroy(&ring);
   kfree(reply);
 out:
   kfree(ch);
+  kfree(k->tok); /* 256 KiB: not kept while the connection idles */
+  kfree(k->text);
+  k->tok = NULL;
+  k->text = NULL;
   if (k->answer_cap > 65536) {
     kfree(k->answer);
     k->answer = NULL;

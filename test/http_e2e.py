@@ -28,7 +28,7 @@ def openssl(*a):
     subprocess.run(["openssl", *a], check=True, capture_output=True)
 
 
-def make_certs(d):
+def make_certs(d, name="www.ok.test"):
     with open(f"{d}/ca.cnf", "w") as f:
         f.write(f"""[ca]
 default_ca = tca
@@ -72,9 +72,9 @@ extendedKeyUsage = serverAuth
     cert("root", "mneme e2e root", "self", "v3_ca", past, future)
     cert("inter", "mneme e2e intermediate", "root", "v3_ca", past, future)
     cert("other", "another root", "self", "v3_ca", past, future)
-    cert("good", "www.ok.test", "inter", "v3_leaf", past, future, "DNS:www.ok.test")
-    cert("expired", "www.ok.test", "inter", "v3_leaf", past, "20210101000000Z", "DNS:www.ok.test")
-    cert("unknown", "www.ok.test", "other", "v3_leaf", past, future, "DNS:www.ok.test")
+    cert("good", name, "inter", "v3_leaf", past, future, f"DNS:{name}")
+    cert("expired", name, "inter", "v3_leaf", past, "20210101000000Z", f"DNS:{name}")
+    cert("unknown", name, "other", "v3_leaf", past, future, f"DNS:{name}")
 
 
 def https_server(d, leaf, chain="inter"):

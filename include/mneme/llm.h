@@ -206,6 +206,7 @@ void llm_remote_words(void);
 /* ---- llm-local: the in-kernel engine ----------------------------------- */
 
 struct par_ops;
+struct quant_ops;
 
 struct llm_local_config {
   const void *gguf;          /* the model file's bytes (outlive the service) */
@@ -218,6 +219,7 @@ struct llm_local_config {
   /* called with gguf when another model replaces this one (a buffer
    * LOAD-MODEL allocated), or NULL (the boot loader's memory) */
   void (*release)(const void *gguf, size_t size);
+  const struct quant_ops *ops; /* the dot kernels (NULL: quant_ops_best()) */
 };
 
 /* Checks the model (GGUF, tokenizer, llama build) and registers the

@@ -47,6 +47,8 @@
 
 static int version;
 static uintptr_t gicd, gicc, gicr;
+static uintptr_t redist_base; /* the redistributor discovery range */
+static uint64_t redist_size;
 struct handler {
   void (*fn)(void *);
   void *arg;
@@ -371,6 +373,7 @@ int gic_init(uintptr_t rsdp) {
   if (version == 0) version = (int)((mmio_read32(gicd + GICD_PIDR2) >> 4) & 0xf);
   if (version >= 3) {
     version = 3;
+    redist_base = redist_range, redist_size = redist_len;
     if (redist_range) gicr = find_redist(redist_range, redist_len);
     if (!gicr && cpu_redist) gicr = cpu_redist;
     if (!gicr) return MN_ENOTSUP;
@@ -392,6 +395,59 @@ int gic_init(uintptr_t rsdp) {
     if (v2m_nspi && v2m_spi >= 32 && v2m_spi + v2m_nspi <= GIC_MAX_IRQ) v2m = v2m_base;
   }
   return 0;
+}
+
+static void wake_noop(void *arg) { (void)arg; }
+
+int gic_cpu_init(void) {
+  if (!version) return MN_ENOTSUP;
+  handlers[GIC_SGI_WAKE] = (struct handler){wake_noop, NULL};
+  uint32_t bit = 1u << GIC_SGI_WAKE;
+  if (version == 3) {
+    uintptr_t r = redist_base ? find_redist(redist_base, redist_size) : 0;
+    if (!r) return MN_ENOTSUP;
+    mmio_write32(r + GICR_WAKER, mmio_read32(r + GICR_WAKER) & ~(1u << 1));
+    for (int i = 0; i < 1000000 && (mmio_read32(r + GICR_WAKER) & (1u << 2)); i++) {
+    }
+    uintptr_t sgi = r + GICR_SGI;
+    mmio_write32(sgi + GICD_ICENABLER, 0xffffffffu);
+    mmio_write32(sgi + GICD_IGROUPR, 0xffffffffu);
+    for (unsigned i = 0; i < 32; i += 4)
+      mmio_write32(sgi + GICD_IPRIORITYR + i, PRIO * 0x01010101u);
+    mmio_write32(sgi + GICD_ISENABLER, bit);
+    uint64_t sre;
+    __asm__ volatile("mrs %0, S3_0_C12_C12_5" : "=r"(sre));
+    __asm__ volatile("msr S3_0_C12_C12_5, %0" : : "r"(sre | 1));
+    isb();
+    __asm__ volatile("msr S3_0_C4_C6_0, %0" : : "r"(0xffull));  /* PMR */
+    __asm__ volatile("msr S3_0_C12_C12_3, %0" : : "r"(0ull));   /* BPR1 */
+    __asm__ volatile("msr S3_0_C12_C12_7, %0" : : "r"(1ull));   /* IGRPEN1 */
+    isb();
+  } else {
+    /* the banked private interrupts and this core's CPU interface */
+    mmio_write32(gicd + GICD_ICENABLER, 0xffffffffu);
+    for (unsigned i = 0; i < 32; i += 4)
+      mmio_write32(gicd + GICD_IPRIORITYR + i, PRIO * 0x01010101u);
+    mmio_write32(gicd + GICD_ISENABLER, bit);
+    mmio_write32(gicc + GICC_PMR, 0xff);
+    mmio_write32(gicc + GICC_BPR, 0);
+    mmio_write32(gicc + GICC_CTLR, 1);
+  }
+  return 0;
+}
+
+#define GICD_SGIR 0x0f00
+
+void gic_send_sgi(unsigned id, uint64_t mpidr, unsigned cpu_if) {
+  if (version == 3) {
+    uint64_t v = ((mpidr >> 32) & 0xff) << 48 | ((mpidr >> 16) & 0xff) << 32 |
+                 (uint64_t)(id & 0xf) << 24 | ((mpidr >> 8) & 0xff) << 16 |
+                 (1ull << (mpidr & 0xf));
+    __asm__ volatile("dsb ishst\n msr S3_0_C12_C11_5, %0\n isb" : : "r"(v) : "memory");
+  } else if (version == 2) {
+    dsb_sy();
+    mmio_write32(gicd + GICD_SGIR, (1u << (16 + (cpu_if & 7))) | (id & 0xf));
+  }
 }
 
 void gic_dispatch(void) {

@@ -35,6 +35,16 @@ int gic_msi_alloc(uint32_t requester, void (*fn)(void *), void *arg, uint64_t *a
                   uint32_t *data);
 /* "ITS", "GICv2m" or "none". */
 const char *gic_msi_kind(void);
+/* The software-generated interrupt that wakes an idle core (its handler
+ * does nothing: the wfi ends). */
+#define GIC_SGI_WAKE 1
+/* This core's share of the GIC (another core than the first): its
+ * redistributor (v3) or banked registers and CPU interface (v2), with
+ * GIC_SGI_WAKE enabled. 0 or MN_ENOTSUP. */
+int gic_cpu_init(void);
+/* Sends SGI id to the core with affinity mpidr (v3; Aff0 < 16) or CPU
+ * interface number cpu_if (v2). */
+void gic_send_sgi(unsigned id, uint64_t mpidr, unsigned cpu_if);
 /* Acknowledges and handles every pending interrupt (interrupt context). */
 void gic_dispatch(void);
 /* Distributor and CPU interface bases (for the CPU word). */

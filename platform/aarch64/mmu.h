@@ -17,6 +17,9 @@
 /* Builds the tables from the loader's facts and switches to them.
  * Returns 0, or MN_ENOMEM (the loader arena is too small). */
 int mmu_init(void);
+/* The TTBR0, TCR, MAIR and SCTLR values in use (the other cores load
+ * them). 0, or MN_ENOTSUP (still on the firmware's tables). */
+int mmu_regs(uint64_t out[4]);
 /* 1 if a read of va would not fault. */
 int mmu_is_mapped(uint64_t va);
 /* 1 if va is mapped as device memory (MMIO: PCI BARs, ECAM). */

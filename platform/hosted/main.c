@@ -3,7 +3,7 @@
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
  *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
- *              [--disk IMAGE]... [--model FILE.gguf] [--serve PORT]
+ *              [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -16,7 +16,8 @@
  * --net slirp gives the network service a NIC over libslirp
  * (platform/hosted/slirp.c); the service runs with [services.net]'s
  * settings, or DHCP when the configuration has none, and the default
- * heap grows to 32 MiB.
+ * heap grows to 32 MiB. --net tap:NAME uses an existing Linux TAP device
+ * instead (platform/hosted/tap.c).
  * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
  * system partition or first FAT volume is /boot) and the files service
  * mounts what they hold; with disks the heap is at least DISK_HEAP.
@@ -26,6 +27,9 @@
  * OpenAI-compatible server (llmserve/) on that port of the network
  * service (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT the host
  * reaches it).
+ * --settings FILE is the settings store (TOML, settings_file.c; the
+ * conversations go to FILE.chats without a disk); --model serves a GGUF
+ * model with llm-local (the chat's local backend, GENERATE).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -39,6 +43,9 @@
 #include "console.h"
 #include "hosted.h"
 #include "mneme/blockdev.h"
+#include "mneme/chat_words.h"
+#include "mneme/gguf.h"
+#include "mneme/llm.h"
 #include "mneme/config.h"
 #include "mneme/files.h"
 #include "mneme/err.h"
@@ -98,7 +105,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
           "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
-          "             [--disk IMAGE]... [--model FILE.gguf] [--serve PORT]\n"
+          "             [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
           "                  free port, named in the log line \"serial: listening on\")\n"
@@ -109,6 +116,7 @@ usage(void)
           "  --net slirp     a NIC on slirp's user-mode network (10.0.2.15 by DHCP;\n"
           "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
           "                  127.0.0.1:H to the guest's port G\n"
+          "  --net tap:NAME  a NIC on the existing TAP device NAME (ip tuntap add)\n"
           "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
           "                  its FAT volumes appear as /boot, /disk1, ...\n"
           "  --model FILE    a GGUF model for llm-local (GENERATE, the chat)\n"
@@ -116,7 +124,9 @@ usage(void)
           "                  llm-remote (ASK, the chat); the API key from the\n"
           "                  environment variable MNEME_LLM_API_KEY\n"
           "  --serve PORT    the OpenAI-compatible server on the network service\n"
-          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n");
+          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n"
+          "  --settings FILE the user's settings (TOML; created by SETTING! or the\n"
+          "                  wizard); conversations in FILE.chats without a disk\n");
 }
 
 static int
@@ -153,6 +163,9 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--llm") && v) {
       o->llm = v;
+      i++;
+    } else if (!strcmp(a, "--settings") && v) {
+      hosted_settings_path = v;
       i++;
     } else if (!strcmp(a, "--model") && v) {
       o->model = v;
@@ -339,6 +352,9 @@ start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  int cw = chat_words_register();
+  if (cw)
+    klog(LOG_ERROR, "chat words: %s", mn_strerror(cw));
   for (unsigned i = 0; i < o->ndisks; i++) {
     int err = hosted_disk_start(i, o->disks[i]);
     if (err)
@@ -352,7 +368,8 @@ start_services(void *arg)
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   if (o->net) {
-    int err = hosted_slirp_start(o->net);
+    int err = strncmp(o->net, "tap:", 4) ? hosted_slirp_start(o->net)
+                                         : hosted_tap_start(o->net);
     if (err)
       klog(LOG_ERROR, "--net %s: %s", o->net, mn_strerror(err));
   }
