@@ -31,6 +31,7 @@
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/wallclock.h"
 
 #define POLL_NS MN_MSEC(50)
 
@@ -93,6 +94,17 @@ ft_now_ms(void *ctx)
 {
   (void)ctx;
   return ktime_now() / 1000000u;
+}
+
+/* TIME&DATE's clock: the time service (UTC; an unset clock still says
+ * what it reads). */
+static int64_t
+ft_epoch_s(void *ctx)
+{
+  (void)ctx;
+  int64_t t = 0;
+  wallclock_now(&t);
+  return t;
 }
 
 /* Drops pending input and makes the VM throw -28. */
@@ -293,6 +305,7 @@ host_of(struct forth_task *ft, struct forth_host *h)
   h->key = ft_key;
   h->key_ready = ft_key_ready;
   h->now_ms = ft_now_ms;
+  h->epoch_s = ft_epoch_s;
   h->open = forth_files_open;
   h->read = forth_files_read;
   h->close = forth_files_close;

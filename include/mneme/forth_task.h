@@ -152,6 +152,8 @@ void forth_words_status(void (*fn)(struct forth_task *ft));
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */
 int forth_words_install(struct forth_task *ft);
+/* DATE SET-DATE RANDOM (services/forth_clock.c). */
+int forth_clock_install(struct forth_task *ft);
 
 /* Internals shared with forth_words.c. */
 struct forth_task *forth_task_find(uint32_t id);

@@ -310,6 +310,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
   }
   x86_boot.arena = (uint8_t *)(uintptr_t)arena;
   x86_boot.arena_size = ARENA_SIZE;
+  efi_clockrng_collect(st); /* last, so the time is as fresh as can be */
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");
     return EFI_ERR(1);

@@ -22,8 +22,8 @@ A64_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 A64_ESP_FILES ?=
 A64_CONFIG_BIN = $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
-              plat.c mon.c neon.c fpu.c console.c libc.c entry.S) \
-            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c)
+              plat.c mon.c neon.c fpu.c console.c libc.c clockrng.c entry.S) \
+            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c efi_clockrng.c)
 A64_LIBS := forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)

@@ -16,7 +16,8 @@
  * --net slirp gives the network service a NIC over libslirp
  * (platform/hosted/slirp.c); the service runs with [services.net]'s
  * settings, or DHCP when the configuration has none, and the default
- * heap grows to 32 MiB.
+ * heap grows to 32 MiB. --net tap:NAME uses an existing Linux TAP device
+ * instead (platform/hosted/tap.c).
  * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
  * system partition or first FAT volume is /boot) and the files service
  * mounts what they hold; with disks the heap is at least DISK_HEAP.
@@ -93,6 +94,7 @@ usage(void)
           "  --net slirp     a NIC on slirp's user-mode network (10.0.2.15 by DHCP;\n"
           "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
           "                  127.0.0.1:H to the guest's port G\n"
+          "  --net tap:NAME  a NIC on the existing TAP device NAME (ip tuntap add)\n"
           "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
           "                  its FAT volumes appear as /boot, /disk1, ...\n");
 }
@@ -285,7 +287,8 @@ start_services(void *arg)
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   if (o->net) {
-    int err = hosted_slirp_start(o->net);
+    int err = strncmp(o->net, "tap:", 4) ? hosted_slirp_start(o->net)
+                                         : hosted_tap_start(o->net);
     if (err)
       klog(LOG_ERROR, "--net %s: %s", o->net, mn_strerror(err));
   }
@@ -335,6 +338,8 @@ main(int argc, char **argv)
     return 1;
   }
   klog(LOG_INFO, "mneme (hosted): heap %zu KiB", o.heap >> 10);
+  if (hosted_clockrng_start())
+    klog(LOG_ERROR, "cannot start the entropy service");
   if (task_spawn("init", start_services, &o, 0, 0)) {
     fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;

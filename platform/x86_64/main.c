@@ -182,6 +182,7 @@ _Noreturn void x86_main(void) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }
+  if (x86_clockrng_start()) xprintf("warning: cannot start the entropy service\n");
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

@@ -20,7 +20,7 @@ X86_ESP_FILES += $(MODEL)
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c entry.S trampoline.S)
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c clockrng.c efi_clockrng.c entry.S trampoline.S)
 X86_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)

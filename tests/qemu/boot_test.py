@@ -16,6 +16,7 @@ interrupts off, as in kernel critical code) prints a dump and stops the
 machine (no silent reset).
 """
 import gzip
+import calendar
 import os
 import re
 import sys
@@ -176,6 +177,28 @@ def main_boot():
             tap(True, "Forth typed on serial is echoed and runs")
         except Exception as e:  # noqa: BLE001
             tap(False, "Forth typed on serial is echoed and runs", e)
+            if not healthy(q):
+                return
+        try:
+            # QEMU's RTC (and so UEFI GetTime and the CMOS RTC) follows the
+            # host's clock in UTC: TIME&DATE's year is this year.
+            m = command(q, "TIME&DATE . . . . . .",
+                        rb"TIME&DATE[ .]*\. (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)  ok\r\n")
+            year, month = int(m.group(1)), int(m.group(2))
+            now = time.gmtime()
+            tap(year == now.tm_year and 1 <= month <= 12, "TIME&DATE's year %d is the host's "
+                "year %d (time service: UEFI GetTime / CMOS RTC)" % (year, now.tm_year),
+                q.out[-300:])
+            m = command(q, "DATE", rb"DATE\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) \(([^)]*)\)\s+ok")
+            host = time.time()
+            shown = calendar.timegm(time.strptime(m.group(1).decode(), "%Y-%m-%dT%H:%M:%SZ"))
+            tap(abs(shown - host) < 120, "DATE prints ISO 8601 UTC within 2 minutes of the "
+                "host (%s, from %s)" % (m.group(1).decode(), m.group(2).decode()), q.out[-300:])
+            m = command(q, "RANDOM . RANDOM .", rb"RANDOM \. (-?\d+) (-?\d+)  ok\r\n")
+            tap(m.group(1) != m.group(2), "RANDOM gives cells from the entropy service "
+                "(RDSEED/RDRAND under -cpu max)", q.out[-300:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "TIME&DATE, DATE and RANDOM", e)
             if not healthy(q):
                 return
         try:
