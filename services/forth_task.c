@@ -31,6 +31,7 @@
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/wallclock.h"
 
 #define POLL_NS MN_MSEC(50)
 
@@ -93,6 +94,17 @@ ft_now_ms(void *ctx)
 {
   (void)ctx;
   return ktime_now() / 1000000u;
+}
+
+/* TIME&DATE's clock: the time service (UTC; an unset clock still says
+ * what it reads). */
+static int64_t
+ft_epoch_s(void *ctx)
+{
+  (void)ctx;
+  int64_t t = 0;
+  wallclock_now(&t);
+  return t;
 }
 
 /* Drops pending input and makes the VM throw -28. */
@@ -293,9 +305,11 @@ host_of(struct forth_task *ft, struct forth_host *h)
   h->key = ft_key;
   h->key_ready = ft_key_ready;
   h->now_ms = ft_now_ms;
+  h->epoch_s = ft_epoch_s;
   h->open = forth_files_open;
   h->read = forth_files_read;
   h->close = forth_files_close;
+  h->files = &forth_files_ops;
 }
 
 /* ---- life cycle ------------------------------------------------------------- */
@@ -381,10 +395,42 @@ wait_event(struct forth_task *ft)
   }
 }
 
+static void finish(struct forth_task *ft);
+static void free_record(struct forth_task *ft);
+static void drop_children(struct forth_task *ft);
+
+/* A CPU fault in the VM's task (task_fault_end, on a fresh stack): the
+ * VM ends here. A child's joiner gets FT_E_FAULT; a shell session ends
+ * (its console starts a new one on the next input). */
+static int
+ft_on_fault(struct task *t)
+{
+  struct forth_task *ft = t->user;
+  static const char msg[] = "\r\n*** CPU fault: this VM ends (its joiner sees THROW -304)\r\n";
+  forth_task_out(ft, msg, sizeof msg - 1);
+  flush(ft, 1);
+  ft->running = 0;
+  ft->state = FT_DONE;
+  ft->exit_code = FT_E_FAULT;
+  if (ft->flags & FT_SHELL) {
+    struct lineedit *ed = ft->ed;
+    forth_task_destroy(ft);
+    kfree(ed);
+    return 0;
+  }
+  drop_children(ft);
+  finish(ft);
+  if (ft->orphan)
+    free_record(ft);
+  return FT_E_FAULT;
+}
+
 int
 forth_task_run(struct forth_task *ft)
 {
   ft->task = task_current();
+  ft->task->user = ft;
+  ft->task->on_fault = ft_on_fault;
   while (!ft->killed) {
     pump(ft);
     ft->wq = NULL;

@@ -56,6 +56,7 @@
 #define FT_E_PORT (-301)         /* port cannot be opened / is not ours */
 #define FT_E_SERVICE (-302)      /* the request could not be sent or timed out */
 #define FT_E_NOMEM (-303)        /* no memory for a new VM */
+#define FT_E_FAULT (-304)        /* the VM's task ended on a CPU fault */
 /* An MN_ error as a THROW code (-1001 ... -1099): its text is mn_strerror's. */
 #define FT_E_MN(err) (-1000 + (err))
 
@@ -151,6 +152,8 @@ void forth_words_status(void (*fn)(struct forth_task *ft));
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */
 int forth_words_install(struct forth_task *ft);
+/* DATE SET-DATE RANDOM (services/forth_clock.c). */
+int forth_clock_install(struct forth_task *ft);
 
 /* Internals shared with forth_words.c. */
 struct forth_task *forth_task_find(uint32_t id);

@@ -361,6 +361,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
       EFI_SUCCESS)
     x86_boot.trampoline = (uintptr_t)tramp;
   x86_boot.arena_size = ARENA_SIZE;
+  efi_clockrng_collect(st); /* last, so the time is as fresh as can be */
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");
     return EFI_ERR(1);

@@ -104,6 +104,26 @@ typedef struct {
   efi_configuration_table *tables;
 } efi_system_table;
 
+/* EFI_TIME (GetTime, in efi_runtime_services below). */
+typedef struct {
+  uint16_t year;
+  uint8_t month, day, hour, minute, second, pad1;
+  uint32_t nanosecond;
+  int16_t timezone;          /* minutes; EFI_UNSPECIFIED_TIMEZONE: local */
+  uint8_t daylight, pad2;
+} efi_time;
+#define EFI_UNSPECIFIED_TIMEZONE 0x07ff
+
+
+/* EFI_RNG_PROTOCOL (UEFI 2.x, 37.5). */
+#define EFI_RNG_PROTOCOL_GUID \
+  {0x3152bca5, 0xeade, 0x433d, {0x86, 0x2e, 0xc0, 0x1c, 0xdc, 0x29, 0x1f, 0x44}}
+typedef struct efi_rng {
+  efi_status (*get_info)(struct efi_rng *self, uint64_t *list_size, efi_guid *list);
+  efi_status (*get_rng)(struct efi_rng *self, const efi_guid *algorithm,
+                        uint64_t len, uint8_t *out);
+} efi_rng;
+
 typedef struct {
   uint32_t revision;
   efi_handle parent;
@@ -179,7 +199,8 @@ typedef struct efi_gop {
  * firmware's runtime code runs at its physical addresses. */
 typedef struct {
   efi_table_header hdr;
-  void *get_time, *set_time, *get_wakeup_time, *set_wakeup_time;
+  efi_status (*get_time)(efi_time *time, void *capabilities);
+  void *set_time, *get_wakeup_time, *set_wakeup_time;
   void *set_virtual_address_map, *convert_pointer;
   efi_status (*get_variable)(const char16 *name, const efi_guid *vendor,
                              uint32_t *attr, uint64_t *size, void *data);

@@ -11,6 +11,9 @@
 #                        QEMU's user network: 10.0.2.15, gateway 10.0.2.2)
 #   SMP=2 make qemu      cores (default: all of the host's, multi-threaded TCG)
 #   make run MODEL=x.gguf  with a model on the ESP (GENERATE, llm-local)
+#   make run MODEL=x.gguf SERVE=1   ... and the OpenAI-compatible server on
+#                        the guest's port 8080, forwarded from the host's
+#                        127.0.0.1:${SERVE_HOST_PORT:-8080}
 #   VARS=path make run   the UEFI variables file (default build/x86_64/
 #                        ovmf-vars.fd), kept between runs: mneme's saved
 #                        settings and conversations live there
@@ -45,7 +48,11 @@ fi
 if [ "${NET:-user}" = none ]; then
   nic=(-nic none)
 else
-  nic=(-netdev user,id=net0 -device virtio-net-pci,netdev=net0)
+  fwd=
+  case "${SERVE:-}" in
+    1|yes) fwd=",hostfwd=tcp:127.0.0.1:${SERVE_HOST_PORT:-${SERVE_PORT:-8080}}-:${SERVE_PORT:-8080}" ;;
+  esac
+  nic=(-netdev "user,id=net0$fwd" -device virtio-net-pci,netdev=net0)
 fi
 smp=${SMP:-$(nproc)}
 args=(-machine q35 -cpu max -m "${MEM:-512}" -no-reboot "${nic[@]}"
