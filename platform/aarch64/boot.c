@@ -1,7 +1,7 @@
 /*
  * boot.c: the UEFI entry point of the aarch64 platform, the same loader
  * as x86_64's (platform/x86_64/boot.c, whose struct x86_boot in
- * platform/x86_64/boot.h it fills; the name is historical, the contents
+ * platform/uefi/boot.h it fills; the name is historical, the contents
  * are UEFI's): while boot services are up it collects the loaded image's
  * sections (for the MMU's W^X map), the GOP framebuffer, the ACPI RSDP,
  * every file in \mneme\ on the ESP, the load options and a loader arena

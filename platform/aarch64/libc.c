@@ -1,5 +1,5 @@
 /*
- * libc.c: the string functions of platform/x86_64/include/string.h for
+ * libc.c: the string functions of platform/uefi/include/string.h for
  * the freestanding aarch64 build (the compiler also emits calls to
  * memcpy/memset/memmove). Word-at-a-time where both ends allow it.
  *
