@@ -19,9 +19,9 @@ X86_ESP_FILES += $(MODEL)
 # the image's path (tests make their own images beside the default)
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
-X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
+X86_SRCS := $(addprefix $(X86)/,boot_arch.c main.c cpu.c apic.c paging.c serial.c \
               kbd.c plat.c mon.c libc.c console_svc.c fpu.c pci_plat.c smp.c entry.S trampoline.S) \
-            $(addprefix platform/uefi/,fbcon.c xprintf.c libm.c serial_svc.c port.c dev_words.c)
+            $(addprefix platform/uefi/,boot.c fbcon.c xprintf.c libm.c serial_svc.c port.c dev_words.c)
 X86_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)

@@ -1,39 +1,41 @@
 /*
- * boot.c: the UEFI entry point. While boot services are up it collects
- * what the kernel needs: the loaded image's sections (for W^X paging), the
- * GOP framebuffer, the ACPI RSDP, every file in \mneme\ on the ESP (the
- * command line, the configuration, later models), the load options (a
- * command line from the UEFI shell) and a loader arena for
- * page tables. Then it takes the final memory map, exits boot services,
- * turns every usable region of the map (conventional memory and the boot
- * services' code and data, now free) into the kernel's heap regions,
- * switches to the kernel stack and enters x86_main().
+ * boot.c: the UEFI entry point of both UEFI platforms (x86_64, aarch64).
+ * While boot services are up it collects what the kernel needs: the
+ * loaded image's sections (for W^X paging), the GOP framebuffer, the ACPI
+ * RSDP, every file in \mneme\ on the ESP (the command line, the
+ * configuration, models: 2 MiB aligned, refused when they would not leave
+ * room for the kernel), the load options (a command line from the UEFI
+ * shell) and a loader arena for page tables. Then it takes the final
+ * memory map, exits boot services, turns every usable region of the map
+ * (conventional memory and the boot services' code and data, now free)
+ * into the kernel's heap regions and enters the platform
+ * (boot_arch_enter: the kernel stack and the platform's main).
+ *
+ * The platform brings the hooks of boot_arch.h (platform/<arch>/boot_arch.c).
  *
  * Interface:
- *   efi_main(image, system_table)  the PE entry point (lld-link /entry)
+ *   efi_main(image, system_table)  the PE entry point
  *   boot_alloc(size)               pages from the loader arena
  *   boot_file(name)                a file read from \mneme\ on the ESP
- *   x86_boot                       everything gathered (boot.h)
+ *   boot_model()                   the first *.gguf file, or NULL
+ *   x86_boot                       everything gathered (boot.h; the name is
+ *                                  historical, the contents are UEFI's)
  */
 #include "boot.h"
 
 #include <string.h>
 
+#include "boot_arch.h"
 #include "efi.h"
-#include "x86.h"
 
 struct x86_boot x86_boot;
 
 #define ARENA_SIZE (4u << 20)
-#define BOOT_STACK_SIZE (64u << 10)
 
-/* The kernel's first stack; its lowest page is the guard (paging.c). */
-__attribute__((aligned(4096))) uint8_t x86_boot_stack[4096 + BOOT_STACK_SIZE];
 
 static efi_system_table *st;
 static efi_boot_services *bs;
 
-void x86_stack_call(void *sp, void (*fn)(void)); /* entry.S */
 efi_status efi_main(efi_handle image, efi_system_table *systab);
 
 static int guid_eq(const efi_guid *a, const efi_guid *b) {
@@ -274,6 +276,7 @@ static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
     const efi_memory_descriptor *d = (const void *)(map + off);
     uint64_t lo = d->phys, hi = d->phys + d->pages * 4096;
     if (hi > top) top = hi;
+    boot_arch_memory(lo, hi, d->type);
     if (!usable_type(d->type)) continue;
     if (lo == 0) lo = 4096;
     if (hi <= lo) continue;
@@ -318,7 +321,7 @@ static int exit_boot(efi_handle image) {
 }
 
 efi_status efi_main(efi_handle image, efi_system_table *systab) {
-  x86_boot.tsc_entry = rdtsc();
+  x86_boot.tsc_entry = boot_arch_counter();
   st = systab;
   bs = st->boot_services;
   bs->set_watchdog_timer(0, 0, 0, NULL);
@@ -349,17 +352,13 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     return EFI_ERR(9);
   }
   x86_boot.arena = (uint8_t *)(uintptr_t)arena;
-  uint64_t tramp = 0x9f000; /* below 1 MiB: where the other cores start */
-  if (bs->allocate_pages(EFI_ALLOCATE_MAX_ADDRESS, EFI_LOADER_DATA, 1, &tramp) ==
-      EFI_SUCCESS)
-    x86_boot.trampoline = (uintptr_t)tramp;
+  boot_arch_prepare(bs);
   x86_boot.arena_size = ARENA_SIZE;
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");
     return EFI_ERR(1);
   }
   /* No firmware from here on. */
-  __asm__ volatile("cli");
-  x86_stack_call(x86_boot_stack + sizeof x86_boot_stack, x86_main);
+  boot_arch_enter(); /* no return */
   return EFI_SUCCESS; /* not reached */
 }
