@@ -28,7 +28,7 @@ A64_IMG ?= $(O)/mneme.img
 A64_CONFIG_BIN ?= $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot_arch.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
               plat.c mon.c neon.c fpu.c console.c pci_plat.c smp.c libc.c entry.S) \
-            $(addprefix platform/uefi/,boot.c fbcon.c xprintf.c port.c serial_svc.c libm.c dev_words.c)
+            $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c port.c serial_svc.c libm.c dev_words.c)
 A64_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)
@@ -60,6 +60,7 @@ else
   A64_LDFLAGS := -pie --no-dynamic-linker -z max-page-size=4096 -z norelro \
                  --gc-sections -nostdlib -T $(A64)/link.ld
   CFLAGS_$(A64)/libc.c := -fno-builtin
+  CFLAGS_platform/uefi/string.c := -fno-builtin
   CFLAGS_platform/uefi/libm.c := -fno-builtin
 
 $(O)/gen/font.c: $(A64_FONT) platform/x86_64/tools/psf2c.py

@@ -21,7 +21,7 @@ X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot_arch.c main.c cpu.c apic.c paging.c serial.c \
               kbd.c plat.c mon.c libc.c console_svc.c fpu.c pci_plat.c smp.c entry.S trampoline.S) \
-            $(addprefix platform/uefi/,boot.c fbcon.c xprintf.c libm.c serial_svc.c port.c dev_words.c)
+            $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c libm.c serial_svc.c port.c dev_words.c)
 X86_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)
@@ -52,6 +52,7 @@ else
   LDFLAGS := /nologo /subsystem:efi_application /entry:efi_main \
              /nodefaultlib /opt:ref
   CFLAGS_$(X86)/libc.c := -fno-builtin
+  CFLAGS_platform/uefi/string.c := -fno-builtin
   CFLAGS_platform/uefi/libm.c := -fno-builtin
 
 $(O)/gen/font.c: $(X86_FONT) $(X86)/tools/psf2c.py
