@@ -10,9 +10,13 @@
 #                                 serial (GENERATE typed at the first prompt)
 #   llm.boot_entry_to_first_token_ms  the kernel's own clock: efi_main to
 #                                 the first text
-# The issue's reference, mneme-infer in Linux in the same QEMU, is not
-# measured yet. LLM_BENCH_MODELS chooses the models, LLM_BENCH_TOKENS the
-# generated tokens (default 32).
+#   llm.<model>.smp<N>.linux_tg_tps  the reference: the statically linked
+#                                 mneme-infer (-t N, its defaults) in Linux in
+#                                 the same QEMU (Debian's kernel, an initramfs
+#                                 from busybox-static: bench/linux_initrd.sh)
+#   llm.<model>.smp<N>.vs_linux   tg_tps / linux_tg_tps (>= 1: mneme is faster)
+# LLM_BENCH_MODELS chooses the models, LLM_BENCH_TOKENS the generated
+# tokens (default 32); LLM_BENCH_LINUX=0 leaves the Linux reference out.
 set -eu
 cd "$(dirname "$0")/.."
 MODELS=${LLM_MODELS:-../shared/testdata/llm/models}
@@ -23,14 +27,39 @@ for m in $list; do
   make -s TARGET=x86_64 x86-image MODEL="$(realpath "$MODELS/$m.gguf")" \
     X86_IMG=build/x86_64/bench-$m.img >/dev/null
   imgs="$imgs $m"
+  if [ "${LLM_BENCH_LINUX:-1}" != 0 ]; then
+    bench/linux_initrd.sh "$MODELS/$m.gguf" build/bench/linux >/dev/null ||
+      { echo "llm: the Linux reference could not be built: LLM_BENCH_LINUX=0 to skip it"; exit 1; }
+  fi
 done
-exec python3 - "${LLM_BENCH_TOKENS:-32}" $imgs <<'PY'
-import re, sys, time
+exec python3 - "${LLM_BENCH_TOKENS:-32}" "${LLM_BENCH_LINUX:-1}" $imgs <<'PY'
+import os, re, subprocess, sys, time
 sys.path.insert(0, "tests/qemu")
 from qemu import Qemu
 
 n = int(sys.argv[1])
+linux = sys.argv[2] != "0"
+models = sys.argv[3:]
 PROMPT = "Once upon a time"
+
+
+def run_linux(model, smp):
+    """mneme-infer in Linux in the same QEMU (TCG, -cpu max, the same -smp):
+    its generated tokens/s, as it prints them."""
+    d = "build/bench/linux"
+    cmd = ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-m", "512",
+           "-smp", str(smp), "-no-reboot", "-nic", "none", "-display", "none",
+           "-monitor", "none", "-serial", "stdio",
+           "-kernel", d + "/vmlinuz", "-initrd", "%s/initrd-%s.cpio" % (d, model),
+           "-append", "console=ttyS0 quiet panic=-1 bench.tokens=%d" % n]
+    if smp > 1:
+        cmd += ["-accel", "tcg,thread=multi"]
+    r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=1800)
+    out = r.stdout.decode(errors="replace")
+    m = re.search(r"generation: (\d+) tokens, ([\d.]+) tokens/s", out)
+    if not m or "BENCH-END rc 0" not in out:
+        raise RuntimeError("Linux reference failed: " + out[-800:])
+    return float(m.group(2))
 
 def run(model, smp, first_token=False):
     extra = ["-smp", str(smp), "-accel", "tcg,thread=multi"] if smp > 1 else []
@@ -54,7 +83,7 @@ def run(model, smp, first_token=False):
     finally:
         q.close()
 
-for model in sys.argv[2:]:
+for model in models:
     base = None
     for smp in (1, 2, 4):
         tg, pp, t_first, k_first = run(model, smp)
@@ -63,8 +92,12 @@ for model in sys.argv[2:]:
         print("llm.%s.smp%d.pp_tps %.2f" % (model, smp, pp))
         print("llm.%s.smp%d.speedup %.2f" % (model, smp, tg / base if base else 0))
         sys.stdout.flush()
-        if smp == 4 and model == sys.argv[2]:
+        if linux:
+            ltg = run_linux(model, smp)
+            print("llm.%s.smp%d.linux_tg_tps %.2f" % (model, smp, ltg))
+            print("llm.%s.smp%d.vs_linux %.2f" % (model, smp, tg / ltg if ltg else 0))
+            sys.stdout.flush()
+        if smp == 4 and model == models[0]:
             print("llm.power_on_to_first_token_s %.2f" % t_first)
             print("llm.boot_entry_to_first_token_ms %.1f" % k_first)
-print("llm.linux_reference not measured (mneme-infer in Linux in the same QEMU: not done)")
 PY

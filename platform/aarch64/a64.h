@@ -64,6 +64,9 @@ extern int a64_entered_el2;
 
 /* Platform main, entered on the kernel stack after ExitBootServices. */
 _Noreturn void a64_main(void);
+/* Sets the clock, registers the entropy sources, starts the entropy
+ * service (clockrng.c). After kernel_init. */
+int a64_clockrng_start(void);
 
 /* entry.S */
 extern char a64_vectors[];

@@ -194,6 +194,7 @@ _Noreturn void a64_main(void) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }
+  if (a64_clockrng_start()) xprintf("warning: cannot start the entropy service\n");
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

@@ -3,7 +3,7 @@
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
  *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
- *              [--disk IMAGE]...
+ *              [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -16,27 +16,44 @@
  * --net slirp gives the network service a NIC over libslirp
  * (platform/hosted/slirp.c); the service runs with [services.net]'s
  * settings, or DHCP when the configuration has none, and the default
- * heap grows to 32 MiB.
+ * heap grows to 32 MiB. --net tap:NAME uses an existing Linux TAP device
+ * instead (platform/hosted/tap.c).
  * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
  * system partition or first FAT volume is /boot) and the files service
  * mounts what they hold; with disks the heap is at least DISK_HEAP.
+ * --model maps a GGUF file (outside the heap, read-only) and starts
+ * llm-local over it (GENERATE, the chat); the heap is then at least
+ * MODEL_HEAP for the conversations' state. --serve starts the
+ * OpenAI-compatible server (llmserve/) on that port of the network
+ * service (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT the host
+ * reaches it).
+ * --settings FILE is the settings store (TOML, settings_file.c; the
+ * conversations go to FILE.chats without a disk); --model serves a GGUF
+ * model with llm-local (the chat's local backend, GENERATE).
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "console.h"
 #include "hosted.h"
 #include "mneme/blockdev.h"
+#include "mneme/chat_words.h"
+#include "mneme/gguf.h"
+#include "mneme/llm.h"
 #include "mneme/config.h"
 #include "mneme/files.h"
 #include "mneme/err.h"
 #include "mneme/forth_shell.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
+#include "mneme/llm.h"
+#include "mneme/llmserve.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
 #include "mneme/sermux.h"
@@ -45,6 +62,7 @@
 
 #define NET_HEAP_MIN ((size_t)32 << 20)  /* default heap with --net */
 #define DISK_HEAP (16u << 20)
+#define MODEL_HEAP ((size_t)128 << 20)  /* default heap with --model */
 
 struct opts {
   const char *disks[BLOCKDEV_MAX_DISKS];
@@ -55,6 +73,11 @@ struct opts {
   const char *config;          /* NULL: the baked one */
   int key_echo;                /* sermux port, -1: none */
   const char *net;             /* NULL: no NIC */
+  const char *model;           /* --model FILE, or NULL */
+  const void *model_data;      /* its bytes (mapped) */
+  size_t model_size;
+  int serve;                   /* --serve PORT, -1: none */
+  const char *llm;             /* --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS] */
   struct mn_config cfg;
   uint8_t *cfg_bytes;
   char serial_spec[64];
@@ -82,7 +105,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
           "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
-          "             [--disk IMAGE]...\n"
+          "             [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
           "                  free port, named in the log line \"serial: listening on\")\n"
@@ -93,8 +116,17 @@ usage(void)
           "  --net slirp     a NIC on slirp's user-mode network (10.0.2.15 by DHCP;\n"
           "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
           "                  127.0.0.1:H to the guest's port G\n"
+          "  --net tap:NAME  a NIC on the existing TAP device NAME (ip tuntap add)\n"
           "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
-          "                  its FAT volumes appear as /boot, /disk1, ...\n");
+          "                  its FAT volumes appear as /boot, /disk1, ...\n"
+          "  --model FILE    a GGUF model for llm-local (GENERATE, the chat)\n"
+          "  --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS]\n"
+          "                  llm-remote (ASK, the chat); the API key from the\n"
+          "                  environment variable MNEME_LLM_API_KEY\n"
+          "  --serve PORT    the OpenAI-compatible server on the network service\n"
+          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n"
+          "  --settings FILE the user's settings (TOML; created by SETTING! or the\n"
+          "                  wizard); conversations in FILE.chats without a disk\n");
 }
 
 static int
@@ -107,6 +139,8 @@ parse_args(int argc, char **argv, struct opts *o)
   o->config = 0;
   o->key_echo = -1;
   o->net = 0;
+  o->model = 0;
+  o->serve = -1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -126,6 +160,22 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--net") && v) {
       o->net = v;
+      i++;
+    } else if (!strcmp(a, "--llm") && v) {
+      o->llm = v;
+      i++;
+    } else if (!strcmp(a, "--settings") && v) {
+      hosted_settings_path = v;
+      i++;
+    } else if (!strcmp(a, "--model") && v) {
+      o->model = v;
+      i++;
+    } else if (!strcmp(a, "--serve") && v) {
+      char *end;
+      long p = strtol(v, &end, 10);
+      if (*end || p < 1 || p > 65535)
+        return -1;
+      o->serve = (int)p;
       i++;
     } else if (!strcmp(a, "--config") && v) {
       o->config = v;
@@ -231,6 +281,8 @@ load_config(struct opts *o)
       o->heap = NET_HEAP_MIN;    /* rings of 128 KiB per TCP connection */
     if (o->ndisks && o->heap < DISK_HEAP)
       o->heap = DISK_HEAP;
+    if (o->model && o->heap < MODEL_HEAP)
+      o->heap = MODEL_HEAP;
   }
   if (o->log_level < 0)
     o->log_level = o->cfg.kernel.log_level;
@@ -267,11 +319,42 @@ start_console_shell(const struct opts *o)
     klog(LOG_ERROR, "console shell: %s", mn_strerror(err));
 }
 
+/* --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS]: llm-remote. */
+static void
+start_llm_remote(const char *spec)
+{
+  static char buf[512];
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *f[5] = { 0 };
+  int n = 0;
+  for (char *p = buf; p && n < 5; n++) {
+    f[n] = p;
+    p = strchr(p, ',');
+    if (p)
+      *p++ = 0;
+  }
+  struct llm_remote_config c = { .provider = f[0], .base_url = f[1], .model = f[2],
+                                 .api_key = getenv("MNEME_LLM_API_KEY"), .temperature = -1.0f,
+                                 .stream = 1 };
+  for (int i = 3; i < n; i++) {
+    if (!strcmp(f[i], "nostream"))
+      c.stream = 0;
+    else if (!strncmp(f[i], "timeout=", 8))
+      c.timeout_ms = (uint32_t)strtoul(f[i] + 8, 0, 10);
+  }
+  int err = n >= 3 ? llm_remote_start(&c) : MN_EINVAL;
+  if (err)
+    klog(LOG_ERROR, "--llm: %s (PROVIDER,BASE_URL,MODEL)", mn_strerror(err));
+}
+
 static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  int cw = chat_words_register();
+  if (cw)
+    klog(LOG_ERROR, "chat words: %s", mn_strerror(cw));
   for (unsigned i = 0; i < o->ndisks; i++) {
     int err = hosted_disk_start(i, o->disks[i]);
     if (err)
@@ -285,7 +368,8 @@ start_services(void *arg)
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   if (o->net) {
-    int err = hosted_slirp_start(o->net);
+    int err = strncmp(o->net, "tap:", 4) ? hosted_slirp_start(o->net)
+                                         : hosted_tap_start(o->net);
     if (err)
       klog(LOG_ERROR, "--net %s: %s", o->net, mn_strerror(err));
   }
@@ -297,6 +381,24 @@ start_services(void *arg)
       klog(LOG_ERROR, "net: %s", mn_strerror(err));
   }
   svcstart_run(&o->cfg, &h);
+  if (o->model_data) {
+    const char *base = strrchr(o->model, '/');
+    struct llm_local_config lc = { .gguf = o->model_data, .gguf_size = o->model_size,
+                                   .file_name = base ? base + 1 : o->model };
+    const char *why = 0;
+    int err = llm_local_start(&lc, &why);
+    if (err)
+      klog(LOG_ERROR, "model %s: %s (%s)", o->model, why ? why : "", mn_strerror(err));
+    else
+      klog(LOG_INFO, "llm-local: model %s, %zu KiB", o->model, o->model_size >> 10);
+  }
+  if (o->llm)
+    start_llm_remote(o->llm);
+  if (o->serve >= 0) {
+    int err = llmserve_start((uint16_t)o->serve);
+    if (err)
+      klog(LOG_ERROR, "--serve %d: %s", o->serve, mn_strerror(err));
+  }
   start_console_shell(o);
   if (o->key_echo >= 0) {
     int err = sermux_keyecho_start((uint16_t)o->key_echo);
@@ -320,6 +422,21 @@ main(int argc, char **argv)
   if (!strcmp(o.serial, "stdio") && isatty(1) && mn_config_find(&o.cfg, MN_SVC_SERMUX))
     fprintf(stderr, "mneme: the serial line carries sermux frames; to watch it, run\n"
                     "  build/hosted/mnemeterm \"exec:build/hosted/mneme --serial stdio\"\n");
+  if (o.model) {
+    int fd = open(o.model, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) || st.st_size == 0) {
+      fprintf(stderr, "mneme: cannot read the model %s\n", o.model);
+      return 2;
+    }
+    o.model_size = (size_t)st.st_size;
+    o.model_data = mmap(0, o.model_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (o.model_data == MAP_FAILED) {
+      perror("mneme: mmap the model");
+      return 1;
+    }
+  }
   signal(SIGPIPE, SIG_IGN);
   hosted_fault_init();
   void *mem = mmap(0, o.heap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -335,6 +452,8 @@ main(int argc, char **argv)
     return 1;
   }
   klog(LOG_INFO, "mneme (hosted): heap %zu KiB", o.heap >> 10);
+  if (hosted_clockrng_start())
+    klog(LOG_ERROR, "cannot start the entropy service");
   if (task_spawn("init", start_services, &o, 0, 0)) {
     fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;

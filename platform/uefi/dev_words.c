@@ -15,6 +15,7 @@
  *   NET-RECV ( n -- )  test aid: waits for n test frames and checks them
  *   GENERATE ( c-addr u n -- ) the model's greedy continuation (llm/)
  *   LLM-STATS ( -- ) llm-local's counters (llm/)
+ *   LOAD-MODEL ( c-addr u -- ) serves a GGUF file from the files service (llm/)
  * Output goes to the calling VM's terminal (forth_task_out).
  *
  * Interface: dev_words, dev_words_register.
@@ -120,6 +121,7 @@ static const struct forth_task_word words[] = {
     {"PCI", w_pci},           {"ARP-PROBE", w_arp_probe},   {"DISKS", w_disks},
     {"SECTOR", w_sector},     {"SECTOR-FILL", w_sector_fill}, {"NET-SEND", w_net_send},
     {"NET-RECV", w_net_recv}, {"GENERATE", llm_word_generate}, {"LLM-STATS", llm_word_stats},
+    {"LOAD-MODEL", llm_word_load_model},
 };
 
 #define NDEV (sizeof words / sizeof words[0])

@@ -10,22 +10,28 @@
  *
  * Interface: x86_main (boot.h).
  */
+#include <string.h>
+
 #include "apic.h"
+#include "chat_console.h"
 #include "boot.h"
 #include "console_svc.h"
 #include "cpu.h"
 #include "fbcon.h"
 #include "kbd.h"
+#include "mneme/chat_words.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/files.h"
 #include "mneme/forth_shell.h"
 #include "mneme/keyboard.h"
 #include "mneme/llm.h"
+#include "mneme/llmserve.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
+#include "mneme/nvme.h"
 #include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
@@ -87,18 +93,41 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* serve=PORT on the command line (make image SERVE=1): the OpenAI-
+ * compatible server (llmserve/) on that port of the network service. */
+static void serve_if_asked(void) {
+  const char *c = x86_boot.cmdline;
+  for (const char *p = c; *p; p++) {
+    if ((p != c && p[-1] != ' ') || strncmp(p, "serve=", 6)) continue;
+    unsigned port = 0;
+    const char *q = p + 6;
+    for (; *q >= '0' && *q <= '9' && port <= 65535; q++) port = port * 10 + (unsigned)(*q - '0');
+    if (q == p + 6 || (*q && *q != ' ') || port == 0 || port > 65535) {
+      klog(LOG_ERROR, "cmdline: bad serve= port");
+      return;
+    }
+    int err = llmserve_start((uint16_t)port);
+    if (err) klog(LOG_ERROR, "llmserve on port %u: %s", port, mn_strerror(err));
+    return;
+  }
+}
+
 /* The other cores, then llm-local over the model loaded from the ESP, if
  * any (a task of its own: the shells start meanwhile). */
 static int cores_llm_task(void *arg) {
   (void)arg;
   smp_start();
+  llm_words_set_par(x86_par()); /* LOAD-MODEL's models use every core too */
   for (size_t i = 0; i < x86_boot.nrefused; i++) {
     const struct boot_refused *r = &x86_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region %lu MiB, %lu MiB kept for the kernel)",
          r->name, (r->size + (1 << 20) - 1) >> 20, r->avail >> 20, 32ul);
   }
   const struct boot_file *f = boot_model();
-  if (!f) return 0;
+  if (!f) {
+    serve_if_asked();
+    return 0;
+  }
   struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
                                 .par = x86_par()};
   const char *why = NULL;
@@ -108,6 +137,7 @@ static int cores_llm_task(void *arg) {
   else
     klog(LOG_INFO, "llm-local: model %s, %lu KiB at %p", f->name, (uint64_t)f->size >> 10,
          (const void *)f->data);
+  serve_if_asked();
   return 0;
 }
 
@@ -115,9 +145,13 @@ static int cores_llm_task(void *arg) {
  * use), the configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
+  int err;
   mon_words_register();
-  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
-  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  err = chat_words_register(); /* CHAT, SETTINGS, SETTING! */
+  if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
+                                                     &nvme_driver};
+  err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
     err = start_one(&cfg.services[i]);
@@ -130,6 +164,8 @@ static int init_task(void *arg) {
     klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
+  err = x86_chat_start();
+  if (err) klog(LOG_INFO, "no chat screen: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
             ? serial_get_port(MN_SEC(1), &rx, &tx)
@@ -182,6 +218,7 @@ _Noreturn void x86_main(void) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }
+  if (x86_clockrng_start()) xprintf("warning: cannot start the entropy service\n");
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

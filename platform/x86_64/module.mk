@@ -16,13 +16,20 @@ X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 X86_ESP_FILES ?=
 # make image MODEL=path.gguf: a model on the ESP (\mneme\, loaded at boot)
 X86_ESP_FILES += $(MODEL)
+# make image SERVE=1: the command line asks for the OpenAI-compatible
+# server (llmserve/) on port SERVE_PORT (default 8080); make run SERVE=1
+# forwards the host's 127.0.0.1:SERVE_HOST_PORT (default the same) to it.
+SERVE ?=
+SERVE_PORT ?= 8080
+X86_CMDLINE = $(X86_IMG).esp/cmdline
 # the image's path (tests make their own images beside the default)
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot_arch.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c plat.c mon.c libc.c console_svc.c fpu.c pci_plat.c smp.c entry.S trampoline.S) \
-            $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c libm.c serial_svc.c port.c dev_words.c)
-X86_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
+              kbd.c plat.c mon.c libc.c console_svc.c fpu.c pci_plat.c smp.c clockrng.c efivar.c chat_console.c entry.S trampoline.S) \
+            $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c libm.c serial_svc.c port.c \
+              efi_clockrng.c dev_words.c)
+X86_LIBS := chat mnsettings llmserve llm llmremote infer llmapi virtio nvme pci net httpsvc http tls bearssl httpparser net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)
 .PHONY: image qemu debug
@@ -79,14 +86,21 @@ $(X86_IMG).files: FORCE
 	@mkdir -p $(dir $@)
 	@echo "$(X86_ESP_FILES)" | cmp -s - $@ || echo "$(X86_ESP_FILES)" > $@
 
-$(X86_IMG): $(O)/BOOTX64.EFI $(X86)/cmdline $(X86_CONFIG_BIN) $(X86_ESP_FILES) $(X86_IMG).files $(X86)/tools/gpt.py
+# \mneme\cmdline: the platform's, plus serve=PORT with SERVE=1; rewritten
+# when it changes.
+$(X86_CMDLINE): $(X86)/cmdline FORCE
+	@mkdir -p $(dir $@)
+	@{ tr -d '\n' < $(X86)/cmdline; $(if $(filter 1 yes,$(SERVE)),printf ' serve=%s' '$(SERVE_PORT)';) echo; } > $@.new
+	@cmp -s $@.new $@ && rm -f $@.new || mv $@.new $@
+
+$(X86_IMG): $(O)/BOOTX64.EFI $(X86_CMDLINE) $(X86_CONFIG_BIN) $(X86_ESP_FILES) $(X86_IMG).files $(X86)/tools/gpt.py
 	rm -f $@.fat
 	kb=$$(( $$(cat $(filter-out %.py %.files,$^) | wc -c) / 1024 + 16384 )); \
 	  [ $$kb -ge 65536 ] || kb=65536; \
 	  mkfs.fat -C -F 32 -s 1 -n MNEME $@.fat $$kb >/dev/null
 	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT ::/mneme
 	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(O)/BOOTX64.EFI ::/EFI/BOOT/BOOTX64.EFI
-	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(X86)/cmdline $(X86_ESP_FILES) ::/mneme/
+	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(X86_CMDLINE) $(X86_ESP_FILES) ::/mneme/
 	MTOOLS_SKIP_CHECK=1 mcopy -i $@.fat $(X86_CONFIG_BIN) ::/mneme/config.bin
 	python3 $(X86)/tools/gpt.py $@.fat $@
 	rm -f $@.fat

@@ -9,12 +9,18 @@
  *   FAULT ( -- )    reads address 0x10 (unmapped): page fault dump
  *   FAULT-GP ( -- ) reads a non-canonical address: #GP dump
  *   FAULT-UD ( -- ) executes ud2: #UD dump
+ *   FAULT-DIV ( -- ) divides by zero: #DE dump
+ *   FAULT-CLI ( -- ) FAULT with interrupts off (as in kernel critical
+ *                   code): the dump, then the machine halts
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
  * and the device words shared with aarch64 (platform/uefi/dev_words.c:
  * PCI, DISKS, SECTOR, SECTOR-FILL, ARP-PROBE, NET-SEND, NET-RECV,
- * GENERATE, LLM-STATS).
- * The faults stop the machine (cpu.c). Output goes to the calling VM's
+ * GENERATE, LLM-STATS, LOAD-MODEL).
+ * A fault ends only the task it happens in (cpu.c, task_fault_end: a VM
+ * ends with THROW -304 for its joiner, a console session restarts on the
+ * next input); with interrupts off (FAULT-CLI) and on other cores
+ * (FAULT-CPU) it stops the machine. Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
  * Interface: mon_words_register.
@@ -128,6 +134,17 @@ static void cmd_fpu(void) {
 }
 
 static void cmd_fault(const char *kind) {
+  out_ft = NULL; /* the VM may not come back: the dump goes to the console */
+  if (!strcmp(kind, "div")) {
+    xprintf("dividing by zero\n");
+    uint64_t q = 1, d = 0;
+    __asm__ volatile("" : "+r"(d));
+    __asm__ volatile("xor %%edx, %%edx\n\tdiv %1" : "+a"(q) : "r"(d) : "rdx");
+  }
+  if (!strcmp(kind, "cli")) { /* interrupts off: kernel critical code */
+    xprintf("reading address 0x10 with interrupts off\n");
+    __asm__ volatile("cli");
+  }
   if (!strcmp(kind, "ud")) {
     xprintf("executing ud2\n");
     __asm__ volatile("ud2");
@@ -177,6 +194,8 @@ WORD(w_fpu, cmd_fpu())
 WORD(w_fault, cmd_fault(""))
 WORD(w_fault_gp, cmd_fault("gp"))
 WORD(w_fault_ud, cmd_fault("ud"))
+WORD(w_fault_div, cmd_fault("div"))
+WORD(w_fault_cli, cmd_fault("cli"))
 WORD(w_overflow, cmd_overflow())
 
 static int w_fault_cpu(forth_vm *vm, void *ctx) {
@@ -195,7 +214,8 @@ void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
-      {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
+      {"FAULT-UD", w_fault_ud}, {"FAULT-DIV", w_fault_div},
+      {"FAULT-CLI", w_fault_cli}, {"OVERFLOW", w_overflow},
       {"FAULT-CPU", w_fault_cpu},
   };
   dev_words_register(words, sizeof words / sizeof words[0]); /* + PCI, DISKS, ... */

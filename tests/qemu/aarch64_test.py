@@ -238,6 +238,18 @@ def main_checks(q):
     except Exception as e:  # noqa: BLE001
         tap(False, "Forth typed on serial is echoed and runs", e)
     try:
+        # UEFI GetTime (QEMU's PL031 follows the host's clock, UTC).
+        m = command(q, "TIME&DATE . . . . . .",
+                    rb"TIME&DATE[ .]*\. (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)  ok\r\n")
+        year = int(m.group(1))
+        tap(year == time.gmtime().tm_year, "TIME&DATE's year %d is the host's year "
+            "(UEFI GetTime / PL031)" % year, q.out[-300:])
+        m = command(q, "RANDOM . RANDOM .", rb"RANDOM \. (-?\d+) (-?\d+)  ok\r\n")
+        tap(m.group(1) != m.group(2), "RANDOM gives cells from the entropy service "
+            "(RNDRRS under -cpu max)", q.out[-300:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "TIME&DATE and RANDOM", e)
+    try:
         command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
         command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
         m = command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
