@@ -1,6 +1,6 @@
 /*
  * x86_fbcon_test.c: the framebuffer text console of the x86_64 platform
- * (platform/x86_64/fbcon.c), on the host, drawing into an array with a
+ * (platform/uefi/fbcon.c), on the host, drawing into an array with a
  * made-up font: text and cursor pixels, colours, that only changed cells
  * are redrawn (also when scrolling), escape sequences, and that hostile
  * byte streams never draw outside the framebuffer.
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../platform/x86_64/fbcon.h"
+#include "../platform/uefi/fbcon.h"
 
 #define COLS 10
 #define ROWS 4

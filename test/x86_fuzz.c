@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../platform/x86_64/fbcon.h"
+#include "../platform/uefi/fbcon.h"
 #include "../platform/x86_64/kbd.h"
 #include "mneme/platform.h"
 

@@ -9,7 +9,7 @@ secs=${FUZZ_SECONDS:-10}
 out=build/fuzz
 mkdir -p "$out/corpus-x86"
 if ! clang -std=gnu11 -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined \
-     -fno-sanitize-recover=all platform/x86_64/kbd.c services/kbd_decode.c platform/x86_64/fbcon.c \
+     -fno-sanitize-recover=all platform/x86_64/kbd.c services/kbd_decode.c platform/uefi/fbcon.c \
      test/x86_fuzz.c -o "$out/x86_fuzz" 2>"$out/x86_fuzz.build.log"; then
   echo "not ok - x86 fuzz target does not build: $(head -5 "$out/x86_fuzz.build.log")"
   exit 1

@@ -1,6 +1,6 @@
 /*
  * x86_libm_test.c: the freestanding float math of the x86_64 platform
- * (platform/x86_64/libm.c) against the host's double-precision libm:
+ * (platform/uefi/libm.c) against the host's double-precision libm:
  * results within 2 ulp of the correctly rounded value over wide random
  * ranges, and C99 Annex F special values.
  */

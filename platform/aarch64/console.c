@@ -4,11 +4,11 @@
  * to the keyboard mux and puts the terminal bytes of every key press
  * into the rx ring (waiting for room).
  *
- * Interface: a64_console_start, console_get_port (console_svc.h).
+ * Interface: a64_console_start, console_get_port (console_port.h).
  */
 #include "console.h"
 
-#include "console_svc.h"
+#include "console_port.h"
 #include "fbcon.h"
 #include "mneme/err.h"
 #include "mneme/keyboard.h"

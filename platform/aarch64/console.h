@@ -1,8 +1,8 @@
 /*
  * console.h: the framebuffer console as a byte port service under
- * CONSOLE_UUID (platform/x86_64/console_svc.h: the serial port service's
+ * CONSOLE_UUID (platform/uefi/console_port.h: the serial port service's
  * type, GetPort hands out an rx and a tx ring, one client). tx text goes
- * to the framebuffer console (fbcon.c, shared with x86_64); rx carries
+ * to the framebuffer console (platform/uefi/fbcon.c, shared with x86_64); rx carries
  * the terminal bytes of key presses from the keyboard mux.
  */
 #ifndef MNEME_A64_CONSOLE_H

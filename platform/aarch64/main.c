@@ -15,7 +15,7 @@
 #include "a64.h"
 #include "boot.h"
 #include "console.h"
-#include "console_svc.h"
+#include "console_port.h"
 #include "exc.h"
 #include "fbcon.h"
 #include "gic.h"

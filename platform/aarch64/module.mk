@@ -11,9 +11,10 @@
 # so the code is compiled by clang for aarch64-none-elf (LP64, like the
 # hosted build) as position-independent code, linked by ld.lld into a
 # static PIE at address 0 (link.ld), and tools/elf2efi.py writes the PE32+
-# image with its base relocations. The UEFI loader, the framebuffer
-# console, printf, the serial port service and the byte port server are
-# x86_64's portable files (platform/x86_64), compiled here unchanged.
+# image with its base relocations. The UEFI loader's state, the
+# framebuffer console, printf, the serial port service, the byte port
+# server, libm and the device words are shared with x86_64 in
+# platform/uefi/.
 # Other modules can put files on the ESP under \mneme\ with
 # A64_ESP_FILES += path.
 
@@ -25,10 +26,10 @@ A64_ESP_FILES += $(MODEL)
 # the image's path (tests make their own images beside the default)
 A64_IMG ?= $(O)/mneme.img
 A64_CONFIG_BIN ?= $(O)/config/aarch64.bin
-A64_SRCS := $(addprefix $(A64)/,boot.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
+A64_SRCS := $(addprefix $(A64)/,boot_arch.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
               plat.c mon.c neon.c fpu.c console.c pci_plat.c smp.c libc.c clockrng.c entry.S) \
-            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c efi_clockrng.c) \
-            platform/uefi/dev_words.c
+            $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c port.c serial_svc.c libm.c \
+              efi_clockrng.c dev_words.c)
 A64_LIBS := llm infer virtio pci net httpsvc http tls bearssl httpparser lwip net forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)
@@ -52,7 +53,7 @@ a64-image:
 else
   CC := clang
   CFLAGS := --target=aarch64-none-elf -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
-            -Iinclude -I$(A64) -Iplatform/uefi -Iplatform/x86_64 -Iplatform/x86_64/include \
+            -Iinclude -I$(A64) -Iplatform/uefi -Iplatform/uefi/include \
             -MMD -MP -DMN_AARCH64=1 \
             -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
             -fno-stack-protector -fpie -fvisibility=hidden \
@@ -60,7 +61,8 @@ else
   A64_LDFLAGS := -pie --no-dynamic-linker -z max-page-size=4096 -z norelro \
                  --gc-sections -nostdlib -T $(A64)/link.ld
   CFLAGS_$(A64)/libc.c := -fno-builtin
-  CFLAGS_platform/x86_64/libm.c := -fno-builtin
+  CFLAGS_platform/uefi/string.c := -fno-builtin
+  CFLAGS_platform/uefi/libm.c := -fno-builtin
 
 $(O)/gen/font.c: $(A64_FONT) platform/x86_64/tools/psf2c.py
 	@mkdir -p $(dir $@)

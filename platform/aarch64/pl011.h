@@ -1,6 +1,6 @@
 /*
  * pl011.h: the ARM PL011 UART as the console serial port. It implements
- * the serial driver interface of platform/x86_64/serial.h (serial_init,
+ * the serial driver interface of platform/uefi/serial.h (serial_init,
  * serial_irq_on, serial_write, serial_irq, serial_read,
  * serial_rx_dropped), so the serial port service (serial_svc.c) is
  * shared with x86_64. Its base and interrupt come from the ACPI SPCR

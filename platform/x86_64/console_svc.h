@@ -13,12 +13,9 @@
 #ifndef MNEME_X86_CONSOLE_SVC_H
 #define MNEME_X86_CONSOLE_SVC_H
 
+#include "console_port.h" /* CONSOLE_UUID, CONSOLE_TYPE, console_get_port */
 #include "mneme/serial.h"
 #include "mneme/waitq.h"
-
-/* f098cffb-eba0-407a-930d-63d9d357c5bd */
-#define CONSOLE_UUID UUID_INIT(0xf098cffb, 0xeba0, 0x407a, 0x930d, 0x63d9d357c5bdull)
-#define CONSOLE_TYPE SERIAL_TYPE
 
 /* Initializes the wait queues (before interrupts are enabled). */
 void x86_console_early_init(void);
@@ -28,7 +25,5 @@ void x86_console_kbd_irq(void);
  * use_mux the PS/2 driver publishes to the keyboard mux and the console
  * reads the mux. Returns 0, MN_ENOMEM or an svc_register error. */
 int x86_console_start(int use_mux);
-/* Gets the console port: like serial_get_port. */
-int console_get_port(uint64_t timeout_ns, struct bbq **rx, struct bbq **tx);
 
 #endif

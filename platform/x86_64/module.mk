@@ -25,9 +25,10 @@ X86_CMDLINE = $(X86_IMG).esp/cmdline
 # the image's path (tests make their own images beside the default)
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
-X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c clockrng.c efi_clockrng.c efivar.c chat_console.c entry.S trampoline.S) \
-            platform/uefi/dev_words.c
+X86_SRCS := $(addprefix $(X86)/,boot_arch.c main.c cpu.c apic.c paging.c serial.c \
+              kbd.c plat.c mon.c libc.c console_svc.c fpu.c pci_plat.c smp.c clockrng.c efivar.c chat_console.c entry.S trampoline.S) \
+            $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c libm.c serial_svc.c port.c \
+              efi_clockrng.c dev_words.c)
 X86_LIBS := chat mnsettings llmserve llm llmremote infer llmapi virtio nvme pci net httpsvc http tls bearssl httpparser net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)
@@ -51,21 +52,22 @@ x86-image:
 else
   CC := clang
   CFLAGS := -target x86_64-pc-cygwin -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
-            -Iinclude -I$(X86)/include -Iplatform/uefi -MMD -MP -DMN_X86_64=1 \
+            -Iinclude -Iplatform/uefi/include -Iplatform/uefi -MMD -MP -DMN_X86_64=1 \
             -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
             -fno-stack-protector -fno-stack-check -mno-stack-arg-probe \
             -mno-red-zone -fno-omit-frame-pointer
   LDFLAGS := /nologo /subsystem:efi_application /entry:efi_main \
              /nodefaultlib /opt:ref
   CFLAGS_$(X86)/libc.c := -fno-builtin
-  CFLAGS_$(X86)/libm.c := -fno-builtin
+  CFLAGS_platform/uefi/string.c := -fno-builtin
+  CFLAGS_platform/uefi/libm.c := -fno-builtin
 
 $(O)/gen/font.c: $(X86_FONT) $(X86)/tools/psf2c.py
 	@mkdir -p $(dir $@)
 	python3 $(X86)/tools/psf2c.py $< $@
 
 $(O)/gen/font.o: $(O)/gen/font.c
-	$(CC) $(CFLAGS) -I$(X86) -c $< -o $@
+	$(CC) $(CFLAGS) -Iplatform/uefi -c $< -o $@
 
 X86_OBJS := $(call objs,$(X86_SRCS)) $(O)/gen/font.o
 
@@ -131,9 +133,9 @@ BENCH_SCRIPTS += bench/boot.sh
 # Host unit tests of the platform's portable parts.
 ifeq ($(HOSTED),yes)
 $(eval $(call TEST,x86_kbd_test,test/x86_kbd_test.c platform/x86_64/kbd.c services/kbd_decode.c,mnerr))
-$(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/x86_64/fbcon.c,mnerr))
-$(eval $(call TEST,x86_libm_test,test/x86_libm_test.c platform/x86_64/libm.c,mnerr))
-CFLAGS_platform/x86_64/libm.c := -fno-builtin -Iplatform/x86_64/include
+$(eval $(call TEST,x86_fbcon_test,test/x86_fbcon_test.c platform/uefi/fbcon.c,mnerr))
+$(eval $(call TEST,x86_libm_test,test/x86_libm_test.c platform/uefi/libm.c,mnerr))
+CFLAGS_platform/uefi/libm.c := -fno-builtin -Iplatform/uefi/include
 CFLAGS_test/x86_libm_test.c := -fno-builtin
 endif
 TEST_SCRIPTS += test/x86_fuzz.sh

@@ -1,7 +1,7 @@
 /*
  * string.h for the freestanding x86_64 build: the subset of the C library's
  * string functions that mneme's portable code and the compiler use.
- * Implemented in platform/x86_64/libc.c.
+ * Implemented by each platform's libc.c (platform/x86_64, platform/aarch64).
  */
 #ifndef MNEME_X86_STRING_H
 #define MNEME_X86_STRING_H

@@ -1,7 +1,7 @@
 /*
  * math.h for the freestanding x86_64 build: the float functions mneme's
  * libraries use (infer/libc.h lists them). Implemented in
- * platform/x86_64/libm.c.
+ * platform/uefi/libm.c.
  */
 #ifndef MNEME_X86_MATH_H
 #define MNEME_X86_MATH_H

@@ -1,40 +1,37 @@
 /*
- * boot.c: the UEFI entry point of the aarch64 platform, the same loader
- * as x86_64's (platform/x86_64/boot.c, whose struct x86_boot in
- * platform/x86_64/boot.h it fills; the name is historical, the contents
- * are UEFI's): while boot services are up it collects the loaded image's
- * sections (for the MMU's W^X map), the GOP framebuffer, the ACPI RSDP,
- * every file in \mneme\ on the ESP, the load options and a loader arena
- * for page tables. Then it takes the final memory map, exits boot
- * services, turns every usable region of the map into the kernel's heap
- * regions and every RAM range into a64_ram[] (for the MMU), switches to
- * the kernel stack (SP_EL0; exceptions run on their own stack, SP_EL1)
- * and enters a64_main().
+ * boot.c: the UEFI entry point of both UEFI platforms (x86_64, aarch64).
+ * While boot services are up it collects what the kernel needs: the
+ * loaded image's sections (for W^X paging), the GOP framebuffer, the ACPI
+ * RSDP, every file in \mneme\ on the ESP (the command line, the
+ * configuration, models: 2 MiB aligned, refused when they would not leave
+ * room for the kernel), the load options (a command line from the UEFI
+ * shell) and a loader arena for page tables. Then it takes the final
+ * memory map, exits boot services, turns every usable region of the map
+ * (conventional memory and the boot services' code and data, now free)
+ * into the kernel's heap regions and enters the platform
+ * (boot_arch_enter: the kernel stack and the platform's main).
+ *
+ * The platform brings the hooks of boot_arch.h (platform/<arch>/boot_arch.c).
  *
  * Interface:
- *   efi_main(image, system_table)  the PE entry point (link.ld ENTRY)
+ *   efi_main(image, system_table)  the PE entry point
  *   boot_alloc(size)               pages from the loader arena
  *   boot_file(name)                a file read from \mneme\ on the ESP
- *   x86_boot, a64_ram, a64_nram    everything gathered (boot.h, a64.h)
+ *   boot_model()                   the first *.gguf file, or NULL
+ *   x86_boot                       everything gathered (boot.h; the name is
+ *                                  historical, the contents are UEFI's)
  */
 #include "boot.h"
 
 #include <string.h>
 
+#include "boot_arch.h"
 #include "efi.h"
-#include "a64.h"
 
 struct x86_boot x86_boot;
 
 #define ARENA_SIZE (4u << 20)
 
-/* The kernel's first stack (its lowest page is the guard, mmu.c) and the
- * stack exceptions and interrupts run on. */
-__attribute__((aligned(4096))) uint8_t a64_boot_stack[4096 + A64_BOOT_STACK_SIZE];
-__attribute__((aligned(4096))) uint8_t a64_exc_stack[A64_EXC_STACK_SIZE];
-struct a64_ram a64_ram[A64_MAX_RAM];
-int a64_entered_el2;
-size_t a64_nram;
 
 static efi_system_table *st;
 static efi_boot_services *bs;
@@ -271,19 +268,6 @@ static int usable_type(uint32_t t) {
   return t == EFI_CONVENTIONAL || t == EFI_BS_CODE || t == EFI_BS_DATA;
 }
 
-/* RAM of any use (mapped normal memory); the rest is device memory. */
-static int ram_type(uint32_t t) {
-  return t != EFI_RESERVED && t != EFI_MMIO && t != EFI_MMIO_PORT &&
-         t != EFI_UNUSABLE && t <= EFI_PERSISTENT;
-}
-
-static void note_ram(uint64_t lo, uint64_t hi) {
-  if (a64_nram > 0 && a64_ram[a64_nram - 1].base + a64_ram[a64_nram - 1].size == lo)
-    a64_ram[a64_nram - 1].size += hi - lo;
-  else if (a64_nram < A64_MAX_RAM)
-    a64_ram[a64_nram++] = (struct a64_ram){lo, hi - lo};
-}
-
 /* Turns the final memory map into merged heap regions (no page 0). */
 static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
   size_t n = 0;
@@ -292,7 +276,13 @@ static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
     const efi_memory_descriptor *d = (const void *)(map + off);
     uint64_t lo = d->phys, hi = d->phys + d->pages * 4096;
     if (hi > top) top = hi;
-    if (ram_type(d->type)) note_ram(lo, hi);
+    boot_arch_memory(lo, hi, d->type);
+    if ((d->type == EFI_RT_CODE || d->type == EFI_RT_DATA) && x86_boot.nrt < BOOT_MAX_RT) {
+      struct boot_rt_region *r = &x86_boot.rt[x86_boot.nrt++];
+      r->base = lo;
+      r->size = hi - lo;
+      r->code = d->type == EFI_RT_CODE;
+    }
     if (!usable_type(d->type)) continue;
     if (lo == 0) lo = 4096;
     if (hi <= lo) continue;
@@ -337,7 +327,7 @@ static int exit_boot(efi_handle image) {
 }
 
 efi_status efi_main(efi_handle image, efi_system_table *systab) {
-  x86_boot.tsc_entry = a64_counter();
+  x86_boot.tsc_entry = boot_arch_counter();
   st = systab;
   bs = st->boot_services;
   bs->set_watchdog_timer(0, 0, 0, NULL);
@@ -348,6 +338,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     say("mneme: no loaded image protocol\n");
     return EFI_ERR(1);
   }
+  x86_boot.runtime = st->runtime_services;
   x86_boot.image_base = (uintptr_t)li->image_base;
   x86_boot.image_size = li->image_size;
   find_sections(li->image_base);
@@ -368,6 +359,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     return EFI_ERR(9);
   }
   x86_boot.arena = (uint8_t *)(uintptr_t)arena;
+  boot_arch_prepare(bs);
   x86_boot.arena_size = ARENA_SIZE;
   efi_clockrng_collect(st); /* last, so the time is as fresh as can be */
   if (exit_boot(image) != 0) {
@@ -375,8 +367,6 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     return EFI_ERR(1);
   }
   /* No firmware from here on. */
-  __asm__ volatile("msr daifset, #0xf" ::: "memory");
-  a64_stack_call(a64_boot_stack + sizeof(a64_boot_stack), a64_main,
-                 a64_exc_stack + sizeof(a64_exc_stack));
+  boot_arch_enter(); /* no return */
   return EFI_SUCCESS; /* not reached */
 }
