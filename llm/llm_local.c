@@ -65,6 +65,8 @@ static struct {
   struct conv convs[MAX_CONVS];
   uint32_t next_id;
   uint32_t n_ctx;
+  struct llama_model base;   /* holds the one repacked copy of the weights */
+  int have_base;
 } L;
 
 void llm_sampling_greedy(struct llm_sampling *s) {
@@ -148,9 +150,10 @@ static int conv_new(int oneoff, struct conv **out, struct llm_error *e) {
     copy_str(e->message, sizeof e->message, "too many conversations");
     return MN_EBUSY;
   }
-  /* Weights in the file's layout: every conversation shares them (a
-   * repacked copy would be per llama_model, so per conversation). */
-  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = 1};
+  /* Every conversation runs on the same weights: the one repacked copy
+   * L.base holds, else the file's layout in place. */
+  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = !L.have_base,
+                         .packed_from = L.have_base ? &L.base : NULL};
   int rc = llama_build(&c->m, &L.gf, &o, &model_al);
   if (rc) {
     e->code = rc == MN_ENOMEM ? MN_ENOMEM : MN_EIO;
@@ -545,10 +548,24 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   }
   L.n_ctx = cfg->n_ctx ? cfg->n_ctx
                        : (uint32_t)(m.c.ctx_train < 2048 ? m.c.ctx_train : 2048);
-  klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads, weights in place",
-       L.name, m.c.n_layers, m.c.dim, m.c.vocab, L.n_ctx, L.tmpl >= 0 ? chat_name(L.tmpl) : "none",
-       m.ops->name, L.cfg.par->nthreads);
   llama_free(&m);
+  /* The weights repacked for the kernels once, shared by every
+   * conversation (llama_opts.packed_from); without the memory (the heap
+   * reserve stays free) they run in place. */
+  struct llama_opts bo = {.n_ctx = 1, .par = L.cfg.par};
+  if (llama_build(&L.base, &L.gf, &bo, &model_al) == 0) {
+    if (L.base.packed_mem) L.have_base = 1;
+    else llama_free(&L.base);
+  }
+  char how[48];
+  if (L.have_base)
+    ksnprintf(how, sizeof how, "weights repacked (%lu KiB, shared)",
+              (unsigned long)(L.base.packed_bytes >> 10));
+  else
+    ksnprintf(how, sizeof how, "weights in place");
+  klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads, %s",
+       L.name, m.c.n_layers, m.c.dim, m.c.vocab, L.n_ctx, L.tmpl >= 0 ? chat_name(L.tmpl) : "none",
+       m.ops->name, L.cfg.par->nthreads, how);
   static const struct svc_type type = LLM_SVC_TYPE;
   if ((rc = svc_register(&LLM_LOCAL_UUID, "llm-local", &type, NULL, SVC_ACCEPT_ALL, 8,
                          &L.srv))) {

@@ -42,10 +42,9 @@ def tap(ok, what, detail=""):
 def hosted(model, prompt, n, kernels=None):
     """The hosted tool's greedy continuation (its stdout ends in a newline),
     with the kernels mneme chose (SIMD variants may round differently)."""
-    # llm-local runs on the file's layout (--no-repack): its conversations
-    # share the weights
-    cmd = [O + "/mneme-infer", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", "1",
-           "--no-repack"]
+    # llm-local repacks the weights once (shared by its conversations), as
+    # mneme-infer does by default
+    cmd = [O + "/mneme-infer", "-m", model, "-p", prompt, "-n", str(n), "--temp", "0", "-t", "1"]
     if kernels:
         cmd += ["--kernels", kernels]
     out = subprocess.run(cmd, capture_output=True, timeout=120)
