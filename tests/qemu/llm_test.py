@@ -81,7 +81,7 @@ def test_serial(image, model, smp, prompts):
     q = Qemu(image, mem_mb=256, extra=extra, timeout=900)
     name = os.path.basename(model)
     try:
-        kernels = q.expect(rb"llm-local: .* kernels (\w+)", timeout=300).group(1).decode()
+        kernels = q.expect(rb"llm-local: .* kernels (\w+),", timeout=300).group(1).decode()
         q.expect(rb"llm-local: model ", timeout=300)
         q.expect(rb" ok\r\n", timeout=300)
         if smp > 1:
