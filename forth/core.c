@@ -599,6 +599,8 @@ static int alloc_memory(forth_vm *vm)
   vm->a_hold = carve(vm, 2 * FORTH_CELL_BITS + 130);
   vm->a_word = carve(vm, 260);
   vm->a_sbuf = carve(vm, 2 * LINE_MAX_BYTES);
+  vm->a_blk = carve(vm, CELL);
+  vm->a_scr = carve(vm, CELL);
   vm->dict_start = vm->here;
   vm_set(vm, vm->a_base, 10);
   return 0;
@@ -678,7 +680,7 @@ int forth_create(forth_vm **out, const struct forth_host *host,
       (r = vm_install_words(vm)) || (r = vm_install_tools(vm)) ||
       (r = vm_install_search(vm)) || (r = vm_install_substitute(vm)) ||
       (r = vm_install_locals(vm)) || (r = vm_install_float(vm)) ||
-      (r = vm_install_facility(vm)) ||
+      (r = vm_install_facility(vm)) || (r = vm_install_file(vm)) ||
       (r = boot(vm))) {
     forth_destroy(vm);
     return r < -8 ? MN_EINVAL : MN_ENOMEM;
@@ -692,6 +694,7 @@ void forth_destroy(forth_vm *vm)
   if (!vm)
     return;
   vm_reset_sources(vm, 0);
+  xalloc(vm, vm->incl, vm->incl_cap, 0);
   for (size_t i = 0; i < vm->nsegs; i++)
     vm_seg_release(vm->segs[i]);
   xalloc(vm, vm->segs, vm->capsegs * sizeof(void *), 0);

@@ -63,6 +63,7 @@ const char *forth_throw_text(int code)
   static const char *const k[] = {
     "no such task", "port cannot be opened or is not ours",
     "service request not sent or timed out", "no memory for a new VM",
+    "the task ended on a CPU fault",
   };
   if (code <= -300 && code > -300 - (int)(sizeof k / sizeof k[0]))
     return k[-300 - code];

@@ -69,6 +69,7 @@ static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
 #define CELL ((cell)sizeof(cell))
 #define GUARD 64        /* guard cells around each stack */
 #define CHECK_EVERY 12  /* straight-line instructions between checks */
+#define NBLKBUF 4       /* block buffers */
 #define MAX_SRC 16      /* nested input sources */
 #define MAX_CF 64       /* control-flow stack entries */
 #define MAX_CATCH 256   /* nested CATCH frames */
@@ -140,6 +141,7 @@ struct fsource {
   cell block;        /* SRC_FILE: heap block: line buffer, read buffer */
   size_t rpos, rlen; /* SRC_FILE: unread bytes in the read buffer */
   int eof;
+  cell blk;          /* SRC_EVAL of LOAD: the block number, else 0 */
   char name[LINE_MAX_BYTES + 16];
 };
 
@@ -195,6 +197,7 @@ struct forth_vm {
 
   /* Fixed data-space cells and buffers. */
   cell a_state, a_base, a_in, a_tib, a_pad, a_hold, a_word, a_sbuf;
+  cell a_blk, a_scr;     /* BLK SCR */
   cell hold_ptr;         /* pictured output position */
   int sbuf_next;
 
@@ -232,6 +235,11 @@ struct forth_vm {
 
   /* Input. */
   struct fsource src[MAX_SRC]; int nsrc;
+  char *incl; size_t incl_len, incl_cap; /* names INCLUDED (REQUIRED) */
+  /* Block buffers (file.c), in the ALLOCATE heap once used. */
+  cell bbuf[NBLKBUF]; cell bno[NBLKBUF]; uint8_t bdirty[NBLKBUF];
+  unsigned buse[NBLKBUF], bclock; int bcur;
+  cell bfile, bfile_len;  /* blocks file name (heap), 0: "blocks.fb" */
   int line_pos;          /* terminal line being read (resumable) */
   int line_skip;         /* discard until newline (overlong line) */
   int accept_pos;
@@ -399,6 +407,8 @@ int vm_install_strings(forth_vm *vm);
 int vm_install_search(forth_vm *vm);
 int vm_install_substitute(forth_vm *vm);
 int vm_install_facility(forth_vm *vm);
+int vm_install_file(forth_vm *vm);
+int vm_block(forth_vm *vm, cell u, int read, cell *addr);
 int vm_marker_save(forth_vm *vm, cell *rec); /* search.c: order for MARKER */
 void vm_marker_restore(forth_vm *vm, cell rec);
 int vm_need(forth_vm *vm, int n);

@@ -72,6 +72,8 @@ static int push_source(forth_vm *vm, int kind)
   s->kind = kind;
   s->handle = -1;
   set_in(vm, 0);
+  if (vm->a_blk)
+    vm_set(vm, vm->a_blk, 0);
   return 0;
 }
 
@@ -85,8 +87,11 @@ static void pop_source(forth_vm *vm)
       fheap_free(vm, s->block);
   }
   vm->nsrc--;
-  if (vm->nsrc)
+  if (vm->nsrc) {
     set_in(vm, TOP(vm)->in);
+    if (vm->a_blk)
+      vm_set(vm, vm->a_blk, TOP(vm)->blk);
+  }
 }
 
 void vm_reset_sources(forth_vm *vm, int depth)
@@ -241,6 +246,18 @@ int vm_refill(forth_vm *vm, int *flag)
     return refill_term(vm, flag);
   if (s->kind == SRC_FILE)
     return refill_file(vm, s, flag);
+  if (s->blk) { /* Block extension: REFILL goes on with the next block */
+    cell a;
+    int r = vm_block(vm, s->blk + 1, 1, &a);
+    if (r)
+      return r;
+    s->blk++;
+    s->buf = a;
+    s->len = 1024;
+    set_in(vm, 0);
+    vm_set(vm, vm->a_blk, s->blk);
+    *flag = 1;
+  }
   return 0;
 }
 
@@ -336,7 +353,7 @@ static int p_source(forth_vm *vm, void *ctx)
 static int p_source_id(forth_vm *vm, void *ctx)
 {
   struct fsource *s = TOP(vm);
-  PUSH(s->kind == SRC_TERM ? 0 : s->kind == SRC_EVAL ? -1 : s->handle + 1);
+  PUSH(s->kind == SRC_TERM ? 0 : s->kind == SRC_EVAL ? -1 : s->handle);
   return 0;
 }
 
@@ -398,6 +415,95 @@ static int p_push_eval(forth_vm *vm, void *ctx)
   return 0;
 }
 
+/* (push-block) ( c-addr u blk -- ): LOAD's input source, BLK = blk. */
+static int p_push_block(forth_vm *vm, void *ctx)
+{
+  cell b;
+  int r;
+  POP(b);
+  if ((r = p_push_eval(vm, ctx)))
+    return r;
+  TOP(vm)->blk = b;
+  vm_set(vm, vm->a_blk, b);
+  return 0;
+}
+
+/* Remembers a file name as included (for REQUIRED). */
+static void note_included(forth_vm *vm, const char *name, size_t n)
+{
+  if (n > 255)
+    return;
+  if (vm->incl_len + n + 1 > vm->incl_cap) {
+    size_t cap = vm->incl_cap ? vm->incl_cap * 2 : 512;
+    while (cap < vm->incl_len + n + 1)
+      cap *= 2;
+    char *p = vm->host.alloc(vm->host.ctx, vm->incl, vm->incl_cap, cap);
+    if (!p)
+      return;
+    vm->incl = p;
+    vm->incl_cap = cap;
+  }
+  vm->incl[vm->incl_len++] = (char)n;
+  memcpy(vm->incl + vm->incl_len, name, n);
+  vm->incl_len += n;
+}
+
+static int was_included(forth_vm *vm, const char *name, size_t n)
+{
+  for (size_t i = 0; i < vm->incl_len; i += 1 + (uint8_t)vm->incl[i])
+    if ((uint8_t)vm->incl[i] == n && !memcmp(vm->incl + i + 1, name, n))
+      return 1;
+  return 0;
+}
+
+/* (required?) ( c-addr u -- flag ): was that name (or the file it names
+ * next to the including file) INCLUDED already? */
+static int p_required_q(forth_vm *vm, void *ctx)
+{
+  cell a, n;
+  POP(n);
+  POP(a);
+  const char *name = vm_ptr(vm, a, n);
+  if (!name)
+    return -9;
+  int seen = was_included(vm, name, (size_t)n);
+  struct fsource *cur = TOP(vm);
+  const char *slash = NULL;
+  for (const char *q = cur->name; !seen && cur->kind == SRC_FILE && *q; q++)
+    if (*q == '/')
+      slash = q;
+  if (!seen && slash && n > 0 && name[0] != '/' && (size_t)n < sizeof cur->name) {
+    char path[2 * sizeof cur->name];
+    size_t d = (size_t)(slash - cur->name) + 1;
+    memcpy(path, cur->name, d);
+    memcpy(path + d, name, (size_t)n);
+    seen = was_included(vm, path, d + (size_t)n);
+  }
+  PUSH(seen ? -1 : 0);
+  return 0;
+}
+
+/* (include-file) ( fileid -- ) makes an open file the input source; it is
+ * closed when the source is popped (INCLUDE-FILE). */
+static int p_include_file(forth_vm *vm, void *ctx)
+{
+  cell h;
+  int r;
+  POP(h);
+  if (!vm->host.read || h <= 0 || h > 0x7fffffff)
+    return -38;
+  cell blk = fheap_alloc(vm, LINE_MAX_BYTES + RBUF);
+  if (!blk)
+    return -59;
+  if ((r = push_source(vm, SRC_FILE))) {
+    fheap_free(vm, blk);
+    return r;
+  }
+  TOP(vm)->handle = (int)h;
+  TOP(vm)->block = blk;
+  return 0;
+}
+
 /* (open-file) ( c-addr u -- ) makes the named file the input source. */
 static int p_open_file(forth_vm *vm, void *ctx)
 {
@@ -453,6 +559,9 @@ static int p_open_file(forth_vm *vm, void *ctx)
   size_t k = olen < sizeof s->name - 1 ? olen : sizeof s->name - 1;
   memcpy(s->name, opened, k);
   s->name[k] = 0;
+  note_included(vm, name, (size_t)n);
+  if (opened != name)
+    note_included(vm, opened, olen);
   return 0;
 }
 
@@ -692,6 +801,8 @@ static const struct prim_def core_prims[] = {
   {"SOURCE-ID", p_source_id, 0}, {"REFILL", p_refill, 0},
   {"SAVE-INPUT", p_save_input, 0}, {"RESTORE-INPUT", p_restore_input, 0},
   {"(push-eval)", p_push_eval, 0}, {"(open-file)", p_open_file, 0},
+  {"(push-block)", p_push_block, 0}, {"(include-file)", p_include_file, 0},
+  {"(required?)", p_required_q, 0},
   {"(pop-source)", p_pop_source, 0}, {">NUMBER", p_to_number, 0},
   {"(interp1)", p_interp1, 0}, {"(report)", p_report, 0},
   {"(quit-reset)", p_quit_reset, 0}, {"(ok)", p_ok, 0},

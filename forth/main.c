@@ -4,12 +4,15 @@
  * exits at the end of input or on BYE. Ctrl-C (SIGINT) interrupts the
  * running word with THROW -28. On a terminal the keys go raw to the VM's
  * line editor (arrows, history, Ctrl-A/E/U). Exit status: 0, or 1 if an
- * error was reported while not interactive.
+ * error was reported while not interactive. File-Access and Block words
+ * work on host files (blocks in ./blocks.fb unless OPEN-BLOCKS says).
  *
  * Interface: main
  */
 #include <mneme/forth.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +32,7 @@ struct host {
   int tty;
   unsigned char in[4096]; /* stdin, read by hand so KEY? can see it */
   size_t in_len, in_pos;
-  FILE *files[MAX_FILES];
+  int fds[MAX_FILES]; /* fd + 1, 0 = free */
 };
 
 static forth_vm *g_vm;
@@ -139,42 +142,193 @@ static int h_key_ready(void *ctx)
          poll(&p, 1, 0) > 0;
 }
 
-static int h_open(void *ctx, const char *name, size_t len)
+/* Files are raw descriptors (fds[i] holds fd + 1); the fileid is i + 1. */
+static int fd_of(struct host *h, int handle)
 {
-  struct host *h = ctx;
-  char path[4096];
-  if (len >= sizeof path)
+  return handle > 0 && handle <= MAX_FILES && h->fds[handle - 1] ? h->fds[handle - 1] - 1 : -1;
+}
+
+/* A Forth string as a C path; 0 or -38. */
+static int c_path(char *path, size_t cap, const char *name, size_t len)
+{
+  if (len >= cap || memchr(name, 0, len))
     return -38;
   memcpy(path, name, len);
   path[len] = 0;
+  return 0;
+}
+
+static int errno_ior(void)
+{
+  return errno == ENOENT || errno == ENOTDIR || errno == EISDIR ? -38 : -37;
+}
+
+static int h_open_mode(void *ctx, const char *name, size_t len, int fam, int create)
+{
+  struct host *h = ctx;
+  char path[4096];
+  if (c_path(path, sizeof path, name, len))
+    return -38;
+  int rw = fam & FORTH_FAM_WRITE ? (fam & FORTH_FAM_READ ? O_RDWR : O_WRONLY) : O_RDONLY;
   for (int i = 0; i < MAX_FILES; i++) {
-    if (h->files[i])
+    if (h->fds[i])
       continue;
-    h->files[i] = fopen(path, "rb");
-    return h->files[i] ? i : -38;
+    int fd = open(path, rw | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0666);
+    if (fd < 0)
+      return errno_ior();
+    struct stat st;
+    if (fstat(fd, &st) || S_ISDIR(st.st_mode)) {
+      close(fd);
+      return -38;
+    }
+    h->fds[i] = fd + 1;
+    return i + 1;
   }
   return -37;
 }
 
+static int h_open(void *ctx, const char *name, size_t len)
+{
+  return h_open_mode(ctx, name, len, FORTH_FAM_READ, 0);
+}
+
 static long h_read(void *ctx, int handle, char *buf, size_t cap)
 {
-  struct host *h = ctx;
-  if (handle < 0 || handle >= MAX_FILES || !h->files[handle])
+  int fd = fd_of(ctx, handle);
+  if (fd < 0)
     return -37;
-  size_t n = fread(buf, 1, cap, h->files[handle]);
-  if (!n && ferror(h->files[handle]))
-    return -37;
-  return (long)n;
+  ssize_t n;
+  while ((n = read(fd, buf, cap)) < 0 && errno == EINTR)
+    ;
+  return n < 0 ? -37 : (long)n;
 }
 
 static void h_close(void *ctx, int handle)
 {
   struct host *h = ctx;
-  if (handle >= 0 && handle < MAX_FILES && h->files[handle]) {
-    fclose(h->files[handle]);
-    h->files[handle] = NULL;
+  int fd = fd_of(h, handle);
+  if (fd >= 0) {
+    close(fd);
+    h->fds[handle - 1] = 0;
   }
 }
+
+static int h_write_file(void *ctx, int handle, const char *buf, size_t len)
+{
+  int fd = fd_of(ctx, handle);
+  if (fd < 0)
+    return -37;
+  while (len) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -37;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int h_seek(void *ctx, int handle, uint64_t pos)
+{
+  int fd = fd_of(ctx, handle);
+  if (fd < 0 || pos > (uint64_t)INT64_MAX)
+    return -37;
+  return lseek(fd, (off_t)pos, SEEK_SET) < 0 ? -37 : 0;
+}
+
+static int h_tell(void *ctx, int handle, uint64_t *pos)
+{
+  int fd = fd_of(ctx, handle);
+  off_t o = fd < 0 ? -1 : lseek(fd, 0, SEEK_CUR);
+  if (o < 0)
+    return -37;
+  *pos = (uint64_t)o;
+  return 0;
+}
+
+static int h_size(void *ctx, int handle, uint64_t *size)
+{
+  int fd = fd_of(ctx, handle);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st))
+    return -37;
+  *size = (uint64_t)st.st_size;
+  return 0;
+}
+
+static int h_resize(void *ctx, int handle, uint64_t size)
+{
+  int fd = fd_of(ctx, handle);
+  if (fd < 0 || size > (uint64_t)INT64_MAX)
+    return -37;
+  return ftruncate(fd, (off_t)size) ? -37 : 0;
+}
+
+static int h_flush(void *ctx, int handle)
+{
+  int fd = fd_of(ctx, handle);
+  return fd < 0 || fsync(fd) ? -37 : 0;
+}
+
+static int h_remove(void *ctx, const char *name, size_t len)
+{
+  char path[4096];
+  if (c_path(path, sizeof path, name, len))
+    return -38;
+  return unlink(path) ? errno_ior() : 0;
+}
+
+static int h_rename(void *ctx, const char *from, size_t flen, const char *to, size_t tlen)
+{
+  char a[4096], b[4096];
+  if (c_path(a, sizeof a, from, flen) || c_path(b, sizeof b, to, tlen))
+    return -38;
+  return rename(a, b) ? errno_ior() : 0;
+}
+
+static int h_status(void *ctx, const char *name, size_t len, forth_cell *x)
+{
+  char path[4096];
+  struct stat st;
+  if (c_path(path, sizeof path, name, len))
+    return -38;
+  if (stat(path, &st))
+    return errno_ior();
+  *x = (forth_cell)st.st_mode;
+  return 0;
+}
+
+/* Block n of a blocks file: reads past its end give spaces; writing
+ * creates the file. */
+static int h_block(void *ctx, const char *name, size_t len, int wr, uint64_t n, void *buf)
+{
+  char path[4096];
+  if (c_path(path, sizeof path, name, len) || n > (uint64_t)INT64_MAX / 1024)
+    return -38;
+  int fd = open(path, (wr ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0666);
+  if (fd < 0 && !wr && errno == ENOENT) {
+    memset(buf, ' ', 1024);
+    return 0;
+  }
+  if (fd < 0)
+    return -37;
+  off_t at = (off_t)(n * 1024);
+  ssize_t k = wr ? pwrite(fd, buf, 1024, at) : pread(fd, buf, 1024, at);
+  close(fd);
+  if (k < 0 || (wr && k != 1024))
+    return -37;
+  if (!wr && k < 1024)
+    memset((char *)buf + k, ' ', 1024 - (size_t)k);
+  return 0;
+}
+
+static const struct forth_files host_files = {
+  .open = h_open_mode, .write = h_write_file, .seek = h_seek, .tell = h_tell,
+  .size = h_size, .resize = h_resize, .flush = h_flush, .remove = h_remove,
+  .rename = h_rename, .status = h_status, .block = h_block,
+};
 
 static uint64_t h_now_ms(void *ctx)
 {
@@ -208,7 +362,7 @@ int main(int argc, char **argv)
     .ctx = &h, .alloc = h_alloc, .write = h_write, .key = h_key,
     .key_ready = h_key_ready,
     .open = h_open, .read = h_read, .close = h_close, .now_ms = h_now_ms,
-    .epoch_s = h_epoch_s,
+    .epoch_s = h_epoch_s, .files = &host_files,
   };
   struct forth_config cfg = {.data_bytes = 8 << 20, .heap_bytes = 8 << 20,
                              .interactive = h.tty, .zeroed = 1};

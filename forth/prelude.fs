@@ -16,6 +16,11 @@
 : EVALUATE ( a u -- ) (push-eval) INTERPRET (pop-source) ;
 : INCLUDED ( a u -- ) (open-file) BEGIN REFILL WHILE INTERPRET REPEAT (pop-source) ;
 : INCLUDE ( "name" -- ) PARSE-NAME INCLUDED ;
+: INCLUDE-FILE ( i*x fileid -- j*x ) (include-file) BEGIN REFILL WHILE INTERPRET REPEAT (pop-source) ;
+: REQUIRED ( i*x c-addr u -- j*x ) 2DUP (required?) IF 2DROP ELSE INCLUDED THEN ;
+: REQUIRE ( i*x "name" -- j*x ) PARSE-NAME REQUIRED ;
+: LOAD ( i*x u -- j*x ) DUP 0= IF -35 THROW THEN DUP BLOCK 1024 ROT (push-block) INTERPRET (pop-source) ;
+: THRU ( i*x u1 u2 -- j*x ) 1+ SWAP ?DO I LOAD LOOP ;
 : .( ( "text" -- ) [CHAR] ) PARSE TYPE ; IMMEDIATE
 : DABS ( d -- ud ) DUP 0< IF DNEGATE THEN ;
 : U. ( u -- ) 0 <# #S #> TYPE SPACE ;
@@ -76,3 +81,6 @@ SYNONYM DF@ F@  SYNONYM DF! F!  SYNONYM DFLOATS FLOATS  SYNONYM DFLOAT+ FLOAT+
 3.14159265358979323846E0 FCONSTANT PI
 : (quit-loop) ( -- ) BEGIN REFILL WHILE INTERPRET (ok) REPEAT ;
 : QUIT ( -- ) (quit-reset) BEGIN ['] (quit-loop) CATCH ?DUP WHILE (report) REPEAT BYE ;
+: LIST ( u -- ) DUP SCR ! DUP ." Screen " U. BLOCK
+  16 0 DO CR I 2 .R SPACE DUP I 64 * + 64 TYPE LOOP DROP CR ;
+: USE ( "name" -- ) PARSE-NAME OPEN-BLOCKS ;

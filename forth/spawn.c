@@ -78,6 +78,8 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->a_hold = p->a_hold;
   c->a_word = p->a_word;
   c->a_sbuf = p->a_sbuf;
+  c->a_blk = p->a_blk;
+  c->a_scr = p->a_scr;
   c->dict_start = p->dict_start;
   c->nwords = c->frozen_words = p->nwords;
   c->latest = p->latest;

@@ -336,7 +336,9 @@ static int w_backslash(forth_vm *vm, void *ctx)
     vm_set(vm, vm->a_in, s->len);
     return 0;
   }
-  while (in < s->len && p[in] != '\n')
+  if (s->blk) /* in a block, a line is 64 characters */
+    in = (in + 64) / 64 * 64 < s->len ? (in + 64) / 64 * 64 : s->len;
+  while (!s->blk && in < s->len && p[in] != '\n')
     in++;
   vm_set(vm, vm->a_in, in);
   return 0;

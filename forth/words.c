@@ -461,7 +461,8 @@ static int w_environment(forth_vm *vm, void *ctx)
     {"STRING", -1}, {"STRING-EXT", -1}, {"LOCALS", -1}, {"LOCALS-EXT", -1},
     {"#LOCALS", MAX_LOCALS}, {"FLOATING", -1}, {"FLOATING-EXT", -1},
     {"FLOATING-STACK", 0}, {"MAX-FLOAT", 0}, {"FACILITY", -1},
-    {"FACILITY-EXT", -1},
+    {"FACILITY-EXT", -1}, {"FILE", -1}, {"FILE-EXT", -1}, {"BLOCK", -1},
+    {"BLOCK-EXT", -1},
   };
   for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
     if (strlen(env[i].q) == (size_t)n && !name_cmp(env[i].q, p, (size_t)n)) {

@@ -1685,6 +1685,47 @@ fat_unlink(struct fat_vol *v, const char *path)
   return err;
 }
 
+/* Sets (on = 1) or clears the rename mark of the short entry at loc. */
+static int
+ent_mark(struct fat_vol *v, const struct fat_loc *loc, int on)
+{
+  struct fat_dir d;
+  uint8_t *e;
+  dir_init(v, &d, loc->dir);
+  int err = dir_get(&d, loc->idx, &e, NULL);
+  if (err)
+    return err;
+  if (on)
+    e[12] |= FAT_NT_RENAMING;
+  else
+    e[12] &= (uint8_t)~FAT_NT_RENAMING;
+  err = dir_put(v);
+  if (!err)
+    err = dflush(v);
+  return err;
+}
+
+/* Points the .. entry of directory c at parent (0: the root). */
+static int
+set_dotdot(struct fat_vol *v, uint32_t c, uint32_t parent)
+{
+  struct fat_dir d;
+  uint8_t *e;
+  dir_init(v, &d, c);
+  int err = dir_get(&d, 1, &e, NULL);
+  if (err)
+    return err;
+  if (e[0] != '.' || e[1] != '.')
+    return 0;
+  put16(e + 26, (uint16_t)parent);
+  if (v->type == 32)
+    put16(e + 20, (uint16_t)(parent >> 16));
+  err = dir_put(v);
+  if (!err)
+    err = dflush(v);
+  return err;
+}
+
 int
 fat_rename(struct fat_vol *v, const char *from, const char *to)
 {
@@ -1728,33 +1769,33 @@ fat_rename(struct fat_vol *v, const char *from, const char *to)
   err = mark_dirty(v);
   if (err)
     return err;
-  struct fat_loc nl;
-  err = ent_create(v, bparent, b.name, b.len, a.f.raw, 0, &nl);
-  if (err)
-    return err;
-  /* the old entry may have moved out of dbuf, never on disk: delete it */
-  err = ent_delete(v, &a.f.loc);
+  /* The old entry is marked first: a crash before it is deleted leaves
+   * either it alone (the check clears the mark and points a directory's
+   * .. back at it) or it and the new entry sharing the chain (the check
+   * deletes the marked one). */
+  err = ent_mark(v, &a.f.loc, 1);
   if (err)
     return err;
   uint32_t ap = a.f.loc.dir == (v->type == 32 ? v->root_cluster : 0) ? 0 : a.f.loc.dir;
-  uint32_t bp = nl.dir == (v->type == 32 ? v->root_cluster : 0) ? 0 : nl.dir;
+  uint32_t bp = bparent == (v->type == 32 ? v->root_cluster : 0) ? 0 : bparent;
   if (isdir && ap != bp && valid_clus(v, c)) {
-    struct fat_dir d;
-    uint8_t *e;
-    dir_init(v, &d, c);
-    err = dir_get(&d, 1, &e, NULL);
+    err = set_dotdot(v, c, bp);
     if (err)
       return err;
-    if (e[0] == '.' && e[1] == '.') {
-      put16(e + 26, (uint16_t)bp);
-      if (v->type == 32)
-        put16(e + 20, (uint16_t)(bp >> 16));
-      err = dir_put(v);
-      if (!err)
-        err = dflush(v);
-    }
   }
-  return err;
+  uint8_t raw[32];
+  memcpy(raw, a.f.raw, 32);
+  raw[12] &= (uint8_t)~FAT_NT_RENAMING;
+  struct fat_loc nl;
+  err = ent_create(v, bparent, b.name, b.len, raw, 0, &nl);
+  if (err) {
+    ent_mark(v, &a.f.loc, 0);
+    if (isdir && ap != bp && valid_clus(v, c))
+      set_dotdot(v, c, ap);
+    return err;
+  }
+  /* the old entry may have moved out of dbuf, never on disk: delete it */
+  return ent_delete(v, &a.f.loc);
 }
 
 /* ---- mount and check ------------------------------------------------------------------ */
@@ -1773,7 +1814,16 @@ fat_probe(const uint8_t *b, size_t len)
   return b[16] >= 1 && le16(b + 14) >= 1;
 }
 
+#define CHECK_RENAMES 16
+
 struct check {
+  struct {
+    struct fat_loc loc;
+    uint32_t clus, size, parent;
+    uint16_t depth;
+    uint8_t isdir;
+  } ren[CHECK_RENAMES];       /* entries marked FAT_NT_RENAMING, for the end */
+  uint32_t nren;
   uint8_t *map;               /* clusters used by some file */
   uint32_t *queue;            /* directories to walk: first cluster */
   uint16_t *depth;
@@ -1899,6 +1949,16 @@ check_dir(struct fat_vol *v, struct check *k, struct fat_report *rep, uint32_t s
     if (e[0] == '.')
       continue;               /* . and .. */
     uint32_t c = ent_clus(v, e), size = le32(e + 28);
+    if ((e[12] & FAT_NT_RENAMING) && k->nren < CHECK_RENAMES) {
+      /* a rename was cut: decided once every other entry is seen */
+      k->ren[k->nren].loc = f.loc;
+      k->ren[k->nren].clus = c;
+      k->ren[k->nren].size = size;
+      k->ren[k->nren].parent = d.start == (v->type == 32 ? v->root_cluster : 0) ? 0 : d.start;
+      k->ren[k->nren].depth = depth;
+      k->ren[k->nren++].isdir = (e[11] & FAT_ATTR_DIR) != 0;
+      continue;
+    }
     if (e[11] & FAT_ATTR_DIR) {
       if (!valid_clus(v, c)) {
         rep->bad_chains++;
@@ -1927,6 +1987,47 @@ check_dir(struct fat_vol *v, struct check *k, struct fat_report *rep, uint32_t s
       rep->bad_sizes++;
     }
   }
+}
+
+/* A rename cut short (its old entry still marked): when some other entry
+ * uses its first cluster, the new entry was written: the old one goes;
+ * else the rename never happened: the mark goes (and a directory's ..
+ * points back at this parent), and the entry is checked as any other. */
+static int
+check_rename(struct fat_vol *v, struct check *k, struct fat_report *rep, uint32_t r, int repair)
+{
+  uint32_t c = k->ren[r].clus;
+  int isdir = k->ren[r].isdir, err = 0;
+  if (valid_clus(v, c) && (k->map[c / 8] >> (c % 8) & 1)) {
+    rep->renames_finished++;
+    return repair ? ent_delete(v, &k->ren[r].loc) : 0;
+  }
+  rep->renames_undone++;
+  if (repair) {
+    err = ent_mark(v, &k->ren[r].loc, 0);
+    if (!err && isdir && valid_clus(v, c))
+      err = set_dotdot(v, c, k->ren[r].parent);
+    if (err)
+      return err;
+  }
+  if (isdir) {
+    if (!valid_clus(v, c)) {
+      rep->bad_chains++;
+      return 0;
+    }
+    err = check_chain(v, k, rep, c, UINT32_MAX, 1);
+    if (!err && k->ren[r].depth + 1 < FAT_DEPTH_MAX)
+      err = enqueue(v, k, c, (uint16_t)(k->ren[r].depth + 1));
+    return err;
+  }
+  if (c) {
+    uint32_t size = k->ren[r].size;
+    uint32_t need = (uint32_t)(((uint64_t)size + v->csize - 1) / v->csize);
+    return check_chain(v, k, rep, c, need ? need : UINT32_MAX, 0);
+  }
+  if (k->ren[r].size)
+    rep->bad_sizes++;
+  return 0;
 }
 
 static int
@@ -1981,8 +2082,15 @@ check(struct fat_vol *v, struct fat_report *rep)
   }
   if (!err)
     err = enqueue(v, &k, 0, 0);
-  for (uint32_t i = 0; !err && i < k.qlen; i++)
-    err = check_dir(v, &k, rep, k.queue[i], k.depth[i]);
+  uint32_t qi = 0, ri = 0;
+  while (!err && (qi < k.qlen || ri < k.nren)) {
+    if (qi < k.qlen) {
+      err = check_dir(v, &k, rep, k.queue[qi], k.depth[qi]);
+      qi++;
+      continue;
+    }
+    err = check_rename(v, &k, rep, ri++, repair);
+  }
   /* lost clusters, and the free count */
   uint32_t nfree = 0;
   for (uint32_t c = 2; !err && c - 2 < v->nclusters; c++) {

@@ -121,10 +121,10 @@ print_report(const struct fat_report *r)
 {
   printf("dirty %d checked %d lost_freed %u lost_found %u trimmed %u mirror_fixed %u "
          "orphans_fixed %u cross_linked %u bad_chains %u bad_sizes %u bad_names %u "
-         "dir_loops %u too_deep %u\n",
+         "dir_loops %u too_deep %u renames_finished %u renames_undone %u\n",
          r->was_dirty, r->checked, r->lost_freed, r->lost_found, r->chains_trimmed,
          r->mirror_fixed, r->orphans_fixed, r->cross_linked, r->bad_chains, r->bad_sizes,
-         r->bad_names, r->dir_loops, r->too_deep);
+         r->bad_names, r->dir_loops, r->too_deep, r->renames_finished, r->renames_undone);
 }
 
 static uint8_t buf[1 << 20];

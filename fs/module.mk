@@ -16,5 +16,9 @@ FUZZ_SCRIPTS += test/fat_fuzz.sh
 ifeq ($(HOSTED),yes)
 BENCH_SCRIPTS += bench/fs.sh
 endif
-# The files service on virtio-blk disks in QEMU (x86_64; skips without QEMU)
-TEST_SCRIPTS += tests/qemu/fs.sh
+# The files service on virtio-blk and NVMe disks in QEMU, LOAD-MODEL, and
+# mneme killed during writes (x86_64; skip without QEMU)
+TEST_SCRIPTS += tests/qemu/fs.sh tests/qemu/powercut.sh
+# the power cuts twenty times (make test runs four); files on virtio-blk in
+# QEMU, mneme beside Linux
+BENCH_SCRIPTS += bench/fs_powercut_qemu.sh bench/fs_qemu.sh

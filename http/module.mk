@@ -21,15 +21,24 @@ $(call objs,$(HTTPPARSER_SRCS)): $(HTTPPARSER_STAMP)
 $(foreach s,$(HTTPPARSER_SRCS),$(eval CFLAGS_$(s) := $(HTTP_INC) -w))
 $(eval $(call LIBRARY,httpparser,$(HTTPPARSER_SRCS)))
 
-HTTP_SRCS := http/response.c
+# The client (http/client.c) runs on a struct http_io (http/io.h): the
+# network service in the kernel, host sockets in http_probe.
+HTTP_SRCS := http/response.c http/client.c
 $(foreach s,$(HTTP_SRCS),$(eval CFLAGS_$(s) := $(HTTP_INC)))
 $(call objs,$(HTTP_SRCS)): $(HTTPPARSER_STAMP)
 $(eval $(call LIBRARY,http,$(HTTP_SRCS)))
+
+# The http service, its net.h transport and the Forth words (kernel only;
+# started by the network service's svcstart).
+HTTPSVC_SRCS := http/service.c http/words.c
+$(foreach s,$(HTTPSVC_SRCS),$(eval CFLAGS_$(s) := $(HTTP_INC)))
+$(call objs,$(HTTPSVC_SRCS)): $(HTTPPARSER_STAMP)
+$(eval $(call LIBRARY,httpsvc,$(HTTPSVC_SRCS)))
 
 ifeq ($(HOSTED),yes)
   CFLAGS_test/http_response_test.c := $(HTTP_INC)
   $(call objs,test/http_response_test.c): $(HTTPPARSER_STAMP)
   $(eval $(call TEST,http_response_test,test/http_response_test.c,http httpparser))
-  TEST_SCRIPTS += test/http_fuzz.sh
+  TEST_SCRIPTS += test/http_fuzz.sh test/http_e2e.py
   FUZZ_SCRIPTS += test/http_fuzz.sh
 endif

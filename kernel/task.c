@@ -3,7 +3,8 @@
  *
  * Interface: exec_init, exec_stats, task_spawn, task_yield, task_sleep,
  * task_sleep_until, task_join, task_detach, task_exit, task_kill,
- * task_current, task_state_name, task_list, task_wake, task_schedule.
+ * task_current, task_state_name, task_list, task_wake, task_schedule,
+ * task_fault_resumable, task_fault_end.
  *
  * One run queue, FIFO. A task that waits sets its state and calls
  * task_schedule(), which switches directly to the next ready task; if
@@ -310,6 +311,28 @@ task_exit(int code)
   plat_irq_restore(irq);
   task_schedule();
   panic("zombie task '%s' was scheduled", t->name);
+}
+
+int
+task_fault_resumable(uintptr_t *stack_top)
+{
+  struct task *t = ex.current;
+  if (!t || t == &ex.boot || t->faulted || t->state != TASK_RUNNING || !t->stack_lo)
+    return 0;
+  *stack_top = (uintptr_t)(t->stack_lo + t->stack_size);
+  return 1;
+}
+
+void
+task_fault_end(int code)
+{
+  struct task *t = ex.current;
+  t->faulted = 1;
+  /* the stack starts afresh: an overflow may have hit the canary */
+  memcpy(t->stack_lo, &(uint64_t){ CANARY }, sizeof(uint64_t));
+  if (t->on_fault)
+    code = t->on_fault(t);
+  task_exit(code);
 }
 
 void

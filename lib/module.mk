@@ -25,3 +25,18 @@ TEST_SCRIPTS += test/config_errors.sh test/wire_freestanding.sh
 $(eval $(call BENCH,wire_bench,bench/wire_bench.c,sermux_frame cobs postcard mnerr))
 BENCH_SCRIPTS += bench/wire.sh
 endif
+
+# SHA-256, HMAC and HMAC_DRBG (the entropy service's generator; also built
+# into libservices beside the service).
+DRBG_SRCS := lib/sha256.c lib/hmac_drbg.c
+$(eval $(call LIBRARY,mndrbg,$(DRBG_SRCS)))
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,hmac_drbg_test,test/hmac_drbg_test.c,mndrbg))
+endif
+# The user's settings as TOML text (settings.h; docs/settings.md).
+$(eval $(call LIBRARY,mnsettings,lib/settings.c))
+ifeq ($(HOSTED),yes)
+$(eval $(call TEST,settings_test,test/settings_test.c,mnsettings mnerr))
+TEST_SCRIPTS += test/settings_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/settings_fuzz.sh

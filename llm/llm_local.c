@@ -15,7 +15,8 @@
  * while mem_reserve bytes stay free after it, and there are at most
  * max_conversations of them (one-off requests included).
  *
- * Interface: llm_local_start, llm_sampling_greedy, llm_sampling_default.
+ * Interface: llm_local_start, llm_local_load, llm_local_model,
+ * llm_sampling_greedy, llm_sampling_default.
  */
 #include <string.h>
 
@@ -153,7 +154,7 @@ static int conv_new(int oneoff, struct conv **out, struct llm_error *e) {
   /* Every conversation runs on the same weights: the one repacked copy
    * L.base holds, else the file's layout in place. */
   struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = !L.have_base,
-                         .packed_from = L.have_base ? &L.base : NULL};
+                         .packed_from = L.have_base ? &L.base : NULL, .ops = L.cfg.ops};
   int rc = llama_build(&c->m, &L.gf, &o, &model_al);
   if (rc) {
     e->code = rc == MN_ENOMEM ? MN_ENOMEM : MN_EIO;
@@ -503,16 +504,15 @@ static int llm_task(void *arg) {
   return 0;
 }
 
-int llm_local_start(const struct llm_local_config *cfg, const char **why) {
-  static const char *dummy;
-  if (!why) why = &dummy;
-  *why = NULL;
-  memset(&L, 0, sizeof L);
+/* Opens cfg's model into L (GGUF, tokenizer, chat template, name, a
+ * build to check it); L.srv and the conversations are left alone. */
+static int model_open(const struct llm_local_config *cfg, const char **why) {
   L.cfg = *cfg;
   if (!L.cfg.max_conversations || L.cfg.max_conversations > MAX_CONVS)
     L.cfg.max_conversations = 4;
   if (!L.cfg.mem_reserve) L.cfg.mem_reserve = 8u << 20;
   if (!L.cfg.par) L.cfg.par = &par_serial;
+  memset(L.name, 0, sizeof L.name);
   int rc = gguf_open(&L.gf, cfg->gguf, cfg->gguf_size);
   if (rc) {
     *why = L.gf.err_msg ? L.gf.err_msg : "not a GGUF file";
@@ -534,7 +534,8 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   }
   /* Build once to check the model (and learn its context length). */
   struct llama_model m;
-  struct llama_opts o = {.n_ctx = (int)cfg->n_ctx, .par = L.cfg.par, .no_repack = 1};
+  struct llama_opts o = {.n_ctx = (int)cfg->n_ctx, .par = L.cfg.par, .no_repack = 1,
+                         .ops = L.cfg.ops};
   if (!o.n_ctx) {
     o.n_ctx = 1; /* small: only the shape matters here */
   }
@@ -552,7 +553,8 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   /* The weights repacked for the kernels once, shared by every
    * conversation (llama_opts.packed_from); without the memory (the heap
    * reserve stays free) they run in place. */
-  struct llama_opts bo = {.n_ctx = 1, .par = L.cfg.par};
+  struct llama_opts bo = {.n_ctx = 1, .par = L.cfg.par, .ops = L.cfg.ops};
+  L.have_base = 0;
   if (llama_build(&L.base, &L.gf, &bo, &model_al) == 0) {
     if (L.base.packed_mem) L.have_base = 1;
     else llama_free(&L.base);
@@ -566,12 +568,62 @@ int llm_local_start(const struct llm_local_config *cfg, const char **why) {
   klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads, %s",
        L.name, m.c.n_layers, m.c.dim, m.c.vocab, L.n_ctx, L.tmpl >= 0 ? chat_name(L.tmpl) : "none",
        m.ops->name, L.cfg.par->nthreads, how);
+  return 0;
+}
+
+int llm_local_start(const struct llm_local_config *cfg, const char **why) {
+  static const char *dummy;
+  if (!why) why = &dummy;
+  *why = NULL;
+  memset(&L, 0, sizeof L);
+  int rc = model_open(cfg, why);
+  if (rc) {
+    memset(&L, 0, sizeof L);
+    return rc;
+  }
   static const struct svc_type type = LLM_SVC_TYPE;
   if ((rc = svc_register(&LLM_LOCAL_UUID, "llm-local", &type, NULL, SVC_ACCEPT_ALL, 8,
                          &L.srv))) {
     *why = "cannot register the service";
     tok_free(&L.tok);
+    L.srv = NULL;
     return rc;
   }
   return task_spawn("llm-local", llm_task, 0, 16 * 1024, 0);
 }
+
+int llm_local_load(const struct llm_local_config *cfg, const char **why) {
+  static const char *dummy;
+  if (!why) why = &dummy;
+  *why = NULL;
+  if (!L.srv) return llm_local_start(cfg, why);
+  for (int i = 0; i < MAX_CONVS; i++)
+    if (L.convs[i].id) {
+      *why = "conversations are open on the current model (close them first)";
+      return MN_EBUSY;
+    }
+  /* Nothing waits: the service's task answers from L only between our
+   * steps, and no step here yields. */
+  struct llm_local_config old_cfg = L.cfg;
+  struct gguf_file old_gf = L.gf;
+  struct tokenizer old_tok = L.tok;
+  int old_tmpl = L.tmpl;
+  char old_name[sizeof L.name];
+  uint32_t old_ctx = L.n_ctx;
+  memcpy(old_name, L.name, sizeof old_name);
+  struct llama_model old_base = L.base;   /* the old weights' repacked copy */
+  int old_have_base = L.have_base;
+  int rc = model_open(cfg, why);
+  if (rc) {
+    L.cfg = old_cfg, L.gf = old_gf, L.tok = old_tok, L.tmpl = old_tmpl, L.n_ctx = old_ctx;
+    memcpy(L.name, old_name, sizeof L.name);
+    L.base = old_base, L.have_base = old_have_base;
+    return rc;
+  }
+  if (old_have_base) llama_free(&old_base);
+  tok_free(&old_tok);
+  if (old_cfg.release) old_cfg.release(old_cfg.gguf, old_cfg.gguf_size);
+  return 0;
+}
+
+const char *llm_local_model(void) { return L.srv ? L.name : NULL; }

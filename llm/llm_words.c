@@ -9,12 +9,22 @@
  * continuation, a new line (like mneme-infer's stdout); errors print
  * "GENERATE: ..." instead.
  *
- * Interface: llm_word_generate.
+ * LOAD-MODEL ( c-addr u -- ) reads a GGUF file through the files service
+ * into the kernel heap and hands it to llm-local (llm_local_load).
+ *
+ * Interface: llm_word_generate, llm_word_stats, llm_word_load_model,
+ * llm_words_set_par.
  */
+#include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "mneme/bbq.h"
 #include "mneme/err.h"
+#include "mneme/fat.h"
+#include "mneme/files.h"
+#include "mneme/heap.h"
+#include "mneme/log.h"
 #include "mneme/forth.h"
 #include "mneme/forth_task.h"
 #include "mneme/kchannel.h"
@@ -212,4 +222,139 @@ int llm_word_generate(forth_vm *vm, void *ctx) {
   int rc = generate(ft, text, (size_t)u, (uint32_t)(n > 100000 ? 100000 : n));
   kfree(text);
   return rc;
+}
+
+/* ---- LOAD-MODEL ------------------------------------------------------------ */
+
+#define LOAD_KEEP (24u << 20) /* heap kept free beside the model: its state, the kernel */
+#define LOAD_CHUNK (1u << 20)
+
+static const struct par_ops *load_par;
+
+void llm_words_set_par(const struct par_ops *par) { load_par = par; }
+
+static void release_loaded(const void *p, size_t n) {
+  (void)n;
+  kfree((void *)(uintptr_t)p);
+}
+
+static void sayf(struct forth_task *ft, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sayf(struct forth_task *ft, const char *fmt, ...) {
+  char b[256];
+  va_list ap;
+  va_start(ap, fmt);
+  kvsnprintf(b, sizeof b, fmt, ap);
+  va_end(ap);
+  say(ft, b);
+}
+
+/* Reads the file at q->path (opened: handle h, size bytes) into buf. */
+static int read_all(struct svc_client *c, struct files_req *q, struct files_resp *r, uint32_t h,
+                    uint8_t *buf, uint64_t size) {
+  uint64_t off = 0;
+  while (off < size) {
+    memset(q, 0, offsetof(struct files_req, data));
+    q->kind = FILES_READ;
+    q->handle = h;
+    q->buf = buf + off;
+    q->len = size - off < LOAD_CHUNK ? (uint32_t)(size - off) : LOAD_CHUNK;
+    int err = files_call(c, q, r);
+    if (err) return err;
+    if (!r->value) return MN_ETRUNC; /* shorter than its size */
+    off += r->value;
+  }
+  return 0;
+}
+
+static void load_model(struct forth_task *ft, const char *path) {
+  struct svc_client c;
+  int err = files_connect(&c);
+  if (err) {
+    sayf(ft, "LOAD-MODEL: no files service (%s)\n", mn_strerror(err));
+    return;
+  }
+  struct files_req *q = kmalloc(sizeof *q);
+  struct files_resp *r = kmalloc(sizeof *r);
+  uint8_t *buf = NULL;
+  uint64_t size = 0, t0 = ktime_now();
+  if (!q || !r) {
+    err = MN_ENOMEM;
+    goto out;
+  }
+  memset(q, 0, offsetof(struct files_req, data));
+  q->kind = FILES_OPEN;
+  q->flags = FAT_READ;
+  memcpy(q->path, path, strlen(path) + 1);
+  if ((err = files_call(&c, q, r))) goto out;
+  uint32_t h = r->handle;
+  size = r->size;
+  size_t avail = heap_largest_free(kmem_heap());
+  if (size > avail || avail - size < LOAD_KEEP ||
+      !(buf = kmalloc_aligned((size_t)size ? (size_t)size : 1, 4096))) {
+    sayf(ft, "LOAD-MODEL: %s: %lu MiB does not fit in memory (largest free region %lu MiB, "
+             "%u MiB kept for the kernel and the model's state)\n",
+         path, (unsigned long)((size + (1u << 20) - 1) >> 20), (unsigned long)(avail >> 20),
+         LOAD_KEEP >> 20);
+    err = 0;
+  } else {
+    err = read_all(&c, q, r, h, buf, size);
+  }
+  memset(q, 0, offsetof(struct files_req, data));
+  q->kind = FILES_CLOSE;
+  q->handle = h;
+  files_call(&c, q, r);
+  if (!buf || err) goto out;
+  uint64_t t1 = ktime_now();
+  const char *base = path;
+  for (const char *s = path; *s; s++)
+    if (*s == '/') base = s + 1;
+  struct llm_local_config lc = {.gguf = buf, .gguf_size = (size_t)size,
+                                .file_name = base, .par = load_par,
+                                .release = release_loaded};
+  const char *why = NULL;
+  err = llm_local_load(&lc, &why);
+  if (err) {
+    sayf(ft, "LOAD-MODEL: %s: %s (%s)\n", path, why ? why : "refused", mn_strerror(err));
+    kfree(buf);
+    buf = NULL;
+    err = 0;
+    goto out;
+  }
+  klog(LOG_INFO, "llm-local: model %s loaded from %s, %lu KiB", llm_local_model(), path,
+       (unsigned long)(size >> 10));
+  sayf(ft, "LOAD-MODEL: %s: model %s, %lu KiB read in %lu ms\n", path, llm_local_model(),
+       (unsigned long)(size >> 10), (unsigned long)((t1 - t0) / 1000000));
+out:
+  if (err) {
+    sayf(ft, "LOAD-MODEL: %s: %s\n", path, mn_strerror(err));
+    kfree(buf);
+  }
+  kfree(q);
+  kfree(r);
+  svc_disconnect(&c);
+}
+
+int llm_word_load_model(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  struct forth_task *ft = forth_host_ctx(vm);
+  forth_cell u, addr;
+  if (forth_depth(vm) < 2) return -4;
+  forth_pop(vm, &u);
+  forth_pop(vm, &addr);
+  if (u < 0) return -24;
+  const char *p = forth_mem(vm, addr, (size_t)u);
+  if (!p && u) return -9;
+  char path[FILES_PATH_MAX];
+  size_t o = 0;
+  if (!u || p[0] != '/') path[o++] = '/';
+  if ((size_t)u + o >= sizeof path) {
+    say(ft, "\nLOAD-MODEL: path too long\n");
+    return 0;
+  }
+  memcpy(path + o, p, (size_t)u);
+  path[o + (size_t)u] = 0;
+  say(ft, "\n");
+  load_model(ft, path);
+  return 0;
 }

@@ -42,6 +42,54 @@ put_key(struct llm_buf *b, const char *k)
   llm_buf_put(b, "\":", 2);
 }
 
+/* A tool call by the assistant and its result, in the API's shape. */
+static int
+put_tool_turn(enum llm_api api, const struct llm_tool_turn *t, struct llm_buf *out)
+{
+  const char *id = t->id ? t->id : "";
+  const char *args = t->args && *t->args ? t->args : "{}";
+  if (!t->name || (t->len && !t->text) || (t->result_len && !t->result))
+    return MN_EINVAL;
+  const char *res = t->result ? t->result : "";
+  if (api == LLM_API_OPENAI) {
+    llm_buf_puts(out, "{\"role\":\"assistant\",\"content\":");
+    if (t->len)
+      put_str(out, t->text, t->len);
+    else
+      llm_buf_puts(out, "null");
+    llm_buf_puts(out, ",\"tool_calls\":[{\"id\":");
+    put_str(out, id, strlen(id));
+    llm_buf_puts(out, ",\"type\":\"function\",\"function\":{\"name\":");
+    put_str(out, t->name, strlen(t->name));
+    llm_buf_puts(out, ",\"arguments\":");
+    put_str(out, args, strlen(args));
+    llm_buf_puts(out, "}}]},{\"role\":\"tool\",\"tool_call_id\":");
+    put_str(out, id, strlen(id));
+    llm_buf_puts(out, ",\"content\":");
+    put_str(out, res, t->result_len);
+    llm_buf_puts(out, "}");
+    return 0;
+  }
+  llm_buf_puts(out, "{\"role\":\"assistant\",\"content\":[");
+  if (t->len) {
+    llm_buf_puts(out, "{\"type\":\"text\",\"text\":");
+    put_str(out, t->text, t->len);
+    llm_buf_puts(out, "},");
+  }
+  llm_buf_puts(out, "{\"type\":\"tool_use\",\"id\":");
+  put_str(out, id, strlen(id));
+  llm_buf_puts(out, ",\"name\":");
+  put_str(out, t->name, strlen(t->name));
+  llm_buf_puts(out, ",\"input\":");
+  llm_buf_puts(out, args); /* an object: the caller checked */
+  llm_buf_puts(out, "}]},{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":");
+  put_str(out, id, strlen(id));
+  llm_buf_puts(out, ",\"content\":");
+  put_str(out, res, t->result_len);
+  llm_buf_puts(out, "}]}");
+  return 0;
+}
+
 int
 llm_build_request(enum llm_api api, const struct llm_chat_req *r, struct llm_buf *out)
 {
@@ -127,6 +175,14 @@ llm_build_request(enum llm_api api, const struct llm_chat_req *r, struct llm_buf
     put_str(out, m->text ? m->text : "", m->len);
     llm_buf_puts(out, "}");
   }
+  for (size_t i = 0; i < r->n_turns; i++) {
+    if (!first)
+      llm_buf_puts(out, ",");
+    first = 0;
+    int rc = put_tool_turn(api, &r->turns[i], out);
+    if (rc)
+      return rc;
+  }
   llm_buf_puts(out, "]}");
   return out->err ? out->err : MN_OK;
 }
@@ -159,7 +215,7 @@ jcopy(const struct llm_jdoc *d, int i, char *dst, size_t cap)
 /* Fills type and message from {"error":{"type","message"}} or
  * {"error":"text"} or {"message":...}; 1 if anything was found. */
 static int
-error_fields(const struct llm_jdoc *d, int root, struct llm_error *e)
+error_fields(const struct llm_jdoc *d, int root, struct llm_api_error *e)
 {
   int er = llm_jget(d, root, "error");
   if (llm_jtype(d, er) == LLM_J_STRING) {
@@ -179,7 +235,7 @@ error_fields(const struct llm_jdoc *d, int root, struct llm_error *e)
 }
 
 static void
-kind_from_type(struct llm_error *e)
+kind_from_type(struct llm_api_error *e)
 {
   if (!strcmp(e->type, "overloaded_error")) e->kind = LLM_ERR_OVERLOADED;
   else if (!strcmp(e->type, "rate_limit_error")) e->kind = LLM_ERR_RATE_LIMIT;
@@ -200,7 +256,7 @@ static const int kind_code[] = {
 
 void
 llm_decode_error(int status, const char *retry_after, const char *body, size_t len,
-                 struct llm_error *e)
+                 struct llm_api_error *e)
 {
   int tok[128 * 4];
   memset(e, 0, sizeof *e);
@@ -643,4 +699,22 @@ llm_decode_models(const char *body, size_t len, int *tokmem, int ntok, llm_model
     count++;
   }
   return count;
+}
+
+int
+llm_json_get_string(const char *args, size_t len, const char *key, int *tokmem, int ntok,
+                    struct llm_buf *out)
+{
+  int n = llm_jparse(args, len, tokmem, ntok);
+  if (n == MN_ENOSPC)
+    return MN_ENOSPC;
+  if (n <= 0)
+    return MN_EDECODE;
+  struct llm_jdoc d = { args, tokmem, n };
+  if (llm_jtype(&d, 0) != LLM_J_OBJECT || llm_jskip(&d, 0) != n)
+    return MN_EDECODE;
+  int v = llm_jget(&d, 0, key);
+  if (v < 0 || llm_jtype(&d, v) != LLM_J_STRING)
+    return MN_ENOENT;
+  return llm_jstr(&d, v, out);
 }

@@ -27,7 +27,7 @@ $(foreach s,$(LWIP_SRCS),$(eval CFLAGS_$(s) := $(LWIP_CFLAGS)))
 $(eval $(call LIBRARY,lwip,$(LWIP_SRCS)))
 
 # The network service and its client calls (libnet; needs lwip, kernel).
-NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c net/svcstart.c
+NET_SRCS := net/net.c net/client.c net/lwip_port.c net/words.c net/svcstart.c net/rxcheck.c
 $(foreach s,$(NET_SRCS),$(eval CFLAGS_$(s) := $(LWIP_INC)))
 $(call objs,$(NET_SRCS)): $(LWIP_STAMP)
 $(eval $(call LIBRARY,net,$(NET_SRCS)))
@@ -38,6 +38,8 @@ NET_TEST_LIBS := net lwip net forthsvc forth services kernel plathosted kernel m
                  sermux_frame postcard cobs mnerr
 $(eval $(call TEST,net_test,test/net_test.c,$(NET_TEST_LIBS)))
 LDLIBS_net_test += -lslirp
+# A NIC played by the test: malformed DHCP, connect timeout, link down/up.
+$(eval $(call TEST,net_fake_test,test/net_fake_test.c,$(NET_TEST_LIBS)))
 endif
 
 # Random Ethernet frames into the stack (libFuzzer; brief in make test).
@@ -48,6 +50,8 @@ FUZZ_SCRIPTS += test/net_fuzz.sh
 
 # The Forth words over --net slirp, against the test's own servers.
 TEST_SCRIPTS += test/net_words_e2e.py
+# --net tap:NAME in a network namespace of its own (root; skips otherwise).
+TEST_SCRIPTS += test/net_tap_e2e.py
 
 ifeq ($(HOSTED),yes)
 $(eval $(call BENCH,net_bench,bench/net_bench.c,$(NET_TEST_LIBS)))

@@ -79,6 +79,7 @@ static struct {
   struct netif nif;
   uint32_t link_seen;
   uint64_t bad_frames, tx_dropped_here;
+  uint64_t dhcp_malformed, dns_malformed;
   /* lwIP objects */
   struct raw_pcb *icmp;
   uint16_t ping_seq;
@@ -814,6 +815,8 @@ fill_info(struct net_ifinfo *f)
   f->tx_dropped = k->tx_dropped + N.tx_dropped_here;
   f->tx_errors = k->tx_errors;
   f->bad_frames = N.bad_frames;
+  f->dhcp_malformed = N.dhcp_malformed;
+  f->dns_malformed = N.dns_malformed;
   for (struct net_conn *c = N.conns; c; c = c->next)
     f->tcp_open += c->pcb != NULL;
   for (struct net_listener *l = N.listeners; l; l = l->next)
@@ -962,6 +965,14 @@ take_frames(void)
       if (used + NETDEV_REC_HDR + flen > len || flen > NETDEV_FRAME_MAX) {
         N.bad_frames++;          /* not a record: drop what is left */
         used = len;
+        break;
+      }
+      switch (net_rx_check(g + used + NETDEV_REC_HDR, flen, net_dns_port)) {
+      case NET_RX_BAD_DHCP:
+        N.dhcp_malformed++;
+        break;
+      case NET_RX_BAD_DNS:
+        N.dns_malformed++;
         break;
       }
       struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)flen, PBUF_POOL);

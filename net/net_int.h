@@ -30,6 +30,10 @@ struct net_udp {
   uint64_t dropped;
 };
 
+/* What net_rx_check (rxcheck.c) found in a received frame. */
+enum { NET_RX_OTHER, NET_RX_BAD_DHCP, NET_RX_BAD_DNS };
+int net_rx_check(const uint8_t *frame, size_t len, uint16_t dns_port);
+
 /* Wakes the service's task (a ring of a connection changed). */
 void net_kick_service(void);
 

@@ -8,6 +8,10 @@
 #include "mneme/net.h"
 
 int net_words_install(void);   /* words.c */
+/* The http service and its words (http/service.c, http/words.c): HTTP
+ * and HTTPS need the network, so they start with it. */
+int http_start(void);
+int http_words_install(void);
 
 
 /* The svcstart hook: [services.net] settings -> net_start. */
@@ -27,5 +31,9 @@ net_svcstart(const struct mn_config_service *s, void *arg)
   int err = net_start(&c);
   if (!err)
     err = net_words_install();
+  if (!err)
+    err = http_start();
+  if (!err)
+    err = http_words_install();
   return err;
 }

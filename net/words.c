@@ -11,11 +11,15 @@
  *   TCP-WRITE ( c-addr u handle -- )      send all (waits for room)
  *   TCP-READ ( c-addr u handle -- n )     1..u bytes; 0 at the end
  *   TCP-CLOSE ( handle -- )
+ *   TCP-LISTEN ( port -- listener )       accept connections on a port
+ *   TCP-ACCEPT ( listener -- handle )     the next connection (waits)
+ *   TCP-UNLISTEN ( listener -- )
  *
  * Errors THROW FT_E_MN(err), whose text is mn_strerror's ("connection
  * refused", "name not found", ...). Waiting words wait without holding
  * the CPU: TCP-READ returns FORTH_WAIT on the connection's rx ring, the
- * others wait in the network service's calls.
+ * others wait in the network service's calls (TCP-ACCEPT in slices of
+ * ACCEPT_SLICE, so a Ctrl-C between them interrupts it).
  */
 #include <stdarg.h>
 #include <string.h>
@@ -30,9 +34,12 @@
 #define PING_TIMEOUT MN_SEC(2)
 #define RESOLVE_TIMEOUT MN_SEC(5)
 #define WRITE_TIMEOUT MN_SEC(30)
+#define ACCEPT_SLICE MN_MSEC(200)
 #define MAX_HANDLES 64
+#define MAX_LISTENERS 8
 
 static struct net_conn *handles[MAX_HANDLES];
+static struct net_listener *listeners[MAX_LISTENERS];
 
 static void
 say(forth_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -184,6 +191,10 @@ w_netstat(forth_vm *vm, void *ctx)
     kfree(rows);
     return FT_E_MN(err);
   }
+  struct net_ifinfo f;
+  if (!net_info(&f) && f.present)
+    say(vm, "malformed replies: dhcp %llu, dns %llu\n", (unsigned long long)f.dhcp_malformed,
+        (unsigned long long)f.dns_malformed);
   say(vm, "%-21s %-21s %-11s %8s %8s %10s %10s\n", "local", "remote", "state", "rx-q",
       "tx-q", "rx", "tx");
   for (size_t i = 0; i < n && i < MAX; i++) {
@@ -309,6 +320,89 @@ w_tcp_close(forth_vm *vm, void *ctx)
   return 0;
 }
 
+static int
+w_tcp_listen(forth_vm *vm, void *ctx)
+{
+  (void)ctx;
+  forth_cell port;
+  if (forth_depth(vm) < 1)
+    return -4;
+  forth_peek(vm, 0, &port);
+  if (port < 1 || port > 65535)
+    return -24;
+  int slot = 0;
+  while (slot < MAX_LISTENERS && listeners[slot])
+    slot++;
+  if (slot == MAX_LISTENERS)
+    return FT_E_MN(MN_ENOSPC);
+  struct net_listener *l;
+  int err = net_tcp_listen((uint16_t)port, &l);
+  if (err)
+    return FT_E_MN(err);
+  listeners[slot] = l;
+  drop(vm, 1);
+  return forth_push(vm, slot + 1);
+}
+
+static struct net_listener *
+listener_of(forth_cell h)
+{
+  return h >= 1 && h <= MAX_LISTENERS ? listeners[h - 1] : NULL;
+}
+
+/* Waits in the service for ACCEPT_SLICE, then lets the shell look for a
+ * Ctrl-C and runs again (the wait queue below is never woken: its
+ * deadline, now, only hands control back). */
+static int
+w_tcp_accept(forth_vm *vm, void *ctx)
+{
+  (void)ctx;
+  static struct waitq again = WAITQ_INIT(again);
+  struct forth_task *ft = forth_host_ctx(vm);
+  forth_cell h;
+  if (forth_depth(vm) < 1)
+    return -4;
+  forth_peek(vm, 0, &h);
+  struct net_listener *l = listener_of(h);
+  if (!l)
+    return FT_E_MN(MN_EINVAL);
+  int slot = 0;
+  while (slot < MAX_HANDLES && handles[slot])
+    slot++;
+  if (slot == MAX_HANDLES)
+    return FT_E_MN(MN_ENOSPC);
+  struct net_conn *c;
+  int err = net_tcp_accept(l, ACCEPT_SLICE, &c);
+  if (err == MN_ETIMEDOUT) {
+    ft->wq = &again;
+    ft->wseq = waitq_seq(&again);
+    ft->wdeadline = ktime_now();
+    return FORTH_WAIT;
+  }
+  if (err)
+    return FT_E_MN(err);
+  handles[slot] = c;
+  drop(vm, 1);
+  return forth_push(vm, slot + 1);
+}
+
+static int
+w_tcp_unlisten(forth_vm *vm, void *ctx)
+{
+  (void)ctx;
+  forth_cell h;
+  if (forth_depth(vm) < 1)
+    return -4;
+  forth_peek(vm, 0, &h);
+  struct net_listener *l = listener_of(h);
+  if (!l)
+    return FT_E_MN(MN_EINVAL);
+  listeners[h - 1] = NULL;
+  drop(vm, 1);
+  net_listener_close(l);
+  return 0;
+}
+
 /* STATUS's lines: the interface's counters and TCP connection counts. */
 static void
 status_lines(struct forth_task *ft)
@@ -337,6 +431,8 @@ static const struct forth_task_word words[] = {
   { "NET", w_net }, { "PING", w_ping }, { "RESOLVE", w_resolve },
   { "NETSTAT", w_netstat }, { "TCP-OPEN", w_tcp_open }, { "TCP-WRITE", w_tcp_write },
   { "TCP-READ", w_tcp_read }, { "TCP-CLOSE", w_tcp_close },
+  { "TCP-LISTEN", w_tcp_listen }, { "TCP-ACCEPT", w_tcp_accept },
+  { "TCP-UNLISTEN", w_tcp_unlisten },
 };
 
 int net_words_install(void);

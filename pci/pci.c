@@ -264,7 +264,7 @@ static int setup_msix(struct pci_dev *d, unsigned vectors, pci_irq_fn fn, void *
   if (!va || off + 16ull * n > d->bar[tbl & 7].size) return MN_ENOTSUP;
   uint64_t addr;
   uint32_t data;
-  int id = plat_msi_alloc(fn, arg, &addr, &data);
+  int id = plat_msi_alloc(d, fn, arg, &addr, &data);
   if (id < 0) return id;
   pci_cfg_write16(d, CFG_COMMAND, pci_cfg_read16(d, CFG_COMMAND) | CMD_INTX_OFF);
   pci_cfg_write16(d, cap + 2, ctrl | 0xc000); /* enabled, all masked */
@@ -286,7 +286,7 @@ static int setup_msi(struct pci_dev *d, pci_irq_fn fn, void *arg) {
   uint16_t ctrl = pci_cfg_read16(d, cap + 2);
   uint64_t addr;
   uint32_t data;
-  int id = plat_msi_alloc(fn, arg, &addr, &data);
+  int id = plat_msi_alloc(d, fn, arg, &addr, &data);
   if (id < 0) return id;
   int is64 = (ctrl & 0x80) != 0;
   if (!is64 && (addr >> 32)) return MN_ENOTSUP;

@@ -127,10 +127,12 @@ report(const struct volume *v, const struct fat_report *r)
   klog(LOG_INFO, "files: /%s: FAT%d, %llu KiB free of %llu KiB%s", v->name, v->fat->type,
        (unsigned long long)(fr >> 10), (unsigned long long)(tot >> 10),
        r->was_dirty ? ", was not cleanly unmounted" : "");
-  if (r->lost_freed || r->chains_trimmed || r->mirror_fixed || r->orphans_fixed)
+  if (r->lost_freed || r->chains_trimmed || r->mirror_fixed || r->orphans_fixed ||
+      r->renames_finished || r->renames_undone)
     klog(LOG_WARN, "files: /%s repaired: %u lost clusters freed, %u chains trimmed, "
-         "%u FAT copy sectors rewritten, %u orphan long names removed", v->name,
-         r->lost_freed, r->chains_trimmed, r->mirror_fixed, r->orphans_fixed);
+         "%u FAT copy sectors rewritten, %u orphan long names removed, %u cut renames "
+         "finished, %u undone", v->name, r->lost_freed, r->chains_trimmed, r->mirror_fixed,
+         r->orphans_fixed, r->renames_finished, r->renames_undone);
   if (r->cross_linked || r->bad_chains || r->bad_sizes || r->bad_names || r->dir_loops ||
       r->too_deep || r->lost_found)
     klog(LOG_WARN, "files: /%s has problems left: %u cross-linked, %u bad chains, "

@@ -533,6 +533,55 @@ forth_files_close(void *ctx, int handle)
   handle_call(FILES_CLOSE, handle, 0, NULL, 0, NULL);
 }
 
+/* Block n of the blocks file `name`: one open, seek, read or write, close. */
+static int
+files_block(void *ctx, const char *name, size_t len, int write, uint64_t n, void *buf)
+{
+  (void)ctx;
+  if (n >= 0xFFFFFFFFu / 1024)
+    return MN_ERANGE;
+  uint32_t at = (uint32_t)n * 1024;
+  int err;
+  struct call *k = call_new(FILES_OPEN, &err);
+  if (!k)
+    return err;
+  err = set_path(k->q.path, name, len);
+  k->q.flags = write ? FAT_READ | FAT_WRITE | FAT_CREATE : FAT_READ;
+  if (!err)
+    err = call_do(k);
+  if (err == MN_ENOENT && !write) {  /* no blocks file yet: all spaces */
+    call_free(k);
+    memset(buf, ' ', 1024);
+    return 0;
+  }
+  if (err) {
+    call_free(k);
+    return err;
+  }
+  uint32_t h = k->r.handle;
+  call_free(k);
+  struct files_resp r;
+  err = handle_call(FILES_FSTAT, h, 0, NULL, 0, &r);
+  if (!err && write && r.size < at)  /* grow the file up to the block */
+    err = handle_call(FILES_TRUNCATE, h, at, NULL, 0, NULL);
+  if (!err)
+    err = handle_call(FILES_SEEK, h, at, NULL, 0, NULL);
+  uint32_t got = 0;
+  while (!err && got < 1024) {
+    err = handle_call(write ? FILES_WRITE : FILES_READ, h, 0, (char *)buf + got,
+                      1024 - got, &r);
+    if (err || (!write && r.value == 0))
+      break;
+    got += write ? 1024 - got : (uint32_t)r.value;
+  }
+  if (!err && !write && got < 1024)
+    memset((char *)buf + got, ' ', 1024 - got);
+  int e2 = handle_call(FILES_CLOSE, h, 0, NULL, 0, NULL);
+  return err ? err : e2;
+}
+
+const struct forth_files forth_files_ops = { .block = files_block };
+
 int
 forth_files_install(struct forth_task *ft)
 {

@@ -31,6 +31,7 @@
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/wallclock.h"
 
 #define POLL_NS MN_MSEC(50)
 
@@ -93,6 +94,17 @@ ft_now_ms(void *ctx)
 {
   (void)ctx;
   return ktime_now() / 1000000u;
+}
+
+/* TIME&DATE's clock: the time service (UTC; an unset clock still says
+ * what it reads). */
+static int64_t
+ft_epoch_s(void *ctx)
+{
+  (void)ctx;
+  int64_t t = 0;
+  wallclock_now(&t);
+  return t;
 }
 
 /* Drops pending input and makes the VM throw -28. */
@@ -293,9 +305,11 @@ host_of(struct forth_task *ft, struct forth_host *h)
   h->key = ft_key;
   h->key_ready = ft_key_ready;
   h->now_ms = ft_now_ms;
+  h->epoch_s = ft_epoch_s;
   h->open = forth_files_open;
   h->read = forth_files_read;
   h->close = forth_files_close;
+  h->files = &forth_files_ops;
 }
 
 /* ---- life cycle ------------------------------------------------------------- */
@@ -381,10 +395,42 @@ wait_event(struct forth_task *ft)
   }
 }
 
+static void finish(struct forth_task *ft);
+static void free_record(struct forth_task *ft);
+static void drop_children(struct forth_task *ft);
+
+/* A CPU fault in the VM's task (task_fault_end, on a fresh stack): the
+ * VM ends here. A child's joiner gets FT_E_FAULT; a shell session ends
+ * (its console starts a new one on the next input). */
+static int
+ft_on_fault(struct task *t)
+{
+  struct forth_task *ft = t->user;
+  static const char msg[] = "\r\n*** CPU fault: this VM ends (its joiner sees THROW -304)\r\n";
+  forth_task_out(ft, msg, sizeof msg - 1);
+  flush(ft, 1);
+  ft->running = 0;
+  ft->state = FT_DONE;
+  ft->exit_code = FT_E_FAULT;
+  if (ft->flags & FT_SHELL) {
+    struct lineedit *ed = ft->ed;
+    forth_task_destroy(ft);
+    kfree(ed);
+    return 0;
+  }
+  drop_children(ft);
+  finish(ft);
+  if (ft->orphan)
+    free_record(ft);
+  return FT_E_FAULT;
+}
+
 int
 forth_task_run(struct forth_task *ft)
 {
   ft->task = task_current();
+  ft->task->user = ft;
+  ft->task->on_fault = ft_on_fault;
   while (!ft->killed) {
     pump(ft);
     ft->wq = NULL;
@@ -530,4 +576,44 @@ forth_task_spawn_child(struct forth_task *p, forth_cell xt, uint32_t *id)
   }
   *id = c->id;
   return 0;
+}
+
+int
+forth_task_read_line(struct forth_task *ft, char *buf, size_t cap)
+{
+  for (;;) {
+    if (ft->killed || ft->discard)
+      return MN_ECANCELED;
+    if (ft->line_pos < ft->line_len) {
+      size_t n = 0;
+      while (ft->line_pos < ft->line_len && n + 1 < cap) {
+        char c = ft->line[ft->line_pos++];
+        buf[n++] = c;
+        if (c == '\n')
+          break;
+      }
+      return (int)n;
+    }
+    const uint8_t *p;
+    size_t len;
+    if (ft->ed && ft->in && !ft->in_eof && !bbq_read(ft->in, &p, &len)) {
+      const uint8_t *c = memchr(p, 3, len);
+      bbq_release(ft->in, c ? (size_t)(c - p) + 1 : 0);
+      if (c) {
+        lineedit_cancel(ft->ed); /* Ctrl-C: the line typed so far */
+        return MN_ECANCELED;
+      }
+    }
+    pump(ft);
+    if (ft->discard)
+      return MN_ECANCELED; /* Ctrl-C without an editor */
+    if (ft->line_pos < ft->line_len)
+      continue;
+    if (!ft->in || ft->in_eof)
+      return MN_ECLOSED;
+    flush(ft, 1);
+    if (bbq_used(ft->in))
+      continue; /* the editor holds no line yet: more bytes to feed */
+    waitq_wait_seq(&ft->in->readable, ft->in_seq, ktime_now() + MN_SEC(1));
+  }
 }

@@ -537,7 +537,7 @@ forth_words_install(struct forth_task *ft)
   for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
     if (forth_define(ft->vm, words[i].name, words[i].fn, NULL))
       return MN_ENOMEM;
-  if (forth_files_install(ft))
+  if (forth_files_install(ft) || forth_clock_install(ft))
     return MN_ENOMEM;
   for (size_t i = 0; i < plat_nwords; i++)
     if (forth_define(ft->vm, plat_words[i].name, plat_words[i].fn, NULL))

@@ -371,12 +371,49 @@ workload(struct fat_vol *v)
   write_file(v, "/new file with a long name.bin", 2, 20000, 1700);
   assert_int_equal(fat_mkdir(v, "/d"), 0);
   write_file(v, "/d/c.txt", 3, 700, 700);
+  write_file(v, "/d/stay.txt", 4, 1500, 1500);
+  assert_int_equal(fat_mkdir(v, "/e"), 0);
+  /* renames: a file out of its directory, the directory into another
+   * (its .. follows), both back */
+  assert_int_equal(fat_rename(v, "/d/c.txt", "/c renamed.txt"), 0);
+  assert_int_equal(fat_rename(v, "/d", "/e/d moved"), 0);
+  assert_int_equal(fat_rename(v, "/e/d moved", "/d"), 0);
+  assert_int_equal(fat_rename(v, "/c renamed.txt", "/d/c.txt"), 0);
   assert_int_equal(fat_open(v, "/keep.txt", FAT_WRITE | FAT_READ, &f), 0);
   assert_int_equal(fat_truncate(&f, 100), 0);
   fat_close(&f);
   assert_int_equal(fat_unlink(v, "/new file with a long name.bin"), 0);
   assert_int_equal(fat_unlink(v, "/d/c.txt"), 0);
+  assert_int_equal(fat_unlink(v, "/d/stay.txt"), 0);
   assert_int_equal(fat_unlink(v, "/d"), 0);
+  assert_int_equal(fat_unlink(v, "/e"), 0);
+}
+
+/* After a crash during the renames: c.txt under one name at most, with
+ * its bytes; the directory in one place at most, its .. right. */
+static void
+renames_ok(struct fat_vol *v, size_t p, size_t nlog)
+{
+  static const char *const names[] = { "/d/c.txt", "/c renamed.txt", "/e/d moved/c.txt" };
+  struct fat_stat st;
+  int n = 0;
+  for (int i = 0; i < 3; i++)
+    if (fat_stat(v, names[i], &st) == 0) {
+      n++;
+      if (!file_is(v, names[i], 3, -1, NULL))
+        fail_msg("crash point %zu/%zu: %s holds wrong bytes", p, nlog, names[i]);
+    }
+  if (n > 1)
+    fail_msg("crash point %zu/%zu: c.txt under %d names", p, nlog, n);
+  int at_d = fat_stat(v, "/d", &st) == 0, at_e = fat_stat(v, "/e/d moved", &st) == 0;
+  if (at_d && at_e)
+    fail_msg("crash point %zu/%zu: the directory in two places", p, nlog);
+  uint32_t size;
+  if (at_d && fat_stat(v, "/d/stay.txt", &st) == 0 &&
+      !file_is(v, "/d/../d/stay.txt", 4, -1, &size))
+    fail_msg("crash point %zu/%zu: /d/.. or stay.txt wrong", p, nlog);
+  if (at_e && !file_is(v, "/e/d moved/../d moved/stay.txt", 4, 1500, &size))
+    fail_msg("crash point %zu/%zu: /e/d moved/.. or stay.txt wrong", p, nlog);
 }
 
 static void
@@ -416,13 +453,13 @@ crash(int type)
     if (fat_stat(v, "/new file with a long name.bin", &st) == 0 &&
         !file_is(v, "/new file with a long name.bin", 2, -1, NULL))
       fail_msg("crash point %zu/%zu: the new file holds wrong bytes", p, nlog);
-    if (fat_stat(v, "/d/c.txt", &st) == 0 && !file_is(v, "/d/c.txt", 3, -1, NULL))
-      fail_msg("crash point %zu/%zu: d/c.txt holds wrong bytes", p, nlog);
+    renames_ok(v, p, nlog);
     assert_int_equal(fat_unmount(v), 0);
     /* after the repairs, a second mount finds nothing at all */
     assert_int_equal(fat_mount(v, &cd, &r), 0);
     no_problems(&r);
-    if (r.lost_freed || r.chains_trimmed || r.mirror_fixed || r.orphans_fixed || r.was_dirty)
+    if (r.lost_freed || r.chains_trimmed || r.mirror_fixed || r.orphans_fixed || r.was_dirty ||
+        r.renames_finished || r.renames_undone)
       fail_msg("crash point %zu/%zu: repairs left work for a second mount", p, nlog);
   }
   free(c.img);

@@ -239,6 +239,19 @@ def main():
             tap("not empty" in out, "RM of a full directory: refused", out)
             out = s.run('S" /disk1/new dir/renamed.txt" RM S" /disk1/new dir" RM S" /disk1" LS')
             tap("new dir" not in out and "kid.txt" in out, "RM a file and an empty directory", out)
+            out = s.run('VARIABLE RUNS 0 RUNS ! S" /disk1/req.fs" W/O CREATE-FILE . FD !\n'
+                        'S" 1 RUNS +! : TWICE 2 * ;" FD @ WRITE-LINE . FD @ CLOSE-FILE .\n'
+                        'S" /disk1/req.fs" R/O OPEN-FILE . INCLUDE-FILE 21 TWICE . RUNS ?\n'
+                        'S" /disk1/req.fs" REQUIRED REQUIRE /disk1/req.fs RUNS ?\n'
+                        'S" /disk1/req.fs" INCLUDED RUNS ?')
+            tap(" ".join(out.replace("ok", "").split()) == "0 0 0 0 42 1 2 3",
+                "INCLUDE-FILE; REQUIRED then REQUIRE include a name once; INCLUDED again", out)
+            out = s.run('S" /disk1/blocks.fb" OPEN-BLOCKS 1 BLOCK C@ .\n'
+                        ': PUT ( a u n -- ) BLOCK DUP 1024 BLANK SWAP MOVE UPDATE ;\n'
+                        'S" 6 7 * . BLK @ . \\ not this: 99 ." 3 PUT FLUSH EMPTY-BUFFERS 3 LOAD\n'
+                        'S" /disk1/blocks.fb" R/O OPEN-FILE . DUP FILE-SIZE . . . CLOSE-FILE .')
+            tap(" ".join(out.replace("ok", "").split()) == "32 42 3 0 0 0 4096 0",
+                "Block on the files service: BLOCK UPDATE FLUSH LOAD in /disk1/blocks.fb", out)
             out = s.run("DF")
             tap("/boot" in out and "FAT32" in out and "/disk1" in out and "FAT16" in out, "DF", out)
             out = s.run('S" /boot/saved.txt" W/O CREATE-FILE DROP FD ! S" saved by mneme" FD @ WRITE-LINE .\n'

@@ -5,7 +5,9 @@
  * library called directly); conversations reuse their KV cache; cancel by
  * closing the ring; old turns dropped when the context is full; prompts
  * that cannot fit, too many conversations, no memory and bad requests get
- * their error codes.
+ * their error codes; llm_local_load refuses while a conversation is open,
+ * keeps the old model when the new one is bad, and replaces it (calling
+ * the old one's release hook) otherwise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -373,6 +375,72 @@ test_limits_and_bad_requests(void **state)
   svc_disconnect(&client);
 }
 
+static int releases;
+static const void *released;
+
+static void
+count_release(const void *p, size_t n)
+{
+  (void)n;
+  releases++;
+  released = p;
+}
+
+static void
+test_load_replaces(void **state)
+{
+  (void)state;
+  start(256, 4, 0);
+  connect_llm();
+  struct llm_request q;
+  struct llm_message m;
+  struct result res;
+  raw_request(&q, &m, "Once upon a time", 12);
+  llm_sampling_greedy(&q.sampling);
+  call(&q, 256, 0, &res);
+  assert_int_equal(res.status, 0);
+  char before[4096];
+  memcpy(before, res.text, res.len + 1);
+  memset(&q, 0, sizeof q);
+  q.op = LLM_OP_OPEN;
+  call(&q, 16, 0, &res);
+  assert_int_equal(res.status, 0);
+  uint32_t conv = res.r.conv;
+  struct llm_local_config c = { .gguf = model.addr, .gguf_size = model.size,
+                                .file_name = "again.gguf", .release = count_release };
+  const char *why = NULL;
+  releases = 0;
+  assert_int_equal(llm_local_load(&c, &why), MN_EBUSY);
+  assert_non_null(strstr(why, "conversations are open"));
+  memset(&q, 0, sizeof q);
+  q.op = LLM_OP_CLOSE;
+  q.conv = conv;
+  call(&q, 16, 0, &res);
+  assert_int_equal(res.status, 0);
+  /* not a model: refused, the old one still serves */
+  static const uint8_t junk[64] = "GGUF\3\0\0\0";
+  struct llm_local_config bad = { .gguf = junk, .gguf_size = sizeof junk, .release = count_release };
+  assert_true(llm_local_load(&bad, &why) < 0);
+  assert_non_null(why);
+  raw_request(&q, &m, "Once upon a time", 12);
+  llm_sampling_greedy(&q.sampling);
+  call(&q, 256, 0, &res);
+  assert_int_equal(res.status, 0);
+  assert_string_equal(res.text, before);
+  /* replaced: start()'s model had no release hook; the next one's runs */
+  assert_int_equal(llm_local_load(&c, &why), 0);
+  assert_int_equal(releases, 0);
+  struct llm_local_config c2 = c;
+  c2.release = NULL;
+  assert_int_equal(llm_local_load(&c2, &why), 0);
+  assert_int_equal(releases, 1);
+  assert_ptr_equal(released, model.addr);
+  call(&q, 256, 0, &res);
+  assert_int_equal(res.status, 0);
+  assert_string_equal(res.text, before);
+  svc_disconnect(&client);
+}
+
 int
 main(void)
 {
@@ -383,6 +451,7 @@ main(void)
     cmocka_unit_test(test_cancel),
     cmocka_unit_test(test_context_full),
     cmocka_unit_test(test_limits_and_bad_requests),
+    cmocka_unit_test(test_load_replaces),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,10 +63,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct llm_buf out;
   llm_buf_init(&out, mem, sizeof mem);
   llm_decode_response(api, p, n, &st, &out);
-  struct llm_error e;
+  struct llm_api_error e;
   llm_decode_error(429, (data[0] & 2) ? "12" : NULL, p, n, &e);
   static int tok[256 * 4];
   llm_decode_models(p, n, tok, 256, NULL, NULL);
+  llm_buf_init(&out, mem, sizeof mem);
+  llm_json_get_string(p, n, "code", tok, 256, &out); /* a tool call's arguments */
   llm_buf_init(&out, mem, sizeof mem);
   llm_json_unescape(p, n, &out);
   llm_buf_init(&out, mem, sizeof mem);

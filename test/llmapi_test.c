@@ -544,7 +544,7 @@ test_anthropic_response(void **state)
 static void
 test_http_errors(void **state)
 {
-  struct llm_error e;
+  struct llm_api_error e;
   const char *oa = "{\"error\":{\"message\":\"Incorrect API key provided: sk-...abcd.\","
                    "\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"invalid_api_key\"}}";
   llm_decode_error(401, NULL, oa, strlen(oa), &e);

@@ -363,7 +363,7 @@ static void test_answers_decode(void **st) {
   assert_int_equal(s->bad_events, 0);
   /* errors and models */
   n = llms_json_error(out, sizeof out, "bad \"thing\"", llms_error_type(400), "model", NULL);
-  struct llm_error e;
+  struct llm_api_error e;
   llm_decode_error(400, NULL, out, n, &e);
   assert_string_equal(e.message, "bad \"thing\"");
   assert_string_equal(e.type, "invalid_request_error");

@@ -16,7 +16,7 @@ if ! tools/fetch-source.sh lwip > "$log" 2>&1; then
   echo "not ok - fuzz net: lwIP could not be fetched (see $log)"; exit 1
 fi
 lwip=build/src/lwip-$(awk '$1 == "lwip" { print $2; exit }' tools/sources.lock)/src
-srcs="test/net_fuzz.c net/net.c net/client.c net/lwip_port.c
+srcs="test/net_fuzz.c net/net.c net/client.c net/lwip_port.c net/rxcheck.c
   kernel/bbq.c kernel/kchannel.c kernel/kernel.c kernel/kmem.c kernel/log.c kernel/oneshot.c
   kernel/registry.c kernel/task.c kernel/timer.c kernel/userspace.c kernel/waitq.c kernel/heap.c
   platform/hosted/plat.c platform/hosted/context.c platform/hosted/context_x86_64.S

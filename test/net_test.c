@@ -386,6 +386,12 @@ test_dns(void **state)
   /* and the resolver still works */
   assert_int_equal(net_resolve("again.ok.test", 13, MN_SEC(5), &ip), 0);
   assert_int_equal(ip, HOST_IP);
+  /* Every malformed answer was counted, and no good one (nor slirp's
+   * DHCP replies) was. */
+  struct net_ifinfo f;
+  assert_int_equal(net_info(&f), 0);
+  assert_int_equal(f.dns_malformed, atomic_load(&dns_garbage_sent));
+  assert_int_equal(f.dhcp_malformed, 0);
 }
 
 struct xfer {

@@ -5,7 +5,9 @@ server and a DNS server; slirp's host address 10.0.2.2 reaches them) and
 points mneme's DNS at its own server through [services.net]: no traffic
 leaves the machine. Drives the console shell (--serial none) over
 stdin/stdout and checks NET, PING, RESOLVE, TCP-OPEN/WRITE/READ/CLOSE,
-NETSTAT, errors as THROW codes with their text, and STATUS. TAP output."""
+NETSTAT, errors as THROW codes with their text, STATUS, and
+TCP-LISTEN/TCP-ACCEPT/TCP-UNLISTEN through a slirp host forward (the test
+connects into mneme). TAP output."""
 import os
 import re
 import socket
@@ -71,8 +73,9 @@ def dns_server(sock):
 
 
 class Shell:
-    def __init__(self, config):
-        self.p = subprocess.Popen([f"{O}/mneme", "--serial", "none", "--net", "slirp",
+    def __init__(self, config, fwd_port):
+        self.p = subprocess.Popen([f"{O}/mneme", "--serial", "none", "--net",
+                                   f"slirp,hostfwd={fwd_port}:8080",
                                    "--config", config],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
@@ -137,13 +140,17 @@ def main():
     closed.bind(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
     closed.close()
+    fwd = socket.socket()
+    fwd.bind(("127.0.0.1", 0))
+    fwd_port = fwd.getsockname()[1]
+    fwd.close()
 
     with open("config/hosted.toml") as f:
         base = f.read()
     cfg = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     cfg.write(base + f'\n[services.net]\ndhcp = true\ndns = ["10.0.2.2:{dns.getsockname()[1]}"]\n')
     cfg.close()
-    sh = Shell(cfg.name)
+    sh = Shell(cfg.name, fwd_port)
     try:
         # the lease: the log says when the address is there
         check(sh.expect(r"net: slirp0 address 10\.0\.2\.15 gateway 10\.0\.2\.2 \(dhcp\)")
@@ -164,9 +171,11 @@ def main():
         check(sh.cmd('S" hello, host" H TCP-WRITE') is not None, "TCP-WRITE")
         m = sh.cmd("PAD 100 H TCP-READ PAD SWAP TYPE CR", r"([^\r\n]*)\n ok\n")
         check(m is not None and m.group(1) == b"HELLO, HOST", "TCP-READ gets the echo")
-        m = sh.cmd("NETSTAT", r"(?s)(local.*?connections?)\n ok\n")
+        m = sh.cmd("NETSTAT", r"(?s)malformed replies: dhcp (\d+), dns (\d+)\n(local.*?connections?)\n ok\n")
         check(m is not None and re.search(rf"10\.0\.2\.2:{echo_port} +ESTABLISHED".encode(),
-                                          m.group(1)) is not None, "NETSTAT lists it")
+                                          m.group(3)) is not None, "NETSTAT lists it")
+        check(m is not None and m.group(1) == b"0" and m.group(2) == b"0",
+              "NETSTAT counts malformed DHCP and DNS replies (none from slirp and our server)")
         check(sh.cmd("H TCP-CLOSE") is not None, "TCP-CLOSE")
         m = sh.cmd(f'S" 10.0.2.2" {closed_port} TCP-OPEN', r"TCP-OPEN: ([^\r\n]*)\n")
         check(m is not None and m.group(1) == b"connection refused (THROW -1024)",
@@ -178,6 +187,38 @@ def main():
                    r"tcp (\d+) open, (\d+) listening, (\d+) since boot\n ok\n")
         check(m is not None and int(m.group(1)) > 0 and int(m.group(4)) >= 1,
               "STATUS shows the interface and TCP counts")
+        # the host connects into mneme through the forward 127.0.0.1:fwd_port -> 8080
+        check(sh.cmd("8080 TCP-LISTEN CONSTANT L") is not None, "TCP-LISTEN 8080")
+        m = sh.cmd("NETSTAT", r"(?s)(local.*?connections?)\n ok\n")
+        check(m is not None and re.search(rb"0\.0\.0\.0:8080 .*LISTEN", m.group(1)) is not None,
+              "NETSTAT lists the listener")
+        got = []
+
+        def client():
+            try:
+                with socket.create_connection(("127.0.0.1", fwd_port), timeout=TIMEOUT) as c:
+                    c.sendall(b"hello, mneme\n")
+                    data = b""
+                    while True:
+                        d = c.recv(4096)
+                        if not d:
+                            break
+                        data += d
+                    got.append(data)
+            except OSError as e:
+                got.append(repr(e).encode())
+        t = threading.Thread(target=client, daemon=True)
+        t.start()
+        m = sh.cmd("L TCP-ACCEPT CONSTANT C  PAD 100 C TCP-READ PAD SWAP TYPE",
+                   r"([^\r\n]*)\n ok\n")
+        check(m is not None and m.group(1) == b"hello, mneme",
+              f"TCP-ACCEPT takes the host's connection and reads its line ({m and m.group(1)!r})")
+        check(sh.cmd('S" hi host" C TCP-WRITE C TCP-CLOSE L TCP-UNLISTEN') is not None,
+              "TCP-WRITE, TCP-CLOSE, TCP-UNLISTEN")
+        t.join(TIMEOUT)
+        check(got == [b"hi host"], f"the host got the answer and the end of stream ({got!r})")
+        m = sh.cmd("L TCP-ACCEPT", r"TCP-ACCEPT: ([^\r\n]*)\n")
+        check(m is not None and b"THROW" in m.group(1), "TCP-ACCEPT on a closed listener THROWs")
         check(sh.cmd("1 2 + .", r"3  ok\n") is not None, "the shell still answers")
     finally:
         sh.close()

@@ -134,7 +134,9 @@ static int msi_allocs, intx_routes;
 static void *last_arg;
 static uint8_t intx_line;
 
-int plat_msi_alloc(pci_irq_fn fn, void *arg, uint64_t *addr, uint32_t *data) {
+int plat_msi_alloc(const struct pci_dev *d, pci_irq_fn fn, void *arg, uint64_t *addr,
+                   uint32_t *data) {
+  (void)d;
   msi_allocs++;
   last_arg = arg;
   *addr = 0xfee00000u;

@@ -43,7 +43,9 @@ uint32_t plat_pio_read(uint32_t port, unsigned width) { return 0xffffffffu; }
 void plat_pio_write(uint32_t port, unsigned width, uint32_t v) {}
 uint64_t plat_dma_addr(const void *p) { return (uint64_t)(uintptr_t)p; }
 void plat_io_barrier(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-int plat_msi_alloc(pci_irq_fn fn, void *arg, uint64_t *addr, uint32_t *data) {
+int plat_msi_alloc(const struct pci_dev *d, pci_irq_fn fn, void *arg, uint64_t *addr,
+                   uint32_t *data) {
+  (void)d;
   irq_fn = fn;
   irq_arg = arg;
   msi_allocs++;

@@ -56,10 +56,14 @@ ifeq ($(HOSTED),yes)
 endif
 
 ifeq ($(HOSTED),yes)
-  CFLAGS_test/tls_probe.c := $(BEARSSL_INC) $(HTTP_INC)
-  $(call objs,test/tls_probe.c): $(BEARSSL_STAMP) $(HTTPPARSER_STAMP)
-  $(eval $(call PROGRAM,tls_probe,test/tls_probe.c,tls bearssl http httpparser))
-  TEST_SCRIPTS += test/tls_local.sh
-  # BearSSL instrumented takes about 90 s to build: make fuzz only.
+  # The HTTP client over host sockets (tests, bench): http_probe URL.
+  CFLAGS_test/http_probe.c := $(HTTP_INC) $(BEARSSL_INC)
+  $(call objs,test/http_probe.c): $(HTTPPARSER_STAMP) $(BEARSSL_STAMP)
+  $(eval $(call PROGRAM,http_probe,test/http_probe.c,http tls bearssl httpparser mnerr))
+  TEST_SCRIPTS += test/tls_local.sh test/http_local.py
+  BENCH_SCRIPTS += bench/https.sh
+  # Brief in make test (the BearSSL files the client uses, instrumented
+  # once: about 40 s of CPU), longer in make fuzz.
+  TEST_SCRIPTS += test/tls_fuzz.sh
   FUZZ_SCRIPTS += test/tls_fuzz.sh
 endif

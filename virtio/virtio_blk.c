@@ -213,8 +213,14 @@ static int blk_probe(struct pci_dev *d) {
     return err;
   }
   virtio_driver_ok(&b->v);
-  struct uuid id = BLOCKDEV_UUID_N(nblks);
-  err = svc_register(&id, in->name, &type, NULL, SVC_ACCEPT_ALL, 16, &b->srv);
+  /* the first free disk number (an NVMe disk may have taken some) */
+  unsigned disk = 0;
+  for (; disk < BLOCKDEV_MAX_DISKS; disk++) {
+    struct uuid id = BLOCKDEV_UUID_N(disk);
+    err = svc_register(&id, in->name, &type, NULL, SVC_ACCEPT_ALL, 16, &b->srv);
+    if (err != MN_EEXIST) break;
+  }
+  if (disk == BLOCKDEV_MAX_DISKS) err = MN_ENOSPC;
   if (err) {
     virtio_fail(&b->v);
     return err;

@@ -18,4 +18,46 @@
  * within timeout_ns. */
 int entropy_get(void *buf, size_t len, uint64_t timeout_ns);
 
+/* ---- extensions (docs/entropy.md) ----------------------------------------- */
+
+struct waitq;
+
+/* Without waiting: 0, or MN_EAGAIN while unseeded (then wait on
+ * entropy_waitq(), woken when the generator is seeded). */
+int entropy_try_get(void *buf, size_t len);
+struct waitq *entropy_waitq(void);
+
+/* Bits of entropy needed before the first output. */
+#define ENTROPY_SEED_BITS 256
+
+/* Platform side. A source fills up to len bytes of buf and says how many
+ * it wrote; *bits is the entropy it vouches for (0 for bytes that only
+ * help, like timer jitter on an idle machine). Called from the service's
+ * task, at start until seeded and at every reseed. */
+typedef size_t (*entropy_source_fn)(void *buf, size_t len, unsigned *bits);
+int entropy_add_source(const char *name, entropy_source_fn fn);
+
+/* Mixes len bytes into the pool, vouching for bits of entropy (boot-time
+ * bytes such as EFI_RNG_PROTOCOL's). Safe before entropy_start and from
+ * interrupt handlers; the generator is (re)seeded when the pool holds
+ * ENTROPY_SEED_BITS. */
+void entropy_add(const void *buf, size_t len, unsigned bits);
+
+/* Starts the service's task (after kernel_init): it polls the sources
+ * until seeded, then reseeds every ENTROPY_RESEED_S seconds. */
+#define ENTROPY_RESEED_S 300
+int entropy_start(void);
+
+struct entropy_stats {
+  int seeded;
+  unsigned pool_bits;          /* credited, not yet used to reseed */
+  uint64_t reseeds;            /* (re)seedings, the first included */
+  uint64_t bytes_out;
+  char sources[96];            /* names of the sources that gave entropy */
+};
+void entropy_stats(struct entropy_stats *st);
+
+/* Forgets everything (tests only): unseeded, no sources. */
+void entropy_reset_for_test(void);
+
 #endif

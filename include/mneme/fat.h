@@ -70,7 +70,13 @@ struct fat_report {
   uint32_t dir_loops;         /* directories containing themselves (reported) */
   uint32_t too_deep;          /* directories nested beyond FAT_DEPTH_MAX */
   uint32_t orphans_fixed;     /* long-name entries without their short entry: deleted */
+  uint32_t renames_finished;  /* a rename cut after its new entry: the old one deleted */
+  uint32_t renames_undone;    /* a rename cut before its new entry: the mark cleared */
 };
+
+/* The byte of a short entry's NT-reserved field (offset 12) that marks
+ * the entry a rename is moving away from (Windows uses 0x08 and 0x10). */
+#define FAT_NT_RENAMING 0x40
 
 struct fat_cache_slot {
   uint32_t sector;            /* FAT-relative sector */

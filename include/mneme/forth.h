@@ -48,6 +48,7 @@ typedef uint64_t forth_ucell;
 #endif
 
 typedef struct forth_vm forth_vm;
+struct forth_files;
 
 /* forth_run results (and host word results, for FORTH_WAIT). */
 enum forth_status {
@@ -85,8 +86,9 @@ struct forth_host {
   int (*key)(void *ctx);
   /* Nonzero if key has a byte ready now (KEY?); NULL: KEY? is false. */
   int (*key_ready)(void *ctx);
-  /* Files for INCLUDED: open returns a handle >= 0 or a negative THROW
-   * code; read returns bytes read (0 at end) or a negative THROW code. */
+  /* Files for INCLUDED: open returns a handle > 0 (the fileid Forth
+   * sees, e.g. in SOURCE-ID) or a negative THROW code; read returns bytes
+   * read (0 at end) or a negative THROW code. */
   int (*open)(void *ctx, const char *name, size_t len);
   long (*read)(void *ctx, int handle, char *buf, size_t cap);
   void (*close)(void *ctx, int handle);
@@ -95,6 +97,42 @@ struct forth_host {
   /* Wall clock, seconds since 1970-01-01 UTC, for TIME&DATE. NULL: the
    * time since boot from now_ms counts from 1970-01-01 00:00:00. */
   int64_t (*epoch_s)(void *ctx);
+  /* The rest of File-Access and the Block word set; NULL: those words
+   * THROW -21 (unsupported operation). */
+  const struct forth_files *files;
+};
+
+/* File access modes (R/O W/O R/W BIN) as passed to forth_files.open. */
+#define FORTH_FAM_READ 1
+#define FORTH_FAM_WRITE 2
+#define FORTH_FAM_BIN 4
+
+/*
+ * File-Access and Block for an embedder. Handles are those of
+ * forth_host.open/read/close (READ-FILE uses read, CLOSE-FILE close).
+ * Every function returns 0 or a negative ior (a THROW code or the
+ * embedder's own error number, which Forth shows as the ior). Any may be
+ * NULL: the word using it then returns ior -21.
+ */
+struct forth_files {
+  /* OPEN-FILE (create 0) / CREATE-FILE (create 1: make or truncate):
+   * a handle > 0 or a negative ior. */
+  int (*open)(void *ctx, const char *name, size_t len, int fam, int create);
+  int (*write)(void *ctx, int handle, const char *buf, size_t len);
+  int (*seek)(void *ctx, int handle, uint64_t pos);
+  int (*tell)(void *ctx, int handle, uint64_t *pos);
+  int (*size)(void *ctx, int handle, uint64_t *size);
+  int (*resize)(void *ctx, int handle, uint64_t size);
+  int (*flush)(void *ctx, int handle);
+  int (*remove)(void *ctx, const char *name, size_t len);
+  int (*rename)(void *ctx, const char *from, size_t flen, const char *to,
+                size_t tlen);
+  /* FILE-STATUS: *x is implementation-defined information (mode bits). */
+  int (*status)(void *ctx, const char *name, size_t len, forth_cell *x);
+  /* Block n (from 0) of the blocks file `name`, 1024 bytes: read it
+   * (write 0; past the end of the file reads spaces) or write it. */
+  int (*block)(void *ctx, const char *name, size_t len, int write,
+               uint64_t n, void *buf);
 };
 
 /* Sizes; zero fields take defaults. */

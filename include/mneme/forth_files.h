@@ -10,6 +10,9 @@
  * code. Paths are absolute ("/boot/x.fs"); a relative one is taken from
  * "/".
  *
+ * Block (Forth 2012, 7.6): the library's BLOCK BUFFER UPDATE FLUSH LOAD
+ * LIST THRU ... on a blocks file through forth_files_ops.
+ *
  * Shell words:
  *   LS ( c-addr u -- )   list a directory ("/" lists the volumes)
  *   CAT ( c-addr u -- )  type a file
@@ -34,5 +37,11 @@ int forth_files_install(struct forth_task *ft);
 int forth_files_open(void *ctx, const char *name, size_t len);
 long forth_files_read(void *ctx, int handle, char *buf, size_t cap);
 void forth_files_close(void *ctx, int handle);
+
+/* The Block word set's backend (struct forth_host.files): blocks files
+ * on the files service ("/disk1/blocks.fb" after OPEN-BLOCKS; the
+ * default "blocks.fb" is "/blocks.fb", which exists on no volume). The
+ * library's File-Access words are shadowed by the words above. */
+extern const struct forth_files forth_files_ops;
 
 #endif

@@ -56,6 +56,7 @@
 #define FT_E_PORT (-301)         /* port cannot be opened / is not ours */
 #define FT_E_SERVICE (-302)      /* the request could not be sent or timed out */
 #define FT_E_NOMEM (-303)        /* no memory for a new VM */
+#define FT_E_FAULT (-304)        /* the VM's task ended on a CPU fault */
 /* An MN_ error as a THROW code (-1001 ... -1099): its text is mn_strerror's. */
 #define FT_E_MN(err) (-1000 + (err))
 
@@ -151,6 +152,8 @@ void forth_words_status(void (*fn)(struct forth_task *ft));
 /* Installs the kernel words (and the platform's) in vm (forth_words.c).
  * 0 or MN_ENOMEM. */
 int forth_words_install(struct forth_task *ft);
+/* DATE SET-DATE RANDOM (services/forth_clock.c). */
+int forth_clock_install(struct forth_task *ft);
 
 /* Internals shared with forth_words.c. */
 struct forth_task *forth_task_find(uint32_t id);
@@ -161,6 +164,12 @@ void forth_task_out(struct forth_task *ft, const char *s, size_t n);
 void forth_task_flush(struct forth_task *ft);
 /* Output that never waits (line editor echo); ctx is the forth_task. */
 void forth_task_echo(void *ctx, const char *s, size_t n);
+/* For host words that converse with the user (CHAT): waits for the next
+ * input line, through the VM's line editor, and copies it (with its
+ * '\n') into buf. Returns its length, MN_ECLOSED at the end of input,
+ * MN_ECANCELED on KILL or on Ctrl-C, which here only drops the line
+ * being typed (the VM is not interrupted). */
+int forth_task_read_line(struct forth_task *ft, char *buf, size_t cap);
 int forth_task_spawn_child(struct forth_task *parent, forth_cell xt, uint32_t *id);
 void forth_task_kill(struct forth_task *ft);
 int forth_task_reap(struct forth_task *ft);

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <http_parser.h>
+#include "mneme/uuid.h"
+
+struct bbq;
 
 /* Largest header block accepted (status line and all headers). */
 #define HTTP_HEADER_LIMIT 65536
@@ -94,6 +97,7 @@ struct http_client_result {
   uint8_t redirects;                   /* how many were followed */
   char error[128];                     /* the reason, when http_request fails */
   char tls[160];                       /* tls_client_info() of the connection, "" for http */
+  char peer[192];                      /* tls_client_peer(): subject; expiry ("" for http) */
 };
 
 /* 0 when a complete response arrived (any status: 404 is not an error
@@ -102,4 +106,47 @@ int http_request(const struct http_client_request *req, struct http_client_resul
 
 /* Closes the kept-alive connections (tests, shutdown). */
 void http_client_reset(void);
+
+/* ---- the http service (HTTP_UUID, kernel-only) ----
+ *
+ * http_request() needs a deep stack (TLS: RSA and EC arithmetic) and
+ * waits for the whole exchange. A task with a small stack (a Forth VM)
+ * or one that must keep doing other work asks the http service instead:
+ * the service runs the request in a worker task of its own and the body
+ * streams into a byte ring the caller reads as it arrives (back-pressure:
+ * the worker waits while the ring is full). A stream is reference
+ * counted between caller and worker, so a caller that gives up early
+ * (http_stream_end before the end) leaves nothing dangling: the worker
+ * sees the ring closed, stops the request and frees what is left.
+ *
+ *   struct http_stream *s;
+ *   http_stream_start(&req, &s);          // req's strings are copied
+ *   while (!http_stream_read(s, buf, cap, timeout, &n) && n) use(buf, n);
+ *   err = http_stream_end(s, &res);       // the request's result
+ */
+#define HTTP_UUID UUID_INIT(0x68747470, 0x6373, 0x4d2b, 0x9b21, 0x7e1d5a000001ull)
+
+struct http_stream;
+
+/* Starts req in the service (on_* callbacks of req are not used; the
+ * body goes to the stream). 0, MN_ENOMEM, MN_EBUSY (too many requests
+ * running), MN_ENETDOWN (no http service), MN_EINVAL. */
+int http_stream_start(const struct http_client_request *req, struct http_stream **out);
+/* The response status once its status line came (0 before). */
+int http_stream_status(const struct http_stream *s);
+/* Reads body bytes: 0 and *got > 0; 0 and *got == 0 at the end of the
+ * body (or when the request failed: http_stream_end says why);
+ * MN_ETIMEDOUT. */
+int http_stream_read(struct http_stream *s, void *buf, size_t cap, uint64_t timeout_ns,
+                     size_t *got);
+/* The ring the body arrives in (for a caller that waits on its waker);
+ * closed at the end. */
+struct bbq *http_stream_ring(struct http_stream *s);
+/* Ends the stream: the request's MN_ code and result (res may be NULL;
+ * if the request still runs it is stopped: MN_ECANCELED). */
+int http_stream_end(struct http_stream *s, struct http_client_result *res);
+
+/* Starts the service (the network service's svcstart does, and adds the
+ * words HTTP-GET and TLS-INFO). 0, MN_EEXIST, MN_ENOMEM. */
+int http_start(void);
 #endif

@@ -129,11 +129,15 @@ struct llm_response {
   char chat_template[16];    /* chatml, llama2, llama3, phi3, ... */
   uint32_t n_ctx;            /* tokens per conversation */
   uint32_t max_conversations;
+  /* GENERATE with LLM_FINISH_ERROR: why it stopped ("connection reset
+   * by peer", "timed out", the provider's error event), else "" */
+  char detail[64];
 };
 
 struct llm_error {
   int32_t code;              /* MN_E* */
-  char message[92];
+  char message[92];          /* llm-remote: "HTTP 401: " + the provider's words */
+  uint32_t retry_after_s;    /* MN_EBUSY (HTTP 429/503/529): wait this long */
 };
 
 #define LLM_SVC_TYPE                                                          \
@@ -157,19 +161,52 @@ struct llm_remote_config {
   float temperature;         /* < 0: the provider's default */
   uint32_t max_tokens;       /* 0: 1024 */
   uint8_t stream;            /* server-sent events (else one JSON answer) */
+  uint32_t timeout_ms;       /* each wait for bytes (a stalled server); 0: 60 s */
 };
 
 /* Registers (or reconfigures) the llm-remote service. The strings are
  * copied. 0 or MN_E*. */
 int llm_remote_start(const struct llm_remote_config *cfg);
 
+/* From the saved settings (include/mneme/settings.h; llm/llm_remote_settings.c):
+ * the config for s (streaming; the strings point into s). MN_ENOENT: no
+ * provider chosen; MN_ENOTSUP: provider "local" (llm-local's). */
+struct mn_settings;
+int llm_remote_config_from_settings(const struct mn_settings *s, struct llm_remote_config *c);
+/* settings_load, then llm_remote_start: 0 or MN_E*. */
+int llm_remote_start_from_settings(void);
+
 /* The model list (GET /v1/models) into buf as NUL-separated names;
  * returns how many, or MN_E* with the provider's message in *why. */
 int llm_remote_models(char *buf, size_t cap, char *why, size_t why_cap);
 
+/* The `forth` tool (llm/llm_tool.c): runs code in a fresh bare Forth VM
+ * (standard words only: no network, files, ports or SPAWN) in the calling
+ * task, yielding between slices, until it ends or uses its fuel (steps)
+ * or time; what it printed (a THROW in words) goes to out[cap], with a
+ * last line "error: stopped after ..." when a limit stopped it.
+ * 0 or MN_ENOMEM. */
+#define LLM_TOOL_FUEL 20000000u
+#define LLM_TOOL_MS 5000u
+struct llm_tool_limits {
+  uint64_t fuel;             /* 0: LLM_TOOL_FUEL */
+  uint32_t ms;               /* 0: LLM_TOOL_MS */
+};
+int llm_tool_forth(const char *code, size_t len, const struct llm_tool_limits *lim,
+                   char *out, size_t cap, size_t *out_len);
+
+struct forth_vm;
+/* ASK ( c-addr u -- ): the text as a one-off user message to llm-remote
+ * (with the forth tool); the answer streams onto the VM's terminal, tool
+ * calls shown as [forth] code / => output; errors and the finish reason
+ * after it. A forth_hostfn (llm_remote_words() adds it to every VM). */
+int llm_word_ask(struct forth_vm *vm, void *ctx);
+void llm_remote_words(void);
+
 /* ---- llm-local: the in-kernel engine ----------------------------------- */
 
 struct par_ops;
+struct quant_ops;
 
 struct llm_local_config {
   const void *gguf;          /* the model file's bytes (outlive the service) */
@@ -179,6 +216,10 @@ struct llm_local_config {
   uint32_t n_ctx;            /* per conversation; 0: min(training, 2048) */
   uint32_t max_conversations;/* 0: 4 */
   size_t mem_reserve;        /* heap bytes left free for the rest (0: 8 MiB) */
+  /* called with gguf when another model replaces this one (a buffer
+   * LOAD-MODEL allocated), or NULL (the boot loader's memory) */
+  void (*release)(const void *gguf, size_t size);
+  const struct quant_ops *ops; /* the dot kernels (NULL: quant_ops_best()) */
 };
 
 /* Checks the model (GGUF, tokenizer, llama build) and registers the
@@ -186,6 +227,14 @@ struct llm_local_config {
  * of its own (several conversations run side by side). Returns 0 or an
  * MN_E* code; *why (if not NULL) says what was wrong with the model. */
 int llm_local_start(const struct llm_local_config *cfg, const char **why);
+
+/* Serves another model: starts llm-local with it, or replaces the one
+ * it serves (whose release hook is then called). Refused with MN_EBUSY
+ * while a conversation is open; on any error the old model stays. */
+int llm_local_load(const struct llm_local_config *cfg, const char **why);
+
+/* The name of the model llm-local serves, or NULL. */
+const char *llm_local_model(void);
 
 /* ---- the Forth word ------------------------------------------------------ */
 
@@ -198,5 +247,12 @@ int llm_word_generate(struct forth_vm *vm, void *ctx);
  * tokens and times, tokens/s (generated tokens after the first, over the
  * generation time, as mneme-infer counts), when the first text came. */
 int llm_word_stats(struct forth_vm *vm, void *ctx);
+/* LOAD-MODEL ( c-addr u -- ): reads the GGUF file at the path from the
+ * files service into memory and serves it with llm-local
+ * (llm_local_load), printing what happened; a file larger than the
+ * largest free memory region less the kernel's reserve is refused before
+ * anything is read. llm_words_set_par gives the parallel-for to use. */
+int llm_word_load_model(struct forth_vm *vm, void *ctx);
+void llm_words_set_par(const struct par_ops *par);
 
 #endif

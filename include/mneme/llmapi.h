@@ -90,6 +90,21 @@ struct llm_msg {
   size_t len;
 };
 
+/* A tool call the assistant made and its result, sent after the messages
+ * (in order) as each API wants them: OpenAI an assistant message with
+ * tool_calls then a "tool" message; Anthropic an assistant message with a
+ * tool_use block then a user message with its tool_result. Strings are
+ * NUL-terminated; args is the call's arguments as a JSON object text
+ * ("{}" when NULL or empty), sent as is: the caller checks it is an
+ * object (llm_json_get_string answers MN_EDECODE if not). */
+struct llm_tool_turn {
+  const char *text;            /* the assistant's text before the call */
+  size_t len;
+  const char *id, *name, *args;
+  const char *result;          /* what the tool answered */
+  size_t result_len;
+};
+
 /* One tool offered to the model (mneme offers `forth`). */
 struct llm_tool_def {
   const char *name;
@@ -106,6 +121,8 @@ struct llm_chat_req {
   int max_tokens;              /* <= 0: not sent (Anthropic: 1024) */
   int stream;
   const struct llm_tool_def *tool;   /* NULL: no tools */
+  const struct llm_tool_turn *turns; /* after msgs; NULL: none */
+  size_t n_turns;
 };
 
 /* Writes the JSON body of a request. OpenAI: the system prompt becomes
@@ -144,7 +161,7 @@ enum llm_err_kind {
 
 #define LLM_ERR_MSG_MAX 256
 
-struct llm_error {
+struct llm_api_error {
   int kind;                    /* enum llm_err_kind */
   int code;                    /* the MN_* code for it */
   int http_status;             /* 0: came inside a stream */
@@ -157,7 +174,7 @@ struct llm_error {
  * (NULL if absent; seconds form) and the body (JSON of either API, or
  * anything else, kept as text). Never fails. */
 void llm_decode_error(int http_status, const char *retry_after, const char *body,
-                      size_t len, struct llm_error *err);
+                      size_t len, struct llm_api_error *err);
 
 /* Text deltas: whole, valid UTF-8 characters only (invalid bytes in the
  * answer arrive as U+FFFD). */
@@ -177,7 +194,7 @@ struct llm_stream {
   char finish_raw[32];
   uint32_t input_tokens, output_tokens;
   int failed;                  /* an error event came: see error */
-  struct llm_error error;
+  struct llm_api_error error;
   struct llm_tool_call tools[LLM_TOOL_CALLS_MAX];
   int n_tools;
   int block_tool[16];          /* Anthropic: content block index -> tool slot + 1 */
@@ -213,6 +230,13 @@ int llm_decode_response(enum llm_api api, const char *body, size_t len,
  * order, NUL-terminated (cut at 127 bytes); returns the number of models
  * or MN_EDECODE. tokmem: caller's scratch for ntok jsmn tokens (16 bytes
  * each). */
+/* The string member key of the JSON object args[0..len) (a tool call's
+ * arguments), unescaped into out. 0; MN_ENOENT: no such string member;
+ * MN_EDECODE: args is not a JSON object; MN_ENOSPC: out too small.
+ * tokmem: scratch for ntok jsmn tokens (16 bytes each). */
+int llm_json_get_string(const char *args, size_t len, const char *key, int *tokmem,
+                        int ntok, struct llm_buf *out);
+
 typedef void (*llm_model_fn)(void *ctx, const char *id);
 int llm_decode_models(const char *body, size_t len, int *tokmem, int ntok,
                       llm_model_fn fn, void *ctx);

@@ -76,6 +76,8 @@ struct net_ifinfo {
   uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
   uint64_t bad_frames;             /* frames lwIP refused */
   uint32_t tcp_open, tcp_listen, tcp_total, udp_open;
+  uint64_t dhcp_malformed;         /* DHCP replies that do not parse */
+  uint64_t dns_malformed;          /* DNS replies that do not parse */
 };
 
 /* Fills *out. 0, MN_ECLOSED. */

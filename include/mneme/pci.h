@@ -8,7 +8,7 @@
  *
  * The bus code reaches the hardware only through the platform hooks
  * below (plat_pci_*, plat_mmio_map, ...). x86_64 implements them in
- * platform/x86_64/pci_plat.c; another platform implements the same set.
+ * platform/x86_64/pci_plat.c, aarch64 in platform/aarch64/pci_plat.c.
  */
 #ifndef MNEME_PCI_H
 #define MNEME_PCI_H
@@ -57,12 +57,18 @@ void plat_io_barrier(void);
 
 typedef void (*pci_irq_fn)(void *arg);   /* runs in interrupt context */
 
+struct pci_dev;
+
 /*
  * Allocates an interrupt for a message-signalled source (MSI or MSI-X)
- * calling fn(arg) and returns the message to program: *addr and *data.
- * Returns an id >= 0, or MN_ENOSPC (no vector left), MN_ENOTSUP.
+ * of device d calling fn(arg) and returns the message to program: *addr
+ * and *data. d names the requester (segment, bus, device, function),
+ * which some interrupt controllers must know (the GICv3 ITS translates
+ * per requester); others ignore it. Returns an id >= 0, or MN_ENOSPC
+ * (no vector left), MN_ENOTSUP.
  */
-int plat_msi_alloc(pci_irq_fn fn, void *arg, uint64_t *addr, uint32_t *data);
+int plat_msi_alloc(const struct pci_dev *d, pci_irq_fn fn, void *arg, uint64_t *addr,
+                   uint32_t *data);
 
 /*
  * Routes the legacy interrupt (INTx, level-triggered, maybe shared) of

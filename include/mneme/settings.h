@@ -43,4 +43,27 @@ int settings_save(const struct mn_settings *s);
 int plat_settings_get(void *buf, size_t cap);
 int plat_settings_put(const void *buf, size_t len);
 
+/* ---- the stored form: TOML text (lib/settings.c, no kernel needed) ---- */
+
+#define SETTINGS_TEXT_MAX 4096     /* the longest text settings_to_toml writes */
+
+/* Writes s as TOML into out (NUL-terminated). Returns the length, or
+ * MN_ENOSPC when cap is too small. Strings are escaped (TOML basic
+ * strings); the output always parses back to s. */
+int settings_to_toml(const struct mn_settings *s, char *out, size_t cap);
+
+/* Parses TOML text (len bytes, no NUL needed) into s. Keys not named are
+ * left at their defaults; unknown keys are ignored. 0, or MN_EFORMAT
+ * with s set to the defaults and the reason ("line 3: ...", never the
+ * API key's value) in why. */
+int settings_from_toml(struct mn_settings *s, const char *text, size_t len,
+                       char *why, size_t why_cap);
+
+/* The API key for a screen: "none", or "...abcd" (its last four). */
+void settings_key_hint(const struct mn_settings *s, char *out, size_t cap);
+
+/* IPv4 "a.b.c.d" <-> host-order value. 0 or MN_EINVAL. */
+int settings_parse_ip(const char *s, size_t len, uint32_t *ip);
+void settings_format_ip(uint32_t ip, char *out, size_t cap); /* cap >= 16 */
+
 #endif

@@ -63,6 +63,10 @@ struct task {
   size_t stack_size;
   int guarded;
   void *user;                  /* owner's pointer (e.g. a Forth VM) */
+  /* A CPU fault in this task ends it (task_fault_end): this hook, if set,
+   * runs first on the task's own stack and returns the exit code. */
+  int (*on_fault)(struct task *t);
+  int faulted;                 /* task_fault_end has begun */
 };
 
 struct task_info {
@@ -103,6 +107,19 @@ void task_detach(struct task *t);
 
 /* Ends the calling task with an exit code. */
 _Noreturn void task_exit(int code);
+
+/*
+ * CPU faults (the platform's exception handler, after its dump): when the
+ * fault happened in a task with interrupts on (not in the scheduler or
+ * other critical code) and that task is not the boot task nor already
+ * ending on a fault, task_fault_resumable gives the top of its stack and
+ * returns 1; the handler then resumes the task at task_fault_end(code)
+ * on that fresh stack, which runs its on_fault hook and exits. The rest
+ * of the machine goes on. Returns 0 otherwise (the handler halts).
+ */
+#define TASK_EXIT_FAULT (-200) /* task_fault_end's code when no hook */
+int task_fault_resumable(uintptr_t *stack_top);
+_Noreturn void task_fault_end(int code);
 
 /*
  * Asks t to end: its current and future waits return MN_ECANCELED; the

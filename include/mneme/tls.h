@@ -38,6 +38,19 @@ int tls_client_write(struct tls_client *t, const void *data, size_t len);
 int tls_client_read(struct tls_client *t, void *buf, size_t cap);
 void tls_client_close(struct tls_client *t);
 const char *tls_client_error(const struct tls_client *t);
-/* "TLS 1.2 ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=http/1.1" */
+/* "TLS 1.2 ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=http/1.1", then
+ * " resumed" when the session was resumed and " aes-ni" when AES-GCM runs
+ * on AES-NI and PCLMUL (BearSSL's x86ni code, chosen when CPUID has them). */
 const char *tls_client_info(struct tls_client *t);
+/* The server certificate's subject and expiry after a handshake:
+ * "CN=localhost, O=Example; expires 2045-01-01" ("" if not known). */
+const char *tls_client_peer(const struct tls_client *t);
+
+/* Session resumption: the parameters of the last session with each host
+ * name (8 hosts) are kept; the next connect to that name offers them, and
+ * the server may resume (abbreviated handshake, no chain sent). 1 if this
+ * connection was resumed. */
+int tls_client_resumed(const struct tls_client *t);
+/* Forgets every cached session (tests). */
+void tls_session_cache_clear(void);
 #endif

@@ -27,4 +27,20 @@ struct wallclock_tm {
 void wallclock_split(int64_t unix_s, struct wallclock_tm *out);
 int64_t wallclock_join(const struct wallclock_tm *tm);
 
+/* Extensions (docs/time.md). */
+
+/* The first second counted as "set": 2024-01-01T00:00:00Z. */
+#define WALLCLOCK_MIN_SET 1704067200
+
+/* "2026-12-02T01:52:00Z" (ISO 8601, UTC) into out (21 bytes with NUL). */
+#define WALLCLOCK_ISO_LEN 21
+void wallclock_format(int64_t unix_s, char out[WALLCLOCK_ISO_LEN]);
+
+/* Where the clock came from ("UEFI GetTime", "CMOS RTC", "host clock",
+ * "set by the user", or "unset"): for DATE and the log. */
+const char *wallclock_source(void);
+
+/* A platform's reading at boot: sets the clock with its source name. */
+void wallclock_set_from(int64_t unix_s, const char *source);
+
 #endif

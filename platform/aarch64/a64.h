@@ -64,11 +64,15 @@ extern int a64_entered_el2;
 
 /* Platform main, entered on the kernel stack after ExitBootServices. */
 _Noreturn void a64_main(void);
+/* Sets the clock, registers the entropy sources, starts the entropy
+ * service (clockrng.c). After kernel_init. */
+int a64_clockrng_start(void);
 
 /* entry.S */
 extern char a64_vectors[];
 _Noreturn void a64_stack_call(void *sp, void (*fn)(void), void *exc_sp);
 void a64_context_start(void);
+void a64_ap_entry(void); /* PSCI CPU_ON's entry point, x0 = struct a64_ap_boot * */
 void a64_mmu_enable(uint64_t ttbr0, uint64_t tcr, uint64_t mair, uint64_t sctlr);
 
 #endif

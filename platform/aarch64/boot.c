@@ -71,6 +71,20 @@ const struct boot_file *boot_file(const char *name) {
   return NULL;
 }
 
+static int is_model_name(const char *n) {
+  size_t l = strlen(n);
+  if (l < 5) return 0;
+  const char *e = n + l - 5;
+  return e[0] == '.' && (e[1] | 0x20) == 'g' && (e[2] | 0x20) == 'g' &&
+         (e[3] | 0x20) == 'u' && (e[4] | 0x20) == 'f';
+}
+
+const struct boot_file *boot_model(void) {
+  for (size_t i = 0; i < x86_boot.nfiles; i++)
+    if (is_model_name(x86_boot.files[i].name)) return &x86_boot.files[i];
+  return NULL;
+}
+
 /* Records the PE sections of the running image (for paging.c). */
 static void find_sections(const uint8_t *img) {
   uint32_t pe = *(const uint32_t *)(img + 0x3c);
@@ -118,7 +132,36 @@ static void find_rsdp(void) {
       x86_boot.rsdp = (uintptr_t)st->tables[i].table;
 }
 
-/* Reads one regular file of dir into loader pages. Returns 0 or -1. */
+/* Bytes in the largest run of free (conventional) memory, 0 if unknown. */
+static uint64_t largest_free(void) {
+  uint64_t size = 0, key, dsz, best = 0, run_lo = 0, run_hi = 0;
+  uint32_t dver;
+  uint8_t *map = NULL;
+  bs->get_memory_map(&size, NULL, &key, &dsz, &dver);
+  size += 16 * dsz;
+  if (bs->allocate_pool(EFI_LOADER_DATA, size, (void **)&map) != EFI_SUCCESS) return 0;
+  if (bs->get_memory_map(&size, (efi_memory_descriptor *)map, &key, &dsz, &dver) ==
+      EFI_SUCCESS) {
+    for (uint64_t off = 0; off + dsz <= size; off += dsz) {
+      const efi_memory_descriptor *d = (const void *)(map + off);
+      if (d->type != EFI_CONVENTIONAL) continue;
+      uint64_t lo = d->phys, hi = d->phys + d->pages * 4096;
+      if (lo == run_hi) run_hi = hi;
+      else run_lo = lo, run_hi = hi;
+      if (run_hi - run_lo > best) best = run_hi - run_lo;
+    }
+  }
+  bs->free_pool(map);
+  return best;
+}
+
+/* Memory a model must leave free for the kernel heap (KV caches, VMs). */
+#define MODEL_RESERVE (32ull << 20)
+#define MODEL_ALIGN (2ull << 20)
+
+/* Reads one regular file of dir into loader pages (a model: 2 MiB
+ * aligned, refused when it would not leave MODEL_RESERVE free).
+ * Returns 0 or -1. */
 static int load_file(efi_file *dir, const efi_file_info *fi) {
   struct boot_file *bf = &x86_boot.files[x86_boot.nfiles];
   size_t n = 0;
@@ -130,10 +173,26 @@ static int load_file(efi_file *dir, const efi_file_info *fi) {
   efi_file *f;
   if (dir->open(dir, &f, fi->name, EFI_FILE_MODE_READ, 0) != EFI_SUCCESS)
     return -1;
-  uint64_t phys = 0, size = fi->file_size;
+  uint64_t phys = 0, size = fi->file_size, extra = 0;
   int rc = -1;
+  if (is_model_name(bf->name)) {
+    uint64_t avail = largest_free();
+    if (size + MODEL_ALIGN + MODEL_RESERVE > avail) {
+      if (x86_boot.nrefused < sizeof x86_boot.refused / sizeof x86_boot.refused[0]) {
+        struct boot_refused *r = &x86_boot.refused[x86_boot.nrefused++];
+        memcpy(r->name, bf->name, sizeof r->name);
+        r->size = size;
+        r->avail = avail;
+      }
+      say("mneme: a model is larger than the memory: not loaded\n");
+      f->close(f);
+      return -1;
+    }
+    extra = MODEL_ALIGN;
+  }
   if (bs->allocate_pages(EFI_ALLOCATE_ANY, EFI_LOADER_DATA,
-                         (size + 4096) / 4096, &phys) == EFI_SUCCESS &&
+                         (size + extra + 4096) / 4096, &phys) == EFI_SUCCESS &&
+      (phys = extra ? (phys + extra - 1) & ~(extra - 1) : phys, 1) &&
       f->read(f, &size, (void *)(uintptr_t)phys) == EFI_SUCCESS) {
     ((uint8_t *)(uintptr_t)phys)[size] = 0; /* text files end in NUL */
     bf->data = (const uint8_t *)(uintptr_t)phys;
@@ -310,6 +369,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
   }
   x86_boot.arena = (uint8_t *)(uintptr_t)arena;
   x86_boot.arena_size = ARENA_SIZE;
+  efi_clockrng_collect(st); /* last, so the time is as fresh as can be */
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");
     return EFI_ERR(1);

@@ -15,6 +15,7 @@
  *   a64_context_start                 first return of a new context
  *   a64_stack_call(sp, fn, exc_sp)    runs fn on a new stack, no return
  *   a64_mmu_enable(ttbr0, tcr, mair, sctlr)   switches translation tables
+ *   a64_ap_entry                      another core's first instruction (smp.c)
  */
         .text
 
@@ -245,6 +246,73 @@ a64_stack_call:
         mov x29, xzr
         mov x30, xzr
         blr x1
+        brk #1
+        .ltorg
+
+/*
+ * a64_ap_entry: where PSCI CPU_ON starts another core (smp.c), MMU off,
+ * x0 = its record (struct a64_ap_boot: ttbr0, tcr, mair, sctlr, vbar,
+ * stack, exception stack, fn, arg at 8-byte steps). A core started at
+ * EL2 leaves for EL1 as a64_stack_call does; then FP/SIMD on, the first
+ * core's translation tables and vectors, its stacks, and fn(arg).
+ */
+        .globl a64_ap_entry
+a64_ap_entry:
+        mov x19, x0
+        mrs x9, CurrentEL
+        cmp x9, #8
+        b.ne 1f
+        mov x9, #(1 << 31)              /* HCR_EL2.RW */
+        msr hcr_el2, x9
+        mrs x9, cnthctl_el2
+        orr x9, x9, #3
+        msr cnthctl_el2, x9
+        msr cntvoff_el2, xzr
+        mov x9, #0x33ff
+        msr cptr_el2, x9
+        mrs x9, S3_4_C12_C9_5
+        orr x9, x9, #0xf
+        msr S3_4_C12_C9_5, x9
+        mrs x9, midr_el1
+        msr vpidr_el2, x9
+        mrs x9, mpidr_el1
+        msr vmpidr_el2, x9
+        ldr x9, =0x30d00800
+        msr sctlr_el1, x9
+        mov x9, #0x3c5
+        msr spsr_el2, x9
+        adr x9, 1f
+        msr elr_el2, x9
+        isb
+        eret
+1:      mov x9, #(3 << 20)              /* CPACR_EL1.FPEN */
+        msr cpacr_el1, x9
+        ldp x0, x1, [x19, #0]           /* ttbr0, tcr */
+        ldp x2, x3, [x19, #16]          /* mair, sctlr */
+        msr mair_el1, x2
+        msr tcr_el1, x1
+        msr ttbr0_el1, x0
+        isb
+        tlbi vmalle1
+        dsb nsh
+        isb
+        msr sctlr_el1, x3
+        isb
+        ic iallu
+        dsb nsh
+        isb
+        ldp x4, x5, [x19, #32]          /* vbar, stack */
+        ldp x6, x7, [x19, #48]          /* exception stack, fn */
+        ldr x0, [x19, #64]              /* arg */
+        msr vbar_el1, x4
+        isb
+        msr spsel, #1
+        mov sp, x6
+        msr spsel, #0
+        mov sp, x5
+        mov x29, xzr
+        mov x30, xzr
+        blr x7
         brk #1
         .ltorg
 

@@ -16,6 +16,7 @@
 #include "mmu.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
+#include "smp.h"
 #include "serial.h"
 #include "xprintf.h"
 
@@ -104,8 +105,8 @@ static _Noreturn void fault(struct a64_frame *f) {
   unsigned kind = (unsigned)f->kind;
   unsigned ec = (unsigned)(f->esr >> 26) & 0x3f;
   if ((kind & 3) == 3) ec = 0x2f;
-  xprintf("\n*** EXCEPTION: %s (EC 0x%02x), ESR %08lx, vector %u\n", ec_name(ec), ec,
-          f->esr, kind);
+  xprintf("\n*** EXCEPTION: %s (EC 0x%02x), ESR %08lx, vector %u, on cpu %d\n", ec_name(ec),
+          ec, f->esr, kind, smp_cpu_index());
   if (ec == 0x20 || ec == 0x21 || ec == 0x24 || ec == 0x25) {
     unsigned fsc = (unsigned)f->esr & 0x3f;
     int insn = ec == 0x20 || ec == 0x21;

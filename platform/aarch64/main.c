@@ -10,6 +10,8 @@
  *
  * Interface: a64_main (a64.h).
  */
+#include <string.h>
+
 #include "a64.h"
 #include "boot.h"
 #include "console.h"
@@ -20,18 +22,25 @@
 #include "mmu.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
+#include "mneme/files.h"
 #include "mneme/forth_shell.h"
 #include "mneme/kernel.h"
 #include "mneme/ktime.h"
+#include "mneme/llm.h"
 #include "mneme/log.h"
+#include "mneme/net.h"
+#include "mneme/pci.h"
+#include "mneme/quant.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
 #include "mneme/svcstart.h"
 #include "mneme/task.h"
+#include "mneme/virtio.h"
 #include "mon.h"
 #include "pl011.h"
 #include "serial.h"
 #include "serial_svc.h"
+#include "smp.h"
 #include "gtimer.h"
 #include "xprintf.h"
 
@@ -50,7 +59,7 @@ static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
 /* Starts one configured service (services/svcstart.c knows them all; the
  * platform brings its serial driver). Returns 0 or an MN_E* code. */
 static int start_one(const struct mn_config_service *s) {
-  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, NULL};
+  static const struct svcstart_hooks hooks = {serial_hook, shells_hook, NULL, net_svcstart};
   int err = svcstart_one(&cfg, s, &hooks);
   if (err == MN_ENOTSUP) {
     klog(LOG_INFO, "%s: not part of this build", mn_service_name(s->kind));
@@ -67,15 +76,67 @@ static void shell_on(const char *what, struct bbq *rx, struct bbq *tx, int err) 
   if (err) klog(LOG_INFO, "no Forth shell on the %s: %s", what, mn_strerror(err));
 }
 
+/* The dot kernels the command line names (kernels=scalar, neon,
+ * neon-dotprod: the benchmark's reference), else NULL (the fastest). */
+static const struct quant_ops *cmdline_kernels(void) {
+  const char *c = x86_boot.cmdline, *k = NULL;
+  for (const char *p = c; *p; p++)
+    if ((p == c || p[-1] == ' ') && strncmp(p, "kernels=", 8) == 0) k = p + 8;
+  if (!k) return NULL;
+  char name[16];
+  size_t n = 0;
+  while (k[n] && k[n] != ' ' && k[n] != '\n' && k[n] != '\r' && n + 1 < sizeof name) n++;
+  memcpy(name, k, n);
+  name[n] = 0;
+  const struct quant_ops *o = quant_ops_named(name);
+  if (!o) klog(LOG_WARN, "cmdline: kernels=%s: unknown or not for this CPU", name);
+  return o;
+}
+
+/* The other cores, then llm-local over the model loaded from the ESP, if
+ * any (a task of its own: the shells start meanwhile). */
+static int cores_llm_task(void *arg) {
+  (void)arg;
+  smp_start();
+  for (size_t i = 0; i < x86_boot.nrefused; i++) {
+    const struct boot_refused *r = &x86_boot.refused[i];
+    klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region "
+         "%lu MiB, %lu MiB kept for the kernel)",
+         r->name, (r->size + (1 << 20) - 1) >> 20, r->avail >> 20, 32ul);
+  }
+  const struct boot_file *f = boot_model();
+  if (!f) return 0;
+  struct llm_local_config lc = {.gguf = f->data, .gguf_size = f->size, .file_name = f->name,
+                                .par = a64_par(), .ops = cmdline_kernels()};
+  const char *why = NULL;
+  int err = llm_local_start(&lc, &why);
+  if (err)
+    klog(LOG_ERROR, "model %s: %s (%s)", f->name, why ? why : "", mn_strerror(err));
+  else
+    klog(LOG_INFO, "llm-local: model %s, %lu KiB at %p", f->name, (uint64_t)f->size >> 10,
+         (const void *)f->data);
+  return 0;
+}
+
+/* The PCI bus and its drivers (whose services the configured ones may
+ * use), the configured services, the files service, the console port,
+ * then the shells. */
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
-    int err = start_one(&cfg.services[i]);
+    err = start_one(&cfg.services[i]);
     if (err) klog(LOG_ERROR, "%s: %s", mn_service_name(cfg.services[i].kind), mn_strerror(err));
   }
   svcstart_done(); /* the serial mux may read its input now */
-  int err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
+  err = files_start(); /* the FAT volumes of the disks pci_start found */
+  if (err) klog(LOG_ERROR, "files: %s", mn_strerror(err));
+  if (task_spawn("cores+llm", cores_llm_task, 0, 64 * 1024, 0))
+    klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
+  err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
@@ -106,6 +167,7 @@ static void load_config(void) {
 }
 
 _Noreturn void a64_main(void) {
+  SYSREG_WRITE(tpidr_el1, 0); /* smp_cpu_index: the first core */
   exc_init();
   /* First: entered from EL2, the MMU is off (all memory is device memory,
    * no unaligned accesses) until this. */
@@ -132,6 +194,7 @@ _Noreturn void a64_main(void) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }
+  if (a64_clockrng_start()) xprintf("warning: cannot start the entropy service\n");
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

@@ -11,7 +11,7 @@
  * non-cacheable. A guard page is an invalid descriptor carrying a
  * software mark (bit 55), so a fault there is known as a stack overflow.
  *
- * Interface: mmu_init, mmu_is_mapped, mmu_is_guard, mmu_table_pages,
+ * Interface: mmu_init, mmu_regs, mmu_is_mapped, mmu_is_device, mmu_is_guard, mmu_table_pages,
  * plat_stack_guard.
  */
 #include "mmu.h"
@@ -26,7 +26,7 @@
 #define PAGE 4096ull
 #define BLOCK2M (2ull << 20)
 #define BLOCK1G (1ull << 30)
-#define MAP_TOP (1ull << 40)
+#define MAP_TOP MMU_MAP_TOP
 
 #define D_VALID 1ull
 #define D_TABLE 3ull  /* table (levels 0-2) or page (level 3) */
@@ -47,6 +47,7 @@
 #define A_RODATA (A_NORMAL | D_RO)
 
 static uint64_t *l0;
+static uint64_t regs[4]; /* TTBR0, TCR, MAIR, SCTLR in use */
 static int live; /* the tables are in use: changes follow break-before-make */
 static unsigned pages_used;
 static int nomem;
@@ -135,12 +136,23 @@ int mmu_is_mapped(uint64_t va) {
   return (lookup(va) & D_VALID) != 0;
 }
 
+int mmu_is_device(uint64_t va) {
+  uint64_t e = lookup(va);
+  return (e & D_VALID) && ((e >> 2) & 7) == 0; /* MAIR index 0: device nGnRE */
+}
+
 int mmu_is_guard(uint64_t va) {
   uint64_t e = lookup(va);
   return !(e & D_VALID) && (e & D_GUARD);
 }
 
 unsigned mmu_table_pages(void) { return pages_used; }
+
+int mmu_regs(uint64_t out[4]) {
+  if (!live) return MN_ENOTSUP;
+  for (int i = 0; i < 4; i++) out[i] = regs[i];
+  return 0;
+}
 
 int mmu_init(void) {
   l0 = new_table();
@@ -182,6 +194,7 @@ int mmu_init(void) {
   sctlr |= 1 | (1u << 2) | (1u << 12);  /* M, C, I */
   sctlr &= ~((1ull << 1) | (1ull << 19)); /* no alignment checks, no WXN */
   a64_mmu_enable((uint64_t)l0, tcr, mair, sctlr);
+  regs[0] = (uint64_t)l0, regs[1] = tcr, regs[2] = mair, regs[3] = sctlr;
   live = 1;
   return 0;
 }

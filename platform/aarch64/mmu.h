@@ -12,11 +12,18 @@
 
 #include <stdint.h>
 
+#define MMU_MAP_TOP (1ull << 40) /* the identity map's end */
+
 /* Builds the tables from the loader's facts and switches to them.
  * Returns 0, or MN_ENOMEM (the loader arena is too small). */
 int mmu_init(void);
+/* The TTBR0, TCR, MAIR and SCTLR values in use (the other cores load
+ * them). 0, or MN_ENOTSUP (still on the firmware's tables). */
+int mmu_regs(uint64_t out[4]);
 /* 1 if a read of va would not fault. */
 int mmu_is_mapped(uint64_t va);
+/* 1 if va is mapped as device memory (MMIO: PCI BARs, ECAM). */
+int mmu_is_device(uint64_t va);
 /* 1 if va is in a page made a guard by plat_stack_guard (or the boot
  * stack's). */
 int mmu_is_guard(uint64_t va);

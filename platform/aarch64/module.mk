@@ -20,11 +20,16 @@
 A64 := platform/aarch64
 A64_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 A64_ESP_FILES ?=
-A64_CONFIG_BIN = $(O)/config/aarch64.bin
+# make image ARCH=aarch64 MODEL=path.gguf: a model on the ESP (\mneme\, loaded at boot)
+A64_ESP_FILES += $(MODEL)
+# the image's path (tests make their own images beside the default)
+A64_IMG ?= $(O)/mneme.img
+A64_CONFIG_BIN ?= $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot.c main.c exc.c mmu.c gic.c gtimer.c pl011.c acpi.c \
-              plat.c mon.c neon.c fpu.c console.c libc.c entry.S) \
-            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c)
-A64_LIBS := forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
+              plat.c mon.c neon.c fpu.c console.c pci_plat.c smp.c libc.c clockrng.c entry.S) \
+            $(addprefix platform/x86_64/,fbcon.c xprintf.c port.c serial_svc.c libm.c efi_clockrng.c) \
+            platform/uefi/dev_words.c
+A64_LIBS := llm infer virtio pci net lwip net forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)
 .PHONY: image qemu debug
@@ -47,7 +52,7 @@ a64-image:
 else
   CC := clang
   CFLAGS := --target=aarch64-none-elf -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
-            -Iinclude -I$(A64) -Iplatform/x86_64 -Iplatform/x86_64/include \
+            -Iinclude -I$(A64) -Iplatform/uefi -Iplatform/x86_64 -Iplatform/x86_64/include \
             -MMD -MP -DMN_AARCH64=1 \
             -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
             -fno-stack-protector -fpie -fvisibility=hidden \
@@ -76,9 +81,14 @@ $(O)/BOOTAA64.EFI: $(O)/mneme.elf $(A64)/tools/elf2efi.py
 -include $(patsubst %.o,%.d,$(A64_OBJS))
 
 # The ESP: FAT32, at least 64 MiB, 16 MiB more than its files.
-$(O)/mneme.img: $(O)/BOOTAA64.EFI $(A64)/cmdline $(A64_CONFIG_BIN) $(A64_ESP_FILES) platform/x86_64/tools/gpt.py
+# The list of ESP files, rewritten when it changes (MODEL=... or not).
+$(A64_IMG).files: FORCE
+	@mkdir -p $(dir $@)
+	@echo "$(A64_ESP_FILES)" | cmp -s - $@ || echo "$(A64_ESP_FILES)" > $@
+
+$(A64_IMG): $(O)/BOOTAA64.EFI $(A64)/cmdline $(A64_CONFIG_BIN) $(A64_ESP_FILES) $(A64_IMG).files platform/x86_64/tools/gpt.py
 	rm -f $@.fat
-	kb=$$(( $$(cat $(filter-out %.py,$^) | wc -c) / 1024 + 16384 )); \
+	kb=$$(( $$(cat $(filter-out %.py %.files,$^) | wc -c) / 1024 + 16384 )); \
 	  [ $$kb -ge 65536 ] || kb=65536; \
 	  mkfs.fat -C -F 32 -s 1 -n MNEME $@.fat $$kb >/dev/null
 	MTOOLS_SKIP_CHECK=1 mmd -i $@.fat ::/EFI ::/EFI/BOOT ::/mneme
@@ -88,8 +98,9 @@ $(O)/mneme.img: $(O)/BOOTAA64.EFI $(A64)/cmdline $(A64_CONFIG_BIN) $(A64_ESP_FIL
 	python3 platform/x86_64/tools/gpt.py $@.fat $@
 	rm -f $@.fat
 
-.PHONY: a64-image a64-floor
-a64-image: $(O)/mneme.img
+.PHONY: a64-image a64-floor FORCE
+FORCE:
+a64-image: $(A64_IMG)
 
 # The firmware floor of bench/boot.sh: an EFI app that prints a marker.
 $(O)/bench/floor.elf: $(O)/bench/boot_floor.o $(A64)/link.ld
@@ -113,4 +124,4 @@ endif
 endif
 
 TEST_SCRIPTS += tests/qemu/aarch64.sh
-BENCH_SCRIPTS += bench/aarch64_quant.sh
+BENCH_SCRIPTS += bench/aarch64_quant.sh bench/aarch64_llm.sh

@@ -3,7 +3,7 @@
  * (forth_words_platform), as on x86_64:
  *   MEM ( -- )      usable memory regions and the kernel heap
  *   PS ( -- )       kernel tasks: state, stack use, switches
- *   CPU ( -- )      CPU, GIC, timer, UART, console and MMU facts
+ *   CPU ( -- )      CPU, GIC, timer, UART, console and MMU facts, the cores
  *   FPU ( -- )      checks that FP/SIMD state survives interrupts and
  *                   task switches
  *   FAULT ( -- )    reads address 0x10 (unmapped): data abort dump
@@ -13,6 +13,10 @@
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   QUANT ( -- )    the NEON dot kernels checked against the scalar ones
  *   QUANT-BENCH ( -- ) the same, timed: ns per row, scalar and NEON
+ *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
+ * and the device words shared with x86_64 (platform/uefi/dev_words.c:
+ * PCI, DISKS, SECTOR, SECTOR-FILL, ARP-PROBE, NET-SEND, NET-RECV,
+ * GENERATE, LLM-STATS).
  * The faults stop the machine (exc.c). Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
@@ -28,6 +32,7 @@
 
 #include "a64.h"
 #include "boot.h"
+#include "dev_words.h"
 #include "exc.h"
 #include "fbcon.h"
 #include "fpu.h"
@@ -42,6 +47,7 @@
 #include "mneme/task.h"
 #include "pl011.h"
 #include "serial.h"
+#include "smp.h"
 #include "gtimer.h"
 #include "xprintf.h"
 
@@ -85,6 +91,25 @@ static void cmd_ps(void) {
             ti[i].stack_size, ti[i].switches);
 }
 
+/* One line per core (CPU and STATUS). */
+static void cores(void) {
+  uint64_t khz = gtimer_hz() / 1000;
+  for (int i = 0; i < smp_cores(); i++) {
+    const struct a64_cpu *c = &a64_cpus[i];
+    mprintf("cpu %d mpidr %lx %-10s jobs %lu, busy %lu ms, wake SGIs %lu\n", i, c->mpidr,
+            i == 0 ? "executor" : c->working ? "job" : c->sleeping ? "wfi" : "polling", c->jobs,
+            khz ? c->busy_ticks / khz : 0, c->wakeups);
+  }
+}
+
+static void status_cores(struct forth_task *ft) {
+  struct forth_task *prev = out_ft;
+  out_ft = ft;
+  mprintf("cores %d: cpu 0 runs the executor, the others parallel-for jobs\n", smp_cores());
+  cores();
+  out_ft = prev;
+}
+
 static void cmd_cpu(void) {
   uint32_t cols = 0, rows = 0;
   fbcon_size(&cols, &rows);
@@ -93,15 +118,16 @@ static void cmd_cpu(void) {
   mprintf("cpu: MIDR %08lx, EL%lu, %s%s%s\n", midr, (SYSREG_READ(currentel) >> 2) & 3,
           ((isar0 >> 44) & 0xf) ? "dotprod " : "", ((isar1 >> 52) & 0xf) ? "i8mm " : "",
           "neon");
-  mprintf("gic: v%d, distributor %lx, %s %lx; timer %lu kHz on interrupt %u, "
+  mprintf("gic: v%d, distributor %lx, %s %lx, MSI %s; timer %lu kHz on interrupt %u, "
           "%lu interrupts\n", gic_version(), (uint64_t)gic_dist_base(),
           gic_version() == 3 ? "redistributor" : "cpu interface",
-          (uint64_t)gic_cpu_base(), gtimer_hz() / 1000, gtimer_irq_id(), gtimer_irqs);
+          (uint64_t)gic_cpu_base(), gic_msi_kind(), gtimer_hz() / 1000, gtimer_irq_id(), gtimer_irqs);
   mprintf("uart: pl011 at %lx, interrupt %u; lost input: %lu bytes (ring full), "
           "%lu overruns\n", (uint64_t)pl011_base(), pl011_irq_id(), serial_rx_dropped(),
           pl011_overruns());
   mprintf("console %ux%u cells; mmu: %u table pages; %lu interrupts in all\n", cols,
           rows, mmu_table_pages(), exc_irqs);
+  cores();
 }
 
 static const char *verdict(int r) {
@@ -189,6 +215,18 @@ WORD(w_fault_x, cmd_fault("x"))
 WORD(w_fault_ro, cmd_fault("ro"))
 WORD(w_overflow, cmd_overflow())
 WORD(w_quant, neon_check(0, mprintf))
+
+static int w_fault_cpu(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  forth_cell n;
+  if (forth_pop(vm, &n)) return -4;
+  out_ft = forth_host_ctx(vm);
+  mprintf("\n");
+  int rc = smp_fault_test((int)n);
+  mprintf("fault-cpu: %s\n", mn_strerror(rc));
+  out_ft = NULL;
+  return 0;
+}
 WORD(w_quant_bench, neon_check(1, mprintf))
 
 void mon_words_register(void) {
@@ -197,7 +235,8 @@ void mon_words_register(void) {
       {"FPU", w_fpu},
       {"FAULT", w_fault},       {"FAULT-UD", w_fault_ud}, {"FAULT-X", w_fault_x},
       {"FAULT-RO", w_fault_ro}, {"OVERFLOW", w_overflow}, {"QUANT", w_quant},
-      {"QUANT-BENCH", w_quant_bench},
+      {"QUANT-BENCH", w_quant_bench}, {"FAULT-CPU", w_fault_cpu},
   };
-  forth_words_platform(words, sizeof words / sizeof words[0]);
+  dev_words_register(words, sizeof words / sizeof words[0]); /* + PCI, DISKS, ... */
+  forth_status_platform = status_cores;
 }

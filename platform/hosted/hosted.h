@@ -44,4 +44,18 @@ int hosted_slirp_start(const char *spec);
  */
 int hosted_disk_start(unsigned n, const char *path);
 
+/*
+ * Starts the NIC driver over the Linux TAP device of spec "tap:NAME" (it
+ * must exist: ip tuntap add dev NAME mode tap) and registers it as the
+ * netdev service. Returns 0, MN_EINVAL (bad spec), MN_EIO (no such
+ * device or no permission), MN_ENOMEM.
+ */
+int hosted_tap_start(const char *spec);
+
+/* Sets the time service from the host's clock and starts the entropy
+ * service with getrandom() as its source (clockrng.c). */
+int hosted_clockrng_start(void);
+/* --settings FILE (settings_file.c); NULL: no settings store. */
+extern const char *hosted_settings_path;
+
 #endif

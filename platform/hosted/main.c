@@ -3,7 +3,7 @@
  *
  * Usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]
  *              [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]
- *              [--disk IMAGE]... [--model FILE.gguf] [--serve PORT]
+ *              [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]
  *
  * The heap is one mmapped region of SIZE bytes (K/M/G suffixes), all the
  * memory the kernel may use. The configuration (config/hosted.toml baked
@@ -16,7 +16,8 @@
  * --net slirp gives the network service a NIC over libslirp
  * (platform/hosted/slirp.c); the service runs with [services.net]'s
  * settings, or DHCP when the configuration has none, and the default
- * heap grows to 32 MiB.
+ * heap grows to 32 MiB. --net tap:NAME uses an existing Linux TAP device
+ * instead (platform/hosted/tap.c).
  * Each --disk is a block device (disk.c; the first is disk 0, whose EFI
  * system partition or first FAT volume is /boot) and the files service
  * mounts what they hold; with disks the heap is at least DISK_HEAP.
@@ -26,6 +27,9 @@
  * OpenAI-compatible server (llmserve/) on that port of the network
  * service (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT the host
  * reaches it).
+ * --settings FILE is the settings store (TOML, settings_file.c; the
+ * conversations go to FILE.chats without a disk); --model serves a GGUF
+ * model with llm-local (the chat's local backend, GENERATE).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -39,6 +43,9 @@
 #include "console.h"
 #include "hosted.h"
 #include "mneme/blockdev.h"
+#include "mneme/chat_words.h"
+#include "mneme/gguf.h"
+#include "mneme/llm.h"
 #include "mneme/config.h"
 #include "mneme/files.h"
 #include "mneme/err.h"
@@ -70,6 +77,7 @@ struct opts {
   const void *model_data;      /* its bytes (mapped) */
   size_t model_size;
   int serve;                   /* --serve PORT, -1: none */
+  const char *llm;             /* --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS] */
   struct mn_config cfg;
   uint8_t *cfg_bytes;
   char serial_spec[64];
@@ -97,7 +105,7 @@ usage(void)
   fprintf(stderr,
           "usage: mneme [--heap SIZE] [--serial stdio|tcp:PORT|none] [--log LEVEL]\n"
           "             [--config FILE] [--key-echo PORT] [--net slirp[,hostfwd=H:G]]\n"
-          "             [--disk IMAGE]... [--model FILE.gguf] [--serve PORT]\n"
+          "             [--disk IMAGE]... [--settings FILE] [--model FILE.gguf] [--serve PORT]\n"
           "  --heap SIZE     memory the kernel may use (K/M/G; default: config)\n"
           "  --serial SPEC   serial port: stdin/stdout, or 127.0.0.1:PORT (tcp:0: a\n"
           "                  free port, named in the log line \"serial: listening on\")\n"
@@ -108,11 +116,17 @@ usage(void)
           "  --net slirp     a NIC on slirp's user-mode network (10.0.2.15 by DHCP;\n"
           "                  10.0.2.2 is the host's 127.0.0.1); hostfwd=H:G forwards\n"
           "                  127.0.0.1:H to the guest's port G\n"
+          "  --net tap:NAME  a NIC on the existing TAP device NAME (ip tuntap add)\n"
           "  --disk IMAGE    a disk image file as the next block device (up to 8);\n"
           "                  its FAT volumes appear as /boot, /disk1, ...\n"
           "  --model FILE    a GGUF model for llm-local (GENERATE, the chat)\n"
+          "  --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS]\n"
+          "                  llm-remote (ASK, the chat); the API key from the\n"
+          "                  environment variable MNEME_LLM_API_KEY\n"
           "  --serve PORT    the OpenAI-compatible server on the network service\n"
-          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n");
+          "                  (with --net slirp,hostfwd=tcp:127.0.0.1:H-:PORT)\n"
+          "  --settings FILE the user's settings (TOML; created by SETTING! or the\n"
+          "                  wizard); conversations in FILE.chats without a disk\n");
 }
 
 static int
@@ -146,6 +160,12 @@ parse_args(int argc, char **argv, struct opts *o)
       i++;
     } else if (!strcmp(a, "--net") && v) {
       o->net = v;
+      i++;
+    } else if (!strcmp(a, "--llm") && v) {
+      o->llm = v;
+      i++;
+    } else if (!strcmp(a, "--settings") && v) {
+      hosted_settings_path = v;
       i++;
     } else if (!strcmp(a, "--model") && v) {
       o->model = v;
@@ -299,11 +319,42 @@ start_console_shell(const struct opts *o)
     klog(LOG_ERROR, "console shell: %s", mn_strerror(err));
 }
 
+/* --llm PROVIDER,BASE_URL,MODEL[,nostream][,timeout=MS]: llm-remote. */
+static void
+start_llm_remote(const char *spec)
+{
+  static char buf[512];
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *f[5] = { 0 };
+  int n = 0;
+  for (char *p = buf; p && n < 5; n++) {
+    f[n] = p;
+    p = strchr(p, ',');
+    if (p)
+      *p++ = 0;
+  }
+  struct llm_remote_config c = { .provider = f[0], .base_url = f[1], .model = f[2],
+                                 .api_key = getenv("MNEME_LLM_API_KEY"), .temperature = -1.0f,
+                                 .stream = 1 };
+  for (int i = 3; i < n; i++) {
+    if (!strcmp(f[i], "nostream"))
+      c.stream = 0;
+    else if (!strncmp(f[i], "timeout=", 8))
+      c.timeout_ms = (uint32_t)strtoul(f[i] + 8, 0, 10);
+  }
+  int err = n >= 3 ? llm_remote_start(&c) : MN_EINVAL;
+  if (err)
+    klog(LOG_ERROR, "--llm: %s (PROVIDER,BASE_URL,MODEL)", mn_strerror(err));
+}
+
 static int
 start_services(void *arg)
 {
   const struct opts *o = arg;
   struct svcstart_hooks h = { 0, hosted_forth_shells, (void *)o->serial, net_svcstart };
+  int cw = chat_words_register();
+  if (cw)
+    klog(LOG_ERROR, "chat words: %s", mn_strerror(cw));
   for (unsigned i = 0; i < o->ndisks; i++) {
     int err = hosted_disk_start(i, o->disks[i]);
     if (err)
@@ -317,7 +368,8 @@ start_services(void *arg)
   if (strcmp(o->serial, "none"))
     h.serial = hosted_serial;
   if (o->net) {
-    int err = hosted_slirp_start(o->net);
+    int err = strncmp(o->net, "tap:", 4) ? hosted_slirp_start(o->net)
+                                         : hosted_tap_start(o->net);
     if (err)
       klog(LOG_ERROR, "--net %s: %s", o->net, mn_strerror(err));
   }
@@ -340,6 +392,8 @@ start_services(void *arg)
     else
       klog(LOG_INFO, "llm-local: model %s, %zu KiB", o->model, o->model_size >> 10);
   }
+  if (o->llm)
+    start_llm_remote(o->llm);
   if (o->serve >= 0) {
     int err = llmserve_start((uint16_t)o->serve);
     if (err)
@@ -398,6 +452,8 @@ main(int argc, char **argv)
     return 1;
   }
   klog(LOG_INFO, "mneme (hosted): heap %zu KiB", o.heap >> 10);
+  if (hosted_clockrng_start())
+    klog(LOG_ERROR, "cannot start the entropy service");
   if (task_spawn("init", start_services, &o, 0, 0)) {
     fprintf(stderr, "mneme: a heap of %zu bytes is too small to start the first task\n", o.heap);
     return 1;

@@ -274,6 +274,12 @@ static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
     const efi_memory_descriptor *d = (const void *)(map + off);
     uint64_t lo = d->phys, hi = d->phys + d->pages * 4096;
     if (hi > top) top = hi;
+    if ((d->type == EFI_RT_CODE || d->type == EFI_RT_DATA) && x86_boot.nrt < BOOT_MAX_RT) {
+      struct boot_rt_region *r = &x86_boot.rt[x86_boot.nrt++];
+      r->base = lo;
+      r->size = hi - lo;
+      r->code = d->type == EFI_RT_CODE;
+    }
     if (!usable_type(d->type)) continue;
     if (lo == 0) lo = 4096;
     if (hi <= lo) continue;
@@ -329,6 +335,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     say("mneme: no loaded image protocol\n");
     return EFI_ERR(1);
   }
+  x86_boot.runtime = st->runtime_services;
   x86_boot.image_base = (uintptr_t)li->image_base;
   x86_boot.image_size = li->image_size;
   find_sections(li->image_base);
@@ -354,6 +361,7 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
       EFI_SUCCESS)
     x86_boot.trampoline = (uintptr_t)tramp;
   x86_boot.arena_size = ARENA_SIZE;
+  efi_clockrng_collect(st); /* last, so the time is as fresh as can be */
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");
     return EFI_ERR(1);

@@ -40,6 +40,12 @@ struct boot_section {    /* a PE section of the loaded image */
   int exec, write;
 };
 
+struct boot_rt_region { /* the firmware's runtime code and data */
+  uint64_t base, size;
+  int code;
+};
+#define BOOT_MAX_RT 32
+
 struct x86_boot {
   struct boot_info info;                        /* for kernel_init() */
   struct mem_region regions[BOOT_MAX_REGIONS];  /* usable RAM (heap) */
@@ -60,7 +66,18 @@ struct x86_boot {
   size_t arena_size, arena_used;
   uint64_t tsc_entry;    /* TSC at efi_main */
   uintptr_t trampoline;  /* a page below 1 MiB for starting the APs, or 0 */
+  /* read just before ExitBootServices (efi_clockrng.c) */
+  int64_t efi_time_s;    /* UEFI GetTime as Unix seconds, or INT64_MIN */
+  uint8_t efi_rng[64];   /* EFI_RNG_PROTOCOL's bytes */
+  size_t efi_rng_len;    /* 0: no such protocol, or it failed */
+  void *runtime;         /* efi_runtime_services (efivar.c), or NULL */
+  struct boot_rt_region rt[BOOT_MAX_RT];
+  size_t nrt;
 };
+
+/* Reads the clock (GetTime) and 64 bytes from EFI_RNG_PROTOCOL into
+ * x86_boot while boot services are up (efi_clockrng.c; also aarch64's). */
+void efi_clockrng_collect(void *system_table);
 
 extern struct x86_boot x86_boot;
 
@@ -76,6 +93,13 @@ const struct boot_file *boot_file(const char *name);
 /* Returns the first model (a *.gguf file) loaded from \mneme\, or NULL.
  * Models are loaded 2 MiB aligned into pages the kernel heap never sees. */
 const struct boot_file *boot_model(void);
+
+/* The time and entropy services' sources (clockrng.c): sets the clock,
+ * registers RDSEED/RDRAND/TSC jitter and EFI_RNG_PROTOCOL's bytes, starts
+ * the entropy service. After kernel_init. */
+int x86_clockrng_start(void);
+/* The CMOS RTC as Unix seconds: 0 or MN_EIO. */
+int x86_cmos_time(int64_t *out);
 
 /* Platform main, entered on the kernel stack after ExitBootServices. */
 _Noreturn void x86_main(void);

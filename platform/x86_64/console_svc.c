@@ -12,6 +12,7 @@
  */
 #include "console_svc.h"
 
+#include "chat_console.h"
 #include "fbcon.h"
 #include "kbd.h"
 #include "mneme/err.h"
@@ -30,8 +31,18 @@ void x86_console_kbd_irq(void) {
   waitq_wake_all(&kbd_wq);
 }
 
-/* Puts the terminal bytes of a key press into the port's rx ring. */
+/* Puts the terminal bytes of a key press into the port's rx ring; Alt+F1
+ * and Alt+F2 switch between the chat and this console, and while the
+ * chat is shown its keys go there. */
 static int to_port(const struct key_event *ev) {
+  if (ev->code == KEY_F && (ev->mods & KEYMOD_ALT) && (ev->ch == 1 || ev->ch == 2)) {
+    if (ev->kind == KEY_PRESSED) x86_chat_show(ev->ch == 1);
+    return 0;
+  }
+  if (x86_chat_shown()) {
+    x86_chat_key(ev);
+    return 0;
+  }
   char b[8];
   size_t m = kbd_to_bytes(ev, b);
   if (m && bbq_write_all(&port.rx, b, m, MN_FOREVER)) return -1;

@@ -295,7 +295,17 @@ size_t plat_backtrace(uintptr_t *pcs, size_t max) {
   return scan_stack(sp, pcs, max);
 }
 
-static _Noreturn void fault(struct x86_frame *f, uint32_t cpu) {
+/* Vectors a task may survive: divide error, overflow, bound, invalid
+ * opcode, general protection, page fault, x87/alignment/SIMD errors. */
+static int task_fault_vector(uint64_t v) {
+  return v == 0 || v == 4 || v == 5 || v == 6 || v == 13 || v == 14 ||
+         v == 16 || v == 17 || v == 19;
+}
+
+/* The dump; then the faulting task ends (returns, with the frame set to
+ * resume at task_fault_end on the task's fresh stack) or the machine
+ * halts. */
+static void fault(struct x86_frame *f, uint32_t cpu) {
   if (__atomic_fetch_add(&in_fault, 1, __ATOMIC_SEQ_CST)) {
     static const char msg[] = "\r\n*** nested fault during the dump; halted\r\n";
     serial_write(msg, sizeof msg - 1);
@@ -334,6 +344,22 @@ static _Noreturn void fault(struct x86_frame *f, uint32_t cpu) {
   xprintf("cr0 %016lx  cr3 %016lx  cr4 %016lx\n", read_cr0(), read_cr3(),
           read_cr4());
   cpu_print_backtrace(f->rsp);
+  uintptr_t top;
+  if (cpu == 0 && (f->rflags & 0x200) && task_fault_vector(f->vector) &&
+      task_fault_resumable(&top)) {
+    struct task *t = task_current();
+    xprintf("*** task %s ends; the kernel and the other tasks go on\n", t->name);
+    /* Microsoft x64 ABI: the argument in rcx, a 16-byte aligned stack
+     * minus the return address, 32 bytes of shadow space above it. */
+    uint64_t sp = ((uint64_t)top & ~(uint64_t)15) - 64;
+    *(uint64_t *)(sp - 8) = 0;
+    f->rsp = sp - 8;
+    f->rip = (uint64_t)(uintptr_t)task_fault_end;
+    f->rcx = (uint64_t)(int64_t)TASK_EXIT_FAULT;
+    f->rflags &= ~(uint64_t)0x400; /* DF clear, as the ABI expects */
+    __atomic_store_n(&in_fault, 0, __ATOMIC_SEQ_CST);
+    return;
+  }
   xprintf("*** machine halted\n");
   plat_halt(3);
 }
@@ -347,6 +373,7 @@ void x86_interrupt(struct x86_frame *f) {
       return;
     }
     fault(f, cpu);
+    return;
   }
   if (cpu != 0) { /* an application processor: only its timer and wake-ups */
     x86_cpus[cpu].irqs++;

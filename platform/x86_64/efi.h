@@ -104,6 +104,30 @@ typedef struct {
   efi_configuration_table *tables;
 } efi_system_table;
 
+/* EFI_TIME and the runtime services' first entry (GetTime). */
+typedef struct {
+  uint16_t year;
+  uint8_t month, day, hour, minute, second, pad1;
+  uint32_t nanosecond;
+  int16_t timezone;          /* minutes; EFI_UNSPECIFIED_TIMEZONE: local */
+  uint8_t daylight, pad2;
+} efi_time;
+#define EFI_UNSPECIFIED_TIMEZONE 0x07ff
+
+typedef struct {
+  efi_table_header hdr;
+  efi_status (*get_time)(efi_time *time, void *capabilities);
+} efi_runtime_services;
+
+/* EFI_RNG_PROTOCOL (UEFI 2.x, 37.5). */
+#define EFI_RNG_PROTOCOL_GUID \
+  {0x3152bca5, 0xeade, 0x433d, {0x86, 0x2e, 0xc0, 0x1c, 0xdc, 0x29, 0x1f, 0x44}}
+typedef struct efi_rng {
+  efi_status (*get_info)(struct efi_rng *self, uint64_t *list_size, efi_guid *list);
+  efi_status (*get_rng)(struct efi_rng *self, const efi_guid *algorithm,
+                        uint64_t len, uint8_t *out);
+} efi_rng;
+
 typedef struct {
   uint32_t revision;
   efi_handle parent;
@@ -173,6 +197,33 @@ typedef struct efi_gop {
   void *blt;
   efi_gop_mode *mode;
 } efi_gop;
+
+/* EFI_RUNTIME_SERVICES: usable after ExitBootServices. mneme keeps the
+ * identity mapping and never calls SetVirtualAddressMap, so the
+ * firmware's runtime code runs at its physical addresses. */
+typedef struct {
+  efi_table_header hdr;
+  void *get_time, *set_time, *get_wakeup_time, *set_wakeup_time;
+  void *set_virtual_address_map, *convert_pointer;
+  efi_status (*get_variable)(const char16 *name, const efi_guid *vendor,
+                             uint32_t *attr, uint64_t *size, void *data);
+  void *get_next_variable_name;
+  efi_status (*set_variable)(const char16 *name, const efi_guid *vendor,
+                             uint32_t attr, uint64_t size, const void *data);
+  void *get_next_high_monotonic_count, *reset_system;
+  void *update_capsule, *query_capsule_capabilities;
+  efi_status (*query_variable_info)(uint32_t attr, uint64_t *max_storage,
+                                    uint64_t *remaining, uint64_t *max_size);
+} efi_runtime_services;
+
+#define EFI_VARIABLE_NON_VOLATILE 1u
+#define EFI_VARIABLE_BOOTSERVICE_ACCESS 2u
+#define EFI_VARIABLE_RUNTIME_ACCESS 4u
+#define EFI_NOT_FOUND EFI_ERR(14)
+#define EFI_OUT_OF_RESOURCES EFI_ERR(9)
+#define EFI_INVALID_PARAMETER EFI_ERR(2)
+#define EFI_WRITE_PROTECTED EFI_ERR(8)
+#define EFI_UNSUPPORTED EFI_ERR(3)
 
 #define EFI_ACPI20_GUID \
   {0x8868e871, 0xe4f1, 0x11d3, {0xbc, 0x22, 0x00, 0x80, 0xc7, 0x3c, 0x88, 0x81}}

@@ -43,6 +43,7 @@ static struct {
   int params[8], nparams;
   uint64_t drawn;
   int ready;
+  int other;             /* another console (the chat) owns the screen */
 } c;
 
 int fbcon_ready(void) { return c.ready; }
@@ -259,5 +260,48 @@ void fbcon_write(const char *s, size_t n) {
   if (!c.ready) return;
   for (size_t i = 0; i < n; i++) byte((uint8_t)s[i]);
   if (c.x >= c.cols) newline();
+  if (c.other) { /* kept in the grid, drawn when the console is shown again */
+    if (c.scroll_pending) {
+      c.scroll_pending = 0;
+      for (size_t i = 0; i < (size_t)c.rows * c.cols; i++) c.shown[i].attr = 0xff;
+    }
+    return;
+  }
   flush();
+}
+
+void fbcon_show(int text_console) {
+  if (!c.ready) return;
+  c.other = !text_console;
+  if (text_console) {
+    c.scroll_pending = 0;
+    for (size_t i = 0; i < (size_t)c.rows * c.cols; i++) c.shown[i].attr = 0xff;
+    flush();
+  }
+}
+
+/* A box: a character the font does not have. */
+static int box_bit(uint32_t r, uint32_t i, uint32_t w, uint32_t h) {
+  return (r == 2 || r == h - 3) ? (i >= 1 && i + 2 <= w) : (r > 2 && r < h - 3 && (i == 1 || i + 2 == w));
+}
+
+void fbcon_draw_char(uint32_t x, uint32_t y, uint32_t cp, uint8_t fgc, uint8_t bgc) {
+  if (!c.ready || x >= c.cols || y >= c.rows) return;
+  const struct font_psf *f = &fbcon_font;
+  uint32_t fg = c.colour[fgc & 15], bg = c.colour[bgc & 15];
+  uint32_t *p = c.px + (size_t)y * f->height * c.stride + x * f->width;
+  const unsigned char *g = cp < 256 ? f->bits + (size_t)cp * f->height * f->row_bytes : NULL;
+  for (uint32_t r = 0; r < f->height; r++, p += c.stride) {
+    uint32_t bits = g ? (uint32_t)(g[0] << 8 | (f->row_bytes > 1 ? g[1] : 0)) : 0;
+    if (g) g += f->row_bytes;
+    for (uint32_t i = 0; i < f->width; i++) {
+      int on;
+      if (g) on = (bits & (0x8000u >> i)) != 0;
+      else if (cp == 0x2588) on = 1;            /* full block */
+      else if (cp == 0x258f) on = i == 0;       /* left bar: the caret */
+      else on = box_bit(r, i, f->width, f->height);
+      p[i] = on ? fg : bg;
+    }
+  }
+  c.drawn++;
 }

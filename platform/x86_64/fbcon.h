@@ -28,6 +28,12 @@ void fbcon_write(const char *s, size_t n);
 int fbcon_ready(void);
 /* Console size in cells. */
 void fbcon_size(uint32_t *cols, uint32_t *rows);
+/* 1: the text console is on screen (drawn at once); 0: another console
+ * (the chat) owns the screen, text is kept and drawn when it returns. */
+void fbcon_show(int text_console);
+/* Draws Unicode character cp at cell (x, y) in palette colours (the
+ * chat's screen); a character the font lacks is a box. */
+void fbcon_draw_char(uint32_t x, uint32_t y, uint32_t cp, uint8_t fg, uint8_t bg);
 /* Cells redrawn since boot (for tests and the bench). */
 uint64_t fbcon_cells_drawn(void);
 

@@ -13,11 +13,13 @@
 #include <string.h>
 
 #include "apic.h"
+#include "chat_console.h"
 #include "boot.h"
 #include "console_svc.h"
 #include "cpu.h"
 #include "fbcon.h"
 #include "kbd.h"
+#include "mneme/chat_words.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/files.h"
@@ -29,6 +31,7 @@
 #include "mneme/kernel.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
+#include "mneme/nvme.h"
 #include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/serial.h"
@@ -114,6 +117,7 @@ static void serve_if_asked(void) {
 static int cores_llm_task(void *arg) {
   (void)arg;
   smp_start();
+  llm_words_set_par(x86_par()); /* LOAD-MODEL's models use every core too */
   for (size_t i = 0; i < x86_boot.nrefused; i++) {
     const struct boot_refused *r = &x86_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region %lu MiB, %lu MiB kept for the kernel)",
@@ -141,9 +145,13 @@ static int cores_llm_task(void *arg) {
  * use), the configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
+  int err;
   mon_words_register();
-  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
-  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  err = chat_words_register(); /* CHAT, SETTINGS, SETTING! */
+  if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
+                                                     &nvme_driver};
+  err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
     err = start_one(&cfg.services[i]);
@@ -156,6 +164,8 @@ static int init_task(void *arg) {
     klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   err = x86_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
+  err = x86_chat_start();
+  if (err) klog(LOG_INFO, "no chat screen: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
             ? serial_get_port(MN_SEC(1), &rx, &tx)
@@ -208,6 +218,7 @@ _Noreturn void x86_main(void) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }
+  if (x86_clockrng_start()) xprintf("warning: cannot start the entropy service\n");
   if (task_spawn("init", init_task, 0, 0, 0)) {
     xprintf("mneme: cannot start the first task\n");
     plat_halt(1);

@@ -26,8 +26,9 @@ X86_CMDLINE = $(X86_IMG).esp/cmdline
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c entry.S trampoline.S)
-X86_LIBS := llmserve llm infer llmapi httpparser virtio pci net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
+              kbd.c fbcon.c plat.c mon.c xprintf.c libc.c libm.c serial_svc.c console_svc.c port.c fpu.c pci_plat.c smp.c clockrng.c efi_clockrng.c efivar.c chat_console.c entry.S trampoline.S) \
+            platform/uefi/dev_words.c
+X86_LIBS := chat mnsettings llmserve llm llmremote infer llmapi virtio nvme pci net httpsvc http tls bearssl httpparser net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)
 .PHONY: image qemu debug
@@ -50,7 +51,7 @@ x86-image:
 else
   CC := clang
   CFLAGS := -target x86_64-pc-cygwin -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
-            -Iinclude -I$(X86)/include -MMD -MP -DMN_X86_64=1 \
+            -Iinclude -I$(X86)/include -Iplatform/uefi -MMD -MP -DMN_X86_64=1 \
             -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
             -fno-stack-protector -fno-stack-check -mno-stack-arg-probe \
             -mno-red-zone -fno-omit-frame-pointer

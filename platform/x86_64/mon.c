@@ -9,22 +9,18 @@
  *   FAULT ( -- )    reads address 0x10 (unmapped): page fault dump
  *   FAULT-GP ( -- ) reads a non-canonical address: #GP dump
  *   FAULT-UD ( -- ) executes ud2: #UD dump
+ *   FAULT-DIV ( -- ) divides by zero: #DE dump
+ *   FAULT-CLI ( -- ) FAULT with interrupts off (as in kernel critical
+ *                   code): the dump, then the machine halts
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
- *   PCI ( -- )      PCI functions: location, vendor:device, class,
- *                   interrupt mode, bound driver, BARs (the pci service)
- *   NET-SEND ( n len -- )  test aid: n test frames of len bytes (0:
- *                   varying) out of that interface
- *   NET-RECV ( n -- )  test aid: waits for n test frames and checks them
- *   DISKS ( -- )    the block devices (blockdev services)
- *   SECTOR ( lba disk -- )  reads a sector: FNV-1a hash, first bytes
- *   SECTOR-FILL ( byte lba disk -- )  writes a sector filled with byte,
- *                   then flushes (test aids for disk drivers)
- *   ARP-PROBE ( -- ) test aid: takes the first free network interface and asks
- *                   10.0.2.2 (QEMU's user-network gateway) for its MAC
- *                   from 10.0.2.15, then prints the counters
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
- *   GENERATE ( c-addr u n -- ) the model's greedy continuation (llm/)
- * The faults stop the machine (cpu.c). Output goes to the calling VM's
+ * and the device words shared with aarch64 (platform/uefi/dev_words.c:
+ * PCI, DISKS, SECTOR, SECTOR-FILL, ARP-PROBE, NET-SEND, NET-RECV,
+ * GENERATE, LLM-STATS, LOAD-MODEL).
+ * A fault ends only the task it happens in (cpu.c, task_fault_end: a VM
+ * ends with THROW -304 for its joiner, a console session restarts on the
+ * next input); with interrupts off (FAULT-CLI) and on other cores
+ * (FAULT-CPU) it stops the machine. Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
  * Interface: mon_words_register.
@@ -38,6 +34,7 @@
 #include "apic.h"
 #include "boot.h"
 #include "cpu.h"
+#include "dev_words.h"
 #include "fbcon.h"
 #include "fpu.h"
 #include "kbd.h"
@@ -45,12 +42,9 @@
 #include "mneme/forth_task.h"
 #include "mneme/heap.h"
 #include "mneme/kmem.h"
-#include "mneme/llm.h"
 #include "mneme/ktime.h"
-#include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/task.h"
-#include "mneme/virtio.h"
 #include "serial.h"
 #include "smp.h"
 #include "x86.h"
@@ -69,37 +63,6 @@ static void mprintf(const char *fmt, ...) {
   if (n >= sizeof b) n = sizeof b - 1;
   if (out_ft) forth_task_out(out_ft, b, n);
   else plat_console_write(b, n);
-}
-
-/* Output callback for the portable printers (pci_print, ...). */
-static void mon_out(void *arg, const char *s, size_t n) {
-  struct forth_task *ft = arg;
-  if (ft) forth_task_out(ft, s, n);
-  else plat_console_write(s, n);
-}
-
-static void mon_flush(void *arg) {
-  if (arg) forth_task_flush(arg);
-}
-
-static void cmd_pci(void) {
-  struct forth_task *ft = out_ft; /* the calls wait: other words may run */
-  int err = pci_print(mon_out, ft);
-  out_ft = ft;
-  if (err) mprintf("pci: %s\n", mn_strerror(err));
-}
-
-static void cmd_arp_probe(void) {
-  static const uint8_t ip[4] = {10, 0, 2, 15}, gw[4] = {10, 0, 2, 2};
-  struct forth_task *ft = out_ft;
-  netdev_arp_probe(ip, gw, MN_SEC(3), mon_out, ft);
-  out_ft = ft;
-}
-
-static void cmd_disks(void) {
-  struct forth_task *ft = out_ft;
-  blockdev_list(mon_out, ft);
-  out_ft = ft;
 }
 
 static void cmd_mem(void) {
@@ -171,6 +134,17 @@ static void cmd_fpu(void) {
 }
 
 static void cmd_fault(const char *kind) {
+  out_ft = NULL; /* the VM may not come back: the dump goes to the console */
+  if (!strcmp(kind, "div")) {
+    xprintf("dividing by zero\n");
+    uint64_t q = 1, d = 0;
+    __asm__ volatile("" : "+r"(d));
+    __asm__ volatile("xor %%edx, %%edx\n\tdiv %1" : "+a"(q) : "r"(d) : "rdx");
+  }
+  if (!strcmp(kind, "cli")) { /* interrupts off: kernel critical code */
+    xprintf("reading address 0x10 with interrupts off\n");
+    __asm__ volatile("cli");
+  }
   if (!strcmp(kind, "ud")) {
     xprintf("executing ud2\n");
     __asm__ volatile("ud2");
@@ -220,59 +194,9 @@ WORD(w_fpu, cmd_fpu())
 WORD(w_fault, cmd_fault(""))
 WORD(w_fault_gp, cmd_fault("gp"))
 WORD(w_fault_ud, cmd_fault("ud"))
+WORD(w_fault_div, cmd_fault("div"))
+WORD(w_fault_cli, cmd_fault("cli"))
 WORD(w_overflow, cmd_overflow())
-WORD(w_pci, cmd_pci())
-WORD(w_arp_probe, cmd_arp_probe())
-WORD(w_disks, cmd_disks())
-
-/* Words with arguments: pop them, then the same as WORD. */
-static int w_sector(forth_vm *vm, void *ctx) {
-  (void)ctx;
-  forth_cell disk, lba;
-  if (forth_depth(vm) < 2) return -4;
-  forth_pop(vm, &disk);
-  forth_pop(vm, &lba);
-  struct forth_task *ft = forth_host_ctx(vm);
-  mon_out(ft, "\n", 1);
-  blockdev_sector((unsigned)disk, (uint64_t)lba, mon_out, ft);
-  return 0;
-}
-
-static int w_net_send(forth_vm *vm, void *ctx) {
-  (void)ctx;
-  forth_cell n, len;
-  if (forth_depth(vm) < 2) return -4;
-  forth_pop(vm, &len);
-  forth_pop(vm, &n);
-  struct forth_task *ft = forth_host_ctx(vm);
-  mon_out(ft, "\n", 1);
-  netdev_send_frames((uint32_t)n, (size_t)len, mon_out, ft);
-  return 0;
-}
-
-static int w_net_recv(forth_vm *vm, void *ctx) {
-  (void)ctx;
-  forth_cell n;
-  if (forth_depth(vm) < 1) return -4;
-  forth_pop(vm, &n);
-  struct forth_task *ft = forth_host_ctx(vm);
-  mon_out(ft, "\n", 1);
-  netdev_recv_frames((uint32_t)n, mon_out, mon_flush, ft);
-  return 0;
-}
-
-static int w_sector_fill(forth_vm *vm, void *ctx) {
-  (void)ctx;
-  forth_cell disk, lba, byte;
-  if (forth_depth(vm) < 3) return -4;
-  forth_pop(vm, &disk);
-  forth_pop(vm, &lba);
-  forth_pop(vm, &byte);
-  struct forth_task *ft = forth_host_ctx(vm);
-  mon_out(ft, "\n", 1);
-  blockdev_sector_fill((unsigned)disk, (uint64_t)lba, (uint8_t)byte, mon_out, ft);
-  return 0;
-}
 
 static int w_fault_cpu(forth_vm *vm, void *ctx) {
   (void)ctx;
@@ -290,13 +214,10 @@ void mon_words_register(void) {
   static const struct forth_task_word words[] = {
       {"MEM", w_mem},     {"PS", w_ps},             {"CPU", w_cpu},
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
-      {"FAULT-UD", w_fault_ud}, {"OVERFLOW", w_overflow},
-      {"PCI", w_pci},     {"ARP-PROBE", w_arp_probe}, {"DISKS", w_disks},
-      {"SECTOR", w_sector}, {"SECTOR-FILL", w_sector_fill},
-      {"NET-SEND", w_net_send}, {"NET-RECV", w_net_recv},
-      {"FAULT-CPU", w_fault_cpu}, {"GENERATE", llm_word_generate},
-      {"LLM-STATS", llm_word_stats},
+      {"FAULT-UD", w_fault_ud}, {"FAULT-DIV", w_fault_div},
+      {"FAULT-CLI", w_fault_cli}, {"OVERFLOW", w_overflow},
+      {"FAULT-CPU", w_fault_cpu},
   };
-  forth_words_platform(words, sizeof words / sizeof words[0]);
+  dev_words_register(words, sizeof words / sizeof words[0]); /* + PCI, DISKS, ... */
   forth_status_platform = status_cores;
 }

@@ -108,6 +108,11 @@ int paging_init(void) {
     rc = set_pages(fb->base, fb->base + fb->size, PTE_P | PTE_W | PTE_PWT | nx);
   }
   if (!rc) rc = set_pages(0, PAGE, 0); /* NULL faults */
+  /* The firmware's runtime code stays executable (efivar.c calls it). */
+  for (size_t i = 0; i < x86_boot.nrt && !rc; i++)
+    if (x86_boot.rt[i].code)
+      rc = set_pages(x86_boot.rt[i].base, x86_boot.rt[i].base + x86_boot.rt[i].size,
+                     PTE_P | PTE_W);
   /* The image: headers and sections with their own permissions. */
   uint64_t ib = x86_boot.image_base;
   if (!rc) rc = set_pages(ib, ib + PAGE, PTE_P | nx);

@@ -83,7 +83,9 @@ uint64_t plat_dma_addr(const void *p) { return (uint64_t)(uintptr_t)p; }
 
 void plat_io_barrier(void) { __asm__ volatile("mfence" ::: "memory"); }
 
-int plat_msi_alloc(pci_irq_fn fn, void *arg, uint64_t *addr, uint32_t *data) {
+int plat_msi_alloc(const struct pci_dev *d, pci_irq_fn fn, void *arg, uint64_t *addr,
+                   uint32_t *data) {
+  (void)d;
   int v = cpu_vector_alloc(fn, arg, 0, 0);
   if (v < 0) return v;
   *addr = 0xfee00000u | (apic_lapic_id() & 0xff) << 12;

@@ -14,6 +14,10 @@
 #   make run MODEL=x.gguf SERVE=1   ... and the OpenAI-compatible server on
 #                        the guest's port 8080, forwarded from the host's
 #                        127.0.0.1:${SERVE_HOST_PORT:-8080}
+#   VARS=path make run   the UEFI variables file (default build/x86_64/
+#                        ovmf-vars.fd), kept between runs: mneme's saved
+#                        settings and conversations live there
+#   RESET_VARS=1 make run   start again from the firmware's empty variables
 #
 # Installs what is missing (tools/deps.sh), builds build/x86_64/mneme.img.
 # KVM is not used: QEMU runs under TCG, which works everywhere.
@@ -27,8 +31,20 @@ for c in /usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_CODE.fd; do
   [ -e "$c" ] && { code=$c; break; }
 done
 [ -n "$code" ] || { echo "qemu.sh: OVMF not found (apt-get install ovmf)"; exit 1; }
-vars=${code/CODE/VARS}
-cp "$vars" $O/ovmf-vars.fd
+# The variables template of the same flash size as the code: the 4 MiB
+# code with OVMF_VARS_4M.fd, the 2 MiB one with OVMF_VARS.fd.
+case $code in
+  *_4M.fd) vars=/usr/share/OVMF/OVMF_VARS_4M.fd ;;
+  *) vars=/usr/share/OVMF/OVMF_VARS.fd ;;
+esac
+[ -e "$vars" ] || { echo "qemu.sh: $vars not found (apt-get install ovmf)"; exit 1; }
+# Our own copy, kept between runs (the firmware writes mneme's settings
+# there); a fresh one when missing, asked for, or of another size.
+varsfile=${VARS:-$O/ovmf-vars.fd}
+if [ "${RESET_VARS:-0}" = 1 ] || [ ! -s "$varsfile" ] ||
+   [ "$(stat -c %s "$varsfile")" != "$(stat -c %s "$vars")" ]; then
+  cp "$vars" "$varsfile"
+fi
 if [ "${NET:-user}" = none ]; then
   nic=(-nic none)
 else
@@ -43,7 +59,7 @@ args=(-machine q35 -cpu max -m "${MEM:-512}" -no-reboot "${nic[@]}"
       -smp "$smp" -accel tcg,thread=multi
       -device isa-debug-exit,iobase=0xf4,iosize=0x04
       -drive if=pflash,format=raw,readonly=on,file="$code"
-      -drive if=pflash,format=raw,file=$O/ovmf-vars.fd
+      -drive if=pflash,format=raw,file="$varsfile"
       -drive format=raw,snapshot=on,file=$O/mneme.img)
 if [ "${GUI:-0}" = 1 ]; then
   args+=(-serial mon:stdio)
@@ -57,7 +73,6 @@ if [ "${DEBUG:-0}" = 1 ]; then
   base=$(timeout 120 python3 tests/qemu/qemu.py $O/mneme.img "${MEM:-512}" \
            --until 'image at [0-9a-f]{16}' --timeout 120 2>/dev/null |
          sed -n 's/.*image at \([0-9a-f]*\).*/\1/p' | head -n 1 || true)
-  cp "$vars" $O/ovmf-vars.fd
   pref=$(python3 -c "import struct,sys;d=open('$O/BOOTX64.EFI','rb').read();p=struct.unpack_from('<I',d,0x3c)[0];print(hex(struct.unpack_from('<Q',d,p+24+24)[0]))")
   off=$(python3 -c "print(hex(int('${base:-0}',16)-int('$pref',16)) if '${base}' else '')")
   {

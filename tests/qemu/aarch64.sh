@@ -22,4 +22,21 @@ if ! make -s TARGET=aarch64 a64-image >build/aarch64-image.log 2>&1; then
   exit 1
 fi
 echo "ok - build the aarch64 image"
-exec timeout --kill-after=10 600 python3 tests/qemu/aarch64_test.py
+# llm-local: an image with a small model, checked against the hosted tool
+MODELS=${LLM_MODELS:-../shared/testdata/llm/models}
+q8=$MODELS/stories260K-q8_0.gguf
+if [ -e "$q8" ]; then
+  if make -s TARGET=aarch64 a64-image MODEL="$(realpath "$q8")" A64_IMG=build/aarch64/llm.img \
+       >>build/aarch64-image.log 2>&1 &&
+     { [ -x build/hosted/mneme-infer ] ||
+       make -s TARGET=hosted build/hosted/mneme-infer >>build/aarch64-image.log 2>&1; }; then
+    echo "ok - build the aarch64 image with stories260K Q8_0 and the hosted mneme-infer"
+    export LLM_IMG=build/aarch64/llm.img LLM_MODEL=$q8
+  else
+    echo "not ok - build the aarch64 LLM image (log build/aarch64-image.log)"
+    tail -20 build/aarch64-image.log | sed 's/^/#   /'
+  fi
+else
+  echo "ok - aarch64 llm-local # SKIP no $q8"
+fi
+exec timeout --kill-after=10 900 python3 tests/qemu/aarch64_test.py

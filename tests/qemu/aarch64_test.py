@@ -17,6 +17,17 @@ into a guard page) print a dump with a backtrace and stop the machine
 with status 7. The main boot uses a GICv3, the first fault boot a GICv2,
 FAULT-RO's boot firmware at EL2 (QEMU's virtualization=on: mneme leaves
 EL2 for EL1 after ExitBootServices).
+The main boot also has a virtio-net NIC (user network, restrict=on) and
+a second virtio-blk disk (FAT16 by mtools): PCI through ECAM with MSI-X
+through the GICv3 ITS, the network service's DHCP lease, PING, RESOLVE
+(which must time out cleanly: restricted slirp drops UDP), a TCP exchange
+with this test's server through guestfwd, LS and CAT on both disks
+(files service) and a sector compared with the image; the GICv2 boot
+checks MSI-X through the GICv2m frame with a DHCP lease.
+With LLM_IMG (tests/qemu/aarch64.sh builds it when the test models are
+there), llm-local over stories260K Q8_0 on the ESP with two cores:
+GENERATE equals the hosted mneme-infer's greedy output; CPU and STATUS
+list the cores; FAULT-CPU on the second core dumps and stops QEMU.
 A boot with a sermux configuration (\\mneme\\config.bin replaced) checks
 the framed serial line: loopback, a Forth shell on port 10, tracing, and
 the pseudo-keyboard typing on the framebuffer console (keyboard mux).
@@ -24,9 +35,11 @@ the pseudo-keyboard typing on the framebuffer console (keyboard mux).
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,12 +51,16 @@ from mneme_wire import cobs_decode, cobs_encode  # noqa: E402
 
 IMAGE = os.environ.get("IMAGE", "build/aarch64/mneme.img")
 MEM_MB = 256
-tap = bt.tap
 
 
-def boot(name, gic=3, el2=False):
+def tap(ok, what, detail=""):
+    bt.tap(bool(ok), what, detail)
+
+
+def boot(name, gic=3, el2=False, extra=()):
     q = Qemu(IMAGE, MEM_MB, timeout=240, arch="aarch64",
-             extra=["-machine", "virt,gic-version=%d%s" % (gic, ",virtualization=on" if el2 else "")])
+             extra=["-machine", "virt,gic-version=%d%s" % (gic, ",virtualization=on" if el2 else "")]
+             + list(extra))
     what = "%s: boots to the banner and the Forth prompt on serial (GICv%d%s)" % (
         name, gic, "; firmware at EL2, mneme drops to EL1" if el2 else "")
     try:
@@ -60,100 +77,249 @@ def boot(name, gic=3, el2=False):
     return q
 
 
+def fnv(b):
+    h = 0xcbf29ce484222325
+    for x in b:
+        h = ((h ^ x) * 0x100000001b3) & 0xffffffffffffffff
+    return "%016x" % h
+
+
+def tcp_server():
+    """A one-connection line server on 127.0.0.1 (QEMU's guestfwd target):
+    answers HOST-SAYS: and the line in capitals. Returns (port, thread,
+    lines seen, socket)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(300)
+    seen = []
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
+        with c:
+            c.settimeout(60)
+            data = b""
+            while b"\n" not in data:
+                d = c.recv(4096)
+                if not d:
+                    break
+                data += d
+            seen.append(data)
+            c.sendall(b"HOST-SAYS:" + data.strip().upper() + b"\n")
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv.getsockname()[1], t, seen, srv
+
+
+def io_checks(q, tmp, disk, seen, t):
+    """PCI (ECAM, MSI-X through the ITS), virtio-net under the network
+    service (DHCP, PING, RESOLVE, TCP), virtio-blk under the files service
+    (LS, CAT, SECTOR) in the main boot."""
+    command = bt.command
+
+    def run(line, timeout=60):
+        start = len(q.out)
+        q.write(line.encode() + b"\r")
+        q.expect(rb" ok\r\n", timeout=timeout, start=start)
+        return q.out[start:].decode(errors="replace")
+    log = q.out.decode(errors="replace")
+    tap(re.search(r"pci: \d+ functions \(ECAM", log),
+        "PCI: enumerated through ECAM (ACPI MCFG)", log[-1500:])
+    out = run("PCI")
+    tap(re.search(r"1b36:0008 0600 host-bridge", out) and
+        re.search(r"0200 ethernet +msix +virtio-net", out) and
+        len(re.findall(r"0100 storage +msix +virtio-blk", out)) == 2 and
+        re.search(r"BAR4 mem64 pf 0x[0-9a-f]+ 16K", out),
+        "PCI lists the host bridge, the NIC and both disks bound, MSI-X, 64-bit BARs", out)
+    out = run("CPU")
+    tap(re.search(r"gic: v3, .*MSI ITS;", out), "CPU: MSIs through the GICv3 ITS", out)
+    try:
+        q.expect(rb"net: virtio-net0 address 10\.0\.2\.15", timeout=60)
+        out = run("NET")
+        tap(re.search(r"virtio-net0: [0-9a-f:]{17} mtu 1500 link up", out) and
+            re.search(r"inet 10\.0\.2\.15 netmask 255\.255\.255\.0 .*\(dhcp, lease \d+ s\)",
+                      out), "the network service has a DHCP lease on virtio-net0 (NET)", out)
+    except Exception as e:  # noqa: BLE001
+        tap(False, "the network service gets a DHCP lease on virtio-net0", e)
+    out = run('S" 10.0.2.2" PING .')
+    m = re.search(r"PING \. (-?\d+) ", out)
+    tap(m and int(m.group(1)) >= 0, "PING: QEMU's gateway 10.0.2.2 answers (%s ms)" %
+        (m.group(1) if m else "?"), out)
+    # restrict=on: slirp's DHCP names no DNS server and slirp drops the
+    # guest's other UDP, so RESOLVE must fail cleanly (answered: hosted test)
+    out = run('S" echo.ok.test" RESOLVE', timeout=90)
+    tap(re.search(r"echo\.ok\.test: (name not found|timed out)\r\n ok", out),
+        "RESOLVE through the network service fails cleanly without a DNS server "
+        "(restrict=on)", out)
+    run('S" 10.0.2.100" 7777 TCP-OPEN CONSTANT H')
+    run('CREATE B 100 ALLOT  S" hello from aarch64" B SWAP MOVE  10 B 18 + C!')
+    run("B 19 H TCP-WRITE")
+    out = run("B 80 H TCP-READ B SWAP TYPE")
+    tap("HOST-SAYS:HELLO FROM AARCH64" in out,
+        "TCP through guestfwd to the test's server: sent and answered", out)
+    t.join(10)
+    tap(seen == [b"hello from aarch64\n"], "the server got the line", seen)
+    run("H TCP-CLOSE")
+    out = run('S" /" LS')
+    tap("boot/" in out and "disk1/" in out, "LS /: the ESP (/boot) and the second disk (/disk1)",
+        out)
+    out = run('S" /disk1/Hello aarch64.txt" CAT')
+    tap("hello from mtools on aarch64" in out, "CAT a file mtools wrote on /disk1", out)
+    out = run('S" /boot/mneme/cmdline" CAT')
+    tap("console=" in out, "CAT the command line on the ESP (/boot)", out)
+    img = open(disk, "rb").read()
+    out = run("3 1 SECTOR")
+    tap("fnv " + fnv(img[3 * 512:4 * 512]) in out, "SECTOR: a sector of the second disk read "
+        "through virtio-blk matches the image", out)
+
+
 def main_boot():
-    q = boot("boot")
-    if not q:
-        return
+    tmp = tempfile.mkdtemp(prefix="mneme-a64io-")
+    disk = os.path.join(tmp, "d1.img")
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    port, t, seen, srv = tcp_server()
+    try:
+        subprocess.run(["mkfs.fat", "-C", "-F", "16", "-n", "DATA", disk, str(16 * 1024)],
+                       check=True, stdout=subprocess.DEVNULL)
+        src = os.path.join(tmp, "hello.txt")
+        open(src, "w").write("hello from mtools on aarch64\n")
+        subprocess.run(["mcopy", "-i", disk, src, "::/Hello aarch64.txt"], check=True, env=env)
+        q = boot("boot", extra=[
+            "-netdev", "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:7777-tcp:127.0.0.1:%d"
+            % port, "-device", "virtio-net-pci,netdev=n0",
+            "-drive", "if=none,id=d1,format=raw,file=" + disk,
+            # slot 8: after the boot disk, which the files service makes /boot
+            "-device", "virtio-blk-pci,drive=d1,addr=0x8"])
+        if not q:
+            return
+        try:
+            try:
+                io_checks(q, tmp, disk, seen, t)
+            except Exception as e:  # noqa: BLE001
+                tap(False, "PCI, network and files checks", e)
+            main_checks(q)
+        finally:
+            q.close()
+    finally:
+        srv.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main_checks(q):
+    """The shell, memory, tasks, timer, FPU, NEON and screen checks."""
     command = bt.command
     try:
-        try:
-            m = command(q, "MEM", rb"mem: (\d+) KiB usable")
-            kib = int(m.group(1))
-            tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
-                "MEM reports %d KiB usable of -m %d MiB (within 16 MiB)" % (kib, MEM_MB),
-                q.out[-400:])
-            m = command(q, "MEM", rb"heap: (\d+) KiB total")
-            kib = int(m.group(1))
-            tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
-                "the kernel heap manages %d KiB of -m %d MiB (within 16 MiB)" % (kib, MEM_MB))
-        except Exception as e:  # noqa: BLE001
-            tap(False, "MEM", e)
-        try:
-            start = len(q.out)
-            command(q, "PS", rb"console +running.*\r\n(.*\r\n)* ok\r\n")
-            tap(all(t in q.out[start:] for t in (b"serial-rx", b"serial-tx", b"status",
-                                               b"console-fb", b"console-kbd")),
-                "PS lists the kernel's tasks (shells, serial, console, status)", q.out[-900:])
-        except Exception as e:  # noqa: BLE001
-            tap(False, "PS lists the kernel's tasks", e)
-        try:
-            command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
-            command(q, ": sq dup * ; 7 sq .", rb"7 sq \. 49  ok\r\n")
-            tap(True, "Forth typed on serial is echoed and runs")
-        except Exception as e:  # noqa: BLE001
-            tap(False, "Forth typed on serial is echoed and runs", e)
-        try:
-            command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
-            command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
-            m = command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
-                        rb"forth VMs (\d+)\r\n ok\r\n", timeout=60)
-            tap(int(m.group(1)) >= 2, "SPAWN runs a word on its own task (kernel timers); "
-                "STATUS counts the VMs", q.out[-600:])
-        except Exception as e:  # noqa: BLE001
-            tap(False, "SPAWN runs a word on its own task; STATUS counts it", e)
-        try:
-            command(q, ": spin begin again ; spin", rb"spin\s")
-            start = len(q.out)
-            q.write(b"\x03")
-            q.expect(rb"-28|nterrupt", timeout=30, start=start)
-            command(q, "1 .", rb"1 \. 1  ok\r\n")
-            tap(True, "Ctrl-C interrupts an endless word; the shell goes on")
-        except Exception as e:  # noqa: BLE001
-            tap(False, "Ctrl-C interrupts an endless word", e)
-        try:
-            m = command(q, "FPU", rb"across task switches: (ok|FAILED|not checked)\r\n")
-            text = q.out[-300:]
-            tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
-                "FP/SIMD state (v0-v31, d8-d15, FPCR) survives interrupts and task switches",
-                text)
-        except Exception as e:  # noqa: BLE001
-            tap(False, "FP/SIMD state survives interrupts and task switches", e)
-        try:
-            m = command(q, "UPTIME 300 MS UPTIME SWAP - .", rb"SWAP - \. (\d+)  ok")
-            ns = int(m.group(1))
-            tap(ns >= 300000000, "300 MS waits at least 300 ms (%d ns)" % ns)
-        except Exception as e:  # noqa: BLE001
-            tap(False, "timer: MS", e)
-        try:
-            m = command(q, "CPU", rb"gic: v(\d), .* on interrupt (\d+), (\d+) interrupts")
-            tap(m.group(1) == b"3" and int(m.group(3)) > 0,
-                "CPU: GICv3, generic timer interrupts arrive (%s on interrupt %s)" %
-                (m.group(3).decode(), m.group(2).decode()), q.out[-500:])
-        except Exception as e:  # noqa: BLE001
-            tap(False, "CPU: GIC and timer", e)
-        try:
-            m = command(q, "QUANT", rb"quant: (\d+) kernels checked, (\d+) differ", timeout=120)
-            tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
-                "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
-                q.out[-1500:])
-        except Exception as e:  # noqa: BLE001
-            tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
-        font = bt.load_font()
-        try:
-            where = bt.screen_has(q, font, ["mneme Forth", "aarch64 (UEFI)"])
-            tap(all(where), "framebuffer (ramfb) shows the banner and the console "
-                "shell (at %s)" % (where,))
-        except Exception as e:  # noqa: BLE001
-            tap(False, "framebuffer shows the console shell's banner", e)
-    finally:
-        q.close()
+        m = command(q, "MEM", rb"mem: (\d+) KiB usable")
+        kib = int(m.group(1))
+        tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
+            "MEM reports %d KiB usable of -m %d MiB (within 16 MiB)" % (kib, MEM_MB),
+            q.out[-400:])
+        m = command(q, "MEM", rb"heap: (\d+) KiB total")
+        kib = int(m.group(1))
+        tap(MEM_MB * 1024 - 16 * 1024 <= kib <= MEM_MB * 1024,
+            "the kernel heap manages %d KiB of -m %d MiB (within 16 MiB)" % (kib, MEM_MB))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "MEM", e)
+    try:
+        start = len(q.out)
+        command(q, "PS", rb"console +running.*\r\n(.*\r\n)* ok\r\n")
+        tap(all(t in q.out[start:] for t in (b"serial-rx", b"serial-tx", b"status",
+                                           b"console-fb", b"console-kbd")),
+            "PS lists the kernel's tasks (shells, serial, console, status)", q.out[-900:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "PS lists the kernel's tasks", e)
+    try:
+        command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+        command(q, ": sq dup * ; 7 sq .", rb"7 sq \. 49  ok\r\n")
+        tap(True, "Forth typed on serial is echoed and runs")
+    except Exception as e:  # noqa: BLE001
+        tap(False, "Forth typed on serial is echoed and runs", e)
+    try:
+        # UEFI GetTime (QEMU's PL031 follows the host's clock, UTC).
+        m = command(q, "TIME&DATE . . . . . .",
+                    rb"TIME&DATE[ .]*\. (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)  ok\r\n")
+        year = int(m.group(1))
+        tap(year == time.gmtime().tm_year, "TIME&DATE's year %d is the host's year "
+            "(UEFI GetTime / PL031)" % year, q.out[-300:])
+        m = command(q, "RANDOM . RANDOM .", rb"RANDOM \. (-?\d+) (-?\d+)  ok\r\n")
+        tap(m.group(1) != m.group(2), "RANDOM gives cells from the entropy service "
+            "(RNDRRS under -cpu max)", q.out[-300:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "TIME&DATE and RANDOM", e)
+    try:
+        command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
+        command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
+        m = command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
+                    rb"forth VMs (\d+)\r\n(.*\r\n)* ok\r\n", timeout=60)
+        tap(int(m.group(1)) >= 2, "SPAWN runs a word on its own task (kernel timers); "
+            "STATUS counts the VMs", q.out[-600:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "SPAWN runs a word on its own task; STATUS counts it", e)
+    try:
+        command(q, ": spin begin again ; spin", rb"spin\s")
+        start = len(q.out)
+        q.write(b"\x03")
+        q.expect(rb"-28|nterrupt", timeout=30, start=start)
+        command(q, "1 .", rb"1 \. 1  ok\r\n")
+        tap(True, "Ctrl-C interrupts an endless word; the shell goes on")
+    except Exception as e:  # noqa: BLE001
+        tap(False, "Ctrl-C interrupts an endless word", e)
+    try:
+        m = command(q, "FPU", rb"across task switches: (ok|FAILED|not checked)\r\n")
+        text = q.out[-300:]
+        tap(b"across interrupts: ok" in text and m.group(1) == b"ok",
+            "FP/SIMD state (v0-v31, d8-d15, FPCR) survives interrupts and task switches",
+            text)
+    except Exception as e:  # noqa: BLE001
+        tap(False, "FP/SIMD state survives interrupts and task switches", e)
+    try:
+        m = command(q, "UPTIME 300 MS UPTIME SWAP - .", rb"SWAP - \. (\d+)  ok")
+        ns = int(m.group(1))
+        tap(ns >= 300000000, "300 MS waits at least 300 ms (%d ns)" % ns)
+    except Exception as e:  # noqa: BLE001
+        tap(False, "timer: MS", e)
+    try:
+        m = command(q, "CPU", rb"gic: v(\d), .* on interrupt (\d+), (\d+) interrupts")
+        tap(m.group(1) == b"3" and int(m.group(3)) > 0,
+            "CPU: GICv3, generic timer interrupts arrive (%s on interrupt %s)" %
+            (m.group(3).decode(), m.group(2).decode()), q.out[-500:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "CPU: GIC and timer", e)
+    try:
+        m = command(q, "QUANT", rb"quant: (\d+) kernels checked, (\d+) differ", timeout=120)
+        tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
+            "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
+            q.out[-1500:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
+    font = bt.load_font()
+    try:
+        where = bt.screen_has(q, font, ["mneme Forth", "aarch64 (UEFI)"])
+        tap(all(where), "framebuffer (ramfb) shows the banner and the console "
+            "shell (at %s)" % (where,))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "framebuffer shows the console shell's banner", e)
 
 
-def fault_boot(cmd, what, patterns, gic=3, el2=False):
-    q = boot(cmd, gic, el2)
+def fault_boot(cmd, what, patterns, gic=3, el2=False, nic=False):
+    q = boot(cmd, gic, el2, ["-netdev", "user,id=n0,restrict=on", "-device",
+                             "virtio-net-pci,netdev=n0"] if nic else [])
     if not q:
         return
     try:
+        if nic:  # GICv2: MSI-X through the GICv2m frame
+            try:
+                q.expect(rb"virtio-net0: [0-9a-f:]{17}, \d+\+\d+ buffers, MSI-X, link up",
+                         timeout=60)
+                q.expect(rb"net: virtio-net0 address 10\.0\.2\.15", timeout=60)
+                m = bt.command(q, "CPU", rb"gic: v2, .*MSI (\S+);")
+                tap(m.group(1) == b"GICv2m", "GICv2: virtio-net's MSI-X through the GICv2m "
+                    "frame, a DHCP lease")
+            except Exception as e:  # noqa: BLE001
+                tap(False, "GICv2: virtio-net's MSI-X through the GICv2m frame, a DHCP lease", e)
         start = len(q.out)
         q.write(cmd.encode() + b"\r")
         try:
@@ -199,7 +365,7 @@ name = "aarch64"
 class Frames:
     """Sermux frames from the serial line, by port. Text that the kernel
     wrote before sermux took the line (the boot log) precedes the first
-    frame: a chunk that does not decode is retried after its last LF."""
+    frame: a chunk that does not decode is retried after each LF."""
 
     def __init__(self, q):
         self.q, self.pos, self.wire, self.data = q, 0, b"", {}
@@ -210,7 +376,9 @@ class Frames:
         self.wire += new
         *chunks, self.wire = self.wire.split(b"\0")
         for c in chunks:
-            for cand in (c, c[c.rfind(b"\n") + 1:]):
+            # raw text (a log line) may precede a frame: retry after each LF
+            cuts = [i + 1 for i, x in enumerate(c) if x == 10]
+            for cand in [c] + [c[i:] for i in cuts]:
                 try:
                     f = cobs_decode(cand)
                 except (ValueError, IndexError):
@@ -261,6 +429,8 @@ def sermux_boot():
             q.expect(rb"mneme\S* aarch64 \(UEFI\)", timeout=150)
             f.expect(3, rb".{8}", timeout=60)  # tracing: sermux owns the line
             tap(True, "sermux: tracing frames arrive on port 3")
+            # the shells (and the console's keyboard subscription) are up
+            q.expect(rb"from entry to the shells' start", timeout=120)
             f.send(10, b"2 3 + .\r")
             f.expect(10, rb"5  ok\r\n", timeout=60)
             tap(True, "sermux: the Forth shell on port 10 answers through frames")
@@ -285,6 +455,59 @@ def sermux_boot():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def llm_boot():
+    """llm-local over stories260K Q8_0 from the ESP with the NEON kernels,
+    on two cores (-smp 2, multi-threaded TCG; PSCI CPU_ON): GENERATE's
+    greedy text equals the hosted tool's (mneme-infer --temp 0 --kernels
+    scalar, run now on this machine; the quantized NEON kernels give the
+    scalar kernels' bits); CPU and STATUS list both cores; FAULT-CPU 1
+    makes the second core fault inside a parallel-for job: a dump naming
+    cpu 1, QEMU exits with status 7."""
+    import llm_test as lt
+    img, model = os.environ.get("LLM_IMG"), os.environ.get("LLM_MODEL")
+    if not img:
+        return
+    name = "llm-local (%s, -smp 2)" % os.path.basename(model)
+    q = Qemu(img, MEM_MB, timeout=600, arch="aarch64",
+             extra=["-smp", "2", "-accel", "tcg,thread=multi"])
+    try:
+        m = q.expect(rb"smp: (\d+) cores", timeout=200)
+        tap(m.group(1) == b"2", "-smp 2: the second core started (PSCI CPU_ON)", q.out[-800:])
+        m = q.expect(rb"llm-local: .* kernels ([\w-]+), (\d+) threads", timeout=200)
+        kernels = m.group(1).decode()
+        q.expect(rb"llm-local: model ", timeout=60)
+        q.expect(rb"mneme Forth\r\n +ok\r\n", timeout=60)
+        tap(kernels.startswith("neon") and m.group(2) == b"2",
+            "%s: loaded from the ESP, NEON kernels (%s), 2 threads" % (name, kernels))
+        out = lt.serial_run(q, "CPU")
+        tap(re.search(r"cpu 0 mpidr 0 +executor", out) and re.search(r"cpu 1 mpidr 1 ", out),
+            "-smp 2: CPU lists both cores", out)
+        for prompt, n in lt.PROMPTS:
+            want = lt.hosted(model, prompt, n, "scalar")
+            got = lt.parse_generate(lt.serial_run(q, lt.generate_cmd(prompt, n), timeout=300))
+            tap(got == want, "%s: GENERATE %r %d equals the hosted mneme-infer's greedy output"
+                % (name, prompt, n), "got  %r\nwant %r" % (got, want))
+        out = lt.serial_run(q, "LLM-STATS")
+        m = re.search(r"generated (\d+) tokens in [\d.]+ ms: ([\d.]+) tokens/s", out)
+        tap(m and int(m.group(1)) > 0, "%s: LLM-STATS counts the tokens" % name, out)
+        out = lt.serial_run(q, "STATUS")
+        tap("cores 2:" in out and len(re.findall(r"cpu \d mpidr", out)) == 2,
+            "-smp 2: STATUS shows both cores", out)
+        start = len(q.out)
+        q.write(b"1 FAULT-CPU\r")
+        m = q.expect(rb"EXCEPTION: data abort[^\r\n]* on cpu (\d+)", timeout=120, start=start)
+        q.expect(rb"machine halted", timeout=60, start=start)
+        rc = q.wait_exit(60)
+        tap(m.group(1) == b"1" and rc == 7, "-smp 2: a fault on cpu 1 (in a parallel-for job) "
+            "prints a dump naming it and stops QEMU (status %s)" % rc,
+            q.out[start:].decode(errors="replace"))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s: boot, generate, fault" % name,
+            "%s\n%s" % (e, q.out[-1500:].decode(errors="replace")))
+    finally:
+        q.close()
+
+
 BT = rb"backtrace \(frame records\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"
 
 
@@ -293,11 +516,12 @@ def main():
         print("not ok - no image %s (make image ARCH=aarch64)" % IMAGE)
         return 1
     main_boot()
+    llm_boot()
     sermux_boot()
     fault_boot("FAULT", "a read of page 0",
                [rb"EXCEPTION: data abort \(EC 0x25\)",
                 rb"FAR\) 0000000000000010: translation fault, level \d, read",
-                rb"task: console", rb"pc  [0-9a-f]{16}", BT], gic=2)
+                rb"task: console", rb"pc  [0-9a-f]{16}", BT], gic=2, nic=True)
     fault_boot("FAULT-X", "a jump into data (execute-never)",
                [rb"EXCEPTION: instruction abort \(EC 0x21\)",
                 rb"permission fault, level 3, instruction fetch", BT])

@@ -6,11 +6,17 @@ the boot banner and the Forth shell's ` ok` prompt on serial; Forth typed
 on serial echoed and run (SPAWN, STATUS, Ctrl-C); the platform's words
 (MEM against QEMU's -m, PS, FPU); the timer; Forth typed on the PS/2
 keyboard (QEMU sendkey), echoed and edited on the framebuffer console
-(QEMU screendump compared with the PSF font, cell by cell); FAULT (a
-read of an unmapped address), FAULT-GP and OVERFLOW (a stack overflow
-into a guard page) print a dump and stop the machine (no silent reset).
+(QEMU screendump compared with the PSF font, cell by cell). Faults end
+only their task (one boot): FAULT-DIV, FAULT-UD, FAULT (a read of an
+unmapped address) and FAULT-GP in SPAWNed VMs print a dump and JOIN sees
+THROW -304; OVERFLOW (a stack overflow into a guard page) ends its kernel
+task; FAULT in the console's own VM ends that session; a background VM
+keeps answering messages and the shell answers throughout. FAULT-CLI (a fault with
+interrupts off, as in kernel critical code) prints a dump and stops the
+machine (no silent reset).
 """
 import gzip
+import calendar
 import os
 import re
 import sys
@@ -174,6 +180,28 @@ def main_boot():
             if not healthy(q):
                 return
         try:
+            # QEMU's RTC (and so UEFI GetTime and the CMOS RTC) follows the
+            # host's clock in UTC: TIME&DATE's year is this year.
+            m = command(q, "TIME&DATE . . . . . .",
+                        rb"TIME&DATE[ .]*\. (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)  ok\r\n")
+            year, month = int(m.group(1)), int(m.group(2))
+            now = time.gmtime()
+            tap(year == now.tm_year and 1 <= month <= 12, "TIME&DATE's year %d is the host's "
+                "year %d (time service: UEFI GetTime / CMOS RTC)" % (year, now.tm_year),
+                q.out[-300:])
+            m = command(q, "DATE", rb"DATE\s+(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) \(([^)]*)\)\s+ok")
+            host = time.time()
+            shown = calendar.timegm(time.strptime(m.group(1).decode(), "%Y-%m-%dT%H:%M:%SZ"))
+            tap(abs(shown - host) < 120, "DATE prints ISO 8601 UTC within 2 minutes of the "
+                "host (%s, from %s)" % (m.group(1).decode(), m.group(2).decode()), q.out[-300:])
+            m = command(q, "RANDOM . RANDOM .", rb"RANDOM \. (-?\d+) (-?\d+)  ok\r\n")
+            tap(m.group(1) != m.group(2), "RANDOM gives cells from the entropy service "
+                "(RDSEED/RDRAND under -cpu max)", q.out[-300:])
+        except Exception as e:  # noqa: BLE001
+            tap(False, "TIME&DATE, DATE and RANDOM", e)
+            if not healthy(q):
+                return
+        try:
             command(q, ': hello 3 0 do ." tick " 100 ms loop ;', rb"loop ;  ok\r\n")
             command(q, "' hello spawn .", rb"tick tick tick ", timeout=60)
             m = command(q, ": slow 100 0 do 100 ms loop ; ' slow spawn drop status",
@@ -268,22 +296,89 @@ def fault_boot(cmd, what, patterns):
         q.close()
 
 
+def fault_tasks():
+    q = boot("faults in tasks")
+    if not q:
+        return
+    try:
+        try:
+            # A child's data space is its own: it answers through its inbox.
+            command(q, ": echo begin RECV 1+ PARENT SEND again ; ' echo SPAWN VALUE eid 41 eid SEND RECV .",
+                    rb"RECV \. 42  ok\r\n")
+            tap(True, "a background VM answers messages")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "a background VM answers messages", e)
+            return
+        for word, dump in (("FAULT-DIV", rb"EXCEPTION 0: #DE divide error"),
+                           ("FAULT-UD", rb"EXCEPTION 6: #UD invalid opcode"),
+                           ("FAULT", rb"EXCEPTION 14: #PF page fault"),
+                           ("FAULT-GP", rb"EXCEPTION 13: #GP general protection")):
+            try:
+                start = len(q.out)
+                q.write(("' %s SPAWN JOIN ." % word).encode() + b"\r")
+                q.expect(dump, timeout=60, start=start)
+                q.expect(rb"task: forth-\d+", timeout=30, start=start)
+                q.expect(rb"\*\*\* task forth-\d+ ends; the kernel and the other tasks go on",
+                         timeout=30, start=start)
+                q.expect(rb"-304  ok\r\n", timeout=30, start=start)
+                command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+                tap(True, "%s in a SPAWNed VM: a dump, that task ends (JOIN gives -304), "
+                    "the shell answers" % word)
+            except Exception as e:  # noqa: BLE001
+                tap(False, "%s in a SPAWNed VM ends only that task" % word, e)
+                if not healthy(q):
+                    return
+        try:
+            command(q, "99 eid SEND RECV .", rb"RECV \. 100  ok\r\n", timeout=60)
+            tap(True, "the background VM still answers after the faults")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "the background VM still answers after the faults", e)
+        try:
+            start = len(q.out)
+            q.write(b"OVERFLOW\r")
+            q.expect(rb"stack overflow of task overflow-test", timeout=60, start=start)
+            q.expect(rb"\*\*\* task overflow-test ends", timeout=30, start=start)
+            q.expect(PROMPT, timeout=60, start=start)
+            command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+            tap(True, "OVERFLOW: a kernel task overflowing its stack ends alone")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "OVERFLOW: a kernel task overflowing its stack ends alone", e)
+            if not healthy(q):
+                return
+        try:
+            start = len(q.out)
+            q.write(b"FAULT\r")
+            q.expect(rb"task: console", timeout=60, start=start)
+            q.expect(rb"\*\*\* task console ends", timeout=30, start=start)
+            command(q, "7 6 * .", rb"42  ok\r\n", timeout=60)
+            tap(True, "FAULT in the console's VM ends that session; the next line runs in a new one")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "FAULT in the console's VM ends only that session", e)
+            if not healthy(q):
+                return
+        try:
+            # The echo VM was SPAWNed by the first session and ended with
+            # it; a new one answers across one more fault.
+            command(q, ": echo begin RECV 1+ PARENT SEND again ; ' echo SPAWN VALUE e2", rb"e2  ok\r\n")
+            command(q, "' FAULT-DIV SPAWN JOIN . 6 e2 SEND RECV .", rb"-304 7  ok\r\n", timeout=60)
+            m = command(q, "PS", rb"serial-rx.*\r\n(.*\r\n)* ok\r\n")
+            tap(True, "after the faults the other VMs run and the kernel's tasks are there")
+        except Exception as e:  # noqa: BLE001
+            tap(False, "after the faults the other VMs run", e)
+    finally:
+        q.close()
+
+
 def main():
     if not os.path.exists(IMAGE):
         print("not ok - no image %s (make image)" % IMAGE)
         return 1
     main_boot()
-    fault_boot("FAULT", "a read of an unmapped address",
+    fault_tasks()
+    fault_boot("FAULT-CLI", "a fault with interrupts off (kernel critical code)",
                [rb"EXCEPTION 14: #PF page fault", rb"cr2\) 0000000000000010",
-                rb"rip [0-9a-f]{16}",
+                rb"rip [0-9a-f]{16}", rb"task: console",
                 rb"backtrace \(return addresses on the stack\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"])
-    fault_boot("FAULT-GP", "a non-canonical address (#GP)",
-               [rb"EXCEPTION 13: #GP general protection", rb"task: console",
-                rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
-    fault_boot("OVERFLOW", "a stack overflow",
-               [rb"EXCEPTION 14: #PF page fault", rb"stack guard page",
-                rb"stack overflow of task overflow-test", rb"task: overflow-test",
-                rb"backtrace \(return addresses on the stack\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
     print("# %d of %d passed" % (sum(results), len(results)))
     return 0 if all(results) else 1
 

@@ -18,7 +18,10 @@ next free one:
     a DHCP lease;
   - no NIC: nothing bound, and ARP-PROBE and NET say there is no device;
   - the network service (lwIP) on virtio-net: a DHCP lease and a TCP
-    exchange with this test's server through guestfwd;
+    exchange with this test's server through guestfwd; set_link off/on:
+    the service sees the link go down and up and the interface recovers
+    (DHCP again), shown by the test connecting into mneme through a
+    hostfwd (TCP-LISTEN, TCP-ACCEPT);
   - virtio-net on a dgram netdev whose other end is this test's UDP
     socket on 127.0.0.1: frames of every length 60..1514 both ways,
     each checked byte for byte and in order (NET-SEND, NET-RECV);
@@ -249,8 +252,13 @@ def net_tcp():
             c.sendall(b"HOST-SAYS:" + data.strip().upper() + b"\n")
     t = threading.Thread(target=serve, daemon=True)
     t.start()
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    fwd_port = probe.getsockname()[1]
+    probe.close()
     q = boot(name, ["-netdev", "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:7777-tcp:"
-                    "127.0.0.1:%d" % port, "-device", "virtio-net-pci,netdev=n0"])
+                    "127.0.0.1:%d,hostfwd=tcp:127.0.0.1:%d-:8080" % (port, fwd_port),
+                    "-device", "virtio-net-pci,netdev=n0"])
     if not q:
         srv.close()
         return
@@ -267,6 +275,44 @@ def net_tcp():
         out = command(q, "H TCP-CLOSE NET")
         m = re.search(r"rx (\d+) packets", out)
         check(m and int(m.group(1)) >= 4, "%s: NET counts the frames received" % name, out)
+        start = len(q.out)
+        q.hmp("set_link n0 off")
+        q.expect(rb"net: virtio-net0 link down", timeout=30, start=start)
+        out = command(q, "NET")
+        check("link down" in out, "%s: set_link off: the network service sees the link "
+              "go down (NET)" % name, out)
+        start = len(q.out)
+        q.hmp("set_link n0 on")
+        q.expect(rb"net: virtio-net0 link up", timeout=30, start=start)
+        # the interface recovers: the host connects into mneme (hostfwd)
+        command(q, "8080 TCP-LISTEN CONSTANT L")
+        got = []
+
+        def client():
+            try:
+                with socket.create_connection(("127.0.0.1", fwd_port), timeout=60) as c:
+                    c.sendall(b"hello, mneme\n")
+                    data = b""
+                    while True:
+                        d = c.recv(4096)
+                        if not d:
+                            break
+                        data += d
+                    got.append(data)
+            except OSError as e:
+                got.append(repr(e).encode())
+        ct = threading.Thread(target=client, daemon=True)
+        ct.start()
+        out = command(q, "L TCP-ACCEPT CONSTANT C  B 80 C TCP-READ B SWAP TYPE", timeout=90)
+        check("hello, mneme" in out, "%s: after the link came back, the host connects into "
+              "mneme through hostfwd (TCP-LISTEN, TCP-ACCEPT, TCP-READ)" % name, out)
+        command(q, 'S" hi host" C TCP-WRITE C TCP-CLOSE L TCP-UNLISTEN')
+        ct.join(30)
+        check(got == [b"hi host"], "%s: the host got mneme's answer and the end of the "
+              "stream" % name, got)
+        out = command(q, "NET")
+        check(re.search(r"link up", out) and re.search(r"inet 10\.0\.2\.15 .*\(dhcp, lease", out),
+              "%s: NET shows the link up and the DHCP lease again" % name, out)
     finally:
         q.close()
         srv.close()

@@ -38,6 +38,7 @@ def find_ovmf(arch="x86_64"):
     qemu-efi-aarch64's AAVMF), or None."""
     for code in (AAVMF_CODE_CANDIDATES if arch == "aarch64" else OVMF_CODE_CANDIDATES):
         if os.path.exists(code):
+            # the template of the same flash size (4 MiB code, 4 MiB vars)
             var = code.replace("CODE", "VARS")
             return code, (var if var != code and os.path.exists(var) else None)
     return None
@@ -45,7 +46,10 @@ def find_ovmf(arch="x86_64"):
 
 class Qemu:
     def __init__(self, image, mem_mb=256, extra=(), timeout=120, gui=False,
-                 arch="x86_64"):
+                 arch="x86_64", vars_file=None):
+        """vars_file: a UEFI variables file kept by the caller (made from the
+        template when missing), for tests that reboot with the same
+        variables; default: a fresh copy for this run."""
         fw = find_ovmf(arch)
         if not fw:
             raise RuntimeError("UEFI firmware not found (install ovmf / qemu-efi-aarch64)")
@@ -72,8 +76,9 @@ class Qemu:
                    "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                    "-drive", "if=pflash,format=raw,readonly=on,file=" + code]
         if var:
-            vcopy = os.path.join(self.dir, "vars.fd")
-            shutil.copy(var, vcopy)
+            vcopy = vars_file or os.path.join(self.dir, "vars.fd")
+            if not os.path.exists(vcopy):
+                shutil.copy(var, vcopy)
             cmd += ["-drive", "if=pflash,format=raw,file=" + vcopy]
         cmd += ["-drive", "format=raw,snapshot=on,file=" + image,
                 "-serial", "unix:%s,server=on,wait=on" % self.serial_path,

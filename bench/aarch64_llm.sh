@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench/aarch64_llm.sh: llm-local's generation speed inside mneme on
+# aarch64 under QEMU (TCG, -cpu max), with the NEON kernels beside the
+# scalar path in the same QEMU (the issue's reference: kernels=scalar on
+# the command line), and NEON on two cores (PSCI, multi-threaded TCG).
+# Prints one figure per line:
+#   llm.aarch64.<model>.<kernels>.smp<N>.tg_tps   generated tokens/s (LLM-STATS)
+#   llm.aarch64.<model>.neon_vs_scalar            tg_tps ratio, one core
+#   llm.aarch64.<model>.smp2_vs_smp1              tg_tps ratio, NEON
+# TCG emulates the vector instructions (and runs the scalar code through
+# the host's), so the ratios say little about real ARM hardware.
+# LLM_BENCH_MODELS chooses the models, LLM_BENCH_TOKENS the tokens (32).
+set -eu
+cd "$(dirname "$0")/.."
+MODELS=${LLM_MODELS:-../shared/testdata/llm/models}
+list=${LLM_BENCH_MODELS:-"stories260K-q8_0 synth-llama-d256-q8_0 synth-llama-d256-q4_k_m"}
+command -v qemu-system-aarch64 >/dev/null || { echo "llm.aarch64: no qemu-system-aarch64: skipped"; exit 0; }
+imgs=
+for m in $list; do
+  [ -e "$MODELS/$m.gguf" ] || { echo "llm.aarch64: $MODELS/$m.gguf missing: skipped"; exit 0; }
+  make -s TARGET=aarch64 a64-image MODEL="$(realpath "$MODELS/$m.gguf")" \
+    A64_IMG=build/aarch64/bench-$m.img >/dev/null
+  imgs="$imgs $m"
+done
+exec python3 - "${LLM_BENCH_TOKENS:-32}" $imgs <<'PY'
+import os, re, shutil, subprocess, sys, tempfile
+sys.path.insert(0, "tests/qemu")
+from qemu import Qemu
+
+n = int(sys.argv[1])
+tmp = tempfile.mkdtemp(prefix="mneme-a64bench-")
+
+def image(model, kernels):
+    src = "build/aarch64/bench-%s.img" % model
+    if not kernels:
+        return src
+    img, cl = os.path.join(tmp, "%s-%s.img" % (model, kernels)), os.path.join(tmp, "cmdline")
+    shutil.copy(src, img)
+    open(cl, "w").write("console=serial,fb kernels=%s\n" % kernels)
+    subprocess.run(["mcopy", "-o", "-i", img + "@@1M", cl, "::/mneme/cmdline"], check=True,
+                   env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    return img
+
+def run(model, kernels, smp):
+    extra = ["-smp", str(smp), "-accel", "tcg,thread=multi"] if smp > 1 else []
+    q = Qemu(image(model, kernels), 256, arch="aarch64", extra=extra, timeout=900)
+    try:
+        used = q.expect(rb"llm-local: .* kernels ([\w-]+)", timeout=300).group(1).decode()
+        q.expect(rb"llm-local: model ", timeout=300)
+        q.expect(rb" ok\r\n", timeout=300)
+        start = len(q.out)
+        line = 'S" Once upon a time" %d GENERATE' % n
+        q.write(line.encode() + b"\r")
+        q.expect(rb"\r\n ok\r\n", timeout=900, start=start + len(line) + 4)
+        start = len(q.out)
+        q.write(b"LLM-STATS\r")
+        m = q.expect(rb"generated (\d+) tokens in ([\d.]+) ms: ([\d.]+) tokens/s", timeout=60,
+                     start=start)
+        return used, float(m.group(3))
+    finally:
+        q.close()
+
+try:
+    for model in sys.argv[2:]:
+        got = {}
+        for kernels, smp in ((None, 1), ("scalar", 1), (None, 2)):
+            used, tps = run(model, kernels, smp)
+            got[(kernels, smp)] = tps
+            print("llm.aarch64.%s.%s.smp%d.tg_tps %.3f" % (model, used, smp, tps))
+            sys.stdout.flush()
+        print("llm.aarch64.%s.neon_vs_scalar %.2f" % (model, got[(None, 1)] / got[("scalar", 1)]))
+        print("llm.aarch64.%s.smp2_vs_smp1 %.2f" % (model, got[(None, 2)] / got[(None, 1)]))
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+PY

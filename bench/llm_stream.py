@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""bench/llm_stream.sh: see there. The mock server (test/llm_remote_mock.py's
+MockServer) sends each event in one write and notes CLOCK_MONOTONIC just
+before handing it to the socket; the client notes the same clock when it reads the
+text from the ring (llm_remote_client with LLM_CLIENT_TIMES=1), curl when
+its output reaches this script's pipe."""
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test"))
+from llm_remote_mock import MockServer, sse  # noqa: E402
+
+O = os.environ.get("O", "build/hosted")
+N = int(os.environ.get("LLM_BENCH_EVENTS", "500"))
+PACE = float(os.environ.get("LLM_BENCH_PACE_MS", "2")) / 1000.0
+W = 6  # bytes of text per event: "e0001 "
+
+runs = {}
+
+
+def handler(srv, c, method, path, headers, body):
+    run = path.split("/")[2]
+    sent = runs.setdefault(run, [])
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+    nxt = time.monotonic()
+    for i in range(N):
+        ev = sse("", {"choices": [{"index": 0, "delta": {"content": "e%04d " % i},
+                                   "finish_reason": None}]})
+        now = time.monotonic()
+        if nxt > now:
+            time.sleep(nxt - now)    # a fixed pace (late events do not shift the rest)
+        t = time.monotonic()         # the event goes on the wire now
+        c.sendall(ev)
+        sent.append(t)
+        nxt += PACE
+    c.sendall(sse("", {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}) +
+              b"data: [DONE]\n\n")
+
+
+def latencies(sent, arrivals):
+    """arrivals: (t, total bytes) in order -> per event latency (s)."""
+    out, k = [], 0
+    for i, ts in enumerate(sent):
+        need = (i + 1) * W
+        while k < len(arrivals) and arrivals[k][1] < need:
+            k += 1
+        if k == len(arrivals):
+            break
+        out.append(arrivals[k][0] - ts)
+    return out
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(p * len(v)))]
+
+
+def main():
+    if not os.path.exists(f"{O}/llm_remote_client"):
+        print(f"llm_stream: {O}/llm_remote_client missing")
+        return 1
+    if not shutil.which("curl"):
+        print("llm_stream: curl missing (apt-get install curl)")
+        return 1
+    srv = MockServer(handler)
+    base = f"http://127.0.0.1:{srv.port}/s"
+    # curl -N: bytes as they come, timed here
+    t0 = time.monotonic()
+    p = subprocess.Popen(["curl", "-sN", "-w", "\n\n@@W %{time_starttransfer}\n", "-X", "POST", "-H", "Content-Type: application/json",
+                          "--data", "{}", f"{base}/curl/v1/chat/completions"], stdout=subprocess.PIPE)
+    carr, buf = [], b""
+    total = 0
+    first_curl = None
+    while True:
+        d = os.read(p.stdout.fileno(), 65536)
+        if not d:
+            break
+        now = time.monotonic()
+        buf += d
+        # count text bytes of complete events seen so far
+        while b"\n\n" in buf:
+            ev, buf = buf.split(b"\n\n", 1)
+            if b'"content": "e' in ev:
+                total += W
+                if first_curl is None:
+                    first_curl = now - t0
+                carr.append((now, total))
+    p.wait()
+    if b"@@W" in buf:   # curl's own measure: from its start to the first byte
+        first_curl = float(buf.split(b"@@W")[1].split()[0])
+    # mneme's llm-remote
+    env = dict(os.environ, LLM_CLIENT_TIMES="1")
+    q = subprocess.run([f"{O}/llm_remote_client", f"{base}/mneme", "openai", "1", "0", "60000", "go"],
+                       capture_output=True, env=env, timeout=120)
+    marr, t_req = [], None
+    for ln in q.stderr.decode().splitlines():
+        f = ln.split()
+        if f and f[0] == "@@T0":
+            t_req = int(f[1]) / 1e9
+        elif f and f[0] == "@@T":
+            marr.append((int(f[1]) / 1e9, int(f[2])))
+    tail = q.stdout.decode().rpartition("@@ ")[2].strip()
+    if not marr or t_req is None or not tail.startswith("FINISH stop"):
+        print("llm_stream: the client failed: " + tail + q.stderr.decode()[-500:])
+        return 1
+    first_mneme = marr[0][0] - t_req
+    lm = latencies(runs["mneme"], marr)
+    lc = latencies(runs["curl"], carr)
+    if len(lm) != N or len(lc) != N:
+        print(f"llm_stream: events seen: mneme {len(lm)}, curl {len(lc)} of {N}")
+        return 1
+    mm, m99 = pct(lm, 0.5) * 1e6, pct(lm, 0.99) * 1e6
+    cm, c99 = pct(lc, 0.5) * 1e6, pct(lc, 0.99) * 1e6
+    print(f"llm_stream: {N} events every {PACE * 1000:.1f} ms")
+    print(f"llm_stream: time to first token: mneme {first_mneme * 1000:.2f} ms, curl -N "
+          f"{first_curl * 1000:.2f} ms: added {(first_mneme - first_curl) * 1000:+.2f} ms "
+          f"(ratio {first_mneme / first_curl:.2f}; curl: time_starttransfer)")
+    print(f"llm_stream: event last byte -> text in the client ring: median {mm:.0f} us, "
+          f"p99 {m99:.0f} us; curl -N to its reader: median {cm:.0f} us, p99 {c99:.0f} us "
+          f"(ratio median {mm / cm:.2f}, p99 {m99 / c99:.2f})")
+    srv.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+/* file.c built with 32-bit cells (see forth/module.mk). */
+#include "../file.c"
