@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/.."
 rounds=${POWERCUT_ROUNDS:-20}
-out=$(POWERCUT_ROUNDS=$rounds POWERCUT_SEED=${POWERCUT_SEED:-$(date +%s)} tests/qemu/powercut.sh)
+out=$(POWERCUT_TIMEOUT=$((rounds * 400)) POWERCUT_ROUNDS=$rounds POWERCUT_SEED=${POWERCUT_SEED:-$(date +%s)} tests/qemu/powercut.sh)
 rc=$?
 echo "$out"
 ok=$(echo "$out" | grep -c "^ok - cut [0-9]*: after mneme's mount and repairs")

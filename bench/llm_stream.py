@@ -122,8 +122,61 @@ def main():
     print(f"llm_stream: event last byte -> text in the client ring: median {mm:.0f} us, "
           f"p99 {m99:.0f} us; curl -N to its reader: median {cm:.0f} us, p99 {c99:.0f} us "
           f"(ratio median {mm / cm:.2f}, p99 {m99 / c99:.2f})")
+    kernel_path(base, runs)
     srv.close()
     return 0
+
+
+def kernel_path(base, runs):
+    """The whole path in the hosted kernel: mneme --net slirp --llm, ASK on
+    the console; arrival of each event's text on mneme's stdout."""
+    import re
+    import tempfile
+    if not os.path.exists(f"{O}/mneme"):
+        return
+    with open("config/hosted.toml") as f:
+        cfgtext = f.read()
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    cfg.write(cfgtext)
+    cfg.close()
+    kbase = base.replace("127.0.0.1", "10.0.2.2")
+    p = subprocess.Popen([f"{O}/mneme", "--serial", "none", "--net", "slirp", "--config", cfg.name,
+                          "--llm", f"openai,{kbase}/kernel,mock-model"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    buf = b""
+    try:
+        while b"slirp0 address" not in buf:
+            d = os.read(p.stdout.fileno(), 65536)
+            if not d:
+                print("llm_stream: mneme ended before its network came up")
+                return
+            buf += d
+        t_ask = time.monotonic()
+        p.stdin.write(b'S" go" ASK\n')
+        p.stdin.flush()
+        seen, arr, buf = 0, [], b""
+        rx = re.compile(rb"e(\d{4}) ")
+        while b"ASK: " not in buf:
+            d = os.read(p.stdout.fileno(), 65536)
+            if not d:
+                break
+            now = time.monotonic()
+            buf += d
+            for m in rx.finditer(buf, seen):
+                arr.append(now)
+                seen = m.end()
+        sent = runs.get("kernel", [])
+        if len(arr) != N or len(sent) != N:
+            print(f"llm_stream: kernel path: {len(arr)} of {N} events seen")
+            return
+        lat = [a - b for a, b in zip(arr, sent)]
+        ttft = arr[0] - t_ask
+        print(f"llm_stream: whole path in the hosted kernel (slirp, mneme's HTTP client, ASK on "
+              f"the console), event -> its text on mneme's stdout: median {pct(lat, 0.5) * 1e6:.0f} us, "
+              f"p99 {pct(lat, 0.99) * 1e6:.0f} us; ASK line -> first text {ttft * 1000:.2f} ms")
+    finally:
+        p.kill()
+        p.wait()
 
 
 if __name__ == "__main__":

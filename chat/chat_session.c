@@ -434,7 +434,7 @@ static void finish(struct chat_session *cs, struct chat_event *ev) {
     cs->status.error = le->code;
     copy(cs->status.message, sizeof cs->status.message,
          le->message[0] ? le->message : mn_strerror(le->code));
-    cs->status.retry_after_s = retry_seconds(cs->status.message);
+    cs->status.retry_after_s = le->retry_after_s ? le->retry_after_s : retry_seconds(cs->status.message);
     if (cs->status.retry_after_s)
       cs->status.retry_until_ns = ktime_now() + MN_SEC(cs->status.retry_after_s);
   } else if (r->status) {

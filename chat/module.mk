@@ -9,3 +9,7 @@ LDLIBS_chat_view_test += -lcmocka
 $(eval $(call TEST,chat_view_test,test/chat_view_test.c,chat mnsettings llm infer services mnfs kernel plathosted kernel mnheap postcard cobs mnerr))
 endif
 TEST_SCRIPTS += tests/qemu/chat.sh
+ifeq ($(HOSTED),yes)
+TEST_SCRIPTS += test/chat_store_fuzz.sh
+endif
+FUZZ_SCRIPTS += test/chat_store_fuzz.sh

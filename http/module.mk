@@ -42,3 +42,6 @@ ifeq ($(HOSTED),yes)
   TEST_SCRIPTS += test/http_fuzz.sh test/http_e2e.py
   FUZZ_SCRIPTS += test/http_fuzz.sh
 endif
+
+# HTTPS from the Forth shell on x86_64 under QEMU (one boot).
+TEST_SCRIPTS += tests/qemu/https.sh

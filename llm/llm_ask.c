@@ -109,6 +109,7 @@ static uint32_t ask(struct forth_task *ft, const char *text, size_t len) {
       i = j;
     }
     bbq_release(&ring, got);
+    forth_task_flush(ft); /* text as it comes, not when the buffer is full */
   }
   if (rc != MN_ECLOSED) bbq_close(&ring); /* Ctrl-C or killed: cancel */
   if ((rc = kchannel_recv(&ch, reply, MN_FOREVER))) { /* the backend always replies */

@@ -487,7 +487,7 @@ static size_t plat_nwords;
 static struct {
   const struct forth_task_word *w;
   size_t n;
-} extra[4];
+} extra[12];
 
 int
 forth_words_add(const struct forth_task_word *w, size_t n)

@@ -4,7 +4,7 @@
  * their colours, tool segments, UTF-8 with U+FFFD for broken bytes,
  * scrolling, redrawing only what changed; and the conversation store
  * (chat/chat_store.c): round trip, newest first when space is short,
- * hostile input refused.
+ * hostile input refused (and test/chat_store_fuzz.sh: libFuzzer).
  */
 #include "ktest.h"
 

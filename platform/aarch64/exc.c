@@ -4,7 +4,9 @@
  * the exception class and ESR, the fault address and what it is (a stack
  * guard page names the task that overflowed), the task, all registers
  * and a backtrace through the frame records (x29 chain) are printed on
- * serial and the framebuffer, then plat_halt(3).
+ * serial and the framebuffer. A synchronous fault in a task (EL1 on
+ * SP_EL0, IRQs unmasked, core 0) then ends only that task
+ * (task_fault_end on its fresh stack); anything else ends in plat_halt(3).
  *
  * Interface: exc_init, a64_exception, exc_print_addr, plat_backtrace.
  */
@@ -96,7 +98,10 @@ static const char *fsc_name(unsigned fsc) {
   return "other fault";
 }
 
-static _Noreturn void fault(struct a64_frame *f) {
+/* The dump; then a synchronous fault in a task (EL1 on SP_EL0, IRQs
+ * unmasked, core 0) ends that task: the frame resumes at task_fault_end
+ * on the task's fresh stack. Anything else halts the machine. */
+static void fault(struct a64_frame *f) {
   if (in_fault++) {
     static const char msg[] = "\r\n*** nested fault during the dump; halted\r\n";
     serial_write(msg, sizeof msg - 1);
@@ -137,6 +142,18 @@ static _Noreturn void fault(struct a64_frame *f) {
     exc_print_addr(pcs[i]);
     if (same > 1) xprintf("  ... the same %zu more times\n", same - 1);
     i += same - 1;
+  }
+  uintptr_t top;
+  if (kind == 0 && !(f->spsr & 0x80) && (SYSREG_READ(mpidr_el1) & 0xffffff) == 0 &&
+      task_fault_resumable(&top)) {
+    xprintf("*** task %s ends; the kernel and the other tasks go on\n", t->name);
+    f->elr = (uint64_t)(uintptr_t)task_fault_end;
+    f->sp_el0 = (uint64_t)top & ~(uint64_t)15;
+    f->x[0] = (uint64_t)(int64_t)TASK_EXIT_FAULT;
+    f->x[29] = 0;
+    f->x[30] = 0;
+    in_fault = 0;
+    return;
   }
   xprintf("*** machine halted\n");
   plat_halt(3);

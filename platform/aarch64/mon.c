@@ -10,14 +10,19 @@
  *   FAULT-UD ( -- ) executes an undefined instruction: dump
  *   FAULT-X ( -- )  jumps into a data page (not executable): dump
  *   FAULT-RO ( -- ) writes to mneme's code (read-only): dump
+ *   FAULT-CLI ( -- ) FAULT with IRQs masked (as in kernel critical code):
+ *                   the dump, then the machine halts
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   QUANT ( -- )    the NEON dot kernels checked against the scalar ones
  *   QUANT-BENCH ( -- ) the same, timed: ns per row, scalar and NEON
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
  * and the device words shared with x86_64 (platform/uefi/dev_words.c:
  * PCI, DISKS, SECTOR, SECTOR-FILL, ARP-PROBE, NET-SEND, NET-RECV,
- * GENERATE, LLM-STATS).
- * The faults stop the machine (exc.c). Output goes to the calling VM's
+ * GENERATE, LLM-STATS, LOAD-MODEL).
+ * A fault ends only the task it happens in (exc.c, task_fault_end: a VM
+ * ends with THROW -304 for its joiner, a console session restarts on the
+ * next input); FAULT-CLI and faults on other cores (FAULT-CPU) stop the
+ * machine. Output goes to the calling VM's
  * terminal (forth_task_out), in order with its own.
  *
  * Interface: mon_words_register.
@@ -147,6 +152,11 @@ static void cmd_fpu(void) {
 static uint64_t data_word = 0xd65f03c0d65f03c0ull; /* ret; ret */
 
 static void cmd_fault(const char *kind) {
+  out_ft = NULL; /* the VM may not come back: the dump goes to the console */
+  if (!strcmp(kind, "cli")) { /* IRQs masked: kernel critical code */
+    xprintf("reading address 0x10 with interrupts masked\n");
+    __asm__ volatile("msr daifset, #2");
+  }
   if (!strcmp(kind, "ud")) {
     xprintf("executing an undefined instruction\n");
     __asm__ volatile("udf #0");
@@ -213,6 +223,7 @@ WORD(w_fault, cmd_fault(""))
 WORD(w_fault_ud, cmd_fault("ud"))
 WORD(w_fault_x, cmd_fault("x"))
 WORD(w_fault_ro, cmd_fault("ro"))
+WORD(w_fault_cli, cmd_fault("cli"))
 WORD(w_overflow, cmd_overflow())
 WORD(w_quant, neon_check(0, mprintf))
 
@@ -234,7 +245,8 @@ void mon_words_register(void) {
       {"MEM", w_mem},           {"PS", w_ps},           {"CPU", w_cpu},
       {"FPU", w_fpu},
       {"FAULT", w_fault},       {"FAULT-UD", w_fault_ud}, {"FAULT-X", w_fault_x},
-      {"FAULT-RO", w_fault_ro}, {"OVERFLOW", w_overflow}, {"QUANT", w_quant},
+      {"FAULT-RO", w_fault_ro}, {"FAULT-CLI", w_fault_cli},
+      {"OVERFLOW", w_overflow}, {"QUANT", w_quant},
       {"QUANT-BENCH", w_quant_bench}, {"FAULT-CPU", w_fault_cpu},
   };
   dev_words_register(words, sizeof words / sizeof words[0]); /* + PCI, DISKS, ... */

@@ -104,7 +104,7 @@ typedef struct {
   efi_configuration_table *tables;
 } efi_system_table;
 
-/* EFI_TIME and the runtime services' first entry (GetTime). */
+/* EFI_TIME (GetTime, in efi_runtime_services below). */
 typedef struct {
   uint16_t year;
   uint8_t month, day, hour, minute, second, pad1;
@@ -114,10 +114,6 @@ typedef struct {
 } efi_time;
 #define EFI_UNSPECIFIED_TIMEZONE 0x07ff
 
-typedef struct {
-  efi_table_header hdr;
-  efi_status (*get_time)(efi_time *time, void *capabilities);
-} efi_runtime_services;
 
 /* EFI_RNG_PROTOCOL (UEFI 2.x, 37.5). */
 #define EFI_RNG_PROTOCOL_GUID \
@@ -203,7 +199,8 @@ typedef struct efi_gop {
  * firmware's runtime code runs at its physical addresses. */
 typedef struct {
   efi_table_header hdr;
-  void *get_time, *set_time, *get_wakeup_time, *set_wakeup_time;
+  efi_status (*get_time)(efi_time *time, void *capabilities);
+  void *set_time, *get_wakeup_time, *set_wakeup_time;
   void *set_virtual_address_map, *convert_pointer;
   efi_status (*get_variable)(const char16 *name, const efi_guid *vendor,
                              uint32_t *attr, uint64_t *size, void *data);

@@ -61,6 +61,10 @@ static void route(unsigned irq, void (*h)(void), const char *what) {
 
 static struct mn_config cfg;
 
+/* The chat starts llm-remote from the settings through a weak reference
+ * (chat/chat_session.c): this one links llm-remote into the image. */
+int (*const x86_llm_remote_link)(const struct llm_remote_config *) = llm_remote_start;
+
 static int serial_hook(void *arg) {
   (void)arg;
   return x86_serial_start();

@@ -11,19 +11,22 @@ QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the NEON
 dot kernels against the scalar ones (QUANT: quantized kernels bit for
 bit, F32/F16 to float rounding); the
 framebuffer console (ramfb, QEMU screendump compared with the PSF font);
-FAULT (a read of page 0), FAULT-X (a jump into data: not executable),
-FAULT-RO (a write to code: read-only) and OVERFLOW (a stack overflow
-into a guard page) print a dump with a backtrace and stop the machine
-with status 7. The main boot uses a GICv3, the first fault boot a GICv2,
-FAULT-RO's boot firmware at EL2 (QEMU's virtualization=on: mneme leaves
-EL2 for EL1 after ExitBootServices).
+faults end only their task (one boot, GICv2): FAULT-X (a jump into
+data: not executable), FAULT-RO (a write to code: read-only) and
+FAULT-UD in SPAWNed VMs print a dump with a backtrace and JOIN gives
+-304; OVERFLOW (a stack overflow into a guard page) ends its kernel task;
+FAULT (a read of page 0) in the console's VM ends that session; a
+background VM and the shell answer throughout. FAULT-CLI (IRQs masked)
+prints the dump and stops the machine with status 7, on a boot whose
+firmware ran at EL2 (QEMU's virtualization=on: mneme leaves EL2 for EL1
+after ExitBootServices). The main boot uses a GICv3.
 The main boot also has a virtio-net NIC (user network, restrict=on) and
 a second virtio-blk disk (FAT16 by mtools): PCI through ECAM with MSI-X
 through the GICv3 ITS, the network service's DHCP lease, PING, RESOLVE
 (which must time out cleanly: restricted slirp drops UDP), a TCP exchange
 with this test's server through guestfwd, LS and CAT on both disks
 (files service) and a sector compared with the image; the GICv2 boot
-checks MSI-X through the GICv2m frame with a DHCP lease.
+(faults in tasks) checks MSI-X through the GICv2m frame with a DHCP lease.
 With LLM_IMG (tests/qemu/aarch64.sh builds it when the test models are
 there), llm-local over stories260K Q8_0 on the ESP with two cores:
 GENERATE equals the hosted mneme-infer's greedy output; CPU and STATUS
@@ -511,6 +514,88 @@ def llm_boot():
 BT = rb"backtrace \(frame records\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"
 
 
+def command(q, line, reply, timeout=30):
+    start = len(q.out)
+    q.write(line.encode() + b"\r")
+    return q.expect(reply, timeout=timeout, start=start)
+
+
+def gicv2m_check(q):
+    """GICv2: virtio-net's MSI-X through the GICv2m frame, a DHCP lease."""
+    try:
+        q.expect(rb"virtio-net0: [0-9a-f:]{17}, \d+\+\d+ buffers, MSI-X, link up",
+                 timeout=60)
+        q.expect(rb"net: virtio-net0 address 10\.0\.2\.15", timeout=60)
+        m = bt.command(q, "CPU", rb"gic: v2, .*MSI (\S+);")
+        tap(m.group(1) == b"GICv2m", "GICv2: virtio-net's MSI-X through the GICv2m "
+            "frame, a DHCP lease")
+    except Exception as e:  # noqa: BLE001
+        tap(False, "GICv2: virtio-net's MSI-X through the GICv2m frame, a DHCP lease", e)
+
+
+def fault_tasks():
+    q = boot("faults in tasks", gic=2, extra=["-netdev", "user,id=n0,restrict=on", "-device",
+                                               "virtio-net-pci,netdev=n0"])
+    if not q:
+        return
+    gicv2m_check(q)
+    try:
+        try:
+            command(q, ": echo begin RECV 1+ PARENT SEND again ; ' echo SPAWN VALUE eid 41 eid SEND RECV .",
+                    rb"RECV \. 42  ok\r\n")
+        except Exception as e:  # noqa: BLE001
+            bt.tap(False, "a background VM answers messages", e)
+            return
+        for word, pats in (("FAULT-X", [rb"EXCEPTION: instruction abort \(EC 0x21\)",
+                                        rb"permission fault, level 3, instruction fetch", BT]),
+                           ("FAULT-RO", [rb"EXCEPTION: data abort \(EC 0x25\)",
+                                         rb"permission fault, level 3, write", BT]),
+                           ("FAULT-UD", [rb"EXCEPTION: ", rb"task: forth-\d+"])):
+            try:
+                start = len(q.out)
+                q.write(("' %s SPAWN JOIN ." % word).encode() + b"\r")
+                for p in pats:
+                    q.expect(p, timeout=60, start=start)
+                q.expect(rb"\*\*\* task forth-\d+ ends; the kernel and the other tasks go on",
+                         timeout=30, start=start)
+                q.expect(rb"-304  ok\r\n", timeout=30, start=start)
+                command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+                bt.tap(True, "%s in a SPAWNed VM: a dump, that task ends (JOIN gives -304), "
+                       "the shell answers" % word)
+            except Exception as e:  # noqa: BLE001
+                bt.tap(False, "%s in a SPAWNed VM ends only that task" % word, e)
+                return
+        try:
+            command(q, "99 eid SEND RECV .", rb"RECV \. 100  ok\r\n", timeout=60)
+            start = len(q.out)
+            q.write(b"OVERFLOW\r")
+            for p in (rb"EXCEPTION: data abort", rb"stack guard page",
+                      rb"stack overflow of task overflow-test", rb"task: overflow-test",
+                      rb"backtrace \(frame records\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x",
+                      rb"\*\*\* task overflow-test ends"):
+                q.expect(p, timeout=60, start=start)
+            q.expect(rb" ok\r\n", timeout=60, start=start)
+            command(q, "2 3 + .", rb"2 3 \+ \. 5  ok\r\n")
+            bt.tap(True, "OVERFLOW: a kernel task overflowing its stack ends alone; "
+                   "the background VM still answers")
+        except Exception as e:  # noqa: BLE001
+            bt.tap(False, "OVERFLOW ends only its task", e)
+            return
+        try:
+            start = len(q.out)
+            q.write(b"FAULT\r")
+            for p in (rb"EXCEPTION: data abort \(EC 0x25\)",
+                      rb"FAR\) 0000000000000010: translation fault, level \d, read",
+                      rb"task: console", rb"pc  [0-9a-f]{16}", BT, rb"\*\*\* task console ends"):
+                q.expect(p, timeout=60, start=start)
+            command(q, "7 6 * .", rb"42  ok\r\n", timeout=60)
+            bt.tap(True, "FAULT in the console's VM ends that session; the next line runs in a new one")
+        except Exception as e:  # noqa: BLE001
+            bt.tap(False, "FAULT in the console's VM ends only that session", e)
+    finally:
+        q.close()
+
+
 def main():
     if not os.path.exists(IMAGE):
         print("not ok - no image %s (make image ARCH=aarch64)" % IMAGE)
@@ -518,20 +603,11 @@ def main():
     main_boot()
     llm_boot()
     sermux_boot()
-    fault_boot("FAULT", "a read of page 0",
+    fault_tasks()
+    fault_boot("FAULT-CLI", "a fault with IRQs masked (kernel critical code)",
                [rb"EXCEPTION: data abort \(EC 0x25\)",
                 rb"FAR\) 0000000000000010: translation fault, level \d, read",
-                rb"task: console", rb"pc  [0-9a-f]{16}", BT], gic=2, nic=True)
-    fault_boot("FAULT-X", "a jump into data (execute-never)",
-               [rb"EXCEPTION: instruction abort \(EC 0x21\)",
-                rb"permission fault, level 3, instruction fetch", BT])
-    fault_boot("FAULT-RO", "a write to code (read-only)",
-               [rb"EXCEPTION: data abort \(EC 0x25\)", rb"permission fault, level 3, write",
-                BT], el2=True)
-    fault_boot("OVERFLOW", "a stack overflow",
-               [rb"EXCEPTION: data abort", rb"stack guard page",
-                rb"stack overflow of task overflow-test", rb"task: overflow-test",
-                rb"backtrace \(frame records\):\r\n  [0-9a-f]{16}  mneme\.efi\+0x"])
+                rb"task: console", rb"pc  [0-9a-f]{16}", BT], el2=True)
     print("# %d of %d passed" % (sum(bt.results), len(bt.results)))
     return 0 if all(bt.results) else 1
 

@@ -5,7 +5,7 @@ QEMU.
 Two virtio-blk disks made by the test: a GPT disk whose EFI system
 partition (FAT32) becomes /boot, and a raw FAT16 disk (/disk1), filled by
 mtools; and an NVMe disk (QEMU -device nvme, raw FAT32, /disk2): DISKS
-shows it, LS and CAT read what mtools put there, a 300 KB file written
+shows it, LS and CAT read what mtools put there, a 150 KB file written
 through the Forth words reads back (FNV-1a of its bytes in mneme and in
 Python agree) and mtools reads it after QEMU quits. LOAD-MODEL: with no
 model GENERATE says so; a 230 MiB file is refused as too large for the
@@ -177,19 +177,19 @@ def main():
                              'FD @ CLOSE-FILE . S" /boot/note.txt" S" /boot/renamed note.txt" RENAME-FILE . '
                              'S" /boot/hello.txt" DELETE-FILE .')
             tap(words(out) == "0 0 0 0 0", "write, rename, delete on /boot", out)
-            # 300 KB on the NVMe disk: 1200 writes of 256 bytes, then read
+            # 150 KB on the NVMe disk: 600 writes of 256 bytes, then read
             # back in 256-byte pieces hashing every byte (FNV-1a, 32 bits)
             command(q, 'VARIABLE H CREATE P 256 ALLOT : FILLP 256 0 DO DUP I + 7 * 255 AND P I + C! LOOP DROP ;')
             out = command(q, 'S" /disk2/big.bin" W/O BIN CREATE-FILE . FD ! '
-                             ': WBIG 1200 0 DO I FILLP P 256 FD @ WRITE-FILE DROP LOOP ; WBIG '
+                             ': WBIG 600 0 DO I FILLP P 256 FD @ WRITE-FILE DROP LOOP ; WBIG '
                              'FD @ FILE-SIZE . . . FD @ CLOSE-FILE .', timeout=200)
-            tap(words(out) == "0 0 0 307200 0", "300 KB written on the NVMe disk", out)
+            tap(words(out) == "0 0 0 153600 0", "150 KB written on the NVMe disk", out)
             out = command(q, ': FNV 0 ?DO DUP I + C@ H @ XOR 16777619 * 4294967295 AND H ! LOOP DROP ; '
                              '2166136261 H ! S" /disk2/big.bin" R/O BIN OPEN-FILE . FD ! '
                              ': RBIG BEGIN B 256 FD @ READ-FILE DROP DUP WHILE B SWAP FNV REPEAT DROP ; '
                              'RBIG FD @ CLOSE-FILE . H @ .', timeout=200)
             want = 2166136261
-            for i in range(1200):
+            for i in range(600):
                 for j in range(256):
                     want = ((want ^ ((j + i) * 7 & 255)) * 16777619) & 0xffffffff
             tap(words(out) == "0 0 %d" % want, "read back from the NVMe disk: FNV-1a matches", out)
@@ -207,9 +207,9 @@ def main():
         tap(len(lines) == 4000 and lines[0].endswith("line0") and lines[3999].endswith("line3999"),
             "mtools reads the 4000 lines mneme wrote", got[:200])
         got = sh("mtype", "-i", nv, "::/big.bin").stdout
-        tap(len(got) == 307200 and all(got[i * 256 + j] == (j + i) * 7 & 255
-                                       for i in (0, 1, 599, 1199) for j in range(256)),
-            "mtools reads the 300 KB mneme wrote on the NVMe disk", len(got))
+        tap(len(got) == 153600 and all(got[i * 256 + j] == (j + i) * 7 & 255
+                                       for i in (0, 1, 299, 599) for j in range(256)),
+            "mtools reads the 150 KB mneme wrote on the NVMe disk", len(got))
         got = sh("mtype", "-i", d0 + "@@1048576", "::/renamed note.txt").stdout
         tap(got == b"on the ESP\n", "mtools reads the renamed file on the ESP", got)
         p = subprocess.run(["mdir", "-i", d0 + "@@1048576", "::/hello.txt"], capture_output=True, env=ENV)

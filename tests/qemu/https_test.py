@@ -4,8 +4,9 @@ virtio-net NIC on QEMU's user network with restrict=on (nothing leaves the
 host) and guestfwd to this test's servers on 127.0.0.1: 10.0.2.100:443 an
 HTTPS server (ECDSA P-256 leaf under an intermediate of the test's own CA;
 the certificate's DNS name is the literal "10.0.2.100", since the guest has
-no DNS server of ours), 10.0.2.101:443 one whose certificate expired,
-10.0.2.102:80 plain HTTP redirecting to the first. Checks: TLS-TRUST adds
+no DNS server of ours), 10.0.2.100:8443 one whose certificate expired,
+10.0.2.100:80 plain HTTP redirecting to the first (QEMU names guestfwd
+devices by port: one port each). Checks: TLS-TRUST adds
 the root, HTTP-GET prints the page over TLS (time from the RTC, seed from
 the entropy service), TLS-INFO, the redirect http -> https, the expired
 certificate refused with its reason and a THROW, and the shell still
@@ -64,7 +65,7 @@ def main():
     expired = http_e2e.https_server(d, "expired")
     plain = http_e2e.serve(None, redirect_to="https://10.0.2.100/moved")
     fwd = ",".join("guestfwd=tcp:%s-tcp:127.0.0.1:%d" % (a, p) for a, p in
-                   (("10.0.2.100:443", good), ("10.0.2.101:443", expired), ("10.0.2.102:80", plain)))
+                   (("10.0.2.100:443", good), ("10.0.2.100:8443", expired), ("10.0.2.100:80", plain)))
     try:
         q = Qemu(IMAGE, 256, extra=["-netdev", "user,id=n0,restrict=on," + fwd,
                                     "-device", "virtio-net-pci,netdev=n0"], timeout=300)
@@ -88,10 +89,10 @@ def main():
         out = command(q, "TLS-INFO")
         tap("TLS 1.2 ECDHE_ECDSA_WITH_" in out and "CN=10.0.2.100; expires 2045-01-01" in out,
             "TLS-INFO: version, suite, subject and expiry", out)
-        out = command(q, 'S" http://10.0.2.102/old" HTTP-GET .', timeout=120)
+        out = command(q, 'S" http://10.0.2.100/old" HTTP-GET .', timeout=120)
         tap(PAGE.decode().strip() in out and re.search(r"\b200\s+ok", out),
             "http -> https redirect followed", out)
-        out = command_err(q, 'S" https://10.0.2.101/" HTTP-GET .', timeout=120)
+        out = command_err(q, 'S" https://10.0.2.100:8443/" HTTP-GET .', timeout=120)
         tap("HTTP-GET: TLS: certificate expired or not yet valid" in out and "-1029" in out,
             "expired certificate refused with its reason, THROW -1029", out)
         out = command(q, "2 3 + .")

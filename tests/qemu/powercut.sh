@@ -23,4 +23,4 @@ if ! make -s TARGET=x86_64 x86-image >build/x86-image-powercut.log 2>&1; then
   exit 1
 fi
 echo "ok - build the x86_64 image"
-exec timeout --kill-after=10 1800 python3 tests/qemu/powercut_test.py
+exec timeout --kill-after=10 "${POWERCUT_TIMEOUT:-1200}" python3 tests/qemu/powercut_test.py
