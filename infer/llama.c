@@ -303,7 +303,7 @@ layout(struct llama_model *m, struct carve *a)
   for (int i = 0; i < 3; i++)
     s->xq[i] = take(a, B * xq_row);
   for (int i = 0; i < 3; i++)
-    s->xinfo[i] = m->packed_mem ? take(a, B * (wide > (size_t)c->ffn ? wide : (size_t)c->ffn) / 32 *
+    s->xinfo[i] = (m->packed_mem || m->packed_shared) ? take(a, B * (wide > (size_t)c->ffn ? wide : (size_t)c->ffn) / 32 *
                                              sizeof(struct pack_xinfo)) : NULL;
   s->logits = take(a, (size_t)c->vocab * 4);
   s->k_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
@@ -331,10 +331,12 @@ widest_activation_row(const struct llama_model *m)
 
 /* Repacks every matrix the variant has a packed kernel for into one
  * allocation (infer/pack.h). Without the memory the model simply runs on
- * the file's layout. */
+ * the file's layout. With share (a model of the same file and kernels),
+ * points at its packed weights instead: the layout is the same. */
 static void
-repack(struct llama_model *m)
+repack(struct llama_model *m, const struct llama_model *share)
 {
+  uint8_t *base = NULL;
   size_t total = 0;
   for (int pass = 0; pass < 2; pass++) {
     size_t off = 0;
@@ -355,20 +357,26 @@ repack(struct llama_model *m)
           continue;
         size_t sz = pack_size(w->type, w->n_out, w->n_in);
         if (pass == 1) {
-          uint8_t *dst = (uint8_t *)m->packed_mem + off;
-          pack_rows(w->type, w->data, w->row_bytes, w->n_in, 0, w->n_out / PACK_ROWS, dst);
+          uint8_t *dst = base + off;
+          if (!share)
+            pack_rows(w->type, w->data, w->row_bytes, w->n_in, 0, w->n_out / PACK_ROWS, dst);
           w->packed = dst;
-          if (m->al.release)
+          if (!share && m->al.release)
             m->al.release(m->al.ctx, w->data, w->row_bytes * (size_t)w->n_out);
         }
         off += (sz + 63) & ~(size_t)63;
       }
     }
     total = off;
-    if (pass == 0) {
+    if (pass == 0 && share) {
+      if (!total || !share->packed_mem || share->packed_bytes != total || share->ops != m->ops)
+        return;
+      m->packed_shared = base = share->packed_mem;
+    } else if (pass == 0) {
       if (!total || !(m->packed_mem = m->al.alloc(m->al.ctx, total)))
         return;
       m->packed_bytes = total;
+      base = m->packed_mem;
     }
   }
 }
@@ -402,7 +410,7 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
     return rc;
   }
   if (!o->no_repack)
-    repack(m);
+    repack(m, o->packed_from);
   m->xq_row = widest_activation_row(m);
   struct carve a = { NULL, 0 };
   layout(m, &a);

@@ -66,6 +66,8 @@ static struct {
   struct conv convs[MAX_CONVS];
   uint32_t next_id;
   uint32_t n_ctx;
+  struct llama_model base;   /* holds the one repacked copy of the weights */
+  int have_base;
 } L;
 
 void llm_sampling_greedy(struct llm_sampling *s) {
@@ -149,10 +151,10 @@ static int conv_new(int oneoff, struct conv **out, struct llm_error *e) {
     copy_str(e->message, sizeof e->message, "too many conversations");
     return MN_EBUSY;
   }
-  /* Weights in the file's layout: every conversation shares them (a
-   * repacked copy would be per llama_model, so per conversation). */
-  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = 1,
-                         .ops = L.cfg.ops};
+  /* Every conversation runs on the same weights: the one repacked copy
+   * L.base holds, else the file's layout in place. */
+  struct llama_opts o = {.n_ctx = (int)L.n_ctx, .par = L.cfg.par, .no_repack = !L.have_base,
+                         .packed_from = L.have_base ? &L.base : NULL, .ops = L.cfg.ops};
   int rc = llama_build(&c->m, &L.gf, &o, &model_al);
   if (rc) {
     e->code = rc == MN_ENOMEM ? MN_ENOMEM : MN_EIO;
@@ -547,10 +549,25 @@ static int model_open(const struct llm_local_config *cfg, const char **why) {
   }
   L.n_ctx = cfg->n_ctx ? cfg->n_ctx
                        : (uint32_t)(m.c.ctx_train < 2048 ? m.c.ctx_train : 2048);
-  klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads, weights in place",
-       L.name, m.c.n_layers, m.c.dim, m.c.vocab, L.n_ctx, L.tmpl >= 0 ? chat_name(L.tmpl) : "none",
-       m.ops->name, L.cfg.par->nthreads);
   llama_free(&m);
+  /* The weights repacked for the kernels once, shared by every
+   * conversation (llama_opts.packed_from); without the memory (the heap
+   * reserve stays free) they run in place. */
+  struct llama_opts bo = {.n_ctx = 1, .par = L.cfg.par, .ops = L.cfg.ops};
+  L.have_base = 0;
+  if (llama_build(&L.base, &L.gf, &bo, &model_al) == 0) {
+    if (L.base.packed_mem) L.have_base = 1;
+    else llama_free(&L.base);
+  }
+  char how[48];
+  if (L.have_base)
+    ksnprintf(how, sizeof how, "weights repacked (%lu KiB, shared)",
+              (unsigned long)(L.base.packed_bytes >> 10));
+  else
+    ksnprintf(how, sizeof how, "weights in place");
+  klog(LOG_INFO, "llm-local: %s: %d layers, dim %d, vocab %d, n_ctx %u, chat %s, kernels %s, %d threads, %s",
+       L.name, m.c.n_layers, m.c.dim, m.c.vocab, L.n_ctx, L.tmpl >= 0 ? chat_name(L.tmpl) : "none",
+       m.ops->name, L.cfg.par->nthreads, how);
   return 0;
 }
 
@@ -594,12 +611,16 @@ int llm_local_load(const struct llm_local_config *cfg, const char **why) {
   char old_name[sizeof L.name];
   uint32_t old_ctx = L.n_ctx;
   memcpy(old_name, L.name, sizeof old_name);
+  struct llama_model old_base = L.base;   /* the old weights' repacked copy */
+  int old_have_base = L.have_base;
   int rc = model_open(cfg, why);
   if (rc) {
     L.cfg = old_cfg, L.gf = old_gf, L.tok = old_tok, L.tmpl = old_tmpl, L.n_ctx = old_ctx;
     memcpy(L.name, old_name, sizeof L.name);
+    L.base = old_base, L.have_base = old_have_base;
     return rc;
   }
+  if (old_have_base) llama_free(&old_base);
   tok_free(&old_tok);
   if (old_cfg.release) old_cfg.release(old_cfg.gguf, old_cfg.gguf_size);
   return 0;

@@ -74,8 +74,11 @@ static struct {
   struct slot slots[MAX_SLOTS];
   struct waitq gen_wake;
   uint32_t next_id;
+  uint64_t last_gen_end;       /* ktime of the last generation's end */
   struct llmserve_stats st;
 } S;
+
+#define SLOT_IDLE MN_SEC(5)      /* then the slots' conversations are closed */
 
 struct conn {
   struct net_conn *c;
@@ -201,6 +204,7 @@ static int slot_take(struct conn *k, uint32_t *slot) {
 }
 
 static void slot_give(uint32_t slot) {
+  S.last_gen_end = ktime_now();
   if (!list_empty(&S.gen_queue)) { /* handed over, still busy */
     struct list *n = list_pop_front(&S.gen_queue);
     struct waiter *w = (struct waiter *)(void *)((char *)n - offsetof(struct waiter, node));
@@ -632,6 +636,33 @@ static int listen_task(void *arg) {
   }
 }
 
+/* Closes the slots' conversations once no generation has run for
+ * SLOT_IDLE: their KV caches go back to the heap and llm-local may load
+ * another model (LOAD-MODEL wants no conversation open). */
+static int slots_task(void *arg) {
+  (void)arg;
+  struct svc_client c;
+  while (task_sleep(MN_SEC(1)) == 0) {
+    int open = 0;
+    for (uint32_t i = 0; i < MAX_SLOTS; i++) open |= S.slots[i].conv != 0;
+    if (!open || S.gen_active || ktime_now() - S.last_gen_end < SLOT_IDLE) continue;
+    struct llm_error e;
+    if (svc_connect(&LLM_LOCAL_UUID, &llm_type, NULL, &e, 0, &c)) continue;
+    for (uint32_t i = 0; i < MAX_SLOTS; i++) {
+      if (!S.slots[i].conv || S.slots[i].busy) continue;
+      struct llm_request q;
+      struct llm_response r;
+      memset(&q, 0, sizeof q);
+      q.op = LLM_OP_CLOSE;
+      q.conv = S.slots[i].conv;
+      S.slots[i].conv = 0;   /* closed or gone: reopened when next needed */
+      svc_call(&c, &q, &r, &e, MN_SEC(10));
+    }
+    svc_disconnect(&c);
+  }
+  return 0;
+}
+
 int llmserve_start(uint16_t port) {
   if (S.started) return MN_EEXIST;
   int rc = net_tcp_listen(port, &S.l);
@@ -645,6 +676,8 @@ int llmserve_start(uint16_t port) {
     net_listener_close(S.l);
     return rc;
   }
+  if (task_spawn("http-slots", slots_task, NULL, 8 * 1024, NULL))
+    klog(LOG_WARN, "llmserve: no task to close idle conversations");
   S.started = 1;
   klog(LOG_INFO, "llmserve: OpenAI-compatible server listening on port %u", S.port);
   return 0;

@@ -120,6 +120,11 @@ struct llama_opts {
   const struct quant_ops *ops; /* NULL: quant_ops_best() */
   const struct par_ops *par;   /* NULL: par_serial */
   int no_repack;               /* 1: run on the file's layout (no copy) */
+  /* Use this model's repacked weights instead of a copy of one's own:
+   * built from the same file with the same kernels, it must outlive the
+   * new model (llm-local's conversations share one copy). Ignored if it
+   * has none or they do not match. */
+  const struct llama_model *packed_from;
 };
 
 struct llama_model {
@@ -143,6 +148,7 @@ struct llama_model {
   char err[128];               /* after a failed build: what was wrong */
   void *packed_mem;            /* the repacked weights (allocated through al) */
   size_t packed_bytes;
+  const void *packed_shared;   /* or another model's (llama_opts.packed_from) */
 };
 
 /* Reads the model from an open GGUF file (which must outlive the model)

@@ -50,7 +50,7 @@ def main():
     q = Qemu(IMAGE, mem_mb=512, extra=net, timeout=900)
     try:
         try:
-            m = q.expect(rb"llm-local: .* kernels (\w+)", timeout=300)
+            m = q.expect(rb"llm-local: .* kernels (\w+),", timeout=300)
             kernels = m.group(1).decode()
             q.expect(rb"llmserve: OpenAI-compatible server listening on port 8080", timeout=120)
             q.expect(rb"net: virtio-net0 address", timeout=120)
