@@ -129,10 +129,11 @@ w_net(forth_vm *vm, void *ctx)
   return 0;
 }
 
+/* PING ( c-addr u -- ms | -1 ) and PING-US ( c-addr u -- us | -1 ): one
+ * echo request, its round trip in whole milliseconds or microseconds. */
 static int
-w_ping(forth_vm *vm, void *ctx)
+ping_in(forth_vm *vm, uint64_t unit_ns)
 {
-  (void)ctx;
   forth_cell v[2];
   const char *s;
   size_t len;
@@ -149,7 +150,21 @@ w_ping(forth_vm *vm, void *ctx)
   if (err && err != MN_ETIMEDOUT)
     return FT_E_MN(err);
   drop(vm, 2);
-  return forth_push(vm, err ? -1 : (forth_cell)(rtt / 1000000u));
+  return forth_push(vm, err ? -1 : (forth_cell)(rtt / unit_ns));
+}
+
+static int
+w_ping(forth_vm *vm, void *ctx)
+{
+  (void)ctx;
+  return ping_in(vm, 1000000u);
+}
+
+static int
+w_ping_us(forth_vm *vm, void *ctx)
+{
+  (void)ctx;
+  return ping_in(vm, 1000u);
 }
 
 static int
@@ -428,7 +443,7 @@ status_lines(struct forth_task *ft)
 }
 
 static const struct forth_task_word words[] = {
-  { "NET", w_net }, { "PING", w_ping }, { "RESOLVE", w_resolve },
+  { "NET", w_net }, { "PING", w_ping }, { "PING-US", w_ping_us }, { "RESOLVE", w_resolve },
   { "NETSTAT", w_netstat }, { "TCP-OPEN", w_tcp_open }, { "TCP-WRITE", w_tcp_write },
   { "TCP-READ", w_tcp_read }, { "TCP-CLOSE", w_tcp_close },
   { "TCP-LISTEN", w_tcp_listen }, { "TCP-ACCEPT", w_tcp_accept },

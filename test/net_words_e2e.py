@@ -162,6 +162,8 @@ def main():
         check(re.search(r"dns 10\.0\.2\.2 ", out) is not None, "NET shows our DNS server")
         m = sh.cmd('S" 10.0.2.2" PING .', r"(-?\d+)  ok\n")
         check(m is not None and int(m.group(1)) >= 0, "PING the gateway answers")
+        m = sh.cmd('S" 10.0.2.2" PING-US .', r"(-?\d+)  ok\n")
+        check(m is not None and int(m.group(1)) > 0, "PING-US the gateway answers in microseconds")
         m = sh.cmd('S" echo.ok.test" RESOLVE', r"echo\.ok\.test: (\S+)\n ok\n")
         check(m is not None and m.group(1) == b"10.0.2.2", "RESOLVE an A record")
         m = sh.cmd('S" nope.test" RESOLVE', r"nope\.test: ([^\r\n]*)\n ok\n")

@@ -19,3 +19,5 @@ FUZZ_SCRIPTS += test/virtq_fuzz.sh
 
 # TCP through virtio-net, mneme beside Linux in the same QEMU.
 BENCH_SCRIPTS += bench/net_tcp.sh
+# Connection set-up time and ping round trip, mneme beside Linux.
+BENCH_SCRIPTS += bench/net_latency.sh
