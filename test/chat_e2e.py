@@ -7,7 +7,10 @@ a corrupt settings file (defaults and a logged reason), CHAT's banner,
 a message and its streamed answer with the status figures, /new /list
 /switch /rename /delete, Ctrl-C cancelling a reply, /exit back to Forth,
 and the conversations still there after a restart of the kernel (the
-settings file's .chats store). TAP output."""
+settings file's .chats store); with a disk, the conversations are a file
+on it (/boot/chats.txt, read back with mtools) and survive a restart.
+TAP output."""
+import subprocess
 import os
 import re
 import sys
@@ -131,6 +134,34 @@ def corrupt(path):
         k.stop()
 
 
+def on_disk(d):
+    """With a FAT disk, conversations are the file /boot/chats.txt."""
+    img = os.path.join(d, "esp.img")
+    subprocess.run(["mkfs.fat", "-C", "-F", "32", "-n", "ESP", img, str(64 * 1024)],
+                   check=True, stdout=subprocess.DEVNULL)
+    path = os.path.join(d, "disk-settings.toml")
+    for rnd in (1, 2):
+        k = Hosted("--settings", path, "--model", MODEL, "--disk", img, heap="64M")
+        try:
+            m = Mux(k)
+            r = m.run(10, "CHAT\n", PROMPT, 30)
+            check(b"saved in disk /boot/chats.txt" in r, f"with a disk the store is a file: {r!r}")
+            if rnd == 1:
+                m.run(10, "Lily went to the park\n", PROMPT, 120)
+            else:
+                r = m.run(10, "/list\n", PROMPT)
+                check(b"Lily went to the park" in r,
+                      f"the conversation on disk survives a restart: {r!r}")
+            m.run(10, "/exit\n", OK)
+        finally:
+            k.stop()
+        if rnd == 1:
+            out = subprocess.run(["mtype", "-i", img, "::/chats.txt"], capture_output=True)
+            check(out.returncode == 0 and b"Lily went to the park" in out.stdout,
+                  f"/boot/chats.txt on the disk holds the conversation: {out.stderr[-200:]!r}")
+    check(not os.path.exists(path + ".chats"), "nothing stored beside the settings file")
+
+
 def main():
     if not os.path.exists(MODEL):
         print(f"ok - # SKIP no model at {MODEL}")
@@ -152,6 +183,7 @@ def main():
         finally:
             k.stop()
         corrupt(path)
+        on_disk(d)
     except (KernelGone, StepFailed) as e:
         if not getattr(e, "reported", False):
             check(False, str(e))
