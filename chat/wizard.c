@@ -426,8 +426,8 @@ static void row_put(struct chat_view *v, uint32_t y, const char *s, uint8_t fg, 
 static void r_line(void *ctx, const char *s, int kind) {
   struct rend *r = ctx;
   if (r->y >= r->max) return;
-  static const uint8_t fg[] = {CV_GREY, CV_GREY, CV_BLACK, CV_WHITE, CV_YELLOW};
-  static const uint8_t bg[] = {CV_BLACK, CV_BLACK, CV_CYAN, CV_BLUE, CV_BLACK};
+  static const uint8_t fg[] = {CV_GREY, CV_GREY, CV_YELLOW, CV_WHITE, CV_YELLOW};
+  static const uint8_t bg[] = {CV_BLACK, CV_BLACK, CV_BLUE, CV_BLUE, CV_BLACK};
   if (kind == 3 || kind == 4) r->y++; /* a blank line before */
   if (r->y >= r->max) return;
   row_put(r->v, r->y++, s, fg[kind], bg[kind]);
