@@ -345,9 +345,14 @@ static int w_setting_store(forth_vm *vm, void *ctx) {
 static void echo_masked(void *ctx, const char *s, size_t n) {
   char b[64];
   size_t m = 0;
+  static int esc; /* inside an escape sequence (the editor's redraw): passed on */
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    b[m++] = (uint8_t)c >= 0x20 && c != 0x7f ? '*' : c;
+    int pass = esc || (uint8_t)c < 0x20 || c == 0x7f;
+    if (c == 0x1b) esc = 1;
+    else if (esc == 1) esc = c == '[' ? 2 : 0;
+    else if (esc == 2 && c >= 0x40 && c <= 0x7e) esc = 0;
+    b[m++] = pass ? c : '*';
     if (m == sizeof b) forth_task_echo(ctx, b, m), m = 0;
   }
   if (m) forth_task_echo(ctx, b, m);
