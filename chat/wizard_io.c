@@ -6,28 +6,25 @@
  */
 #include <string.h>
 
+#include "mneme/chat_session.h"
 #include "mneme/err.h"
 #include "mneme/kmem.h"
 #include "mneme/llm.h"
 #include "mneme/log.h"
 #include "mneme/wizard.h"
 
-/* llm-remote, when it is linked in (as chat_session.c). */
-int llm_remote_start(const struct llm_remote_config *cfg) __attribute__((weak));
+/* llm-remote's model list, when it is linked in (chat_remote_start says
+ * MN_ENOTSUP when it is not). */
 int llm_remote_models(char *buf, size_t cap, char *why, size_t why_cap) __attribute__((weak));
-int llm_remote_config_from_settings(const struct mn_settings *s, struct llm_remote_config *c)
-    __attribute__((weak));
 
 /* GET /v1/models with w's settings: how many, or MN_E* and why. */
 static int models(struct wizard *w, char *buf, size_t cap, char *why, size_t why_cap) {
-  struct llm_remote_config c;
   why[0] = 0;
-  if (!llm_remote_start || !llm_remote_models || !llm_remote_config_from_settings) {
+  int rc = llm_remote_models ? chat_remote_start(&w->s) : MN_ENOTSUP;
+  if (rc == MN_ENOTSUP) {
     ksnprintf(why, why_cap, "llm-remote is not part of this build");
-    return MN_ENOTSUP;
+    return rc;
   }
-  int rc = llm_remote_config_from_settings(&w->s, &c);
-  if (!rc) rc = llm_remote_start(&c);
   if (rc) {
     ksnprintf(why, why_cap, "the settings are refused (%s)", mn_strerror(rc));
     return rc;
