@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qemu import Qemu  # noqa: E402
@@ -84,8 +85,12 @@ def wizard(q):
     start = len(q.out)
     q.sendkeys("\n")
     q.expect(rb"wizard: settings saved \(provider local", timeout=60, start=start)
-    gone = screen_has(q, font, ["mneme setup"], timeout=0)
-    tap(all(where) and not any(gone), "wizard: back, local, saved: the chat screen", where)
+    for _ in range(30):  # the chat replaces the wizard's screen
+        gone = screen_has(q, font, ["mneme setup"], timeout=0)
+        if not any(gone):
+            break
+        time.sleep(1)
+    tap(all(where) and not any(gone), "wizard: back, local, saved: the chat screen", (where, gone))
     r = run(q, "SETTINGS")
     tap(b"provider local" in r and b"wizard_done 1" in r and b"api_key ...7777" in r and
         b"base_url http://10.0.2.2:9/v1" in r, "the wizard's settings are saved", r)
