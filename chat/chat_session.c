@@ -225,6 +225,15 @@ int chat_conv_delete(struct chat_session *cs, unsigned idx) {
 
 /* ---- backend ------------------------------------------------------------ */
 
+int chat_remote_start(const struct mn_settings *s) {
+  if (!llm_remote_start) return MN_ENOTSUP;
+  struct llm_remote_config rc = {
+      .provider = s->provider, .base_url = s->base_url, .api_key = s->api_key,
+      .model = s->model, .system = s->system[0] ? s->system : NULL,
+      .temperature = s->temperature, .max_tokens = s->max_tokens, .stream = 1};
+  return llm_remote_start(&rc);
+}
+
 static void choose_backend(struct chat_session *cs) {
   const struct mn_settings *s = &cs->settings;
   cs->use_remote = s->provider[0] && strcmp(s->provider, "local") != 0;
@@ -237,11 +246,7 @@ static void choose_backend(struct chat_session *cs) {
            s->provider);
       return;
     }
-    struct llm_remote_config rc = {
-        .provider = s->provider, .base_url = s->base_url, .api_key = s->api_key,
-        .model = s->model, .system = s->system[0] ? s->system : NULL,
-        .temperature = s->temperature, .max_tokens = s->max_tokens, .stream = 1};
-    int err = llm_remote_start(&rc);
+    int err = chat_remote_start(s);
     if (err) klog(LOG_WARN, "chat: llm-remote: %s", mn_strerror(err));
   }
 }

@@ -275,7 +275,7 @@ void chat_view_render(struct chat_view *v, struct chat_session *cs) {
   row_text(v, v->rows - 2, line, ll, CV_WHITE, CV_BLACK);
   static const char help[] =
       " Enter send  Ctrl+J newline  Ctrl+C cancel  PgUp/PgDn/Home/End scroll  F2 list  "
-      "F3 new  F4 rename  Alt+F2 Forth";
+      "F3 new  F4 rename  F5 setup  Alt+F2 Forth";
   row_text(v, v->rows - 1, help, sizeof help - 1, CV_BLACK, CV_CYAN);
 }
 

@@ -13,6 +13,12 @@
  *                 "max_tokens", "tool_forth", "wizard_done") and saves;
  *                 THROWs -1024 on a bad key or value (the reason printed)
  *
+ *   WIZARD ( -- )   the setup wizard in line mode: each question, the
+ *                 answer typed (a number or a name in a list; an empty
+ *                 line keeps the value shown); the API key is echoed as
+ *                 '*' and kept out of the line history; /skip skips,
+ *                 /back returns to the provider. Saves the settings.
+ *
  * Interface: chat_words_register.
  */
 #include <string.h>
@@ -25,6 +31,7 @@
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/wizard.h"
 
 #define STALL_TIMEOUT MN_SEC(300)   /* no text for this long: cancelled */
 
@@ -333,8 +340,84 @@ static int w_setting_store(forth_vm *vm, void *ctx) {
   return 0;
 }
 
+/* ---- WIZARD ------------------------------------------------------------------ */
+
+static void echo_masked(void *ctx, const char *s, size_t n) {
+  char b[64];
+  size_t m = 0;
+  static int esc; /* inside an escape sequence (the editor's redraw): passed on */
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    int pass = esc || (uint8_t)c < 0x20 || c == 0x7f;
+    if (c == 0x1b) esc = 1;
+    else if (esc == 1) esc = c == '[' ? 2 : 0;
+    else if (esc == 2 && c >= 0x40 && c <= 0x7e) esc = 0;
+    b[m++] = pass ? c : '*';
+    if (m == sizeof b) forth_task_echo(ctx, b, m), m = 0;
+  }
+  if (m) forth_task_echo(ctx, b, m);
+}
+
+static int w_wizard(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  struct forth_task *ft = forth_host_ctx(vm);
+  struct wizard *w = kmalloc(sizeof *w);
+  char *line = kmalloc(LE_LINE_MAX + 2), *q = kmalloc(4096);
+  struct mn_settings *s = kmalloc(sizeof *s);
+  if (!w || !line || !q || !s) {
+    kfree(w);
+    kfree(line);
+    kfree(q);
+    kfree(s);
+    return FT_E_NOMEM;
+  }
+  settings_load(s);
+  wizard_init(w, s);
+  for (size_t i = 0; i < sizeof *s; i++) ((volatile char *)s)[i] = 0;
+  kfree(s);
+  say(ft, "\nmneme setup: /skip skips it, /back returns to the provider.\n");
+  int rc = 0;
+  while (w->step != WZ_DONE && w->step != WZ_SKIPPED) {
+    wizard_question(w, q, 4096);
+    say(ft, q);
+    say(ft, w->step == WZ_TEST ? "[Enter saves] " : "? ");
+    forth_task_flush(ft);
+    int masked = w->step == WZ_KEY && ft->ed;
+    le_echo_fn old = masked ? ft->ed->echo : NULL;
+    size_t hlen = masked ? ft->ed->hlen : 0;
+    if (masked) ft->ed->echo = echo_masked;
+    int n = forth_task_read_line(ft, line, LE_LINE_MAX + 1);
+    if (masked) {
+      ft->ed->echo = old;
+      if (ft->ed->hlen >= hlen) ft->ed->hlen = hlen, ft->ed->hpos = -1; /* the key: not in history */
+    }
+    if (n == MN_ECANCELED && !ft->killed && !ft->discard) {
+      say(ft, "^C\n");
+      continue;
+    }
+    if (n < 0) break;
+    if (masked) say(ft, "\n");
+    int a = wizard_line(w, line, (size_t)n);
+    for (int i = 0; i < n; i++) ((volatile char *)line)[i] = 0;
+    if (a == WZA_MODELS || a == WZA_TEST) {
+      say(ft, w->message);
+      say(ft, "\n");
+      forth_task_flush(ft);
+    }
+    rc = wizard_act(w, a);
+  }
+  if (w->step == WZ_DONE) say(ft, rc ? "[the settings could not be saved]\n" : "[settings saved]\n");
+  else if (w->step == WZ_SKIPPED) say(ft, "[setup skipped]\n");
+  wizard_wipe(w);
+  kfree(w);
+  kfree(line);
+  kfree(q);
+  return 0;
+}
+
 int chat_words_register(void) {
   static const struct forth_task_word words[] = {
-      {"CHAT", w_chat}, {"SETTINGS", w_settings}, {"SETTING!", w_setting_store}};
+      {"CHAT", w_chat}, {"SETTINGS", w_settings}, {"SETTING!", w_setting_store},
+      {"WIZARD", w_wizard}};
   return forth_words_add(words, sizeof words / sizeof words[0]);
 }

@@ -158,4 +158,9 @@ size_t plat_chats_cap(void);
 /* What the blob is, for the status line ("UEFI variable"). */
 const char *plat_chats_where(void);
 
+/* Starts (or reconfigures) llm-remote with s's provider, key, URL and
+ * model (the chat's backend; the setup wizard's test). 0, MN_ENOTSUP when
+ * llm-remote is not part of the build, or its MN_E*. */
+int chat_remote_start(const struct mn_settings *s);
+
 #endif

@@ -10,8 +10,12 @@
  * history, Ctrl-C cancels a reply or clears the line; PgUp/PgDn/Home/End
  * scroll; F2 the conversation list; F3 a new conversation; F4 renames it
  * to the input line), streams replies, and draws the cells that changed.
- * mneme boots into the chat when a provider was chosen (saved settings),
- * else into the Forth shell.
+ * The setup wizard (chat/wizard.c) takes the screen on the first boot
+ * (wizard_done 0) and on F5: its keys go to it, its actions (model list,
+ * connection test, save) run in this task; saved: the chat (with the new
+ * settings), skipped (Esc): the Forth shell.
+ * Otherwise mneme boots into the chat when a provider was chosen, else
+ * into the Forth shell.
  *
  * Interface: x86_chat_start, x86_chat_key, x86_chat_shown, x86_chat_show.
  */
@@ -28,6 +32,7 @@
 #include "mneme/ktime.h"
 #include "mneme/log.h"
 #include "mneme/task.h"
+#include "mneme/wizard.h"
 
 #define INPUT_MAX 2048
 #define HISTORY 8
@@ -42,6 +47,8 @@ static struct {
   char *hist[HISTORY];
   int nhist, hpos;
   unsigned sel;           /* the list's selection */
+  struct wizard *wz;      /* the setup wizard, while it runs */
+  int wz_start;           /* F5 (or the first boot): start it */
 } k;
 
 int x86_chat_shown(void) { return k.ready && k.shown; }
@@ -110,9 +117,56 @@ static void send(void) {
   if (cs->state == CHAT_IDLE) chat_save(cs); /* failed at once */
 }
 
+static void draw_wizard(void) {
+  wizard_render(k.wz, &k.v);
+  chat_view_flush(&k.v, draw, NULL);
+}
+
+static void wizard_begin(void) {
+  if (k.wz || k.cs->state != CHAT_IDLE) return;
+  struct wizard *w = kmalloc(sizeof *w);
+  if (!w) {
+    k.v.notice = "no memory for the setup wizard";
+    return;
+  }
+  wizard_init(w, &k.cs->settings);
+  k.wz = w;
+  klog(LOG_INFO, "wizard: started on the screen");
+}
+
+static void wizard_keyed(const struct key_event *ev) {
+  struct wizard *w = k.wz;
+  int a = wizard_key(w, ev);
+  if (a == WZA_NONE) return;
+  if (a == WZA_MODELS || a == WZA_TEST) draw_wizard(); /* "asking..." while it waits */
+  int rc = wizard_act(w, a);
+  if (w->step != WZ_DONE && w->step != WZ_SKIPPED) return;
+  int done = w->step == WZ_DONE;
+  wizard_wipe(w);
+  kfree(w);
+  k.wz = NULL;
+  /* the chat again, with what was saved */
+  chat_session_fini(k.cs);
+  chat_session_init(k.cs);
+  chat_view_invalidate(&k.v);
+  if (done) {
+    k.v.notice = rc ? "the settings could not be saved" : "settings saved";
+  } else {
+    x86_chat_show(0); /* skipped: the Forth shell */
+  }
+}
+
 static void key(const struct key_event *ev) {
   struct chat_session *cs = k.cs;
   if (ev->kind != KEY_PRESSED) return;
+  if (k.wz) {
+    wizard_keyed(ev);
+    return;
+  }
+  if (ev->code == KEY_F && ev->ch == 5) {
+    wizard_begin();
+    return;
+  }
   k.v.notice = NULL;
   if (ev->code == KEY_CHAR && (ev->mods & KEYMOD_CTRL)) {
     uint32_t c = ev->ch | 0x20;
@@ -188,6 +242,7 @@ static int chat_task(void *arg) {
   (void)arg;
   struct chat_session *cs = k.cs;
   chat_session_init(cs);
+  if (k.wz_start) wizard_begin();
   for (;;) {
     struct key_event ev;
     uint64_t wait = cs->state != CHAT_IDLE ? MN_MSEC(15) : chat_retry_left(cs) ? MN_SEC(1) : MN_FOREVER;
@@ -201,7 +256,9 @@ static int chat_task(void *arg) {
       while (ce.kind == CHAT_EV_TEXT);
       if (ce.kind == CHAT_EV_DONE) chat_save(cs);
     }
-    if (k.shown) {
+    if (k.shown && k.wz) {
+      draw_wizard();
+    } else if (k.shown) {
       k.v.input = k.input;
       k.v.input_len = k.len;
       chat_view_render(&k.v, cs);
@@ -232,14 +289,17 @@ int x86_chat_start(void) {
   struct mn_settings *s = kmalloc(sizeof *s);
   int chosen = 0;
   if (s) {
-    chosen = settings_load(s) == 0 && s->provider[0];
+    int rc = settings_load(s);
+    chosen = rc == 0 && s->provider[0];
+    k.wz_start = !s->wizard_done; /* the first boot: the setup wizard */
+    chosen |= k.wz_start;
     memset(s, 0, sizeof *s);
     kfree(s);
   }
   if (task_spawn("chat-screen", chat_task, 0, 64 * 1024, 0)) return MN_ENOMEM;
   k.ready = 1;
   if (chosen) x86_chat_show(1);
-  klog(LOG_INFO, "chat screen: Alt+F1 the chat, Alt+F2 the Forth shell%s",
-       chosen ? " (the chat is shown)" : "");
+  klog(LOG_INFO, "chat screen: Alt+F1 the chat, Alt+F2 the Forth shell, F5 the setup wizard%s",
+       k.wz_start ? " (the setup wizard is shown)" : chosen ? " (the chat is shown)" : "");
   return 0;
 }

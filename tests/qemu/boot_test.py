@@ -242,6 +242,8 @@ def main_boot():
                 return
         font = load_font()
         try:
+            if b"the setup wizard is shown" in q.out:  # a fresh variables file
+                q.hmp("sendkey esc", settle=0.2)  # skips it: the Forth console
             where = screen_has(q, font, ["mneme Forth"])
             tap(where[0] is not None, "framebuffer shows the console shell's banner "
                 "(at %s)" % (where[0],))

@@ -4,19 +4,23 @@ QEMU, kept in UEFI non-volatile variables (runtime services after
 ExitBootServices) and surviving a reboot with the same variables file.
 
 Run by tests/qemu/chat.sh (image CHAT_IMG: stories260K on the ESP).
-Boot 1 on the serial shell: nothing saved yet; SETTING! provider, model,
+Boot 1 (a fresh variables file): the setup wizard on the screen, typed
+through with sendkey (openai with a base URL where nothing listens: the
+error shown; back; local; saved). Then on the serial shell: SETTING! provider, model,
 api_key; SETTINGS shows the key's last four only; CHAT streams an answer
 from llm-local and says the conversations go to the UEFI variable. Boot 2
 (same variables file): mneme boots into the chat screen on the
 framebuffer (a provider is chosen) showing the saved conversation
 (screendump + glyph matching); a message typed with sendkey streams an
 answer; Alt+F2 shows the Forth console and Alt+F1 the chat again; on the
+F5 opens the wizard again and Esc skips it to the Forth shell; on the
 serial shell SETTINGS and the conversation (now 4 messages) are there.
 TAP output."""
 import os
 import re
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qemu import Qemu  # noqa: E402
@@ -51,9 +55,52 @@ def boot(vars_file):
     return q
 
 
+def wizard(q):
+    """The first boot shows the setup wizard; typed through with sendkey:
+    DHCP, openai with a base URL (nothing listens: no model list, the model
+    typed, the connection test's error shown), back to the provider,
+    local, saved: the chat screen."""
+    font = load_font()
+    where = screen_has(q, font, ["mneme setup", "Network", "DHCP"], timeout=90)
+    tap(all(where), "first boot: the setup wizard is on the screen", where)
+    q.sendkeys("\n")
+    where = screen_has(q, font, ["Provider", "openrouter"], timeout=60)
+    tap(all(where), "wizard: DHCP, then the provider list", where)
+    q.sendkeys("1\n")
+    where = screen_has(q, font, ["API key for openai"], timeout=60)
+    q.sendkeys("sk-wiz-SECRET-7777\n")
+    where += screen_has(q, font, ["Base URL"], timeout=60)
+    tap(all(where), "wizard: openai, the key typed (masked)", where)
+    q.sendkeys("http://10.0.2.2:9/v1\n")
+    where = screen_has(q, font, ["no model list", "model's name"], timeout=180)
+    tap(all(where), "wizard: no model list from a server that is not there", where)
+    q.sendkeys("gpt-test\n")
+    where = screen_has(q, font, ["connection failed", "key ...7777"], timeout=180)
+    tap(all(where), "wizard: the connection test shows the error (and the key's last four)",
+        where)
+    q.hmp("sendkey left", settle=0.2)
+    where = screen_has(q, font, ["Provider"], timeout=60)
+    q.sendkeys("6\n")
+    where += screen_has(q, font, ["no connection needed"], timeout=60)
+    start = len(q.out)
+    q.sendkeys("\n")
+    q.expect(rb"wizard: settings saved \(provider local", timeout=60, start=start)
+    for _ in range(30):  # the chat replaces the wizard's screen
+        gone = screen_has(q, font, ["mneme setup"], timeout=0)
+        if not any(gone):
+            break
+        time.sleep(1)
+    tap(all(where) and not any(gone), "wizard: back, local, saved: the chat screen", (where, gone))
+    r = run(q, "SETTINGS")
+    tap(b"provider local" in r and b"wizard_done 1" in r and b"api_key ...7777" in r and
+        b"base_url http://10.0.2.2:9/v1" in r, "the wizard's settings are saved", r)
+
+
 def first_boot(q):
     r = run(q, "SETTINGS")
     tap(b"(nothing saved yet)" in r, "first boot: nothing saved", r)
+    wizard(q)
+    run(q, 'S" " S" base_url" SETTING!')
     run(q, 'S" local" S" provider" SETTING!')
     run(q, 'S" stories260K" S" model" SETTING!')
     run(q, 'S" 24" S" max_tokens" SETTING!')
@@ -86,10 +133,22 @@ def screen(q):
     q.hmp("sendkey alt-f1", settle=0.2)
     where = screen_has(q, font, ["The dog", "Once upon a time"], timeout=60)
     tap(all(where), "Alt+F1 shows the chat again", where)
+    q.hmp("sendkey f5", settle=0.2)
+    where = screen_has(q, font, ["mneme setup", "Network"], timeout=60)
+    tap(all(where), "F5 opens the setup wizard", where)
+    start = len(q.out)
+    q.hmp("sendkey esc", settle=0.2)
+    q.expect(rb"wizard: skipped", timeout=60, start=start)
+    where = screen_has(q, font, ["mneme Forth"], timeout=60)
+    tap(all(where), "Esc skips it to the Forth shell", where)
+    q.hmp("sendkey alt-f1", settle=0.2)
+    where = screen_has(q, font, ["The dog"], timeout=60)
+    tap(all(where), "Alt+F1: the chat again", where)
 
 
 def second_boot(q):
     screen(q)
+    tap(b"the setup wizard is shown" not in q.out, "after the reboot: the chat, not the wizard")
     r = b""
     for _ in range(30):  # the screen's reply ends and is saved: then 4 messages
         r = run(q, "CHAT", rb"you> ")
