@@ -73,9 +73,9 @@ def dns_server(sock):
 
 
 class Shell:
-    def __init__(self, config, fwd_port):
-        self.p = subprocess.Popen([f"{O}/mneme", "--serial", "none", "--net",
-                                   f"slirp,hostfwd={fwd_port}:8080",
+    def __init__(self, config, fwd_port=None):
+        net = f"slirp,hostfwd={fwd_port}:8080" if fwd_port else "slirp"
+        self.p = subprocess.Popen([f"{O}/mneme", "--serial", "none", "--net", net,
                                    "--config", config],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
