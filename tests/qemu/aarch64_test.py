@@ -103,7 +103,9 @@ def tcp_server():
         except OSError:
             return
         with c:
-            c.settimeout(60)
+            # QEMU's guestfwd connects when QEMU starts, long before the
+            # guest writes (the boot takes minutes on a loaded machine).
+            c.settimeout(600)
             data = b""
             while b"\n" not in data:
                 d = c.recv(4096)
