@@ -231,7 +231,7 @@ def net_tcp():
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.bind(("127.0.0.1", 0))
     srv.listen(4)
-    srv.settimeout(120)
+    srv.settimeout(600)
     port = srv.getsockname()[1]
     seen = []
 
@@ -241,7 +241,9 @@ def net_tcp():
         except OSError:
             return
         with c:
-            c.settimeout(60)
+            # QEMU's guestfwd connects when QEMU starts, long before the
+            # guest writes (the boot takes minutes on a loaded machine).
+            c.settimeout(600)
             data = b""
             while b"\n" not in data:
                 d = c.recv(4096)
