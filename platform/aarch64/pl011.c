@@ -76,6 +76,11 @@ void serial_write(const char *s, size_t n) {
 }
 
 void serial_irq(void) {
+  /* Clear first, then drain: QEMU raises the receive interrupt only when
+   * the FIFO goes from empty to one byte, so a byte that arrived between
+   * the last read and a later clear would sit in the FIFO with no
+   * interrupt to announce it, and input would stop for good. */
+  mmio_write32(base + ICR, IM_RX | IM_RT);
   while (!(mmio_read32(base + FR) & FR_RXFE)) {
     uint32_t d = mmio_read32(base + DR);
     if (d & DR_OE) overruns++;
@@ -86,7 +91,6 @@ void serial_irq(void) {
     ring[head % RING] = (uint8_t)d;
     head++;
   }
-  mmio_write32(base + ICR, IM_RX | IM_RT);
 }
 
 size_t serial_read(uint8_t *buf, size_t max) {
