@@ -9,7 +9,7 @@ vector registers and FPCR survive interrupts that clobber them and task
 switches); MEM against
 QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the NEON
 dot kernels against the scalar ones (QUANT: quantized kernels bit for
-bit, F32/F16 to float rounding); the
+bit, the I8MM 2x2 tiles too, F32/F16 to float rounding); the
 framebuffer console (ramfb, QEMU screendump compared with the PSF font);
 faults end only their task (one boot, GICv2): FAULT-X (a jump into
 data: not executable), FAULT-RO (a write to code: read-only) and
@@ -336,10 +336,15 @@ def main_checks(q):
     except Exception as e:  # noqa: BLE001
         tap(False, "CPU: GIC and timer", e)
     try:
+        start = len(q.out)
         m = command(q, "QUANT", rb"quant: (\d+) kernels checked, (\d+) differ", timeout=120)
+        tiles = re.findall(rb"quant: neon-i8mm (\S+) +2x2 agrees", q.out[start:])
         tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
             "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
             q.out[-1500:])
+        tap(sorted(tiles) == [b"Q4_0", b"Q4_1", b"Q5_0", b"Q8_0"],
+            "QUANT: the I8MM (SMMLA) 2x2 tiles give the scalar bits (%s)" %
+            b" ".join(tiles).decode(), q.out[start:].decode(errors="replace"))
     except Exception as e:  # noqa: BLE001
         tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
     font = bt.load_font()
