@@ -25,8 +25,14 @@ a second virtio-blk disk (FAT16 by mtools): PCI through ECAM with MSI-X
 through the GICv3 ITS, the network service's DHCP lease, PING, RESOLVE
 (which must time out cleanly: restricted slirp drops UDP), a TCP exchange
 with this test's server through guestfwd, LS and CAT on both disks
-(files service) and a sector compared with the image; the GICv2 boot
-(faults in tasks) checks MSI-X through the GICv2m frame with a DHCP lease.
+(files service) and a sector compared with the image, and HTTPS (as
+https_test.py on x86_64): the test's root CA given to TLS-TRUST, a page
+fetched from this test's server with a valid certificate (guestfwd to
+127.0.0.1), TLS-INFO, and a certificate for the same name from another
+root refused with its reason. The GICv2 boot (faults in tasks) has its
+NIC without MSI-X (vectors=0: INTx through QEMU virt's fixed swizzle) with
+a DHCP lease and PING, and an NVMe disk with MSI-X through the GICv2m
+frame (LS, CAT, a sector compared with the image).
 With LLM_IMG (tests/qemu/aarch64.sh builds it when the test models are
 there), llm-local over stories260K Q8_0 on the ESP with two cores:
 GENERATE equals the hosted mneme-infer's greedy output; CPU and STATUS
