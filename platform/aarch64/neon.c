@@ -119,7 +119,8 @@ static uint64_t time_tile(quant_dot2x2_fn mm, quant_dot_fn dot, int iters, float
 /* The I8MM variant's 2x2 tiles against the scalar dot, bit for bit. */
 static int check_tiles(const struct quant_ops *mmv, const struct quant_ops *dp, int bench,
                        int *checked, float *sink, void (*out)(const char *fmt, ...)) {
-  static const int types[] = {QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_1, QUANT_Q5_0};
+  static const int types[] = {QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_1, QUANT_Q5_0,
+                              QUANT_Q4_K, QUANT_Q5_K, QUANT_Q6_K};
   const struct quant_ops *sc = quant_ops_named("scalar");
   int bad = 0;
   for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {

@@ -348,7 +348,7 @@ def main_checks(q):
         tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
             "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
             q.out[-1500:])
-        tap(sorted(tiles) == [b"Q4_0", b"Q4_1", b"Q5_0", b"Q8_0"],
+        tap(sorted(tiles) == [b"Q4_0", b"Q4_1", b"Q4_K", b"Q5_0", b"Q5_K", b"Q6_K", b"Q8_0"],
             "QUANT: the I8MM (SMMLA) 2x2 tiles give the scalar bits (%s)" %
             b" ".join(tiles).decode(), q.out[start:].decode(errors="replace"))
     except Exception as e:  # noqa: BLE001
