@@ -13,7 +13,8 @@
 #   llm.aarch64.<model>.smp2_vs_smp1              tg_tps ratio, NEON
 # TCG emulates the vector instructions (and runs the scalar code through
 # the host's), so the ratios say little about real ARM hardware.
-# LLM_BENCH_MODELS chooses the models, LLM_BENCH_TOKENS the tokens (32).
+# LLM_BENCH_MODELS chooses the models, LLM_BENCH_TOKENS the tokens (32),
+# LLM_BENCH_PAIRS how many boots of each NEON variant (2; the best counts).
 set -eu
 cd "$(dirname "$0")/.."
 MODELS=${LLM_MODELS:-../shared/testdata/llm/models}
@@ -32,6 +33,8 @@ sys.path.insert(0, "tests/qemu")
 from qemu import Qemu
 
 n = int(sys.argv[1])
+PAIRS = int(os.environ.get("LLM_BENCH_PAIRS", "2"))
+names = {}
 PROMPT = ("Once upon a time, there was a little girl named Lily. She loved to play "
           "outside in the park with her big red ball and her friend Tom")
 tmp = tempfile.mkdtemp(prefix="mneme-a64bench-")
@@ -69,13 +72,20 @@ def run(model, kernels, smp):
 try:
     for model in sys.argv[2:]:
         got, pp, best = {}, {}, None
-        for kernels, smp in ((None, 1), ("neon-dotprod", 1), ("scalar", 1), (None, 2)):
+        # the two NEON variants alternately, best of LLM_BENCH_PAIRS each:
+        # boots on a loaded machine vary more than the kernels do
+        order = [(None, 1), ("neon-dotprod", 1)] * PAIRS + [("scalar", 1), (None, 2)]
+        for kernels, smp in order:
             used, tps, pps = run(model, kernels, smp)
-            got[(kernels, smp)], pp[(kernels, smp)] = tps, pps
+            got[(kernels, smp)] = max(got.get((kernels, smp), 0), tps)
+            pp[(kernels, smp)] = max(pp.get((kernels, smp), 0), pps)
+            names[(kernels, smp)] = used
+            print("# %s %s smp%d: tg %.3f pp %.3f" % (model, used, smp, tps, pps), file=sys.stderr)
             best = best or used
-            print("llm.aarch64.%s.%s.smp%d.tg_tps %.3f" % (model, used, smp, tps))
-            print("llm.aarch64.%s.%s.smp%d.pp_tps %.3f" % (model, used, smp, pps))
-            sys.stdout.flush()
+        for key in dict.fromkeys(order):
+            print("llm.aarch64.%s.%s.smp%d.tg_tps %.3f" % (model, names[key], key[1], got[key]))
+            print("llm.aarch64.%s.%s.smp%d.pp_tps %.3f" % (model, names[key], key[1], pp[key]))
+        sys.stdout.flush()
         print("llm.aarch64.%s.neon_vs_scalar %.2f" % (model, got[(None, 1)] / got[("scalar", 1)]))
         if best == "neon-i8mm":
             for k, d in (("pp", pp), ("tg", got)):
