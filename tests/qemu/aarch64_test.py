@@ -23,7 +23,9 @@ after ExitBootServices). The main boot uses a GICv3.
 The main boot also has a virtio-net NIC (user network, restrict=on) and
 a second virtio-blk disk (FAT16 by mtools): PCI through ECAM with MSI-X
 through the GICv3 ITS, the network service's DHCP lease, PING, RESOLVE
-(which must time out cleanly: restricted slirp drops UDP), a TCP exchange
+(which must time out cleanly: restricted slirp drops UDP), a USB
+keyboard on qemu-xhci typing on the framebuffer console, key repeat and
+hot-plug (boot_test.usb_checks), a TCP exchange
 with this test's server through guestfwd, LS and CAT on both disks
 (files service) and a sector compared with the image, and HTTPS (as
 https_test.py on x86_64): the test's root CA given to TLS-TRUST, a page
@@ -241,7 +243,8 @@ def main_boot():
             "-netdev", "user,id=n0,restrict=on" + fwd, "-device", "virtio-net-pci,netdev=n0",
             "-drive", "if=none,id=d1,format=raw,file=" + disk,
             # slot 8: after the boot disk, which the files service makes /boot
-            "-device", "virtio-blk-pci,drive=d1,addr=0x8"])
+            "-device", "virtio-blk-pci,drive=d1,addr=0x8",
+            "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,id=ukbd"])
         if not q:
             return
         try:
@@ -360,6 +363,7 @@ def main_checks(q):
             "shell (at %s)" % (where,))
     except Exception as e:  # noqa: BLE001
         tap(False, "framebuffer shows the console shell's banner", e)
+    bt.usb_checks(q, font, plugged=True)
 
 
 def fault_boot(cmd, what, patterns, gic=3, el2=False, nic=False):
