@@ -29,6 +29,7 @@
 #include "mneme/llm.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
+#include "mneme/nvme.h"
 #include "mneme/pci.h"
 #include "mneme/quant.h"
 #include "mneme/platform.h"
@@ -126,7 +127,7 @@ static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
-                                                     &xhci_driver};
+                                                     &nvme_driver, &xhci_driver};
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
