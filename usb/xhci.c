@@ -834,6 +834,17 @@ static int xhci_match(const struct pci_dev *d) {
   return d->class_code == 0x0c && d->subclass == 0x03 && d->prog_if == 0x30;
 }
 
+/* Intel's 7/8-series chipsets route their ports to the EHCI controllers
+ * until told otherwise: switch every switchable port to xHCI (SuperSpeed
+ * enables from USB3PRM, USB 2 routing from XUSB2PRM). */
+static void intel_port_routing(const struct pci_dev *d) {
+  if (d->vendor != 0x8086) return;
+  uint32_t ss = pci_cfg_read32(d, 0xdc), hs = pci_cfg_read32(d, 0xd4);
+  if (ss == 0xffffffffu || hs == 0xffffffffu) return;
+  pci_cfg_write32(d, 0xd8, ss);
+  pci_cfg_write32(d, 0xd0, hs);
+}
+
 static int xhci_probe(struct pci_dev *d) {
   if (nctrls == MAX_CTRLS) return MN_ENOSPC;
   struct xhci *c = kzalloc(sizeof *c);
@@ -842,6 +853,7 @@ static int xhci_probe(struct pci_dev *d) {
   c->index = nctrls;
   waitq_init(&c->irq);
   pci_enable(d);
+  intel_port_routing(d);
   int err = bring_up(c, d);
   if (err) {
     /* stop the controller; c stays (its interrupt may still come) */
