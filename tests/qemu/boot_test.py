@@ -36,6 +36,7 @@ results = []
 
 
 def tap(ok, what, detail=""):
+    ok = bool(ok)
     results.append(ok)
     print("%s - %s" % ("ok" if ok else "not ok", what))
     if detail and not ok:
@@ -156,8 +157,9 @@ def main_boot():
             start = len(q.out)
             command(q, "USB", rb"USB\s+\r\n(?:.*\r\n)*? ok\r\n")
             text = q.out[start:]
-            tap(re.search(rb"port \d+ usb3 super speed slot \d+ 46f4:0001 not a keyboard", text)
-                and re.search(rb"port \d+ usb2 \w+ speed slot \d+ 0627:0001 not a keyboard", text),
+            tap(bool(re.search(rb"port \d+ usb3 super speed slot \d+ 46f4:0001 not a keyboard", text)
+                     and re.search(rb"port \d+ usb2 \w+ speed slot \d+ 0627:0001 not a keyboard",
+                                   text)),
                 "USB: xHCI enumerates a USB 3 device (super speed) and a HID mouse (its "
                 "report descriptor parsed: not a keyboard)", text)
         except Exception as e:  # noqa: BLE001
