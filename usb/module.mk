@@ -6,6 +6,7 @@ $(eval $(call LIBRARY,usb,usb/xhci.c))
 
 ifeq ($(HOSTED),yes)
 $(eval $(call TEST,usb_hid_test,test/usb_hid_test.c,usbdesc mnerr))
+$(eval $(call TEST,xhci_test,test/xhci_test.c,usbdesc pci services kernel plathosted kernel mnheap postcard cobs mnerr))
 TEST_SCRIPTS += test/usb_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/usb_fuzz.sh
