@@ -578,6 +578,13 @@ def command(q, line, reply, timeout=30):
     return q.expect(reply, timeout=timeout, start=start)
 
 
+def bt_run(q, line, timeout=60):
+    start = len(q.out)
+    q.write(line.encode() + b"\r")
+    q.expect(rb" ok\r\n", timeout=timeout, start=start)
+    return q.out[start:].decode(errors="replace")
+
+
 def gicv2_io_check(q, disk):
     """GICv2 (no ITS): virtio-net without MSI-X (vectors=0) on INTx (QEMU
     virt's fixed swizzle onto SPIs 35-38, level) gets a DHCP lease and
@@ -628,20 +635,39 @@ def fault_tasks():
         open(src, "w").write("written by mtools on aarch64's NVMe disk\n")
         subprocess.run(["mcopy", "-i", disk, src, "::/On NVMe.txt"], check=True,
                        env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
-        fault_tasks_boot(disk)
+        raw = os.path.join(tmp, "raw.img")
+        open(raw, "wb").write(os.urandom(64 * 1024))
+        fault_tasks_boot(disk, raw)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def fault_tasks_boot(disk):
+def fault_tasks_boot(disk, raw):
     q = boot("faults in tasks", gic=2, extra=[
-        "-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0,vectors=0",
+        "-netdev", "user,id=n0,restrict=on",
+        "-device", "virtio-net-pci,netdev=n0,vectors=0,addr=0x1",
         "-drive", "if=none,id=nv,format=raw,file=" + disk,
         # slot 8: after the boot disk, which the files service makes /boot
-        "-device", "nvme,drive=nv,serial=mneme-a64,addr=0x8"])
+        "-device", "nvme,drive=nv,serial=mneme-a64,addr=0x8",
+        # slot 9, INTA: the same SPI (36) as the NIC's (slot 1, INTA)
+        "-drive", "if=none,id=rw,format=raw,file=" + raw,
+        "-device", "virtio-blk-pci,drive=rw,addr=0x9,vectors=0"])
     if not q:
         return
     gicv2_io_check(q, disk)
+    try:  # the shared INTx line: disk reads and network traffic in turn
+        data = open(raw, "rb").read()
+        outs = []
+        for lba in (7, 100):
+            outs.append(bt_run(q, "%d 2 SECTOR" % lba))
+            outs.append(bt_run(q, 'S" 10.0.2.2" PING .'))
+        tap(all("fnv " + fnv(data[lba * 512:(lba + 1) * 512]) in outs[2 * i]
+                for i, lba in enumerate((7, 100))) and
+            all(re.search(r"PING \. \d+ ", o) for o in outs[1::2]),
+            "INTx line shared (SPI 36: virtio-net slot 1 and virtio-blk slot 9): sectors and "
+            "PINGs in turn", "\n".join(outs))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "INTx line shared by virtio-net and virtio-blk", e)
     try:
         try:
             command(q, ": echo begin RECV 1+ PARENT SEND again ; ' echo SPAWN VALUE eid 41 eid SEND RECV .",
