@@ -394,6 +394,8 @@ int chat_send(struct chat_session *cs, const char *text, size_t len) {
   memset(&q, 0, sizeof q);
   q.op = LLM_OP_GENERATE;
   q.flags = cs->settings.tool_forth && cs->use_remote ? LLM_TOOLS : 0;
+  if (q.flags && cs->settings.tool_network) q.flags |= LLM_TOOL_NET;
+  if (q.flags && cs->settings.tool_files) q.flags |= LLM_TOOL_FILES;
   q.max_tokens = cs->settings.max_tokens ? cs->settings.max_tokens : DEFAULT_MAX_TOKENS;
   q.messages = cs->msgs;
   q.n_messages = build_messages(cs, c);
