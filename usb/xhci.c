@@ -9,7 +9,7 @@
  * command ring (one segment closed by a link TRB), the event ring of
  * interrupter 0 (one segment), the interrupt (MSI-X, else MSI, else INTx
  * through pci_irq_setup; the handler acknowledges IMAN.IP and USBSTS.EINT
- * and only wakes the task), run.
+ * and only wakes the task; with none, the task polls every 10 ms), run.
  *
  * One task per controller, "xhciN", does the rest and is the only one to
  * touch the rings: it takes events (command completions, transfer events,
@@ -164,7 +164,7 @@ struct xhci {
   uint8_t proto[MAX_PORTS + 1];   /* USB major revision of each port */
   uint64_t port_pending;          /* bit p-1: port p to look at */
   struct waitq irq;
-  int irq_mode;
+  int irq_mode;                   /* enum pci_irq_mode; PCI_IRQ_NONE: polled */
   volatile uint32_t irqs;
   uint64_t events;
   int cmd_done, cmd_code, cmd_slot;
@@ -245,6 +245,15 @@ static void irq_handler(void *arg) {
   waitq_wake_all(&c->irq);
 }
 
+#define POLL_NS MN_MSEC(10)
+
+/* A wait's deadline: without an interrupt, the event ring is polled. */
+static uint64_t poll_deadline(const struct xhci *c, uint64_t deadline) {
+  if (c->irq_mode != PCI_IRQ_NONE) return deadline;
+  uint64_t p = ktime_deadline(POLL_NS);
+  return p < deadline ? p : deadline;
+}
+
 static void mark_port(struct xhci *c, unsigned port) {
   if (port >= 1 && port <= c->max_ports) c->port_pending |= 1ull << (port - 1);
 }
@@ -317,9 +326,9 @@ static int wait_flag(struct xhci *c, int *flag, uint64_t deadline) {
     take_events(c);
     if (*flag) return 0;
     if (c->failed) return MN_EIO;
-    int err = waitq_wait_seq(&c->irq, seq, deadline);
+    int err = waitq_wait_seq(&c->irq, seq, poll_deadline(c, deadline));
     if (err == MN_ECANCELED) return err;
-    if (err == MN_ETIMEDOUT) {
+    if (err == MN_ETIMEDOUT && ktime_now() >= deadline) {
       take_events(c);
       return *flag ? 0 : MN_ETIMEDOUT;
     }
@@ -697,7 +706,7 @@ static int xhci_task(void *arg) {
       if (c->failed) return 0;
       continue;
     }
-    if (waitq_wait_seq(&c->irq, seq, next) == MN_ECANCELED) return 0;
+    if (waitq_wait_seq(&c->irq, seq, poll_deadline(c, next)) == MN_ECANCELED) return 0;
   }
 }
 
@@ -797,7 +806,11 @@ static int bring_up(struct xhci *c, struct pci_dev *d) {
   wr64(c->op, OP_CRCR, c->cmd.dma | 1);
 
   int mode = pci_irq_setup(d, 1, irq_handler, c);
-  if (mode < 0) return mode;
+  if (mode < 0) {
+    klog(LOG_WARN, "xhci%d: no interrupt (%s): polling the event ring every %d ms", c->index,
+         mn_strerror(mode), (int)(POLL_NS / MN_MSEC(1)));
+    mode = PCI_IRQ_NONE;
+  }
   c->irq_mode = mode;
   wr32(c->rt, RT_ERSTSZ, 1);
   wr64(c->rt, RT_ERDP, c->evt_dma);
@@ -821,6 +834,17 @@ static int xhci_match(const struct pci_dev *d) {
   return d->class_code == 0x0c && d->subclass == 0x03 && d->prog_if == 0x30;
 }
 
+/* Intel's 7/8-series chipsets route their ports to the EHCI controllers
+ * until told otherwise: switch every switchable port to xHCI (SuperSpeed
+ * enables from USB3PRM, USB 2 routing from XUSB2PRM). */
+static void intel_port_routing(const struct pci_dev *d) {
+  if (d->vendor != 0x8086) return;
+  uint32_t ss = pci_cfg_read32(d, 0xdc), hs = pci_cfg_read32(d, 0xd4);
+  if (ss == 0xffffffffu || hs == 0xffffffffu) return;
+  pci_cfg_write32(d, 0xd8, ss);
+  pci_cfg_write32(d, 0xd0, hs);
+}
+
 static int xhci_probe(struct pci_dev *d) {
   if (nctrls == MAX_CTRLS) return MN_ENOSPC;
   struct xhci *c = kzalloc(sizeof *c);
@@ -829,6 +853,7 @@ static int xhci_probe(struct pci_dev *d) {
   c->index = nctrls;
   waitq_init(&c->irq);
   pci_enable(d);
+  intel_port_routing(d);
   int err = bring_up(c, d);
   if (err) {
     /* stop the controller; c stays (its interrupt may still come) */
@@ -848,7 +873,8 @@ static int xhci_probe(struct pci_dev *d) {
   }
   klog(LOG_INFO, "xhci%d: xHCI %x.%02x, %u ports (%u USB 2, %u USB 3), %u slots, %s", c->index,
        c->version >> 8, c->version & 0xff, c->max_ports, u2, u3, c->max_slots,
-       c->irq_mode == PCI_IRQ_MSIX ? "MSI-X" : c->irq_mode == PCI_IRQ_MSI ? "MSI" : "INTx");
+       c->irq_mode == PCI_IRQ_MSIX ? "MSI-X" : c->irq_mode == PCI_IRQ_MSI ? "MSI"
+       : c->irq_mode == PCI_IRQ_INTX ? "INTx" : "polled");
   return 0;
 }
 
@@ -864,7 +890,9 @@ int usb_print(void (*out)(void *arg, const char *s, size_t n), void *arg) {
     int n = ksnprintf(line, sizeof line,
                       "xhci%d %02x:%02x.%x xHCI %x.%02x %s, %u ports, %lu events, %u irqs%s\n", i,
                       p->bus, p->dev, p->fn, c->version >> 8, c->version & 0xff,
-                      c->irq_mode == PCI_IRQ_MSIX ? "msix" : c->irq_mode == PCI_IRQ_MSI ? "msi" : "intx",
+                      c->irq_mode == PCI_IRQ_MSIX  ? "msix"
+                      : c->irq_mode == PCI_IRQ_MSI ? "msi"
+                      : c->irq_mode == PCI_IRQ_INTX ? "intx" : "polled",
                       c->max_ports, (unsigned long)c->events, (unsigned)c->irqs,
                       c->failed ? " FAILED" : "");
     out(arg, line, (size_t)n);

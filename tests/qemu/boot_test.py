@@ -22,6 +22,7 @@ import calendar
 import os
 import re
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +36,7 @@ results = []
 
 
 def tap(ok, what, detail=""):
+    ok = bool(ok)
     results.append(ok)
     print("%s - %s" % ("ok" if ok else "not ok", what))
     if detail and not ok:
@@ -140,10 +142,30 @@ def healthy(q):
 
 
 def main_boot():
-    q = boot("boot", extra=["-device", "qemu-xhci,id=xhci"])
+    # xHCI with a USB 3 device (usb-storage, which mneme does not drive) and
+    # a HID device that is no keyboard (usb-mouse): enumerated, not used.
+    stick = tempfile.NamedTemporaryFile(prefix="mneme-usb-", suffix=".img")
+    stick.truncate(1 << 20)
+    q = boot("boot", extra=["-device", "qemu-xhci,id=xhci", "-device", "usb-mouse",
+                            "-drive", "if=none,id=stick,format=raw,file=" + stick.name,
+                            "-device", "usb-storage,drive=stick"])
     if not q:
+        stick.close()
         return
     try:
+        try:
+            start = len(q.out)
+            command(q, "USB", rb"USB\s+\r\n(?:.*\r\n)*? ok\r\n")
+            text = q.out[start:]
+            tap(bool(re.search(rb"port \d+ usb3 super speed slot \d+ 46f4:0001 not a keyboard", text)
+                     and re.search(rb"port \d+ usb2 \w+ speed slot \d+ 0627:0001 not a keyboard",
+                                   text)),
+                "USB: xHCI enumerates a USB 3 device (super speed) and a HID mouse (its "
+                "report descriptor parsed: not a keyboard)", text)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "USB lists the devices on the xHCI ports", e)
+            if not healthy(q):
+                return
         try:
             m = command(q, "MEM", rb"mem: (\d+) KiB usable")
             kib = int(m.group(1))
@@ -279,6 +301,7 @@ def main_boot():
         usb_checks(q, font, plugged=False)
     finally:
         q.close()
+        stick.close()
 
 
 def usb_reports(q):
