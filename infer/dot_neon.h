@@ -4,7 +4,8 @@
  * with smull and summed pairwise) and by dot_neon_dp.c (with the Armv8.2
  * dot-product instructions, SDOT: four i8 products per i32 lane in one
  * instruction). The including file defines DOT_SUFFIX, DOT_OPS_NAME and
- * DOT_OPS_LABEL first.
+ * DOT_OPS_LABEL first, and may define DOT_EXTRA_OPS: more initializers
+ * of the ops (dot_neon_mm.c's I8MM 2x2 tiles).
  *
  * The quantized kernels compute the same integer block sums as the scalar
  * ones in quant.c and combine them with the same float operations in the
@@ -329,4 +330,7 @@ const struct quant_ops DOT_OPS_NAME = {
   },
   .quantize = { QUANT_SCALAR_ROWS },
   .axpy = { [QUANT_F32] = DOT_FN(axpy_f32_), [QUANT_F16] = DOT_FN(axpy_f16_) },
+#ifdef DOT_EXTRA_OPS
+  DOT_EXTRA_OPS
+#endif
 };

@@ -4,12 +4,13 @@
  * On x86_64 it asks cpuid for the instruction sets and xgetbv for whether
  * the OS saves the wide registers (a kernel that has not enabled AVX in
  * XCR0 gets the scalar kernels). On AArch64 Advanced SIMD is always there;
- * ID_AA64ISAR0_EL1 tells whether the dot-product instructions are (Linux
- * emulates the read for programs at EL0). Elsewhere it is always the
- * scalar one.
+ * ID_AA64ISAR0_EL1 tells whether the dot-product instructions are and
+ * ID_AA64ISAR1_EL1 whether the int8 matrix multiply (I8MM: SMMLA) is
+ * (Linux emulates the reads for programs at EL0). Elsewhere it is always
+ * the scalar one.
  *
  * Interface: quant_ops_best, quant_ops_named, quant_cpu_has_avx2,
- * quant_cpu_has_avx512, quant_cpu_has_dotprod.
+ * quant_cpu_has_avx512, quant_cpu_has_dotprod, quant_cpu_has_i8mm.
  */
 #include "mneme/quant.h"
 
@@ -71,6 +72,14 @@ quant_cpu_has_dotprod(void)
   __asm__ volatile("mrs %0, id_aa64isar0_el1" : "=r"(isar0));
   return ((isar0 >> 44) & 0xf) >= 1;
 }
+
+int
+quant_cpu_has_i8mm(void)
+{
+  uint64_t isar1;
+  __asm__ volatile("mrs %0, id_aa64isar1_el1" : "=r"(isar1));
+  return quant_cpu_has_dotprod() && ((isar1 >> 52) & 0xf) >= 1;
+}
 #endif
 
 const struct quant_ops *
@@ -89,6 +98,8 @@ quant_ops_named(const char *name)
     return &quant_ops_neon;
   if (streq(name, "neon-dotprod") && quant_cpu_has_dotprod())
     return &quant_ops_neon_dp;
+  if (streq(name, "neon-i8mm") && quant_cpu_has_i8mm())
+    return &quant_ops_neon_mm;
 #endif
   return NULL;
 }
@@ -103,6 +114,8 @@ quant_ops_best(void)
     return &quant_ops_avx2;
 #endif
 #if defined(__aarch64__)
+  if (quant_cpu_has_i8mm())
+    return &quant_ops_neon_mm;
   if (quant_cpu_has_dotprod())
     return &quant_ops_neon_dp;
   return &quant_ops_neon;

@@ -30,6 +30,35 @@ struct mm_task {
   _Atomic int next;
 };
 
+/* Rows [r0, r1) of a batch of two tokens or more in 2x2 tiles (AArch64
+ * I8MM: two weight rows by two tokens per call); an odd last row or token
+ * through dot. Each result is dot's bits. */
+static void
+rows_2x2(const struct quant_ops *ops, const struct mm_job *j, int r0, int r1)
+{
+  const struct llama_matrix *w = j->w;
+  quant_dot2x2_fn mm = ops->dot2x2[w->type];
+  quant_dot_fn dot = ops->dot[w->type];
+  size_t xs = j->xq_stride, os = (size_t)j->out_stride;
+  int r = r0;
+  for (; r + 2 <= r1; r += 2) {
+    const uint8_t *row = w->data + (size_t)r * w->row_bytes;
+    int b = 0;
+    for (; b + 2 <= j->nx; b += 2) {
+      float o[4];
+      mm(w->n_in, row, w->row_bytes, j->xq + b * xs, xs, o);
+      float *out = j->out + b * os + r;
+      out[0] = o[0], out[os] = o[1], out[1] = o[2], out[os + 1] = o[3];
+    }
+    for (; b < j->nx; b++)
+      for (int k = 0; k < 2; k++)
+        j->out[b * os + r + k] = dot(w->n_in, row + k * w->row_bytes, j->xq + b * xs);
+  }
+  for (; r < r1; r++)
+    for (int b = 0; b < j->nx; b++)
+      j->out[b * os + r] = dot(w->n_in, w->data + (size_t)r * w->row_bytes, j->xq + b * xs);
+}
+
 static void
 rows(const struct quant_ops *ops, const struct mm_job *j, int r0, int r1)
 {
@@ -42,6 +71,10 @@ rows(const struct quant_ops *ops, const struct mm_job *j, int r0, int r1)
       (gemm = pack_gemm_for(ops, w->type))) {
     gemm(w->n_in, w->packed, r0 / PACK_ROWS, (r1 - r0) / PACK_ROWS, j->xq, j->xq_stride,
          j->xinfo, j->xinfo_stride, j->nx, j->out + r0, (size_t)j->out_stride);
+    return;
+  }
+  if (j->nx >= 2 && ops->dot2x2[w->type]) {
+    rows_2x2(ops, j, r0, r1);
     return;
   }
   if (j->nx == 1 && ops->dotr[w->type]) { /* one token: no call per row */

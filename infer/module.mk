@@ -31,8 +31,9 @@ endif
 # AArch64 (the aarch64 platform, or a hosted build on an ARM host): NEON
 INFER_NEON := $(if $(filter aarch64,$(TARGET)),yes,$(if $(filter yesaarch64,$(HOSTED)$(shell uname -m)),yes,))
 ifeq ($(INFER_NEON),yes)
-INFER_SRCS += infer/dot_neon.c infer/dot_neon_dp.c
+INFER_SRCS += infer/dot_neon.c infer/dot_neon_dp.c infer/dot_neon_mm.c
 CFLAGS_infer/dot_neon_dp.c := -march=armv8.2-a+dotprod
+CFLAGS_infer/dot_neon_mm.c := -march=armv8.2-a+dotprod+i8mm
 endif
 ifeq ($(HOSTED),yes)
 INFER_SRCS += infer/par_pthread.c infer/llama_host.c

@@ -296,7 +296,7 @@ check_dot_type(int t, int n)
   int vt = tr->vec_type;
   void *w = malloc(quant_row_size(t, n)), *xq = malloc(quant_row_size(vt, n));
   float *wf = malloc((size_t)n * 4), *x = malloc((size_t)n * 4), *xf = malloc((size_t)n * 4);
-  const char *names[] = { "scalar", "avx2", "avx512", "neon", "neon-dotprod" };
+  const char *names[] = { "scalar", "avx2", "avx512", "neon", "neon-dotprod", "neon-i8mm" };
   for (int rep = 0; rep < 8; rep++) {
     make_weights(t, n, w);
     for (int j = 0; j < n; j++)
@@ -315,11 +315,30 @@ check_dot_type(int t, int n)
       for (int b = 0; b < n / 32; b++)
         mag += fabs(quant_f16_to_f32(wb[b].m) * quant_f16_to_f32(xb[b].s)) * 0x1p-11 / 1e-5;
     }
-    for (int v = 0; v < 5; v++) {
+    for (int v = 0; v < 6; v++) {
       const struct quant_ops *ops = quant_ops_named(names[v]);
       if (!ops)
         continue;
       float got = ops->dot[t](n, w, xq);
+      if (ops->dot2x2[t]) { /* a 2x2 tile: each product the bits of dot */
+        size_t rb = quant_row_size(t, n), xs = quant_row_size(vt, n);
+        uint8_t *w2 = malloc(2 * rb), *x2 = malloc(2 * xs);
+        float o[4];
+        memcpy(w2, w, rb);
+        make_weights(t, n, w2 + rb);
+        memcpy(x2, xq, xs);
+        for (int j = 0; j < n; j++)
+          xf[j] = x[j] * -0.61f;
+        quant_quantize_row(vt, xf, x2 + xs, n);
+        ops->dot2x2[t](n, w2, rb, x2, xs, o);
+        for (int k = 0; k < 4; k++) {
+          float one = ops->dot[t](n, w2 + (k >> 1) * rb, x2 + (k & 1) * xs);
+          assert_memory_equal(&one, &o[k], 4);
+        }
+        assert_memory_equal(&got, &o[0], 4);
+        quant_dequantize_row(vt, xq, xf, n); /* restore xf */
+        free(w2), free(x2);
+      }
       if (ops->dotr[t]) { /* many weight rows: the same bits as one by one */
         size_t rb = quant_row_size(t, n);
         uint8_t *w3 = malloc(3 * rb);
@@ -378,9 +397,10 @@ test_dot_all_variants(void **state)
       check_dot_type(t, 32 * 3);
     check_dot_type(t, 768);
   }
-  printf("# variants here: scalar%s%s%s%s\n", quant_ops_named("avx2") ? " avx2" : "",
+  printf("# variants here: scalar%s%s%s%s%s\n", quant_ops_named("avx2") ? " avx2" : "",
          quant_ops_named("avx512") ? " avx512" : "", quant_ops_named("neon") ? " neon" : "",
-         quant_ops_named("neon-dotprod") ? " neon-dotprod" : "");
+         quant_ops_named("neon-dotprod") ? " neon-dotprod" : "",
+         quant_ops_named("neon-i8mm") ? " neon-i8mm" : "");
 }
 
 /* Every variant's activation quantization gives the scalar bytes. */
@@ -388,7 +408,7 @@ static void
 test_quantize_variants(void **state)
 {
   static const int vts[] = { QUANT_F32, QUANT_F16, QUANT_BF16, QUANT_Q8_0, QUANT_Q8_1, QUANT_Q8_K };
-  const char *names[] = { "avx2", "avx512", "neon", "neon-dotprod" };
+  const char *names[] = { "avx2", "avx512", "neon", "neon-dotprod", "neon-i8mm" };
   int n = 512;
   float *x = malloc((size_t)n * 4);
   uint8_t *a = malloc(2048), *b = malloc(2048);
@@ -402,7 +422,7 @@ test_quantize_variants(void **state)
     for (size_t k = 0; k < sizeof vts / sizeof *vts; k++) {
       size_t bytes = quant_row_size(vts[k], n);
       quant_ops_scalar.quantize[vts[k]](x, a, n);
-      for (int v = 0; v < 4; v++) {
+      for (int v = 0; v < 5; v++) {
         const struct quant_ops *ops = quant_ops_named(names[v]);
         if (!ops)
           continue;

@@ -103,6 +103,13 @@ typedef void (*quant_dotr_fn)(int n, const void *w, size_t row_bytes, int rows,
  * attention scores over a transposed K). */
 typedef void (*quant_axpy_fn)(int n, float a, const void *x, float *y);
 
+/* A 2x2 tile: the dot products of the weight rows w and w + ws with the
+ * activation rows x and x + xs: out[2 * r + c] = dot(n, w + r * ws,
+ * x + c * xs), each the bits of what quant_dot_fn gives (AArch64 I8MM:
+ * one SMMLA multiplies 8 quants of two rows by 8 of two columns). */
+typedef void (*quant_dot2x2_fn)(int n, const void *w, size_t ws, const void *x, size_t xs,
+                                float out[4]);
+
 /* Converts n floats to an activation row of type vtype (F32, F16, BF16,
  * Q8_0, Q8_1, Q8_K) the way llama.cpp's CPU backend does (Q8_0/Q8_1:
  * d = amax/127, values rounded to nearest even; Q8_K: d = max/-127).
@@ -148,6 +155,7 @@ struct quant_ops {
   quant_dotr_fn dotr[QUANT_NTYPES];    /* NULL where the variant has none */
   quant_row_fn quantize[QUANT_NTYPES]; /* set for the vec types */
   quant_axpy_fn axpy[QUANT_NTYPES];    /* set for F32 and F16 */
+  quant_dot2x2_fn dot2x2[QUANT_NTYPES]; /* NULL where the variant has none */
 };
 
 extern const struct quant_ops quant_ops_scalar;
@@ -160,14 +168,16 @@ int quant_cpu_has_avx512(void);
 #if defined(__aarch64__)
 extern const struct quant_ops quant_ops_neon;    /* Advanced SIMD */
 extern const struct quant_ops quant_ops_neon_dp; /* + DotProd (SDOT) */
+extern const struct quant_ops quant_ops_neon_mm; /* + I8MM (SMMLA 2x2 tiles) */
 int quant_cpu_has_dotprod(void);
+int quant_cpu_has_i8mm(void);
 #endif
 
 /* The fastest variant this CPU (and the OS's saved register state) can run. */
 const struct quant_ops *quant_ops_best(void);
 
 /* The variant of that name ("scalar", "avx2", "avx512", "neon",
- * "neon-dotprod"), or NULL if it is
+ * "neon-dotprod", "neon-i8mm"), or NULL if it is
  * unknown or this CPU cannot run it. */
 const struct quant_ops *quant_ops_named(const char *name);
 

@@ -29,6 +29,7 @@
 #include "mneme/llm.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
+#include "mneme/nvme.h"
 #include "mneme/pci.h"
 #include "mneme/quant.h"
 #include "mneme/platform.h"
@@ -36,6 +37,7 @@
 #include "mneme/svcstart.h"
 #include "mneme/task.h"
 #include "mneme/virtio.h"
+#include "mneme/xhci.h"
 #include "mon.h"
 #include "pl011.h"
 #include "serial.h"
@@ -124,7 +126,8 @@ static int cores_llm_task(void *arg) {
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
-  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver};
+  static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
+                                                     &nvme_driver, &xhci_driver};
   int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {

@@ -6,7 +6,10 @@
  * (the K-quants); activations quantized to each type's vec type. The
  * quantized kernels must give the scalar bits exactly (the same integer
  * sums and float operations); F32, F16 and BF16 sum in another order and must
- * agree to a relative 1e-5 of the sum of the absolute products.
+ * agree to a relative 1e-5 of the sum of the absolute products. The I8MM
+ * variant's 2x2 tiles (two weight rows by two activation rows) must give
+ * the scalar bits for each of their four products; QUANT-BENCH times a
+ * tile against the same four products by the dot-product kernel.
  *
  * Interface: neon_check.
  */
@@ -77,16 +80,99 @@ static uint64_t time_dot(quant_dot_fn f, int iters, float *sink) {
   return best;
 }
 
+/* Two weight rows and two activation rows of type t (2x2 tiles). */
+static uint8_t w2[2 * N * 2], x2[2 * N * 2];
+static size_t w2b, x2b;
+
+static int make_rows2(int t) {
+  w2b = quant_row_size(t, N), x2b = quant_row_size(quant_traits(t)->vec_type, N);
+  if (2 * w2b > sizeof w2 || 2 * x2b > sizeof x2) return -1;
+  for (int r = 0; r < 2; r++) {
+    if (make_rows(t)) return -1;
+    memcpy(w2 + r * w2b, wq, w2b);
+    memcpy(x2 + r * x2b, xq, x2b);
+  }
+  return 0;
+}
+
+/* As time_dot: a 2x2 tile (mm), or its four products by dot. */
+static uint64_t time_tile(quant_dot2x2_fn mm, quant_dot_fn dot, int iters, float *sink) {
+  uint64_t best = UINT64_MAX;
+  for (int r = 0; r < 6; r++) {
+    uint64_t t0 = plat_now_ns();
+    float s = 0, o[4];
+    for (int i = 0; i < iters; i++) {
+      if (mm) {
+        mm(N, w2, w2b, x2, x2b, o);
+      } else {
+        for (int k = 0; k < 4; k++) o[k] = dot(N, w2 + (k >> 1) * w2b, x2 + (k & 1) * x2b);
+      }
+      s += o[0] + o[1] + o[2] + o[3];
+    }
+    *sink += s;
+    uint64_t t = plat_now_ns() - t0;
+    if (r > 0 && t < best) best = t;
+  }
+  return best;
+}
+
+/* The I8MM variant's 2x2 tiles against the scalar dot, bit for bit. */
+static int check_tiles(const struct quant_ops *mmv, const struct quant_ops *dp, int bench,
+                       int *checked, float *sink, void (*out)(const char *fmt, ...)) {
+  static const int types[] = {QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_1, QUANT_Q5_0,
+                              QUANT_Q4_K, QUANT_Q5_K, QUANT_Q6_K};
+  const struct quant_ops *sc = quant_ops_named("scalar");
+  int bad = 0;
+  for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+    int t = types[k], ok = 1;
+    quant_dot2x2_fn mm = mmv->dot2x2[t];
+    if (!mm) {
+      out("quant: %s %-5s 2x2 MISSING\n", mmv->name, quant_traits(t)->name);
+      bad++;
+      continue;
+    }
+    for (int round = 0; round < 8 && ok; round++) {
+      if (make_rows2(t)) {
+        out("quant: %s: cannot make test rows\n", quant_traits(t)->name);
+        return bad + 1;
+      }
+      float o[4];
+      mm(N, w2, w2b, x2, x2b, o);
+      for (int j = 0; j < 4; j++) {
+        float want = sc->dot[t](N, w2 + (j >> 1) * w2b, x2 + (j & 1) * x2b);
+        ok &= memcmp(&want, &o[j], sizeof want) == 0;
+      }
+    }
+    (*checked)++;
+    if (!ok) bad++;
+    if (bench && ok && dp) {
+      int iters = 25;
+      uint64_t td = time_tile(NULL, dp->dot[t], iters, sink);
+      uint64_t tm = time_tile(mm, NULL, iters, sink);
+      out("quant: %s %-5s 2x2 agrees; %lu ns neon-dotprod, %lu ns i8mm per 2x2 tile of rows "
+          "of %d; %lu.%02lux\n", mmv->name, quant_traits(t)->name,
+          (unsigned long)(td / iters), (unsigned long)(tm / iters), N,
+          (unsigned long)(td / (tm ? tm : 1)), (unsigned long)(td * 100 / (tm ? tm : 1) % 100));
+    } else {
+      out("quant: %s %-5s 2x2 %s\n", mmv->name, quant_traits(t)->name,
+          ok ? "agrees" : "DIFFERS");
+    }
+  }
+  return bad;
+}
+
 int neon_check(int bench, void (*out)(const char *fmt, ...)) {
   static const int types[] = {QUANT_F32,  QUANT_F16,  QUANT_BF16, QUANT_Q8_0, QUANT_Q4_0,
                               QUANT_Q4_1, QUANT_Q5_0, QUANT_Q4_K, QUANT_Q5_K, QUANT_Q6_K};
-  const struct quant_ops *vars[2] = {quant_ops_named("neon"), quant_ops_named("neon-dotprod")};
+  static const char *const names[3] = {"neon", "neon-dotprod", "neon-i8mm"};
+  const struct quant_ops *vars[3] = {quant_ops_named(names[0]), quant_ops_named(names[1]),
+                                     quant_ops_named(names[2])};
   const struct quant_ops *sc = quant_ops_named("scalar");
   int bad = 0, checked = 0;
   float sink = 0;
-  for (size_t v = 0; v < 2; v++) {
+  for (size_t v = 0; v < 3; v++) {
     if (!vars[v]) {
-      out("quant: %s: not on this CPU\n", v ? "neon-dotprod" : "neon");
+      out("quant: %s: not on this CPU\n", names[v]);
       continue;
     }
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
@@ -126,8 +212,9 @@ int neon_check(int bench, void (*out)(const char *fmt, ...)) {
     }
   }
   /* sink keeps the timed calls from being optimized away */
+  if (vars[2]) bad += check_tiles(vars[2], vars[1], bench, &checked, &sink, out);
   /* axpy (the KV cache): y += a x for F32 and F16 x */
-  for (size_t v = 0; v < 2; v++) {
+  for (size_t v = 0; v < 3; v++) {
     if (!vars[v]) continue;
     for (int t = QUANT_F32; t <= QUANT_F16; t++) {
       static float y1[N], y2[N];

@@ -9,7 +9,8 @@
 #include <stddef.h>
 
 /* Checks (and with bench, times) every dot kernel of "neon" and, where
- * the CPU has it, "neon-dotprod" against "scalar"; prints one line per
+ * the CPU has them, "neon-dotprod" and "neon-i8mm" (its 2x2 tiles too)
+ * against "scalar"; prints one line per
  * kernel and a summary through out. Returns the number of mismatches. */
 int neon_check(int bench, void (*out)(const char *fmt, ...));
 

@@ -3,7 +3,9 @@
 # -cpu max, GICv3, TCG) with AAVMF (Debian's qemu-efi-aarch64).
 #
 #   make run ARCH=aarch64        serial on this terminal (Ctrl-A x quits QEMU)
-#   make run ARCH=aarch64 GUI=1  also a window with the framebuffer console
+#   make run ARCH=aarch64 GUI=1  also a window with the framebuffer console,
+#                                typed on with a USB keyboard (qemu-xhci +
+#                                usb-kbd: the virt machine has no PS/2)
 #   make debug ARCH=aarch64      QEMU halted with the gdb stub on :1234, and
 #                                build/aarch64/gdbinit (gdb-multiarch)
 #   MEM=1024 GIC=2 make run ARCH=aarch64   memory in MiB (default 512), GICv2
@@ -18,7 +20,7 @@ code=/usr/share/AAVMF/AAVMF_CODE.fd
 [ -e "$code" ] || { echo "qemu.sh: AAVMF not found (apt-get install qemu-efi-aarch64)"; exit 1; }
 cp /usr/share/AAVMF/AAVMF_VARS.fd $O/aavmf-vars.fd
 args=(-machine "virt,gic-version=${GIC:-3}" -cpu max -m "${MEM:-512}" -no-reboot -nic none
-      -device ramfb
+      -device ramfb -device qemu-xhci -device usb-kbd
       -drive if=pflash,format=raw,readonly=on,file="$code"
       -drive if=pflash,format=raw,file=$O/aavmf-vars.fd
       -drive format=raw,snapshot=on,file=$O/mneme.img)

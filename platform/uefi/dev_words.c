@@ -3,6 +3,8 @@
  * dev_words.h):
  *   PCI ( -- )      PCI functions: location, vendor:device, class,
  *                   interrupt mode, bound driver, BARs (the pci service)
+ *   USB ( -- )      USB host controllers, their connected ports and
+ *                   devices (usb/xhci.c)
  *   DISKS ( -- )    the block devices (blockdev services)
  *   SECTOR ( lba disk -- )  reads a sector: FNV-1a hash, first bytes
  *   SECTOR-FILL ( byte lba disk -- )  writes a sector filled with byte,
@@ -32,6 +34,7 @@
 #include "mneme/pci.h"
 #include "mneme/platform.h"
 #include "mneme/virtio.h"
+#include "mneme/xhci.h"
 
 /* Output callback for the portable printers (pci_print, ...). */
 static void out(void *arg, const char *s, size_t n) {
@@ -69,6 +72,12 @@ static int w_pci(forth_vm *vm, void *ctx) {
     out(ft, e, l);
     out(ft, "\n", 1);
   }
+  return 0;
+}
+
+static int w_usb(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  usb_print(out, begin(vm));
   return 0;
 }
 
@@ -122,6 +131,7 @@ static const struct forth_task_word words[] = {
     {"SECTOR", w_sector},     {"SECTOR-FILL", w_sector_fill}, {"NET-SEND", w_net_send},
     {"NET-RECV", w_net_recv}, {"GENERATE", llm_word_generate}, {"LLM-STATS", llm_word_stats},
     {"LOAD-MODEL", llm_word_load_model},
+    {"USB", w_usb},
 };
 
 #define NDEV (sizeof words / sizeof words[0])

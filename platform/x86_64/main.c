@@ -42,6 +42,7 @@
 #include "mneme/tls.h"
 #include "mneme/trace.h"
 #include "mneme/virtio.h"
+#include "mneme/xhci.h"
 #include "mneme/waitq.h"
 #include "mon.h"
 #include "paging.h"
@@ -173,7 +174,8 @@ static int init_task(void *arg) {
   err = chat_words_register(); /* CHAT, SETTINGS, SETTING! */
   if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
-                                                     &nvme_driver};
+                                                     &nvme_driver,
+                                                     &xhci_driver};
   err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {

@@ -18,6 +18,8 @@
 #                        ovmf-vars.fd), kept between runs: mneme's saved
 #                        settings and conversations live there
 #   RESET_VARS=1 make run   start again from the firmware's empty variables
+#   USB=1 make run GUI=1    a USB keyboard (qemu-xhci + usb-kbd) instead of
+#                        PS/2: the window's keys go through xHCI (docs/usb.md)
 #
 # Installs what is missing (tools/deps.sh), builds build/x86_64/mneme.img.
 # KVM is not used: QEMU runs under TCG, which works everywhere.
@@ -61,6 +63,9 @@ args=(-machine q35 -cpu max -m "${MEM:-512}" -no-reboot "${nic[@]}"
       -drive if=pflash,format=raw,readonly=on,file="$code"
       -drive if=pflash,format=raw,file="$varsfile"
       -drive format=raw,snapshot=on,file=$O/mneme.img)
+if [ "${USB:-0}" = 1 ]; then
+  args+=(-device qemu-xhci -device usb-kbd)
+fi
 if [ "${GUI:-0}" = 1 ]; then
   args+=(-serial mon:stdio)
 else

@@ -9,7 +9,7 @@ vector registers and FPCR survive interrupts that clobber them and task
 switches); MEM against
 QEMU's -m; PS; the generic timer (300 MS) and the GIC (CPU); the NEON
 dot kernels against the scalar ones (QUANT: quantized kernels bit for
-bit, F32/F16 to float rounding); the
+bit, the I8MM 2x2 tiles too, F32/F16 to float rounding); the
 framebuffer console (ramfb, QEMU screendump compared with the PSF font);
 faults end only their task (one boot, GICv2): FAULT-X (a jump into
 data: not executable), FAULT-RO (a write to code: read-only) and
@@ -21,12 +21,20 @@ prints the dump and stops the machine with status 7, on a boot whose
 firmware ran at EL2 (QEMU's virtualization=on: mneme leaves EL2 for EL1
 after ExitBootServices). The main boot uses a GICv3.
 The main boot also has a virtio-net NIC (user network, restrict=on) and
-a second virtio-blk disk (FAT16 by mtools): PCI through ECAM with MSI-X
-through the GICv3 ITS, the network service's DHCP lease, PING, RESOLVE
-(which must time out cleanly: restricted slirp drops UDP), a TCP exchange
+a second virtio-blk disk (FAT16 by mtools; without MSI-X: INTx on the
+GICv3): PCI through ECAM with MSI-X through the GICv3 ITS, the network
+service's DHCP lease, PING, RESOLVE (which must time out cleanly:
+restricted slirp drops UDP), a USB keyboard on qemu-xhci typing on the
+framebuffer console, key repeat and hot-plug (boot_test.usb_checks), a TCP exchange
 with this test's server through guestfwd, LS and CAT on both disks
-(files service) and a sector compared with the image; the GICv2 boot
-(faults in tasks) checks MSI-X through the GICv2m frame with a DHCP lease.
+(files service) and a sector compared with the image, and HTTPS (as
+https_test.py on x86_64): the test's root CA given to TLS-TRUST, a page
+fetched from this test's server with a valid certificate (guestfwd to
+127.0.0.1), TLS-INFO, and a certificate for the same name from another
+root refused with its reason. The GICv2 boot (faults in tasks) has its
+NIC without MSI-X (vectors=0: INTx through QEMU virt's fixed swizzle) with
+a DHCP lease and PING, and an NVMe disk with MSI-X through the GICv2m
+frame (LS, CAT, a sector compared with the image).
 With LLM_IMG (tests/qemu/aarch64.sh builds it when the test models are
 there), llm-local over stories260K Q8_0 on the ESP with two cores:
 GENERATE equals the hosted mneme-infer's greedy output; CPU and STATUS
@@ -51,6 +59,7 @@ from qemu import Qemu  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../test"))
 from mneme_wire import cobs_decode, cobs_encode  # noqa: E402
+import http_e2e  # noqa: E402  (the test CA and HTTPS servers)
 
 IMAGE = os.environ.get("IMAGE", "build/aarch64/mneme.img")
 MEM_MB = 256
@@ -136,9 +145,11 @@ def io_checks(q, tmp, disk, seen, t):
     out = run("PCI")
     tap(re.search(r"1b36:0008 0600 host-bridge", out) and
         re.search(r"0200 ethernet +msix +virtio-net", out) and
-        len(re.findall(r"0100 storage +msix +virtio-blk", out)) == 2 and
+        len(re.findall(r"0100 storage +msix +virtio-blk", out)) == 1 and
+        len(re.findall(r"0100 storage +intx +virtio-blk", out)) == 1 and
         re.search(r"BAR4 mem64 pf 0x[0-9a-f]+ 16K", out),
-        "PCI lists the host bridge, the NIC and both disks bound, MSI-X, 64-bit BARs", out)
+        "PCI lists the host bridge, the NIC and both disks bound, MSI-X (the second disk "
+        "without: INTx), 64-bit BARs", out)
     out = run("CPU")
     tap(re.search(r"gic: v3, .*MSI ITS;", out), "CPU: MSIs through the GICv3 ITS", out)
     try:
@@ -178,7 +189,40 @@ def io_checks(q, tmp, disk, seen, t):
     img = open(disk, "rb").read()
     out = run("3 1 SECTOR")
     tap("fnv " + fnv(img[3 * 512:4 * 512]) in out, "SECTOR: a sector of the second disk read "
-        "through virtio-blk matches the image", out)
+        "through virtio-blk (INTx) matches the image", out)
+
+
+def https_checks(q, d):
+    """HTTPS through the network, http and TLS services (the x86_64
+    check of tests/qemu/https_test.py): the test's root CA typed in and
+    given to TLS-TRUST, a page fetched from the server with a valid
+    certificate (time from UEFI GetTime, seed from the entropy service),
+    TLS-INFO, then a server whose certificate another root signed
+    (untrusted: a forgery of the name) refused with its reason."""
+    def run(line, timeout=60, end=rb" ok\r\n"):
+        start = len(q.out)
+        q.write(line.encode() + b"\r")
+        q.expect(end, timeout=timeout, start=start)
+        return q.out[start:].decode(errors="replace")
+    run("CREATE PEMBUF 4096 ALLOT  VARIABLE PEMLEN  0 PEMLEN !")
+    run(": +PEM ( c-addr u -- ) TUCK PEMBUF PEMLEN @ + SWAP MOVE PEMLEN +! "
+        "10 PEMBUF PEMLEN @ + C! 1 PEMLEN +! ;")
+    for line in open(os.path.join(d, "root.pem")).read().strip().splitlines():
+        run('S" %s" +PEM' % line)
+    out = run("PEMBUF PEMLEN @ TLS-TRUST .")
+    tap(re.search(r"\b1\s+ok", out), "TLS-TRUST adds the test's root CA", out)
+    out = run('S" https://10.0.2.100/" HTTP-GET .', timeout=180)
+    tap(http_e2e.PAGE.decode().strip() in out and re.search(r"\b200\s+ok", out),
+        "HTTPS: HTTP-GET through guestfwd prints the page (valid certificate), status 200",
+        out)
+    out = run("TLS-INFO")
+    tap("TLS 1.2 ECDHE_ECDSA_WITH_" in out and "CN=10.0.2.100; expires 2045-01-01" in out,
+        "TLS-INFO: version, suite, subject and expiry", out)
+    out = run('S" https://10.0.2.100:8443/" HTTP-GET .', timeout=180,
+              end=rb"THROW -?\d+\)?[^\r\n]*\r\n")
+    tap("HTTP-GET: TLS: certificate from an unknown issuer" in out and "-1029" in out,
+        "HTTPS: a certificate for the same name from another root is refused "
+        "('unknown issuer', THROW -1029)", out)
 
 
 def main_boot():
@@ -186,6 +230,11 @@ def main_boot():
     disk = os.path.join(tmp, "d1.img")
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
     port, t, seen, srv = tcp_server()
+    http_e2e.make_certs(tmp, name="10.0.2.100")
+    good = http_e2e.https_server(tmp, "good")
+    forged = http_e2e.https_server(tmp, "unknown", chain="other")
+    fwd = "".join(",guestfwd=tcp:10.0.2.100:%d-tcp:127.0.0.1:%d" % pp
+                  for pp in ((7777, port), (443, good), (8443, forged)))
     try:
         subprocess.run(["mkfs.fat", "-C", "-F", "16", "-n", "DATA", disk, str(16 * 1024)],
                        check=True, stdout=subprocess.DEVNULL)
@@ -193,11 +242,12 @@ def main_boot():
         open(src, "w").write("hello from mtools on aarch64\n")
         subprocess.run(["mcopy", "-i", disk, src, "::/Hello aarch64.txt"], check=True, env=env)
         q = boot("boot", extra=[
-            "-netdev", "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:7777-tcp:127.0.0.1:%d"
-            % port, "-device", "virtio-net-pci,netdev=n0",
+            "-netdev", "user,id=n0,restrict=on" + fwd, "-device", "virtio-net-pci,netdev=n0",
             "-drive", "if=none,id=d1,format=raw,file=" + disk,
-            # slot 8: after the boot disk, which the files service makes /boot
-            "-device", "virtio-blk-pci,drive=d1,addr=0x8"])
+            # slot 8: after the boot disk, which the files service makes /boot;
+            # without MSI-X (vectors=0): INTx on the GICv3 (SPI 35)
+            "-device", "virtio-blk-pci,drive=d1,addr=0x8,vectors=0",
+            "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,id=ukbd"])
         if not q:
             return
         try:
@@ -205,6 +255,10 @@ def main_boot():
                 io_checks(q, tmp, disk, seen, t)
             except Exception as e:  # noqa: BLE001
                 tap(False, "PCI, network and files checks", e)
+            try:
+                https_checks(q, tmp)
+            except Exception as e:  # noqa: BLE001
+                tap(False, "HTTPS checks", e)
             main_checks(q)
         finally:
             q.close()
@@ -294,10 +348,15 @@ def main_checks(q):
     except Exception as e:  # noqa: BLE001
         tap(False, "CPU: GIC and timer", e)
     try:
+        start = len(q.out)
         m = command(q, "QUANT", rb"quant: (\d+) kernels checked, (\d+) differ", timeout=120)
+        tiles = re.findall(rb"quant: neon-i8mm (\S+) +2x2 agrees", q.out[start:])
         tap(int(m.group(1)) >= 9 and m.group(2) == b"0",
             "QUANT: the NEON dot kernels (%s) agree with the scalar ones" % m.group(1).decode(),
             q.out[-1500:])
+        tap(sorted(tiles) == [b"Q4_0", b"Q4_1", b"Q4_K", b"Q5_0", b"Q5_K", b"Q6_K", b"Q8_0"],
+            "QUANT: the I8MM (SMMLA) 2x2 tiles give the scalar bits (%s)" %
+            b" ".join(tiles).decode(), q.out[start:].decode(errors="replace"))
     except Exception as e:  # noqa: BLE001
         tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
     font = bt.load_font()
@@ -307,6 +366,7 @@ def main_checks(q):
             "shell (at %s)" % (where,))
     except Exception as e:  # noqa: BLE001
         tap(False, "framebuffer shows the console shell's banner", e)
+    bt.usb_checks(q, font, plugged=True)
 
 
 def fault_boot(cmd, what, patterns, gic=3, el2=False, nic=False):
@@ -522,25 +582,96 @@ def command(q, line, reply, timeout=30):
     return q.expect(reply, timeout=timeout, start=start)
 
 
-def gicv2m_check(q):
-    """GICv2: virtio-net's MSI-X through the GICv2m frame, a DHCP lease."""
+def bt_run(q, line, timeout=60):
+    start = len(q.out)
+    q.write(line.encode() + b"\r")
+    q.expect(rb" ok\r\n", timeout=timeout, start=start)
+    return q.out[start:].decode(errors="replace")
+
+
+def gicv2_io_check(q, disk):
+    """GICv2 (no ITS): virtio-net without MSI-X (vectors=0) on INTx (QEMU
+    virt's fixed swizzle onto SPIs 35-38, level) gets a DHCP lease and
+    answers PING; the NVMe disk's MSI-X goes through the GICv2m frame:
+    the controller comes up, LS and CAT on it, a sector compared."""
+    def run(line, timeout=60):
+        start = len(q.out)
+        q.write(line.encode() + b"\r")
+        q.expect(rb" ok\r\n", timeout=timeout, start=start)
+        return q.out[start:].decode(errors="replace")
     try:
-        q.expect(rb"virtio-net0: [0-9a-f:]{17}, \d+\+\d+ buffers, MSI-X, link up",
-                 timeout=60)
+        q.expect(rb"virtio-net0: [0-9a-f:]{17}, \d+\+\d+ buffers, INTx, link up", timeout=60)
         q.expect(rb"net: virtio-net0 address 10\.0\.2\.15", timeout=60)
-        m = bt.command(q, "CPU", rb"gic: v2, .*MSI (\S+);")
-        tap(m.group(1) == b"GICv2m", "GICv2: virtio-net's MSI-X through the GICv2m "
-            "frame, a DHCP lease")
+        out = run("PCI")
+        tap(re.search(r"0200 ethernet +intx +virtio-net", out),
+            "GICv2: virtio-net without MSI-X runs on INTx (PCI says intx), a DHCP lease", out)
+        out = run('S" 10.0.2.2" PING .')
+        m = re.search(r"PING \. (-?\d+) ", out)
+        tap(m and int(m.group(1)) >= 0, "INTx: PING through virtio-net answered", out)
     except Exception as e:  # noqa: BLE001
-        tap(False, "GICv2: virtio-net's MSI-X through the GICv2m frame, a DHCP lease", e)
+        tap(False, "GICv2: virtio-net on INTx, a DHCP lease", e)
+    try:
+        log = q.out.decode(errors="replace")
+        tap(re.search(r"nvme0n1: disk 1, QEMU NVMe Ctrl \(serial mneme-a64\), 32768 sectors "
+                      r"of 512 bytes \(16 MiB\), \d+ per request, MSI-X", log) and
+            re.search(r"0108 nvme +msix +nvme", run("PCI")) and
+            re.search(r"gic: v2, .*MSI GICv2m;", run("CPU")),
+            "NVMe: the controller comes up, MSI-X through the GICv2m frame", log[-3000:])
+        out = run('S" /disk1" LS')
+        tap("On NVMe.txt" in out, "NVMe: LS /disk1", out)
+        out = run('S" /disk1/On NVMe.txt" CAT')
+        tap("written by mtools on aarch64's NVMe disk" in out, "NVMe: CAT a file mtools wrote", out)
+        img = open(disk, "rb").read()
+        out = run("5 1 SECTOR")
+        tap("fnv " + fnv(img[5 * 512:6 * 512]) in out,
+            "NVMe: a sector read through the driver matches the image", out)
+    except Exception as e:  # noqa: BLE001
+        tap(False, "NVMe on aarch64", e)
 
 
 def fault_tasks():
-    q = boot("faults in tasks", gic=2, extra=["-netdev", "user,id=n0,restrict=on", "-device",
-                                               "virtio-net-pci,netdev=n0"])
+    tmp = tempfile.mkdtemp(prefix="mneme-a64nv-")
+    disk = os.path.join(tmp, "nv.img")
+    try:
+        subprocess.run(["mkfs.fat", "-C", "-F", "16", "-n", "NVME", disk, str(16 * 1024)],
+                       check=True, stdout=subprocess.DEVNULL)
+        src = os.path.join(tmp, "t.txt")
+        open(src, "w").write("written by mtools on aarch64's NVMe disk\n")
+        subprocess.run(["mcopy", "-i", disk, src, "::/On NVMe.txt"], check=True,
+                       env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+        raw = os.path.join(tmp, "raw.img")
+        open(raw, "wb").write(os.urandom(64 * 1024))
+        fault_tasks_boot(disk, raw)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fault_tasks_boot(disk, raw):
+    q = boot("faults in tasks", gic=2, extra=[
+        "-netdev", "user,id=n0,restrict=on",
+        "-device", "virtio-net-pci,netdev=n0,vectors=0,addr=0x1",
+        "-drive", "if=none,id=nv,format=raw,file=" + disk,
+        # slot 8: after the boot disk, which the files service makes /boot
+        "-device", "nvme,drive=nv,serial=mneme-a64,addr=0x8",
+        # slot 9, INTA: the same SPI (36) as the NIC's (slot 1, INTA)
+        "-drive", "if=none,id=rw,format=raw,file=" + raw,
+        "-device", "virtio-blk-pci,drive=rw,addr=0x9,vectors=0"])
     if not q:
         return
-    gicv2m_check(q)
+    gicv2_io_check(q, disk)
+    try:  # the shared INTx line: disk reads and network traffic in turn
+        data = open(raw, "rb").read()
+        outs = []
+        for lba in (7, 100):
+            outs.append(bt_run(q, "%d 2 SECTOR" % lba))
+            outs.append(bt_run(q, 'S" 10.0.2.2" PING .'))
+        tap(all("fnv " + fnv(data[lba * 512:(lba + 1) * 512]) in outs[2 * i]
+                for i, lba in enumerate((7, 100))) and
+            all(re.search(r"PING \. \d+ ", o) for o in outs[1::2]),
+            "INTx line shared (SPI 36: virtio-net slot 1 and virtio-blk slot 9): sectors and "
+            "PINGs in turn", "\n".join(outs))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "INTx line shared by virtio-net and virtio-blk", e)
     try:
         try:
             command(q, ": echo begin RECV 1+ PARENT SEND again ; ' echo SPAWN VALUE eid 41 eid SEND RECV .",

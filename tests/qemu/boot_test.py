@@ -6,7 +6,9 @@ the boot banner and the Forth shell's ` ok` prompt on serial; Forth typed
 on serial echoed and run (SPAWN, STATUS, Ctrl-C); the platform's words
 (MEM against QEMU's -m, PS, FPU); the timer; Forth typed on the PS/2
 keyboard (QEMU sendkey), echoed and edited on the framebuffer console
-(QEMU screendump compared with the PSF font, cell by cell). Faults end
+(QEMU screendump compared with the PSF font, cell by cell); a USB
+keyboard hot-added on qemu-xhci types there too, repeats a held key, and
+types again after device_del / device_add (usb_checks). Faults end
 only their task (one boot): FAULT-DIV, FAULT-UD, FAULT (a read of an
 unmapped address) and FAULT-GP in SPAWNed VMs print a dump and JOIN sees
 THROW -304; OVERFLOW (a stack overflow into a guard page) ends its kernel
@@ -20,6 +22,7 @@ import calendar
 import os
 import re
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +36,7 @@ results = []
 
 
 def tap(ok, what, detail=""):
+    ok = bool(ok)
     results.append(ok)
     print("%s - %s" % ("ok" if ok else "not ok", what))
     if detail and not ok:
@@ -90,8 +94,8 @@ def find_text(shot, text, font):
     return found
 
 
-def boot(name):
-    q = Qemu(IMAGE, MEM_MB, timeout=240)
+def boot(name, extra=()):
+    q = Qemu(IMAGE, MEM_MB, timeout=240, extra=extra)
     try:
         q.expect(rb"mneme\S* x86_64 \(UEFI\)", timeout=150)
         q.expect(rb"mneme Forth\r\n +ok\r\n")
@@ -138,10 +142,30 @@ def healthy(q):
 
 
 def main_boot():
-    q = boot("boot")
+    # xHCI with a USB 3 device (usb-storage, which mneme does not drive) and
+    # a HID device that is no keyboard (usb-mouse): enumerated, not used.
+    stick = tempfile.NamedTemporaryFile(prefix="mneme-usb-", suffix=".img")
+    stick.truncate(1 << 20)
+    q = boot("boot", extra=["-device", "qemu-xhci,id=xhci", "-device", "usb-mouse",
+                            "-drive", "if=none,id=stick,format=raw,file=" + stick.name,
+                            "-device", "usb-storage,drive=stick"])
     if not q:
+        stick.close()
         return
     try:
+        try:
+            start = len(q.out)
+            command(q, "USB", rb"USB\s+\r\n(?:.*\r\n)*? ok\r\n")
+            text = q.out[start:]
+            tap(bool(re.search(rb"port \d+ usb3 super speed slot \d+ 46f4:0001 not a keyboard", text)
+                     and re.search(rb"port \d+ usb2 \w+ speed slot \d+ 0627:0001 not a keyboard",
+                                   text)),
+                "USB: xHCI enumerates a USB 3 device (super speed) and a HID mouse (its "
+                "report descriptor parsed: not a keyboard)", text)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "USB lists the devices on the xHCI ports", e)
+            if not healthy(q):
+                return
         try:
             m = command(q, "MEM", rb"mem: (\d+) KiB usable")
             kib = int(m.group(1))
@@ -274,8 +298,71 @@ def main_boot():
             tap(False, "PS/2 editing keys edit the line", e)
             if not healthy(q):
                 return
+        usb_checks(q, font, plugged=False)
     finally:
         q.close()
+        stick.close()
+
+
+def usb_reports(q):
+    """The USB word on serial: {port: reports} of the keyboards listed."""
+    start = len(q.out)
+    command(q, "USB", rb"USB\s+\r\n(?:.*\r\n)*? ok\r\n")
+    return {int(p): int(n) for p, n in
+            re.findall(rb"port (\d+) usb\d [^\r\n]* keyboard \(boot protocol\), (\d+) reports",
+                       q.out[start:])}
+
+
+def usb_checks(q, font, plugged):
+    """USB keyboard on qemu-xhci (both architectures): keys typed with QEMU
+    sendkey reach the framebuffer shell through xHCI and the keyboard mux
+    (the USB word counts the reports on serial), a held key repeats,
+    unplugging and plugging again (device_del / device_add) types again.
+    plugged: a usb-kbd was on QEMU's command line; else one is added."""
+    attached = rb"xhci\d: port (\d+): \w+ speed device 0627:0001 slot \d+, HID keyboard \(boot protocol\)"
+    try:
+        start = len(q.out)
+        if not plugged:
+            q.hmp("device_add usb-kbd,id=ukbd")
+        q.expect(attached, timeout=60, start=0 if plugged else start)
+        q.sendkeys("1 2 + .\n")
+        where = screen_has(q, font, ["1 2 + . 3  ok"])
+        reps = usb_reports(q)
+        tap(where[0] is not None and sum(reps.values()) >= 14,
+            "USB keyboard (xHCI, %s): keys reach the framebuffer shell (at %s; reports %s)"
+            % ("on the command line" if plugged else "hot-added", where[0], reps), q.out[-600:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "USB keyboard: keys reach the framebuffer shell", e)
+        if not healthy(q):
+            return False
+    try:
+        q.hmp("sendkey x 1500", settle=0.2)  # held 1.5 s: 500 ms delay, then 30/s
+        q.hmp("sendkey ret", settle=0.05)  # queued by QEMU after the release
+        # the line ran: Forth names the unknown word, one press and >= 3 repeats
+        where = screen_has(q, font, ["xxxx: undefined word"])
+        tap(where[0] is not None, "a held USB key repeats (at %s)" % (where[0],))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "a held USB key repeats", e)
+        if not healthy(q):
+            return False
+    try:
+        start = len(q.out)
+        q.hmp("device_del ukbd")
+        q.expect(rb"xhci\d: port \d+: device detached", timeout=60, start=start)
+        tap(usb_reports(q) == {}, "device_del: the USB keyboard is detached, USB lists none")
+        start = len(q.out)
+        q.hmp("device_add usb-kbd,id=ukbd2")
+        q.expect(attached, timeout=60, start=start)
+        q.sendkeys("5 5 * .\n")
+        where = screen_has(q, font, ["5 5 * . 25  ok"])
+        reps = usb_reports(q)
+        tap(where[0] is not None and sum(reps.values()) >= 14,
+            "device_add again: the new USB keyboard types (at %s; reports %s)" % (where[0], reps),
+            q.out[-600:])
+    except Exception as e:  # noqa: BLE001
+        tap(False, "USB keyboard hot-plug (device_del, device_add) types again", e)
+        return healthy(q)
+    return True
 
 
 def fault_boot(cmd, what, patterns):
