@@ -141,58 +141,17 @@ static void help(struct forth_task *ft) {
           "/tool [off|sandbox|network|files|all]: what the model's forth tool may use\n");
 }
 
-static void tool_state(struct forth_task *ft, const struct mn_settings *s) {
-  if (!s->tool_forth) {
-    say(ft, "[forth tool: off (the model cannot run code)]\n");
-    return;
-  }
-  say(ft, "[forth tool: on; network ");
-  say(ft, s->tool_network ? "allowed" : "not allowed");
-  say(ft, ", files ");
-  say(ft, s->tool_files ? "allowed" : "not allowed");
-  say(ft, "]\n");
-}
-
-/* /tool [off|on|sandbox|network|files|all]: shows the forth tool's
- * permissions, or changes and saves them (network and files add to what
- * is allowed; sandbox takes both away; off switches the tool off). */
 static int tool_cmd(struct forth_task *ft, struct chat_session *cs, const char *arg) {
   while (*arg == ' ') arg++;
-  if (!*arg) {
-    tool_state(ft, &cs->settings);
+  int rc = *arg ? chat_tool_set(cs, arg) : 0;
+  if (rc == MN_EINVAL) {
+    say(ft, "[/tool off, on, sandbox, network, files or all]\n");
     return 0;
   }
-  struct mn_settings *s = kmalloc(sizeof *s);
-  if (!s) return MN_ENOMEM;
-  settings_load(s);
-  int rc = 0;
-  if (!strcmp(arg, "off")) {
-    s->tool_forth = 0;
-  } else if (!strcmp(arg, "on")) {
-    s->tool_forth = 1;
-  } else if (!strcmp(arg, "sandbox")) {
-    s->tool_forth = 1;
-    s->tool_network = s->tool_files = 0;
-  } else if (!strcmp(arg, "network")) {
-    s->tool_forth = s->tool_network = 1;
-  } else if (!strcmp(arg, "files")) {
-    s->tool_forth = s->tool_files = 1;
-  } else if (!strcmp(arg, "all")) {
-    s->tool_forth = s->tool_network = s->tool_files = 1;
-  } else {
-    say(ft, "[/tool off, on, sandbox, network, files or all]\n");
-    rc = 1;
-  }
-  if (!rc) {
-    rc = settings_save(s);
-    cs->settings.tool_forth = s->tool_forth;
-    cs->settings.tool_network = s->tool_network;
-    cs->settings.tool_files = s->tool_files;
-    tool_state(ft, &cs->settings);
-  }
-  for (size_t i = 0; i < sizeof *s; i++) ((volatile char *)s)[i] = 0;
-  kfree(s);
-  return rc > 0 ? 0 : rc;
+  char m[96];
+  chat_tool_describe(&cs->settings, m, sizeof m);
+  sayf(ft, "[%s]\n", m, 0);
+  return rc;
 }
 
 /* A command line. 1: leave CHAT. */

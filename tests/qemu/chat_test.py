@@ -17,7 +17,9 @@ saved; the chat screen: a question typed streams the server's answer onto
 the screen (screendump + glyph matching), the status line names the
 model and the UEFI variable. Boot 2 (same variables file): the chat
 screen with the conversation, SETTINGS as the wizard left them (key: last
-four only), a second question answered over HTTPS; Alt+F2/Alt+F1 keep
+four only), a second question answered over HTTPS, /tool files typed
+there (the forth tool's permissions on the status line, saved);
+Alt+F2/Alt+F1 keep
 each screen; F5 opens the wizard, Esc skips it to the Forth shell. Then
 on the serial shell: SETTING! provider local and CHAT in line mode with
 llm-local in a new conversation (saved in the UEFI variable, 2 of 2).
@@ -171,6 +173,11 @@ def screen(q):
                                  "UEFI variable (1 of 1)"], timeout=180)
     tap(all(where) and where[1][1] > where[0][1],
         "after the reboot a second question is answered over HTTPS", where)
+    q.sendkeys("/tool files\n")
+    where = screen_any(q, font, ["forth tool: on; network not allowed, files allowed"], timeout=60)
+    r = run(q, "SETTINGS")
+    tap(all(where) and b"tool_forth 1, tool_network 0, tool_files 1" in r,
+        "/tool files on the chat screen: shown on the status line and saved", (where, r))
     q.hmp("sendkey alt-f2", settle=0.2)
     where = screen_has(q, font, ["mneme Forth"], timeout=60)
     tap(all(where), "Alt+F2 shows the Forth console with its screen kept", where)
