@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""bench/llm_stream.sh: see there. The mock server (test/llm_remote_mock.py's
+"""bench/llm_stream.sh: see there. The chat screen's figures come from
+test/chat_bench_client.c (its glyphs drawn into a memory framebuffer). The mock server (test/llm_remote_mock.py's
 MockServer) sends each event in one write and notes CLOCK_MONOTONIC just
 before handing it to the socket; the client notes the same clock when it reads the
 text from the ring (llm_remote_client with LLM_CLIENT_TIMES=1), curl when
@@ -122,9 +123,56 @@ def main():
     print(f"llm_stream: event last byte -> text in the client ring: median {mm:.0f} us, "
           f"p99 {m99:.0f} us; curl -N to its reader: median {cm:.0f} us, p99 {c99:.0f} us "
           f"(ratio median {mm / cm:.2f}, p99 {m99 / c99:.2f})")
+    screen_path(base, runs, first_curl)
     kernel_path(base, runs)
     srv.close()
     return 0
+
+
+def screen_path(base, runs, first_curl):
+    """The chat screen's path (chat_bench_client): llm-remote, the chat
+    core, the chat view laid out and its changed cells drawn as glyphs
+    into a memory framebuffer (hosted; QEMU's screendump is too coarse a
+    clock for per-event figures)."""
+    import gzip
+    import tempfile
+    if not os.path.exists(f"{O}/chat_bench_client"):
+        print(f"llm_stream: {O}/chat_bench_client missing: no chat screen figures")
+        return
+    font = os.environ.get("X86_FONT", "/usr/share/consolefonts/Lat15-Terminus16.psf.gz")
+    if not os.path.exists(font):
+        print(f"llm_stream: no console font {font} (apt-get install console-setup-linux)")
+        return
+    d = tempfile.mkdtemp(prefix="llm_stream.")
+    data = open(font, "rb").read()
+    with open(f"{d}/font.psf", "wb") as f:
+        f.write(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    with open(f"{d}/settings.toml", "w") as f:
+        f.write(f'[llm]\nprovider = "openai"\nbase_url = "{base}/screen"\nmodel = "mock-model"\n'
+                f'api_key = "sk-bench-0000"\ntool_forth = false\n[wizard]\ndone = true\n')
+    q = subprocess.run([f"{O}/chat_bench_client", f"{d}/settings.toml", f"{d}/font.psf", "go"],
+                       capture_output=True, timeout=180)
+    arr, t0 = [], None
+    for ln in q.stderr.decode().splitlines():
+        f = ln.split()
+        if f and f[0] == "@@T0":
+            t0 = int(f[1]) / 1e9
+        elif f and f[0] == "@@T":
+            arr.append((int(f[1]) / 1e9, int(f[2])))
+    out = q.stdout.decode(errors="replace")
+    if "@@ DONE finish=1 error=0" not in out or t0 is None or not arr or "e%04d" % (N - 1) not in out:
+        print("llm_stream: the chat screen client failed: " + out[:300] + q.stderr.decode()[-500:])
+        return
+    lat = latencies(runs["screen"], arr)
+    if len(lat) != N:
+        print(f"llm_stream: chat screen: {len(lat)} of {N} events seen")
+        return
+    first = arr[0][0] - t0
+    print(f"llm_stream: chat screen (chat core + chat view + glyphs into a 1280x800 memory "
+          f"framebuffer, hosted), event last byte -> its glyphs drawn: median "
+          f"{pct(lat, 0.5) * 1e6:.0f} us, p99 {pct(lat, 0.99) * 1e6:.0f} us; message sent -> first "
+          f"glyphs {first * 1000:.2f} ms, added vs curl -N {(first - first_curl) * 1000:+.2f} ms "
+          f"(ratio {first / first_curl:.2f})")
 
 
 def kernel_path(base, runs):

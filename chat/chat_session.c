@@ -234,6 +234,36 @@ int chat_remote_start(const struct mn_settings *s) {
   return llm_remote_start(&rc);
 }
 
+void chat_tool_describe(const struct mn_settings *s, char *out, size_t cap) {
+  if (!s->tool_forth)
+    ksnprintf(out, cap, "forth tool: off (the model cannot run code)");
+  else
+    ksnprintf(out, cap, "forth tool: on; network %s, files %s",
+              s->tool_network ? "allowed" : "not allowed", s->tool_files ? "allowed" : "not allowed");
+}
+
+int chat_tool_set(struct chat_session *cs, const char *arg) {
+  while (*arg == ' ') arg++;
+  static const char *const words[] = {"off", "on", "sandbox", "network", "files", "all"};
+  unsigned w = 0;
+  while (w < 6 && strcmp(arg, words[w])) w++;
+  if (w == 6) return MN_EINVAL;
+  struct mn_settings *s = kmalloc(sizeof *s);
+  if (!s) return MN_ENOMEM;
+  settings_load(s);
+  s->tool_forth = w != 0;
+  if (w == 2) s->tool_network = s->tool_files = 0;
+  if (w == 3 || w == 5) s->tool_network = 1;
+  if (w == 4 || w == 5) s->tool_files = 1;
+  int rc = settings_save(s);
+  cs->settings.tool_forth = s->tool_forth;
+  cs->settings.tool_network = s->tool_network;
+  cs->settings.tool_files = s->tool_files;
+  for (size_t i = 0; i < sizeof *s; i++) ((volatile char *)s)[i] = 0;
+  kfree(s);
+  return rc;
+}
+
 static void choose_backend(struct chat_session *cs) {
   const struct mn_settings *s = &cs->settings;
   cs->use_remote = s->provider[0] && strcmp(s->provider, "local") != 0;
@@ -394,6 +424,8 @@ int chat_send(struct chat_session *cs, const char *text, size_t len) {
   memset(&q, 0, sizeof q);
   q.op = LLM_OP_GENERATE;
   q.flags = cs->settings.tool_forth && cs->use_remote ? LLM_TOOLS : 0;
+  if (q.flags && cs->settings.tool_network) q.flags |= LLM_TOOL_NET;
+  if (q.flags && cs->settings.tool_files) q.flags |= LLM_TOOL_FILES;
   q.max_tokens = cs->settings.max_tokens ? cs->settings.max_tokens : DEFAULT_MAX_TOKENS;
   q.messages = cs->msgs;
   q.n_messages = build_messages(cs, c);

@@ -6,11 +6,13 @@
  *                 streams back; Ctrl-C cancels a reply in progress (at
  *                 the prompt: drops the line typed). /exit (or the end
  *                 of input) returns to Forth. /new, /list, /switch N, /rename T,
- *                 /delete N, /model, /status, /help.
+ *                 /delete N, /model, /status, /tool [off|sandbox|network|
+ *                 files|all] (what the model's forth tool may use), /help.
  *   SETTINGS ( -- )                 the saved settings (the key masked)
  *   SETTING! ( c-addr u key-addr ku -- )   sets one key ("provider",
  *                 "api_key", "model", "base_url", "system", "temperature",
- *                 "max_tokens", "tool_forth", "wizard_done") and saves;
+ *                 "max_tokens", "tool_forth", "tool_network", "tool_files",
+ *                 "wizard_done") and saves;
  *                 THROWs -1024 on a bad key or value (the reason printed)
  *
  *   WIZARD ( -- )   the setup wizard in line mode: each question, the
@@ -135,7 +137,21 @@ static int starts(const char *line, const char *cmd) {
 
 static void help(struct forth_task *ft) {
   say(ft, "/new  /list  /switch N  /rename TITLE  /delete N  /model  /status  /exit"
-          "   (Ctrl-C cancels a reply)\n");
+          "   (Ctrl-C cancels a reply)\n"
+          "/tool [off|sandbox|network|files|all]: what the model's forth tool may use\n");
+}
+
+static int tool_cmd(struct forth_task *ft, struct chat_session *cs, const char *arg) {
+  while (*arg == ' ') arg++;
+  int rc = *arg ? chat_tool_set(cs, arg) : 0;
+  if (rc == MN_EINVAL) {
+    say(ft, "[/tool off, on, sandbox, network, files or all]\n");
+    return 0;
+  }
+  char m[96];
+  chat_tool_describe(&cs->settings, m, sizeof m);
+  sayf(ft, "[%s]\n", m, 0);
+  return rc;
 }
 
 /* A command line. 1: leave CHAT. */
@@ -173,6 +189,8 @@ static int command(struct forth_task *ft, struct chat_session *cs, char *line) {
   } else if (starts(line, "/status")) {
     status_line(ft, cs);
     sayf(ft, "[conversations: %s]\n", cs->status.store, 0);
+  } else if (starts(line, "/tool")) {
+    rc = tool_cmd(ft, cs, line + 5);
   } else if (starts(line, "/help")) {
     help(ft);
   } else {
@@ -251,8 +269,9 @@ static int w_settings(forth_vm *vm, void *ctx) {
             s->provider[0] ? s->provider : "(none)", s->model[0] ? s->model : "(none)",
             s->base_url[0] ? s->base_url : "(the provider's)", hint);
   say(ft, m);
-  ksnprintf(m, sizeof m, "max_tokens %u, tool_forth %u, dhcp %u, wizard_done %u, temperature ",
-            (unsigned)s->max_tokens, s->tool_forth, s->net_dhcp, s->wizard_done);
+  ksnprintf(m, sizeof m, "max_tokens %u, tool_forth %u, tool_network %u, tool_files %u, dhcp %u, "
+            "wizard_done %u, temperature ", (unsigned)s->max_tokens, s->tool_forth,
+            s->tool_network, s->tool_files, s->net_dhcp, s->wizard_done);
   say(ft, m);
   if (s->temperature < 0) {
     say(ft, "(the provider's)\n");
@@ -291,7 +310,8 @@ static int w_setting_store(forth_vm *vm, void *ctx) {
   memcpy(key, k, (size_t)ku);
   key[ku] = 0;
   int quoted = strcmp(key, "temperature") && strcmp(key, "max_tokens") &&
-               strcmp(key, "tool_forth") && strcmp(key, "wizard_done");
+               strcmp(key, "tool_forth") && strcmp(key, "tool_network") &&
+               strcmp(key, "tool_files") && strcmp(key, "wizard_done");
   int is_net = !strcmp(key, "dhcp") || !strcmp(key, "ip") || !strcmp(key, "netmask") ||
                !strcmp(key, "gateway") || !strcmp(key, "dns");
   if (!strcmp(key, "dhcp")) quoted = 0;

@@ -213,7 +213,30 @@ struct hconn {
     uint64_t timeout_ns;          /* for the TLS callbacks' waits */
     uint64_t deadline;            /* 0: none; else the handshake's end */
     int err;                      /* the transport's last error */
+    int (*stop)(void *ctx);       /* the request's stop poll, while it reads */
+    void *stop_ctx;
 };
+
+#define STOP_POLL_NS 100000000ull /* how often a waiting read asks stop */
+
+/* io->read, in slices of STOP_POLL_NS when the request has a stop poll:
+ * MN_ECANCELED as soon as it says stop. */
+static int sliced_read(struct hconn *c, void *b, size_t cap, uint64_t timeout_ns, size_t *got)
+{
+    if (!c->stop)
+        return io->read(c->tc, b, cap, timeout_ns, got);
+    uint64_t end = io->now_ns() + timeout_ns;
+    for (;;) {
+        uint64_t now = io->now_ns(), left = end > now ? end - now : 0;
+        int err = io->read(c->tc, b, cap, left < STOP_POLL_NS ? left : STOP_POLL_NS, got);
+        if (err != MN_ETIMEDOUT)
+            return err;
+        if (c->stop(c->stop_ctx))
+            return MN_ECANCELED;
+        if (io->now_ns() >= end)
+            return MN_ETIMEDOUT;
+    }
+}
 
 static struct hconn *idle[KEEP_MAX];
 
@@ -256,7 +279,7 @@ static int tls_recv(void *ctx, void *b, size_t n)
     struct hconn *c = ctx;
     size_t got;
     uint64_t w = wait_for(c);
-    int err = w ? io->read(c->tc, b, n, w, &got) : MN_ETIMEDOUT;
+    int err = w ? sliced_read(c, b, n, w, &got) : MN_ETIMEDOUT;
     if (err) {
         c->err = err;
         return -1;
@@ -351,6 +374,7 @@ static struct hconn *conn_take(const struct http_url *u)
 
 static void conn_keep(struct hconn *c)
 {
+    c->stop = NULL; /* the request's, not the connection's */
     for (int i = 0; i < KEEP_MAX; i++)
         if (!idle[i]) {
             idle[i] = c;
@@ -385,7 +409,7 @@ static int conn_read(struct hconn *c, void *b, size_t cap, uint64_t timeout_ns, 
     c->timeout_ns = timeout_ns;
     *got = 0;
     if (!c->tls)
-        return io->read(c->tc, b, cap, timeout_ns, got);
+        return sliced_read(c, b, cap, timeout_ns, got);
     c->err = 0;
     int n = tls_client_read(c->tls, b, cap);
     if (n >= 0) {
@@ -594,6 +618,8 @@ static int exchange(const struct http_client_request *req, struct http_client_re
         x->r.s.on_headers_complete = cb_headers_complete;
         uint64_t got_any = 0;
         int eof = 0;
+        c->stop = req->stop;
+        c->stop_ctx = req->ctx;
         res->body_bytes = 0;
         while (!x->r.complete) {
             size_t n;
@@ -607,6 +633,8 @@ static int exchange(const struct http_client_request *req, struct http_client_re
                     int e = err;
                     if (e == MN_ETIMEDOUT) {
                         fail(res, e, "read timed out: no data from ", u->host, " in time");
+                    } else if (e == MN_ECANCELED) {
+                        fail(res, e, "cancelled while waiting for ", u->host, 0);
                     } else if (e == MN_ETLS) {
                         fail(res, e, "TLS: ", tls_client_error(c->tls), 0);
                     } else {

@@ -17,6 +17,8 @@
  *   temperature = 0.7        # absent: the provider's default
  *   max_tokens = 512
  *   tool_forth = true
+ *   tool_network = false
+ *   tool_files = false
  *   [net]
  *   dhcp = false
  *   ip = "10.0.2.15"  netmask = "255.255.255.0"  gateway = ...  dns = ...
@@ -165,6 +167,8 @@ settings_to_toml(const struct mn_settings *s, char *out, size_t cap)
   put_u(&o, s->max_tokens);
   puts_(&o, "\n");
   kv_bool(&o, "tool_forth", s->tool_forth);
+  kv_bool(&o, "tool_network", s->tool_network);
+  kv_bool(&o, "tool_files", s->tool_files);
   puts_(&o, "\n[net]\n");
   kv_bool(&o, "dhcp", s->net_dhcp);
   const uint32_t *ips[4] = {&s->net_ip, &s->net_netmask, &s->net_gateway, &s->net_dns};
@@ -536,6 +540,10 @@ parse_value(struct in *in, struct mn_settings *s, enum table t, const char *k, s
       return parse_u32(in, &s->max_tokens);
     if (is_key(k, kn, "tool_forth"))
       return parse_bool(in, &s->tool_forth);
+    if (is_key(k, kn, "tool_network"))
+      return parse_bool(in, &s->tool_network);
+    if (is_key(k, kn, "tool_files"))
+      return parse_bool(in, &s->tool_files);
   } else if (t == T_NET) {
     if (is_key(k, kn, "dhcp"))
       return parse_bool(in, &s->net_dhcp);

@@ -7,7 +7,9 @@
  * out)" ("ASK: error: <why>" when the answer broke off), or on failure
  * "ASK: <the error>". A rate limit with retry-after up to 60 s is
  * honoured: a countdown ("retry in 3 2 1"), then the question again
- * (once). Ctrl-C cancels (the ring is closed).
+ * (once). Ctrl-C cancels (the ring is closed). The tool follows the saved
+ * settings when the chat's settings store is linked in: tool_forth off
+ * offers none; tool_network and tool_files let its VM use them.
  *
  * Interface: llm_word_ask, llm_remote_words.
  */
@@ -22,9 +24,28 @@
 #include "mneme/ktime.h"
 #include "mneme/llm.h"
 #include "mneme/registry.h"
+#include "mneme/settings.h"
 #include "mneme/task.h"
 
 #define RETRY_MAX_S 60
+
+/* The saved settings, when chat/settings_store.c is part of the build. */
+int settings_load(struct mn_settings *s) __attribute__((weak));
+
+/* LLM_TOOLS and the tool's permissions from the settings (the tool
+ * without network or files when there are none). */
+static uint32_t tool_flags(void) {
+  if (!settings_load) return LLM_TOOLS;
+  struct mn_settings *s = kmalloc(sizeof *s);
+  if (!s) return LLM_TOOLS;
+  settings_load(s);
+  uint32_t f = s->tool_forth ? LLM_TOOLS : 0;
+  if (f && s->tool_network) f |= LLM_TOOL_NET;
+  if (f && s->tool_files) f |= LLM_TOOL_FILES;
+  for (size_t i = 0; i < sizeof *s; i++) ((volatile char *)s)[i] = 0;
+  kfree(s);
+  return f;
+}
 
 static void say(struct forth_task *ft, const char *s) {
   forth_task_out(ft, s, strlen(s));
@@ -73,7 +94,7 @@ static uint32_t ask(struct forth_task *ft, const char *text, size_t len) {
   struct llm_request q;
   memset(&q, 0, sizeof q);
   q.op = LLM_OP_GENERATE;
-  q.flags = LLM_TOOLS;
+  q.flags = tool_flags();
   q.messages = &msg;
   q.n_messages = 1;
   q.out = &ring;

@@ -192,6 +192,13 @@ static int x_header(void *ctx, const char *name, size_t nlen, const char *value,
   return x->watch && x->watch->closed;
 }
 
+/* http_request's stop poll: the client closed its ring (cancel), even
+ * while the server is silent. */
+static int x_stop(void *ctx) {
+  struct xfer *x = ctx;
+  return x->watch && x->watch->closed;
+}
+
 static int x_body(void *ctx, const char *data, size_t len) {
   struct xfer *x = ctx;
   if (x->watch && x->watch->closed) return 1;
@@ -418,7 +425,8 @@ static void run_tool(struct gen *g, const struct llm_tool_call *tc) {
   }
   mark = LLM_MARK_OUTPUT;
   emit(g, &mark, 1);
-  if (!olen && !g->cancelled && llm_tool_forth(cb.p, cb.len, NULL, out, TOOL_OUT_MAX, &olen)) {
+  struct llm_tool_limits lim = {0, 0, g->req.flags & (LLM_TOOL_NET | LLM_TOOL_FILES)};
+  if (!olen && !g->cancelled && llm_tool_forth(cb.p, cb.len, &lim, out, TOOL_OUT_MAX, &olen)) {
     copy_str(out, TOOL_OUT_MAX, "error: no memory for a Forth VM");
     olen = strlen(out);
   }
@@ -501,6 +509,7 @@ static int gen_task(void *arg) {
     hr.on_status = x_status;
     hr.on_header = x_header;
     hr.on_body = x_body;
+    hr.stop = x_stop;
     hr.ctx = &x;
     struct http_client_result res;
     memset(&res, 0, sizeof res);

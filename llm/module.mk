@@ -7,7 +7,8 @@ $(eval $(call LIBRARY,llm,$(LLM_SRCS)))
 # llm-remote is its own library: it needs http_request (libhttp) and llmapi.
 LLMREMOTE_SRCS := llm/llm_remote.c llm/llm_tool.c llm/llm_ask.c llm/llm_remote_settings.c
 CFLAGS_llm/llm_remote.c := $(HTTP_INC)
-$(call objs,llm/llm_remote.c): $(HTTPPARSER_STAMP)
+CFLAGS_llm/llm_tool.c := $(HTTP_INC)
+$(call objs,llm/llm_remote.c llm/llm_tool.c): $(HTTPPARSER_STAMP)
 $(eval $(call LIBRARY,llmremote,$(LLMREMOTE_SRCS)))
 TEST_SCRIPTS += tests/qemu/llm.sh
 ifeq ($(HOSTED),yes)
@@ -25,6 +26,11 @@ $(call objs,test/llm_remote_client.c test/http_posix.c): $(HTTPPARSER_STAMP)
 LDLIBS_llm_remote_client += -lcmocka
 $(eval $(call PROGRAM,llm_remote_client,test/llm_remote_client.c test/http_posix.c,\
   llmremote llmapi http httpparser forthsvc forth services mnfs sermux_frame $(KTEST_LIBS)))
+# The chat screen's streaming path for bench/llm_stream.sh: the chat core,
+# the chat view and a memory framebuffer over the same transport.
+LDLIBS_chat_bench_client += -lcmocka
+$(eval $(call PROGRAM,chat_bench_client,test/chat_bench_client.c test/http_posix.c,\
+  chat mnsettings llmremote llm infer llmapi http httpparser forthsvc forth services mnfs sermux_frame $(KTEST_LIBS)))
 TEST_SCRIPTS += test/llm_remote_mock.py test/llm_remote_e2e.py
 BENCH_SCRIPTS += bench/llm_stream.sh
 endif

@@ -2,7 +2,7 @@
  * forth_files.c: File-Access and shell words on the files service
  * (see forth_files.h).
  *
- * Interface: forth_files_install, forth_files_open, forth_files_read,
+ * Interface: forth_files_install, forth_files_install_access, forth_files_open, forth_files_read,
  * forth_files_close.
  *
  * Every word is one or a few calls to the files service from the VM's
@@ -582,26 +582,41 @@ files_block(void *ctx, const char *name, size_t len, int write, uint64_t n, void
 
 const struct forth_files forth_files_ops = { .block = files_block };
 
+static const struct {
+  const char *name;
+  forth_hostfn fn;
+} file_words[] = {
+  { "R/O", w_ro }, { "W/O", w_wo }, { "R/W", w_rw }, { "BIN", w_bin },
+  { "OPEN-FILE", w_open_file }, { "CREATE-FILE", w_create_file },
+  { "CLOSE-FILE", w_close_file }, { "READ-FILE", w_read_file },
+  { "READ-LINE", w_read_line }, { "WRITE-FILE", w_write_file },
+  { "WRITE-LINE", w_write_line }, { "DELETE-FILE", w_delete_file },
+  { "RENAME-FILE", w_rename_file }, { "FILE-POSITION", w_file_position },
+  { "FILE-SIZE", w_file_size }, { "REPOSITION-FILE", w_reposition_file },
+  { "RESIZE-FILE", w_resize_file }, { "FLUSH-FILE", w_flush_file },
+  { "FILE-STATUS", w_file_status },
+  /* the shell words print through the VM's forth_task */
+  { "LS", w_ls }, { "CAT", w_cat }, { "RM", w_rm }, { "MKDIR", w_mkdir }, { "DF", w_df },
+};
+#define N_FILE_ACCESS 19
+
+static int
+install(forth_vm *vm, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (forth_define(vm, file_words[i].name, file_words[i].fn, NULL))
+      return MN_ENOMEM;
+  return 0;
+}
+
 int
 forth_files_install(struct forth_task *ft)
 {
-  static const struct {
-    const char *name;
-    forth_hostfn fn;
-  } words[] = {
-    { "R/O", w_ro }, { "W/O", w_wo }, { "R/W", w_rw }, { "BIN", w_bin },
-    { "OPEN-FILE", w_open_file }, { "CREATE-FILE", w_create_file },
-    { "CLOSE-FILE", w_close_file }, { "READ-FILE", w_read_file },
-    { "READ-LINE", w_read_line }, { "WRITE-FILE", w_write_file },
-    { "WRITE-LINE", w_write_line }, { "DELETE-FILE", w_delete_file },
-    { "RENAME-FILE", w_rename_file }, { "FILE-POSITION", w_file_position },
-    { "FILE-SIZE", w_file_size }, { "REPOSITION-FILE", w_reposition_file },
-    { "RESIZE-FILE", w_resize_file }, { "FLUSH-FILE", w_flush_file },
-    { "FILE-STATUS", w_file_status },
-    { "LS", w_ls }, { "CAT", w_cat }, { "RM", w_rm }, { "MKDIR", w_mkdir }, { "DF", w_df },
-  };
-  for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-    if (forth_define(ft->vm, words[i].name, words[i].fn, NULL))
-      return MN_ENOMEM;
-  return 0;
+  return install(ft->vm, sizeof file_words / sizeof file_words[0]);
+}
+
+int
+forth_files_install_access(forth_vm *vm)
+{
+  return install(vm, N_FILE_ACCESS);
 }

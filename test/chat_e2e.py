@@ -75,6 +75,19 @@ def chat(m):
           is not None, f"/list after /new and /rename: {r!r}")
     r = m.run(10, "/switch 1\n", PROMPT)
     check(b"[conversation 1: Once upon a time, 2 messages]" in r, f"/switch 1: {r!r}")
+    r = m.run(10, "/tool\n", PROMPT)
+    check(b"[forth tool: on; network not allowed, files not allowed]" in r, f"/tool: {r!r}")
+    r = m.run(10, "/tool files\n", PROMPT)
+    r += m.run(10, "/tool network\n", PROMPT)
+    check(b"[forth tool: on; network not allowed, files allowed]" in r and
+          b"[forth tool: on; network allowed, files allowed]" in r, f"/tool files, network: {r!r}")
+    r = m.run(10, "/tool sandbox\n", PROMPT)
+    r += m.run(10, "/tool off\n", PROMPT)
+    r += m.run(10, "/tool nonsense\n", PROMPT)
+    check(b"[forth tool: on; network not allowed, files not allowed]" in r and
+          b"[forth tool: off (the model cannot run code)]" in r and
+          b"[/tool off, on, sandbox, network, files or all]" in r, f"/tool sandbox, off: {r!r}")
+    r = m.run(10, "/tool on\n", PROMPT)
     # Ctrl-C while the reply streams: cancelled, the chat goes on. The
     # model is fast: a reply may end before the Ctrl-C arrives, which then
     # only clears the prompt's line ("^C"); try again until one is cut.

@@ -6,10 +6,13 @@ test/llm_remote_mock.py on 127.0.0.1 (slirp's 10.0.2.2 reaches them; a
 DNS server of the test resolves *.ok.test to it): no traffic leaves the
 machine. Two boots: OpenAI-compatible over plain HTTP (the recording in
 tiny chunked writes, 401, 429 with retry-after counted down and asked
-again, a drop mid-stream, a stall, the forth tool `2 3 + .`), and
+again, a drop mid-stream, a stall, the forth tool `2 3 + .`; the tool's
+permissions from the settings: a file read refused until SETTING!
+tool_files allows it, no tool offered once tool_forth is off), and
 Anthropic over HTTPS with the test's CA added by TLS-TRUST (split
 characters, 529, the forth tool running an endless loop stopped by its
-fuel while the kernel goes on). The API key (environment) is in no output.
+fuel while the kernel goes on, Ctrl-C while the server is silent
+cancelling at once). The API key (environment) is in no output.
 TAP output."""
 import os
 import socket
@@ -18,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import net_words_e2e as nw  # noqa: E402  (Shell, check, dns_server)
@@ -61,7 +65,17 @@ def main():
     cfg = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     cfg.write(base + netcfg)
     cfg.close()
-    sh = run_shell(cfg.name, f"openai,http://10.0.2.2:{plain.port}/s/q,mock-model,timeout=1500")
+    disk = os.path.join(d, "disk.img")   # /boot for the tool's file read
+    subprocess.run(["mkfs.fat", "-C", "-F", "16", "-n", "DATA", disk, str(16 * 1024)],
+                   check=True, capture_output=True)
+    note = os.path.join(d, "note.txt")
+    with open(note, "w") as f:
+        f.write("the plans are in the drawer\n")
+    subprocess.run(["mcopy", "-i", disk, note, "::/note.txt"], check=True, capture_output=True,
+                   env=dict(os.environ, MTOOLS_SKIP_CHECK="1"))
+    settings = os.path.join(d, "settings.toml")
+    sh = run_shell(cfg.name, f"openai,http://10.0.2.2:{plain.port}/s/q,mock-model,timeout=1500",
+                   ["--disk", disk, "--settings", settings])
     try:
         check(sh.expect(r"net: slirp0 address 10\.0\.2\.15") is not None, "DHCP lease from slirp")
         text, tail = ask(sh, "rec tell me")
@@ -82,8 +96,36 @@ def main():
         text, tail = ask(sh, "tool-openai")
         check("[forth] 2 3 + .\r\n=> 5 \r\nThe tool said: \"5 \"" in text and tail.startswith("stop"),
               f"the forth tool (OpenAI tool_calls): {text[-80:]!r}")
+        text, tail = ask(sh, "tool-file")
+        check("OPEN-FILE: not permitted: the user has not given the forth tool the files" in text
+              and "THROW -1018" in text and "the plans" not in text and tail.startswith("stop"),
+              f"the tool may not read a file unless the user allows it: {text[-200:]!r}")
+        m = sh.cmd('S" true" S" tool_files" SETTING!')
+        text, tail = ask(sh, "tool-file")
+        check("=> the plans are in the drawer" in text and "not permitted" not in text
+              and "The tool said: \"the plans are in the drawer" in text,
+              f"allowed by SETTING! tool_files, the tool reads /boot/note.txt: {text[-200:]!r}")
+        m = sh.cmd('S" false" S" tool_forth" SETTING!')
+        text, tail = ask(sh, "tool-openai")
+        check("[forth]" not in text and "Let me compute." in text,
+              f"tool_forth off: no tool offered, the call not run: {text[-120:]!r} {tail!r}")
+        m = sh.cmd('S" /boot/mneme/settings.toml" CAT', r"(?s)(.*) ok\n")
+        got = m.group(1).decode(errors="replace") if m else ""
+        check("tool_forth = false" in got and "tool_files = true" in got,
+              f"the settings are mirrored to /boot/mneme/settings.toml: {got[-200:]!r}")
         m = sh.cmd("1 2 + .", r"3  ok\n")
         check(m is not None, "the shell goes on")
+    finally:
+        sh.close()
+        seen += sh.all
+    # the disk's copy when the platform's store is empty
+    sh = run_shell(cfg.name, f"openai,http://10.0.2.2:{plain.port}/s/q,mock-model",
+                   ["--disk", disk, "--settings", settings + ".new"])
+    try:
+        m = sh.cmd("SETTINGS", r"(?s)(.*) ok\n")
+        got = m.group(1).decode(errors="replace") if m else ""
+        check("tool_forth 0, tool_network 0, tool_files 1" in got,
+              f"an empty settings store: loaded from /boot/mneme/settings.toml: {got[-200:]!r}")
     finally:
         sh.close()
         seen += sh.all
@@ -112,6 +154,23 @@ def main():
               f"an endless loop stopped by fuel, the model got the error: {text[-160:]!r}")
         m = sh.cmd("1 2 + .", r"3  ok\n")
         check(m is not None, "the kernel goes on after the loop")
+        # Ctrl-C while the server is silent (read timeout 60 s): the request
+        # ends at once (the server sees the connection closed)
+        tls.stall_closed = None
+        sh.p.stdin.write(b'S" stall-anth" ASK\n')
+        sh.p.stdin.flush()
+        m = sh.expect(r"Wait")
+        t0 = time.monotonic()
+        sh.p.stdin.write(b"\x03")
+        sh.p.stdin.flush()
+        while tls.stall_closed is None and time.monotonic() < t0 + 30:
+            time.sleep(0.05)
+        took = (tls.stall_closed or time.monotonic()) - t0
+        check(m is not None and tls.stall_closed is not None and took < 15,
+              f"Ctrl-C while the server is silent: the request ends in {took:.2f} s "
+              f"(not at the 60 s read timeout)")
+        m = sh.cmd("1 2 + .", r"3  ok\n")
+        check(m is not None, "the shell answers after the cancel")
     finally:
         sh.close()
         seen += sh.all
@@ -124,10 +183,10 @@ def main():
 class Shell(nw.Shell):
     """nw.Shell with --llm, keeping all it printed in .all."""
 
-    def __init__(self, cfg, llm):
+    def __init__(self, cfg, llm, extra=()):
         self.all = b""
         self.p = subprocess.Popen([f"{nw.O}/mneme", "--serial", "none", "--net", "slirp",
-                                   "--config", cfg, "--llm", llm],
+                                   "--config", cfg, "--llm", llm, *extra],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT)
         self.buf = b""
@@ -147,8 +206,8 @@ class Shell(nw.Shell):
                 self.cv.notify_all()
 
 
-def run_shell(cfg, llm):
-    return Shell(cfg, llm)
+def run_shell(cfg, llm, extra=()):
+    return Shell(cfg, llm, extra)
 
 
 

@@ -234,6 +234,11 @@ ERRORS = {
 }
 
 
+# what the model of scenario tool-file asks the forth tool to run
+TOOL_FILE_CODE = ('VARIABLE FD  S" /boot/note.txt" R/O OPEN-FILE THROW FD ! '
+                  'PAD 80 FD @ READ-FILE THROW PAD SWAP TYPE  FD @ CLOSE-FILE THROW')
+
+
 def make_handler(rec_stream, rec_answer):
     def handler(srv, c, method, path, headers, body):
         parts = path.split("/")
@@ -271,6 +276,18 @@ def make_handler(rec_stream, rec_answer):
             send_split(c, head + s[:len(s) // 2], rng, maxw=200)
             c.shutdown(socket.SHUT_RDWR)
             return
+        if scen == "stall-anth":   # Anthropic: one piece of text, then nothing
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            first = anthropic_stream([b"Wait"], extra=False)
+            first = first[:first.index(b"event: content_block_stop")]
+            c.sendall(head + chunked(first, rng)[:-5])   # no last chunk
+            c.settimeout(120)
+            try:
+                c.recv(1)          # returns when the client closes
+            except OSError:
+                pass
+            srv.stall_closed = time.monotonic()
+            return
         if scen == "stall":        # a few events, then nothing until the client gives up
             head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
             first = rec_stream[:rec_stream.index(b"\n\n", 600) + 2]
@@ -289,6 +306,13 @@ def make_handler(rec_stream, rec_answer):
             else:
                 got = results[-1]["content"]
                 s = openai_stream(["The tool said: ", json.dumps(got)])
+            return respond(c, 200, s, rng, "text/event-stream", chunk=True)
+        if scen == "tool-file":    # reads a file through the tool
+            results = [m for m in msgs if m.get("role") == "tool"]
+            if not results:
+                s = openai_stream(["Reading."], tool=("call_2", TOOL_FILE_CODE))
+            else:
+                s = openai_stream(["The tool said: ", json.dumps(results[-1]["content"])])
             return respond(c, 200, s, rng, "text/event-stream", chunk=True)
         if scen == "tool-anth-loop":
             results = [b for m in msgs if m.get("role") == "user" and isinstance(m.get("content"), list)

@@ -709,7 +709,10 @@ test_tool_errors(void **state)
   const char *io = "s\" /etc/passwd\" r/o open-file . .\ns\" /etc/passwd\" included\n1 2 + .";
   assert_int_equal(llm_tool_forth(io, strlen(io), NULL, out, sizeof out, &n), 0);
   out[n] = 0;
-  assert_non_null(strstr(out, "(THROW -38)")); /* INCLUDED: no files */
+  /* no files unless the user allows them: refused with the reason */
+  assert_non_null(strstr(out, "OPEN-FILE: not permitted: the user has not given the forth tool the files"));
+  assert_non_null(strstr(out, "INCLUDED: not permitted"));
+  assert_non_null(strstr(out, "(THROW -1018)"));
   assert_non_null(strstr(out, "3 "));
   assert_null(strstr(out, "root"));
   const char *many = ": x 100000 0 do 42 emit loop ; x";
@@ -737,6 +740,62 @@ test_tool_errors(void **state)
   static const char shown[] = "\x01\x02" "error: the arguments need a \"code\" string\x03";
   assert_non_null(memmem(got.text, got.n, shown, sizeof shown - 1));
   assert_non_null(strstr(req_body[1], "\"content\":\"error: the arguments need a \\\"code\\\" string\""));
+}
+
+/* The tool's permissions: the network and file words refuse with their
+ * reason and THROW -1018 unless allowed; allowed, they are the real ones
+ * (no files service and no HTTP client in this test: their own errors,
+ * not a refusal); the other network and shell words stay refused. */
+static void
+test_tool_perms(void **state)
+{
+  (void)state;
+  ktest_boot(8u << 20);
+  static char out[2048];
+  size_t n;
+  const char *code = "s\" /boot/note.txt\" r/o open-file . .\n"
+                     "s\" http://10.0.2.2/\" http-get .\n"
+                     "s\" 10.0.2.2\" 80 tcp-open .\n"
+                     "s\" /\" ls\n"
+                     "7 .";
+  struct llm_tool_limits lim = { 0, 0, 0 };
+  assert_int_equal(llm_tool_forth(code, strlen(code), &lim, out, sizeof out, &n), 0);
+  out[n] = 0;
+  assert_non_null(strstr(out, "OPEN-FILE: not permitted: the user has not given the forth tool the files "
+                              "(/tool files in CHAT, or the setting tool_files)"));
+  assert_non_null(strstr(out, "HTTP-GET: not permitted: the user has not given the forth tool the network"));
+  assert_non_null(strstr(out, "TCP-OPEN: not permitted"));
+  assert_non_null(strstr(out, "LS: not permitted"));
+  assert_non_null(strstr(out, "7 "));
+  lim.perms = LLM_TOOL_FILES;
+  assert_int_equal(llm_tool_forth(code, strlen(code), &lim, out, sizeof out, &n), 0);
+  out[n] = 0;
+  assert_null(strstr(out, "OPEN-FILE:"));      /* the real word: an ior, no THROW */
+  assert_non_null(strstr(out, "HTTP-GET: not permitted"));
+  assert_non_null(strstr(out, "LS: not part of the forth tool"));
+  assert_non_null(strstr(out, "7 "));
+  lim.perms = LLM_TOOL_NET;
+  assert_int_equal(llm_tool_forth(code, strlen(code), &lim, out, sizeof out, &n), 0);
+  out[n] = 0;
+  assert_non_null(strstr(out, "OPEN-FILE: not permitted"));
+  assert_null(strstr(out, "HTTP-GET: not permitted"));
+  assert_non_null(strstr(out, "HTTP-GET: no HTTP client in this build"));
+  assert_non_null(strstr(out, "TCP-OPEN: not part of the forth tool (its network word is HTTP-GET)"));
+
+  /* the request's flags reach the tool */
+  static struct result got;
+  static const char refused[] = "OPEN-FILE: not permitted";
+  for (int allow = 0; allow < 2; allow++) {
+    start("openai", 1);
+    make_openai_call("1 drop s\\\\\\\" /boot/note.txt\\\\\\\" r/o open-file . .");
+    script_add((struct answer){ .status = 200, .body = openai_call });
+    script_add((struct answer){ .status = 200, .body = openai_after });
+    generate("Read it", LLM_TOOLS | (allow ? LLM_TOOL_FILES : 0), 0, &got);
+    assert_int_equal(got.status, 0);
+    assert_int_equal(n_req, 2);
+    if (allow) assert_null(memmem(got.text, got.n, refused, sizeof refused - 1));
+    else assert_non_null(memmem(got.text, got.n, refused, sizeof refused - 1));
+  }
 }
 
 static void
@@ -830,6 +889,7 @@ main(void)
     cmocka_unit_test(test_tool_openai),
     cmocka_unit_test(test_tool_anthropic_endless),
     cmocka_unit_test(test_tool_errors),
+    cmocka_unit_test(test_tool_perms),
     cmocka_unit_test(test_models),
     cmocka_unit_test(test_settings),
   };

@@ -11,7 +11,10 @@
  * kind, read-only); a device error comes back as BLOCKDEV_IO with the
  * device's status; FLUSH reaches the device when it has the feature and
  * is answered at once without; 40 clients at once (more than the slots)
- * all get their own sectors; 4096-byte sectors.
+ * all get their own sectors; 4096-byte sectors; a device whose
+ * interrupt never comes still completes requests (the driver polls while
+ * busy); a request the device never completes is answered BLOCKDEV_IO
+ * MN_ETIMEDOUT, and its slot is freed when the device completes it late.
  */
 #include <string.h>
 
@@ -20,6 +23,7 @@
 #include "mneme/err.h"
 #include "mneme/task.h"
 
+#define CMD_TIMEOUT MN_MSEC(300)
 #include "../virtio/virtio_blk.c"
 
 #include "virtio_fake.h"
@@ -30,6 +34,7 @@ static uint32_t sector_size;
 static uint16_t avail_seen;
 static unsigned flushes, device_requests;
 static uint64_t fail_from = UINT64_MAX; /* 512-byte sectors from here fail */
+static int no_irq, stalled;              /* the device never interrupts / never serves */
 static struct vblk *blk;
 
 static void make_disk(uint32_t features, uint32_t ss) {
@@ -42,6 +47,7 @@ static void make_disk(uint32_t features, uint32_t ss) {
   avail_seen = 0;
   flushes = device_requests = 0;
   fail_from = UINT64_MAX;
+  no_irq = stalled = 0;
   nblks = 0;
   assert_int_equal(virtio_blk_driver.probe(&pdev), 0);
   blk = pdev.drvdata;
@@ -51,6 +57,7 @@ static void make_disk(uint32_t features, uint32_t ss) {
 static void serve(void) {
   struct virtq *q = &blk->q;
   int any = 0;
+  if (stalled) return;
   while (avail_seen != q->avail->idx) {
     uint16_t head = q->avail->ring[avail_seen++ % q->size];
     struct virtq_desc *d[3];
@@ -97,7 +104,7 @@ static void serve(void) {
     q->used->idx = (uint16_t)(u + 1);
     any = 1;
   }
-  if (any) interrupt();
+  if (any && !no_irq) interrupt();
 }
 
 /* ---- clients ---------------------------------------------------------------- */
@@ -259,6 +266,43 @@ static void four_k_sectors(void **state) {
   assert_int_equal(calls[2].err.kind, BLOCKDEV_RANGE);
 }
 
+static void lost_interrupts_are_polled(void **state) {
+  make_disk(F_BLK_SIZE, 512);
+  no_irq = 1;
+  static uint8_t buf[3][512];
+  struct call calls[3];
+  for (int i = 0; i < 3; i++) calls[i] = (struct call){.rq = REQ(BLOCKDEV_READ, (uint64_t)(7 + i), 1, buf[i])};
+  struct client c = {calls, 3, 0};
+  run(&c, 1);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(calls[i].rc, 0);
+    assert_memory_equal(buf[i], disk + (7 + i) * 512, 512);
+  }
+  assert_true(blk->polled >= 1);
+  assert_int_equal(blk->timeouts, 0);
+}
+
+static void a_stalled_device_times_out(void **state) {
+  make_disk(F_BLK_SIZE, 512);
+  stalled = 1;
+  static uint8_t buf[512];
+  struct call calls[] = {{.rq = REQ(BLOCKDEV_READ, 3, 1, buf)}};
+  struct client c = {calls, 1, 0};
+  run(&c, 1);
+  assert_int_equal(calls[0].rc, MN_ESERVICE);
+  assert_int_equal(calls[0].err.kind, BLOCKDEV_IO);
+  assert_int_equal(calls[0].err.code, MN_ETIMEDOUT);
+  assert_int_equal(blk->timeouts, 1);
+  assert_int_equal(blk->inflight, 1); /* the device still owns the buffer */
+  stalled = 0;                        /* it completes late: the slot comes back */
+  struct call again[] = {{.rq = REQ(BLOCKDEV_READ, 4, 1, buf)}};
+  struct client c2 = {again, 1, 0};
+  run(&c2, 1);
+  assert_int_equal(again[0].rc, 0);
+  assert_memory_equal(buf, disk + 4 * 512, 512);
+  assert_int_equal(blk->inflight, 0);
+}
+
 static void matches_virtio_blk_only(void **state) {
   struct pci_dev d = {0};
   d.vendor = 0x1af4, d.device = 0x1042;
@@ -281,6 +325,8 @@ int main(void) {
       cmocka_unit_test_setup(device_errors_and_read_only, boot),
       cmocka_unit_test_setup(many_clients_at_once, boot),
       cmocka_unit_test_setup(four_k_sectors, boot),
+      cmocka_unit_test_setup(lost_interrupts_are_polled, boot),
+      cmocka_unit_test_setup(a_stalled_device_times_out, boot),
       cmocka_unit_test_setup(matches_virtio_blk_only, boot),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

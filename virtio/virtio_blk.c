@@ -12,7 +12,14 @@
  *                and answers bad ones at once; posts good ones, waiting
  *                for a free slot when all are in flight;
  *   <name>-done  collects finished requests and answers them (BLOCKDEV_IO
- *                with the device's status when it is not OK).
+ *                with the device's status when it is not OK). While
+ *                requests are in flight it also looks at the used ring
+ *                every POLL_NS, so a device whose interrupt never comes
+ *                (a lost MSI, a misrouted INTx line) is slow, not hung;
+ *                such completions are counted (polled). A request
+ *                the device has not completed in CMD_TIMEOUT is answered
+ *                BLOCKDEV_IO (MN_ETIMEDOUT); its slot stays taken until
+ *                the device gives it back.
  *
  * Interface: virtio_blk_driver.
  */
@@ -35,6 +42,10 @@
 #define T_FLUSH 4
 #define QMAX 64u
 #define MAX_BYTES (128u * 1024u)   /* per request */
+#define POLL_NS MN_MSEC(10)
+#ifndef CMD_TIMEOUT
+#define CMD_TIMEOUT MN_SEC(30)     /* the host test makes it shorter */
+#endif
 
 struct blk_hdr {
   uint32_t type, reserved;
@@ -44,7 +55,8 @@ struct blk_hdr {
 struct slot {
   struct blk_hdr hdr;
   volatile uint8_t status;
-  int busy;
+  int busy, abandoned;
+  uint64_t deadline;
   struct svc_envelope env;
   uint8_t kind;
 };
@@ -54,6 +66,7 @@ struct vblk {
   struct virtq q;
   struct slot *slots;
   unsigned nslots, inflight;
+  uint64_t polled, timeouts;       /* completions found without interrupt; timed out */
   struct waitq slot_freed;
   struct blockdev_info info;
   struct svc_server *srv;
@@ -68,8 +81,27 @@ static void reply_err(struct vblk *b, const struct svc_envelope *env, uint8_t ki
   svc_reply_err(b->srv, env, &e);
 }
 
+/* Answers requests past their deadline; returns the next wake-up time. */
+static uint64_t check_timeouts(struct vblk *b) {
+  if (!b->inflight) return UINT64_MAX;
+  uint64_t now = ktime_now(), next = now + POLL_NS;
+  for (unsigned i = 0; i < b->nslots; i++) {
+    struct slot *s = &b->slots[i];
+    if (!s->busy || s->abandoned) continue;
+    if (now >= s->deadline) {
+      s->abandoned = 1;
+      b->timeouts++;
+      klog(LOG_ERROR, "%s: request not completed in %d ms", b->info.name,
+           (int)(CMD_TIMEOUT / MN_MSEC(1)));
+      reply_err(b, &s->env, BLOCKDEV_IO, MN_ETIMEDOUT);
+    }
+  }
+  return next;
+}
+
 static int done_task(void *arg) {
   struct vblk *b = arg;
+  int timed_out = 0;
   for (;;) {
     uint32_t seq = waitq_seq(&b->v.irq);
     uint32_t len;
@@ -77,7 +109,12 @@ static int done_task(void *arg) {
     int any = 0;
     while ((s = virtq_get_used(&b->q, &len)) != NULL) {
       any = 1;
-      if (s->status == 0) {
+      if (timed_out && !b->polled++)
+        klog(LOG_DEBUG, "%s: a completion came without its interrupt (late or lost)",
+             b->info.name);
+      if (s->abandoned) {
+        /* answered already (timed out) */
+      } else if (s->status == 0) {
         struct blockdev_resp r;
         memset(&r, 0, sizeof r);
         svc_reply_ok(b->srv, &s->env, &r);
@@ -85,11 +122,15 @@ static int done_task(void *arg) {
         reply_err(b, &s->env, BLOCKDEV_IO, s->status);
       }
       s->busy = 0;
+      s->abandoned = 0;
       b->inflight--;
       waitq_wake_all(&b->slot_freed);
     }
+    timed_out = 0;
     if (any) continue;
-    if (waitq_wait_seq(&b->v.irq, seq, UINT64_MAX) == MN_ECANCELED) return 0;
+    int rc = waitq_wait_seq(&b->v.irq, seq, check_timeouts(b));
+    if (rc == MN_ECANCELED) return 0;
+    timed_out = rc == MN_ETIMEDOUT;
   }
 }
 
@@ -139,6 +180,8 @@ static void handle(struct vblk *b, const struct svc_msg *m) {
   struct slot *s = get_slot(b);
   if (!s) return;
   s->busy = 1;
+  s->abandoned = 0;
+  s->deadline = ktime_deadline(CMD_TIMEOUT);
   s->env = m->env;
   s->kind = rq->kind;
   s->status = 0xff;
@@ -157,7 +200,7 @@ static void handle(struct vblk *b, const struct svc_msg *m) {
     reply_err(b, &m->env, BLOCKDEV_IO, -1);
     return;
   }
-  b->inflight++;
+  if (!b->inflight++) waitq_wake_all(&b->v.irq); /* the done task arms its poll */
   virtq_kick(&b->v, &b->q);
 }
 

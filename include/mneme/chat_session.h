@@ -158,6 +158,14 @@ size_t plat_chats_cap(void);
 /* What the blob is, for the status line ("UEFI variable"). */
 const char *plat_chats_where(void);
 
+/* The model's forth tool: what it may use, in words ("forth tool: on;
+ * network not allowed, files allowed" / "forth tool: off ..."). */
+void chat_tool_describe(const struct mn_settings *s, char *out, size_t cap);
+/* /tool ARG: "off", "on", "sandbox" (neither network nor files),
+ * "network", "files" (each adds one), "all"; saves the settings and
+ * updates cs's. 0, MN_EINVAL (another word), or settings_save's error. */
+int chat_tool_set(struct chat_session *cs, const char *arg);
+
 /* Starts (or reconfigures) llm-remote with s's provider, key, URL and
  * model (the chat's backend; the setup wizard's test). 0, MN_ENOTSUP when
  * llm-remote is not part of the build, or its MN_E*. */

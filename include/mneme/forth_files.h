@@ -32,6 +32,10 @@
 /* Adds the words to ft's VM. 0 or MN_ENOMEM. */
 int forth_files_install(struct forth_task *ft);
 
+/* Adds the File-Access words only (not the shell words) to any VM, one
+ * not run by a forth_task (the model's forth tool). 0 or MN_ENOMEM. */
+int forth_files_install_access(forth_vm *vm);
+
 /* The VM's file hooks (struct forth_host open/read/close); ctx is the
  * forth_task. */
 int forth_files_open(void *ctx, const char *name, size_t len);

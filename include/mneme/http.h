@@ -87,6 +87,11 @@ struct http_client_request {
   http_status_fn on_status;            /* each may be NULL */
   http_header_fn on_header;
   http_data_fn on_body;
+  /* Polled about every 100 ms while waiting for the response's bytes
+   * (or NULL): nonzero ends the request with MN_ECANCELED, so a caller
+   * that no longer wants the answer (a cancelled chat reply) is not held
+   * until a silent server's next bytes or the read timeout. Gets ctx. */
+  int (*stop)(void *ctx);
   void *ctx;
 };
 

@@ -81,6 +81,8 @@ enum llm_op { LLM_OP_INFO = 1, LLM_OP_OPEN, LLM_OP_GENERATE, LLM_OP_CLOSE };
 
 #define LLM_RAW 1u            /* continue messages[0].text, no template */
 #define LLM_TOOLS 2u          /* the model may call the `forth` tool (remote) */
+#define LLM_TOOL_NET 4u       /* ... and its VM may use the network (HTTP-GET) */
+#define LLM_TOOL_FILES 8u     /* ... and the files (File-Access, INCLUDED) */
 
 /* With LLM_TOOLS, a tool call and its result appear in the delta stream
  * between marker bytes (never found in model text: the backends drop
@@ -181,16 +183,18 @@ int llm_remote_start_from_settings(void);
 int llm_remote_models(char *buf, size_t cap, char *why, size_t why_cap);
 
 /* The `forth` tool (llm/llm_tool.c): runs code in a fresh bare Forth VM
- * (standard words only: no network, files, ports or SPAWN) in the calling
- * task, yielding between slices, until it ends or uses its fuel (steps)
- * or time; what it printed (a THROW in words) goes to out[cap], with a
- * last line "error: stopped after ..." when a limit stopped it.
+ * (standard words only: no ports or SPAWN; the network and file words
+ * refuse with a message and THROW -1018 unless perms allow them) in the
+ * calling task, yielding between slices, until it ends or uses its fuel
+ * (steps) or time; what it printed (a THROW in words) goes to out[cap],
+ * with a last line "error: stopped after ..." when a limit stopped it.
  * 0 or MN_ENOMEM. */
 #define LLM_TOOL_FUEL 20000000u
 #define LLM_TOOL_MS 5000u
 struct llm_tool_limits {
   uint64_t fuel;             /* 0: LLM_TOOL_FUEL */
   uint32_t ms;               /* 0: LLM_TOOL_MS */
+  uint32_t perms;            /* LLM_TOOL_NET, LLM_TOOL_FILES: what the user allows */
 };
 int llm_tool_forth(const char *code, size_t len, const struct llm_tool_limits *lim,
                    char *out, size_t cap, size_t *out_len);

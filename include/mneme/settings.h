@@ -22,12 +22,15 @@ struct mn_settings {
   float temperature;         /* < 0: unset */
   uint32_t max_tokens;       /* 0: default */
   uint8_t tool_forth;        /* the model may run Forth (the `forth` tool) */
+  uint8_t tool_network;      /* ... and that Forth may use the network (HTTP-GET) */
+  uint8_t tool_files;        /* ... and the files (File-Access words, INCLUDED) */
   uint8_t net_dhcp;          /* else the static address below */
   uint32_t net_ip, net_netmask, net_gateway, net_dns;  /* IPv4, host order */
   uint8_t wizard_done;       /* the setup wizard ran (or was skipped) */
 };
 
-/* Defaults: nothing chosen, DHCP, temperature unset, tool on. */
+/* Defaults: nothing chosen, DHCP, temperature unset, tool on (without the
+ * network or the files). */
 void settings_defaults(struct mn_settings *s);
 
 /* Loads the saved settings (defaults where nothing is saved). 0, or

@@ -106,11 +106,40 @@ static void remember(void) {
   k.hist[k.nhist++] = h;
 }
 
+/* "/tool [ARG]" typed on the chat screen: the forth tool's permissions
+ * shown or changed (docs/chat.md), on the status line. 1: it was. */
+static int tool_line(void) {
+  static char notice[120];
+  if (k.len < 5 || memcmp(k.input, "/tool", 5) || (k.len > 5 && k.input[5] != ' ')) return 0;
+  char arg[16];
+  size_t n = k.len - 5 < sizeof arg - 1 ? k.len - 5 : sizeof arg - 1;
+  memcpy(arg, k.input + 5, n);
+  arg[n] = 0;
+  const char *w = arg;
+  while (*w == ' ') w++;
+  int rc = *w ? chat_tool_set(k.cs, w) : 0;
+  if (rc == MN_EINVAL) {
+    ksnprintf(notice, sizeof notice, "/tool off, on, sandbox, network, files or all");
+  } else {
+    chat_tool_describe(&k.cs->settings, notice, sizeof notice);
+    if (rc) {
+      size_t l = strlen(notice);
+      ksnprintf(notice + l, sizeof notice - l, " (not saved: %s)", mn_strerror(rc));
+    }
+  }
+  k.v.notice = notice;
+  return 1;
+}
+
 static void send(void) {
   struct chat_session *cs = k.cs;
   if (!k.len || cs->state != CHAT_IDLE) return;
   remember();
   k.hpos = k.nhist;
+  if (tool_line()) {
+    k.len = 0;
+    return;
+  }
   chat_send(cs, k.input, k.len);
   k.len = 0;
   k.v.scroll = 0;

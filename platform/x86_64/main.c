@@ -39,6 +39,7 @@
 #include "mneme/svcstart.h"
 #include "mneme/status.h"
 #include "mneme/task.h"
+#include "mneme/tls.h"
 #include "mneme/trace.h"
 #include "mneme/virtio.h"
 #include "mneme/xhci.h"
@@ -146,12 +147,30 @@ static int cores_llm_task(void *arg) {
   return 0;
 }
 
+/* Every \mneme\*.pem on the ESP (make image CA=path.pem) adds its CA
+ * certificates to the TLS trust store, for servers under a private CA
+ * (a local model server, the tests' own CA). */
+static void trust_esp_pem(void) {
+  for (size_t i = 0; i < x86_boot.nfiles; i++) {
+    const struct boot_file *f = &x86_boot.files[i];
+    size_t l = strlen(f->name);
+    if (l < 5 || strcmp(f->name + l - 4, ".pem") != 0) continue;
+    const char *why = NULL;
+    int n = tls_anchors_add_pem((const char *)f->data, f->size, &why);
+    if (n < 0)
+      klog(LOG_ERROR, "tls: \\mneme\\%s: %s", f->name, why ? why : mn_strerror(n));
+    else
+      klog(LOG_INFO, "tls: %d trust anchor%s from \\mneme\\%s", n, n == 1 ? "" : "s", f->name);
+  }
+}
+
 /* The PCI bus and its drivers (whose services the configured ones may
  * use), the configured services, the console port, then the shells. */
 static int init_task(void *arg) {
   (void)arg;
   int err;
   mon_words_register();
+  trust_esp_pem();
   err = chat_words_register(); /* CHAT, SETTINGS, SETTING! */
   if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,

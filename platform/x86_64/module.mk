@@ -16,6 +16,9 @@ X86_FONT ?= /usr/share/consolefonts/Lat15-Terminus16.psf.gz
 X86_ESP_FILES ?=
 # make image MODEL=path.gguf: a model on the ESP (\mneme\, loaded at boot)
 X86_ESP_FILES += $(MODEL)
+# make image CA=path.pem: CA certificates trusted for HTTPS (every
+# \mneme\*.pem is added to the trust store at boot)
+X86_ESP_FILES += $(CA)
 # make image SERVE=1: the command line asks for the OpenAI-compatible
 # server (llmserve/) on port SERVE_PORT (default 8080); make run SERVE=1
 # forwards the host's 127.0.0.1:SERVE_HOST_PORT (default the same) to it.
