@@ -4,7 +4,8 @@
  * that layout.
  *
  * Interface: pack_supported, pack_size, pack_rows, pack_xinfo_row,
- * pack_gemm_q8_0_scalar, pack_gemm_q4_0_scalar, pack_gemm_for.
+ * pack_kinfo_row, pack_gemm_q8_0_scalar, pack_gemm_q4_0_scalar,
+ * pack_gemm_q4_k_scalar, pack_gemm_q6_k_scalar, pack_gemm_for.
  */
 #include "pack.h"
 
@@ -15,20 +16,21 @@
 static size_t
 qbytes(int type)
 {
-  return type == QUANT_Q8_0 ? 512 : type == QUANT_Q4_0 ? 256 : type == QUANT_Q4_K ? 2048 : 0;
+  return type == QUANT_Q8_0 ? 512 : type == QUANT_Q4_0 ? 256 : type == QUANT_Q4_K ? 2048
+       : type == QUANT_Q6_K ? 3072 : 0;
 }
 
 /* elements of a block, bytes of a block's scales etc. (16 rows) */
 static int
 belems(int type)
 {
-  return type == QUANT_Q4_K ? 256 : 32;
+  return type == QUANT_Q4_K || type == QUANT_Q6_K ? 256 : 32;
 }
 
 static size_t
 mbytes(int type)
 {
-  return type == QUANT_Q4_K ? 320 : 2 * PACK_ROWS;
+  return type == QUANT_Q4_K ? 320 : type == QUANT_Q6_K ? 288 : 2 * PACK_ROWS;
 }
 
 int
@@ -74,6 +76,50 @@ pack_q4_k(const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1, uint8_t 
   }
 }
 
+/* The unsigned 6-bit quant (value + 32) of element e (0..255) of a Q6_K
+ * block. */
+static int
+q6_u(const struct quant_q6_k *b, int e)
+{
+  int h = e / 128, l = e % 128, quarter = l / 32, k = l % 32;
+  const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
+  int low = quarter & 1 ? ql[k + 32] : ql[k];
+  low = quarter >= 2 ? low >> 4 : low & 15;
+  return low | ((qh[k] >> (2 * quarter)) & 3) << 4;
+}
+
+static void
+pack_q6_k(const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1, uint8_t *dst)
+{
+  int nb = n_in / 256;
+  size_t gb = group_bytes(QUANT_Q6_K, n_in);
+  for (int g = g0; g < g1; g++) {
+    uint8_t *q = dst + (size_t)g * gb, *meta = q + (size_t)nb * 3072;
+    for (int r = 0; r < PACK_ROWS; r++) {
+      const struct quant_q6_k *row =
+        (const struct quant_q6_k *)(w + (size_t)(g * PACK_ROWS + r) * row_bytes);
+      for (int b = 0; b < nb; b++) {
+        const struct quant_q6_k *blk = &row[b];
+        uint8_t *lo = q + (size_t)b * 3072 + 4 * r, *hi = lo + 2048, *m = meta + (size_t)b * 288;
+        for (int J = 0; J < 32; J++)
+          for (int k = 0; k < 4; k++)
+            lo[J * 64 + k] = (uint8_t)((q6_u(blk, 4 * J + k) & 15) |
+                                       (q6_u(blk, 4 * (J + 32) + k) & 15) << 4);
+        for (int J = 0; J < 16; J++)
+          for (int k = 0; k < 4; k++) {
+            int v = 0;
+            for (int t = 0; t < 4; t++)
+              v |= (q6_u(blk, 4 * (J + 16 * t) + k) >> 4) << (2 * t);
+            hi[J * 64 + k] = (uint8_t)v;
+          }
+        for (int s = 0; s < 16; s++)
+          m[s * 16 + r] = (uint8_t)blk->scales[s];
+        memcpy(m + 256 + 2 * r, &blk->d, 2);
+      }
+    }
+  }
+}
+
 size_t
 pack_size(int type, int n_out, int n_in)
 {
@@ -86,6 +132,10 @@ pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1
 {
   if (type == QUANT_Q4_K) {
     pack_q4_k(w, row_bytes, n_in, g0, g1, dst);
+    return;
+  }
+  if (type == QUANT_Q6_K) {
+    pack_q6_k(w, row_bytes, n_in, g0, g1, dst);
     return;
   }
   int nb = n_in / 32;
@@ -133,6 +183,8 @@ pack_kinfo_row(const void *xq, int n, struct pack_kinfo *xi)
     for (int s = 0; s < 8; s++)
       xi[b].xs[s] = (int16_t)(x[b].bsums[2 * s] + x[b].bsums[2 * s + 1]);
     xi[b].pad[0] = xi[b].pad[1] = xi[b].pad[2] = 0;
+    for (int s = 0; s < 16; s++)
+      xi[b].c32[s] = -32 * x[b].bsums[s];
   }
 }
 
@@ -174,6 +226,46 @@ pack_gemm_q4_k_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
       for (int r = 0; r < PACK_ROWS; r++)
         out[c * out_stride + (size_t)(g - g0) * PACK_ROWS + r] =
           ref_dot_q4_k(n, w, g, r, (const struct quant_q8_k *)(x + c * xs),
+                       (const struct pack_kinfo *)((const uint8_t *)xi + c * xis));
+}
+
+/* Row r of packed Q6_K group g against one Q8_K row. */
+static float
+ref_dot_q6_k(int n, const uint8_t *w, int g, int r, const struct quant_q8_k *x,
+             const struct pack_kinfo *xi)
+{
+  int nb = n / 256;
+  const uint8_t *q = w + (size_t)g * group_bytes(QUANT_Q6_K, n), *meta = q + (size_t)nb * 3072;
+  float acc = 0;
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *lo = q + (size_t)b * 3072 + 4 * r, *hi = lo + 2048, *m = meta + (size_t)b * 288;
+    int32_t isum = 0;
+    for (int sb = 0; sb < 16; sb++) {
+      int32_t s = xi[b].c32[sb];
+      for (int e = 16 * sb; e < 16 * sb + 16; e++) {
+        int J = e / 4, k = e % 4;
+        int u = (lo[(J % 32) * 64 + k] >> (4 * (J / 32))) & 15;
+        u |= ((hi[(J % 16) * 64 + k] >> (2 * (J / 16))) & 3) << 4;
+        s += u * x[b].qs[e];
+      }
+      isum += (int8_t)m[sb * 16 + r] * s;
+    }
+    uint16_t d;
+    memcpy(&d, m + 256 + 2 * r, 2);
+    acc += xi[b].d * ((float)isum * quant_f16_to_f32(d));
+  }
+  return acc;
+}
+
+void
+pack_gemm_q6_k_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x, size_t xs,
+                      const void *xi, size_t xis, int nx, float *out, size_t out_stride)
+{
+  for (int c = 0; c < nx; c++)
+    for (int g = g0; g < g0 + ng; g++)
+      for (int r = 0; r < PACK_ROWS; r++)
+        out[c * out_stride + (size_t)(g - g0) * PACK_ROWS + r] =
+          ref_dot_q6_k(n, w, g, r, (const struct quant_q8_k *)(x + c * xs),
                        (const struct pack_kinfo *)((const uint8_t *)xi + c * xis));
 }
 
@@ -240,7 +332,8 @@ pack_gemm_for(const struct quant_ops *ops, int type)
   if (ops == &quant_ops_avx512)
     return type == QUANT_Q8_0 ? pack_gemm_q8_0_avx512
          : type == QUANT_Q4_0 ? pack_gemm_q4_0_avx512
-         : type == QUANT_Q4_K ? pack_gemm_q4_k_avx512 : NULL;
+         : type == QUANT_Q4_K ? pack_gemm_q4_k_avx512
+         : type == QUANT_Q6_K ? pack_gemm_q6_k_avx512 : NULL;
 #endif
   (void)ops;
   (void)type;
