@@ -359,7 +359,7 @@ repack(struct llama_model *m, const struct llama_model *share)
         if (pass == 1) {
           uint8_t *dst = base + off;
           if (!share)
-            pack_rows(w->type, w->data, w->row_bytes, w->n_in, 0, w->n_out / PACK_ROWS, dst);
+            pack_matrix(m->par, w->type, w->data, w->row_bytes, w->n_in, w->n_out, dst);
           w->packed = dst;
           if (!share && m->al.release)
             m->al.release(m->al.ctx, w->data, w->row_bytes * (size_t)w->n_out);

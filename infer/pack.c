@@ -3,11 +3,13 @@
  * of pack.h, the activation info, and the plain-C reference kernels of
  * that layout.
  *
- * Interface: pack_supported, pack_size, pack_rows, pack_xinfo_row,
+ * Interface: pack_supported, pack_size, pack_rows, pack_matrix, pack_xinfo_row,
  * pack_kinfo_row, pack_gemm_q8_0_scalar, pack_gemm_q4_0_scalar,
  * pack_gemm_q4_k_scalar, pack_gemm_q6_k_scalar, pack_gemm_for.
  */
 #include "pack.h"
+
+#include <stdatomic.h>
 
 #include "libc.h"
 #include "quant_impl.h"
@@ -59,10 +61,8 @@ pack_q4_k(const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1, uint8_t 
       for (int b = 0; b < nb; b++) {
         const struct quant_q4_k *blk = &row[b];
         uint8_t *o = q + (size_t)b * 2048 + 4 * r, *m = meta + (size_t)b * 320;
-        for (int p = 0; p < 4; p++)
-          for (int j = 0; j < 8; j++)
-            for (int k = 0; k < 4; k++)
-              o[(p * 8 + j) * 64 + k] = blk->qs[32 * p + 4 * j + k];
+        for (int i = 0; i < 32; i++) /* i = 8 p + j */
+          memcpy(o + i * 64, blk->qs + 4 * i, 4);
         for (int sb = 0; sb < 8; sb++) {
           uint8_t sc, mn;
           quant_k_scale_min(sb, blk->scales, &sc, &mn);
@@ -76,16 +76,19 @@ pack_q4_k(const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1, uint8_t 
   }
 }
 
-/* The unsigned 6-bit quant (value + 32) of element e (0..255) of a Q6_K
- * block. */
-static int
-q6_u(const struct quant_q6_k *b, int e)
+/* The unsigned 6-bit quants (value + 32) of a Q6_K block, in element
+ * order. */
+static void
+q6_unpack(const struct quant_q6_k *b, uint8_t u[256])
 {
-  int h = e / 128, l = e % 128, quarter = l / 32, k = l % 32;
-  const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
-  int low = quarter & 1 ? ql[k + 32] : ql[k];
-  low = quarter >= 2 ? low >> 4 : low & 15;
-  return low | ((qh[k] >> (2 * quarter)) & 3) << 4;
+  for (int h = 0; h < 2; h++)
+    for (int k = 0; k < 32; k++) {
+      int l0 = b->ql[64 * h + k], l1 = b->ql[64 * h + 32 + k], q = b->qh[32 * h + k];
+      u[128 * h + k] = (uint8_t)((l0 & 15) | (q & 3) << 4);
+      u[128 * h + 32 + k] = (uint8_t)((l1 & 15) | ((q >> 2) & 3) << 4);
+      u[128 * h + 64 + k] = (uint8_t)((l0 >> 4) | ((q >> 4) & 3) << 4);
+      u[128 * h + 96 + k] = (uint8_t)((l1 >> 4) | ((q >> 6) & 3) << 4);
+    }
 }
 
 static void
@@ -100,18 +103,17 @@ pack_q6_k(const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1, uint8_t 
         (const struct quant_q6_k *)(w + (size_t)(g * PACK_ROWS + r) * row_bytes);
       for (int b = 0; b < nb; b++) {
         const struct quant_q6_k *blk = &row[b];
+        uint8_t u[256];
+        q6_unpack(blk, u);
         uint8_t *lo = q + (size_t)b * 3072 + 4 * r, *hi = lo + 2048, *m = meta + (size_t)b * 288;
         for (int J = 0; J < 32; J++)
           for (int k = 0; k < 4; k++)
-            lo[J * 64 + k] = (uint8_t)((q6_u(blk, 4 * J + k) & 15) |
-                                       (q6_u(blk, 4 * (J + 32) + k) & 15) << 4);
+            lo[J * 64 + k] = (uint8_t)((u[4 * J + k] & 15) | (u[4 * (J + 32) + k] & 15) << 4);
         for (int J = 0; J < 16; J++)
-          for (int k = 0; k < 4; k++) {
-            int v = 0;
-            for (int t = 0; t < 4; t++)
-              v |= (q6_u(blk, 4 * (J + 16 * t) + k) >> 4) << (2 * t);
-            hi[J * 64 + k] = (uint8_t)v;
-          }
+          for (int k = 0; k < 4; k++)
+            hi[J * 64 + k] = (uint8_t)(u[4 * J + k] >> 4 | (u[4 * (J + 16) + k] >> 4) << 2 |
+                                       (u[4 * (J + 32) + k] >> 4) << 4 |
+                                       (u[4 * (J + 48) + k] >> 4) << 6);
         for (int s = 0; s < 16; s++)
           m[s * 16 + r] = (uint8_t)blk->scales[s];
         memcpy(m + 256 + 2 * r, &blk->d, 2);
@@ -150,13 +152,51 @@ pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1
         memcpy(sc + (size_t)b * 32 + 2 * r, blk, 2);
         uint8_t *o = q + (size_t)b * qb + 4 * r;
         int nj = type == QUANT_Q8_0 ? 8 : 4;
-        for (int j = 0; j < nj; j++)
-          for (int k = 0; k < 4; k++)
-            o[j * 64 + k] = type == QUANT_Q8_0 ? (uint8_t)(blk[2 + 4 * j + k] ^ 0x80)
-                                               : blk[2 + 4 * j + k];
+        uint32_t flip = type == QUANT_Q8_0 ? 0x80808080u : 0;
+        for (int j = 0; j < nj; j++) {
+          uint32_t v;
+          memcpy(&v, blk + 2 + 4 * j, 4);
+          v ^= flip;
+          memcpy(o + j * 64, &v, 4);
+        }
       }
     }
   }
+}
+
+struct pack_task {
+  int type, n_in, ngroups;
+  const uint8_t *w;
+  size_t row_bytes;
+  uint8_t *dst;
+  _Atomic int next;
+};
+
+/* groups per grab: small enough to balance two threads, large enough that
+ * the counter is not contended */
+#define PACK_CHUNK 8
+
+static void
+pack_worker(void *arg, int ith, int nth)
+{
+  struct pack_task *t = arg;
+  int g;
+  (void)ith, (void)nth;
+  while ((g = atomic_fetch_add_explicit(&t->next, PACK_CHUNK, memory_order_relaxed)) <
+         t->ngroups)
+    pack_rows(t->type, t->w, t->row_bytes, t->n_in, g,
+              g + PACK_CHUNK < t->ngroups ? g + PACK_CHUNK : t->ngroups, t->dst);
+}
+
+void
+pack_matrix(const struct par_ops *par, int type, const uint8_t *w, size_t row_bytes, int n_in,
+            int n_out, uint8_t *dst)
+{
+  struct pack_task t = { type, n_in, n_out / PACK_ROWS, w, row_bytes, dst, 0 };
+  if (par->nthreads > 1 && t.ngroups > PACK_CHUNK)
+    par->run(par->impl, pack_worker, &t);
+  else
+    pack_rows(type, w, row_bytes, n_in, 0, t.ngroups, dst);
 }
 
 void
