@@ -423,6 +423,9 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
     m->w.layers = NULL;
     return fail(m, MN_ENOMEM, "out of memory for the model state", NULL);
   }
+  /* touched now, at load (llama.cpp clears its buffers too): otherwise
+   * the first prompt pays a page fault for every page of state */
+  memset(m->arena, 0, a.off);
   a.base = m->arena;
   a.off = 0;
   layout(m, &a);
