@@ -190,13 +190,13 @@ pack_worker(void *arg, int ith, int nth)
 
 void
 pack_matrix(const struct par_ops *par, int type, const uint8_t *w, size_t row_bytes, int n_in,
-            int n_out, uint8_t *dst)
+            int g0, int g1, uint8_t *dst)
 {
-  struct pack_task t = { type, n_in, n_out / PACK_ROWS, w, row_bytes, dst, 0 };
-  if (par->nthreads > 1 && t.ngroups > PACK_CHUNK)
+  struct pack_task t = { type, n_in, g1, w, row_bytes, dst, g0 };
+  if (par->nthreads > 1 && g1 - g0 > PACK_CHUNK)
     par->run(par->impl, pack_worker, &t);
   else
-    pack_rows(type, w, row_bytes, n_in, 0, t.ngroups, dst);
+    pack_rows(type, w, row_bytes, n_in, g0, g1, dst);
 }
 
 void

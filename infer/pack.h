@@ -104,10 +104,10 @@ size_t pack_size(int type, int n_out, int n_in);
 void pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1,
                uint8_t *dst);
 
-/* Repacks a whole n_out x n_in matrix into dst, its groups shared out
- * among par's threads (load time). */
+/* pack_rows of groups [g0, g1), shared out among par's threads (load
+ * time). */
 void pack_matrix(const struct par_ops *par, int type, const uint8_t *w, size_t row_bytes,
-                 int n_in, int n_out, uint8_t *dst);
+                 int n_in, int g0, int g1, uint8_t *dst);
 
 /* The activation info of one Q8_0 row of n elements. */
 void pack_xinfo_row(const void *xq, int n, struct pack_xinfo *xi);
