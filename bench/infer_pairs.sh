@@ -19,7 +19,8 @@
 # mneme's generation follows the prompt. A figure whose spread is above
 # 30% on either side is marked "noisy": the machine is shared.
 #
-# BENCH_MODELS="1.1b d256" (default both) picks the sets, ONLY=regex the
+# BENCH_MODELS="1.1b d256" (default both) picks the sets, THREADS="1 2"
+# the thread counts, ONLY=regex the
 # model files; PAIRS=n; RAW=file keeps the raw figures; SUMMARIZE="raw
 # files" only prints the table of earlier runs' raw figures.
 set -u
@@ -96,7 +97,7 @@ mneme_run() {
 }
 for m in "${models[@]}"; do
   [[ "$(basename "$m")" =~ ${ONLY:-.} ]] || continue
-  for t in 1 2; do
+  for t in ${THREADS:-1 2}; do
     echo "== $(basename "$m") $t $(stat -c %s "$m")" >> "$out"
     for p in $(seq "$PAIRS"); do
       if [ $((p % 2)) -eq 1 ]; then

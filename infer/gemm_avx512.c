@@ -19,6 +19,9 @@
 #include "pack.h"
 
 #define INLINE static inline __attribute__((always_inline))
+/* every loop but the blocks' is unrolled: the accumulators must be
+ * registers */
+#define UNROLL _Pragma("GCC unroll 16")
 
 /* blocks of weights read ahead of use (prefetch distance) */
 #define PF_BLOCKS 8
@@ -31,21 +34,27 @@ tile(const int q4, const int RG, const int C, int n, const uint8_t *w, size_t gb
   int nb = n / 32;
   const size_t qb = q4 ? 256 : 512;
   __m512 f[2][4];
+  UNROLL
   for (int g = 0; g < RG; g++)
+    UNROLL
     for (int c = 0; c < C; c++)
       f[g][c] = _mm512_setzero_ps();
   const uint8_t *sc[2];
+  UNROLL
   for (int g = 0; g < RG; g++)
     sc[g] = w + g * gbytes + (size_t)nb * qb;
   for (int b = 0; b < nb; b++) {
     __m512i acc[2][4];
+    UNROLL
     for (int c = 0; c < C; c++) {
       const struct pack_xinfo *e = (const struct pack_xinfo *)(xi + c * xis) + b;
       __m512i init = _mm512_set1_epi32(q4 ? e->c8 : e->c128);
+      UNROLL
       for (int g = 0; g < RG; g++)
         acc[g][c] = init;
     }
     const uint8_t *wq[2];
+    UNROLL
     for (int g = 0; g < RG; g++) {
       wq[g] = w + g * gbytes + (size_t)b * qb;
       _mm_prefetch((const char *)(wq[g] + PF_BLOCKS * qb), _MM_HINT_T0);
@@ -54,32 +63,40 @@ tile(const int q4, const int RG, const int C, int n, const uint8_t *w, size_t gb
     }
     const uint8_t *xb = x + (size_t)b * sizeof(struct quant_q8_0) + 2; /* qs */
     if (!q4) {
+      UNROLL
       for (int j = 0; j < 8; j++) {
         __m512i wv[2];
+        UNROLL
         for (int g = 0; g < RG; g++)
           wv[g] = _mm512_loadu_si512((const void *)(wq[g] + j * 64));
+        UNROLL
         for (int c = 0; c < C; c++) {
           int32_t v;
           __builtin_memcpy(&v, xb + c * xs + 4 * j, 4);
           __m512i xv = _mm512_set1_epi32(v);
+          UNROLL
           for (int g = 0; g < RG; g++)
             acc[g][c] = _mm512_dpbusd_epi32(acc[g][c], wv[g], xv);
         }
       }
     } else {
       const __m512i m4 = _mm512_set1_epi8(15);
+      UNROLL
       for (int j = 0; j < 4; j++) {
         __m512i lo[2], hi[2];
+        UNROLL
         for (int g = 0; g < RG; g++) {
           __m512i v = _mm512_loadu_si512((const void *)(wq[g] + j * 64));
           lo[g] = _mm512_and_si512(v, m4);
           hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
         }
+        UNROLL
         for (int c = 0; c < C; c++) {
           int32_t v0, v1;
           __builtin_memcpy(&v0, xb + c * xs + 4 * j, 4);
           __builtin_memcpy(&v1, xb + c * xs + 16 + 4 * j, 4);
           __m512i x0 = _mm512_set1_epi32(v0), x1 = _mm512_set1_epi32(v1);
+          UNROLL
           for (int g = 0; g < RG; g++) {
             acc[g][c] = _mm512_dpbusd_epi32(acc[g][c], lo[g], x0);
             acc[g][c] = _mm512_dpbusd_epi32(acc[g][c], hi[g], x1);
@@ -87,15 +104,19 @@ tile(const int q4, const int RG, const int C, int n, const uint8_t *w, size_t gb
         }
       }
     }
+    UNROLL
     for (int g = 0; g < RG; g++) {
       __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sc[g] + (size_t)b * 32)));
+      UNROLL
       for (int c = 0; c < C; c++) {
         __m512 s = _mm512_mul_ps(dw, _mm512_set1_ps(((const struct pack_xinfo *)(xi + c * xis))[b].d));
         f[g][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[g][c]), s, f[g][c]);
       }
     }
   }
+  UNROLL
   for (int g = 0; g < RG; g++)
+    UNROLL
     for (int c = 0; c < C; c++)
       _mm512_storeu_ps(out + c * out_stride + g * PACK_ROWS, f[g][c]);
 }
@@ -172,6 +193,7 @@ tile_k(const int C, int n, const uint8_t *w, size_t gbytes, const uint8_t *x, si
   const uint8_t *meta = w + (size_t)nb * 2048;
   const __m512i m4 = _mm512_set1_epi8(15);
   __m512 f[4];
+  UNROLL
   for (int c = 0; c < C; c++)
     f[c] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
@@ -179,15 +201,20 @@ tile_k(const int C, int n, const uint8_t *w, size_t gbytes, const uint8_t *x, si
     _mm_prefetch((const char *)(q + 2 * 2048), _MM_HINT_T0);
     _mm_prefetch((const char *)(q + 2 * 2048 + 1024), _MM_HINT_T0);
     __m512i isum[4], msum[4];
+    UNROLL
     for (int c = 0; c < C; c++)
       isum[c] = msum[c] = _mm512_setzero_si512();
+    UNROLL
     for (int p = 0; p < 4; p++) {
       __m512i al[4], ah[4];
+      UNROLL
       for (int c = 0; c < C; c++)
         al[c] = ah[c] = _mm512_setzero_si512();
+      UNROLL
       for (int j = 0; j < 8; j++) {
         __m512i v = _mm512_loadu_si512((const void *)(q + (p * 8 + j) * 64));
         __m512i lo = _mm512_and_si512(v, m4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+        UNROLL
         for (int c = 0; c < C; c++) {
           const uint8_t *xq = x + c * xs + 4 + (size_t)b * sizeof(struct quant_q8_k) + 64 * p + 4 * j;
           int32_t v0, v1;
@@ -200,6 +227,7 @@ tile_k(const int C, int n, const uint8_t *w, size_t gbytes, const uint8_t *x, si
       __m512i s0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(m + (2 * p) * 16)));
       __m512i s1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(m + (2 * p + 1) * 16)));
       __m512i mins = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(m + 128 + p * 32)));
+      UNROLL
       for (int c = 0; c < C; c++) {
         isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(al[c], s0));
         isum[c] = _mm512_add_epi32(isum[c], _mm512_mullo_epi32(ah[c], s1));
@@ -211,6 +239,7 @@ tile_k(const int C, int n, const uint8_t *w, size_t gbytes, const uint8_t *x, si
     }
     __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(m + 256)));
     __m512 dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(m + 288)));
+    UNROLL
     for (int c = 0; c < C; c++) {
       const struct pack_kinfo *e = (const struct pack_kinfo *)(xi + c * xis) + b;
       __m512 t = _mm512_mul_ps(_mm512_cvtepi32_ps(isum[c]), d);
@@ -218,6 +247,7 @@ tile_k(const int C, int n, const uint8_t *w, size_t gbytes, const uint8_t *x, si
       f[c] = _mm512_fmadd_ps(t, _mm512_set1_ps(e->d), f[c]);
     }
   }
+  UNROLL
   for (int c = 0; c < C; c++)
     _mm512_storeu_ps(out + c * out_stride, f[c]);
   (void)gbytes;

@@ -329,6 +329,23 @@ widest_activation_row(const struct llama_model *m)
   return best;
 }
 
+/* Repacks w into dst a slice at a time, handing each slice of the file's
+ * rows to the release hook as soon as it is copied: the file's pages and
+ * their copy are never both resident for more than a slice. */
+static void
+pack_released(struct llama_model *m, const struct llama_matrix *w, uint8_t *dst)
+{
+  const int slice = 64; /* groups: 1024 rows */
+  int ng = w->n_out / PACK_ROWS;
+  for (int g = 0; g < ng; g += slice) {
+    int g1 = g + slice < ng ? g + slice : ng;
+    pack_matrix(m->par, w->type, w->data, w->row_bytes, w->n_in, g, g1, dst);
+    if (m->al.release)
+      m->al.release(m->al.ctx, w->data + (size_t)g * PACK_ROWS * w->row_bytes,
+                    (size_t)(g1 - g) * PACK_ROWS * w->row_bytes);
+  }
+}
+
 /* Repacks every matrix the variant has a packed kernel for into one
  * allocation (infer/pack.h). Without the memory the model simply runs on
  * the file's layout. With share (a model of the same file and kernels),
@@ -359,10 +376,8 @@ repack(struct llama_model *m, const struct llama_model *share)
         if (pass == 1) {
           uint8_t *dst = base + off;
           if (!share)
-            pack_rows(w->type, w->data, w->row_bytes, w->n_in, 0, w->n_out / PACK_ROWS, dst);
+            pack_released(m, w, dst);
           w->packed = dst;
-          if (!share && m->al.release)
-            m->al.release(m->al.ctx, w->data, w->row_bytes * (size_t)w->n_out);
         }
         off += (sz + 63) & ~(size_t)63;
       }
@@ -423,6 +438,9 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
     m->w.layers = NULL;
     return fail(m, MN_ENOMEM, "out of memory for the model state", NULL);
   }
+  /* touched now, at load (llama.cpp clears its buffers too): otherwise
+   * the first prompt pays a page fault for every page of state */
+  memset(m->arena, 0, a.off);
   a.base = m->arena;
   a.off = 0;
   layout(m, &a);

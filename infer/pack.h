@@ -44,6 +44,24 @@
  * sum_s min_s * xsum_s, result += d_x * (float(isum) * d - float(msum) *
  * dmin).
  *
+ * Q6_Kx16 (256-element super-blocks, activations Q8_K; the same bytes
+ * as the file's): each element's 6-bit quant u = value + 32 (0..63) is
+ * split into its low four bits and its high two. Element e = 4 J + k of
+ * row r (J = 0..63 a step of four elements, k = 0..3):
+ *   low bits, 2048 bytes: nibble J / 32 (0: low, 1: high) of byte
+ *     [((J % 32) * 16 + r) * 4 + k];
+ *   high bits, 1024 bytes from byte 2048: bits 2 (J / 16), 2 (J / 16) + 1
+ *     of byte [((J % 16) * 16 + r) * 4 + k];
+ * then, after all super-blocks, 288 bytes of each: the 16 signed scales
+ * of its 16-element sub-blocks, byte [s * 16 + r] = scale s of row r
+ * (256), and d of the 16 rows (32). One iteration i = 0..15 of the kernel
+ * loads low-bit vectors i and i + 16 and high-bit vector i and builds the
+ * four u vectors of steps i, i + 16, i + 32 and i + 48 (sub-blocks i / 4
+ * + 4t, t = 0..3). The activation info (struct pack_kinfo) adds -32
+ * times each 16-element sum (c32), the start of each sub-block's integer
+ * sum, so sub = sum u * x - 32 sum x = sum (u - 32) x. Per super-block and
+ * row: isum = sum_s scale_s * sub_s; result += d_x * (float(isum) * d).
+ *
  * Each row's result is sum over blocks, in order, of
  * float(isum_b) * (d_w * d_x) (an FMA), the same whatever the batch, the
  * tile or the thread split, so generation and prompt batches give the same
@@ -56,6 +74,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mneme/par.h"
 #include "mneme/quant.h"
 
 #define PACK_ROWS 16
@@ -71,6 +90,7 @@ struct pack_kinfo {
   float d;        /* the Q8_K super-block's scale */
   int16_t xs[8];  /* sums of its eight 32-element sub-blocks */
   int32_t pad[3];
+  int32_t c32[16]; /* -32 * sums of its 16-element sub-blocks (Q6_K) */
 };
 
 /* 1 if matrices of this type and row count can be packed. */
@@ -83,6 +103,11 @@ size_t pack_size(int type, int n_out, int n_in);
  * is the packed matrix's start. */
 void pack_rows(int type, const uint8_t *w, size_t row_bytes, int n_in, int g0, int g1,
                uint8_t *dst);
+
+/* pack_rows of groups [g0, g1), shared out among par's threads (load
+ * time). */
+void pack_matrix(const struct par_ops *par, int type, const uint8_t *w, size_t row_bytes,
+                 int n_in, int g0, int g1, uint8_t *dst);
 
 /* The activation info of one Q8_0 row of n elements. */
 void pack_xinfo_row(const void *xq, int n, struct pack_xinfo *xi);
@@ -106,6 +131,9 @@ void pack_gemm_q4_0_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_
 void pack_gemm_q4_k_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
                            size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
+void pack_gemm_q6_k_scalar(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const void *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
 #if defined(__x86_64__)
 void pack_gemm_q8_0_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
                            size_t xs, const void *xi, size_t xis, int nx,
@@ -114,6 +142,9 @@ void pack_gemm_q4_0_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_
                            size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
 void pack_gemm_q4_k_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                           size_t xs, const void *xi, size_t xis, int nx,
+                           float *out, size_t out_stride);
+void pack_gemm_q6_k_avx512(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
                            size_t xs, const void *xi, size_t xis, int nx,
                            float *out, size_t out_stride);
 #endif

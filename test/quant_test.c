@@ -435,7 +435,7 @@ test_quantize_variants(void **state)
   free(x), free(a), free(b);
 }
 
-/* The packed Q8_0 / Q4_0 layout (infer/pack.h): the scalar reference
+/* The packed Q8_0 / Q4_0 / Q4_K / Q6_K layouts (infer/pack.h): the scalar reference
  * kernel against the plain dot of the unpacked rows, and every SIMD packed
  * kernel against the scalar reference, for each tile shape (1..7 tokens,
  * odd and even group counts and block counts); and the batch split gives
@@ -444,9 +444,10 @@ static void
 test_packed(void **state)
 {
   (void)state;
-  static const int types[] = { QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_K };
-  static const int widths[3][3] = { { 32, 96, 256 }, { 32, 96, 256 }, { 256, 512, 768 } };
-  for (int ti = 0; ti < 3; ti++)
+  static const int types[] = { QUANT_Q8_0, QUANT_Q4_0, QUANT_Q4_K, QUANT_Q6_K };
+  static const int widths[4][3] = { { 32, 96, 256 }, { 32, 96, 256 }, { 256, 512, 768 },
+                                     { 256, 512, 768 } };
+  for (int ti = 0; ti < 4; ti++)
     for (int wi = 0; wi < 3; wi++) {
       int t = types[ti], n = widths[ti][wi], rows = 48, nx = 7;
       int vt = quant_traits(t)->vec_type;
@@ -468,6 +469,13 @@ test_packed(void **state)
           k->d = quant_f32_to_f16(frand() * 0.01f);
           k->dmin = quant_f32_to_f16(frand() * 0.01f);
         }
+      } else if (t == QUANT_Q6_K) { /* random quants and signed scales, small d */
+        for (size_t i = 0; i < rb * rows; i++)
+          w[i] = (uint8_t)rnd();
+        for (int i = 0; i < rows * n / 256; i++) {
+          struct quant_q6_k *k = (struct quant_q6_k *)w + i;
+          k->d = quant_f32_to_f16(frand() * 0.01f);
+        }
       } else {
         for (int r = 0; r < rows; r++)
           assert_int_equal(quant_quantize_weights(t, wf + r * n, w + r * rb, n), 0);
@@ -483,9 +491,11 @@ test_packed(void **state)
       assert_false(pack_supported(t, rows + 8, n));
       if (t != QUANT_Q4_K)
         assert_int_equal(pack_size(t, rows, n), rb * rows);
+      memset(pw, 0xa5, pack_size(t, rows, n)); /* every byte must be written */
       pack_rows(t, w, rb, n, 0, rows / PACK_ROWS, pw);
       pack_gemm_fn scalar = t == QUANT_Q8_0 ? pack_gemm_q8_0_scalar
-                          : t == QUANT_Q4_0 ? pack_gemm_q4_0_scalar : pack_gemm_q4_k_scalar;
+                          : t == QUANT_Q4_0 ? pack_gemm_q4_0_scalar
+                          : t == QUANT_Q4_K ? pack_gemm_q4_k_scalar : pack_gemm_q6_k_scalar;
       scalar(n, pw, 0, rows / PACK_ROWS, x, xb, xi, xis, nx, ref, rows);
       for (int c = 0; c < nx; c++)
         for (int r = 0; r < rows; r++) {
