@@ -5,7 +5,8 @@
  * the reason (never the key's value).
  *
  * With the files service and a /boot volume, every save is mirrored to
- * /boot/mneme/settings.toml (the same text), and when the platform's
+ * /boot/mneme/settings.toml (the same text, without the API key when the
+ * platform's own store keeps it: anyone can read a file), and when the platform's
  * store holds nothing (a new machine, cleared variables) the settings are
  * loaded from that file.
  *
@@ -112,7 +113,19 @@ int settings_save(const struct mn_settings *s) {
   if (!buf) return MN_ENOMEM;
   int n = settings_to_toml(s, buf, SETTINGS_TEXT_MAX);
   int rc = n < 0 ? n : plat_settings_put(buf, (size_t)n);
-  /* the disk's copy: kept when the platform has no store of its own */
+  /* The disk's copy. Anyone can CAT a file, so it holds the API key only
+   * when the platform has no store of its own to keep it in. */
+  if (n >= 0 && rc != MN_ENOTSUP && s->api_key[0]) {
+    struct mn_settings *pub = kmalloc(sizeof *pub);
+    n = pub ? 0 : MN_ENOMEM;
+    if (pub) {
+      *pub = *s;
+      memset(pub->api_key, 0, sizeof pub->api_key);
+      n = settings_to_toml(pub, buf, SETTINGS_TEXT_MAX);
+      for (size_t i = 0; i < sizeof *pub; i++) ((volatile char *)pub)[i] = 0;
+      kfree(pub);
+    }
+  }
   int m = n < 0 ? n : mirror_io(1, buf, (size_t)n);
   if (m < 0 && m != MN_ENOTSUP) klog(LOG_WARN, "settings: %s not written: %s", MIRROR_PATH, mn_strerror(m));
   if (rc == MN_ENOTSUP && m >= 0) rc = 0;

@@ -113,6 +113,8 @@ def main():
         got = m.group(1).decode(errors="replace") if m else ""
         check("tool_forth = false" in got and "tool_files = true" in got,
               f"the settings are mirrored to /boot/mneme/settings.toml: {got[-200:]!r}")
+        check(mock.KEY not in got and "api_key" in open(settings).read(),
+              "the settings file keeps the API key; the mirror anyone can CAT does not")
         m = sh.cmd("1 2 + .", r"3  ok\n")
         check(m is not None, "the shell goes on")
     finally:
