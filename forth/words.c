@@ -3,14 +3,13 @@
  * data space (HERE ALLOT , ...), stack odds (PICK ROLL N>R ...), terminal
  * I/O (KEY EMIT TYPE ACCEPT MS), strings (MOVE FILL COMPARE SEARCH S" ...),
  * pictured numeric output, ALLOCATE/FREE/RESIZE, FIND and M-star-slash.
- * Every address from the stack is checked with vm_ptr (THROW -9).
+ * Every address from the stack is checked with vm_ptr or vm_rptr (THROW -9).
  *
  * Interface:
  *   vm_install_tools (also adds the tools.c words)
  */
 #include "forth_int.h"
 
-#define MEM(vm, a) ((vm)->mem + ((ucell)(a) - (vm)->base))
 
 #define need vm_need
 #define string vm_string
@@ -45,8 +44,12 @@ static int w_ccomma(forth_vm *vm, void *ctx)
   int err;
   POP(x);
   cell a = vm_allot(vm, 1, &err);
-  if (!err)
-    *MEM(vm, a) = (uint8_t)x;
+  if (!err) {
+    uint8_t *d = vm_ptr(vm, a, 1);
+    if (!d)
+      return -8;
+    *d = (uint8_t)x;
+  }
   return err;
 }
 
@@ -149,7 +152,7 @@ static int w_type(forth_vm *vm, void *ctx)
   POP(a);
   if (n <= 0)
     return 0;
-  const char *p = vm_ptr(vm, a, n);
+  const char *p = vm_rptr(vm, a, n);
   if (!p)
     return -9;
   vm_type(vm, p, (size_t)n);
@@ -267,7 +270,11 @@ static int hold(forth_vm *vm, int c)
 {
   if (vm->hold_ptr <= vm->a_hold || vm->hold_ptr > HOLD_END(vm))
     return -17;
-  *MEM(vm, --vm->hold_ptr) = (uint8_t)c;
+  uint8_t *d = vm_ptr(vm, vm->hold_ptr - 1, 1);
+  if (!d)
+    return -9;
+  *d = (uint8_t)c;
+  vm->hold_ptr--;
   return 0;
 }
 
@@ -376,8 +383,8 @@ static int w_find(forth_vm *vm, void *ctx)
 {
   cell a;
   POP(a);
-  const uint8_t *p = vm_ptr(vm, a, 1);
-  if (!p || !vm_ptr(vm, a + 1, *p))
+  const uint8_t *p = vm_rptr(vm, a, 1);
+  if (!p || !(p = vm_rptr(vm, a, 1 + *p)))
     return -9;
   uint32_t w = vm_find(vm, (const char *)p + 1, *p);
   if (!w) {
@@ -408,7 +415,7 @@ static int defined(forth_vm *vm, int want)
 {
   cell a, n;
   vm_parse_name(vm, &a, &n);
-  int found = n && vm_find(vm, (const char *)MEM(vm, a), (size_t)n);
+  int found = n && vm_find(vm, (const char *)vm_rptr(vm, a, n), (size_t)n);
   PUSH(found == want ? -1 : 0);
   return 0;
 }
