@@ -98,8 +98,10 @@ static int grow(forth_vm *vm, struct dwin *w, ucell lo, ucell hi)
     olo = ohi = nlo;
   uint8_t *m = w->mem;
   if (!m || nlo != olo || nhi - nlo > w->cap) {
-    /* a quarter more room, so writing on page by page copies little */
-    ucell cap = PCEIL((nhi - nlo) + (nhi - nlo) / 4);
+    /* past 4 pages a quarter more room, so writing on page by page
+     * copies little */
+    ucell need = nhi - nlo;
+    ucell cap = need >= 4 * PAGE_BYTES ? PCEIL(need + need / 4) : need;
     if (cap > w->hi - nlo)
       cap = w->hi - nlo;
     m = vm_seg_alloc(vm, (size_t)cap);

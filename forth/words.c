@@ -69,6 +69,17 @@ static int w_aligned(forth_vm *vm, void *ctx)
 }
 
 static int w_unused(forth_vm *vm, void *ctx) { PUSH(vm->dict_end - vm->here); return 0; }
+
+/* VM-MEMORY ( -- u-own u-shared ): host memory this VM holds alone and
+ * what it shares with other VMs (forth_memory). */
+static int w_vm_memory(forth_vm *vm, void *ctx)
+{
+  size_t own, shared;
+  forth_memory(vm, &own, &shared);
+  PUSH(own);
+  PUSH(shared);
+  return 0;
+}
 static int w_state(forth_vm *vm, void *ctx) { PUSH(vm->a_state); return 0; }
 static int w_base(forth_vm *vm, void *ctx) { PUSH(vm->a_base); return 0; }
 static int w_in(forth_vm *vm, void *ctx) { PUSH(vm->a_in); return 0; }
@@ -531,7 +542,7 @@ static int w_mstarslash(forth_vm *vm, void *ctx)
 static const struct prim_def more_words[] = {
   {"HERE", w_here, 0}, {"ALLOT", w_allot, 0}, {",", w_comma, 0},
   {"C,", w_ccomma, 0}, {"ALIGN", w_align, 0}, {"ALIGNED", w_aligned, 0},
-  {"UNUSED", w_unused, 0}, {"STATE", w_state, 0}, {"BASE", w_base, 0},
+  {"UNUSED", w_unused, 0}, {"VM-MEMORY", w_vm_memory, 0}, {"STATE", w_state, 0}, {"BASE", w_base, 0},
   {">IN", w_in, 0}, {"PAD", w_pad, 0},
   {"DEPTH", w_depth, 0}, {"PICK", w_pick, 0}, {"ROLL", w_roll, 0},
   {"N>R", w_ntor, 0}, {"NR>", w_nrfrom, 0},
