@@ -97,11 +97,15 @@ static int grow(forth_vm *vm, struct dwin *w, ucell lo, ucell hi)
   if (!w->len)
     olo = ohi = nlo;
   uint8_t *m = w->mem;
+  int fresh = 0; /* m is new: zero where nothing was copied (cfg.zeroed) */
   if (!m || nlo != olo || nhi - nlo > w->cap) {
-    /* past 4 pages a quarter more room, so writing on page by page
-     * copies little */
+    fresh = 1;
+    /* past 4 pages twice the room, so writing on page by page copies
+     * little (the part not yet used is never touched) */
     ucell need = nhi - nlo;
-    ucell cap = need >= 4 * PAGE_BYTES ? PCEIL(need + need / 4) : need;
+    ucell cap = need >= 4 * PAGE_BYTES ? 2 * need : need;
+    if (vm->cfg.zeroed)
+      cap = w->hi - nlo; /* the host's zero pages cost nothing until used */
     if (cap > w->hi - nlo)
       cap = w->hi - nlo;
     m = vm_seg_alloc(vm, (size_t)cap);
@@ -117,7 +121,8 @@ static int grow(forth_vm *vm, struct dwin *w, ucell lo, ucell hi)
     if (p >= olo && p < ohi)
       continue;
     struct dpage *e = entry(vm, p);
-    memcpy(m + (p - nlo), e->data ? e->data : zero_page, PAGE_BYTES);
+    if (e->data || !fresh || !vm->cfg.zeroed)
+      memcpy(m + (p - nlo), e->data ? e->data : zero_page, PAGE_BYTES);
     drop(vm, e);
   }
   w->mem = m;
