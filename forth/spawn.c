@@ -51,6 +51,10 @@ static int share(forth_vm *p, forth_vm *c)
   c->nblocks = p->nblocks;
   memcpy(c->wseg, p->wseg, p->nwseg * sizeof *c->wseg);
   c->nwseg = p->nwseg;
+  c->segs = xalloc(c, (p->nsegs + 8) * sizeof *c->segs); /* room for a few */
+  if (!c->segs)
+    return MN_ENOMEM;
+  c->capsegs = p->nsegs + 8;
   for (size_t i = 0; i < p->nsegs; i++)
     if (vm_seg_share(c, p->segs[i]))
       return MN_ENOMEM;
