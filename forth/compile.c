@@ -73,6 +73,8 @@ static int cf_push(forth_vm *vm, int kind, fcode *addr)
 {
   if (vm->ncf >= MAX_CF)
     return -52;
+  if (!vm->cf && !(vm->cf = vm->host.alloc(vm->host.ctx, NULL, 0, MAX_CF * sizeof *vm->cf)))
+    return -8;
   vm->cf[vm->ncf].kind = kind;
   vm->cf[vm->ncf].addr = addr;
   vm->cf[vm->ncf].leaves = NULL;

@@ -732,6 +732,8 @@ void forth_destroy(forth_vm *vm)
   xalloc(vm, vm->blocks, (size_t)vm->capblocks * sizeof *vm->blocks, 0);
   xalloc(vm, vm->catches, (size_t)vm->catch_cap * sizeof *vm->catches, 0);
   xalloc(vm, vm->ledit, vm->ledit ? sizeof *vm->ledit : 0, 0);
+  xalloc(vm, vm->cf, vm->cf ? MAX_CF * sizeof *vm->cf : 0, 0);
+  xalloc(vm, vm->lname, vm->lname ? MAX_LOCALS * sizeof *vm->lname : 0, 0);
   vm->host.alloc(vm->host.ctx, vm, sizeof *vm, 0);
 }
 
@@ -743,6 +745,7 @@ void forth_memory(forth_vm *vm, size_t *own, size_t *shared)
   o += (vm->dsize + 2 * GUARD + vm->rsize + 2 * GUARD + vm->lsize + 1) * sizeof(cell);
   o += (vm->csize + 2) * sizeof(fcode *) + (vm->fsize + 1) * sizeof(double);
   o += (size_t)vm->catch_cap * sizeof *vm->catches + (vm->ledit ? sizeof *vm->ledit : 0);
+  o += (vm->cf ? MAX_CF * sizeof *vm->cf : 0) + (vm->lname ? MAX_LOCALS * sizeof *vm->lname : 0);
   o += (size_t)vm->capblocks * sizeof *vm->blocks + vm->capwseg * sizeof *vm->wseg;
   o += vm->capsegs * sizeof *vm->segs + vm->incl_cap;
   for (int i = 0; i < vm->nsrc; i++)

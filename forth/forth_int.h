@@ -243,11 +243,11 @@ struct forth_vm {
   int straight;          /* instructions since the last check */
 
   /* Compiler. */
-  struct cfent cf[MAX_CF]; int ncf;
+  struct cfent *cf; int ncf; /* MAX_CF entries, allocated when first used */
   const fcode *def_start;
   int nlocals, nlpending;  /* locals of the definition, declared + pending */
   uint8_t llen[MAX_LOCALS];
-  char lname[MAX_LOCALS][LOCAL_NAME];
+  char (*lname)[LOCAL_NAME]; /* MAX_LOCALS names, allocated when first used */
 
   /* Exceptions. */
   struct catchframe *catches; int ncatch, catch_cap; /* grows to MAX_CATCH */

@@ -53,6 +53,9 @@ static int declare(forth_vm *vm, const char *name, size_t len)
     return -8;
   if (len >= LOCAL_NAME)
     return -19;
+  if (!vm->lname &&
+      !(vm->lname = vm->host.alloc(vm->host.ctx, NULL, 0, MAX_LOCALS * sizeof *vm->lname)))
+    return -8;
   memcpy(vm->lname[i], name, len);
   vm->llen[i] = (uint8_t)len;
   vm->nlpending++;
