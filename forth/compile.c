@@ -34,7 +34,9 @@ static int parse_word(forth_vm *vm, const char **name, cell *n)
   vm_parse_name(vm, &a, n);
   if (!*n)
     return -16;
-  *name = (const char *)vm->mem + (a - (cell)vm->base);
+  *name = vm_rptr(vm, a, *n);
+  if (!*name)
+    return -9;
   vm->last_name = a;
   vm->last_name_len = *n;
   return 0;
@@ -71,6 +73,8 @@ static int cf_push(forth_vm *vm, int kind, fcode *addr)
 {
   if (vm->ncf >= MAX_CF)
     return -52;
+  if (!vm->cf && !(vm->cf = vm->host.alloc(vm->host.ctx, NULL, 0, MAX_CF * sizeof *vm->cf)))
+    return -8;
   vm->cf[vm->ncf].kind = kind;
   vm->cf[vm->ncf].addr = addr;
   vm->cf[vm->ncf].leaves = NULL;
@@ -295,7 +299,8 @@ static int to_like(forth_vm *vm, int is, int fetch)
   if (!is && STATE(vm) && vm->nlocals) { /* TO a local */
     cell in = vm_get(vm, vm->a_in), a, n;
     vm_parse_name(vm, &a, &n);
-    int k = vm_local_find(vm, (const char *)vm->mem + (a - (cell)vm->base), (size_t)n);
+    const char *nm = vm_rptr(vm, a, n);
+    int k = nm ? vm_local_find(vm, nm, (size_t)n) : -1;
     if (k >= 0)
       return vm_compile_op1(vm, OP_LOCAL_STORE, (fcode)(cell)(vm->nlocals - 1 - k));
     vm_set(vm, vm->a_in, in);

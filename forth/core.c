@@ -23,26 +23,6 @@ static void *xalloc(forth_vm *vm, void *old, size_t osz, size_t nsz)
   return vm->host.alloc(vm->host.ctx, old, osz, nsz);
 }
 
-void *vm_ptr(forth_vm *vm, cell addr, cell len)
-{
-  ucell off = (ucell)addr - vm->base;
-  if (len < 0 || off > vm->size || (ucell)len > vm->size - off)
-    return NULL;
-  return vm->mem + off;
-}
-
-cell vm_get(forth_vm *vm, cell addr)
-{
-  cell x;
-  memcpy(&x, vm->mem + ((ucell)addr - vm->base), sizeof x);
-  return x;
-}
-
-void vm_set(forth_vm *vm, cell addr, cell x)
-{
-  memcpy(vm->mem + ((ucell)addr - vm->base), &x, sizeof x);
-}
-
 int vm_push(forth_vm *vm, cell x)
 {
   if (vm->sp < vm->ds0 || vm->sp >= vm->ds0 + vm->dsize)
@@ -125,6 +105,34 @@ int vm_seg_share(forth_vm *to, void *seg)
   return 0;
 }
 
+/* An untracked segment (data space): the caller holds its reference. */
+void *vm_seg_alloc(forth_vm *vm, size_t bytes)
+{
+  struct seghdr *h = xalloc(vm, NULL, 0, sizeof *h + bytes);
+  if (!h)
+    return NULL;
+  h->refs = 1;
+  h->bytes = bytes;
+  h->alloc = vm->host.alloc;
+  h->ctx = vm->host.ctx;
+  return h->align;
+}
+
+void vm_seg_ref(void *seg, long n)
+{
+  ((struct seghdr *)seg - 1)->refs += n;
+}
+
+long vm_seg_refs(const void *seg)
+{
+  return ((const struct seghdr *)seg - 1)->refs;
+}
+
+size_t vm_seg_bytes(const void *seg)
+{
+  return ((const struct seghdr *)seg - 1)->bytes;
+}
+
 void vm_seg_release(void *seg)
 {
   struct seghdr *h = (struct seghdr *)seg - 1;
@@ -134,17 +142,22 @@ void vm_seg_release(void *seg)
 
 /* ---- code space -------------------------------------------------------- */
 
-static int new_chunk(forth_vm *vm)
+/* A new chunk of code space with room for n cells. */
+static int new_chunk(forth_vm *vm, size_t n)
 {
-  if ((vm->nchunks + 1) * CHUNK_CELLS > vm->code_cells_max)
+  size_t cells = vm->cfg.code_chunk_cells;
+  if (cells < n + 4)
+    cells = n + 4;
+  if (vm->code_cells_used + cells > vm->code_cells_max)
     return -8;
-  fcode *c = vm_seg_new(vm, CHUNK_CELLS * sizeof(fcode));
+  fcode *c = vm_seg_new(vm, cells * sizeof(fcode));
   if (!c)
     return -8;
   vm->nchunks++;
+  vm->code_cells_used += cells;
   fcode *old = vm->cp;
   vm->cp = c;
-  vm->cp_end = c + CHUNK_CELLS;
+  vm->cp_end = c + cells;
   if (old) { /* continue a definition across chunks */
     old[0] = (fcode)forth_op_addr[OP_BRANCH];
     old[1] = (fcode)c;
@@ -158,7 +171,7 @@ int vm_code_reserve(forth_vm *vm, size_t n)
 {
   if (vm->cp && (size_t)(vm->cp_end - vm->cp) >= n + 2)
     return 0;
-  return new_chunk(vm);
+  return new_chunk(vm, n + 2);
 }
 
 int vm_emit_code(forth_vm *vm, fcode x)
@@ -339,6 +352,8 @@ const char *vm_word_name(forth_vm *vm, uint32_t w, size_t *len)
   return WORD(vm, w)->name;
 }
 
+#define NAME_CHUNK 2048 /* bytes of names allocated at a time */
+
 static int grow_words(forth_vm *vm, size_t namelen)
 {
   if (vm->nwords / WSEG >= vm->nwseg) {
@@ -357,7 +372,7 @@ static int grow_words(forth_vm *vm, size_t namelen)
     vm->wseg[vm->nwseg++] = seg;
   }
   if (vm->nfill + namelen > vm->ncap) {
-    size_t cap = namelen > 16384 ? namelen : 16384;
+    size_t cap = namelen > NAME_CHUNK ? namelen : NAME_CHUNK;
     char *c = vm_seg_new(vm, cap);
     if (!c)
       return -8;
@@ -540,6 +555,22 @@ static int install_ops(forth_vm *vm)
 
 /* ---- creation ---------------------------------------------------------- */
 
+/* Room for one more CATCH frame. 0 or -53 (exception stack overflow). */
+int vm_grow_catches(forth_vm *vm)
+{
+  if (vm->catch_cap >= MAX_CATCH)
+    return -53;
+  int nc = vm->catch_cap ? vm->catch_cap * 2 : 4;
+  struct catchframe *f = xalloc(vm, vm->catches,
+                                (size_t)vm->catch_cap * sizeof *f,
+                                (size_t)nc * sizeof *f);
+  if (!f)
+    return -53;
+  vm->catches = f;
+  vm->catch_cap = nc;
+  return 0;
+}
+
 int vm_alloc_stacks(forth_vm *vm)
 {
   const struct forth_config *c = &vm->cfg;
@@ -580,27 +611,19 @@ static int alloc_memory(forth_vm *vm)
   size_t d = vm->cfg.data_bytes, h = vm->cfg.heap_bytes;
   if (d > ((size_t)1 << (FORTH_CELL_BITS - 3)) || h > ((size_t)1 << (FORTH_CELL_BITS - 3)))
     return MN_EINVAL;
-  vm->size = (ucell)(d + h);
-  vm->mem = xalloc(vm, NULL, 0, d + h);
-  if (!vm->mem)
+  if (dspace_init(vm, d, h))
     return MN_ENOMEM;
-  if (!vm->cfg.zeroed) /* no host data may leak into a VM */
-    memset(vm->mem, 0, d + h);
-  vm->base = VM_BASE;
   vm->here = (cell)vm->base;
-  vm->dict_end = (cell)(vm->base + d);
-  vm->heap_lo = vm->dict_end;
-  vm->heap_hi = (cell)(vm->base + d + h);
   vm->a_state = carve(vm, CELL);
   vm->a_base = carve(vm, CELL);
   vm->a_in = carve(vm, CELL);
+  vm->a_blk = carve(vm, CELL);
+  vm->a_scr = carve(vm, CELL);
   vm->a_tib = carve(vm, LINE_MAX_BYTES);
   vm->a_pad = carve(vm, 256);
   vm->a_hold = carve(vm, 2 * FORTH_CELL_BITS + 130);
   vm->a_word = carve(vm, 260);
   vm->a_sbuf = carve(vm, 2 * LINE_MAX_BYTES);
-  vm->a_blk = carve(vm, CELL);
-  vm->a_scr = carve(vm, CELL);
   vm->dict_start = vm->here;
   vm_set(vm, vm->a_base, 10);
   return 0;
@@ -609,8 +632,7 @@ static int alloc_memory(forth_vm *vm)
 static int alloc_tables(forth_vm *vm)
 {
   vm->maxblocks = 1024;
-  vm->blocks = xalloc(vm, NULL, 0, vm->maxblocks * sizeof *vm->blocks);
-  if (!vm->blocks || grow_words(vm, 0))
+  if (grow_words(vm, 0))
     return MN_ENOMEM;
   memset(WORD(vm, 0), 0, sizeof(struct fword));
   WORD(vm, 0)->name = "";
@@ -628,6 +650,7 @@ static void set_defaults(struct forth_config *c)
   if (!c->calls) c->calls = 4096;
   if (!c->locals_cells) c->locals_cells = 256;
   if (!c->fstack_cells) c->fstack_cells = 64;
+  if (!c->code_chunk_cells) c->code_chunk_cells = 4096;
   c->data_bytes = (c->data_bytes + 4095) & ~(size_t)4095;
   c->heap_bytes = (c->heap_bytes + 4095) & ~(size_t)4095;
   if (c->data_bytes < 16384) c->data_bytes = 16384;
@@ -682,8 +705,9 @@ int forth_create(forth_vm **out, const struct forth_host *host,
       (r = vm_install_locals(vm)) || (r = vm_install_float(vm)) ||
       (r = vm_install_facility(vm)) || (r = vm_install_file(vm)) ||
       (r = boot(vm))) {
+    int oom = vm->oom;
     forth_destroy(vm);
-    return r < -8 ? MN_EINVAL : MN_ENOMEM;
+    return r < -8 && !oom ? MN_EINVAL : MN_ENOMEM;
   }
   *out = vm;
   return 0;
@@ -704,12 +728,40 @@ void forth_destroy(forth_vm *vm)
   xalloc(vm, vm->cs, (vm->csize + 2) * sizeof(fcode *), 0);
   xalloc(vm, vm->ls, (vm->lsize + 1) * sizeof(cell), 0);
   xalloc(vm, vm->fs, (vm->fsize + 1) * sizeof(double), 0);
-  xalloc(vm, vm->mem, vm->size, 0);
-  xalloc(vm, vm->blocks, (size_t)vm->maxblocks * sizeof *vm->blocks, 0);
+  dspace_free(vm);
+  xalloc(vm, vm->blocks, (size_t)vm->capblocks * sizeof *vm->blocks, 0);
+  xalloc(vm, vm->catches, (size_t)vm->catch_cap * sizeof *vm->catches, 0);
+  xalloc(vm, vm->ledit, vm->ledit ? sizeof *vm->ledit : 0, 0);
+  xalloc(vm, vm->cf, vm->cf ? MAX_CF * sizeof *vm->cf : 0, 0);
+  xalloc(vm, vm->lname, vm->lname ? MAX_LOCALS * sizeof *vm->lname : 0, 0);
   vm->host.alloc(vm->host.ctx, vm, sizeof *vm, 0);
 }
 
 /* ---- embedding API ----------------------------------------------------- */
+
+void forth_memory(forth_vm *vm, size_t *own, size_t *shared)
+{
+  size_t o = sizeof *vm, s = 0;
+  o += (vm->dsize + 2 * GUARD + vm->rsize + 2 * GUARD + vm->lsize + 1) * sizeof(cell);
+  o += (vm->csize + 2) * sizeof(fcode *) + (vm->fsize + 1) * sizeof(double);
+  o += (size_t)vm->catch_cap * sizeof *vm->catches + (vm->ledit ? sizeof *vm->ledit : 0);
+  o += (vm->cf ? MAX_CF * sizeof *vm->cf : 0) + (vm->lname ? MAX_LOCALS * sizeof *vm->lname : 0);
+  o += (size_t)vm->capblocks * sizeof *vm->blocks + vm->capwseg * sizeof *vm->wseg;
+  o += vm->capsegs * sizeof *vm->segs + vm->incl_cap;
+  for (int i = 0; i < vm->nsrc; i++)
+    o += *vm->src[i].name ? strlen(vm->src[i].name) + 1 : 0;
+  for (size_t i = 0; i < vm->nsegs; i++) {
+    size_t b = vm_seg_bytes(vm->segs[i]) + sizeof(struct seghdr);
+    if (vm_seg_refs(vm->segs[i]) > 1)
+      s += b;
+    else
+      o += b;
+  }
+  size_t dox, dsh;
+  dspace_usage(vm, &dox, &dsh);
+  *own = o + dox;
+  *shared = s + dsh;
+}
 
 int forth_define(forth_vm *vm, const char *name, forth_hostfn fn, void *ctx)
 {

@@ -79,7 +79,7 @@ void vm_note_error(forth_vm *vm, cell code)
 {
   struct fsource *s = vm->nsrc ? TOP(vm) : NULL;
   size_t n = (size_t)vm->last_name_len;
-  const char *p = vm_ptr(vm, vm->last_name, vm->last_name_len);
+  const char *p = vm_rptr(vm, vm->last_name, vm->last_name_len);
   if (!p)
     n = 0;
   if (n > sizeof vm->err_word)

@@ -46,6 +46,19 @@ static int pop_str(forth_vm *vm, const char **p, size_t *n)
   POP(a);
   if (u < 0)
     return -24;
+  *p = vm_rptr(vm, a, u);
+  *n = (size_t)u;
+  return *p || !u ? 0 : -9;
+}
+
+/* The same, to be written into. */
+static int pop_wstr(forth_vm *vm, char **p, size_t *n)
+{
+  cell a, u;
+  POP(u);
+  POP(a);
+  if (u < 0)
+    return -24;
   *p = vm_ptr(vm, a, u);
   *n = (size_t)u;
   return *p || !u ? 0 : -9;
@@ -145,12 +158,12 @@ static long read_full(forth_vm *vm, int h, char *p, size_t n)
 static int w_read_file(forth_vm *vm, void *ctx)
 {
   int h, r;
-  const char *s;
+  char *s;
   size_t n;
   pop_handle(vm, &h);
-  if ((r = pop_str(vm, &s, &n)))
+  if ((r = pop_wstr(vm, &s, &n)))
     return r;
-  long k = h < 0 ? -37 : read_full(vm, h, (char *)s, n);
+  long k = h < 0 ? -37 : read_full(vm, h, s, n);
   PUSH(k < 0 ? 0 : k);
   PUSH(k < 0 ? k : 0);
   return 0;
@@ -162,13 +175,12 @@ static int w_read_file(forth_vm *vm, void *ctx)
 static int w_read_line(forth_vm *vm, void *ctx)
 {
   int h, r;
-  const char *s;
+  char *p;
   size_t n;
   uint64_t pos;
   pop_handle(vm, &h);
-  if ((r = pop_str(vm, &s, &n)))
+  if ((r = pop_wstr(vm, &p, &n)))
     return r;
-  char *p = (char *)s;
   long k = h < 0 ? -37 : !OP(vm, tell) || !OP(vm, seek) ? -21 : 0;
   if (!k)
     k = ops(vm)->tell(vm->host.ctx, h, &pos);
@@ -315,7 +327,7 @@ static int block_io(forth_vm *vm, int i, int write)
   const char *name = dflt;
   size_t n = sizeof dflt - 1;
   if (vm->bfile) {
-    name = vm_ptr(vm, vm->bfile, vm->bfile_len);
+    name = vm_rptr(vm, vm->bfile, vm->bfile_len);
     n = (size_t)vm->bfile_len;
     if (!name)
       return -9;
@@ -439,7 +451,10 @@ static int w_open_blocks(forth_vm *vm, void *ctx)
     return -59;
   if (vm->bfile)
     fheap_free(vm, vm->bfile);
-  memcpy(vm_ptr(vm, a, (cell)n), name, n);
+  uint8_t *d = vm_ptr(vm, a, (cell)n);
+  if (!d)
+    return -59;
+  memcpy(d, name, n);
   vm->bfile = a;
   vm->bfile_len = (cell)n;
   return 0;
@@ -450,7 +465,10 @@ static int w_block_file(forth_vm *vm, void *ctx)
 {
   if (!vm->bfile) {
     cell a = vm->a_word; /* "blocks.fb" in the transient WORD buffer */
-    memcpy(vm_ptr(vm, a, 9), "blocks.fb", 9);
+    uint8_t *d = vm_ptr(vm, a, 9);
+    if (!d)
+      return -59;
+    memcpy(d, "blocks.fb", 9);
     PUSH(a);
     PUSH(9);
     return 0;

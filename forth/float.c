@@ -83,7 +83,10 @@ int vm_float_to(forth_vm *vm, cell body, int compiling)
   if (compiling)
     return vm_compile_op1(vm, OP_FLITSTORE, (fcode)body);
   FPOP(x);
-  memcpy(vm->mem + (body - (cell)vm->base), &x, sizeof x);
+  uint8_t *d = vm_ptr(vm, body, sizeof x);
+  if (!d)
+    return -9;
+  memcpy(d, &x, sizeof x);
   return 0;
 }
 
@@ -363,7 +366,7 @@ static int w_sf_fetch(forth_vm *vm, void *ctx)
   cell a;
   float f;
   POP(a);
-  const void *p = vm_ptr(vm, a, 4);
+  const void *p = vm_rptr(vm, a, 4);
   if (!p)
     return -9;
   memcpy(&f, p, 4);
@@ -396,7 +399,7 @@ static int fdefine(forth_vm *vm, int kind)
   vm_parse_name(vm, &a, &n);
   if (!n)
     return -16;
-  if ((r = vm_word_new(vm, (const char *)vm->mem + (a - (cell)vm->base), (size_t)n, kind, &w)))
+  if ((r = vm_word_new(vm, vm_rptr(vm, a, n), (size_t)n, kind, &w)))
     return r;
   fcode *c = vm_snippet(vm, 4);
   if (!c) {
@@ -418,7 +421,10 @@ static int fdefine(forth_vm *vm, int kind)
   cell body = vm_allot(vm, 8, &err);
   if (err)
     return err;
-  memcpy(vm->mem + (body - (cell)vm->base), &x, sizeof x);
+  uint8_t *d = vm_ptr(vm, body, sizeof x);
+  if (!d)
+    return -8;
+  memcpy(d, &x, sizeof x);
   p->body = body;
   c[0] = (fcode)forth_op_addr[OP_FLITFETCH];
   c[1] = (fcode)body;

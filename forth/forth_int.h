@@ -80,7 +80,7 @@ static inline ucell udiv21(ucell hi, ucell lo, ucell d, ucell *rem)
 #define LINE_MAX_BYTES 1024
 #define CHUNK_CELLS 4096
 #define VM_BASE 0x10000
-#define WSEG 1024       /* word headers per segment */
+#define WSEG 128        /* word headers per segment */
 #define WORD(vm, i) (&(vm)->wseg[(uint32_t)(i) / WSEG][(uint32_t)(i) % WSEG]) /* first data-space address; 0..base is invalid */
 
 /* Word kinds decide how COMPILE, treats a word. */
@@ -142,8 +142,9 @@ struct fsource {
   size_t rpos, rlen; /* SRC_FILE: unread bytes in the read buffer */
   int eof;
   cell blk;          /* SRC_EVAL of LOAD: the block number, else 0 */
-  char name[LINE_MAX_BYTES + 16];
+  char *name;        /* SRC_FILE: its path (host memory), else "" */
 };
+#define SRC_NAME_MAX (LINE_MAX_BYTES + 16)
 
 #define LEDIT_HIST 16    /* lines of history */
 #define LEDIT_HLEN 256   /* longest line kept in history */
@@ -167,6 +168,23 @@ struct catchframe {
 
 struct hblock { cell addr; cell size; int used; };
 
+/* Data space in pages (dspace.c). A page is shared (a frozen image,
+ * read-only) or the VM's own; new data goes to two private contiguous
+ * windows, one in the dictionary and one in the heap. */
+#define PAGE_SHIFT 10
+#define PAGE_BYTES ((ucell)1 << PAGE_SHIFT)
+struct dpage {
+  uint8_t *data;   /* NULL: never written (reads zero) */
+  void *seg;       /* refcounted owner; each entry holds one reference */
+  uint8_t own;     /* this VM may write it in place */
+};
+struct dwin {
+  uint8_t *mem;    /* a segment of its own, NULL while empty */
+  ucell lo, len;   /* covers [lo, lo + len); [lo, hi) is its region */
+  ucell cap;       /* bytes in mem (>= len) */
+  ucell hi;
+};
+
 struct forth_vm {
   /* Registers, valid while not inside forth_run's loop. */
   const fcode *ip;
@@ -187,13 +205,18 @@ struct forth_vm {
   unsigned fsize;
   int precision;         /* PRECISION, 0 = default 15 */
 
-  /* Data space. */
-  uint8_t *mem;
+  /* Data space (dspace.c). pmem/plo/plim: the dictionary window for the
+   * inner interpreter's fast path (plim = len - 15, or 0). */
+  uint8_t *pmem; ucell plo, plim;
   ucell base, size;      /* valid addresses [base, base + size) */
+  struct dpage *pages; size_t npages;
+  struct dwin win[2];    /* 0: dictionary, 1: heap */
+  void *grave[16]; int ngrave; /* segments freed after the current C word */
+  int oom;               /* a data-space page could not be allocated */
   cell here, dict_end;   /* dictionary: [base, dict_end) */
   cell dict_start;       /* HERE never goes below this */
   cell heap_lo, heap_hi; /* ALLOCATE heap */
-  struct hblock *blocks; int nblocks, maxblocks;
+  struct hblock *blocks; int nblocks, capblocks, maxblocks;
 
   /* Fixed data-space cells and buffers. */
   cell a_state, a_base, a_in, a_tib, a_pad, a_hold, a_word, a_sbuf;
@@ -213,20 +236,21 @@ struct forth_vm {
 
   /* Code space. */
   fcode *cp, *cp_end;
-  size_t nchunks, code_cells_max;
+  size_t nchunks, code_cells_max, code_cells_used;
+  fcode boot_code[12];   /* a SPAWNed VM's first code */
   fcode *last_op;        /* previous instruction, for fusion; NULL at labels */
   fcode *prev_op;        /* the one before it */
   int straight;          /* instructions since the last check */
 
   /* Compiler. */
-  struct cfent cf[MAX_CF]; int ncf;
+  struct cfent *cf; int ncf; /* MAX_CF entries, allocated when first used */
   const fcode *def_start;
   int nlocals, nlpending;  /* locals of the definition, declared + pending */
   uint8_t llen[MAX_LOCALS];
-  char lname[MAX_LOCALS][LOCAL_NAME];
+  char (*lname)[LOCAL_NAME]; /* MAX_LOCALS names, allocated when first used */
 
   /* Exceptions. */
-  struct catchframe catches[MAX_CATCH]; int ncatch;
+  struct catchframe *catches; int ncatch, catch_cap; /* grows to MAX_CATCH */
   char err_word[48]; size_t err_word_len;
   char err_where[300];
   cell abort_msg, abort_len;
@@ -248,7 +272,7 @@ struct forth_vm {
   int search_active;     /* a SEARCH resumes at search_i */
   cell search_i;
 
-  struct ledit ledit;    /* terminal line editor (cfg.line_edit) */
+  struct ledit *ledit;   /* terminal line editor (cfg.line_edit), once used */
 
   /* Search order (search.c): word list ids, 1 = FORTH-WORDLIST. */
   uint16_t order[MAX_ORDER]; int norder;
@@ -348,8 +372,27 @@ void vm_init_labels(void);
 int vm_sm_rem(dcell d, cell n, cell *rem, cell *quo); /* vm_aux.c */
 int vm_fm_mod(dcell d, cell n, cell *rem, cell *quo);
 
-/* core.c: data space, words, code space, input */
+/* dspace.c: data space. vm_ptr gives len bytes to write (made the
+ * VM's own), vm_rptr to read; NULL if not all valid. A later call may
+ * move earlier results: when two are needed, get both, then the first
+ * again (vm_ptr2). */
 void *vm_ptr(forth_vm *vm, cell addr, cell len);
+const void *vm_rptr(forth_vm *vm, cell addr, cell len);
+uint8_t *vm_access(forth_vm *vm, ucell addr, ucell len, int write);
+void vm_ptr2(forth_vm *vm, cell a1, cell n1, int w1, cell a2, cell n2, int w2,
+             uint8_t **p1, uint8_t **p2);
+int dspace_init(forth_vm *vm, size_t dict, size_t heap);
+int dspace_freeze(forth_vm *vm);
+int dspace_share(forth_vm *from, forth_vm *to);
+void dspace_free(forth_vm *vm);
+void dspace_flush(forth_vm *vm);
+void dspace_usage(forth_vm *vm, size_t *own, size_t *shared);
+void *vm_seg_alloc(forth_vm *vm, size_t bytes); /* untracked, refs 1 */
+void vm_seg_ref(void *seg, long n);
+long vm_seg_refs(const void *seg);
+size_t vm_seg_bytes(const void *seg);
+
+/* core.c: words, code space, input */
 int vm_push(forth_vm *vm, cell x);
 int vm_pop(forth_vm *vm, cell *x);
 cell vm_get(forth_vm *vm, cell addr);     /* trusted address */
@@ -385,12 +428,14 @@ uint32_t vm_word_of_code(forth_vm *vm, const fcode *code);
 
 /* heap.c */
 int fheap_init(forth_vm *vm);
+int fheap_grow_table(forth_vm *vm, int need);
 cell fheap_alloc(forth_vm *vm, ucell n);
 int fheap_free(forth_vm *vm, cell addr);
 cell fheap_resize(forth_vm *vm, cell addr, ucell n, int *err);
 
 /* ledit.c */
 int ledit_key(forth_vm *vm, uint8_t *buf, int cap, int c, cell *n);
+int vm_grow_catches(forth_vm *vm); /* 0 or -53 */
 void ledit_reset(forth_vm *vm);
 
 /* prelude.c (generated from prelude.fs) */

@@ -15,6 +15,8 @@
 
 int fheap_init(forth_vm *vm)
 {
+  if (fheap_grow_table(vm, 1))
+    return -1;
   vm->nblocks = 1;
   vm->blocks[0].addr = vm->heap_lo;
   vm->blocks[0].size = vm->heap_hi - vm->heap_lo;
@@ -22,9 +24,32 @@ int fheap_init(forth_vm *vm)
   return 0;
 }
 
+/* Makes room for need entries in the block table (it grows as used, up
+ * to maxblocks). 0 or -1. */
+int fheap_grow_table(forth_vm *vm, int need)
+{
+  if (need <= vm->capblocks)
+    return 0;
+  if (need > vm->maxblocks)
+    return -1;
+  int nc = vm->capblocks ? vm->capblocks * 2 : 8;
+  if (nc < need)
+    nc = need;
+  if (nc > vm->maxblocks)
+    nc = vm->maxblocks;
+  struct hblock *b = vm->host.alloc(vm->host.ctx, vm->blocks,
+                                    (size_t)vm->capblocks * sizeof *b,
+                                    (size_t)nc * sizeof *b);
+  if (!b)
+    return -1;
+  vm->blocks = b;
+  vm->capblocks = nc;
+  return 0;
+}
+
 static int insert_after(forth_vm *vm, int i)
 {
-  if (vm->nblocks >= vm->maxblocks)
+  if (fheap_grow_table(vm, vm->nblocks + 1))
     return -1;
   memmove(&vm->blocks[i + 2], &vm->blocks[i + 1],
           (size_t)(vm->nblocks - i - 1) * sizeof vm->blocks[0]);
@@ -138,8 +163,13 @@ cell fheap_resize(forth_vm *vm, cell addr, ucell n, int *err)
   cell na = fheap_alloc(vm, (ucell)size);
   if (!na)
     return 0;
-  memmove(vm->mem + (na - (cell)vm->base), vm->mem + (addr - (cell)vm->base),
-          (size_t)old);
+  uint8_t *src, *dst;
+  vm_ptr2(vm, addr, old, 0, na, old, 1, &src, &dst);
+  if (!src || !dst) {
+    fheap_free(vm, na);
+    return 0;
+  }
+  memmove(dst, src, (size_t)old);
   fheap_free(vm, addr);
   *err = 0;
   return na;

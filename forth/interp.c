@@ -69,6 +69,7 @@ static int push_source(forth_vm *vm, int kind)
     TOP(vm)->in = get_in(vm);
   struct fsource *s = &vm->src[vm->nsrc++];
   memset(s, 0, sizeof *s);
+  s->name = (char *)"";
   s->kind = kind;
   s->handle = -1;
   set_in(vm, 0);
@@ -85,6 +86,9 @@ static void pop_source(forth_vm *vm)
       vm->host.close(vm->host.ctx, s->handle);
     if (s->block)
       fheap_free(vm, s->block);
+    if (*s->name)
+      vm->host.alloc(vm->host.ctx, s->name, strlen(s->name) + 1, 0);
+    s->name = (char *)"";
   }
   vm->nsrc--;
   if (vm->nsrc) {
@@ -103,13 +107,21 @@ void vm_reset_sources(forth_vm *vm, int depth)
 /* A line read through the line editor into the TIB. */
 static int refill_edit(forth_vm *vm, int *flag)
 {
-  uint8_t *tib = vm->mem + (vm->a_tib - vm->base);
+  uint8_t *tib = vm_ptr(vm, vm->a_tib, LINE_MAX_BYTES);
   cell n = 0;
+  if (!tib)
+    return -8;
+  if (!vm->ledit) {
+    vm->ledit = vm->host.alloc(vm->host.ctx, NULL, 0, sizeof *vm->ledit);
+    if (!vm->ledit)
+      return -8;
+    memset(vm->ledit, 0, sizeof *vm->ledit);
+  }
   for (;;) {
     int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
     if (c == FORTH_KEY_WAIT)
       return FORTH_WAIT;
-    int r = c == FORTH_KEY_EOF ? (vm->ledit.len ? ledit_key(vm, tib, LINE_MAX_BYTES, '\n', &n) : -1)
+    int r = c == FORTH_KEY_EOF ? (vm->ledit->len ? ledit_key(vm, tib, LINE_MAX_BYTES, '\n', &n) : -1)
                                : ledit_key(vm, tib, LINE_MAX_BYTES, c, &n);
     if (r == -28) {
       vm->interrupt = 0;
@@ -137,9 +149,11 @@ static int refill_edit(forth_vm *vm, int *flag)
 /* Terminal line, resumable when key says FORTH_KEY_WAIT. */
 static int refill_term(forth_vm *vm, int *flag)
 {
-  uint8_t *tib = vm->mem + (vm->a_tib - vm->base);
   if (vm->cfg.line_edit)
     return refill_edit(vm, flag);
+  uint8_t *tib = vm_ptr(vm, vm->a_tib, LINE_MAX_BYTES);
+  if (!tib)
+    return -8;
   for (;;) {
     int c = vm->host.key ? vm->host.key(vm->host.ctx) : FORTH_KEY_EOF;
     if (c == FORTH_KEY_WAIT)
@@ -192,7 +206,9 @@ static int refill_term(forth_vm *vm, int *flag)
 
 static int refill_file(forth_vm *vm, struct fsource *s, int *flag)
 {
-  uint8_t *blk = vm->mem + (s->block - vm->base);
+  uint8_t *blk = vm_ptr(vm, s->block, LINE_MAX_BYTES + RBUF);
+  if (!blk)
+    return -8;
   uint8_t *rb = blk + LINE_MAX_BYTES;
   for (;;) {
     uint8_t *nl = NULL;
@@ -266,7 +282,7 @@ int vm_refill(forth_vm *vm, int *flag)
 static const uint8_t *source(forth_vm *vm, cell *len, cell *in)
 {
   struct fsource *s = TOP(vm);
-  const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+  const uint8_t *p = vm_rptr(vm, s->buf, s->len);
   *len = p ? s->len : 0;
   *in = get_in(vm);
   if (*in < 0)
@@ -334,10 +350,13 @@ static int p_word(forth_vm *vm, void *ctx)
   parse(vm, (int)(d & 0xff), &a, &n);
   if (n > 255)
     return -18;
-  uint8_t *w = vm->mem + (vm->a_word - vm->base);
+  uint8_t *w, *src;
+  vm_ptr2(vm, vm->a_word, 258, 1, a, n, 0, &w, &src);
+  if (!w || !src)
+    return -9;
   w[0] = (uint8_t)n;
   if (n)
-    memcpy(w + 1, vm->mem + (a - (cell)vm->base), (size_t)n);
+    memmove(w + 1, src, (size_t)n);
   w[n + 1] = ' ';
   PUSH(vm->a_word);
   return 0;
@@ -406,7 +425,7 @@ static int p_push_eval(forth_vm *vm, void *ctx)
   int r;
   POP(n);
   POP(a);
-  if (!vm_ptr(vm, a, n))
+  if (!vm_rptr(vm, a, n))
     return -9;
   if ((r = push_source(vm, SRC_EVAL)))
     return r;
@@ -463,7 +482,7 @@ static int p_required_q(forth_vm *vm, void *ctx)
   cell a, n;
   POP(n);
   POP(a);
-  const char *name = vm_ptr(vm, a, n);
+  const char *name = vm_rptr(vm, a, n);
   if (!name)
     return -9;
   int seen = was_included(vm, name, (size_t)n);
@@ -472,8 +491,8 @@ static int p_required_q(forth_vm *vm, void *ctx)
   for (const char *q = cur->name; !seen && cur->kind == SRC_FILE && *q; q++)
     if (*q == '/')
       slash = q;
-  if (!seen && slash && n > 0 && name[0] != '/' && (size_t)n < sizeof cur->name) {
-    char path[2 * sizeof cur->name];
+  if (!seen && slash && n > 0 && name[0] != '/' && (size_t)n < SRC_NAME_MAX) {
+    char path[2 * SRC_NAME_MAX];
     size_t d = (size_t)(slash - cur->name) + 1;
     memcpy(path, cur->name, d);
     memcpy(path + d, name, (size_t)n);
@@ -511,7 +530,7 @@ static int p_open_file(forth_vm *vm, void *ctx)
   int r;
   POP(n);
   POP(a);
-  const char *name = vm_ptr(vm, a, n);
+  const char *name = vm_rptr(vm, a, n);
   if (!name)
     return -9;
   if (!vm->host.open || !vm->host.read)
@@ -523,14 +542,14 @@ static int p_open_file(forth_vm *vm, void *ctx)
   struct fsource *cur = TOP(vm);
   const char *slash = NULL, *opened = name;
   size_t olen = (size_t)n;
-  char path[2 * sizeof cur->name];
+  char path[2 * SRC_NAME_MAX];
   for (const char *q = cur->name; cur->kind == SRC_FILE && *q; q++)
     if (*q == '/')
       slash = q;
   if (slash && n > 0 && name[0] != '/') {
     /* relative names are looked up next to the including file first */
     size_t d = (size_t)(slash - cur->name) + 1;
-    if ((size_t)n < sizeof cur->name) {
+    if ((size_t)n < SRC_NAME_MAX) {
       memcpy(path, cur->name, d);
       memcpy(path + d, name, (size_t)n);
       h = vm->host.open(vm->host.ctx, path, d + (size_t)n);
@@ -556,9 +575,13 @@ static int p_open_file(forth_vm *vm, void *ctx)
   struct fsource *s = TOP(vm);
   s->handle = h;
   s->block = blk;
-  size_t k = olen < sizeof s->name - 1 ? olen : sizeof s->name - 1;
-  memcpy(s->name, opened, k);
-  s->name[k] = 0;
+  size_t k = olen < SRC_NAME_MAX - 1 ? olen : SRC_NAME_MAX - 1;
+  char *nm = vm->host.alloc(vm->host.ctx, NULL, 0, k + 1);
+  if (nm) {
+    memcpy(nm, opened, k);
+    nm[k] = 0;
+    s->name = nm;
+  }
   note_included(vm, name, (size_t)n);
   if (opened != name)
     note_included(vm, opened, olen);
@@ -602,7 +625,7 @@ static int p_to_number(forth_vm *vm, void *ctx)
   POP(a);
   POP(hi);
   POP(lo);
-  const uint8_t *p = vm_ptr(vm, a, n);
+  const uint8_t *p = vm_rptr(vm, a, n);
   if (!p)
     return -9;
   udcell ud = ((udcell)(ucell)hi << FORTH_CELL_BITS) | (ucell)lo;
@@ -656,8 +679,10 @@ static int p_interp1(forth_vm *vm, void *ctx)
   }
   vm->last_name = a;
   vm->last_name_len = n;
-  const char *name = (const char *)vm->mem + (a - (cell)vm->base);
   cell state = vm_get(vm, vm->a_state);
+  const char *name = vm_rptr(vm, a, n);
+  if (!name)
+    return -9;
   if (state && vm->nlocals) {
     int k = vm_local_find(vm, name, (size_t)n);
     if (k >= 0) {
@@ -743,7 +768,7 @@ static int p_report(forth_vm *vm, void *ctx)
     return 0;
   vm->nerrors++;
   if (code == -2) {
-    const char *m = vm_ptr(vm, vm->abort_msg, vm->abort_len);
+    const char *m = vm_rptr(vm, vm->abort_msg, vm->abort_len);
     if (m)
       vm_type(vm, m, (size_t)vm->abort_len);
     puts_vm(vm, "\n");
@@ -864,7 +889,10 @@ int vm_install_core(forth_vm *vm)
   cell a = fheap_alloc(vm, (ucell)n);
   if (!a)
     return MN_ENOMEM;
-  memcpy(vm->mem + (a - (cell)vm->base), forth_prelude, n);
+  uint8_t *p = vm_ptr(vm, a, (cell)n);
+  if (!p)
+    return MN_ENOMEM;
+  memcpy(p, forth_prelude, n);
   if ((r = push_source(vm, SRC_EVAL)))
     return r;
   TOP(vm)->buf = a;

@@ -41,7 +41,7 @@ static void back(forth_vm *vm, int n)
 /* Redraws buf[from, len), blanks `extra` columns, puts the cursor back. */
 static void redraw(forth_vm *vm, const uint8_t *buf, int from, int extra)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   out(vm, (const char *)buf + from, (size_t)(e->len - from));
   for (int i = 0; i < extra; i++)
     out(vm, " ", 1);
@@ -56,7 +56,7 @@ static int seqlen(uint8_t c)
 
 static void insert(forth_vm *vm, uint8_t *buf, int cap, uint8_t c)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   if (e->len >= cap)
     return;
   memmove(buf + e->pos + 1, buf + e->pos, (size_t)(e->len - e->pos));
@@ -72,7 +72,7 @@ static void insert(forth_vm *vm, uint8_t *buf, int cap, uint8_t c)
 
 static void erase_before(forth_vm *vm, uint8_t *buf, int from)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   int w = cols(buf, from, e->pos);
   memmove(buf + from, buf + e->pos, (size_t)(e->len - e->pos));
   e->len -= e->pos - from;
@@ -83,7 +83,7 @@ static void erase_before(forth_vm *vm, uint8_t *buf, int from)
 
 static void set_line(forth_vm *vm, uint8_t *buf, int cap, const char *s, int n)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   int old = cols(buf, 0, e->len);
   back(vm, cols(buf, 0, e->pos));
   if (n > cap)
@@ -100,7 +100,7 @@ static void set_line(forth_vm *vm, uint8_t *buf, int cap, const char *s, int n)
 
 static void history(forth_vm *vm, uint8_t *buf, int cap, int dir)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   int k = e->browse + dir;
   if (k < 0 || k > e->nhist)
     return;
@@ -115,7 +115,7 @@ static void history(forth_vm *vm, uint8_t *buf, int cap, int dir)
 
 static void remember(forth_vm *vm, const uint8_t *buf)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   if (!e->len || e->len >= LEDIT_HLEN)
     return;
   int slot = (e->hfirst + e->nhist) % LEDIT_HIST;
@@ -129,7 +129,7 @@ static void remember(forth_vm *vm, const uint8_t *buf)
 
 static int escape(forth_vm *vm, uint8_t *buf, int cap, int c)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   if (e->esc == 1) {
     e->esc = c == '[' || c == 'O' ? 2 : 0;
     return 0;
@@ -165,7 +165,9 @@ static int escape(forth_vm *vm, uint8_t *buf, int cap, int c)
 
 void ledit_reset(forth_vm *vm)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
+  if (!e)
+    return;
   e->len = e->pos = e->esc = 0;
   e->browse = e->nhist;
 }
@@ -175,7 +177,7 @@ void ledit_reset(forth_vm *vm)
  * -28 (Ctrl-C). */
 int ledit_key(forth_vm *vm, uint8_t *buf, int cap, int c, cell *n)
 {
-  struct ledit *e = &vm->ledit;
+  struct ledit *e = vm->ledit;
   if (e->esc)
     return escape(vm, buf, cap, c);
   if (e->after_cr && c == '\n') {

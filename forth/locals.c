@@ -53,6 +53,9 @@ static int declare(forth_vm *vm, const char *name, size_t len)
     return -8;
   if (len >= LOCAL_NAME)
     return -19;
+  if (!vm->lname &&
+      !(vm->lname = vm->host.alloc(vm->host.ctx, NULL, 0, MAX_LOCALS * sizeof *vm->lname)))
+    return -8;
   memcpy(vm->lname[i], name, len);
   vm->llen[i] = (uint8_t)len;
   vm->nlpending++;
@@ -92,7 +95,7 @@ static int w_paren_local(forth_vm *vm, void *ctx)
   POP(a);
   if (!n)
     return finish(vm, 1);
-  const char *p = vm_ptr(vm, a, n);
+  const char *p = vm_rptr(vm, a, n);
   if (!p)
     return -9;
   return declare(vm, p, (size_t)n);
@@ -113,7 +116,7 @@ static int w_brace_colon(forth_vm *vm, void *ctx)
     vm_parse_name(vm, &a, &n);
     if (!n)
       return -22; /* no :} on the line */
-    const char *p = (const char *)vm->mem + (a - (cell)vm->base);
+    const char *p = vm_rptr(vm, a, n);
     vm->last_name = a;
     vm->last_name_len = n;
     if (is(p, n, ":}"))

@@ -14,7 +14,7 @@ FORTH_SRCS := forth/vm.c forth/vm_aux.c forth/core.c forth/interp.c forth/compil
               forth/words.c forth/strings.c forth/tools.c forth/heap.c forth/spawn.c \
               forth/search.c forth/substitute.c forth/locals.c forth/float.c \
               forth/fnum.c forth/fmath.c forth/facility.c forth/errors.c \
-              forth/ledit.c forth/file.c \
+              forth/ledit.c forth/file.c forth/dspace.c \
               $(O)/gen/forth_prelude.c
 $(eval $(call LIBRARY,forth,$(FORTH_SRCS)))
 
@@ -33,7 +33,7 @@ FUZZ_SCRIPTS += test/forth_fuzz.sh
 
 # The same VM and tests with 32-bit cells (forth/cell32/ wraps the sources).
 FORTH32_SRCS := $(addprefix forth/cell32/,vm.c vm_aux.c core.c interp.c compile.c \
-                words.c strings.c tools.c heap.c spawn.c ledit.c search.c substitute.c locals.c float.c fnum.c fmath.c facility.c errors.c file.c) \
+                words.c strings.c tools.c heap.c spawn.c ledit.c search.c substitute.c locals.c float.c fnum.c fmath.c facility.c errors.c file.c dspace.c) \
                 test/forth32_test.c
 $(foreach s,$(FORTH32_SRCS),$(eval CFLAGS_$(s) := -DFORTH_CELL_BITS=32))
 ifeq ($(HOSTED),yes)

@@ -37,7 +37,7 @@ static int w_search_wordlist(forth_vm *vm, void *ctx)
   POP(wid);
   POP(n);
   POP(a);
-  const char *p = vm_ptr(vm, a, n);
+  const char *p = vm_rptr(vm, a, n);
   if (!p)
     return -9;
   if (!valid_wid(vm, wid))
@@ -157,7 +157,7 @@ static int w_vocabulary(forth_vm *vm, void *ctx)
     return -16;
   if (vm->nwl >= 0xffff)
     return -8;
-  const char *name = vm_ptr(vm, a, n);
+  const char *name = vm_rptr(vm, a, n);
   vm->last_name = a;
   vm->last_name_len = n;
   int r = vm_define_host_n(vm, name, (size_t)n, w_vocab_run,

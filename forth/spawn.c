@@ -38,22 +38,23 @@ static void *xalloc(forth_vm *vm, size_t n)
   return vm->host.alloc(vm->host.ctx, NULL, 0, n);
 }
 
-/* Copies the parent's data space, heap table and segment references. */
+/* Shares the parent's data space pages; copies its heap table and
+ * segment references. */
 static int share(forth_vm *p, forth_vm *c)
 {
-  c->mem = xalloc(c, p->size);
-  c->blocks = xalloc(c, (size_t)p->maxblocks * sizeof *c->blocks);
-  c->wseg = xalloc(c, p->capwseg * sizeof *c->wseg);
-  if (!c->mem || !c->blocks || !c->wseg)
-    return MN_ENOMEM;
-  c->size = p->size;
   c->maxblocks = p->maxblocks;
-  c->capwseg = p->capwseg;
-  memcpy(c->mem, p->mem, p->size);
+  c->wseg = xalloc(c, p->nwseg * sizeof *c->wseg);
+  if (fheap_grow_table(c, p->nblocks) || !c->wseg || dspace_share(p, c))
+    return MN_ENOMEM;
+  c->capwseg = p->nwseg;
   memcpy(c->blocks, p->blocks, (size_t)p->nblocks * sizeof *c->blocks);
   c->nblocks = p->nblocks;
   memcpy(c->wseg, p->wseg, p->nwseg * sizeof *c->wseg);
   c->nwseg = p->nwseg;
+  c->segs = xalloc(c, (p->nsegs + 8) * sizeof *c->segs); /* room for a few */
+  if (!c->segs)
+    return MN_ENOMEM;
+  c->capsegs = p->nsegs + 8;
   for (size_t i = 0; i < p->nsegs; i++)
     if (vm_seg_share(c, p->segs[i]))
       return MN_ENOMEM;
@@ -65,6 +66,7 @@ static void copy_fields(forth_vm *p, forth_vm *c)
   c->cfg = p->cfg;
   c->code_cells_max = p->code_cells_max;
   c->nchunks = p->nchunks;
+  c->code_cells_used = p->code_cells_used;
   c->base = p->base;
   c->here = p->here;
   c->dict_end = p->dict_end;
@@ -100,16 +102,15 @@ static void copy_fields(forth_vm *p, forth_vm *c)
 static int boot_code(forth_vm *c, cell xt)
 {
   uint32_t rep = vm_find_wl(c, "(report)", 8, FORTH_WID);
-  if (!rep || vm_code_reserve(c, 12))
+  if (!rep)
     return MN_ENOMEM;
   const void *const *L = forth_op_addr;
-  fcode *k = c->cp, *end;
+  fcode *k = c->boot_code, *end;
   k[0] = (fcode)L[OP_LIT]; k[1] = (fcode)xt;
   k[2] = (fcode)L[OP_CATCH];
   k[3] = (fcode)L[OP_DUP_QBRANCH]; end = k + 8; k[4] = (fcode)end;
   k[5] = (fcode)L[OP_CCALL]; k[6] = (fcode)WORD(c, rep)->fn; k[7] = 0;
   k[8] = (fcode)L[OP_HALT];
-  c->cp = k + 9;
   c->ip = k;
   c->csp = c->cs0;
   *c->csp = c->halt_code;
@@ -119,24 +120,45 @@ static int boot_code(forth_vm *c, cell xt)
 int forth_spawn(forth_vm *p, forth_cell xt, const struct forth_host *host,
                 forth_vm **child)
 {
+  return forth_spawn_sized(p, xt, host, NULL, child);
+}
+
+int forth_spawn_sized(forth_vm *p, forth_cell xt, const struct forth_host *host,
+                      const struct forth_config *cfg, forth_vm **child)
+{
   int r;
   if (!p || !host || !host->alloc || !child || !vm_valid_xt(p, xt))
     return MN_EINVAL;
   if (p->def_start)
     return MN_EBUSY;
   freeze(p);
+  dspace_freeze(p);
   forth_vm *c = host->alloc(host->ctx, NULL, 0, sizeof *c);
   if (!c)
     return MN_ENOMEM;
   memset(c, 0, sizeof *c);
   c->host = *host;
   copy_fields(p, c);
+  if (cfg) { /* the child's own stacks and flags; data space is the parent's */
+    struct forth_config k = *cfg;
+    k.data_bytes = p->cfg.data_bytes;
+    k.heap_bytes = p->cfg.heap_bytes;
+    k.code_cells = p->cfg.code_cells;
+    if (!k.code_chunk_cells) k.code_chunk_cells = p->cfg.code_chunk_cells;
+    if (!k.stack_cells) k.stack_cells = p->cfg.stack_cells;
+    if (!k.rstack_cells) k.rstack_cells = p->cfg.rstack_cells;
+    if (!k.calls) k.calls = p->cfg.calls;
+    if (!k.locals_cells) k.locals_cells = p->cfg.locals_cells;
+    if (!k.fstack_cells) k.fstack_cells = p->cfg.fstack_cells;
+    c->cfg = k;
+  }
   if ((r = vm_alloc_stacks(c)) || (r = share(p, c)) || (r = boot_code(c, xt))) {
     forth_destroy(c);
     return MN_ENOMEM;
   }
   c->nsrc = 1;
   c->src[0].kind = SRC_TERM;
+  c->src[0].name = (char *)"";
   c->src[0].handle = -1;
   c->src[0].buf = c->a_tib;
   vm_set(c, c->a_state, 0);

@@ -1,7 +1,7 @@
 /*
  * strings.c: Forth words on memory and strings: MOVE CMOVE CMOVE> FILL
  * COMPARE SEARCH -TRAILING, the parsing words S" S\" C" ." ABORT" ( \
- * CHAR [CHAR], and SLITERAL. Every address is checked with vm_ptr
+ * CHAR [CHAR], and SLITERAL. Every address is checked with vm_ptr or vm_rptr
  * (THROW -9); SEARCH works in bounded slices (FORTH_AGAIN).
  *
  * Interface:
@@ -9,7 +9,6 @@
  */
 #include "forth_int.h"
 
-#define MEM(vm, a) ((vm)->mem + ((ucell)(a) - (vm)->base))
 #define need vm_need
 #define string vm_string
 
@@ -28,8 +27,7 @@ static int two_areas(forth_vm *vm, uint8_t **s, uint8_t **d, cell *n)
   POP(a1);
   if (*n <= 0)
     return 1;
-  *s = vm_ptr(vm, a1, *n);
-  *d = vm_ptr(vm, a2, *n);
+  vm_ptr2(vm, a1, *n, 0, a2, *n, 1, s, d);
   return *s && *d ? 0 : -9;
 }
 
@@ -88,7 +86,7 @@ int vm_string(forth_vm *vm, const uint8_t **p, cell *n)
   POP(a);
   if (*n < 0)
     return -24;
-  *p = vm_ptr(vm, a, *n);
+  *p = vm_rptr(vm, a, *n);
   return *p || !*n ? 0 : -9;
 }
 
@@ -119,7 +117,9 @@ static int w_search(forth_vm *vm, void *ctx)
   cell n2 = vm->sp[0], b2 = vm->sp[-1], n1 = vm->sp[-2], a1 = vm->sp[-3];
   if (n1 < 0 || n2 < 0)
     return -24;
-  const uint8_t *a = vm_ptr(vm, a1, n1), *b = vm_ptr(vm, b2, n2);
+  uint8_t *pa, *pb;
+  vm_ptr2(vm, a1, n1, 0, b2, n2, 0, &pa, &pb);
+  const uint8_t *a = pa, *b = pb;
   if ((!a && n1) || (!b && n2))
     return -9;
   cell i = vm->search_active ? vm->search_i : 0, found = 0;
@@ -181,7 +181,9 @@ static int stash(forth_vm *vm, const uint8_t *s, cell n, cell *out, int counted)
     a = vm->a_sbuf + vm->sbuf_next;
     vm->sbuf_next += (int)n;
   }
-  tmp = MEM(vm, a);
+  tmp = vm_ptr(vm, a, n + counted);
+  if (!tmp)
+    return -9;
   if (counted)
     *tmp++ = (uint8_t)n;
   memmove(tmp, s, (size_t)n);
@@ -210,7 +212,7 @@ static int quoted(forth_vm *vm, int esc, uint8_t *buf, cell *n)
   cell a, len;
   cell in = vm_get(vm, vm->a_in);
   struct fsource *s = &vm->src[vm->nsrc - 1];
-  const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+  const uint8_t *p = vm_rptr(vm, s->buf, s->len);
   len = p ? s->len : 0;
   if (in < 0) in = 0;
   if (in > len) in = len;
@@ -297,8 +299,12 @@ static int w_sliteral(forth_vm *vm, void *ctx)
   a = vm_allot(vm, n, &err);
   if (err)
     return err;
-  if (n)
-    memmove(MEM(vm, a), p, (size_t)n);
+  if (n) {
+    uint8_t *d = vm_ptr(vm, a, n);
+    if (!d)
+      return -8;
+    memmove(d, p, (size_t)n);
+  }
   vm_allot(vm, (cell)((0 - (ucell)vm->here) & (sizeof(cell) - 1)), &err);
   return compile_string(vm, a, n);
 }
@@ -309,7 +315,7 @@ static int w_paren(forth_vm *vm, void *ctx)
   for (;;) {
     struct fsource *s = &vm->src[vm->nsrc - 1];
     cell in = vm_get(vm, vm->a_in);
-    const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+    const uint8_t *p = vm_rptr(vm, s->buf, s->len);
     if (in < 0)
       in = 0;
     while (p && in < s->len && p[in] != ')')
@@ -331,7 +337,7 @@ static int w_backslash(forth_vm *vm, void *ctx)
 {
   struct fsource *s = &vm->src[vm->nsrc - 1];
   cell in = vm_get(vm, vm->a_in);
-  const uint8_t *p = vm_ptr(vm, s->buf, s->len);
+  const uint8_t *p = vm_rptr(vm, s->buf, s->len);
   if (!p || in < 0 || in >= s->len) {
     vm_set(vm, vm->a_in, s->len);
     return 0;
@@ -350,7 +356,7 @@ static int w_char(forth_vm *vm, void *ctx)
   vm_parse_name(vm, &a, &n);
   if (!n)
     return -16;
-  PUSH(*MEM(vm, a));
+  PUSH(*(const uint8_t *)vm_rptr(vm, a, 1));
   return 0;
 }
 
@@ -360,7 +366,7 @@ static int w_bracket_char(forth_vm *vm, void *ctx)
   vm_parse_name(vm, &a, &n);
   if (!n)
     return -16;
-  return vm_compile_op1(vm, OP_LIT, (fcode)*MEM(vm, a));
+  return vm_compile_op1(vm, OP_LIT, (fcode)*(const uint8_t *)vm_rptr(vm, a, 1));
 }
 
 static const struct prim_def string_words[] = {

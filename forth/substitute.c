@@ -10,7 +10,6 @@
  */
 #include "forth_int.h"
 
-#define MEM(vm, a) ((vm)->mem + ((ucell)(a) - (vm)->base))
 #define SUBST_OVERFLOW (-17) /* SUBSTITUTE's result does not fit */
 
 static int name_eq(const uint8_t *a, const uint8_t *b, cell n)
@@ -28,7 +27,7 @@ static cell find(forth_vm *vm, const uint8_t *name, cell n, cell *prev)
 {
   cell link = 0;
   for (cell b = vm->subst; b; link = b, b = vm_get(vm, b)) {
-    if (vm_get(vm, b + CELL) == n && name_eq(MEM(vm, b + 3 * CELL), name, n)) {
+    if (vm_get(vm, b + CELL) == n && name_eq(vm_rptr(vm, b + 3 * CELL, n), name, n)) {
       if (prev)
         *prev = link;
       return b;
@@ -50,11 +49,14 @@ static int w_replaces(forth_vm *vm, void *ctx)
   cell nb = fheap_alloc(vm, (ucell)(3 * CELL + n + u));
   if (!nb)
     return -59;
-  memmove(MEM(vm, nb + 3 * CELL), name, (size_t)n);
-  memmove(MEM(vm, nb + 3 * CELL + n), text, (size_t)u);
+  uint8_t *d = vm_ptr(vm, nb, 3 * CELL + n + u);
+  if (!d)
+    return -59;
+  memmove(d + 3 * CELL, name, (size_t)n);
+  memmove(d + 3 * CELL + n, text, (size_t)u);
   vm_set(vm, nb + CELL, n);
   vm_set(vm, nb + 2 * CELL, u);
-  cell prev = 0, old = find(vm, MEM(vm, nb + 3 * CELL), n, &prev);
+  cell prev = 0, old = find(vm, vm_rptr(vm, nb + 3 * CELL, n), n, &prev);
   if (old) {
     cell next = vm_get(vm, old);
     if (prev)
@@ -76,10 +78,11 @@ static int w_substitute(forth_vm *vm, void *ctx)
   POP(a2);
   POP(u1);
   POP(a1);
-  const uint8_t *src = vm_ptr(vm, a1, u1);
-  uint8_t *dst = vm_ptr(vm, a2, u2);
   if (u1 < 0 || u2 < 0)
     return -24;
+  uint8_t *srcw, *dst;
+  vm_ptr2(vm, a1, u1, 0, a2, u2, 1, &srcw, &dst);
+  const uint8_t *src = srcw;
   if ((!src && u1) || (!dst && u2))
     return -9;
   cell o = 0, count = 0;
@@ -107,7 +110,10 @@ static int w_substitute(forth_vm *vm, void *ctx)
     }
     cell b = find(vm, src + i + 1, j - i - 1, NULL);
     if (b) {
-      PUT(MEM(vm, b + 3 * CELL + vm_get(vm, b + CELL)), vm_get(vm, b + 2 * CELL));
+      cell tl = vm_get(vm, b + 2 * CELL);
+      const uint8_t *t = vm_rptr(vm, b + 3 * CELL + vm_get(vm, b + CELL), tl);
+      if (t)
+        PUT(t, tl);
       count++;
       i = j + 1;
     } else { /* not a substitution: %name% stays as it is */
@@ -129,7 +135,7 @@ static int w_unescape(forth_vm *vm, void *ctx)
   POP(a2);
   POP(u1);
   POP(a1);
-  const uint8_t *src = vm_ptr(vm, a1, u1);
+  const uint8_t *src = vm_rptr(vm, a1, u1);
   if (u1 < 0)
     return -24;
   if (!src && u1)
@@ -137,7 +143,9 @@ static int w_unescape(forth_vm *vm, void *ctx)
   cell n = u1;
   for (cell i = 0; i < u1; i++)
     n += src[i] == '%';
-  uint8_t *dst = vm_ptr(vm, a2, n);
+  uint8_t *dst, *srcw;
+  vm_ptr2(vm, a1, u1, 0, a2, n, 1, &srcw, &dst);
+  src = srcw;
   if (!dst && n)
     return -9;
   /* from the end, so dst may overlap src at the same start */

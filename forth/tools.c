@@ -144,7 +144,7 @@ static int see_string(forth_vm *vm, const fcode *c)
   if (vm_op_of((const void *)c[2]) != OP_LIT)
     return 0;
   cell a = (cell)c[1], u = (cell)c[3];
-  const uint8_t *p = vm_ptr(vm, a, u);
+  const uint8_t *p = vm_rptr(vm, a, u);
   if (!p || u <= 0 || u > 255 || a < vm->dict_start || a + u > vm->here)
     return 0;
   for (cell i = 0; i < u; i++)
@@ -225,7 +225,7 @@ static int see_one(forth_vm *vm, const fcode *c, const fcode *start)
       out(vm, "<host> ");
     return 3;
   case OP_ABORTQ: {
-    const char *s = vm_ptr(vm, (cell)c[1], (cell)c[2]);
+    const char *s = vm_rptr(vm, (cell)c[1], (cell)c[2]);
     out(vm, "ABORT\" ");
     if (s)
       vm_type(vm, s, (size_t)c[2]);
@@ -301,7 +301,7 @@ static int w_see(forth_vm *vm, void *ctx)
   vm_parse_name(vm, &a, &n);
   vm->last_name = a;
   vm->last_name_len = n;
-  uint32_t w = vm_find(vm, (const char *)vm->mem + (a - (cell)vm->base), (size_t)n);
+  uint32_t w = vm_find(vm, (const char *)vm_rptr(vm, a, n), (size_t)n);
   if (!w)
     return -13;
   struct fword *p = WORD(vm, w);
@@ -384,7 +384,7 @@ static int w_see(forth_vm *vm, void *ctx)
   }
   case WK_FVALUE: {
     double x;
-    memcpy(&x, vm->mem + (b - (cell)vm->base), sizeof x);
+    memcpy(&x, vm_rptr(vm, b, sizeof x), sizeof x);
     vm_see_float(vm, x);
     out(vm, "FVALUE ");
     out_name(vm, w);
@@ -422,7 +422,10 @@ static int w_name_to_string(forth_vm *vm, void *ctx)
   vm->nbuf_next ^= 1;
   if (!*b && !(*b = fheap_alloc(vm, 4096)))
     return -59;
-  memcpy(vm->mem + (*b - (cell)vm->base), w->name, w->len);
+  uint8_t *d = vm_ptr(vm, *b, w->len);
+  if (!d)
+    return -59;
+  memcpy(d, w->name, w->len);
   PUSH(*b);
   PUSH(w->len);
   return 0;
@@ -464,10 +467,10 @@ static int w_synonym(forth_vm *vm, void *ctx)
     return -16;
   vm->last_name = b;
   vm->last_name_len = m;
-  old = vm_find(vm, (const char *)vm->mem + (b - (cell)vm->base), (size_t)m);
+  old = vm_find(vm, (const char *)vm_rptr(vm, b, m), (size_t)m);
   if (!old)
     return -13;
-  int r = vm_word_new(vm, (const char *)vm->mem + (a - (cell)vm->base),
+  int r = vm_word_new(vm, (const char *)vm_rptr(vm, a, n),
                       (size_t)n, WK_COLON, &w);
   if (r)
     return r;
@@ -489,7 +492,7 @@ static int w_forget(forth_vm *vm, void *ctx)
   vm_parse_name(vm, &a, &n);
   if (!n)
     return -16;
-  uint32_t w = vm_find_wl(vm, (const char *)vm->mem + (a - (cell)vm->base),
+  uint32_t w = vm_find_wl(vm, (const char *)vm_rptr(vm, a, n),
                           (size_t)n, vm->current);
   if (!w)
     return -13;

@@ -53,14 +53,15 @@ int forth_run(forth_vm *vm, long fuel)
   }
   if (vm->done)
     return MN_EINVAL;
+  dspace_flush(vm);
 
   const fcode *ip = vm->ip;
   cell *sp = vm->sp;
   cell tos = *sp--;
   cell *rp = vm->rp;
   const fcode **csp = vm->csp;
-  uint8_t *const mem = vm->mem;
-  const ucell base = vm->base, msz = vm->size;
+  uint8_t *pmem = vm->pmem;
+  ucell plo = vm->plo, plim = vm->plim;
   cell *const sp_lo = vm->ds0 - 1;
   const ucell sp_span = vm->dsize;
   cell *const rp_lo = vm->rs0;
@@ -79,13 +80,26 @@ int forth_run(forth_vm *vm, long fuel)
                  (ucell)(rp - rp_lo) > rp_span)) \
       goto stack_err; \
   } while (0)
-#define ADDR(a, n) \
+/* Data space: the dictionary window inline (n <= 16), the rest through
+ * vm_access (pages shared copy-on-write, the heap window), which may
+ * move the window: reload it after. */
+#define ADDRW(a, n, w) \
   ({ \
-    ucell _o = (ucell)(a) - base; \
-    if (UNLIKELY(_o > msz - (n))) \
-      goto bad_addr; \
-    mem + _o; \
+    ucell _a = (ucell)(a), _o = _a - plo; \
+    uint8_t *_p; \
+    if (LIKELY(_o < plim)) { \
+      _p = pmem + _o; \
+    } else { \
+      _p = vm_access(vm, _a, (n), (w)); \
+      RELOAD(); \
+      if (UNLIKELY(!_p)) \
+        goto bad_addr; \
+    } \
+    _p; \
   })
+#define ADDR(a, n) ADDRW(a, n, 0)
+#define WADDR(a, n) ADDRW(a, n, 1)
+#define RELOAD() do { pmem = vm->pmem; plo = vm->plo; plim = vm->plim; } while (0)
 #define LOADC(p) ({ cell _x; memcpy(&_x, (p), sizeof _x); _x; })
 #define STOREC(p, x) do { cell _y = (x); memcpy((p), &_y, sizeof _y); } while (0)
 #define PUSHT(x) do { cell _n = (x); *++sp = tos; tos = _n; } while (0)
@@ -292,6 +306,9 @@ L_OP_CCALL:
     *++sp = tos;
     SAVE();
     int r = fn(vm, ctx);
+    if (vm->ngrave)
+      dspace_flush(vm);
+    RELOAD();
     sp = vm->sp;
     rp = vm->rp;
     csp = vm->csp;
@@ -333,7 +350,7 @@ L_OP_EXECUTE:
   NEXT;
 L_OP_DEFER:
   FUEL;
-  t = LOADC(mem + ((ucell)*ip - base));
+  t = LOADC(ADDR(*ip, CELL));
   if (UNLIKELY(!VALID_XT(t)))
     THROW(FORTH_E_DEFER);
   ip = WORD(vm, t)->code;
@@ -343,8 +360,8 @@ L_OP_CATCH:
   CHECKPOINT;
   if (UNLIKELY(!VALID_XT(tos)))
     THROW(-13);
-  if (UNLIKELY(vm->ncatch >= MAX_CATCH))
-    THROW(-53);
+  if (UNLIKELY(vm->ncatch >= vm->catch_cap) && (code = vm_grow_catches(vm)))
+    THROW(code);
   if (UNLIKELY(csp + 1 >= cs_max))
     THROW(-5);
   t = tos;
@@ -392,22 +409,27 @@ L_OP_OF:
   }
   NEXT;
 L_OP_LITFETCH:
-  PUSHT(LOADC(mem + ((ucell)*ip++ - base)));
+  t = LOADC(ADDR(*ip, CELL));
+  ip++;
+  PUSHT(t);
   NEXT;
 L_OP_LITSTORE:
-  STOREC(mem + ((ucell)*ip++ - base), tos);
+  STOREC(WADDR(*ip, CELL), tos);
+  ip++;
   tos = *sp--;
   NEXT;
 L_OP_LIT2FETCH:
   {
-    uint8_t *p = mem + ((ucell)*ip++ - base);
+    uint8_t *p = ADDR(*ip, 2 * CELL);
+    ip++;
     PUSHT(LOADC(p + CELL));
     PUSHT(LOADC(p));
   }
   NEXT;
 L_OP_LIT2STORE:
   {
-    uint8_t *p = mem + ((ucell)*ip++ - base);
+    uint8_t *p = WADDR(*ip, 2 * CELL);
+    ip++;
     STOREC(p, tos);
     STOREC(p + CELL, *sp);
     tos = sp[-1];
@@ -703,20 +725,20 @@ L_OP_I_CFETCH:
   PUSHT(*ADDR(rp[0], 1));
   NEXT;
 L_OP_LIT_I_CSTORE:
-  *ADDR(rp[0], 1) = (uint8_t)*ip++;
+  *WADDR(rp[0], 1) = (uint8_t)*ip++;
   NEXT;
 L_OP_LIT_FETCH:
   PUSHT(LOADC(ADDR(*ip, CELL)));
   ip++;
   NEXT;
 L_OP_LIT_STORE:
-  STOREC(ADDR(*ip, CELL), tos);
+  STOREC(WADDR(*ip, CELL), tos);
   ip++;
   tos = *sp--;
   NEXT;
 L_OP_I_2STORE:
   {
-    uint8_t *p = ADDR(rp[0], 2 * CELL);
+    uint8_t *p = WADDR(rp[0], 2 * CELL);
     STOREC(p, tos);
     STOREC(p + CELL, sp[0]);
     tos = sp[-1];
@@ -724,7 +746,7 @@ L_OP_I_2STORE:
   }
   NEXT;
 L_OP_STORE:
-  STOREC(ADDR(tos, CELL), *sp);
+  STOREC(WADDR(tos, CELL), *sp);
   tos = sp[-1];
   sp -= 2;
   NEXT;
@@ -732,13 +754,13 @@ L_OP_CFETCH:
   tos = *ADDR(tos, 1);
   NEXT;
 L_OP_CSTORE:
-  *ADDR(tos, 1) = (uint8_t)*sp;
+  *WADDR(tos, 1) = (uint8_t)*sp;
   tos = sp[-1];
   sp -= 2;
   NEXT;
 L_OP_PSTORE:
   {
-    uint8_t *p = ADDR(tos, CELL);
+    uint8_t *p = WADDR(tos, CELL);
     STOREC(p, (cell)((ucell)LOADC(p) + (ucell)*sp));
     tos = sp[-1];
     sp -= 2;
@@ -753,7 +775,7 @@ L_OP_2FETCH:
   NEXT;
 L_OP_2STORE:
   {
-    uint8_t *p = ADDR(tos, 2 * CELL);
+    uint8_t *p = WADDR(tos, 2 * CELL);
     STOREC(p, sp[0]);
     STOREC(p + CELL, sp[-1]);
     tos = sp[-2];
@@ -892,6 +914,7 @@ do_rethrow:
     tos = code;
     if (vm->nsrc > f->nsrc)
       vm_reset_sources(vm, f->nsrc);
+    RELOAD();
     ip = *csp--;
   }
   NEXT;

@@ -3,14 +3,13 @@
  * data space (HERE ALLOT , ...), stack odds (PICK ROLL N>R ...), terminal
  * I/O (KEY EMIT TYPE ACCEPT MS), strings (MOVE FILL COMPARE SEARCH S" ...),
  * pictured numeric output, ALLOCATE/FREE/RESIZE, FIND and M-star-slash.
- * Every address from the stack is checked with vm_ptr (THROW -9).
+ * Every address from the stack is checked with vm_ptr or vm_rptr (THROW -9).
  *
  * Interface:
  *   vm_install_tools (also adds the tools.c words)
  */
 #include "forth_int.h"
 
-#define MEM(vm, a) ((vm)->mem + ((ucell)(a) - (vm)->base))
 
 #define need vm_need
 #define string vm_string
@@ -45,8 +44,12 @@ static int w_ccomma(forth_vm *vm, void *ctx)
   int err;
   POP(x);
   cell a = vm_allot(vm, 1, &err);
-  if (!err)
-    *MEM(vm, a) = (uint8_t)x;
+  if (!err) {
+    uint8_t *d = vm_ptr(vm, a, 1);
+    if (!d)
+      return -8;
+    *d = (uint8_t)x;
+  }
   return err;
 }
 
@@ -66,6 +69,17 @@ static int w_aligned(forth_vm *vm, void *ctx)
 }
 
 static int w_unused(forth_vm *vm, void *ctx) { PUSH(vm->dict_end - vm->here); return 0; }
+
+/* VM-MEMORY ( -- u-own u-shared ): host memory this VM holds alone and
+ * what it shares with other VMs (forth_memory). */
+static int w_vm_memory(forth_vm *vm, void *ctx)
+{
+  size_t own, shared;
+  forth_memory(vm, &own, &shared);
+  PUSH(own);
+  PUSH(shared);
+  return 0;
+}
 static int w_state(forth_vm *vm, void *ctx) { PUSH(vm->a_state); return 0; }
 static int w_base(forth_vm *vm, void *ctx) { PUSH(vm->a_base); return 0; }
 static int w_in(forth_vm *vm, void *ctx) { PUSH(vm->a_in); return 0; }
@@ -149,7 +163,7 @@ static int w_type(forth_vm *vm, void *ctx)
   POP(a);
   if (n <= 0)
     return 0;
-  const char *p = vm_ptr(vm, a, n);
+  const char *p = vm_rptr(vm, a, n);
   if (!p)
     return -9;
   vm_type(vm, p, (size_t)n);
@@ -267,7 +281,11 @@ static int hold(forth_vm *vm, int c)
 {
   if (vm->hold_ptr <= vm->a_hold || vm->hold_ptr > HOLD_END(vm))
     return -17;
-  *MEM(vm, --vm->hold_ptr) = (uint8_t)c;
+  uint8_t *d = vm_ptr(vm, vm->hold_ptr - 1, 1);
+  if (!d)
+    return -9;
+  *d = (uint8_t)c;
+  vm->hold_ptr--;
   return 0;
 }
 
@@ -376,8 +394,8 @@ static int w_find(forth_vm *vm, void *ctx)
 {
   cell a;
   POP(a);
-  const uint8_t *p = vm_ptr(vm, a, 1);
-  if (!p || !vm_ptr(vm, a + 1, *p))
+  const uint8_t *p = vm_rptr(vm, a, 1);
+  if (!p || !(p = vm_rptr(vm, a, 1 + *p)))
     return -9;
   uint32_t w = vm_find(vm, (const char *)p + 1, *p);
   if (!w) {
@@ -408,7 +426,7 @@ static int defined(forth_vm *vm, int want)
 {
   cell a, n;
   vm_parse_name(vm, &a, &n);
-  int found = n && vm_find(vm, (const char *)MEM(vm, a), (size_t)n);
+  int found = n && vm_find(vm, (const char *)vm_rptr(vm, a, n), (size_t)n);
   PUSH(found == want ? -1 : 0);
   return 0;
 }
@@ -524,7 +542,7 @@ static int w_mstarslash(forth_vm *vm, void *ctx)
 static const struct prim_def more_words[] = {
   {"HERE", w_here, 0}, {"ALLOT", w_allot, 0}, {",", w_comma, 0},
   {"C,", w_ccomma, 0}, {"ALIGN", w_align, 0}, {"ALIGNED", w_aligned, 0},
-  {"UNUSED", w_unused, 0}, {"STATE", w_state, 0}, {"BASE", w_base, 0},
+  {"UNUSED", w_unused, 0}, {"VM-MEMORY", w_vm_memory, 0}, {"STATE", w_state, 0}, {"BASE", w_base, 0},
   {">IN", w_in, 0}, {"PAD", w_pad, 0},
   {"DEPTH", w_depth, 0}, {"PICK", w_pick, 0}, {"ROLL", w_roll, 0},
   {"N>R", w_ntor, 0}, {"NR>", w_nrfrom, 0},

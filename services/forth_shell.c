@@ -7,8 +7,8 @@
  * prompt), waits for input, then starts a session task that creates the
  * VM (with its line editor) and runs it until BYE or the end of input,
  * then frees it (and its children); the shell task joins it and greets
- * again. An idle shell costs only its small task: the VM (about 300 KiB)
- * is made at the first input. If input is already waiting when a shell
+ * again. An idle shell costs only its small task: the VM (a SPAWN of the
+ * shared base image, about 20 KiB of its own) is made at the first input. If input is already waiting when a shell
  * starts (x86_64 puts a CR in to make the VM at boot), the VM starts at
  * once and prints the banner itself. Out of memory is reported on the
  * shell's own output; the input that came is dropped and the shell tries
@@ -158,7 +158,10 @@ start(const char *name, struct bbq *in, struct bbq *out, enum le_mode mode,
   sh->out = out;
   sh->mode = mode;
   sh->console = console;
-  if (task_spawn(sh->name, shell_task, sh, SHELL_STACK, NULL)) {
+  /* the waiting task and the VM's session task have distinct names */
+  char wname[TASK_NAME_MAX];
+  ksnprintf(wname, sizeof wname, "%s-wait", name);
+  if (task_spawn(wname, shell_task, sh, SHELL_STACK, NULL)) {
     kfree(sh);
     return MN_ENOMEM;
   }

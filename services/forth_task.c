@@ -48,7 +48,24 @@ forth_task_default_config(struct forth_config *cfg)
   cfg->stack_cells = 256;
   cfg->rstack_cells = 256;
   cfg->calls = 512;
+  cfg->locals_cells = 128;
+  cfg->fstack_cells = 32;
+  cfg->code_chunk_cells = 512;
   cfg->interactive = 1;
+}
+
+/* A SPAWNed child: small stacks; it shares its parent's dictionary and
+ * data space (copy-on-write), so its own part is these and its struct. */
+void
+forth_task_child_config(struct forth_config *cfg)
+{
+  memset(cfg, 0, sizeof *cfg);
+  cfg->code_chunk_cells = 512;
+  cfg->stack_cells = 128;
+  cfg->rstack_cells = 128;
+  cfg->calls = 256;
+  cfg->locals_cells = 64;
+  cfg->fstack_cells = 16;
 }
 
 unsigned
@@ -338,6 +355,61 @@ unlink_record(struct forth_task *ft)
     }
 }
 
+/* ---- the shells' base image ---------------------------------------------- */
+
+/* One VM made once with the kernel words and the shells' boot text, never
+ * run after; every shell is a SPAWN of it running QUIT, so the built-in
+ * dictionary (headers, code, data) exists once, shared copy-on-write.
+ * Made again (the old one freed once its shells are gone) when words were
+ * added since. */
+static struct forth_task base_ft;
+static unsigned base_gen;
+
+static void
+base_write(void *ctx, const char *s, size_t n)
+{
+  (void)ctx;
+  klog(LOG_WARN, "forth base: %.*s", (int)n, s); /* the boot text's errors */
+}
+
+static int
+base_key(void *ctx)
+{
+  struct forth_task *ft = ctx;
+  return ft->boot_pos < ft->boot_len ? (uint8_t)ft->boot[ft->boot_pos++] : FORTH_KEY_EOF;
+}
+
+static forth_vm *
+shell_base(const struct forth_task_opts *o)
+{
+  if (base_ft.vm && base_gen == forth_words_generation())
+    return base_ft.vm;
+  forth_destroy(base_ft.vm); /* its shells keep what they share */
+  memset(&base_ft, 0, sizeof base_ft);
+  struct forth_host h;
+  host_of(&base_ft, &h);
+  h.write = base_write;
+  h.key = base_key;
+  h.key_ready = NULL;
+  struct forth_config cfg = o->cfg;
+  cfg.interactive = 0;
+  base_ft.boot = o->boot;
+  base_ft.boot_len = o->boot ? o->boot_len : 0;
+  base_gen = forth_words_generation();
+  int r;
+  if (forth_create(&base_ft.vm, &h, &cfg))
+    return NULL;
+  if (forth_words_install(&base_ft)) {
+    forth_destroy(base_ft.vm);
+    base_ft.vm = NULL;
+    return NULL;
+  }
+  do
+    r = forth_run(base_ft.vm, 1L << 20);
+  while (r == FORTH_YIELD);
+  return base_ft.vm;
+}
+
 int
 forth_task_create(const struct forth_task_opts *o, struct forth_task **out)
 {
@@ -350,6 +422,20 @@ forth_task_create(const struct forth_task_opts *o, struct forth_task **out)
   ft->out = o->out;
   ft->ed = o->ed;
   ft->flags = o->flags;
+  if (o->flags & FT_SHELL) { /* a SPAWN of the base image running QUIT */
+    forth_vm *base = shell_base(o);
+    if (!base || forth_spawn_sized(base, forth_find(base, "QUIT"), &h, &o->cfg, &ft->vm)) {
+      kfree(ft);
+      return MN_ENOMEM;
+    }
+    if (init_record(ft, o->name)) {
+      forth_destroy(ft->vm);
+      kfree(ft);
+      return MN_ENOMEM;
+    }
+    *out = ft;
+    return 0;
+  }
   ft->boot = o->boot;
   ft->boot_len = o->boot ? o->boot_len : 0;
   ft->booting = ft->boot_len > 0;
@@ -556,7 +642,9 @@ forth_task_spawn_child(struct forth_task *p, forth_cell xt, uint32_t *id)
   c->out = p->out;
   c->flags = p->flags & FT_CRLF;
   c->parent = p->id;
-  int err = forth_spawn(p->vm, xt, &h, &c->vm);
+  struct forth_config cc;
+  forth_task_child_config(&cc);
+  int err = forth_spawn_sized(p->vm, xt, &h, &cc, &c->vm);
   if (err) {
     kfree(c);
     return err == MN_EBUSY ? -29 : err == MN_EINVAL ? -13 : FT_E_NOMEM;

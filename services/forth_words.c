@@ -200,6 +200,7 @@ w_tasks(forth_vm *vm, void *ctx)
     uint32_t id, parent;
     const char *state;
     uint64_t fuel, cpu_ms;
+    size_t kib;
     char name[TASK_NAME_MAX];
     int self;
   } *rows = kmalloc(TASKS_MAX * sizeof *rows);
@@ -213,14 +214,19 @@ w_tasks(forth_vm *vm, void *ctx)
     r->state = t->ended ? "done" : t->killed ? "kill" : state_names[t->state];
     r->fuel = t->vm ? forth_fuel_used(t->vm) : t->fuel;
     r->cpu_ms = t->cpu_ns / 1000000u;
+    size_t own = 0, shared = 0;
+    if (t->vm)
+      forth_memory(t->vm, &own, &shared);
+    r->kib = (own + 1023) / 1024;
     memcpy(r->name, t->name, sizeof r->name);
     r->self = t == ft;
   }
-  say(ft, "  id parent state        fuel   cpu-ms name\n");
+  say(ft, "  id parent state        fuel   cpu-ms  KiB name\n");
   for (size_t i = 0; i < n; i++)
-    say(ft, "%4u %6u %-5s %11llu %8llu %s%s\n", (unsigned)rows[i].id,
+    say(ft, "%4u %6u %-5s %11llu %8llu %4zu %s%s\n", (unsigned)rows[i].id,
         (unsigned)rows[i].parent, rows[i].state, (unsigned long long)rows[i].fuel,
-        (unsigned long long)rows[i].cpu_ms, rows[i].name, rows[i].self ? " *" : "");
+        (unsigned long long)rows[i].cpu_ms, rows[i].kib, rows[i].name,
+        rows[i].self ? " *" : "");
   kfree(rows);
   return 0;
 }
@@ -484,6 +490,13 @@ w_port_read(forth_vm *vm, void *ctx)
 
 static const struct forth_task_word *plat_words;
 static size_t plat_nwords;
+static unsigned words_gen;
+
+unsigned
+forth_words_generation(void)
+{
+  return words_gen;
+}
 static struct {
   const struct forth_task_word *w;
   size_t n;
@@ -496,6 +509,7 @@ forth_words_add(const struct forth_task_word *w, size_t n)
     if (!extra[i].w) {
       extra[i].w = w;
       extra[i].n = n;
+      words_gen++;
       return 0;
     }
   }
@@ -519,6 +533,7 @@ forth_words_platform(const struct forth_task_word *w, size_t n)
 {
   plat_words = w;
   plat_nwords = n;
+  words_gen++;
 }
 
 int

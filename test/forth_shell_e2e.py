@@ -126,7 +126,7 @@ def endless(m):
     m.expect(12, rb"ok\r\n")
     m.send(12, b": X BEGIN AGAIN ;  X\n")
     # Port 12's VM is running X once TASKS shows it in state "run".
-    until(m, 10, "TASKS", rb"\brun +\d+ +\d+ shell-12\r\n", "port 12 runs its endless loop")
+    until(m, 10, "TASKS", rb"\brun +\d+ +\d+ +\d+ shell-12\r\n", "port 12 runs its endless loop")
     ok_line(m, 10, "6 7 * .", b"42 ", "another shell answers while port 12 loops")
     r = user_request(m, STATUS, 9, bytes([0, 33]))
     check(r == b"\x10" + STATUS + b"\x09\x00\x00\x21", "the status service answers while port 12 loops")

@@ -602,6 +602,71 @@ static void test_spawn(void **s)
   forth_destroy(e);
 }
 
+/* SPAWN shares data space copy-on-write: a child costs little, its
+ * stores stay its own, siblings are independent. */
+static void test_spawn_cow(void **s)
+{
+  static struct io pio, aio, bio, cio;
+  static const char src[] =
+    "VARIABLE v 1 v ! CREATE big 4000 ALLOT 100 ALLOCATE DROP CONSTANT h 7 h !\n"
+    ": rd v @ . h @ . big 3999 + C@ . ; : wr 42 v ! 8 h ! v @ . h @ . ;\n"
+    ": bw big 4000 65 FILL big 3999 + C@ . rd ; : mem VM-MEMORY . . ;\n";
+  forth_vm *p = NULL, *a = NULL, *b = NULL, *c = NULL;
+  memset(&pio, 0, sizeof pio);
+  pio.in = src;
+  pio.len = strlen(src);
+  pio.wait_at = strlen(src);
+  pio.fail_after = -1;
+  struct forth_host h = {.ctx = &pio, .alloc = t_alloc, .write = t_write, .key = t_key};
+  /* the kernel's sizes: 32 KiB dictionary and heap, small stacks */
+  struct forth_config pc = {.data_bytes = 32 << 10, .heap_bytes = 32 << 10,
+                            .code_chunk_cells = 512, .stack_cells = 256,
+                            .rstack_cells = 256, .calls = 512};
+  struct forth_config cc = {.stack_cells = 128, .rstack_cells = 128,
+                            .calls = 256, .locals_cells = 64, .fstack_cells = 16};
+  assert_int_equal(forth_create(&p, &h, &pc), 0);
+  assert_int_equal(forth_run(p, 1000000), FORTH_WAIT);
+  struct io *ios[3] = {&aio, &bio, &cio};
+  forth_vm **vms[3] = {&a, &b, &c};
+  const char *words[3] = {"rd", "wr", "bw"};
+  size_t own[3], shared[3];
+  for (int i = 0; i < 3; i++) {
+    memset(ios[i], 0, sizeof *ios[i]);
+    ios[i]->fail_after = -1;
+    struct forth_host ch = {.ctx = ios[i], .alloc = t_alloc, .write = t_write, .key = t_key};
+    assert_int_equal(forth_spawn_sized(p, forth_find(p, words[i]), &ch, &cc, vms[i]), 0);
+    forth_memory(*vms[i], &own[i], &shared[i]);
+    assert_true(own[i] <= 16 << 10); /* before it does anything */
+    assert_true(shared[i] > 32 << 10); /* the dictionary and its data */
+  }
+  run_done(b);
+  assert_string_equal(bio.out, "42 8 ");
+  run_done(a);
+  assert_string_equal(aio.out, "1 7 0 "); /* the sibling's stores are not seen */
+  size_t o2, s2;
+  forth_memory(a, &o2, &s2);
+  assert_true(o2 - own[0] <= 2 * 1024); /* read only: printing took a page */
+  forth_memory(b, &o2, &s2);
+  if (o2 - own[1] > 4 * 1024)
+    fprintf(stderr, "writer child: %zu -> %zu bytes\n", own[1], o2);
+  assert_true(o2 - own[1] <= 4 * 1024); /* its variable's pages, HOLD */
+  run_done(c);
+  assert_string_equal(cio.out, "65 1 7 65 ");
+  forth_memory(c, &o2, &s2);
+  assert_true(o2 - own[2] >= 4000); /* the pages it filled are its own */
+  /* the parent sees none of it, and its own stores are not seen by them */
+  pio.wait_at = (size_t)-1;
+  pio.in = "rd 5 v ! v ? mem\n";
+  pio.len = strlen(pio.in);
+  pio.pos = 0;
+  run_done(p);
+  assert_non_null(strstr(pio.out, "1 7 0 5 "));
+  forth_destroy(p);
+  forth_destroy(a);
+  forth_destroy(b);
+  forth_destroy(c);
+}
+
 static void test_mem_api(void **s)
 {
   static struct io io;
@@ -674,6 +739,7 @@ int main(void)
     cmocka_unit_test(test_create_fails_cleanly),
     cmocka_unit_test(test_mem_api),
     cmocka_unit_test(test_spawn),
+    cmocka_unit_test(test_spawn_cow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

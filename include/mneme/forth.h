@@ -140,6 +140,7 @@ struct forth_config {
   size_t data_bytes;    /* dictionary data space (default 1 MiB) */
   size_t heap_bytes;    /* ALLOCATE heap (default 256 KiB) */
   size_t code_cells;    /* code space limit in cells (default 1 Mi) */
+  size_t code_chunk_cells; /* code allocated at a time (default 4096) */
   unsigned stack_cells; /* data stack (default 1024) */
   unsigned rstack_cells;/* return stack (default 1024) */
   unsigned calls;       /* nesting depth of calls (default 4096) */
@@ -189,6 +190,18 @@ forth_cell forth_find(forth_vm *vm, const char *name);
  */
 int forth_spawn(forth_vm *parent, forth_cell xt, const struct forth_host *host,
                 forth_vm **child);
+
+/* forth_spawn with the child's own sizes and flags from cfg (stacks,
+ * code chunk, interactive, line_edit; zero fields: the parent's). Data
+ * space sizes are always the parent's. */
+int forth_spawn_sized(forth_vm *parent, forth_cell xt,
+                      const struct forth_host *host,
+                      const struct forth_config *cfg, forth_vm **child);
+
+/* Kernel heap a VM holds: *own bytes only it uses (its struct, stacks,
+ * tables, pages and code of its own) and *shared bytes of segments it
+ * shares with others (the frozen dictionary, pages not yet copied). */
+void forth_memory(forth_vm *vm, size_t *own, size_t *shared);
 
 /* The ctx of the VM's forth_host (for host words). */
 void *forth_host_ctx(const forth_vm *vm);

@@ -129,6 +129,8 @@ void forth_task_destroy(struct forth_task *ft);
 
 /* The default VM sizes (kernel tasks keep their VMs small). */
 void forth_task_default_config(struct forth_config *cfg);
+/* The sizes of a SPAWNed child (its stacks; data space is shared). */
+void forth_task_child_config(struct forth_config *cfg);
 
 /* Number of live VMs. */
 unsigned forth_task_count(void);
@@ -143,6 +145,9 @@ void forth_words_platform(const struct forth_task_word *w, size_t n);
 /* Words a service adds (the network words, ...), beside the platform's;
  * up to four sets. 0 or MN_ENOSPC. */
 int forth_words_add(const struct forth_task_word *w, size_t n);
+/* Changes each time words are added (the shells' base image is made
+ * again when it changed). */
+unsigned forth_words_generation(void);
 /* Lines a platform adds to STATUS (x86_64: its cores); NULL: none. */
 extern void (*forth_status_platform)(struct forth_task *ft);
 /* A service's lines for the STATUS word (the network's counters); fn
