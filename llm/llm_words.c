@@ -124,6 +124,7 @@ static int generate(struct forth_task *ft, const char *text, size_t len, uint32_
     }
     forth_task_out(ft, (const char *)p, got);
     bbq_release(&ring, got);
+    forth_task_flush(ft); /* text as it comes (as ASK), not when the buffer is full */
   }
   if (rc != MN_ECLOSED) bbq_close(&ring); /* timed out or killed: cancel */
   /* The reply follows the end of the stream. */

@@ -25,6 +25,7 @@
 #include "mneme/kchannel.h"
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
+#include "mneme/wallclock.h"
 #include "mneme/list.h"
 #include "mneme/llm.h"
 #include "mneme/llmserve.h"
@@ -95,6 +96,15 @@ struct conn {
 };
 
 /* ---- writing ---------------------------------------------------------------------- */
+
+/* `created`: the wall clock's Unix seconds, as llama.cpp's server gives
+ * them (what the clock says even when it counts as unset; never before
+ * 1970). */
+static int64_t created_now(void) {
+  int64_t t = 0;
+  wallclock_now(&t);
+  return t > 0 ? t : 0;
+}
 
 static int peer_gone(struct conn *k) {
   struct net_conn *c = k->c;
@@ -321,7 +331,7 @@ static int chat(struct conn *k) {
   char id[40];
   ksnprintf(id, sizeof id, "chatcmpl-mneme-%u-%llu", ++S.next_id,
             (unsigned long long)(ktime_now() / 1000));
-  struct llms_ids ids = {id, info.model, 0};
+  struct llms_ids ids = {id, info.model, created_now()};
   size_t rsize = svc_reply_size(&llm_type);
   uint8_t *reply = kmalloc(rsize);
   struct bbq ring;
@@ -487,7 +497,7 @@ static int handle(struct conn *k) {
   if (!strcmp(path, "/v1/models") || !strcmp(path, "/models")) {
     if (m != LLMS_GET) return send_error(k, 405, "use GET for /v1/models", NULL, NULL);
     int have = llm_info(k, &info) == 0;
-    size_t n = llms_json_models(k->ev, EVBUF_SIZE, have ? info.model : NULL, 0);
+    size_t n = llms_json_models(k->ev, EVBUF_SIZE, have ? info.model : NULL, created_now());
     return send_body(k, 200, "application/json", k->ev, n);
   }
   if (!strcmp(path, "/health") || !strcmp(path, "/v1/health")) {

@@ -143,13 +143,40 @@ static void pic_disable(void) {
   outb(0xa1, 0xff);
 }
 
+/* The calibration window's start: the TSC, PIT channel 2 and APIC timer
+ * counts read together (cal_sample). */
 static uint64_t cal_tsc0;
+static uint16_t cal_pit0;
+static uint32_t cal_lapic0;
 static int cal_started;
 
 static uint16_t pit2_read(void) {
   outb(0x43, 0x80); /* latch channel 2 */
   uint8_t lo = inb(0x42);
   return (uint16_t)(lo | inb(0x42) << 8);
+}
+
+/*
+ * The PIT and APIC timer counts with the TSC at that moment. Of 8 tries,
+ * the one whose reads took least: a port read can wait for a lock, and a
+ * virtual CPU can be preempted between the reads (QEMU on a loaded host),
+ * and one such stall between the counters and the TSC in a short window
+ * made the clock run up to 12 times slow.
+ */
+static void cal_sample(uint64_t *tsc, uint16_t *pit, uint32_t *lapic_left) {
+  uint64_t best = ~0ull;
+  for (int i = 0; i < 8; i++) {
+    uint64_t a = rdtsc();
+    uint16_t p = pit2_read();
+    uint32_t l = lapic_read(LAPIC_TIMER_CUR);
+    uint64_t b = rdtsc();
+    if (b - a < best) {
+      best = b - a;
+      *tsc = a + (b - a) / 2;
+      *pit = p;
+      *lapic_left = l;
+    }
+  }
 }
 
 /*
@@ -169,7 +196,7 @@ void apic_calibrate_start(void) {
   outb(0x42, 0xff);
   outb(0x42, 0xff);
   lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
-  cal_tsc0 = rdtsc();
+  cal_sample(&cal_tsc0, &cal_pit0, &cal_lapic0);
   cal_started = 1;
 }
 
@@ -198,26 +225,33 @@ static void calibrate_without_pit(uint64_t *tsc, uint64_t *lapic_ticks) {
   *lapic_ticks = (uint64_t)(0xffffffffu - lapic_read(LAPIC_TIMER_CUR)) * 500;
 }
 
-/* Ends the window (at least 2 ms long) and derives the rates. */
+/* The window's least length in PIT ticks (10 ms): the boot usually takes
+ * longer than that between start and end, so it rarely costs a wait. */
+#define CAL_TICKS 11932u
+
+/* Ends the window (at least 10 ms long) and derives the rates. */
 static void calibrate(void) {
-  if (!cal_started || (inb(0x61) & 0x20)) /* never started, or > 55 ms */
-    apic_calibrate_start();
   uint32_t ticks, left;
   uint64_t t1;
-  long spins = 0;
-  do {
-    uint16_t c = pit2_read();
-    t1 = rdtsc();
-    left = lapic_read(LAPIC_TIMER_CUR);
-    ticks = 0xffffu - c;
-    if (++spins > 2000000 && ticks == 0) break; /* the PIT does not count */
-  } while (ticks < 2387); /* 2 ms */
-  if (ticks < 2387) {
+  uint16_t c;
+  for (int tries = 0; tries < 3; tries++) {
+    if (!cal_started || (inb(0x61) & 0x20)) /* never started, or > 55 ms */
+      apic_calibrate_start();
+    long spins = 0;
+    do {
+      cal_sample(&t1, &c, &left);
+      ticks = (uint32_t)(uint16_t)(cal_pit0 - c);
+      if (++spins > 250000 && ticks == 0) break; /* the PIT does not count */
+    } while (ticks < CAL_TICKS);
+    if (!(inb(0x61) & 0x20)) break; /* else the count wrapped meanwhile: again */
+    cal_started = 0;
+  }
+  if (ticks < CAL_TICKS) {
     calibrate_without_pit(&tsc_hz, &lapic_hz);
   } else {
     uint64_t ns = (uint64_t)ticks * 1000000000ull / 1193182;
     tsc_hz = (t1 - cal_tsc0) * 1000000000ull / ns;
-    lapic_hz = (uint64_t)(0xffffffffu - left) * 1000000000ull / ns;
+    lapic_hz = (uint64_t)(cal_lapic0 - left) * 1000000000ull / ns;
   }
   lapic_write(LAPIC_TIMER_INIT, 0);
   if (!tsc_hz) tsc_hz = 1;

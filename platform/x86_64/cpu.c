@@ -23,6 +23,7 @@
 #include "mneme/task.h"
 #include "paging.h"
 #include "serial.h"
+#include "smp.h"
 #include "x86.h"
 #include "xprintf.h"
 
@@ -323,8 +324,12 @@ static void fault(struct x86_frame *f, uint32_t cpu) {
             f->error & 16 ? ", instruction fetch" : "");
     if (paging_is_guard(cr2)) {
       struct task *g = task_guard_owner(cr2);
-      xprintf("the address is a stack guard page: stack overflow of task %s\n",
-              g ? g->name : "(unknown: the boot stack?)");
+      int gc = smp_stack_guard_cpu(cr2);
+      if (gc > 0)
+        xprintf("the address is a stack guard page: stack overflow of cpu %d's stack\n", gc);
+      else
+        xprintf("the address is a stack guard page: stack overflow of task %s\n",
+                g ? g->name : "(unknown: the boot stack?)");
     }
   }
   if (cpu == 0) {

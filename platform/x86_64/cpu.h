@@ -38,6 +38,7 @@ struct x86_cpu {
   volatile uint64_t busy_tsc;  /* TSC ticks inside jobs */
   volatile uint64_t wakeups;   /* VEC_WAKE IPIs sent to it */
   volatile uint64_t irqs;      /* interrupts taken (APs) */
+  uint64_t stack_guard;        /* the guard page below its stack (APs), or 0 */
 };
 extern struct x86_cpu x86_cpus[CPU_MAX];
 

@@ -14,6 +14,7 @@
  *                   code): the dump, then the machine halts
  *   OVERFLOW ( -- ) a task recursing into its stack guard page: dump
  *   FAULT-CPU ( n -- ) core n reads address 0x10: a dump naming the core
+ *   OVERFLOW-CPU ( n -- ) core n (not 0) recurses into its stack's guard page
  * and the device words shared with aarch64 (platform/uefi/dev_words.c:
  * PCI, DISKS, SECTOR, SECTOR-FILL, ARP-PROBE, NET-SEND, NET-RECV,
  * GENERATE, LLM-STATS, LOAD-MODEL).
@@ -198,16 +199,25 @@ WORD(w_fault_div, cmd_fault("div"))
 WORD(w_fault_cli, cmd_fault("cli"))
 WORD(w_overflow, cmd_overflow())
 
-static int w_fault_cpu(forth_vm *vm, void *ctx) {
-  (void)ctx;
+static int fault_cpu(forth_vm *vm, int overflow) {
   forth_cell n;
   if (forth_pop(vm, &n)) return -4;
   out_ft = forth_host_ctx(vm);
   mprintf("\n");
-  int rc = smp_fault_test((int)n);
-  mprintf("fault-cpu: %s\n", mn_strerror(rc));
+  int rc = overflow ? smp_overflow_test((int)n) : smp_fault_test((int)n);
+  mprintf("%s: %s\n", overflow ? "overflow-cpu" : "fault-cpu", mn_strerror(rc));
   out_ft = NULL;
   return 0;
+}
+
+static int w_fault_cpu(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  return fault_cpu(vm, 0);
+}
+
+static int w_overflow_cpu(forth_vm *vm, void *ctx) {
+  (void)ctx;
+  return fault_cpu(vm, 1);
 }
 
 void mon_words_register(void) {
@@ -216,7 +226,7 @@ void mon_words_register(void) {
       {"FPU", w_fpu},     {"FAULT", w_fault},       {"FAULT-GP", w_fault_gp},
       {"FAULT-UD", w_fault_ud}, {"FAULT-DIV", w_fault_div},
       {"FAULT-CLI", w_fault_cli}, {"OVERFLOW", w_overflow},
-      {"FAULT-CPU", w_fault_cpu},
+      {"FAULT-CPU", w_fault_cpu}, {"OVERFLOW-CPU", w_overflow_cpu},
   };
   dev_words_register(words, sizeof words / sizeof words[0]); /* + PCI, DISKS, ... */
   forth_status_platform = status_cores;

@@ -17,15 +17,19 @@
  * job number << 16 | OPEN | cores inside (as infer/par_pthread.c does):
  * a core joins only while the job is open, so the caller never waits for a
  * core that has not started it. The caller (a task on the boot processor)
- * yields first, so other tasks run between the jobs of a forward pass,
+ * yields first (at most once a millisecond), so other tasks run between the jobs of a forward pass,
  * then publishes the job, sends a wake-up IPI to each sleeping core, does
  * its share, closes the job and waits for the cores inside. An idle core
- * polls for about 30 us, then sleeps in hlt: it says so (`sleeping`)
+ * polls for about 30 us (SPIN_NS), then sleeps in hlt: it says so (`sleeping`)
  * before looking a last time, with interrupts off until the `sti; hlt`, so
  * a job published meanwhile is either seen or sends the IPI that ends the
  * hlt.
  *
- * Interface: smp_start, x86_par, smp_cores, x86_ap_main.
+ * Each AP's stack (64 KiB from the heap) has an unmapped guard page below
+ * it: an overflow gives the fault dump, naming the core and its stack.
+ *
+ * Interface: smp_start, x86_par, smp_cores, smp_fault_test,
+ * smp_overflow_test, smp_stack_guard_cpu, x86_ap_main.
  */
 #include "smp.h"
 
@@ -38,6 +42,7 @@
 #include "mneme/kmem.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/platform.h"
 #include "mneme/task.h"
 #include "x86.h"
 
@@ -54,7 +59,15 @@
 
 #define AP_STACK (64u * 1024u)
 #define AP_TIMER_NS MN_MSEC(100)
+/* An idle core polls this long before it sleeps in hlt. Longer polls
+ * (1 and 20 ms tried, as infer/par_pthread.c's workers spin) made -smp 2
+ * slower under QEMU's multi-threaded TCG on a loaded host: a polling core
+ * takes host time from the core doing the work. */
 #define SPIN_NS 30000
+/* The caller lets the executor's other tasks run before a job when this
+ * long has passed since it last did (a yield per job costs a task switch
+ * each, dozens of times per token). */
+#define YIELD_NS 1000000
 
 #define OPEN (1ull << 15)
 #define INSIDE 0x7fffull
@@ -67,7 +80,7 @@ static par_fn job_fn;
 static void *job_arg;
 static int job_nth;
 static uint64_t job_state; /* job << 16 | OPEN | inside */
-static uint64_t spin_ticks;
+static uint64_t spin_ticks, yield_ticks;
 
 static inline uint64_t load_state(void) {
   return __atomic_load_n(&job_state, __ATOMIC_ACQUIRE);
@@ -121,9 +134,13 @@ _Noreturn void x86_ap_main(struct x86_cpu *c) {
 
 static void par_run(void *impl, par_fn fn, void *arg) {
   (void)impl;
-  task_yield(); /* between jobs: the rest of the kernel runs */
-  struct x86_cpu *me = &x86_cpus[0];
+  static uint64_t last_yield;
   uint64_t t0 = rdtsc();
+  if (t0 - last_yield >= yield_ticks) { /* between jobs: the rest of the kernel runs */
+    task_yield();
+    t0 = last_yield = rdtsc();
+  }
+  struct x86_cpu *me = &x86_cpus[0];
   if (ncpus == 1) {
     fn(arg, 0, 1);
   } else {
@@ -151,26 +168,52 @@ const struct par_ops *x86_par(void) { return &par; }
 
 int smp_cores(void) { return ncpus; }
 
-/* FAULT-CPU: a job that reads an unmapped address on core `target`. */
+/* FAULT-CPU: a job that reads an unmapped address on core `target`;
+ * OVERFLOW-CPU: one that recurses into the guard page below the core's
+ * stack. */
 static volatile uint32_t fault_target;
+static volatile uint64_t ovf_limit = UINT64_MAX;
+
+static __attribute__((noinline)) uint64_t recurse(uint64_t n) {
+  volatile uint8_t pad[256];
+  pad[0] = (uint8_t)n;
+  if (n >= ovf_limit) return n;
+  return recurse(n + 1) + pad[0];
+}
 
 static void fault_job(void *arg, int ith, int nth) {
-  (void)arg;
   (void)nth;
   if ((uint32_t)ith != fault_target) return;
+  if (arg) {
+    (void)recurse(0);
+    return;
+  }
   uintptr_t a = 0x10;
   __asm__ volatile("" : "+r"(a));
   (void)*(volatile uint64_t *)a;
 }
 
-int smp_fault_test(int cpu) {
+static int fault_on(int cpu, void *arg) {
   if (cpu < 0 || cpu >= ncpus) return MN_ERANGE;
   fault_target = (uint32_t)cpu;
   for (int i = 0; i < 1000; i++) { /* until the core joins a job (and faults) */
-    par_run(NULL, fault_job, NULL);
+    par_run(NULL, fault_job, arg);
     task_sleep(MN_MSEC(1));
   }
   return MN_ETIMEDOUT;
+}
+
+int smp_fault_test(int cpu) { return fault_on(cpu, NULL); }
+
+int smp_overflow_test(int cpu) {
+  if (cpu == 0) return MN_EINVAL; /* core 0's jobs run on a task's stack: OVERFLOW */
+  return fault_on(cpu, (void *)1);
+}
+
+int smp_stack_guard_cpu(uint64_t va) {
+  for (int i = 1; i < ncpus; i++)
+    if (x86_cpus[i].stack_guard && va - x86_cpus[i].stack_guard < 4096) return i;
+  return -1;
 }
 
 /* Waits up to ms for core c to come up. */
@@ -186,6 +229,7 @@ void smp_start(void) {
   static int done;
   if (done++) return;
   spin_ticks = apic_tsc_hz() / (1000000000ull / SPIN_NS);
+  yield_ticks = apic_tsc_hz() / (1000000000ull / YIELD_NS);
   x86_cpus[0].apic_id = apic_bsp_id();
   const uint32_t *ids;
   int n = apic_cpus(&ids);
@@ -214,12 +258,17 @@ void smp_start(void) {
     memset(c, 0, sizeof *c);
     c->index = (uint32_t)ncpus;
     c->apic_id = ids[i];
-    uint8_t *stack = kmalloc_aligned(AP_STACK, 4096);
+    /* [guard page][stack]: an overflow faults on the guard (a dump
+     * naming the core) rather than running over the heap. */
+    uint8_t *stack = kmalloc_aligned(4096 + AP_STACK, 4096);
     if (!stack) {
       klog(LOG_WARN, "smp: no memory for a stack");
       break;
     }
-    *(uint64_t *)(void *)(t + T_STACK) = (uint64_t)(stack + AP_STACK);
+    int guarded = plat_stack_guard(stack, 4096, 1) == 0;
+    if (guarded) c->stack_guard = (uint64_t)stack;
+    else klog(LOG_WARN, "smp: core %d's stack has no guard page", ncpus);
+    *(uint64_t *)(void *)(t + T_STACK) = (uint64_t)(stack + 4096 + AP_STACK);
     *(uint64_t *)(void *)(t + T_ARG) = (uint64_t)c;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     apic_send_ipi(c->apic_id, 0x4500); /* INIT, assert */
@@ -231,8 +280,10 @@ void smp_start(void) {
     }
     if (!c->online) {
       klog(LOG_WARN, "smp: the core with local APIC id %u did not start", c->apic_id);
-      kfree(stack); /* it never ran (INIT again keeps it from starting late) */
-      apic_send_ipi(c->apic_id, 0x4500);
+      apic_send_ipi(c->apic_id, 0x4500); /* INIT again keeps it from starting late */
+      if (guarded) plat_stack_guard(stack, 4096, 0);
+      c->stack_guard = 0;
+      kfree(stack); /* it never ran */
       failed++;
       continue;
     }

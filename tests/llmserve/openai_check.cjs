@@ -68,6 +68,8 @@ async function main() {
      c.choices[0].finish_reason === 'length' && c.usage.completion_tokens === 16 &&
      c.usage.prompt_tokens > 0 && c.usage.total_tokens === c.usage.prompt_tokens + 16,
      'answer: finish_reason length, usage counts', JSON.stringify(c));
+  ok(Math.abs(c.created - Date.now() / 1000) < 86400 && Math.abs(models.data[0].created - Date.now() / 1000) < 86400,
+     'created: the wall clock (Unix seconds, within a day of the host\'s)', `${c.created} ${models.data[0].created}`);
 
   // streamed, with usage
   const s = await client.chat.completions.create({ model, messages: prompt, max_tokens: 16, temperature: 0,

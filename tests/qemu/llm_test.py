@@ -127,15 +127,19 @@ def test_serial(image, model, smp, prompts):
             tap(m is not None and m.group(2) == "cancelled" and int(m.group(1)) < 5000,
                 "-smp %d: Ctrl-C cancels a generation" % smp, out)
         if smp > 1:  # a fault on the last core: a dump that names it, then a halt
+            # -smp 2: a stack overflow into the AP's guard page; else a read of 0x10
+            ovf = smp == 2
             start = len(q.out)
-            q.write(b"%d FAULT-CPU\r" % (smp - 1))
+            q.write(b"%d %s\r" % (smp - 1, b"OVERFLOW-CPU" if ovf else b"FAULT-CPU"))
             m = q.expect(rb"EXCEPTION 14: #PF page fault[^\r\n]* on cpu (\d+)", timeout=120,
                          start=start)
             q.expect(rb"machine halted", timeout=60, start=start)
             rc = q.wait_exit(60)
-            tap(int(m.group(1)) == smp - 1 and rc == 7,
-                "-smp %d: a fault on cpu %d prints a dump naming it and stops QEMU (status %s)"
-                % (smp, smp - 1, rc), q.out[start:].decode(errors="replace"))
+            dump = q.out[start:].decode(errors="replace")
+            named = not ovf or ("stack overflow of cpu %d's stack" % (smp - 1)) in dump
+            tap(int(m.group(1)) == smp - 1 and rc == 7 and named,
+                "-smp %d: %s on cpu %d prints a dump naming it and stops QEMU (status %s)"
+                % (smp, "a stack overflow (guard page)" if ovf else "a fault", smp - 1, rc), dump)
     except (TimeoutError, EOFError, RuntimeError) as e:
         tap(False, "%s -smp %d: GENERATE on the serial shell" % (name, smp),
             "%s\n%s" % (e, q.out[-1500:]))
