@@ -20,6 +20,7 @@
 #include "fbcon.h"
 #include "gic.h"
 #include "mmu.h"
+#include "mneme/chat_words.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/files.h"
@@ -47,6 +48,10 @@
 #include "xprintf.h"
 
 static struct mn_config cfg;
+
+/* The chat starts llm-remote from the settings through a weak reference
+ * (chat/chat_session.c): this one links llm-remote into the image. */
+int (*const a64_llm_remote_link)(const struct llm_remote_config *) = llm_remote_start;
 
 static int serial_hook(void *arg) {
   (void)arg;
@@ -126,9 +131,11 @@ static int cores_llm_task(void *arg) {
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
+  int err = chat_words_register(); /* CHAT, SETTINGS, SETTING!, WIZARD */
+  if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
                                                      &nvme_driver, &xhci_driver};
-  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
     err = start_one(&cfg.services[i]);
