@@ -14,6 +14,7 @@
 
 #include "a64.h"
 #include "boot.h"
+#include "chat_console.h"
 #include "console.h"
 #include "console_port.h"
 #include "exc.h"
@@ -148,6 +149,8 @@ static int init_task(void *arg) {
     klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
+  err = x86_chat_start();
+  if (err) klog(LOG_INFO, "no chat screen: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
             ? serial_get_port(MN_SEC(1), &rx, &tx)

@@ -361,11 +361,27 @@ def main_checks(q):
         tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
     font = bt.load_font()
     try:
+        # a fresh variables file: the chat screen shows the setup wizard;
+        # Esc (on the USB keyboard) skips it to the Forth console
+        tap(b"the setup wizard is shown" in q.out, "chat screen: the setup wizard on the "
+            "first boot", q.out[-1500:])
+        q.expect(rb"xhci\d: port \d+: \w+ speed device 0627:0001", timeout=60)
+        q.hmp("sendkey esc", settle=0.2)
         where = bt.screen_has(q, font, ["mneme Forth", "aarch64 (UEFI)"])
         tap(all(where), "framebuffer (ramfb) shows the banner and the console "
             "shell (at %s)" % (where,))
+        q.hmp("sendkey alt-f1", settle=0.2)
+        q.sendkeys("chat hi")  # the chat's input line, white on black
+        where = bt.screen_has(q, font, ["> chat hi"])
+        tap(where[0] is not None, "Alt+F1: the chat screen takes the keys (at %s)"
+            % (where[0],))
+        q.hmp("sendkey alt-f2", settle=0.2)
+        where = bt.screen_has(q, font, ["mneme Forth"])
+        gone = bt.find_text(q.screendump(), "> chat hi", font)
+        tap(where[0] is not None and gone is None,
+            "Alt+F2: the Forth console again (at %s; chat input at %s)" % (where[0], gone))
     except Exception as e:  # noqa: BLE001
-        tap(False, "framebuffer shows the console shell's banner", e)
+        tap(False, "framebuffer shows the console shell's banner, Alt+F1/Alt+F2", e)
     bt.usb_checks(q, font, plugged=True)
 
 
@@ -509,6 +525,10 @@ def sermux_boot():
         except Exception as e:  # noqa: BLE001
             tap(False, "sermux: loopback on port 0 echoes", e)
         try:
+            # Esc skips the setup wizard (a fresh variables file) to the
+            # Forth console
+            f.send(2, b"\x1b\r")
+            bt.screen_has(q, bt.load_font(), ["mneme Forth"])
             f.send(2, b"6 7 * .\r")
             where = bt.screen_has(q, bt.load_font(), ["6 7 * . 42  ok"])
             tap(where[0] is not None, "pseudo-keyboard keys (keyboard mux) are echoed and "
