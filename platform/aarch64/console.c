@@ -2,12 +2,14 @@
  * console.c: the framebuffer console port (see console.h). console-fb
  * writes the tx ring to the framebuffer console; console-kbd subscribes
  * to the keyboard mux and puts the terminal bytes of every key press
- * into the rx ring (waiting for room).
+ * into the rx ring (waiting for room); Alt+F1 shows the chat screen
+ * (chat_console.c), Alt+F2 this console again.
  *
  * Interface: a64_console_start, console_get_port (console_port.h).
  */
 #include "console.h"
 
+#include "chat_console.h"
 #include "console_port.h"
 #include "fbcon.h"
 #include "mneme/err.h"
@@ -30,6 +32,16 @@ static int mux_reader_task(void *arg) {
   }
   struct key_event ev;
   while (kbd_next(sub, &ev, MN_FOREVER) == 0) {
+    /* Alt+F1 and Alt+F2 switch between the chat and this console; while
+     * the chat is shown its keys go there. */
+    if (ev.code == KEY_F && (ev.mods & KEYMOD_ALT) && (ev.ch == 1 || ev.ch == 2)) {
+      if (ev.kind == KEY_PRESSED) x86_chat_show(ev.ch == 1);
+      continue;
+    }
+    if (x86_chat_shown()) {
+      x86_chat_key(&ev);
+      continue;
+    }
     char b[8];
     size_t m = kbd_to_bytes(&ev, b);
     if (m && bbq_write_all(&port.rx, b, m, MN_FOREVER)) break;

@@ -14,12 +14,14 @@
 
 #include "a64.h"
 #include "boot.h"
+#include "chat_console.h"
 #include "console.h"
 #include "console_port.h"
 #include "exc.h"
 #include "fbcon.h"
 #include "gic.h"
 #include "mmu.h"
+#include "mneme/chat_words.h"
 #include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/files.h"
@@ -47,6 +49,10 @@
 #include "xprintf.h"
 
 static struct mn_config cfg;
+
+/* The chat starts llm-remote from the settings through a weak reference
+ * (chat/chat_session.c): this one links llm-remote into the image. */
+int (*const a64_llm_remote_link)(const struct llm_remote_config *) = llm_remote_start;
 
 static int serial_hook(void *arg) {
   (void)arg;
@@ -126,9 +132,11 @@ static int cores_llm_task(void *arg) {
 static int init_task(void *arg) {
   (void)arg;
   mon_words_register();
+  int err = chat_words_register(); /* CHAT, SETTINGS, SETTING!, WIZARD */
+  if (err) klog(LOG_ERROR, "chat words: %s", mn_strerror(err));
   static const struct pci_driver *const drivers[] = {&virtio_net_driver, &virtio_blk_driver,
                                                      &nvme_driver, &xhci_driver};
-  int err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
+  err = pci_start(drivers, sizeof drivers / sizeof drivers[0]);
   if (err) klog(LOG_ERROR, "pci: %s", mn_strerror(err));
   for (size_t i = 0; i < cfg.nservices; i++) {
     err = start_one(&cfg.services[i]);
@@ -141,6 +149,8 @@ static int init_task(void *arg) {
     klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   err = a64_console_start(mn_config_find(&cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
+  err = x86_chat_start();
+  if (err) klog(LOG_INFO, "no chat screen: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(&cfg, MN_SVC_SERIAL) && !mn_config_find(&cfg, MN_SVC_SERMUX)
             ? serial_get_port(MN_SEC(1), &rx, &tx)

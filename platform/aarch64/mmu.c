@@ -45,6 +45,7 @@
 #define A_NC (D_ATTR(2) | D_AF | D_SH_INNER | D_PXN | D_UXN)
 #define A_CODE (D_ATTR(1) | D_AF | D_SH_INNER | D_RO)
 #define A_RODATA (A_NORMAL | D_RO)
+#define A_FWCODE (D_ATTR(1) | D_AF | D_SH_INNER) /* the firmware's runtime code: RWX */
 
 static uint64_t *l0;
 static uint64_t regs[4]; /* TTBR0, TCR, MAIR, SCTLR in use */
@@ -171,6 +172,13 @@ int mmu_init(void) {
   map_range(0, BLOCK2M, 0); /* page 0 and the flash below 2 MiB */
   if (x86_boot.fb.base)
     map_range(x86_boot.fb.base, x86_boot.fb.base + x86_boot.fb.size, A_NC);
+  /* The firmware's runtime services (efivar.c calls them in physical
+   * mode): their code executable, their data writable. */
+  for (size_t i = 0; i < x86_boot.nrt; i++) {
+    const struct boot_rt_region *r = &x86_boot.rt[i];
+    if (r->base + r->size <= MAP_TOP)
+      map_range(r->base, r->base + r->size, r->code ? A_FWCODE : A_NORMAL);
+  }
   /* The image: headers read-only, then each section by its flags. */
   map_range(x86_boot.image_base, x86_boot.image_base + PAGE, A_RODATA);
   for (size_t i = 0; i < x86_boot.nsections; i++) {

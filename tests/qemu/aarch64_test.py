@@ -361,11 +361,27 @@ def main_checks(q):
         tap(False, "QUANT: the NEON dot kernels agree with the scalar ones", e)
     font = bt.load_font()
     try:
+        # a fresh variables file: the chat screen shows the setup wizard;
+        # Esc (on the USB keyboard) skips it to the Forth console
+        tap(b"the setup wizard is shown" in q.out, "chat screen: the setup wizard on the "
+            "first boot", q.out[-1500:])
+        q.expect(rb"xhci\d: port \d+: \w+ speed device 0627:0001", timeout=60)
+        q.hmp("sendkey esc", settle=0.2)
         where = bt.screen_has(q, font, ["mneme Forth", "aarch64 (UEFI)"])
         tap(all(where), "framebuffer (ramfb) shows the banner and the console "
             "shell (at %s)" % (where,))
+        q.hmp("sendkey alt-f1", settle=0.2)
+        q.sendkeys("chat hi")  # the chat's input line, white on black
+        where = bt.screen_has(q, font, ["> chat hi"])
+        tap(where[0] is not None, "Alt+F1: the chat screen takes the keys (at %s)"
+            % (where[0],))
+        q.hmp("sendkey alt-f2", settle=0.2)
+        where = bt.screen_has(q, font, ["mneme Forth"])
+        gone = bt.find_text(q.screendump(), "> chat hi", font)
+        tap(where[0] is not None and gone is None,
+            "Alt+F2: the Forth console again (at %s; chat input at %s)" % (where[0], gone))
     except Exception as e:  # noqa: BLE001
-        tap(False, "framebuffer shows the console shell's banner", e)
+        tap(False, "framebuffer shows the console shell's banner, Alt+F1/Alt+F2", e)
     bt.usb_checks(q, font, plugged=True)
 
 
@@ -509,6 +525,10 @@ def sermux_boot():
         except Exception as e:  # noqa: BLE001
             tap(False, "sermux: loopback on port 0 echoes", e)
         try:
+            # Esc skips the setup wizard (a fresh variables file) to the
+            # Forth console
+            f.send(2, b"\x1b\r")
+            bt.screen_has(q, bt.load_font(), ["mneme Forth"])
             f.send(2, b"6 7 * .\r")
             where = bt.screen_has(q, bt.load_font(), ["6 7 * . 42  ok"])
             tap(where[0] is not None, "pseudo-keyboard keys (keyboard mux) are echoed and "
@@ -558,6 +578,7 @@ def llm_boot():
         out = lt.serial_run(q, "STATUS")
         tap("cores 2:" in out and len(re.findall(r"cpu \d mpidr", out)) == 2,
             "-smp 2: STATUS shows both cores", out)
+        chat_checks(q)
         start = len(q.out)
         q.write(b"1 FAULT-CPU\r")
         m = q.expect(rb"EXCEPTION: data abort[^\r\n]* on cpu (\d+)", timeout=120, start=start)
@@ -571,6 +592,44 @@ def llm_boot():
             "%s\n%s" % (e, q.out[-1500:].decode(errors="replace")))
     finally:
         q.close()
+
+
+def chat_checks(q):
+    """The chat on aarch64 (line mode on the serial shell): SETTING! saves
+    into the UEFI variable through the firmware's runtime services,
+    SETTINGS reads it back, CHAT answers with llm-local (conversations on
+    the ESP, the image's disk), /exit returns to Forth."""
+    def chat_run(q, line, reply, timeout=30):
+        start = len(q.out)
+        q.write(line.encode() + b"\r")
+        q.expect(reply, timeout=timeout, start=start)
+        return bytes(q.out[start:])
+
+    for line in ('S" local" S" provider" SETTING!', 'S" stories260K" S" model" SETTING!'):
+        r = chat_run(q, line, rb" ok\r\n")
+        tap(b"SETTING!:" not in r, "chat: %s saves into the UEFI variable" % line, r)
+    r = chat_run(q, 'S" 24" S" max_tokens" SETTING!', rb" ok\r\n")
+    r += chat_run(q, 'S" sk-a64-0123456789wxyz" S" api_key" SETTING!', rb" ok\r\n")
+    r += chat_run(q, "SETTINGS", rb" ok\r\n")
+    tap(b"SETTING!:" not in r and b"provider local, model stories260K" in r and
+        b"max_tokens 24" in r and b"api_key ...wxyz" in r,
+        "chat: SETTING! then SETTINGS shows the change", r)
+    # The disk's mirror leaves the key out only when the platform's own
+    # store (the UEFI variable) keeps it: the key SETTINGS showed came
+    # from the variable.
+    r = chat_run(q, 'S" /boot/mneme/settings.toml" CAT', rb" ok\r\n")
+    tap(b"stories260K" in r and b"0123456789wxyz" not in r,
+        "chat: the settings are in the UEFI variable (the disk mirror has no key)", r)
+    r = chat_run(q, "CHAT", rb"you> ", timeout=60)
+    tap(b"CHAT: llm-local" in r and b"saved in disk /boot/chats.txt" in r,
+        "chat: CHAT in line mode on llm-local, conversations on the disk", r)
+    r = chat_run(q, "Once upon a time", rb"tokens/s[^\r]*\r\nyou> ", timeout=240)
+    tap(re.search(rb"\[llm-local local, model stories260K; \d+ tokens", r) is not None,
+        "chat: CHAT answers a message with the local model", r)
+    r = chat_run(q, "/status", rb"you> ")
+    tap(b"[conversations: disk /boot/chats.txt]" in r, "chat: /status: conversations on the disk", r)
+    r = chat_run(q, "/exit", rb" ok\r\n")
+    tap(b"[back to Forth]" in r, "chat: /exit returns to Forth", r)
 
 
 BT = rb"backtrace \(frame records\):\r\n(  [0-9a-f]{16}  mneme\.efi\+0x[0-9a-f]+\r\n){2,}"
