@@ -66,7 +66,27 @@ static int decode_shells(struct pc_dec *d, struct mn_config_service *s) {
   s->u.forth_shells.nports = (uint8_t)n;
   for (size_t i = 0; i < n && rc == 0; i++)
     rc = pc_dec_u16(d, &s->u.forth_shells.ports[i]);
-  return rc;
+  if (rc)
+    return rc;
+  pc_dec_u32(d, &s->u.forth_shells.data_bytes);
+  pc_dec_u32(d, &s->u.forth_shells.heap_bytes);
+  pc_dec_u16(d, &s->u.forth_shells.stack_cells);
+  pc_dec_u16(d, &s->u.forth_shells.rstack_cells);
+  pc_dec_u16(d, &s->u.forth_shells.child_stack_cells);
+  pc_dec_u16(d, &s->u.forth_shells.child_rstack_cells);
+  if ((rc = pc_dec_error(d)))
+    return rc;
+  /* the limits of tools/mkconfig.py */
+  if (s->u.forth_shells.data_bytes < 1024 || s->u.forth_shells.data_bytes > (1u << 24) ||
+      s->u.forth_shells.heap_bytes > (1u << 24))
+    return MN_ERANGE;
+  const uint16_t cells[] = { s->u.forth_shells.stack_cells, s->u.forth_shells.rstack_cells,
+                             s->u.forth_shells.child_stack_cells,
+                             s->u.forth_shells.child_rstack_cells };
+  for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++)
+    if (cells[i] < 16 || cells[i] > 4096)
+      return MN_ERANGE;
+  return 0;
 }
 
 static int decode_net(struct pc_dec *d, struct mn_config_service *s) {

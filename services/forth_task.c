@@ -25,6 +25,7 @@
  * then free themselves.
  */
 #include <string.h>
+#include "mneme/config.h"
 #include "mneme/err.h"
 #include "mneme/forth_files.h"
 #include "mneme/forth_task.h"
@@ -38,15 +39,35 @@
 static struct forth_task *all;
 static uint32_t next_id = 1;
 
+/* The configured sizes ([services.forth_shells]; these are its defaults). */
+static struct {
+  uint32_t data_bytes, heap_bytes;
+  uint16_t stack_cells, rstack_cells, child_stack_cells, child_rstack_cells;
+} sizes = { 32u << 10, 32u << 10, 256, 256, 128, 128 };
+
+void
+forth_task_configure(const struct mn_config *c)
+{
+  const struct mn_config_service *s = mn_config_find(c, MN_SVC_FORTH_SHELLS);
+  if (!s)
+    return;
+  sizes.data_bytes = s->u.forth_shells.data_bytes;
+  sizes.heap_bytes = s->u.forth_shells.heap_bytes;
+  sizes.stack_cells = s->u.forth_shells.stack_cells;
+  sizes.rstack_cells = s->u.forth_shells.rstack_cells;
+  sizes.child_stack_cells = s->u.forth_shells.child_stack_cells;
+  sizes.child_rstack_cells = s->u.forth_shells.child_rstack_cells;
+}
+
 void
 forth_task_default_config(struct forth_config *cfg)
 {
   memset(cfg, 0, sizeof *cfg);
-  cfg->data_bytes = 32u << 10;
-  cfg->heap_bytes = 32u << 10;
+  cfg->data_bytes = sizes.data_bytes;
+  cfg->heap_bytes = sizes.heap_bytes;
   cfg->code_cells = 1u << 20; /* a limit: chunks are allocated as needed */
-  cfg->stack_cells = 256;
-  cfg->rstack_cells = 256;
+  cfg->stack_cells = sizes.stack_cells;
+  cfg->rstack_cells = sizes.rstack_cells;
   cfg->calls = 512;
   cfg->locals_cells = 128;
   cfg->fstack_cells = 32;
@@ -61,8 +82,8 @@ forth_task_child_config(struct forth_config *cfg)
 {
   memset(cfg, 0, sizeof *cfg);
   cfg->code_chunk_cells = 512;
-  cfg->stack_cells = 128;
-  cfg->rstack_cells = 128;
+  cfg->stack_cells = sizes.child_stack_cells;
+  cfg->rstack_cells = sizes.child_rstack_cells;
   cfg->calls = 256;
   cfg->locals_cells = 64;
   cfg->fstack_cells = 16;

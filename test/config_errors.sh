@@ -73,6 +73,8 @@ good_base | sed 's/^heap = .*/heap = "lots"/' |
   expect "bad log level" '18: services\.tracing\.max_level: expected one of "trace"'
 { good_base; printf '\n[services.forth_shells]\nports = [10, 10]\n'; } |
   expect "bad port list" '18: services\.forth_shells\.ports: ports repeat'
+{ good_base; printf '\n[services.forth_shells]\nstack_cells = 8\n'; } |
+  expect "VM stack too small" '18: services\.forth_shells\.stack_cells: 8 is out of range 16\.\.4096'
 good_base | sed 's/^\[services\.sermux\]$/&\nenabled = "yes"/' |
   expect "enabled is not a bool" '7: services\.sermux\.enabled: expected true or false'
 good_base | sed '/^heap = /d' |

@@ -69,6 +69,13 @@ static void hosted_round_trip(void **state) {
   assert_int_equal(s->u.forth_shells.nports, 4);
   for (int i = 0; i < 4; i++)
     assert_int_equal(s->u.forth_shells.ports[i], 10 + i);
+  /* the VM sizes' defaults */
+  assert_int_equal(s->u.forth_shells.data_bytes, 32 << 10);
+  assert_int_equal(s->u.forth_shells.heap_bytes, 32 << 10);
+  assert_int_equal(s->u.forth_shells.stack_cells, 256);
+  assert_int_equal(s->u.forth_shells.rstack_cells, 256);
+  assert_int_equal(s->u.forth_shells.child_stack_cells, 128);
+  assert_int_equal(s->u.forth_shells.child_rstack_cells, 128);
   assert_int_equal(c.platform.kind, MN_PLATFORM_HOSTED);
   assert_str(c.platform.u.hosted.serial, "stdio");
 }
@@ -102,6 +109,12 @@ static void full_round_trip(void **state) {
   assert_int_equal(s->u.forth_shells.nports, 2);
   assert_int_equal(s->u.forth_shells.ports[0], 20);
   assert_int_equal(s->u.forth_shells.ports[1], 21);
+  assert_int_equal(s->u.forth_shells.data_bytes, 16 << 10);
+  assert_int_equal(s->u.forth_shells.heap_bytes, 0);
+  assert_int_equal(s->u.forth_shells.stack_cells, 64);
+  assert_int_equal(s->u.forth_shells.rstack_cells, 48);
+  assert_int_equal(s->u.forth_shells.child_stack_cells, 32);
+  assert_int_equal(s->u.forth_shells.child_rstack_cells, 24);
   assert_int_equal(c.platform.kind, MN_PLATFORM_X86_64);
   assert_int_equal(c.platform.u.x86_64.serial_port, 0x2f8);
   assert_int_equal(c.platform.u.x86_64.framebuffer, 0);

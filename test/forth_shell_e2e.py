@@ -213,6 +213,25 @@ def console():
         k.stop()
     out = k.p.stdout.read()
     check(b"3  ok" in out, f"console output before end of input: {out!r}")
+    # the VM sizes come from [services.forth_shells]: a 32-cell data stack
+    prog = b": F 0 DO I LOOP ; 40 F DEPTH .\nBYE\n"
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config",
+                           "hosted.toml")) as f:
+        toml = f.read().replace("ports = [10, 11, 12, 13]", "ports = [10, 11, 12, 13]\nstack_cells = 32")
+    path = os.path.join(O, "forth_shell_e2e-stack32.toml")
+    with open(path, "w") as f:
+        f.write(toml)
+    outs = []
+    for extra in ([], ["--config", path]):
+        k = Hosted(*extra, heap="4M", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            outs.append(k.p.communicate(prog, timeout=60)[0])
+        except subprocess.TimeoutExpired:
+            outs.append(b"(timed out)")
+        finally:
+            k.stop()
+    check(b"40  ok" in outs[0] and b"F: stack overflow (THROW -3)" in outs[1],
+          f"stack_cells = 32 in the configuration gives a 32-cell stack: {outs!r}")
 
 
 def main():

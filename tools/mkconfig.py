@@ -248,7 +248,13 @@ SERVICES = {
     "status": Service(7, [], {}, "system status service"),
     "forth_shells": Service(8, ["sermux"], {
         "ports": Key(PortList(8), [10, 11, 12, 13]),
-    }, "Forth shells, one per port"),
+        "data": Key(Size(1024, 1 << 24, "u32"), 32 << 10, doc="a shell VM's data space (dictionary)"),
+        "heap": Key(Size(0, 1 << 24, "u32"), 32 << 10, doc="a shell VM's ALLOCATE heap"),
+        "stack_cells": Key(Int(16, 4096, "u16"), 256, doc="a shell's data stack"),
+        "rstack_cells": Key(Int(16, 4096, "u16"), 256, doc="a shell's return stack"),
+        "child_stack_cells": Key(Int(16, 4096, "u16"), 128, doc="a SPAWNed child's data stack"),
+        "child_rstack_cells": Key(Int(16, 4096, "u16"), 128, doc="a SPAWNed child's return stack"),
+    }, "Forth shells, one per port (and the VM sizes of every shell and child)"),
     "net": Service(9, [], {
         "dhcp": Key(Bool(), True, doc="address from DHCP (else address/netmask/gateway)"),
         "address": Key(IPv4(), "", doc="static address (dhcp = false)"),

@@ -60,7 +60,10 @@ struct mn_config_service {
     struct { uint16_t port; uint32_t interval_ms; struct mn_str message; } hello;
     struct { uint16_t port; } pseudo_keyboard;
     struct { uint16_t port; uint8_t max_level; uint32_t heartbeat_ms; } tracing;
-    struct { uint16_t ports[MN_CONFIG_MAX_SHELLS]; uint8_t nports; } forth_shells;
+    struct { uint16_t ports[MN_CONFIG_MAX_SHELLS]; uint8_t nports;
+             uint32_t data_bytes, heap_bytes;
+             uint16_t stack_cells, rstack_cells, child_stack_cells, child_rstack_cells;
+    } forth_shells;
     struct { uint8_t dhcp; uint32_t address, netmask, gateway; uint8_t ndns;
              uint32_t dns[2]; uint16_t dns_port; } net; /* IPv4 a<<24|b<<16|c<<8|d */
   } u; /* serial, keyboard_mux and status have no settings */

@@ -127,7 +127,13 @@ int forth_task_run(struct forth_task *ft);
 /* Frees ft (after forth_task_run returned); kills its children. */
 void forth_task_destroy(struct forth_task *ft);
 
-/* The default VM sizes (kernel tasks keep their VMs small). */
+struct mn_config;
+/* Takes the VM sizes of [services.forth_shells] (data, heap, stacks,
+ * children's stacks) from c; without that service the defaults stay.
+ * Call before the first VM is made. */
+void forth_task_configure(const struct mn_config *c);
+
+/* The default VM sizes (kernel tasks keep their VMs small), as configured. */
 void forth_task_default_config(struct forth_config *cfg);
 /* The sizes of a SPAWNed child (its stacks; data space is shared). */
 void forth_task_child_config(struct forth_config *cfg);

@@ -26,6 +26,7 @@
 #include "mneme/err.h"
 #include "mneme/files.h"
 #include "mneme/forth_shell.h"
+#include "mneme/forth_task.h"
 #include "mneme/kernel.h"
 #include "mneme/ktime.h"
 #include "mneme/llm.h"
@@ -192,6 +193,7 @@ _Noreturn void a64_main(void) {
   if (rc) xprintf("warning: mmu: %s (running on the firmware's tables)\n", mn_strerror(rc));
   if (a64_entered_el2) xprintf("firmware ran at EL2: mneme runs at EL1\n");
   load_config();
+  forth_task_configure(&cfg);
   if (cfg.platform.u.aarch64.framebuffer) fbcon_init(&x86_boot.fb);
   xprintf("\033[1mmneme\033[0m aarch64 (UEFI) image at %p\n", (void *)x86_boot.image_base);
   rc = gic_init(x86_boot.rsdp);

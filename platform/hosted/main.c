@@ -50,6 +50,7 @@
 #include "mneme/files.h"
 #include "mneme/err.h"
 #include "mneme/forth_shell.h"
+#include "mneme/forth_task.h"
 #include "mneme/ktime.h"
 #include "mneme/kernel.h"
 #include "mneme/llm.h"
@@ -268,6 +269,7 @@ load_config(struct opts *o)
     fprintf(stderr, "mneme: the configuration is not for the hosted platform\n");
     return -1;
   }
+  forth_task_configure(&o->cfg);
   if (!o->serial) {
     const struct mn_str *s = &o->cfg.platform.u.hosted.serial;
     size_t n = s->len < sizeof o->serial_spec - 1 ? s->len : sizeof o->serial_spec - 1;
