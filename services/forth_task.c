@@ -46,10 +46,9 @@ static struct {
 } sizes = { 32u << 10, 32u << 10, 256, 256, 128, 128 };
 
 void
-forth_task_configure(const struct mn_config *c)
+forth_task_configure(const struct mn_config_service *s)
 {
-  const struct mn_config_service *s = mn_config_find(c, MN_SVC_FORTH_SHELLS);
-  if (!s)
+  if (!s || s->kind != MN_SVC_FORTH_SHELLS)
     return;
   sizes.data_bytes = s->u.forth_shells.data_bytes;
   sizes.heap_bytes = s->u.forth_shells.heap_bytes;

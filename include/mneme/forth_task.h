@@ -127,11 +127,12 @@ int forth_task_run(struct forth_task *ft);
 /* Frees ft (after forth_task_run returned); kills its children. */
 void forth_task_destroy(struct forth_task *ft);
 
-struct mn_config;
+struct mn_config_service;
 /* Takes the VM sizes of [services.forth_shells] (data, heap, stacks,
- * children's stacks) from c; without that service the defaults stay.
- * Call before the first VM is made. */
-void forth_task_configure(const struct mn_config *c);
+ * children's stacks) from s, mn_config_find(cfg, MN_SVC_FORTH_SHELLS);
+ * with NULL (no such service) the defaults stay. Call before the first
+ * VM is made. */
+void forth_task_configure(const struct mn_config_service *s);
 
 /* The default VM sizes (kernel tasks keep their VMs small), as configured. */
 void forth_task_default_config(struct forth_config *cfg);

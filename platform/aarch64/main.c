@@ -193,7 +193,7 @@ _Noreturn void a64_main(void) {
   if (rc) xprintf("warning: mmu: %s (running on the firmware's tables)\n", mn_strerror(rc));
   if (a64_entered_el2) xprintf("firmware ran at EL2: mneme runs at EL1\n");
   load_config();
-  forth_task_configure(&cfg);
+  forth_task_configure(mn_config_find(&cfg, MN_SVC_FORTH_SHELLS));
   if (cfg.platform.u.aarch64.framebuffer) fbcon_init(&x86_boot.fb);
   xprintf("\033[1mmneme\033[0m aarch64 (UEFI) image at %p\n", (void *)x86_boot.image_base);
   rc = gic_init(x86_boot.rsdp);

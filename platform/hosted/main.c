@@ -269,7 +269,7 @@ load_config(struct opts *o)
     fprintf(stderr, "mneme: the configuration is not for the hosted platform\n");
     return -1;
   }
-  forth_task_configure(&o->cfg);
+  forth_task_configure(mn_config_find(&o->cfg, MN_SVC_FORTH_SHELLS));
   if (!o->serial) {
     const struct mn_str *s = &o->cfg.platform.u.hosted.serial;
     size_t n = s->len < sizeof o->serial_spec - 1 ? s->len : sizeof o->serial_spec - 1;

@@ -239,7 +239,7 @@ _Noreturn void x86_main(void) {
           x86_boot.ram_total >> 20, x86_boot.info.nregions, x86_boot.fb.width,
           x86_boot.fb.height, x86_boot.cmdline);
   load_config();
-  forth_task_configure(&cfg);
+  forth_task_configure(mn_config_find(&cfg, MN_SVC_FORTH_SHELLS));
   klog_set_level(cfg.kernel.log_level);
   if (kernel_init(&x86_boot.info)) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
