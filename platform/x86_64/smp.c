@@ -196,7 +196,10 @@ static void fault_job(void *arg, int ith, int nth) {
 static int fault_on(int cpu, void *arg) {
   if (cpu < 0 || cpu >= ncpus) return MN_ERANGE;
   fault_target = (uint32_t)cpu;
-  for (int i = 0; i < 1000; i++) { /* until the core joins a job (and faults) */
+  /* until the core joins a job (and faults); on a loaded host a vCPU may
+   * miss many jobs in a row, so this waits by the clock, not by count */
+  uint64_t deadline = ktime_deadline(MN_SEC(60));
+  while (ktime_now() < deadline) {
     par_run(NULL, fault_job, arg);
     task_sleep(MN_MSEC(1));
   }
