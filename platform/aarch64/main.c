@@ -12,7 +12,7 @@
  */
 #include "a64.h"
 #include "boot.h"
-#include "console.h"
+#include "console_port.h"
 #include "exc.h"
 #include "fbcon.h"
 #include "gic.h"
@@ -38,7 +38,7 @@ static uint64_t us_since_entry(void) {
 static const struct uefi_start_ops start_ops = {
     .start_cores = smp_start,
     .par = a64_par,
-    .console_start = a64_console_start,
+    .console_start = console_port_start,
     .us_since_entry = us_since_entry,
 };
 

@@ -1,16 +1,17 @@
 /*
- * console.c: the framebuffer console port (see console.h). console-fb
- * writes the tx ring to the framebuffer console; console-kbd subscribes
- * to the keyboard mux and puts the terminal bytes of every key press
- * into the rx ring (waiting for room); Alt+F1 shows the chat screen
- * (chat_console.c), Alt+F2 this console again.
+ * console_port.c: the framebuffer console as a byte port service
+ * (console_port.h), the same on both UEFI platforms. console-fb writes
+ * the tx ring to the framebuffer console (fbcon.c); console-kbd, with the
+ * keyboard mux, subscribes to it and turns the key presses of every
+ * keyboard (PS/2, USB) into terminal bytes in the rx ring, waiting for
+ * room. Alt+F1 shows the chat screen (chat_console.c), Alt+F2 this
+ * console again; while the chat is shown its keys go there.
  *
- * Interface: a64_console_start, console_get_port (console_port.h).
+ * Interface: console_port_start, console_port_key, console_get_port.
  */
-#include "console.h"
+#include "console_port.h"
 
 #include "chat_console.h"
-#include "console_port.h"
 #include "fbcon.h"
 #include "mneme/err.h"
 #include "mneme/keyboard.h"
@@ -22,6 +23,23 @@
 
 static struct x86_port port;
 
+int console_port_key(const struct key_event *ev) {
+  if (ev->code == KEY_F && (ev->mods & KEYMOD_ALT) && (ev->ch == 1 || ev->ch == 2)) {
+    if (ev->kind == KEY_PRESSED) x86_chat_show(ev->ch == 1);
+    return 0;
+  }
+  if (x86_chat_shown()) {
+    x86_chat_key(ev);
+    return 0;
+  }
+  char b[8];
+  size_t m = kbd_to_bytes(ev, b);
+  if (m && bbq_write_all(&port.rx, b, m, MN_FOREVER)) return -1;
+  if (m) waitq_wake_all(&x86_input_wq);
+  return 0;
+}
+
+/* Console input through the mux: every keyboard's events, as bytes. */
 static int mux_reader_task(void *arg) {
   (void)arg;
   struct kbd_sub *sub;
@@ -31,22 +49,8 @@ static int mux_reader_task(void *arg) {
     return 0;
   }
   struct key_event ev;
-  while (kbd_next(sub, &ev, MN_FOREVER) == 0) {
-    /* Alt+F1 and Alt+F2 switch between the chat and this console; while
-     * the chat is shown its keys go there. */
-    if (ev.code == KEY_F && (ev.mods & KEYMOD_ALT) && (ev.ch == 1 || ev.ch == 2)) {
-      if (ev.kind == KEY_PRESSED) x86_chat_show(ev.ch == 1);
-      continue;
-    }
-    if (x86_chat_shown()) {
-      x86_chat_key(&ev);
-      continue;
-    }
-    char b[8];
-    size_t m = kbd_to_bytes(&ev, b);
-    if (m && bbq_write_all(&port.rx, b, m, MN_FOREVER)) break;
-    if (m) waitq_wake_all(&x86_input_wq);
-  }
+  while (kbd_next(sub, &ev, MN_FOREVER) == 0)
+    if (console_port_key(&ev)) break;
   return 0;
 }
 
@@ -61,7 +65,7 @@ static int fb_task(void *arg) {
   }
 }
 
-int a64_console_start(int use_mux) {
+int console_port_start(int use_mux) {
   int err = x86_port_start(&port, &(struct uuid)CONSOLE_UUID, "console", 4096);
   if (err) return err;
   if (use_mux && task_spawn("console-kbd", mux_reader_task, 0, 0, 0)) return MN_ENOMEM;
