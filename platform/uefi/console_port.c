@@ -7,7 +7,11 @@
  * room. Alt+F1 shows the chat screen (chat_console.c), Alt+F2 this
  * console again; while the chat is shown its keys go there.
  *
- * Interface: console_port_start, console_port_key, console_get_port.
+ * plat_console_write (the kernel's console: log lines, fault dumps) goes
+ * to the serial port and the framebuffer console directly.
+ *
+ * Interface: plat_console_write, console_port_start, console_port_key,
+ * console_get_port.
  */
 #include "console_port.h"
 
@@ -17,11 +21,32 @@
 #include "mneme/keyboard.h"
 #include "mneme/ktime.h"
 #include "mneme/log.h"
+#include "mneme/platform.h"
 #include "mneme/task.h"
 #include "port.h"
+#include "serial.h"
 #include "serial_svc.h"
 
 static struct x86_port port;
+
+/*
+ * Interrupts stay on: tasks do not preempt each other and interrupt
+ * handlers do not print (a fault dump ends in plat_halt), so only the
+ * receive interrupts run meanwhile, which keeps the UART's FIFO from
+ * overflowing while a long line goes out at 115200 baud. A lone \n goes
+ * out as \r\n on the serial port.
+ */
+void plat_console_write(const char *s, size_t n) {
+  size_t from = 0;
+  for (size_t i = 0; i < n; i++)
+    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
+      serial_write(s + from, i - from);
+      serial_write("\r\n", 2);
+      from = i + 1;
+    }
+  serial_write(s + from, n - from);
+  fbcon_write(s, n);
+}
 
 int console_port_key(const struct key_event *ev) {
   if (ev->code == KEY_F && (ev->mods & KEYMOD_ALT) && (ev->ch == 1 || ev->ch == 2)) {
