@@ -9,16 +9,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 MODELS=${LLM_MODELS:-../shared/testdata/llm/models}
-missing=
-command -v qemu-system-x86_64 >/dev/null || missing="$missing qemu-system-x86"
-[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] || missing="$missing ovmf"
-command -v lld-link >/dev/null || missing="$missing lld"
-command -v mcopy >/dev/null || missing="$missing mtools"
-[ -e "$MODELS/stories260K-f32.gguf" ] || missing="$missing $MODELS/stories260K-f32.gguf"
-if [ -n "$missing" ]; then
-  echo "ok - x86_64 chat tests # SKIP missing:$missing"
-  exit 0
-fi
+. tests/qemu/lib.sh
+need_x86
+need_file "$MODELS/stories260K-f32.gguf"
+skip_if_missing "x86_64 chat tests"
 X=build/x86_64
 CERTS=$X/chat-certs
 mkdir -p $X
@@ -31,11 +25,8 @@ if [ ! -s $CERTS/good.key ]; then
     exit 1
   fi
 fi
-if ! make -s TARGET=x86_64 x86-image MODEL="$(realpath "$MODELS/stories260K-f32.gguf")" \
-     CA="$(realpath $CERTS/root.pem)" X86_IMG=$X/chat.img >>build/chat-image.log 2>&1; then
-  echo "not ok - build the chat test image (log build/chat-image.log)"
-  tail -20 build/chat-image.log | sed 's/^/#   /'
-  exit 1
-fi
+step build/chat-image.log "build the chat test image" \
+  make -s TARGET=x86_64 x86-image MODEL="$(realpath "$MODELS/stories260K-f32.gguf")" \
+  CA="$(realpath $CERTS/root.pem)" X86_IMG=$X/chat.img
 echo "ok - build the chat test image"
 CHAT_IMG=$X/chat.img CHAT_CERTS=$CERTS exec timeout --kill-after=10 600 python3 tests/qemu/chat_test.py

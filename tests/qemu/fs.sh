@@ -6,23 +6,10 @@
 # checked there too, with the models in ../shared/testdata/llm/models.
 set -u
 cd "$(dirname "$0")/../.."
-missing=
-command -v qemu-system-x86_64 >/dev/null || missing="$missing qemu-system-x86"
-[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || [ -e /usr/share/OVMF/OVMF_CODE.fd ] ||
-  [ -e /usr/share/ovmf/OVMF.fd ] || missing="$missing ovmf"
-command -v lld-link >/dev/null || missing="$missing lld"
-command -v mcopy >/dev/null || missing="$missing mtools"
-command -v fsck.fat >/dev/null || missing="$missing dosfstools"
-if [ -n "$missing" ]; then
-  echo "ok - x86_64 file system tests # SKIP missing:$missing (make deps)"
-  exit 0
-fi
-if ! make -s TARGET=x86_64 x86-image >build/x86-image-fs.log 2>&1; then
-  echo "not ok - build the x86_64 image (make image; log build/x86-image-fs.log)"
-  tail -20 build/x86-image-fs.log | sed 's/^/#   /'
-  exit 1
-fi
-echo "ok - build the x86_64 image"
+. tests/qemu/lib.sh
+need_x86
+skip_if_missing "x86_64 file system tests"
+x86_image build/x86-image-fs.log
 # LOAD-MODEL's GENERATE is compared with the hosted engine
 O=${O:-build/hosted}
 [ -x "$O/mneme-infer" ] || make -s TARGET=hosted "$O/mneme-infer" >>build/x86-image-fs.log 2>&1 || true
