@@ -136,7 +136,11 @@ static void xw_start_cert(const br_x509_class **ctx, uint32_t length)
 static void xw_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
     x509_wrap *w = (x509_wrap *)(void *)ctx;
-    br_x509_decoder_push(&w->dec, buf, len);
+    /* BearSSL 0.6's decoder must not be pushed more once it failed (its
+     * program would resume past the failure and read out of bounds: found
+     * by tls_fuzz) or finished. */
+    if (w->dec.err == 0 && !w->dec.decoded)
+        br_x509_decoder_push(&w->dec, buf, len);
     w->inner->vtable->append(&w->inner->vtable, buf, len);
 }
 
