@@ -9,7 +9,8 @@ of http_e2e.BAD, 10.0.2.100:8500 the good server again (for a new
 connection), 10.0.2.100:80 plain HTTP redirecting to the first (QEMU names
 guestfwd devices by port: one port each). Checks: TLS-TRUST adds the root,
 HTTP-GET prints the page over TLS (time from the RTC, seed from the
-entropy service), TLS-INFO, the redirect http -> https, every bad
+entropy service), TLS-INFO, the redirect http -> https (on the kept-alive
+connection), every bad
 certificate (expired, not yet valid, wrong host name, unknown CA,
 self-signed, missing intermediate, RSA-1024, SHA-1) refused with its
 reason and a THROW, an unset clock (SET-DATE to 1970) said so and the
@@ -98,6 +99,9 @@ def main():
         out = command(q, 'S" http://10.0.2.100/old" HTTP-GET .', timeout=120)
         tap(PAGE.decode().strip() in out and re.search(r"\b200\s+ok", out),
             "http -> https redirect followed", out)
+        out = command(q, "TLS-INFO")
+        tap("connection: kept alive (reused)" in out,
+            "the redirect's https request went on the kept-alive connection", out)
         for gp, _, why, what in bad:
             out = command_err(q, 'S" https://10.0.2.100:%d/" HTTP-GET .' % gp, timeout=120)
             tap(("HTTP-GET: " + why) in out and "-1029" in out,
