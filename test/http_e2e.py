@@ -9,7 +9,8 @@ the machine. Checks: the page printed and status 200, TLS-INFO (version,
 suite, subject, expiry), keep-alive, a redirect from http to https;
 expired, not yet valid, wrong host name, unknown CA, self-signed, missing
 intermediate, RSA-1024 and SHA-1 signed leaves refused with their reasons
-and a THROW; an unset clock (SET-DATE to 1970) said so, and the same
+and a THROW; servers that close, send garbage or stall in the handshake
+reported with their reasons; an unset clock (SET-DATE to 1970) said so, and the same
 server answering once the clock is set again. TAP output."""
 import os
 import socket
@@ -162,12 +163,52 @@ def serve(ctx, redirect_to=None):
     return port
 
 
+def rude_server(mode):
+    """A server that misbehaves during the TLS handshake: after the
+    ClientHello it closes ("close"), answers with something that is not
+    TLS ("garbage") or says nothing ("stall")."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(4)
+
+    def conn(c):
+        try:
+            c.recv(4096)
+            if mode == "garbage":
+                c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n" * 4)
+                time.sleep(5)
+            elif mode == "stall":
+                time.sleep(30)
+        except OSError:
+            pass
+        c.close()
+
+    def loop():
+        while True:
+            try:
+                c, _ = s.accept()
+            except OSError:
+                return
+            threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return s.getsockname()[1]
+
+
+# (mode, reason, what) of the rude servers.
+RUDE = (("close", "TLS: the server closed the connection during the handshake", "closes"),
+        ("garbage", "TLS: the server sent something that is not valid TLS", "sends garbage"))
+
+
 def main():
     d = tempfile.mkdtemp(prefix="http_e2e.")
     make_certs(d)
     good = https_server(d, "good")
     bad = [(https_server(d, leaf, chain), why, what) for leaf, chain, why, what in BAD]
     fresh = https_server(d, "good")
+    rude = [(rude_server(mode), why, what) for mode, why, what in RUDE]
+    stall = rude_server("stall")
+    rude.append((stall, f"TLS handshake with www.ok.test:{stall} timed out", "stalls"))
     plain = serve(None, redirect_to=f"https://www.ok.test:{good}/moved")
     dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dns.bind(("127.0.0.1", 0))
@@ -211,6 +252,12 @@ def main():
             m = sh.cmd(f'S" https://www.ok.test:{port}/" HTTP-GET .', r"HTTP-GET: (.*?)\r?\n.*?THROW (-\d+)", 30)
             check(m is not None and m.group(1).decode().startswith(why) and m.group(2) == b"-1029",
                   f"{what}: refused, '{why}', THROW -1029")
+        # Servers that misbehave in the handshake: their reason, THROW, and
+        # the kernel carries on (stall: the 15 s handshake timeout).
+        for port, why, what in rude:
+            m = sh.cmd(f'S" https://www.ok.test:{port}/" HTTP-GET .', r"HTTP-GET: (.*?)\r?\n.*?THROW (-\d+)", 40)
+            check(m is not None and m.group(1).decode().startswith(why),
+                  f"a server that {what} in the handshake: '{why}'")
         m = sh.cmd(f'S" https://10.0.2.2:{good}/" HTTP-GET .', r"HTTP-GET: (.*?)\r?\n.*?THROW (-\d+)", 30)
         check(m is not None and m.group(1).startswith(b"TLS: host name mismatch"),
               "an IPv4 literal not in the certificate: host name mismatch")
