@@ -106,9 +106,14 @@ def set_date_now():
     return f"{t.tm_sec} {t.tm_min} {t.tm_hour} {t.tm_mday} {t.tm_mon} {t.tm_year} SET-DATE"
 
 
+sni_seen = []  # the host names clients asked for (SNI)
+
+
 def https_server(d, leaf, chain="inter"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.sni_callback = lambda sock, name, c: sni_seen.append(name)
     if leaf in ("weak", "sha1"):  # OpenSSL would refuse to serve them
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
     if chain:
@@ -240,6 +245,8 @@ def main():
               b"TLS 1.2 ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" in info,
               "TLS-INFO: version and suite")
         check(b"CN=www.ok.test; expires 2045-01-01" in info, "TLS-INFO: subject and expiry")
+        check(b" alpn=http/1.1" in info and "www.ok.test" in sni_seen,
+              "ALPN http/1.1 agreed (TLS-INFO), SNI www.ok.test seen by the server")
         m = sh.cmd(f'S" https://www.ok.test:{good}/again" HTTP-GET .', r"(?s)(.*?)(\d+)  ok\n", 30)
         m2 = sh.cmd("TLS-INFO", r"(?s)(.*?) ok\n")
         check(m is not None and m.group(2) == b"200" and m2 is not None and
