@@ -6,16 +6,18 @@
  *   HTTP-GET ( c-addr u -- status )  GET the URL through the http service,
  *                                    printing the body as it arrives; on
  *                                    failure prints the reason ("TLS:
- *                                    certificate expired or not yet
- *                                    valid", "connect to ... timed out")
+ *                                    certificate expired on 2021-01-01",
+ *                                    "connect to ... timed out")
  *                                    and THROWs FT_E_MN(err)
  *   TLS-TRUST ( c-addr u -- n )      add the CA certificates in the PEM
  *                                    text to the trust store (a private
  *                                    CA); n added, or prints why and
  *                                    THROWs
  *   TLS-INFO ( -- )                  the last HTTPS connection: version,
- *                                    suite, ALPN, resumed, AES-NI, the
- *                                    server's subject and expiry
+ *                                    suite, curve, ALPN, resumed, AES-NI,
+ *                                    the server's subject and expiry, and
+ *                                    whether the connection was a kept
+ *                                    alive one
  */
 #include <string.h>
 #include "mneme/err.h"
@@ -28,6 +30,7 @@
 #define URL_MAX 2300
 
 static char last_tls[160], last_peer[192], last_url[96];
+static int last_reused;
 
 static void
 say(struct forth_task *ft, const char *a, const char *b)
@@ -73,6 +76,7 @@ w_http_get(forth_vm *vm, void *ctx)
   if (res.tls[0]) {
     memcpy(last_tls, res.tls, sizeof last_tls);
     memcpy(last_peer, res.peer, sizeof last_peer);
+    last_reused = res.reused;
     size_t l = (size_t)u < sizeof last_url - 1 ? (size_t)u : sizeof last_url - 1;
     memcpy(last_url, url, l);
     last_url[l] = 0;
@@ -99,6 +103,7 @@ w_tls_info(forth_vm *vm, void *ctx)
   say(ft, last_url, "\n  ");
   say(ft, last_tls, "\n  server: ");
   say(ft, last_peer[0] ? last_peer : "(not known)", "\n");
+  say(ft, last_reused ? "  connection: kept alive (reused)\n" : "  connection: new\n", NULL);
   return 0;
 }
 

@@ -5,8 +5,9 @@ server and an HTTPS one (Python's ssl, TLS 1.2, a CA made here with
 openssl). Checks: a chunked body sent one byte per TCP segment, a 100 KB
 header refused, a short body reported, keep-alive reuse (plain and TLS),
 redirects (absolute, relative, a loop stopped, https->http refused), a
-1 MB download checked by sha256, POST with a body, a stalled response
-and a non-HTTP answer reported within the read timeout. TAP output."""
+1 MB download checked by sha256, POST with a header and a body, a stalled
+response and a non-HTTP answer reported within the read timeout, a
+connect that times out. TAP output."""
 import hashlib
 import os
 import random
@@ -40,17 +41,19 @@ def check(cond, what, out=""):
 def read_request(f):
     line = f.readline()
     if not line:
-        return None, None, b""
+        return None, None, {}, b""
     method, path, _ = line.decode().split(" ", 2)
     length = 0
+    heads = {}
     while True:
         h = f.readline()
         if h in (b"\r\n", b"\n", b""):
             break
         k, _, v = h.decode().partition(":")
+        heads[k.lower()] = v.strip()
         if k.lower() == "content-length":
             length = int(v)
-    return method, path, f.read(length) if length else b""
+    return method, path, heads, f.read(length) if length else b""
 
 
 def reply(c, status, body, extra=""):
@@ -62,7 +65,7 @@ def handle(c, kind, port_of):
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     f = c.makefile("rb")
     while True:
-        method, path, body = read_request(f)
+        method, path, heads, body = read_request(f)
         if method is None:
             return
         if path == "/chunked":
@@ -78,8 +81,8 @@ def handle(c, kind, port_of):
                 c.sendall(data[i:i + 1])
                 time.sleep(0.0005)
         elif path == "/bighead":
-            heads = b"".join(b"X-Big-%d: %s\r\n" % (i, b"a" * 1000) for i in range(100))
-            c.sendall(b"HTTP/1.1 200 OK\r\n" + heads + b"Content-Length: 2\r\n\r\nhi")
+            big = b"".join(b"X-Big-%d: %s\r\n" % (i, b"a" * 1000) for i in range(100))
+            c.sendall(b"HTTP/1.1 200 OK\r\n" + big + b"Content-Length: 2\r\n\r\nhi")
         elif path == "/longvalue":
             c.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 20000 + b"\r\nContent-Length: 2\r\n\r\nhi")
         elif path == "/short":
@@ -103,7 +106,8 @@ def handle(c, kind, port_of):
         elif path == "/mb":
             reply(c, "200 OK", MB)
         elif path == "/post":
-            reply(c, "201 Created", f"{method} {len(body)} ".encode() + body)
+            ctype = heads.get("content-type", "none")
+            reply(c, "201 Created", f"{method} {len(body)} type={ctype} ".encode() + body)
         elif path == "/stall":
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
             time.sleep(6)
@@ -209,7 +213,7 @@ def main():
     out, _ = probe(*ca, "-s", f"{https}/mb")
     check(f"sha256: {hashlib.sha256(MB).hexdigest()}" in out, "1 MB download, sha256 matches (https)", out)
     out, _ = probe("-X", "POST", "-d", "hello=1", "-H", "Content-Type: text/plain", f"{http}/post")
-    check("status: 201" in out and "POST 7 hello=1" in out, "POST with a body", out)
+    check("status: 201" in out and "POST 7 type=text/plain hello=1" in out, "POST with a header and a body", out)
     out, secs = probe("-t", "1000", f"{http}/stall")
     check("error: read timed out" in out and secs < 5, f"stalled body: read timeout ({secs:.1f}s)", out)
     out, _ = probe(f"{http}/garbage")
@@ -222,6 +226,18 @@ def main():
     closed.close()
     out, _ = probe(f"http://127.0.0.1:{cport}/")
     check(f"error: connect to 127.0.0.1:{cport}: connection refused" in out, "refused connect reported", out)
+    # A listener whose accept queue is full (backlog 0, one connection
+    # waiting): Linux drops the next SYN, so the connect times out.
+    full = socket.socket()
+    full.bind(("127.0.0.1", 0))
+    full.listen(0)
+    filler = socket.create_connection(full.getsockname(), timeout=5)
+    fport = full.getsockname()[1]
+    out, secs = probe("-T", "1000", f"http://127.0.0.1:{fport}/")
+    check(f"error: connect to 127.0.0.1:{fport} timed out" in out and secs < 5,
+          f"connect timeout ({secs:.1f}s)", out)
+    filler.close()
+    full.close()
     for url, why in (("ftp://x/", "must start with http"), ("http://a@b/", "user names"),
                      ("http://h:99999/", "bad port"), ("http:///x", "no host name"),
                      ("http://h/a b", "space or a control character")):

@@ -20,6 +20,18 @@ typedef struct {
     int dn_over;
     unsigned ncert;
     int chain_seen;
+    /* The time the chain is checked at (BearSSL's days and seconds). */
+    uint32_t now_days, now_secs;
+    /* The first certificate of the chain (in the server's order, as the
+     * minimal engine checks them) whose dates do not hold at that time:
+     * date_bad 1 expired (date_day its notAfter), 2 not yet valid
+     * (date_day its notBefore); date_cert its place (0 the server's own). */
+    int date_bad;
+    unsigned date_cert;
+    uint32_t date_day;
+    /* The server's own certificate decoded (its notAfter day). */
+    int leaf_ok;
+    uint32_t leaf_notafter;
 } x509_wrap;
 
 struct tls_client {
@@ -33,6 +45,7 @@ struct tls_client {
     char host[64];
     char info[160];
     char peer[PEER_MAX];
+    char why[96];            /* a reason made for this connection */
     unsigned char first[3];  /* the first bytes the server sent */
     unsigned nfirst;
 };
@@ -100,16 +113,22 @@ static void xw_start_chain(const br_x509_class **ctx, const char *server_name)
     x509_wrap *w = (x509_wrap *)(void *)ctx;
     w->ncert = 0;
     w->chain_seen = 1;
+    w->date_bad = 0;
+    w->leaf_ok = 0;
     w->inner->vtable->start_chain(&w->inner->vtable, server_name);
 }
 
 static void xw_start_cert(const br_x509_class **ctx, uint32_t length)
 {
     x509_wrap *w = (x509_wrap *)(void *)ctx;
+    /* Every certificate is decoded (for its dates); only the first one's
+     * subject is kept. */
     if (w->ncert == 0) {
         w->dn_len = 0;
         w->dn_over = 0;
         br_x509_decoder_init(&w->dec, dn_put, w);
+    } else {
+        br_x509_decoder_init(&w->dec, NULL, NULL);
     }
     w->inner->vtable->start_cert(&w->inner->vtable, length);
 }
@@ -117,7 +136,10 @@ static void xw_start_cert(const br_x509_class **ctx, uint32_t length)
 static void xw_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
 {
     x509_wrap *w = (x509_wrap *)(void *)ctx;
-    if (w->ncert == 0)
+    /* BearSSL 0.6's decoder must not be pushed more once it failed (its
+     * program would resume past the failure and read out of bounds: found
+     * by tls_fuzz) or finished. */
+    if (w->dec.err == 0 && !w->dec.decoded)
         br_x509_decoder_push(&w->dec, buf, len);
     w->inner->vtable->append(&w->inner->vtable, buf, len);
 }
@@ -125,6 +147,24 @@ static void xw_append(const br_x509_class **ctx, const unsigned char *buf, size_
 static void xw_end_cert(const br_x509_class **ctx)
 {
     x509_wrap *w = (x509_wrap *)(void *)ctx;
+    if (br_x509_decoder_last_error(&w->dec) == 0) {
+        const br_x509_decoder_context *d = &w->dec;
+        /* BearSSL's own comparison: valid from notBefore to notAfter,
+         * both included. */
+        int early = w->now_days < d->notbefore_days ||
+                    (w->now_days == d->notbefore_days && w->now_secs < d->notbefore_seconds);
+        int late = w->now_days > d->notafter_days ||
+                   (w->now_days == d->notafter_days && w->now_secs > d->notafter_seconds);
+        if (!w->date_bad && (early || late)) {
+            w->date_bad = early ? 2 : 1;
+            w->date_cert = w->ncert;
+            w->date_day = early ? d->notbefore_days : d->notafter_days;
+        }
+        if (w->ncert == 0) {
+            w->leaf_ok = 1;
+            w->leaf_notafter = d->notafter_days;
+        }
+    }
     w->ncert++;
     w->inner->vtable->end_cert(&w->inner->vtable);
 }
@@ -156,6 +196,11 @@ static void cat(char *out, size_t cap, const char *s, size_t n)
         n = cap - 1 - l;
     memcpy(out + l, s, n);
     out[l + n] = 0;
+}
+
+static void cats(char *out, size_t cap, const char *s)
+{
+    cat(out, cap, s, strlen(s));
 }
 
 /* Reads a DER tag and length at *p (bounded by end): the content's
@@ -258,11 +303,11 @@ static void peer_text(struct tls_client *t)
 {
     x509_wrap *w = &t->xw;
     t->peer[0] = 0;
-    if (!w->chain_seen || w->dn_over || br_x509_decoder_last_error(&w->dec))
+    if (!w->chain_seen || w->dn_over || !w->leaf_ok)
         return;
     dn_text(w->dn, w->dn_len, t->peer, sizeof t->peer);
     char d[11];
-    day_text(w->dec.notafter_days, d);
+    day_text(w->leaf_notafter, d);
     cat(t->peer, sizeof t->peer, "; expires ", 10);
     cat(t->peer, sizeof t->peer, d, 10);
 }
@@ -344,6 +389,24 @@ static const char *reason(int err)
     }
 }
 
+/* BearSSL reports an expired and a not yet valid certificate with one
+ * code (BR_ERR_X509_EXPIRED); the wrapper's dates tell which, and when:
+ * "certificate expired on 2021-01-01", "intermediate certificate not yet
+ * valid (valid from 2040-01-01)". */
+static const char *date_reason(struct tls_client *t)
+{
+    const x509_wrap *w = &t->xw;
+    char d[11];
+    day_text(w->date_day, d);
+    t->why[0] = 0;
+    cats(t->why, sizeof t->why, w->date_cert > 0 ? "intermediate certificate " : "certificate ");
+    cats(t->why, sizeof t->why, w->date_bad == 1 ? "expired on " : "not yet valid (valid from ");
+    cats(t->why, sizeof t->why, d);
+    if (w->date_bad != 1)
+        cats(t->why, sizeof t->why, ")");
+    return t->why;
+}
+
 static int fail(struct tls_client *t, const char *why)
 {
     if (!t->error)
@@ -364,6 +427,8 @@ static int pump(struct tls_client *t, unsigned want)
             /* A TLS record starts with a type (20..24) and major version 3. */
             if (t->nfirst >= 2 && (t->first[0] < 20 || t->first[0] > 24 || t->first[1] != 3))
                 return fail(t, "the server sent something that is not valid TLS (not a TLS record)");
+            if (err == BR_ERR_X509_EXPIRED && t->xw.date_bad)
+                return fail(t, date_reason(t));
             return fail(t, reason(err));
         }
         if (st & BR_SSL_SENDREC) {
@@ -429,6 +494,8 @@ int tls_client_connect(struct tls_client *t, const tls_io *io, const char *host,
     br_x509_minimal_set_hash(&t->xc, br_md5_ID, NULL);
     unsigned long long days = (unsigned long long)unix_now / 86400 + 719528;
     br_x509_minimal_set_time(&t->xc, (uint32_t)days, (uint32_t)(unix_now % 86400));
+    t->xw.now_days = (uint32_t)days;
+    t->xw.now_secs = (uint32_t)(unix_now % 86400);
     br_ssl_engine_set_buffer(e, t->iobuf, sizeof t->iobuf, 1);
     br_ssl_engine_set_protocol_names(e, alpn, 1);
     br_ssl_engine_inject_entropy(e, seed, seed_len);
@@ -533,8 +600,15 @@ const char *tls_client_info(struct tls_client *t)
     int aesni = ni && t->cc.eng.iaes_ctr == ni && t->cc.eng.ighash == br_ghash_pclmul_get();
     int gcm = sp.cipher_suite != BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 &&
               sp.cipher_suite != BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256;
+    /* The key exchange's curve (a resumed handshake has none). */
+    int curve = t->resumed ? 0 : br_ssl_engine_get_ecdhe_curve(&t->cc.eng);
+    const char *cname = curve == BR_EC_curve25519 ? " x25519"
+                        : curve == BR_EC_secp256r1 ? " p256"
+                        : curve == BR_EC_secp384r1 ? " p384"
+                        : curve == BR_EC_secp521r1 ? " p521"
+                                                   : "";
     const char *parts[] = {br_ssl_engine_get_version(&t->cc.eng) == BR_TLS12 ? "TLS 1.2" : "TLS ?",
-                           " ", suite_name(sp.cipher_suite), " alpn=", proto ? proto : "none",
+                           " ", suite_name(sp.cipher_suite), cname, " alpn=", proto ? proto : "none",
                            t->resumed ? " resumed" : "", gcm && aesni ? " aes-ni" : ""};
     size_t n = 0;
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {

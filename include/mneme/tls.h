@@ -38,7 +38,8 @@ int tls_client_write(struct tls_client *t, const void *data, size_t len);
 int tls_client_read(struct tls_client *t, void *buf, size_t cap);
 void tls_client_close(struct tls_client *t);
 const char *tls_client_error(const struct tls_client *t);
-/* "TLS 1.2 ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 alpn=http/1.1", then
+/* "TLS 1.2 ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 x25519 alpn=http/1.1" (the
+ * key exchange's curve: x25519, p256 or p384; none when resumed), then
  * " resumed" when the session was resumed and " aes-ni" when AES-GCM runs
  * on AES-NI and PCLMUL (BearSSL's x86ni code, chosen when CPUID has them). */
 const char *tls_client_info(struct tls_client *t);
