@@ -133,6 +133,23 @@ is_up(void)
          !ip4_addr_isany_val(*netif_ip4_addr(&N.nif));
 }
 
+/* Why traffic to ip cannot leave, or 0: MN_ENETDOWN (no link or
+ * address), MN_ENOROUTE (off the interface's subnet and no gateway:
+ * lwIP would route it to the interface and then drop every frame, so the
+ * caller would only hear of it by a timeout). */
+static int
+route_err(net_ip4 ip)
+{
+  if (!is_up())
+    return MN_ENETDOWN;
+  net_ip4 me = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&N.nif)));
+  net_ip4 mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(&N.nif)));
+  net_ip4 gw = lwip_ntohl(ip4_addr_get_u32(netif_ip4_gw(&N.nif)));
+  if (ip == 0xffffffffu || (ip & mask) == (me & mask) || gw != 0)
+    return 0;
+  return MN_ENOROUTE;
+}
+
 static void
 reply_err(const struct svc_envelope *env, int code)
 {
@@ -435,8 +452,9 @@ on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 static void
 do_connect(const struct svc_envelope *env, const struct net_req *q)
 {
-  if (!is_up()) {
-    reply_err(env, MN_ENETDOWN);
+  int rerr = route_err(q->ip);
+  if (rerr) {
+    reply_err(env, rerr);
     return;
   }
   struct net_conn *c = conn_new();
@@ -634,8 +652,9 @@ static void
 do_udp_send(const struct svc_envelope *env, const struct net_req *q)
 {
   struct net_udp *u = q->handle;
-  if (!is_up()) {
-    reply_err(env, MN_ENETDOWN);
+  int rerr = route_err(q->ip);
+  if (rerr) {
+    reply_err(env, rerr);
     return;
   }
   if (q->len > 65507) {
@@ -691,8 +710,9 @@ on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 static void
 do_ping(const struct svc_envelope *env, const struct net_req *q)
 {
-  if (!is_up()) {
-    reply_err(env, MN_ENETDOWN);
+  int rerr = route_err(q->ip);
+  if (rerr) {
+    reply_err(env, rerr);
     return;
   }
   const size_t data = 32;

@@ -17,8 +17,10 @@ next free one:
   - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc,
     a DHCP lease;
   - no NIC: nothing bound, and ARP-PROBE and NET say there is no device;
-  - the network service (lwIP) on virtio-net: a DHCP lease and a TCP
-    exchange with this test's server through guestfwd; set_link off/on:
+  - the network service (lwIP) on virtio-net, on the NIC `make run`
+    gives (virtio-net-pci on QEMU's user network; here restrict=on plus
+    forwards): a DHCP lease (NET), PING the gateway, a TCP exchange with
+    this test's server through guestfwd; set_link off/on:
     the service sees the link go down and up and the interface recovers
     (DHCP again), shown by the test connecting into mneme through a
     hostfwd (TCP-LISTEN, TCP-ACCEPT);
@@ -266,6 +268,11 @@ def net_tcp():
         return
     try:
         dhcp_ok(name, q)
+        # docs/net.md's first steps after `make run`: NET (above), PING the
+        # gateway, a TCP connection to a service on the host (below)
+        out = command(q, 'S" 10.0.2.2" PING .')
+        m = re.search(r"PING \. (-?\d+) +ok", out)
+        check(m and int(m.group(1)) >= 0, "%s: PING the gateway 10.0.2.2 answers" % name, out)
         command(q, 'S" 10.0.2.100" 7777 TCP-OPEN CONSTANT H')
         command(q, 'CREATE B 100 ALLOT  S" hello from mneme" B SWAP MOVE  10 B 16 + C!')
         command(q, "B 17 H TCP-WRITE")
