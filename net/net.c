@@ -38,6 +38,7 @@
 #include "mneme/log.h"
 #include "mneme/config.h"
 #include "mneme/netdev.h"
+#include "mneme/status.h"
 #include "mneme/task.h"
 #include "net_int.h"
 
@@ -1297,6 +1298,32 @@ net_kick_service(void)
   waitq_wake_all(&N.wake);
 }
 
+/* The status service's Net (status.h): net_info from its task. */
+static int
+status_net(struct status_net *out)
+{
+  struct net_ifinfo f;
+  int err = net_info(&f);
+  if (err || !f.present)
+    return err ? err : MN_ENOENT;
+  memcpy(out->name, f.name, sizeof out->name);
+  out->link_up = f.link_up;
+  out->bound = f.bound;
+  out->ip = f.ip;
+  out->rx_packets = f.rx_packets;
+  out->rx_bytes = f.rx_bytes;
+  out->rx_dropped = f.rx_dropped;
+  out->rx_errors = f.rx_errors + f.bad_frames;
+  out->tx_packets = f.tx_packets;
+  out->tx_bytes = f.tx_bytes;
+  out->tx_dropped = f.tx_dropped;
+  out->tx_errors = f.tx_errors;
+  out->tcp_open = f.tcp_open;
+  out->tcp_listen = f.tcp_listen;
+  out->tcp_total = f.tcp_total;
+  return 0;
+}
+
 int
 net_start(const struct net_config *cfg)
 {
@@ -1320,6 +1347,7 @@ net_start(const struct net_config *cfg)
       (err = task_spawn("net-svc", svc_task, NULL, 0, NULL)) ||
       (err = task_spawn("net-attach", attach_task, NULL, 0, NULL)))
     return err;
+  status_set_net_source(status_net);
   return 0;
 }
 
