@@ -53,6 +53,12 @@ class Reset(socketserver.BaseRequestHandler):
         self.request.close()
 
 
+class Bye(socketserver.BaseRequestHandler):
+    """Says bye and closes (FIN)."""
+    def handle(self):
+        self.request.sendall(b"bye")
+
+
 class TCP(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -161,6 +167,8 @@ def main():
     reset = TCP(("127.0.0.1", 0), Reset)
     threading.Thread(target=reset.serve_forever, daemon=True).start()
     reset_port = reset.server_address[1]
+    bye = TCP(("127.0.0.1", 0), Bye)
+    threading.Thread(target=bye.serve_forever, daemon=True).start()
 
     with open("config/hosted.toml") as f:
         base = f.read()
@@ -207,6 +215,10 @@ def main():
         m = sh.cmd('S" nope.test" 80 TCP-OPEN', r"TCP-OPEN: ([^\r\n]*)\n")
         check(m is not None and m.group(1) == b"name not found (THROW -1027)",
               "unknown name: THROW with its text")
+        m = sh.cmd(f'S" 10.0.2.2" {bye.server_address[1]} TCP-OPEN CONSTANT B  '
+                   'PAD 100 B TCP-READ . PAD 100 B TCP-READ . B TCP-CLOSE', r"(-?\d+) (-?\d+)  ok\n")
+        check(m is not None and m.groups() == (b"3", b"0"),
+              f"TCP-READ: the server's bytes, then 0 at the end of the stream ({m and m.groups()!r})")
         m = sh.cmd('S" silent.test" RESOLVE', r"silent\.test: ([^\r\n]*)\n ok\n")
         check(m is not None and m.group(1) == b"timed out",
               f"RESOLVE a name the DNS server never answers: timed out ({m and m.group(1)!r})")
@@ -282,6 +294,7 @@ def main():
         os.unlink(cfg.name)
         os.unlink(static.name)
         reset.shutdown()
+        bye.shutdown()
         echo.shutdown()
         dns.close()
     print(f"{n_ok} passed, {n_fail} failed")
