@@ -7,7 +7,8 @@
 # "[  FAILED  ] N test(s)" summary lines are counted. A script prints TAP
 # lines ("ok ..." / "not ok ...") or a cmocka summary. A program that exits
 # non-zero without reporting a failure (a crash, a sanitizer report, a
-# timeout) counts as one failure. Logs: build/test-logs/.
+# timeout) counts as one failure. Each line gives the seconds the program
+# took (CI's budget). Logs: build/test-logs/.
 set -u
 builds=${TEST_BUILDS:-build/hosted build/hosted-clang build/hosted-asan}
 scripts=${TEST_SCRIPTS:-}
@@ -20,8 +21,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 pass=0 fail=0
 failed_names=()
 
-count() { # name logfile exitcode
-  local name=$1 log=$2 rc=$3 p f
+count() { # name logfile exitcode seconds
+  local name=$1 log=$2 rc=$3 secs=$4 p f
   p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
   f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s).*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
   p=$((p + $(grep -c -E '^ok( |$)' "$log")))
@@ -33,10 +34,10 @@ count() { # name logfile exitcode
   pass=$((pass + p)); fail=$((fail + f))
   if [ "$f" -gt 0 ]; then
     failed_names+=("$name")
-    printf 'FAIL %-48s %4d passed %4d failed (rc %d, log %s)\n' "$name" "$p" "$f" "$rc" "$log"
+    printf 'FAIL %-48s %4d passed %4d failed %5ds (rc %d, log %s)\n' "$name" "$p" "$f" "$secs" "$rc" "$log"
     tail -n 30 "$log" | sed 's/^/     | /'
   else
-    printf 'ok   %-48s %4d passed\n' "$name" "$p"
+    printf 'ok   %-48s %4d passed %5ds\n' "$name" "$p" "$secs"
   fi
 }
 
@@ -46,20 +47,23 @@ for b in $builds; do
     [ -f "$t" ] && [ -x "$t" ] || continue
     name="$(basename "$b")/$(basename "$t")"
     log="$logdir/$(basename "$b")-$(basename "$t").log"
+    t0=$SECONDS
     timeout --kill-after=10 "$per_test_timeout" "$t" > "$log" 2>&1
-    count "$name" "$log" $?
+    count "$name" "$log" $? $((SECONDS - t0))
   done
 done
 
 for s in $scripts; do
   name="script/$(basename "$s")"
   log="$logdir/script-$(basename "$s").log"
+  t0=$SECONDS
   O=build/hosted timeout --kill-after=10 "$per_test_timeout" "$s" > "$log" 2>&1
-  count "$name" "$log" $?
+  count "$name" "$log" $? $((SECONDS - t0))
 done
 
 if [ ${#failed_names[@]} -gt 0 ]; then
   echo "failed: ${failed_names[*]}"
 fi
+echo "tests took $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -56,50 +56,20 @@ static size_t rndr_source(void *buf, size_t len, unsigned *bits) {
   return n;
 }
 
-/* Counter jitter: see x86_64's TSC jitter (the same health rule). */
+/* Counter jitter (uefi_jitter). */
 static size_t jitter_source(void *buf, size_t len, unsigned *bits) {
-  static volatile uint8_t walk[4096];
-  uint8_t *out = buf;
-  uint64_t prev = a64_counter(), prev_delta = 0;
-  unsigned changes = 0;
-  for (size_t i = 0; i < len; i++) {
-    for (unsigned k = 0; k < 256; k++) walk[(k * 67 + i * 131 + (prev & 63)) & 4095]++;
-    uint64_t now = a64_counter(), delta = now - prev;
-    prev = now;
-    out[i] = (uint8_t)(delta ^ (delta >> 8));
-    if (delta != prev_delta) changes++;
-    prev_delta = delta;
-  }
-  *bits = changes * 4 >= len * 3 ? (unsigned)len / 8 : 0;
-  return len;
+  return uefi_jitter(buf, len, bits, a64_counter, 256);
 }
 
 int a64_clockrng_start(void) {
   int64_t rtc = 0;
   int rtc_err = pl031_time(&rtc);
-  int64_t efi = x86_boot.efi_time_s;
-  if (efi >= WALLCLOCK_MIN_SET) {
-    wallclock_set_from(efi, "UEFI GetTime");
-    if (!rtc_err && (rtc - efi > 5 || efi - rtc > 5))
-      klog(LOG_WARN, "time: the PL031 RTC differs from UEFI GetTime by %lld s",
-           (long long)(rtc - efi));
-  } else if (!rtc_err) {
-    wallclock_set_from(rtc, "PL031 RTC");
-  }
-  int64_t now;
-  char iso[WALLCLOCK_ISO_LEN];
-  int unset = wallclock_now(&now);
-  wallclock_format(now, iso);
-  klog(unset ? LOG_WARN : LOG_INFO, "time: %s (%s)%s", iso, wallclock_source(),
-       unset ? ": the clock is not set" : "");
+  uefi_clock_set(rtc_err, rtc, "PL031 RTC");
   int rndr = has_rndr();
   if (rndr) entropy_add_source("rndrrs", rndr_source);
   entropy_add_source("counter-jitter", jitter_source);
-  if (x86_boot.efi_rng_len) {
-    entropy_add(x86_boot.efi_rng, x86_boot.efi_rng_len, (unsigned)x86_boot.efi_rng_len * 8);
-    __builtin_memset(x86_boot.efi_rng, 0, sizeof x86_boot.efi_rng);
-  }
-  klog(LOG_INFO, "entropy: sources%s%s counter-jitter",
-       x86_boot.efi_rng_len ? " EFI_RNG_PROTOCOL" : "", rndr ? " rndrrs" : "");
+  int efi_rng = uefi_entropy_from_efi();
+  klog(LOG_INFO, "entropy: sources%s%s counter-jitter", efi_rng ? " EFI_RNG_PROTOCOL" : "",
+       rndr ? " rndrrs" : "");
   return entropy_start();
 }

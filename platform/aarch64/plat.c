@@ -1,10 +1,8 @@
 /*
- * plat.c: the rest of the platform contract for aarch64: the console
- * (the PL011 and the framebuffer console), halting, and new task
- * contexts.
+ * plat.c: the rest of the platform contract for aarch64: halting and new
+ * task contexts (the console: platform/uefi/console_port.c).
  *
- * Interface: plat_console_write, plat_halt, plat_context_init,
- * plat_context_destroy.
+ * Interface: plat_halt, plat_context_init, plat_context_destroy.
  */
 #include <stdint.h>
 
@@ -12,21 +10,7 @@
 #include "acpi.h"
 #include "boot.h"
 #include "exc.h"
-#include "fbcon.h"
 #include "mneme/platform.h"
-#include "serial.h"
-
-void plat_console_write(const char *s, size_t n) {
-  size_t from = 0;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
-      serial_write(s + from, i - from);
-      serial_write("\r\n", 2);
-      from = i + 1;
-    }
-  serial_write(s + from, n - from);
-  fbcon_write(s, n);
-}
 
 /*
  * Stops the machine: interrupts off; then the semihosting exit call

@@ -78,6 +78,17 @@ struct x86_boot {
 /* Reads the clock (GetTime) and 64 bytes from EFI_RNG_PROTOCOL into
  * x86_boot while boot services are up (efi_clockrng.c; also aarch64's). */
 void efi_clockrng_collect(void *system_table);
+/* After kernel_init (efi_clockrng.c): sets the wall clock from GetTime's
+ * reading, checked against the platform's RTC (rtc, or rtc_err when it
+ * has none), else from the RTC, and says which in the log. */
+void uefi_clock_set(int rtc_err, int64_t rtc, const char *rtc_name);
+/* Mixes the EFI_RNG_PROTOCOL bytes into the entropy pool and wipes them;
+ * 1 if there were some. */
+int uefi_entropy_from_efi(void);
+/* An entropy source's body over a cycle counter: len bytes of timing
+ * jitter of a memory walk of walk_steps steps per byte, *bits credited. */
+size_t uefi_jitter(void *buf, size_t len, unsigned *bits, uint64_t (*counter)(void),
+                   unsigned walk_steps);
 
 extern struct x86_boot x86_boot;
 

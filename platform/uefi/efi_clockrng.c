@@ -2,13 +2,17 @@
  * efi_clockrng.c: what the time and entropy services take from UEFI while
  * boot services are up (docs/time.md, docs/entropy.md): GetTime, and 64
  * bytes from EFI_RNG_PROTOCOL when the firmware has one. Shared by the
- * x86_64 and aarch64 loaders (boot.c); the platform's main hands both to
- * the services after kernel_init.
+ * x86_64 and aarch64 loaders (boot.c). After kernel_init, the platform's
+ * clockrng.c hands both to the services with the helpers below, beside
+ * its own sources (an RTC, the CPU's random instructions, its counter).
  *
- * Interface: efi_clockrng_collect.
+ * Interface: efi_clockrng_collect, uefi_clock_set, uefi_entropy_from_efi,
+ * uefi_jitter (boot.h).
  */
 #include "boot.h"
 #include "efi.h"
+#include "mneme/entropy.h"
+#include "mneme/log.h"
 #include "mneme/wallclock.h"
 
 void efi_clockrng_collect(void *system_table) {
@@ -33,4 +37,51 @@ void efi_clockrng_collect(void *system_table) {
   if (st->boot_services->locate_protocol(&g, NULL, (void **)&rng) == EFI_SUCCESS && rng &&
       rng->get_rng(rng, NULL, sizeof x86_boot.efi_rng, x86_boot.efi_rng) == EFI_SUCCESS)
     x86_boot.efi_rng_len = sizeof x86_boot.efi_rng;
+}
+
+void uefi_clock_set(int rtc_err, int64_t rtc, const char *rtc_name) {
+  int64_t efi = x86_boot.efi_time_s;
+  if (efi >= WALLCLOCK_MIN_SET) {
+    wallclock_set_from(efi, "UEFI GetTime");
+    if (!rtc_err && (rtc - efi > 5 || efi - rtc > 5))
+      klog(LOG_WARN, "time: the %s differs from UEFI GetTime by %lld s", rtc_name,
+           (long long)(rtc - efi));
+  } else if (!rtc_err) {
+    wallclock_set_from(rtc, rtc_name);
+  }
+  int64_t now;
+  char iso[WALLCLOCK_ISO_LEN];
+  int unset = wallclock_now(&now);
+  wallclock_format(now, iso);
+  klog(unset ? LOG_WARN : LOG_INFO, "time: %s (%s)%s", iso, wallclock_source(),
+       unset ? ": the clock is not set" : "");
+}
+
+int uefi_entropy_from_efi(void) {
+  if (!x86_boot.efi_rng_len) return 0;
+  entropy_add(x86_boot.efi_rng, x86_boot.efi_rng_len, (unsigned)x86_boot.efi_rng_len * 8);
+  __builtin_memset(x86_boot.efi_rng, 0, sizeof x86_boot.efi_rng);
+  return 1;
+}
+
+/* The time a small memory walk takes varies with caches, interrupts and
+ * (under emulation) the host. The deltas are mixed in; 1 bit is counted
+ * per 8 samples, and none when they barely vary (a stuck or coarse
+ * counter). */
+size_t uefi_jitter(void *buf, size_t len, unsigned *bits, uint64_t (*counter)(void),
+                   unsigned walk_steps) {
+  static volatile uint8_t walk[4096];
+  uint8_t *out = buf;
+  uint64_t prev = counter(), prev_delta = 0;
+  unsigned changes = 0;
+  for (size_t i = 0; i < len; i++) {
+    for (unsigned k = 0; k < walk_steps; k++) walk[(k * 67 + i * 131 + (prev & 63)) & 4095]++;
+    uint64_t now = counter(), delta = now - prev;
+    prev = now;
+    out[i] = (uint8_t)(delta ^ (delta >> 8));
+    if (delta != prev_delta) changes++;
+    prev_delta = delta;
+  }
+  *bits = changes * 4 >= len * 3 ? (unsigned)len / 8 : 0;
+  return len;
 }

@@ -15,6 +15,8 @@
  */
 #include "apic.h"
 
+#include "acpi.h"
+
 #include <string.h>
 
 #include "boot.h"
@@ -66,30 +68,6 @@ static void lapic_write(uint32_t reg, uint32_t v) {
 
 void apic_eoi(void) {
   if (lapic) lapic_write(LAPIC_EOI, 0);
-}
-
-static int checksum_ok(const void *p, size_t n) {
-  uint8_t sum = 0;
-  for (size_t i = 0; i < n; i++) sum += ((const uint8_t *)p)[i];
-  return sum == 0;
-}
-
-/* Finds an ACPI table by signature through the XSDT or RSDT. */
-static const uint8_t *acpi_find(uintptr_t rsdp, const char sig[4]) {
-  const uint8_t *r = (const uint8_t *)rsdp;
-  if (!r || memcmp(r, "RSD PTR ", 8) != 0 || !checksum_ok(r, 20)) return NULL;
-  int xsdt = r[15] >= 2 && *(const uint64_t *)(r + 24);
-  const uint8_t *sdt = xsdt ? (const uint8_t *)*(const uint64_t *)(r + 24)
-                            : (const uint8_t *)(uintptr_t)*(const uint32_t *)(r + 16);
-  uint32_t len = *(const uint32_t *)(sdt + 4);
-  size_t esz = xsdt ? 8 : 4;
-  for (size_t off = 36; off + esz <= len; off += esz) {
-    uint64_t a = xsdt ? *(const uint64_t *)(sdt + off)
-                      : *(const uint32_t *)(sdt + off);
-    const uint8_t *t = (const uint8_t *)a;
-    if (t && memcmp(t, sig, 4) == 0) return t;
-  }
-  return NULL;
 }
 
 static void parse_madt(const uint8_t *m) {

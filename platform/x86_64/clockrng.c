@@ -123,46 +123,18 @@ static size_t rdrand_source(void *buf, size_t len, unsigned *bits) {
   return n;
 }
 
-/* TSC jitter: the time a small memory walk takes varies with caches,
- * interrupts and (under emulation) the host. The deltas are mixed in;
- * 1 bit is counted per 8 samples, and none when they barely vary (a
- * stuck or coarse counter). */
+/* TSC jitter (uefi_jitter). */
+static uint64_t tsc(void) { return rdtsc(); }
+
 static size_t jitter_source(void *buf, size_t len, unsigned *bits) {
-  static volatile uint8_t walk[4096];
-  uint8_t *out = buf;
-  uint64_t prev = rdtsc(), prev_delta = 0;
-  unsigned changes = 0;
-  for (size_t i = 0; i < len; i++) {
-    for (unsigned k = 0; k < 64; k++) walk[(k * 67 + i * 131 + (prev & 63)) & 4095]++;
-    uint64_t now = rdtsc(), delta = now - prev;
-    prev = now;
-    out[i] = (uint8_t)(delta ^ (delta >> 8));
-    if (delta != prev_delta) changes++;
-    prev_delta = delta;
-  }
-  *bits = changes * 4 >= len * 3 ? (unsigned)len / 8 : 0;
-  return len;
+  return uefi_jitter(buf, len, bits, tsc, 64);
 }
 
 int x86_clockrng_start(void) {
   /* The clock: UEFI's, checked against the RTC; else the RTC's. */
   int64_t rtc = 0;
   int rtc_err = x86_cmos_time(&rtc);
-  int64_t efi = x86_boot.efi_time_s;
-  if (efi >= WALLCLOCK_MIN_SET) {
-    wallclock_set_from(efi, "UEFI GetTime");
-    if (!rtc_err && (rtc - efi > 5 || efi - rtc > 5))
-      klog(LOG_WARN, "time: the CMOS RTC differs from UEFI GetTime by %lld s",
-           (long long)(rtc - efi));
-  } else if (!rtc_err) {
-    wallclock_set_from(rtc, "CMOS RTC");
-  }
-  int64_t now;
-  char iso[WALLCLOCK_ISO_LEN];
-  int unset = wallclock_now(&now);
-  wallclock_format(now, iso);
-  klog(unset ? LOG_WARN : LOG_INFO, "time: %s (%s)%s", iso, wallclock_source(),
-       unset ? ": the clock is not set" : "");
+  uefi_clock_set(rtc_err, rtc, "CMOS RTC");
 
   /* Entropy. */
   uint32_t r[4];
@@ -177,11 +149,8 @@ int x86_clockrng_start(void) {
   if (has_rdseed) entropy_add_source("rdseed", rdseed_source);
   if (has_rdrand) entropy_add_source("rdrand", rdrand_source);
   entropy_add_source("tsc-jitter", jitter_source);
-  if (x86_boot.efi_rng_len) {
-    entropy_add(x86_boot.efi_rng, x86_boot.efi_rng_len, (unsigned)x86_boot.efi_rng_len * 8);
-    __builtin_memset(x86_boot.efi_rng, 0, sizeof x86_boot.efi_rng);
-  }
-  klog(LOG_INFO, "entropy: sources%s%s%s tsc-jitter", x86_boot.efi_rng_len ? " EFI_RNG_PROTOCOL" : "",
+  int efi_rng = uefi_entropy_from_efi();
+  klog(LOG_INFO, "entropy: sources%s%s%s tsc-jitter", efi_rng ? " EFI_RNG_PROTOCOL" : "",
        has_rdseed ? " rdseed" : "", has_rdrand ? " rdrand" : "");
   return entropy_start();
 }

@@ -1,14 +1,9 @@
 /*
- * console_svc.h: the PC console (framebuffer text console for output,
- * PS/2 keyboard for input) as a byte port service, shaped exactly like
- * the serial port service (include/mneme/serial.h: GetPort hands out an
- * rx and a tx ring, one client at a time), under its own UUID. A shell
- * attaches to the serial port and to the console port the same way.
- *
- * rx carries what a terminal would send for each key press (ASCII,
- * control codes for Ctrl+letter, ANSI sequences for arrows, Home/End,
- * Delete; see kbd_to_bytes); tx text goes to the framebuffer console,
- * which understands CR/LF/BS/TAB and ANSI colours and cursor movement.
+ * console_svc.h: the PC console: the console port service both UEFI
+ * platforms offer (platform/uefi/console_port.h: framebuffer text console
+ * for output, the keyboard mux for input) with the PS/2 keyboard as one
+ * of its keyboards. A shell attaches to the serial port and to the
+ * console port the same way.
  */
 #ifndef MNEME_X86_CONSOLE_SVC_H
 #define MNEME_X86_CONSOLE_SVC_H

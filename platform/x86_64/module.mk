@@ -29,9 +29,9 @@ X86_CMDLINE = $(X86_IMG).esp/cmdline
 X86_IMG ?= $(O)/mneme.img
 X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot_arch.c main.c cpu.c apic.c paging.c serial.c \
-              kbd.c plat.c mon.c libc.c console_svc.c fpu.c pci_plat.c smp.c clockrng.c entry.S trampoline.S) \
+              kbd.c plat.c mon_cpu.c libc.c console_svc.c fpu.c pci_plat.c smp.c clockrng.c entry.S trampoline.S) \
             $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c libm.c serial_svc.c port.c \
-              efi_clockrng.c dev_words.c efivar.c chat_console.c)
+              efi_clockrng.c dev_words.c efivar.c chat_console.c start.c mon.c acpi.c console_port.c)
 X86_LIBS := chat mnsettings llmserve llm llmremote infer llmapi virtio nvme usb usbdesc pci net httpsvc http tls bearssl httpparser net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)
@@ -55,7 +55,7 @@ x86-image:
 else
   CC := clang
   CFLAGS := -target x86_64-pc-cygwin -std=gnu11 -gdwarf-4 -O2 $(COMMON_WARN) \
-            -Iinclude -Iplatform/uefi/include -Iplatform/uefi -MMD -MP -DMN_X86_64=1 \
+            -Iinclude -I$(X86) -Iplatform/uefi/include -Iplatform/uefi -MMD -MP -DMN_X86_64=1 \
             -ffreestanding -nostdlibinc -fno-builtin-printf -fno-common \
             -fno-stack-protector -fno-stack-check -mno-stack-arg-probe \
             -mno-red-zone -fno-omit-frame-pointer

@@ -18,7 +18,9 @@
  */
 #include <string.h>
 
+#include "acpi.h"
 #include "apic.h"
+#include "boot.h"
 #include "cpu.h"
 #include "mneme/err.h"
 #include "mneme/pci.h"
@@ -27,20 +29,7 @@
 #include "x86.h"
 
 size_t plat_pci_ecam(struct pci_ecam *out, size_t max) {
-  const uint8_t *m = apic_acpi_table("MCFG");
-  if (!m) return 0;
-  uint32_t len;
-  memcpy(&len, m + 4, 4);
-  size_t n = 0;
-  for (uint32_t off = 44; off + 16 <= len && n < max; off += 16) {
-    const uint8_t *e = m + off;
-    memcpy(&out[n].base, e, 8);
-    memcpy(&out[n].segment, e + 8, 2);
-    out[n].bus_start = e[10];
-    out[n].bus_end = e[11];
-    if (out[n].base && out[n].bus_end >= out[n].bus_start) n++;
-  }
-  return n;
+  return acpi_pci_ecam(x86_boot.rsdp, out, max);
 }
 
 int plat_pci_cfg_legacy(int write, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,

@@ -1,36 +1,15 @@
 /*
- * plat.c: the rest of the platform contract for x86_64: the console
- * (COM1 and the framebuffer console), halting, and new task contexts.
+ * plat.c: the rest of the platform contract for x86_64: halting and new
+ * task contexts (the console: platform/uefi/console_port.c).
  *
- * Interface: plat_console_write, plat_halt, plat_context_init,
- * plat_context_destroy.
+ * Interface: plat_halt, plat_context_init, plat_context_destroy.
  */
 #include <stdint.h>
 
-#include "fbcon.h"
 #include "mneme/platform.h"
-#include "serial.h"
 #include "x86.h"
 
 void x86_context_start(void); /* entry.S */
-
-/*
- * Interrupts stay on: tasks do not preempt each other and interrupt
- * handlers do not print (a fault dump ends in plat_halt), so only the
- * receive interrupts run meanwhile, which keeps the UART's 16-byte FIFO
- * from overflowing while a long line goes out at 115200 baud.
- */
-void plat_console_write(const char *s, size_t n) {
-  size_t from = 0;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
-      serial_write(s + from, i - from);
-      serial_write("\r\n", 2);
-      from = i + 1;
-    }
-  serial_write(s + from, n - from);
-  fbcon_write(s, n);
-}
 
 /*
  * Stops the machine: interrupts off, then under a hypervisor a write to

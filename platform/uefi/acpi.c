@@ -1,12 +1,13 @@
 /*
  * acpi.c: ACPI table lookup (see acpi.h).
  *
- * Interface: acpi_find, acpi_psci_hvc.
+ * Interface: acpi_find, acpi_pci_ecam, acpi_psci_hvc.
  */
 #include "acpi.h"
 
-#include <stddef.h>
 #include <string.h>
+
+#include "mneme/pci.h"
 
 static int checksum_ok(const void *p, size_t n) {
   uint8_t sum = 0;
@@ -41,6 +42,22 @@ const uint8_t *acpi_find(uintptr_t rsdp, const char sig[4]) {
     if (t && memcmp(t, sig, 4) == 0) return t;
   }
   return NULL;
+}
+
+size_t acpi_pci_ecam(uintptr_t rsdp, struct pci_ecam *out, size_t max) {
+  const uint8_t *m = acpi_find(rsdp, "MCFG");
+  if (!m) return 0;
+  uint32_t len = rd32(m + 4);
+  size_t n = 0;
+  for (uint32_t off = 44; off + 16 <= len && n < max; off += 16) {
+    const uint8_t *e = m + off;
+    memcpy(&out[n].base, e, 8);
+    memcpy(&out[n].segment, e + 8, 2);
+    out[n].bus_start = e[10];
+    out[n].bus_end = e[11];
+    if (out[n].base && out[n].bus_end >= out[n].bus_start) n++;
+  }
+  return n;
 }
 
 int acpi_psci_hvc(uintptr_t rsdp) {
