@@ -48,6 +48,8 @@ TEST_SCRIPTS += test/net_fuzz.sh
 endif
 FUZZ_SCRIPTS += test/net_fuzz.sh
 
+# tools/fetch-source.sh offline: cached pin, checksum mismatch, no network.
+TEST_SCRIPTS += test/fetch_source_test.sh
 # The Forth words over --net slirp, against the test's own servers.
 TEST_SCRIPTS += test/net_words_e2e.py
 # --net tap:NAME in a network namespace of its own (root; skips otherwise).

@@ -38,6 +38,7 @@
 #include "mneme/log.h"
 #include "mneme/config.h"
 #include "mneme/netdev.h"
+#include "mneme/status.h"
 #include "mneme/task.h"
 #include "net_int.h"
 
@@ -131,6 +132,23 @@ is_up(void)
 {
   return N.attached && netif_is_up(&N.nif) && netif_is_link_up(&N.nif) &&
          !ip4_addr_isany_val(*netif_ip4_addr(&N.nif));
+}
+
+/* Why traffic to ip cannot leave, or 0: MN_ENETDOWN (no link or
+ * address), MN_ENOROUTE (off the interface's subnet and no gateway:
+ * lwIP would route it to the interface and then drop every frame, so the
+ * caller would only hear of it by a timeout). */
+static int
+route_err(net_ip4 ip)
+{
+  if (!is_up())
+    return MN_ENETDOWN;
+  net_ip4 me = lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&N.nif)));
+  net_ip4 mask = lwip_ntohl(ip4_addr_get_u32(netif_ip4_netmask(&N.nif)));
+  net_ip4 gw = lwip_ntohl(ip4_addr_get_u32(netif_ip4_gw(&N.nif)));
+  if (ip == 0xffffffffu || (ip & mask) == (me & mask) || gw != 0)
+    return 0;
+  return MN_ENOROUTE;
 }
 
 static void
@@ -435,8 +453,9 @@ on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 static void
 do_connect(const struct svc_envelope *env, const struct net_req *q)
 {
-  if (!is_up()) {
-    reply_err(env, MN_ENETDOWN);
+  int rerr = route_err(q->ip);
+  if (rerr) {
+    reply_err(env, rerr);
     return;
   }
   struct net_conn *c = conn_new();
@@ -634,8 +653,9 @@ static void
 do_udp_send(const struct svc_envelope *env, const struct net_req *q)
 {
   struct net_udp *u = q->handle;
-  if (!is_up()) {
-    reply_err(env, MN_ENETDOWN);
+  int rerr = route_err(q->ip);
+  if (rerr) {
+    reply_err(env, rerr);
     return;
   }
   if (q->len > 65507) {
@@ -691,8 +711,9 @@ on_icmp(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_addr_t *addr)
 static void
 do_ping(const struct svc_envelope *env, const struct net_req *q)
 {
-  if (!is_up()) {
-    reply_err(env, MN_ENETDOWN);
+  int rerr = route_err(q->ip);
+  if (rerr) {
+    reply_err(env, rerr);
     return;
   }
   const size_t data = 32;
@@ -1277,6 +1298,32 @@ net_kick_service(void)
   waitq_wake_all(&N.wake);
 }
 
+/* The status service's Net (status.h): net_info from its task. */
+static int
+status_net(struct status_net *out)
+{
+  struct net_ifinfo f;
+  int err = net_info(&f);
+  if (err || !f.present)
+    return err ? err : MN_ENOENT;
+  memcpy(out->name, f.name, sizeof out->name);
+  out->link_up = f.link_up;
+  out->bound = f.bound;
+  out->ip = f.ip;
+  out->rx_packets = f.rx_packets;
+  out->rx_bytes = f.rx_bytes;
+  out->rx_dropped = f.rx_dropped;
+  out->rx_errors = f.rx_errors + f.bad_frames;
+  out->tx_packets = f.tx_packets;
+  out->tx_bytes = f.tx_bytes;
+  out->tx_dropped = f.tx_dropped;
+  out->tx_errors = f.tx_errors;
+  out->tcp_open = f.tcp_open;
+  out->tcp_listen = f.tcp_listen;
+  out->tcp_total = f.tcp_total;
+  return 0;
+}
+
 int
 net_start(const struct net_config *cfg)
 {
@@ -1300,6 +1347,7 @@ net_start(const struct net_config *cfg)
       (err = task_spawn("net-svc", svc_task, NULL, 0, NULL)) ||
       (err = task_spawn("net-attach", attach_task, NULL, 0, NULL)))
     return err;
+  status_set_net_source(status_net);
   return 0;
 }
 

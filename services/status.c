@@ -1,11 +1,12 @@
 /*
  * status.c: the system status service.
  *
- * Interface: status_start, status_set_mux_source.
+ * Interface: status_start, status_set_mux_source, status_set_net_source.
  *
  * One task answers requests from the kernel (struct status_req) and from
  * userspace (postcard, see status.h) alike. Mux counters come from
- * the functions sermux_start hands over (status_set_mux_source).
+ * the functions sermux_start hands over (status_set_mux_source), the
+ * network's from net_start's (status_set_net_source).
  */
 #include <string.h>
 #include "mneme/err.h"
@@ -20,6 +21,13 @@ static struct svc_server *srv;
 static uint64_t boot_ns;
 static void (*mux_stats)(struct sermux_stats *);
 static int (*mux_port_stats)(size_t, struct sermux_port_stats *);
+static int (*net_stats)(struct status_net *);
+
+void
+status_set_net_source(int (*net)(struct status_net *out))
+{
+  net_stats = net;
+}
 
 void
 status_set_mux_source(void (*stats)(struct sermux_stats *),
@@ -36,7 +44,7 @@ decode_req(const uint8_t *in, size_t len, void *out)
   struct pc_dec d;
   uint32_t v;
   pc_dec_init(&d, in, len);
-  if (pc_dec_variant(&d, &v) || v > STATUS_MUX)
+  if (pc_dec_variant(&d, &v) || v > STATUS_NET)
     return MN_EDECODE;
   r->kind = (uint8_t)v;
   if (v == STATUS_PING || v == STATUS_TASK || v == STATUS_SERVICE ||
@@ -112,6 +120,21 @@ encode_resp(struct pc_enc *e, const void *p)
                            m->closed_port_bytes };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
       pc_enc_u64(e, v[i]);
+    break;
+  }
+  case STATUS_NET: {
+    const struct status_net *n = &r->u.net;
+    enc_str(e, n->name, sizeof n->name);
+    pc_enc_bool(e, n->link_up);
+    pc_enc_bool(e, n->bound);
+    pc_enc_u32(e, n->ip);
+    const uint64_t v[] = { n->rx_packets, n->rx_bytes, n->rx_dropped, n->rx_errors,
+                           n->tx_packets, n->tx_bytes, n->tx_dropped, n->tx_errors };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+      pc_enc_u64(e, v[i]);
+    pc_enc_u32(e, n->tcp_open);
+    pc_enc_u32(e, n->tcp_listen);
+    pc_enc_u32(e, n->tcp_total);
     break;
   }
   }
@@ -190,6 +213,8 @@ answer(const struct status_req *q, struct status_resp *r)
     if (mux_stats)
       mux_stats(&r->u.mux);
     return 0;
+  case STATUS_NET:
+    return net_stats && net_stats(&r->u.net) == 0 ? 0 : 1;
   }
   return 1;
 }

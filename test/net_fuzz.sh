@@ -20,7 +20,7 @@ srcs="test/net_fuzz.c net/net.c net/client.c net/lwip_port.c net/rxcheck.c
   kernel/bbq.c kernel/kchannel.c kernel/kernel.c kernel/kmem.c kernel/log.c kernel/oneshot.c
   kernel/registry.c kernel/task.c kernel/timer.c kernel/userspace.c kernel/waitq.c kernel/heap.c
   platform/hosted/plat.c platform/hosted/context.c platform/hosted/context_x86_64.S
-  platform/hosted/console.c lib/err.c lib/postcard.c lib/cobs.c"
+  platform/hosted/console.c lib/err.c lib/postcard.c lib/cobs.c services/status.c"
 lwip_srcs="$(for f in def dns inet_chksum init ip mem memp netif pbuf raw sys tcp tcp_in tcp_out timeouts udp; do echo $lwip/core/$f.c; done)
   $(for f in dhcp etharp icmp ip4 ip4_addr ip4_frag; do echo $lwip/core/ipv4/$f.c; done) $lwip/netif/ethernet.c"
 # shellcheck disable=SC2086

@@ -30,6 +30,7 @@
 #include "mneme/err.h"
 #include "mneme/log.h"
 #include "mneme/net.h"
+#include "mneme/status.h"
 #include "mneme/task.h"
 #include "../platform/hosted/hosted.h"
 
@@ -315,6 +316,7 @@ group_setup(void **state)
     klog_set_level(LOG_DEBUG);
   char spec[64];
   snprintf(spec, sizeof spec, "slirp,hostfwd=%u:8080", fwd_host_port);
+  assert_int_equal(status_start(), 0);
   assert_int_equal(hosted_slirp_start(spec), 0);
   struct net_config cfg = { .dhcp = 1, .ndns = 1, .dns = { HOST_IP }, .dns_port = dns_port };
   assert_int_equal(net_start(&cfg), 0);
@@ -799,6 +801,34 @@ test_conn_list_and_counts(void **state)
   net_tcp_close(c);
 }
 
+/* The status service's Net: the interface and its counters. */
+static void
+test_status_service(void **state)
+{
+  (void)state;
+  static const struct svc_type type = STATUS_TYPE;
+  struct svc_client sc;
+  struct status_req q = { STATUS_NET, 0 };
+  struct status_resp r;
+  struct status_err e;
+  struct net_ifinfo before, after;
+  assert_int_equal(net_info(&before), 0);
+  assert_int_equal(svc_connect(&(struct uuid)STATUS_UUID, &type, NULL, NULL, 0, &sc), 0);
+  assert_int_equal(svc_call(&sc, &q, &r, &e, MN_SEC(5)), 0);
+  svc_disconnect(&sc);
+  assert_int_equal(net_info(&after), 0);
+  assert_int_equal(r.kind, STATUS_NET);
+  assert_string_equal(r.u.net.name, "slirp0");
+  assert_true(r.u.net.link_up && r.u.net.bound);
+  assert_int_equal(r.u.net.ip, GUEST_IP);
+  /* the counters of this moment: the 10 MB transfers are in them */
+  assert_true(r.u.net.rx_packets >= before.rx_packets && r.u.net.rx_packets <= after.rx_packets);
+  assert_true(r.u.net.tx_bytes >= before.tx_bytes && r.u.net.tx_bytes <= after.tx_bytes);
+  assert_true(r.u.net.rx_bytes > 10 * MB && r.u.net.tx_bytes > 10 * MB);
+  assert_int_equal(r.u.net.tcp_total, after.tcp_total);
+  assert_true(r.u.net.tcp_total >= 50);
+}
+
 int
 main(void)
 {
@@ -816,6 +846,7 @@ main(void)
     cmocka_unit_test(test_listen_accept),
     cmocka_unit_test(test_udp),
     cmocka_unit_test(test_conn_list_and_counts),
+    cmocka_unit_test(test_status_service),
   };
   if (getenv("NET_TEST_ONLY"))
     cmocka_set_test_filter(getenv("NET_TEST_ONLY"));

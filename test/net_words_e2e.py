@@ -43,13 +43,30 @@ class Echo(socketserver.BaseRequestHandler):
             self.request.sendall(d.upper())
 
 
+class Reset(socketserver.BaseRequestHandler):
+    """Sends a little, waits for a byte (the client is reading), then
+    resets the connection (SO_LINGER 0)."""
+    def handle(self):
+        self.request.sendall(b"r" * 1000)
+        self.request.recv(1)
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.request.close()
+
+
+class Bye(socketserver.BaseRequestHandler):
+    """Says bye and closes (FIN)."""
+    def handle(self):
+        self.request.sendall(b"bye")
+
+
 class TCP(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
 
 
 def dns_server(sock):
-    """*.ok.test -> 10.0.2.2, anything else NXDOMAIN."""
+    """*.ok.test -> 10.0.2.2, silent.test never answered, anything else
+    NXDOMAIN."""
     while True:
         try:
             q, addr = sock.recvfrom(512)
@@ -63,6 +80,8 @@ def dns_server(sock):
             p += 1 + q[p]
         end = p + 5
         name = ".".join(labels)
+        if name == "silent.test":
+            continue
         ok = name.endswith(".ok.test")
         r = bytearray(q[:end])
         r[2], r[3] = 0x81, 0x80 if ok else 0x83
@@ -145,11 +164,22 @@ def main():
     fwd_port = fwd.getsockname()[1]
     fwd.close()
 
+    reset = TCP(("127.0.0.1", 0), Reset)
+    threading.Thread(target=reset.serve_forever, daemon=True).start()
+    reset_port = reset.server_address[1]
+    bye = TCP(("127.0.0.1", 0), Bye)
+    threading.Thread(target=bye.serve_forever, daemon=True).start()
+
     with open("config/hosted.toml") as f:
         base = f.read()
     cfg = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     cfg.write(base + f'\n[services.net]\ndhcp = true\ndns = ["10.0.2.2:{dns.getsockname()[1]}"]\n')
     cfg.close()
+    # a static address and no gateway: the subnet only
+    static = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
+    static.write(base + '\n[services.net]\ndhcp = false\naddress = "10.0.2.16"\n'
+                 f'netmask = "255.255.255.0"\ndns = ["10.0.2.2:{dns.getsockname()[1]}"]\n')
+    static.close()
     sh = Shell(cfg.name, fwd_port)
     try:
         # the lease: the log says when the address is there
@@ -185,6 +215,21 @@ def main():
         m = sh.cmd('S" nope.test" 80 TCP-OPEN', r"TCP-OPEN: ([^\r\n]*)\n")
         check(m is not None and m.group(1) == b"name not found (THROW -1027)",
               "unknown name: THROW with its text")
+        m = sh.cmd(f'S" 10.0.2.2" {bye.server_address[1]} TCP-OPEN CONSTANT B  '
+                   'PAD 100 B TCP-READ . PAD 100 B TCP-READ . B TCP-CLOSE', r"(-?\d+) (-?\d+)  ok\n")
+        check(m is not None and m.groups() == (b"3", b"0"),
+              f"TCP-READ: the server's bytes, then 0 at the end of the stream ({m and m.groups()!r})")
+        m = sh.cmd('S" silent.test" RESOLVE', r"silent\.test: ([^\r\n]*)\n ok\n")
+        check(m is not None and m.group(1) == b"timed out",
+              f"RESOLVE a name the DNS server never answers: timed out ({m and m.group(1)!r})")
+        # the server sends 1000 bytes and resets: reading on reaches the reset
+        sh.cmd(f'S" 10.0.2.2" {reset_port} TCP-OPEN CONSTANT R  PAD 100 R TCP-READ DROP')
+        sh.cmd('S" !" R TCP-WRITE')
+        m = sh.cmd(": DRAIN BEGIN PAD 100 R TCP-READ 0= UNTIL ; DRAIN",
+                   r"(DRAIN: [^\r\n]*|TCP-READ: [^\r\n]*| ok)\n")
+        check(m is not None and m.group(1).endswith(b"connection reset by peer (THROW -1025)"),
+              f"a reset reaches TCP-READ as a THROW with its text ({m and m.group(1)!r})")
+        sh.cmd("R TCP-CLOSE")
         m = sh.cmd("STATUS", r"(?s)net slirp0: link up, 10\.0\.2\.15\n  rx (\d+) packets.*?"
                    r"tcp (\d+) open, (\d+) listening, (\d+) since boot\n ok\n")
         check(m is not None and int(m.group(1)) > 0 and int(m.group(4)) >= 1,
@@ -224,7 +269,32 @@ def main():
         check(sh.cmd("1 2 + .", r"3  ok\n") is not None, "the shell still answers")
     finally:
         sh.close()
+    # Static address from the configuration, no gateway (a second boot).
+    sh = Shell(static.name)
+    try:
+        check(sh.expect(r"net: slirp0 address 10\.0\.2\.16 ") is not None,
+              "static address from [services.net]")
+        m = sh.cmd("NET", r"(?s)(slirp0:.*?) ok\n")
+        out = m.group(1).decode() if m else ""
+        check("inet 10.0.2.16 netmask 255.255.255.0 gateway 0.0.0.0 (static" in out,
+              f"NET shows the static address: {out!r}")
+        m = sh.cmd('S" 10.0.2.2" PING .', r"(-?\d+)  ok\n")
+        check(m is not None and int(m.group(1)) >= 0, "PING on the subnet answers")
+        m = sh.cmd('S" echo.ok.test" RESOLVE', r"echo\.ok\.test: (\S+)\n ok\n")
+        check(m is not None and m.group(1) == b"10.0.2.2",
+              "RESOLVE through the DNS server from the configuration")
+        m = sh.cmd('S" 192.0.2.1" 80 TCP-OPEN', r"TCP-OPEN: ([^\r\n]*)\n")
+        check(m is not None and m.group(1) == b"no route to host (THROW -1023)",
+              f"off the subnet without a gateway: THROW no route ({m and m.group(1)!r})")
+        m = sh.cmd('S" 192.0.2.1" PING', r"PING: ([^\r\n]*)\n")
+        check(m is not None and m.group(1) == b"no route to host (THROW -1023)",
+              "PING off the subnet: no route")
+    finally:
+        sh.close()
         os.unlink(cfg.name)
+        os.unlink(static.name)
+        reset.shutdown()
+        bye.shutdown()
         echo.shutdown()
         dns.close()
     print(f"{n_ok} passed, {n_fail} failed")

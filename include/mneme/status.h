@@ -21,6 +21,12 @@
  *                               frames_tx, malformed, oversized,
  *                               short_frames, closed_port_frames,
  *                               closed_port_bytes: u64}
+ *   8 Net              -> 8 Net{name str, link_up bool, bound bool, ip u32,
+ *                               rx_packets, rx_bytes, rx_dropped, rx_errors,
+ *                               tx_packets, tx_bytes, tx_dropped, tx_errors: u64,
+ *                               tcp_open, tcp_listen, tcp_total: u32}
+ *                        (the network interface, net.h; NoSuchIndex when
+ *                        there is none)
  * Errors, an enum: 0 NoSuchIndex.
  */
 #ifndef MNEME_STATUS_H
@@ -35,7 +41,17 @@
 
 enum status_kind {
   STATUS_PING, STATUS_UPTIME, STATUS_HEAP, STATUS_TASK, STATUS_SERVICE, STATUS_COUNTS,
-  STATUS_MUX_PORT, STATUS_MUX,
+  STATUS_MUX_PORT, STATUS_MUX, STATUS_NET,
+};
+
+/* The network interface's counters (status_set_net_source). */
+struct status_net {
+  char name[16];
+  uint8_t link_up, bound;
+  uint32_t ip;                      /* IPv4, host order */
+  uint64_t rx_packets, rx_bytes, rx_dropped, rx_errors;
+  uint64_t tx_packets, tx_bytes, tx_dropped, tx_errors;
+  uint32_t tcp_open, tcp_listen, tcp_total;
 };
 
 struct status_req {
@@ -56,6 +72,7 @@ struct status_resp {
     struct { uint32_t tasks, services; uint64_t switches; } counts;
     struct sermux_port_stats mux_port;
     struct sermux_stats mux;
+    struct status_net net;
   } u;
 };
 
@@ -78,5 +95,9 @@ int status_start(void);
  */
 void status_set_mux_source(void (*stats)(struct sermux_stats *),
                            int (*port_stats)(size_t, struct sermux_port_stats *));
+
+/* Where Net comes from (net_start calls this; 0 when it filled *out), so
+ * that the status service does not pull the network into an image. */
+void status_set_net_source(int (*net)(struct status_net *out));
 
 #endif

@@ -17,11 +17,16 @@ next free one:
   - the i440fx machine (no MCFG): enumeration through ports 0xcf8/0xcfc,
     a DHCP lease;
   - no NIC: nothing bound, and ARP-PROBE and NET say there is no device;
-  - the network service (lwIP) on virtio-net: a DHCP lease and a TCP
-    exchange with this test's server through guestfwd; set_link off/on:
+  - the network service (lwIP) on virtio-net, on the NIC `make run`
+    gives (virtio-net-pci on QEMU's user network; here restrict=on plus
+    forwards): a DHCP lease (NET), PING the gateway, a TCP exchange with
+    this test's server through guestfwd; set_link off/on:
     the service sees the link go down and up and the interface recovers
     (DHCP again), shown by the test connecting into mneme through a
     hostfwd (TCP-LISTEN, TCP-ACCEPT);
+  - virtio-net on a TAP device in a network namespace of the test (root;
+    skips otherwise), dnsmasq as DHCP and DNS server: the lease, names
+    (A, NXDOMAIN), ping both ways, TCP by name;
   - virtio-net on a dgram netdev whose other end is this test's UDP
     socket on 127.0.0.1: frames of every length 60..1514 both ways,
     each checked byte for byte and in order (NET-SEND, NET-RECV);
@@ -34,8 +39,10 @@ next free one:
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -266,6 +273,11 @@ def net_tcp():
         return
     try:
         dhcp_ok(name, q)
+        # docs/net.md's first steps after `make run`: NET (above), PING the
+        # gateway, a TCP connection to a service on the host (below)
+        out = command(q, 'S" 10.0.2.2" PING .')
+        m = re.search(r"PING \. (-?\d+) +ok", out)
+        check(m and int(m.group(1)) >= 0, "%s: PING the gateway 10.0.2.2 answers" % name, out)
         command(q, 'S" 10.0.2.100" 7777 TCP-OPEN CONSTANT H')
         command(q, 'CREATE B 100 ALLOT  S" hello from mneme" B SWAP MOVE  10 B 16 + C!')
         command(q, "B 17 H TCP-WRITE")
@@ -318,6 +330,121 @@ def net_tcp():
     finally:
         q.close()
         srv.close()
+
+
+NS_ECHO = r"""
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.78.0.1", 7000))
+s.listen(4)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept()
+    with c:
+        c.sendall(b"NS-ECHO:" + c.recv(4096).strip().upper() + b"\n")
+"""
+
+# One ICMP echo over a raw socket (no ping binary needed).
+NS_PING = r"""
+import os, select, socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s & 0xffff) + (s >> 16)
+    return ~(s + (s >> 16)) & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+ident, payload = os.getpid() & 0xffff, b"mneme-qemu-ping!"
+hdr = struct.pack("!BBHHH", 8, 0, 0, ident, 1)
+s.sendto(struct.pack("!BBHHH", 8, 0, csum(hdr + payload), ident, 1) + payload, (sys.argv[1], 0))
+while select.select([s], [], [], 10)[0]:
+    d, a = s.recvfrom(2048)
+    ihl = (d[0] & 15) * 4
+    t, _, _, i, q = struct.unpack("!BBHHH", d[ihl:ihl + 8])
+    if a[0] == sys.argv[1] and t == 0 and i == ident and d[ihl + 8:] == payload:
+        sys.exit(0)
+sys.exit(1)
+"""
+
+
+def netns_tap():
+    """virtio-net on a TAP device in a network namespace of this test, with
+    dnsmasq there as the DHCP and DNS server (nothing else in the
+    namespace; dnsmasq reads no resolv.conf): the lease (address, router,
+    DNS), names (an A record, NXDOMAIN), ping both ways, TCP by name to a
+    server in the namespace. Root only; everything is removed at the end,
+    also when a step fails."""
+    name = "virtio-net on a TAP in a namespace"
+    if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("dnsmasq") \
+            or not os.path.exists("/dev/net/tun"):
+        print("ok - %s # SKIP needs root, iproute2, dnsmasq (dnsmasq-base), /dev/net/tun" % name)
+        return
+    ns = "mneme-qtap-%d" % os.getpid()
+    nx = ["ip", "netns", "exec", ns]
+    tmp = tempfile.mkdtemp(prefix="mneme-qtap-")
+    procs, q = [], None
+
+    def sh(*a):
+        subprocess.run(list(a), check=True, capture_output=True)
+    try:
+        sh("ip", "netns", "add", ns)
+        sh(*nx, "ip", "link", "set", "lo", "up")
+        sh(*nx, "ip", "tuntap", "add", "dev", "qtap0", "mode", "tap")
+        sh(*nx, "ip", "addr", "add", "10.78.0.1/24", "dev", "qtap0")
+        sh(*nx, "ip", "link", "set", "qtap0", "up")
+        dm = subprocess.Popen(nx + [
+            "dnsmasq", "--keep-in-foreground", "--log-facility=-", "--no-resolv", "--no-hosts",
+            "--user=root", "--pid-file=", "--interface=qtap0", "--bind-interfaces",
+            "--dhcp-range=10.78.0.50,10.78.0.60,255.255.255.0,1h",
+            "--dhcp-leasefile=" + os.path.join(tmp, "leases"),
+            "--address=/host.mneme.test/10.78.0.1", "--local=/mneme.test/"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        procs.append(dm)
+        line = dm.stdout.readline()   # "started, version ..." once it listens
+        check("started" in line, "%s: dnsmasq serves DHCP and DNS in the namespace" % name, line)
+        srv = subprocess.Popen(nx + [sys.executable, "-c", NS_ECHO], stdout=subprocess.PIPE,
+                               text=True)
+        procs.append(srv)
+        check(srv.stdout.readline().strip() == "listening",
+              "%s: the test's server listens on 10.78.0.1:7000" % name, "")
+        try:
+            q = Qemu(IMAGE, 256, timeout=240, prefix=nx, extra=[
+                "-netdev", "tap,id=n0,ifname=qtap0,script=no,downscript=no",
+                "-device", "virtio-net-pci,netdev=n0"])
+            q.expect(rb"mneme Forth\r\n +ok\r\n", timeout=180)
+            m = q.expect(rb"net: virtio-net0 address (10\.78\.0\.\d+) ", timeout=60)
+        except Exception as e:  # noqa: BLE001
+            tap(False, "%s: boots and gets a DHCP lease from dnsmasq" % name, e)
+            return
+        ip = m.group(1).decode()
+        out = command(q, "NET")
+        check(re.search(r"inet %s netmask 255\.255\.255\.0 gateway 10\.78\.0\.1 \(dhcp, "
+                        r"lease 3600 s\)" % re.escape(ip), out) and
+              re.search(r"dns 10\.78\.0\.1 ", out),
+              "%s: a lease from dnsmasq: address, router, DNS server (NET)" % name, out)
+        out = command(q, 'S" 10.78.0.1" PING .')
+        m = re.search(r"PING \. (-?\d+) +ok", out)
+        check(m and int(m.group(1)) >= 0, "%s: mneme pings the namespace (PING)" % name, out)
+        p = subprocess.run(nx + [sys.executable, "-c", NS_PING, ip], capture_output=True,
+                           text=True, timeout=60)
+        check(p.returncode == 0, "%s: the namespace pings mneme at %s" % (name, ip),
+              p.stdout + p.stderr)
+        out = command(q, 'S" host.mneme.test" RESOLVE  S" nope.mneme.test" RESOLVE')
+        check("host.mneme.test: 10.78.0.1" in out and "nope.mneme.test: name not found" in out,
+              "%s: RESOLVE through dnsmasq: an A record, NXDOMAIN" % name, out)
+        command(q, 'S" host.mneme.test" 7000 TCP-OPEN CONSTANT H  S" over the tap" H TCP-WRITE')
+        out = command(q, "PAD 100 H TCP-READ PAD SWAP TYPE  H TCP-CLOSE", timeout=60)
+        check("NS-ECHO:OVER THE TAP" in out, "%s: TCP by name to the namespace's server"
+              % name, out)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as e:
+        tap(False, "%s: the namespace test ran" % name, getattr(e, "stderr", None) or e)
+    finally:
+        if q:
+            q.close()
+        for p in procs:
+            p.kill()
+            p.wait()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_frame(seq, mac):
@@ -486,10 +613,12 @@ def disks():
 
 
 def main():
+    # a timeout's SIGTERM still runs the finally blocks (namespaces removed)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if not os.path.exists(IMAGE):
         print("not ok - no image %s (make image)" % IMAGE)
         return 1
-    for t in (q35_msix, q35_intx, i440fx, no_nic, net_tcp, frames, disks):
+    for t in (q35_msix, q35_intx, i440fx, no_nic, net_tcp, netns_tap, frames, disks):
         try:
             t()
         except Exception as e:  # noqa: BLE001

@@ -46,10 +46,11 @@ def find_ovmf(arch="x86_64"):
 
 class Qemu:
     def __init__(self, image, mem_mb=256, extra=(), timeout=120, gui=False,
-                 arch="x86_64", vars_file=None):
+                 arch="x86_64", vars_file=None, prefix=()):
         """vars_file: a UEFI variables file kept by the caller (made from the
         template when missing), for tests that reboot with the same
-        variables; default: a fresh copy for this run."""
+        variables; default: a fresh copy for this run. prefix: a command
+        that execs QEMU (`ip netns exec NS`: QEMU in a network namespace)."""
         fw = find_ovmf(arch)
         if not fw:
             raise RuntimeError("UEFI firmware not found (install ovmf / qemu-efi-aarch64)")
@@ -88,7 +89,7 @@ class Qemu:
         cmd += list(extra)
         self.deadline = time.monotonic() + timeout
         self.t_start = time.monotonic()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(list(prefix) + cmd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.serial = self._connect(self.serial_path)
