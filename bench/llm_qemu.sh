@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/llm_qemu.sh: the inference engine inside mneme on x86_64 under
 # QEMU (multi-threaded TCG, -cpu max: the AVX2 kernels), with -smp 1, 2
-# and 4 on the synthetic d256 models. Prints one figure per line:
+# and 4 on the synthetic d256 models.
 # mneme and the Linux reference run at the same time, in pairs: Linux's
 # QEMU starts when mneme's shell prompt is up, and GENERATE is typed when
 # Linux prints BENCH-START, so both generate under the same host load;
@@ -10,6 +10,7 @@
 # pinned). On a shared host, unpinned runs one after the other gave ratios
 # from 0.35 to 1.9 for the same images: the host scheduler kept one QEMU's
 # vCPU thread waiting on its run queue for most of the window.
+# Prints one figure per line:
 #   llm.<model>.smp<N>.tg_tps     generated tokens/s in the kernel (LLM-STATS:
 #                                 tokens after the first over generation time)
 #   llm.<model>.smp<N>.pp_tps     prompt tokens/s
@@ -36,7 +37,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 MODELS=${LLM_MODELS:-../shared/testdata/llm/models}
-list=${LLM_BENCH_MODELS:-"synth-llama-d256-q8_0 synth-llama-d256-q4_k_m"}
+list=${LLM_BENCH_MODELS:-"synth-llama-d256-q8_0 synth-llama-d256-q4_0 synth-llama-d256-q4_k_m"}
 imgs=
 for m in $list; do
   [ -e "$MODELS/$m.gguf" ] || { echo "llm: $MODELS/$m.gguf missing: skipped"; exit 0; }
