@@ -88,11 +88,38 @@ float sqrtf(float x) {
   return r;
 }
 
+/* 2^(j/32), j = 0..31 (exact to double precision) */
+static const double EXP2_32[32] = {
+    0x1.0000000000000p+0, 0x1.059b0d3158574p+0, 0x1.0b5586cf9890fp+0, 0x1.11301d0125b51p+0,
+    0x1.172b83c7d517bp+0, 0x1.1d4873168b9aap+0, 0x1.2387a6e756238p+0, 0x1.29e9df51fdee1p+0,
+    0x1.306fe0a31b715p+0, 0x1.371a7373aa9cbp+0, 0x1.3dea64c123422p+0, 0x1.44e086061892dp+0,
+    0x1.4bfdad5362a27p+0, 0x1.5342b569d4f82p+0, 0x1.5ab07dd485429p+0, 0x1.6247eb03a5585p+0,
+    0x1.6a09e667f3bcdp+0, 0x1.71f75e8ec5f74p+0, 0x1.7a11473eb0187p+0, 0x1.82589994cce13p+0,
+    0x1.8ace5422aa0dbp+0, 0x1.93737b0cdc5e5p+0, 0x1.9c49182a3f090p+0, 0x1.a5503b23e255dp+0,
+    0x1.ae89f995ad3adp+0, 0x1.b7f76f2fb5e47p+0, 0x1.c199bdd85529cp+0, 0x1.cb720dcef9069p+0,
+    0x1.d5818dcfba487p+0, 0x1.dfc97337b9b5fp+0, 0x1.ea4afa2a490dap+0, 0x1.f50765b6e4540p+0};
+
+/*
+ * e^x in float, as x = (32n + j) ln2/32 + r: 2^n in the exponent bits,
+ * 2^(j/32) from the table, e^r (|r| <= ln2/64) by the Taylor terms to r^4
+ * (relative error < 2e-11, far below float's 6e-8). The rounding of
+ * x * 32/ln2 is the 1.5 * 2^52 shift, so no division and no integer
+ * conversion of a double: under QEMU's TCG each double operation is a
+ * softfloat call, and expf runs thousands of times per token (softmax,
+ * SiLU); this is 3x faster there than exp_d's 13 terms.
+ */
 float expf(float x) {
   if (x != x) return x;
   if (x > 88.7228394f) return INFINITY;
   if (x < -103.972084f) return 0.0f;
-  return (float)exp_d(x);
+  if (x < -87.0f) return (float)exp_d(x); /* subnormal results: exp_d's two-step scaling */
+  const double shift = 6755399441055744.0; /* 1.5 * 2^52 */
+  double t = (double)x * (32.0 * INV_LN2) + shift;
+  double k = t - shift;
+  int32_t ki = (int32_t)(uint32_t)double_to_bits(t); /* t = 1.5 * 2^52 + k: k in the low bits */
+  double r = (double)x - k * (0.693147180369123816490 / 32) - k * (1.90821492927058770002e-10 / 32);
+  double p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24))));
+  return (float)(p * EXP2_32[ki & 31] * bits_to_double((uint64_t)(1023 + (ki >> 5)) << 52));
 }
 
 float logf(float x) {
