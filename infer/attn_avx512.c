@@ -1,0 +1,157 @@
+/*
+ * attn_avx512.c: the attention kernels of attn.h for AVX-512 (compiled
+ * with the AVX-512 flags of dot_avx512.c), F16 and F32 caches.
+ *
+ * The cache's rows are positions (K and V transposed), so a 512-bit
+ * register holds 16 consecutive positions of one channel:
+ *   qk: per chunk of 16 keys, one register per query (up to 8 at a time)
+ *       accumulates q_i[d] * K(d, chunk) over d in order (one FMA per
+ *       query per channel; each K load serves all the queries);
+ *   pv: per channel d, one register per query accumulates P_i(chunk) *
+ *       V(d, chunk) over the chunks below its n_i (the last one masked),
+ *       then a horizontal sum; each V load serves all the queries.
+ * Lanes and chunks are per position, so a query's results do not depend
+ * on the others in its item (attn.h).
+ *
+ * Interface: attn_avx512_f16, attn_avx512_f32.
+ */
+#include "attn.h"
+
+#include <immintrin.h>
+
+#define QB 8 /* queries per register tile */
+
+static inline __attribute__((always_inline)) __m512
+load16(int es, const void *base, size_t i, __mmask16 k)
+{
+  if (es == 2)
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, (const uint16_t *)base + i));
+  return _mm512_maskz_loadu_ps(k, (const float *)base + i);
+}
+
+static inline __mmask16
+tail_mask(int left)
+{
+  return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+/* nq (1..QB, a constant after inlining) queries */
+static inline __attribute__((always_inline)) void
+qk_tile(int es, int nq, int n, int hd, const void *k, size_t ks, const float *q, float *s,
+        size_t ss)
+{
+  for (int t = 0; t < n; t += 16) {
+    __mmask16 msk = tail_mask(n - t);
+    __m512 acc[QB];
+#pragma GCC unroll 8
+    for (int i = 0; i < QB; i++)
+      acc[i] = _mm512_setzero_ps();
+    for (int d = 0; d < hd; d++) {
+      __m512 kv = load16(es, k, (size_t)d * ks + t, msk);
+#pragma GCC unroll 8
+      for (int i = 0; i < QB; i++)
+        if (i < nq)
+          acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(q[(size_t)i * hd + d]), kv, acc[i]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < QB; i++)
+      if (i < nq)
+        _mm512_mask_storeu_ps(s + (size_t)i * ss + t, msk, acc[i]);
+  }
+}
+
+static inline __attribute__((always_inline)) void
+qk_any(int es, int n, int hd, const void *k, size_t ks, const float *q, int nq, float *s, size_t ss)
+{
+  for (int i0 = 0; i0 < nq; i0 += QB) {
+    const float *qi = q + (size_t)i0 * hd;
+    float *si = s + (size_t)i0 * ss;
+    switch (nq - i0 < QB ? nq - i0 : QB) {
+    case 1: qk_tile(es, 1, n, hd, k, ks, qi, si, ss); break;
+    case 2: qk_tile(es, 2, n, hd, k, ks, qi, si, ss); break;
+    case 3: qk_tile(es, 3, n, hd, k, ks, qi, si, ss); break;
+    case 4: qk_tile(es, 4, n, hd, k, ks, qi, si, ss); break;
+    case 5: qk_tile(es, 5, n, hd, k, ks, qi, si, ss); break;
+    case 6: qk_tile(es, 6, n, hd, k, ks, qi, si, ss); break;
+    case 7: qk_tile(es, 7, n, hd, k, ks, qi, si, ss); break;
+    default: qk_tile(es, 8, n, hd, k, ks, qi, si, ss); break;
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) void
+pv_tile(int es, int nq, const int *n, int hd, const void *v, size_t vs, const void *p,
+        size_t ps, float *o, size_t os)
+{
+  int nmax = 0;
+  for (int i = 0; i < nq; i++)
+    nmax = n[i] > nmax ? n[i] : nmax;
+  for (int d = 0; d < hd; d++) {
+    __m512 acc[QB];
+#pragma GCC unroll 8
+    for (int i = 0; i < QB; i++)
+      acc[i] = _mm512_setzero_ps();
+    for (int t = 0; t < nmax; t += 16) {
+      __m512 vv = load16(es, v, (size_t)d * vs + t, tail_mask(nmax - t));
+#pragma GCC unroll 8
+      for (int i = 0; i < QB; i++)
+        if (i < nq && t < n[i]) {
+          __mmask16 mi = tail_mask(n[i] - t);
+          acc[i] = _mm512_mask3_fmadd_ps(load16(es, p, (size_t)i * ps + t, mi), vv, acc[i], mi);
+        }
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < QB; i++)
+      if (i < nq)
+        o[(size_t)i * os + d] = _mm512_reduce_add_ps(acc[i]);
+  }
+}
+
+static inline __attribute__((always_inline)) void
+pv_any(int es, const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq,
+       float *o, size_t os)
+{
+  for (int i0 = 0; i0 < nq; i0 += QB) {
+    const uint8_t *pi = (const uint8_t *)p + (size_t)i0 * ps * es;
+    float *oi = o + (size_t)i0 * os;
+    switch (nq - i0 < QB ? nq - i0 : QB) {
+    case 1: pv_tile(es, 1, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    case 2: pv_tile(es, 2, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    case 3: pv_tile(es, 3, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    case 4: pv_tile(es, 4, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    case 5: pv_tile(es, 5, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    case 6: pv_tile(es, 6, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    case 7: pv_tile(es, 7, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    default: pv_tile(es, 8, n + i0, hd, v, vs, pi, ps, oi, os); break;
+    }
+  }
+}
+
+static void
+qk_f16(int n, int hd, const void *k, size_t ks, const float *q, int nq, float *s, size_t ss)
+{
+  qk_any(2, n, hd, k, ks, q, nq, s, ss);
+}
+
+static void
+qk_f32(int n, int hd, const void *k, size_t ks, const float *q, int nq, float *s, size_t ss)
+{
+  qk_any(4, n, hd, k, ks, q, nq, s, ss);
+}
+
+static void
+pv_f16(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq, float *o,
+       size_t os)
+{
+  pv_any(2, n, hd, v, vs, p, ps, nq, o, os);
+}
+
+static void
+pv_f32(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq, float *o,
+       size_t os)
+{
+  pv_any(4, n, hd, v, vs, p, ps, nq, o, os);
+}
+
+const struct attn_kernels attn_avx512_f16 = { qk_f16, pv_f16 };
+const struct attn_kernels attn_avx512_f32 = { qk_f32, pv_f32 };
