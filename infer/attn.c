@@ -83,8 +83,41 @@ pv_scalar_f32(const int *n, int hd, const void *v, size_t vs, const void *p, siz
   pv_scalar(4, n, hd, v, vs, p, ps, nq, o, os);
 }
 
-const struct attn_kernels attn_scalar_f16 = { qk_scalar_f16, pv_scalar_f16 };
-const struct attn_kernels attn_scalar_f32 = { qk_scalar_f32, pv_scalar_f32 };
+/* Softmax of n scores (times scale) into probs of type (rounded by row,
+ * the variant's quantize). */
+static void
+softmax_with(quant_row_fn round, float *att, int n, float scale, void *probs)
+{
+  float mx = -3.0e38f;
+  for (int t = 0; t < n; t++) {
+    att[t] *= scale;
+    mx = att[t] > mx ? att[t] : mx;
+  }
+  double sum = 0;
+  for (int t = 0; t < n; t++) {
+    att[t] = expf(att[t] - mx);
+    sum += att[t];
+  }
+  float inv = (float)(1.0 / sum);
+  for (int t = 0; t < n; t++)
+    att[t] *= inv;
+  round(att, probs, n);
+}
+
+static void
+softmax_scalar_f16(float *att, int n, float scale, void *probs)
+{
+  softmax_with(quant_ops_scalar.quantize[QUANT_F16], att, n, scale, probs);
+}
+
+static void
+softmax_scalar_f32(float *att, int n, float scale, void *probs)
+{
+  softmax_with(quant_ops_scalar.quantize[QUANT_F32], att, n, scale, probs);
+}
+
+const struct attn_kernels attn_scalar_f16 = { qk_scalar_f16, softmax_scalar_f16, pv_scalar_f16 };
+const struct attn_kernels attn_scalar_f32 = { qk_scalar_f32, softmax_scalar_f32, pv_scalar_f32 };
 
 const struct attn_kernels *
 attn_kernels_for(const struct quant_ops *ops, int kv_type)
@@ -134,26 +167,6 @@ struct att_task {
   _Atomic int next;
 };
 
-/* Softmax of n scores (times scale) into probs of the cache type. */
-static void
-softmax_row(const struct llama_model *m, float *att, int n, float scale, void *probs)
-{
-  float mx = -3.0e38f;
-  for (int t = 0; t < n; t++) {
-    att[t] *= scale;
-    mx = att[t] > mx ? att[t] : mx;
-  }
-  double sum = 0;
-  for (int t = 0; t < n; t++) {
-    att[t] = expf(att[t] - mx);
-    sum += att[t];
-  }
-  float inv = (float)(1.0 / sum);
-  for (int t = 0; t < n; t++)
-    att[t] *= inv;
-  m->ops->quantize[m->kv_type](att, probs, n);
-}
-
 /* Item it: KV head g, query heads h0 .. h0 + hsub - 1 of its group, tokens
  * b0 .. b1 - 1; scratch of thread ith. */
 static void
@@ -186,14 +199,14 @@ item(struct att_task *t, int it, int ith)
   if (t->k) {
     t->k->qk(nmax, hd, kc, ctx, qr, nq, att, ctx);
     for (int i = 0; i < nq; i++)
-      softmax_row(m, att + (size_t)i * ctx, n[i], scale, probs + (size_t)i * ctx * es);
+      t->k->softmax(att + (size_t)i * ctx, n[i], scale, probs + (size_t)i * ctx * es);
   } else { /* the variant's axpy and dot, one query at a time */
     for (int i = 0; i < nq; i++) {
       float *a = att + (size_t)i * ctx;
       memset(a, 0, (size_t)n[i] * sizeof *a);
       for (int d = 0; d < hd; d++)
         m->ops->axpy[m->kv_type](n[i], qr[(size_t)i * hd + d], kc + (size_t)d * ctx * es, a);
-      softmax_row(m, a, n[i], scale, probs + (size_t)i * ctx * es);
+      softmax_with(m->ops->quantize[m->kv_type], a, n[i], scale, probs + (size_t)i * ctx * es);
     }
   }
   /* outputs: query i = (b - b0) * hsub + (h - h0) at xb[b * qd + h * hd] */

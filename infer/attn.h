@@ -15,6 +15,9 @@
  *   qk: s[i * ss + t] = sum_d q[i * hd + d] * K(d, t), for i < nq and
  *       t < n, the sum in d order from 0 (the query already rounded to
  *       the cache type, as llama.cpp takes it);
+ *   softmax: probs[t] = e^(scale s_t - m) / sum_u e^(scale s_u - m) for
+ *       t < n, m the largest scaled score, the sum in double, rounded
+ *       to the cache type (att is scratch);
  *   pv: o[i * os + d] = sum_{t < n[i]} P_i(t) * V(d, t), for i < nq and
  *       d < hd, P_i(t) = p[i * ps + t] of the cache type (the softmax
  *       probabilities rounded to it).
@@ -35,11 +38,13 @@
 
 typedef void (*attn_qk_fn)(int n, int hd, const void *k, size_t ks, const float *q, int nq,
                            float *s, size_t ss);
+typedef void (*attn_softmax_fn)(float *att, int n, float scale, void *probs);
 typedef void (*attn_pv_fn)(const int *n, int hd, const void *v, size_t vs, const void *p,
                            size_t ps, int nq, float *o, size_t os);
 
 struct attn_kernels {
   attn_qk_fn qk;
+  attn_softmax_fn softmax;
   attn_pv_fn pv;
 };
 

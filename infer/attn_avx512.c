@@ -19,6 +19,8 @@
 
 #include <immintrin.h>
 
+#include "vexp_avx512.h"
+
 #define QB 8 /* queries per register tile */
 
 static inline __attribute__((always_inline)) __m512
@@ -127,6 +129,51 @@ pv_any(int es, const int *n, int hd, const void *v, size_t vs, const void *p, si
   }
 }
 
+/* Softmax (attn.h): the maximum, then e^(x - max) by vexp512 with the
+ * sum in double (two 8-lane halves), then the rounding. */
+static inline __attribute__((always_inline)) void
+softmax_any(int es, float *att, int n, float scale, void *probs)
+{
+  __m512 vs = _mm512_set1_ps(scale), vm = _mm512_set1_ps(-3.0e38f);
+  for (int t = 0; t < n; t += 16) {
+    __mmask16 k = tail_mask(n - t);
+    __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, att + t), vs);
+    _mm512_mask_storeu_ps(att + t, k, x);
+    vm = _mm512_mask_max_ps(vm, k, vm, x);
+  }
+  __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vm));
+  __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+  for (int t = 0; t < n; t += 16) {
+    __mmask16 k = tail_mask(n - t);
+    __m512 e = _mm512_maskz_mov_ps(k, vexp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, att + t), mx)));
+    _mm512_mask_storeu_ps(att + t, k, e);
+    s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+  }
+  __m512 inv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
+  for (int t = 0; t < n; t += 16) {
+    __mmask16 k = tail_mask(n - t);
+    __m512 pr = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, att + t), inv);
+    if (es == 2)
+      _mm256_mask_storeu_epi16((uint16_t *)probs + t, k,
+                               _mm512_cvtps_ph(pr, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    else
+      _mm512_mask_storeu_ps((float *)probs + t, k, pr);
+  }
+}
+
+static void
+softmax_f16(float *att, int n, float scale, void *probs)
+{
+  softmax_any(2, att, n, scale, probs);
+}
+
+static void
+softmax_f32(float *att, int n, float scale, void *probs)
+{
+  softmax_any(4, att, n, scale, probs);
+}
+
 static void
 qk_f16(int n, int hd, const void *k, size_t ks, const float *q, int nq, float *s, size_t ss)
 {
@@ -153,5 +200,5 @@ pv_f32(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps,
   pv_any(4, n, hd, v, vs, p, ps, nq, o, os);
 }
 
-const struct attn_kernels attn_avx512_f16 = { qk_f16, pv_f16 };
-const struct attn_kernels attn_avx512_f32 = { qk_f32, pv_f32 };
+const struct attn_kernels attn_avx512_f16 = { qk_f16, softmax_f16, pv_f16 };
+const struct attn_kernels attn_avx512_f32 = { qk_f32, softmax_f32, pv_f32 };

@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 
 #include "libc.h"
+#include "act.h"
 #include "attn.h"
 #include "matmul.h"
 #include "pack.h"
@@ -648,10 +649,7 @@ layer(struct llama_model *m, int l, int B)
   matmuls(m, s->xb, dim, B, gu, gu_out, 2);
   dbg(m, "ffn_gate", l, s->hb, B, c->ffn);
   dbg(m, "ffn_up", l, s->hb2, B, c->ffn);
-  for (size_t i = 0; i < (size_t)B * c->ffn; i++) {
-    float g = s->hb[i];
-    s->hb[i] = g / (1.f + expf(-g)) * s->hb2[i];
-  }
+  act_swiglu_for(m->ops)(s->hb, s->hb2, (size_t)B * c->ffn);
   matmul1(m, s->hb, B, &L->down, s->tmp);
   dbg(m, "ffn_out", l, s->tmp, B, dim);
   add_rows(s->x, s->tmp, (size_t)B * dim);

@@ -18,6 +18,7 @@
 #include "mneme/quant.h"
 #include "../infer/pack.h"
 #include "../infer/attn.h"
+#include "../infer/act.h"
 
 static uint32_t rng = 12345;
 
@@ -507,8 +508,57 @@ test_attention(void **state)
         k->pv(n + i, HD, V, CTX, P + (size_t)i * CTX * es, CTX, 1, o1, HD);
         assert_memory_equal(o1, o + i * HD, sizeof o1);
       }
+      /* softmax: against a double-precision one, within the rounding */
+      for (int len = 1; len <= CTX; len += 41) {
+        float sc[CTX], ref[CTX], got[CTX];
+        double mx = -1e30, sum = 0;
+        for (int t = 0; t < len; t++)
+          sc[t] = frand() * 30.f, mx = sc[t] * 0.125 > mx ? sc[t] * 0.125 : mx;
+        for (int t = 0; t < len; t++)
+          sum += exp(sc[t] * 0.125 - mx);
+        for (int t = 0; t < len; t++)
+          ref[t] = (float)(exp(sc[t] * 0.125 - mx) / sum);
+        k->softmax(sc, len, 0.125f, P);
+        quant_dequantize_row(type, P, got, len);
+        for (int t = 0; t < len; t++)
+          if (!(fabsf(got[t] - ref[t]) <= (kv ? 1e-6f : 1e-3f) * ref[t] + 1e-7f))
+            fail_msg("%s softmax kv %d len %d t %d: %g vs %g", variants[vi]->name, type, len, t,
+                     got[t], ref[t]);
+      }
       free(K), free(V), free(P), free(Kf), free(Vf), free(Pf), free(s), free(one);
     }
+}
+
+/* SwiGLU of every variant against double precision, odd lengths. */
+static void
+test_swiglu(void **state)
+{
+  (void)state;
+  const struct quant_ops *variants[] = { &quant_ops_scalar,
+#if defined(__x86_64__)
+                                         quant_ops_named("avx512"),
+#endif
+  };
+  enum { N = 301 };
+  float g[N], u[N], y[N];
+  for (int i = 0; i < N; i++)
+    g[i] = frand() * 12.f, u[i] = frand();
+  g[0] = -100.f, g[1] = 100.f, g[2] = 0.f;
+  for (size_t vi = 0; vi < sizeof variants / sizeof *variants; vi++) {
+    if (!variants[vi])
+      continue;
+    for (int len = 1; len <= N; len += 100) {
+      memcpy(y, g, sizeof y);
+      act_swiglu_for(variants[vi])(y, u, (size_t)len);
+      for (int i = 0; i < len; i++) {
+        double ref = g[i] / (1 + exp(-(double)g[i])) * u[i];
+        if (!(fabs(y[i] - ref) <= 1e-6 * fabs(ref) + 1e-30))
+          fail_msg("%s swiglu %d: %g vs %g", variants[vi]->name, i, y[i], ref);
+      }
+      for (int i = len; i < N; i++)
+        assert_true(y[i] == g[i]); /* nothing past the end */
+    }
+  }
 }
 
 /* The packed Q8_0 / Q4_0 / Q4_K / Q6_K layouts (infer/pack.h): the scalar reference
@@ -623,6 +673,7 @@ main(void)
     cmocka_unit_test(test_quantize_variants),
     cmocka_unit_test(test_packed),
     cmocka_unit_test(test_attention),
+    cmocka_unit_test(test_swiglu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
