@@ -45,14 +45,14 @@ qk_scalar(int es, int n, int hd, const void *k, size_t ks, const float *q, int n
 }
 
 static void
-pv_scalar(int es, const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps,
+pv_scalar(int es, const int *n, int hd, const void *v, size_t vs, const float *p, size_t ps,
           int nq, float *o, size_t os)
 {
   for (int i = 0; i < nq; i++)
     for (int d = 0; d < hd; d++) {
       float sum = 0.f;
       for (int t = 0; t < n[i]; t++)
-        sum += kv_at(es, p, (size_t)i * ps + t) * kv_at(es, v, (size_t)d * vs + t);
+        sum += p[(size_t)i * ps + t] * kv_at(es, v, (size_t)d * vs + t);
       o[(size_t)i * os + d] = sum;
     }
 }
@@ -70,23 +70,22 @@ qk_scalar_f32(int n, int hd, const void *k, size_t ks, const float *q, int nq, f
 }
 
 static void
-pv_scalar_f16(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq,
+pv_scalar_f16(const int *n, int hd, const void *v, size_t vs, const float *p, size_t ps, int nq,
               float *o, size_t os)
 {
   pv_scalar(2, n, hd, v, vs, p, ps, nq, o, os);
 }
 
 static void
-pv_scalar_f32(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq,
+pv_scalar_f32(const int *n, int hd, const void *v, size_t vs, const float *p, size_t ps, int nq,
               float *o, size_t os)
 {
   pv_scalar(4, n, hd, v, vs, p, ps, nq, o, os);
 }
 
-/* Softmax of n scores (times scale) into probs of type (rounded by row,
- * the variant's quantize). */
+/* Softmax of n scores (times scale) in place, as floats. */
 static void
-softmax_with(quant_row_fn round, float *att, int n, float scale, void *probs)
+softmax_f(float *att, int n, float scale)
 {
   float mx = -3.0e38f;
   for (int t = 0; t < n; t++) {
@@ -101,19 +100,20 @@ softmax_with(quant_row_fn round, float *att, int n, float scale, void *probs)
   float inv = (float)(1.0 / sum);
   for (int t = 0; t < n; t++)
     att[t] *= inv;
-  round(att, probs, n);
 }
 
 static void
-softmax_scalar_f16(float *att, int n, float scale, void *probs)
+softmax_scalar_f16(float *att, int n, float scale)
 {
-  softmax_with(quant_ops_scalar.quantize[QUANT_F16], att, n, scale, probs);
+  softmax_f(att, n, scale);
+  for (int t = 0; t < n; t++) /* rounded to F16 */
+    att[t] = quant_f16_to_f32(quant_f32_to_f16(att[t]));
 }
 
 static void
-softmax_scalar_f32(float *att, int n, float scale, void *probs)
+softmax_scalar_f32(float *att, int n, float scale)
 {
-  softmax_with(quant_ops_scalar.quantize[QUANT_F32], att, n, scale, probs);
+  softmax_f(att, n, scale);
 }
 
 const struct attn_kernels attn_scalar_f16 = { qk_scalar_f16, softmax_scalar_f16, pv_scalar_f16 };
@@ -199,21 +199,22 @@ item(struct att_task *t, int it, int ith)
   if (t->k) {
     t->k->qk(nmax, hd, kc, ctx, qr, nq, att, ctx);
     for (int i = 0; i < nq; i++)
-      t->k->softmax(att + (size_t)i * ctx, n[i], scale, probs + (size_t)i * ctx * es);
+      t->k->softmax(att + (size_t)i * ctx, n[i], scale);
   } else { /* the variant's axpy and dot, one query at a time */
     for (int i = 0; i < nq; i++) {
       float *a = att + (size_t)i * ctx;
       memset(a, 0, (size_t)n[i] * sizeof *a);
       for (int d = 0; d < hd; d++)
         m->ops->axpy[m->kv_type](n[i], qr[(size_t)i * hd + d], kc + (size_t)d * ctx * es, a);
-      softmax_with(m->ops->quantize[m->kv_type], a, n[i], scale, probs + (size_t)i * ctx * es);
+      softmax_f(a, n[i], scale);
+      m->ops->quantize[m->kv_type](a, probs + (size_t)i * ctx * es, n[i]);
     }
   }
   /* outputs: query i = (b - b0) * hsub + (h - h0) at xb[b * qd + h * hd] */
   for (int b = b0, i = 0; b < b1; b++, i += t->hsub) {
     float *out = s->xb + (size_t)b * qd + (size_t)h0 * hd;
     if (t->k)
-      t->k->pv(n + i, hd, vc, ctx, probs + (size_t)i * ctx * es, ctx, t->hsub, out, (size_t)hd);
+      t->k->pv(n + i, hd, vc, ctx, att + (size_t)i * ctx, ctx, t->hsub, out, (size_t)hd);
     else
       for (int j = 0; j < t->hsub; j++)
         for (int d = 0; d < hd; d++)

@@ -15,12 +15,11 @@
  *   qk: s[i * ss + t] = sum_d q[i * hd + d] * K(d, t), for i < nq and
  *       t < n, the sum in d order from 0 (the query already rounded to
  *       the cache type, as llama.cpp takes it);
- *   softmax: probs[t] = e^(scale s_t - m) / sum_u e^(scale s_u - m) for
- *       t < n, m the largest scaled score, the sum in double, rounded
- *       to the cache type (att is scratch);
+ *   softmax: att[t] = e^(scale att_t - m) / sum_u e^(scale att_u - m)
+ *       for t < n, in place, m the largest scaled score, the sum in
+ *       double, rounded to the cache type's precision (kept as float);
  *   pv: o[i * os + d] = sum_{t < n[i]} P_i(t) * V(d, t), for i < nq and
- *       d < hd, P_i(t) = p[i * ps + t] of the cache type (the softmax
- *       probabilities rounded to it).
+ *       d < hd, P_i(t) = p[i * ps + t] (the softmax probabilities).
  * Every result depends on its own query's values only, never on nq, the
  * other queries' lengths or where the block starts: a prompt batch, a
  * different split across threads and one token at a time give the same
@@ -38,8 +37,8 @@
 
 typedef void (*attn_qk_fn)(int n, int hd, const void *k, size_t ks, const float *q, int nq,
                            float *s, size_t ss);
-typedef void (*attn_softmax_fn)(float *att, int n, float scale, void *probs);
-typedef void (*attn_pv_fn)(const int *n, int hd, const void *v, size_t vs, const void *p,
+typedef void (*attn_softmax_fn)(float *att, int n, float scale);
+typedef void (*attn_pv_fn)(const int *n, int hd, const void *v, size_t vs, const float *p,
                            size_t ps, int nq, float *o, size_t os);
 
 struct attn_kernels {

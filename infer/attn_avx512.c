@@ -9,7 +9,8 @@
  *       query per channel; each K load serves all the queries);
  *   pv: per channel d, one register per query accumulates P_i(chunk) *
  *       V(d, chunk) over the chunks below its n_i (the last one masked),
- *       then a horizontal sum; each V load serves all the queries.
+ *       then the eight queries' horizontal sums in one tree (hsum8);
+ *       each V load serves all the queries.
  * Lanes and chunks are per position, so a query's results do not depend
  * on the others in its item (attn.h).
  *
@@ -81,8 +82,31 @@ qk_any(int es, int n, int hd, const void *k, size_t ks, const float *q, int nq, 
   }
 }
 
+/* The horizontal sums of a[0..7] into out[0..7], by a fixed tree (the
+ * same additions whatever the other queries hold): halves of pairs, then
+ * quarters, then within 128-bit lanes. */
 static inline __attribute__((always_inline)) void
-pv_tile(int es, int nq, const int *n, int hd, const void *v, size_t vs, const void *p,
+hsum8(const __m512 *a, float *out)
+{
+  __m512 b[4], c[2];
+  for (int j = 0; j < 4; j++)
+    b[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
+                         _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xee));
+  for (int j = 0; j < 2; j++)
+    c[j] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0x88),
+                         _mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0xdd));
+  /* c[j], 128-bit lane l: four partial sums of query 4 j + l */
+  __m512 d = _mm512_add_ps(_mm512_shuffle_ps(c[0], c[1], 0x44), _mm512_shuffle_ps(c[0], c[1], 0xee));
+  __m512 e = _mm512_add_ps(_mm512_shuffle_ps(d, d, 0x88), _mm512_shuffle_ps(d, d, 0xdd));
+  /* e, 128-bit lane l: query l, query 4 + l, query l, query 4 + l */
+  float t[16];
+  _mm512_storeu_ps(t, e);
+  for (int l = 0; l < 4; l++)
+    out[l] = t[4 * l], out[4 + l] = t[4 * l + 1];
+}
+
+static inline __attribute__((always_inline)) void
+pv_tile(int es, int nq, const int *n, int hd, const void *v, size_t vs, const float *p,
         size_t ps, float *o, size_t os)
 {
   int nmax = 0;
@@ -99,22 +123,25 @@ pv_tile(int es, int nq, const int *n, int hd, const void *v, size_t vs, const vo
       for (int i = 0; i < QB; i++)
         if (i < nq && t < n[i]) {
           __mmask16 mi = tail_mask(n[i] - t);
-          acc[i] = _mm512_mask3_fmadd_ps(load16(es, p, (size_t)i * ps + t, mi), vv, acc[i], mi);
+          acc[i] = _mm512_mask3_fmadd_ps(_mm512_maskz_loadu_ps(mi, p + (size_t)i * ps + t), vv,
+                                         acc[i], mi);
         }
     }
+    float sums[QB];
+    hsum8(acc, sums);
 #pragma GCC unroll 8
     for (int i = 0; i < QB; i++)
       if (i < nq)
-        o[(size_t)i * os + d] = _mm512_reduce_add_ps(acc[i]);
+        o[(size_t)i * os + d] = sums[i];
   }
 }
 
 static inline __attribute__((always_inline)) void
-pv_any(int es, const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq,
+pv_any(int es, const int *n, int hd, const void *v, size_t vs, const float *p, size_t ps, int nq,
        float *o, size_t os)
 {
   for (int i0 = 0; i0 < nq; i0 += QB) {
-    const uint8_t *pi = (const uint8_t *)p + (size_t)i0 * ps * es;
+    const float *pi = p + (size_t)i0 * ps;
     float *oi = o + (size_t)i0 * os;
     switch (nq - i0 < QB ? nq - i0 : QB) {
     case 1: pv_tile(es, 1, n + i0, hd, v, vs, pi, ps, oi, os); break;
@@ -132,7 +159,7 @@ pv_any(int es, const int *n, int hd, const void *v, size_t vs, const void *p, si
 /* Softmax (attn.h): the maximum, then e^(x - max) by vexp512 with the
  * sum in double (two 8-lane halves), then the rounding. */
 static inline __attribute__((always_inline)) void
-softmax_any(int es, float *att, int n, float scale, void *probs)
+softmax_any(int es, float *att, int n, float scale)
 {
   __m512 vs = _mm512_set1_ps(scale), vm = _mm512_set1_ps(-3.0e38f);
   for (int t = 0; t < n; t += 16) {
@@ -154,24 +181,22 @@ softmax_any(int es, float *att, int n, float scale, void *probs)
   for (int t = 0; t < n; t += 16) {
     __mmask16 k = tail_mask(n - t);
     __m512 pr = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, att + t), inv);
-    if (es == 2)
-      _mm256_mask_storeu_epi16((uint16_t *)probs + t, k,
-                               _mm512_cvtps_ph(pr, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-    else
-      _mm512_mask_storeu_ps((float *)probs + t, k, pr);
+    if (es == 2) /* rounded to F16 */
+      pr = _mm512_cvtph_ps(_mm512_cvtps_ph(pr, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm512_mask_storeu_ps(att + t, k, pr);
   }
 }
 
 static void
-softmax_f16(float *att, int n, float scale, void *probs)
+softmax_f16(float *att, int n, float scale)
 {
-  softmax_any(2, att, n, scale, probs);
+  softmax_any(2, att, n, scale);
 }
 
 static void
-softmax_f32(float *att, int n, float scale, void *probs)
+softmax_f32(float *att, int n, float scale)
 {
-  softmax_any(4, att, n, scale, probs);
+  softmax_any(4, att, n, scale);
 }
 
 static void
@@ -187,14 +212,14 @@ qk_f32(int n, int hd, const void *k, size_t ks, const float *q, int nq, float *s
 }
 
 static void
-pv_f16(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq, float *o,
+pv_f16(const int *n, int hd, const void *v, size_t vs, const float *p, size_t ps, int nq, float *o,
        size_t os)
 {
   pv_any(2, n, hd, v, vs, p, ps, nq, o, os);
 }
 
 static void
-pv_f32(const int *n, int hd, const void *v, size_t vs, const void *p, size_t ps, int nq, float *o,
+pv_f32(const int *n, int hd, const void *v, size_t vs, const float *p, size_t ps, int nq, float *o,
        size_t os)
 {
   pv_any(4, n, hd, v, vs, p, ps, nq, o, os);
