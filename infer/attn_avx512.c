@@ -82,27 +82,28 @@ qk_any(int es, int n, int hd, const void *k, size_t ks, const float *q, int nq, 
   }
 }
 
-/* The horizontal sums of a[0..7] into out[0..7], by a fixed tree (the
- * same additions whatever the other queries hold): halves of pairs, then
- * quarters, then within 128-bit lanes. */
-static inline __attribute__((always_inline)) void
-hsum8(const __m512 *a, float *out)
+/* hsum8: the horizontal sums of a0..a7 into out[0..7], by a fixed tree
+ * (the same additions whatever the other queries hold): halves of pairs,
+ * then quarters, then within 128-bit lanes. */
+static inline __attribute__((always_inline)) __m512
+halves(__m512 x, __m512 y, int lo, int hi)
 {
-  __m512 b[4], c[2];
-  for (int j = 0; j < 4; j++)
-    b[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
-                         _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xee));
-  for (int j = 0; j < 2; j++)
-    c[j] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0x88),
-                         _mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0xdd));
-  /* c[j], 128-bit lane l: four partial sums of query 4 j + l */
-  __m512 d = _mm512_add_ps(_mm512_shuffle_ps(c[0], c[1], 0x44), _mm512_shuffle_ps(c[0], c[1], 0xee));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, lo), _mm512_shuffle_f32x4(x, y, hi));
+}
+
+static inline __attribute__((always_inline)) void
+hsum8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6, __m512 a7,
+      float *out)
+{
+  __m512 b0 = halves(a0, a1, 0x44, 0xee), b1 = halves(a2, a3, 0x44, 0xee);
+  __m512 b2 = halves(a4, a5, 0x44, 0xee), b3 = halves(a6, a7, 0x44, 0xee);
+  /* c0 (c1), 128-bit lane l: four partial sums of query l (4 + l) */
+  __m512 c0 = halves(b0, b1, 0x88, 0xdd), c1 = halves(b2, b3, 0x88, 0xdd);
+  __m512 d = _mm512_add_ps(_mm512_shuffle_ps(c0, c1, 0x44), _mm512_shuffle_ps(c0, c1, 0xee));
   __m512 e = _mm512_add_ps(_mm512_shuffle_ps(d, d, 0x88), _mm512_shuffle_ps(d, d, 0xdd));
   /* e, 128-bit lane l: query l, query 4 + l, query l, query 4 + l */
-  float t[16];
-  _mm512_storeu_ps(t, e);
-  for (int l = 0; l < 4; l++)
-    out[l] = t[4 * l], out[4 + l] = t[4 * l + 1];
+  __m512 f = _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0), e);
+  _mm256_storeu_ps(out, _mm512_castps512_ps256(f));
 }
 
 static inline __attribute__((always_inline)) void
@@ -128,7 +129,7 @@ pv_tile(int es, int nq, const int *n, int hd, const void *v, size_t vs, const fl
         }
     }
     float sums[QB];
-    hsum8(acc, sums);
+    hsum8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7], sums);
 #pragma GCC unroll 8
     for (int i = 0; i < QB; i++)
       if (i < nq)
