@@ -662,12 +662,9 @@ forward_batch(struct llama_model *m, const int32_t *tok, int B, int want_logits)
   const struct llama_config *c = &m->c;
   struct llama_state *s = &m->s;
   const struct llama_matrix *e = &m->w.embd;
-  for (int b = 0; b < B; b++) {
+  for (int b = 0; b < B; b++)
     quant_dequantize_row(e->type, e->data + (size_t)tok[b] * e->row_bytes,
                          s->x + (size_t)b * c->dim, c->dim);
-    if (m->al.evict && m->w.output.data != e->data) /* not read by the output matmul */
-      m->al.evict(m->al.ctx, e->data + (size_t)tok[b] * e->row_bytes, e->row_bytes);
-  }
   rope_tables(m, B);
   for (int l = 0; l < c->n_layers; l++)
     layer(m, l, B);

@@ -318,19 +318,6 @@ release_pages(void *ctx, const void *p, size_t n)
     madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
-/* Drops the pages of the mapped file around [p, p + n): a row of the
- * token embedding the model has read (they fault back in from the page
- * cache when read again), so resident memory holds no more of that table
- * than a batch's rows. Linux maps the 64 KiB around a faulting page of a
- * file (fault-around), so the whole aligned 64 KiB goes. */
-static void
-evict_pages(void *ctx, const void *p, size_t n)
-{
-  uintptr_t pg = 65536, a = (uintptr_t)p & ~(pg - 1), e = ((uintptr_t)p + n + pg - 1) & ~(pg - 1);
-  (void)ctx;
-  madvise((void *)a, e - a, MADV_DONTNEED);
-}
-
 static int
 build_model(const struct args *a, struct session *S)
 {
@@ -343,7 +330,6 @@ build_model(const struct args *a, struct session *S)
   /* the file is mapped: pages of repacked weights can go */
   struct infer_alloc al = infer_alloc_libc;
   al.release = release_pages;
-  al.evict = evict_pages;
   int rc = llama_build(&S->m, &S->gf, &lo, &al);
   if (rc)
     return complain("%s: %s", a->model, S->m.err);

@@ -35,12 +35,6 @@ struct infer_alloc {
    * file buffer (its weights were repacked into memory from alloc), so a
    * platform that maps the file may drop their pages. */
   void (*release)(void *ctx, const void *p, size_t n);
-  /* Optional (may be NULL): the model has just read these bytes of the
-   * file buffer and reads them again only now and then (rows of an
-   * untied token embedding), so a platform that maps the file may drop
-   * their pages, whole pages around them included: they read back the
-   * same. */
-  void (*evict)(void *ctx, const void *p, size_t n);
 };
 
 #if defined(MN_HOSTED)
