@@ -151,9 +151,10 @@ parse_ids(const char *s, int32_t *ids, int cap)
   return n;
 }
 
-/* llama-bench's pp<n> and tg<n>: a prompt of n tokens in one call, and n
- * tokens decoded one at a time, each from an empty cache, reps times;
- * prints tokens/s of every repetition. */
+/* llama-bench's pp<n> and tg<ntg>: a prompt of n random ids in one call,
+ * and ntg tokens decoded one at a time, each from an empty cache, reps
+ * times after a warm-up run (the whole prompt; one token for tg, as
+ * llama-bench does); prints tokens/s of every timed repetition. */
 static int
 bench(struct llama_model *m, int n, int ntg, int reps)
 {
@@ -174,7 +175,7 @@ bench(struct llama_model *m, int n, int ntg, int reps)
       n = ntg;
     double wall = 0;
     printf("%s%d t/s:", t ? "tg" : "pp", n);
-    for (int k = 0; k < reps + 1; k++) { /* the first run warms up */
+    for (int k = 0; k < reps + 1; k++) { /* the first run warms up (tg: one token, as llama-bench) */
       if (k == 1)
         getrusage(RUSAGE_SELF, &r0);
       llama_reset(m);
@@ -183,7 +184,7 @@ bench(struct llama_model *m, int n, int ntg, int reps)
       if (t == 0)
         rc = llama_forward(m, ids, n);
       else
-        for (int i = 0; i < n && !rc; i++)
+        for (int i = 0; i < (k ? n : 1) && !rc; i++)
           rc = llama_forward(m, &ids[i], 1);
       double dt = now_s() - t0;
       if (rc) {
