@@ -76,9 +76,13 @@ if [[ " $SETS " == *" d256 "* ]]; then
            "$LLM/models/synth-llama-d256-q4_k_m.gguf")
 fi
 
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-[ -n "${RAW:-}" ] && : > "$RAW"  # keep the raw lines (RAW=file)
+if [ -n "${RAW:-}" ]; then # keep the raw lines (RAW=file), written as they come
+  out=$RAW
+  : > "$out"
+else
+  out=$(mktemp)
+  trap 'rm -f "$out"' EXIT
+fi
 llama_run() { # model threads
   /usr/bin/time -f "rss_kb %M" "$LB" -m "$1" -p 128 -n 64 -r 1 -t "$2" -o csv 2>&1 |
     awk -F, '/^"/ { gsub(/"/, ""); if ($(NF-7) == "128") print "llama pp", $(NF-1); else print "llama tg", $(NF-1) } /^rss_kb/ { split($0, a, " "); print "llama rss", a[2] }'
@@ -102,7 +106,6 @@ for m in "${models[@]}"; do
     echo "load $(cut -d' ' -f1 /proc/loadavg)" >> "$out"
   done
 done
-[ -n "${RAW:-}" ] && cp "$out" "$RAW"
 
 summarize() {
 python3 - "$@" <<'PY'
