@@ -12,9 +12,9 @@
  *  - RoPE: theta_i = pos * base^(-2i/n_rot) by repeated float products;
  *  - attention: K and V cached as F16 (or F32), both transposed (channel
  *    major); the query and the softmax probabilities are rounded to the
- *    cache type before they meet the cache, as in llama.cpp; scores are
- *    axpy passes over K's rows, P.V one dot product per channel of V;
- *  - SwiGLU: silu(gate) * up with silu(x) = x / (1 + exp(-x)).
+ *    cache type before they meet the cache, as in llama.cpp; batched
+ *    over the queries sharing a KV head (attn.c);
+ *  - SwiGLU: silu(gate) * up with silu(x) = x / (1 + exp(-x)) (act.c).
  *
  * Interface: llama_build, llama_free, llama_forward, llama_reset.
  */
