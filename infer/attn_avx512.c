@@ -85,11 +85,8 @@ qk_any(int es, int n, int hd, const void *k, size_t ks, const float *q, int nq, 
 /* hsum8: the horizontal sums of a0..a7 into out[0..7], by a fixed tree
  * (the same additions whatever the other queries hold): halves of pairs,
  * then quarters, then within 128-bit lanes. */
-static inline __attribute__((always_inline)) __m512
-halves(__m512 x, __m512 y, int lo, int hi)
-{
-  return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, lo), _mm512_shuffle_f32x4(x, y, hi));
-}
+#define halves(x, y, lo, hi) \
+  _mm512_add_ps(_mm512_shuffle_f32x4(x, y, lo), _mm512_shuffle_f32x4(x, y, hi))
 
 static inline __attribute__((always_inline)) void
 hsum8(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512 a4, __m512 a5, __m512 a6, __m512 a7,
