@@ -9,14 +9,16 @@
 # programs alternating (and which goes first alternating too):
 #
 #   llama-bench -m M -p 128 -n 64 -r 1 -t T
-#   mneme-infer -m M --ids "<128 ids: BOS + an English text>" -n 64 --temp 0 -t T -c 256
+#   mneme-infer -m M --bench 128 --bench-tg 64 -r 1 -t T -c 256
 #
+# Both the same way: a warm-up run of each test, then one timed run (-r 1)
+# of a 128-token prompt and of 64 tokens generated one at a time, each
+# from an empty KV cache, with random token ids.
 # Prints each side's median tokens/s with its spread ((max - min) /
 # median), and the ratio of the medians (mneme / llama.cpp), for prompt
 # (pp128) and generation (tg64); then peak resident memory of both (GNU
 # time) against mneme's limit, file + KV cache + 10%.
-# Differences in method: llama-bench's tg starts from an empty context,
-# mneme's generation follows the prompt. A figure whose spread is above
+# A figure whose spread is above
 # 30% on either side is marked "noisy": the machine is shared.
 #
 # BENCH_MODELS="1.1b d256" (default both) picks the sets, THREADS="1 2"
@@ -74,25 +76,20 @@ if [[ " $SETS " == *" d256 "* ]]; then
            "$LLM/models/synth-llama-d256-q4_k_m.gguf")
 fi
 
-# 128 prompt ids: BOS and an English text (the llama-spm vocabulary of all
-# these models), cut to 128
-text="The history of the city begins with a small village on the river, where farmers and fishermen traded grain, wool and salt with travellers from the hills. Over the centuries the village grew into a market town, then into a city with walls, churches, a university and a harbour full of ships from distant countries. Its people built bridges and roads, wrote books, argued about politics and religion, and survived wars, floods and plagues. Today the old town is a quiet place of narrow streets, small shops and cafes, while the new districts around it are busy with offices, factories, schools and parks where children play until the evening."
-ids=$("$INFER" -m "$LLM/models/synth-llama-d256-q8_0.gguf" -p "$text" --tokenize 2>/dev/null | tr -s ' \n' ' ' | cut -d' ' -f1-128)
-if [ "$(echo $ids | wc -w)" -ne 128 ]; then
-  echo "infer_pairs: could not make a 128-token prompt"
-  exit 1
+if [ -n "${RAW:-}" ]; then # keep the raw lines (RAW=file), written as they come
+  out=$RAW
+  : > "$out"
+else
+  out=$(mktemp)
+  trap 'rm -f "$out"' EXIT
 fi
-
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-[ -n "${RAW:-}" ] && : > "$RAW"  # keep the raw lines (RAW=file)
 llama_run() { # model threads
   /usr/bin/time -f "rss_kb %M" "$LB" -m "$1" -p 128 -n 64 -r 1 -t "$2" -o csv 2>&1 |
     awk -F, '/^"/ { gsub(/"/, ""); if ($(NF-7) == "128") print "llama pp", $(NF-1); else print "llama tg", $(NF-1) } /^rss_kb/ { split($0, a, " "); print "llama rss", a[2] }'
 }
-mneme_run() {
-  /usr/bin/time -f "rss_kb %M" "$INFER" -m "$1" --ids "$ids" -n 64 --temp 0 -t "$2" -c 256 2>&1 >/dev/null |
-    awk '/^prompt:/ { print "mneme pp", $4 } /^generation:/ { print "mneme tg", $4 }
+mneme_run() { # llama-bench's method: a warm-up run, then one timed pp128 and tg64 from an empty cache
+  /usr/bin/time -f "rss_kb %M" "$INFER" -m "$1" --bench 128 --bench-tg 64 -r 1 -t "$2" -c 256 2>&1 |
+    awk '/^pp128 t\/s:/ { print "mneme pp", $3 } /^tg64 t\/s:/ { print "mneme tg", $3 }
          /^peak memory/ { gsub(/\(/, ""); print "mneme limit", $6, $10 } /^rss_kb/ { print "mneme rss", $2 }'
 }
 for m in "${models[@]}"; do
@@ -109,7 +106,6 @@ for m in "${models[@]}"; do
     echo "load $(cut -d' ' -f1 /proc/loadavg)" >> "$out"
   done
 done
-[ -n "${RAW:-}" ] && cp "$out" "$RAW"
 
 summarize() {
 python3 - "$@" <<'PY'

@@ -12,9 +12,9 @@
  *  - RoPE: theta_i = pos * base^(-2i/n_rot) by repeated float products;
  *  - attention: K and V cached as F16 (or F32), both transposed (channel
  *    major); the query and the softmax probabilities are rounded to the
- *    cache type before they meet the cache, as in llama.cpp; scores are
- *    axpy passes over K's rows, P.V one dot product per channel of V;
- *  - SwiGLU: silu(gate) * up with silu(x) = x / (1 + exp(-x)).
+ *    cache type before they meet the cache, as in llama.cpp; batched
+ *    over the queries sharing a KV head (attn.c);
+ *  - SwiGLU: silu(gate) * up with silu(x) = x / (1 + exp(-x)) (act.c).
  *
  * Interface: llama_build, llama_free, llama_forward, llama_reset.
  */
@@ -23,6 +23,8 @@
 #include <stdatomic.h>
 
 #include "libc.h"
+#include "act.h"
+#include "attn.h"
 #include "matmul.h"
 #include "pack.h"
 #include "mneme/err.h"
@@ -308,8 +310,8 @@ layout(struct llama_model *m, struct carve *a)
   s->logits = take(a, (size_t)c->vocab * 4);
   s->k_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
   s->v_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
-  s->att = take(a, nth * ctx * 4);
-  s->attq = take(a, nth * (ctx + c->head_dim) * es);
+  s->att = take(a, nth * attn_scores_bytes(m));
+  s->attq = take(a, nth * attn_probs_bytes(m));
 }
 
 /* Bytes of the widest activation row any matmul quantizes. */
@@ -568,10 +570,16 @@ store_kv(struct llama_model *m, int l, int B)
     size_t p = (size_t)(m->pos + b);
     const float *v = s->v + b * kvd;
     const float *k = s->k + b * kvd;
-    if (es == 2)
-      for (size_t ch = 0; ch < kvd; ch++) {
-        ((uint16_t *)kc)[ch * ctx + p] = quant_f32_to_f16(k[ch]);
-        ((uint16_t *)vc)[ch * ctx + p] = quant_f32_to_f16(v[ch]);
+    if (es == 2) /* rounded by the variant's F16 row kernel, 256 at a time */
+      for (size_t c0 = 0; c0 < kvd; c0 += 256) {
+        uint16_t kh[256], vh[256];
+        int w = kvd - c0 < 256 ? (int)(kvd - c0) : 256;
+        m->ops->quantize[QUANT_F16](k + c0, kh, w);
+        m->ops->quantize[QUANT_F16](v + c0, vh, w);
+        for (int ch = 0; ch < w; ch++) {
+          ((uint16_t *)kc)[(c0 + ch) * ctx + p] = kh[ch];
+          ((uint16_t *)vc)[(c0 + ch) * ctx + p] = vh[ch];
+        }
       }
     else
       for (size_t ch = 0; ch < kvd; ch++) {
@@ -579,64 +587,6 @@ store_kv(struct llama_model *m, int l, int B)
         ((float *)vc)[ch * ctx + p] = v[ch];
       }
   }
-}
-
-struct att_task {
-  struct llama_model *m;
-  int layer, B;
-  _Atomic int next; /* next (token, head) item */
-};
-
-/* Attention of head h of batch token b (at position pos + b) over the
- * cache, into xb; scratch row ith. */
-static void
-attend(struct llama_model *m, int l, int b, int h, int ith)
-{
-  const struct llama_config *c = &m->c;
-  struct llama_state *s = &m->s;
-  int hd = c->head_dim, g = h / (c->n_heads / c->n_kv_heads), nkv = m->pos + b + 1;
-  size_t kvd = (size_t)c->n_kv_heads * hd, ctx = (size_t)m->n_ctx;
-  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
-  float *att = s->att + (size_t)ith * ctx;
-  uint8_t *probs = s->attq + (size_t)ith * (ctx + hd) * es, *qk = probs + ctx * es;
-  quant_dot_fn dot = m->ops->dot[m->kv_type];
-  quant_axpy_fn axpy = m->ops->axpy[m->kv_type];
-  const uint8_t *kc = (const uint8_t *)s->k_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
-  const uint8_t *vc = (const uint8_t *)s->v_cache + ((size_t)l * kvd * ctx + (size_t)g * hd * ctx) * es;
-  const float *q = s->q + (size_t)b * c->n_heads * hd + (size_t)h * hd;
-  float qr[512];
-  /* the query rounded to the cache type, as llama.cpp's K.q takes it */
-  m->ops->quantize[m->kv_type](q, qk, hd);
-  quant_dequantize_row(m->kv_type, qk, qr, hd);
-  memset(att, 0, (size_t)nkv * sizeof *att);
-  for (int d = 0; d < hd; d++)
-    axpy(nkv, qr[d], kc + (size_t)d * ctx * es, att);
-  float scale = 1.f / sqrtf((float)hd), mx = -3.0e38f;
-  for (int t = 0; t < nkv; t++) {
-    att[t] *= scale;
-    mx = att[t] > mx ? att[t] : mx;
-  }
-  double sum = 0;
-  for (int t = 0; t < nkv; t++) {
-    att[t] = expf(att[t] - mx);
-    sum += att[t];
-  }
-  float inv = (float)(1.0 / sum);
-  for (int t = 0; t < nkv; t++)
-    att[t] *= inv;
-  m->ops->quantize[m->kv_type](att, probs, nkv);
-  float *out = s->xb + (size_t)b * c->n_heads * hd + (size_t)h * hd;
-  for (int d = 0; d < hd; d++)
-    out[d] = dot(nkv, vc + (size_t)d * ctx * es, probs);
-}
-
-static void
-att_worker(void *arg, int ith, int nth)
-{
-  struct att_task *t = arg;
-  int nh = t->m->c.n_heads, it;
-  while ((it = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < t->B * nh)
-    attend(t->m, t->layer, it / nh, it % nh, ith);
 }
 
 static void
@@ -685,12 +635,7 @@ layer(struct llama_model *m, int l, int B)
     rope(c, s->k + b * kvd, c->n_kv_heads, cs);
   }
   store_kv(m, l, B);
-  struct att_task at = { m, l, B, 0 };
-  double work = (double)B * c->n_heads * (m->pos + B) * c->head_dim * 2;
-  if (work < 128 * 1024) /* not worth waking the workers */
-    att_worker(&at, 0, 1);
-  else
-    m->par->run(m->par->impl, att_worker, &at);
+  attn_layer(m, l, B);
   dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
   matmul1(m, s->xb, B, &L->wo, s->tmp);
   dbg(m, "kqv_out", l, s->tmp, B, dim);
@@ -704,10 +649,7 @@ layer(struct llama_model *m, int l, int B)
   matmuls(m, s->xb, dim, B, gu, gu_out, 2);
   dbg(m, "ffn_gate", l, s->hb, B, c->ffn);
   dbg(m, "ffn_up", l, s->hb2, B, c->ffn);
-  for (size_t i = 0; i < (size_t)B * c->ffn; i++) {
-    float g = s->hb[i];
-    s->hb[i] = g / (1.f + expf(-g)) * s->hb2[i];
-  }
+  act_swiglu_for(m->ops)(s->hb, s->hb2, (size_t)B * c->ffn);
   matmul1(m, s->hb, B, &L->down, s->tmp);
   dbg(m, "ffn_out", l, s->tmp, B, dim);
   add_rows(s->x, s->tmp, (size_t)B * dim);

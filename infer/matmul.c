@@ -139,7 +139,8 @@ mm_run(const struct par_ops *par, const struct quant_ops *ops,
     span(&t, 0, t.total);
     return;
   }
+  /* chunks of whole 2 x 16-row tiles of the packed kernels */
   t.chunk = t.total / (par->nthreads * 8);
-  t.chunk = t.chunk < 16 ? 16 : (t.chunk + 15) & ~15;
+  t.chunk = t.chunk < 32 ? 32 : (t.chunk + 31) & ~31;
   par->run(par->impl, worker, &t);
 }

@@ -11,7 +11,8 @@
  * options: sampling (--top-k, --top-p, --min-p, --repeat-penalty,
  * --repeat-last-n; llama.cpp's defaults), -c n_ctx, -b batch, --kv-f32, --no-repack,
  * --kernels scalar|avx2|avx512, --ids-out (print generated ids instead of
- * text), --debug (intermediate tensors), --bench N -r R.
+ * text), --debug (intermediate tensors), --bench N -r R [--bench-tg G]
+ * (llama-bench's ppN and tgG, G = N by default, 0 skips tg).
  *
  * Interface: main.
  */
@@ -36,7 +37,7 @@
 struct args {
   const char *model, *prompt, *ids, *logits_path, *kernels;
   int n_gen, threads, n_ctx, batch, kv_f32, chat, tokenize, ids_out, debug;
-  int bench, reps;
+  int bench, bench_tg, reps;
   int no_repack;
   struct sample_params sp; /* temp, seed, top-k/p, min-p, penalty */
 };
@@ -67,6 +68,7 @@ parse(struct args *a, int argc, char **argv)
 {
   memset(a, 0, sizeof *a);
   a->n_gen = 64;
+  a->bench_tg = -1;
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   a->threads = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu; /* like llama.cpp: all cores */
   sample_defaults(&a->sp);
@@ -100,6 +102,7 @@ parse(struct args *a, int argc, char **argv)
     else if (!strcmp(o, "--debug")) a->debug = 1;
     else if (!strcmp(o, "--bench")) a->bench = atoi(VAL());
     else if (!strcmp(o, "-r")) a->reps = atoi(VAL());
+    else if (!strcmp(o, "--bench-tg")) a->bench_tg = atoi(VAL());
     else usage();
 #undef VAL
   }
@@ -148,23 +151,31 @@ parse_ids(const char *s, int32_t *ids, int cap)
   return n;
 }
 
-/* llama-bench's pp<n> and tg<n>: a prompt of n tokens in one call, and n
- * tokens decoded one at a time, each from an empty cache, reps times;
- * prints tokens/s of every repetition. */
+/* llama-bench's pp<n> and tg<ntg>: a prompt of n random ids in one call,
+ * and ntg tokens decoded one at a time, each from an empty cache, reps
+ * times after a warm-up run (the whole prompt; one token for tg, as
+ * llama-bench does); prints tokens/s of every timed repetition. */
 static int
-bench(struct llama_model *m, int n, int reps)
+bench(struct llama_model *m, int n, int ntg, int reps)
 {
-  int32_t *ids = malloc((size_t)n * 4);
+  int nid = n > ntg ? n : ntg;
+  int32_t *ids = malloc((size_t)nid * 4);
+  if (!ids)
+    return MN_ENOMEM;
   uint32_t r = 1;
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < nid; i++) {
     r = r * 1664525u + 1013904223u;
     ids[i] = (int32_t)((r >> 8) % (uint32_t)m->c.vocab);
   }
   for (int t = 0; t < 2; t++) {
     struct rusage r0, r1;
+    if (t == 1 && !ntg)
+      break;
+    if (t == 1)
+      n = ntg;
     double wall = 0;
     printf("%s%d t/s:", t ? "tg" : "pp", n);
-    for (int k = 0; k < reps + 1; k++) { /* the first run warms up */
+    for (int k = 0; k < reps + 1; k++) { /* the first run warms up (tg: one token, as llama-bench) */
       if (k == 1)
         getrusage(RUSAGE_SELF, &r0);
       llama_reset(m);
@@ -173,7 +184,7 @@ bench(struct llama_model *m, int n, int reps)
       if (t == 0)
         rc = llama_forward(m, ids, n);
       else
-        for (int i = 0; i < n && !rc; i++)
+        for (int i = 0; i < (k ? n : 1) && !rc; i++)
           rc = llama_forward(m, &ids[i], 1);
       double dt = now_s() - t0;
       if (rc) {
@@ -362,6 +373,8 @@ generate(const struct args *a, struct session *S, int *ngen)
   return 0;
 }
 
+static void report_memory(const struct session *S);
+
 static void
 report(const struct session *S, double t0, double t1, double t2, double t3, int ngen)
 {
@@ -375,6 +388,16 @@ report(const struct session *S, double t0, double t1, double t2, double t3, int 
   fprintf(stderr, "prompt: %d tokens, %.2f tokens/s\n", S->np, S->np / (t2 - t1));
   fprintf(stderr, "generation: %d tokens, %.2f tokens/s\n", ngen,
           steps ? steps / (t3 - t2) : 0.0);
+  report_memory(S);
+}
+
+/* Peak resident memory against the file and KV cache sizes. */
+static void
+report_memory(const struct session *S)
+{
+  const struct llama_model *m = &S->m;
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
   size_t kv = 2 * (size_t)m->c.n_layers * m->n_ctx * m->c.n_kv_heads * m->c.head_dim *
               (m->kv_type == QUANT_F16 ? 2 : 4);
   double anon, filer;
@@ -403,8 +426,9 @@ run(const struct args *a, struct session *S)
     return 1;
   int rc;
   if (a->bench) {
-    if ((rc = bench(&S->m, a->bench, a->reps)))
+    if ((rc = bench(&S->m, a->bench, a->bench_tg >= 0 ? a->bench_tg : a->bench, a->reps)))
       return complain("%s%s", mn_strerror(rc), "");
+    report_memory(S);
     return 0;
   }
   double t1 = now_s();

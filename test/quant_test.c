@@ -17,6 +17,8 @@
 #include "mneme/err.h"
 #include "mneme/quant.h"
 #include "../infer/pack.h"
+#include "../infer/attn.h"
+#include "../infer/act.h"
 
 static uint32_t rng = 12345;
 
@@ -435,6 +437,131 @@ test_quantize_variants(void **state)
   free(x), free(a), free(b);
 }
 
+/* The attention kernels (infer/attn.h) of every variant that has them,
+ * F16 and F32 caches: qk and pv against a double-precision sum of the
+ * same values, and each query's results the same bits alone as in a
+ * block of 13 queries with other lengths. */
+static void
+test_attention(void **state)
+{
+  (void)state;
+  const struct quant_ops *variants[] = { &quant_ops_scalar,
+#if defined(__x86_64__)
+                                         quant_ops_named("avx512"),
+#endif
+  };
+  enum { HD = 40, CTX = 83, NQ = 13 };
+  for (size_t vi = 0; vi < sizeof variants / sizeof *variants; vi++)
+    for (int kv = 0; kv < 2; kv++) {
+      int type = kv ? QUANT_F32 : QUANT_F16, es = kv ? 4 : 2;
+      const struct attn_kernels *k = variants[vi] ? attn_kernels_for(variants[vi], type) : NULL;
+      if (!k)
+        continue;
+      uint8_t *K = malloc((size_t)HD * CTX * es), *V = malloc((size_t)HD * CTX * es);
+      uint8_t *P = malloc((size_t)NQ * CTX * es);
+      float *Kf = malloc(sizeof(float) * HD * CTX), *Vf = malloc(sizeof(float) * HD * CTX);
+      float *Pf = malloc(sizeof(float) * NQ * CTX), q[NQ * HD], tmp[CTX];
+      float *s = malloc(sizeof(float) * NQ * CTX), *one = malloc(sizeof(float) * CTX);
+      float o[NQ * HD], o1[HD];
+      int n[NQ];
+      for (int i = 0; i < HD * CTX; i++)
+        Kf[i] = frand(), Vf[i] = frand();
+      for (int d = 0; d < HD; d++) { /* rounded to the cache type */
+        assert_int_equal(quant_quantize_row(type, Kf + d * CTX, K + (size_t)d * CTX * es, CTX), 0);
+        assert_int_equal(quant_quantize_row(type, Vf + d * CTX, V + (size_t)d * CTX * es, CTX), 0);
+        quant_dequantize_row(type, K + (size_t)d * CTX * es, Kf + d * CTX, CTX);
+        quant_dequantize_row(type, V + (size_t)d * CTX * es, Vf + d * CTX, CTX);
+      }
+      for (int i = 0; i < NQ; i++) {
+        n[i] = 1 + (int)(rnd() % CTX);
+        for (int d = 0; d < HD; d++)
+          q[i * HD + d] = frand();
+        for (int t = 0; t < CTX; t++)
+          tmp[t] = t < n[i] ? (frand() + 1.f) / 40.f : 0.f;
+        assert_int_equal(quant_quantize_row(type, tmp, P + (size_t)i * CTX * es, CTX), 0);
+        quant_dequantize_row(type, P + (size_t)i * CTX * es, Pf + i * CTX, CTX);
+      }
+      n[3] = CTX; /* a full row and a single key */
+      n[5] = 1;
+      k->qk(CTX, HD, K, CTX, q, NQ, s, CTX);
+      k->pv(n, HD, V, CTX, Pf, CTX, NQ, o, HD);
+      for (int i = 0; i < NQ; i++) {
+        for (int t = 0; t < CTX; t++) {
+          double ref = 0, mag = 0;
+          for (int d = 0; d < HD; d++)
+            ref += (double)q[i * HD + d] * Kf[d * CTX + t], mag += fabs(q[i * HD + d] * Kf[d * CTX + t]);
+          if (!(fabs(s[i * CTX + t] - ref) <= 1e-6 * (1 + mag)))
+            fail_msg("%s qk kv %d query %d key %d: %g vs %g", variants[vi]->name, type, i, t,
+                     s[i * CTX + t], ref);
+        }
+        for (int d = 0; d < HD; d++) {
+          double ref = 0, mag = 0;
+          for (int t = 0; t < n[i]; t++)
+            ref += (double)Pf[i * CTX + t] * Vf[d * CTX + t], mag += fabs(Pf[i * CTX + t] * Vf[d * CTX + t]);
+          if (!(fabs(o[i * HD + d] - ref) <= 1e-6 * (1 + mag)))
+            fail_msg("%s pv kv %d query %d channel %d: %g vs %g", variants[vi]->name, type, i, d,
+                     o[i * HD + d], ref);
+        }
+        /* alone: the same bits (qk over this query's own keys only) */
+        k->qk(n[i], HD, K, CTX, q + i * HD, 1, one, CTX);
+        assert_memory_equal(one, s + i * CTX, sizeof(float) * n[i]);
+        k->pv(n + i, HD, V, CTX, Pf + i * CTX, CTX, 1, o1, HD);
+        assert_memory_equal(o1, o + i * HD, sizeof o1);
+      }
+      /* softmax: against a double-precision one, within the rounding */
+      for (int len = 1; len <= CTX; len += 41) {
+        float sc[CTX], ref[CTX], got[CTX];
+        double mx = -1e30, sum = 0;
+        for (int t = 0; t < len; t++)
+          sc[t] = frand() * 30.f, mx = sc[t] * 0.125 > mx ? sc[t] * 0.125 : mx;
+        for (int t = 0; t < len; t++)
+          sum += exp(sc[t] * 0.125 - mx);
+        for (int t = 0; t < len; t++)
+          ref[t] = (float)(exp(sc[t] * 0.125 - mx) / sum);
+        memcpy(got, sc, sizeof got);
+        k->softmax(got, len, 0.125f);
+        for (int t = 0; t < len; t++)
+          if (!(fabsf(got[t] - ref[t]) <= (kv ? 1e-6f : 1e-3f) * ref[t] + 1e-7f) ||
+              (!kv && got[t] != quant_f16_to_f32(quant_f32_to_f16(got[t])))) /* F16 values */
+            fail_msg("%s softmax kv %d len %d t %d: %g vs %g", variants[vi]->name, type, len, t,
+                     got[t], ref[t]);
+      }
+      free(K), free(V), free(P), free(Kf), free(Vf), free(Pf), free(s), free(one);
+    }
+}
+
+/* SwiGLU of every variant against double precision, odd lengths. */
+static void
+test_swiglu(void **state)
+{
+  (void)state;
+  const struct quant_ops *variants[] = { &quant_ops_scalar,
+#if defined(__x86_64__)
+                                         quant_ops_named("avx512"),
+#endif
+  };
+  enum { N = 301 };
+  float g[N], u[N], y[N];
+  for (int i = 0; i < N; i++)
+    g[i] = frand() * 12.f, u[i] = frand();
+  g[0] = -100.f, g[1] = 100.f, g[2] = 0.f;
+  for (size_t vi = 0; vi < sizeof variants / sizeof *variants; vi++) {
+    if (!variants[vi])
+      continue;
+    for (int len = 1; len <= N; len += 100) {
+      memcpy(y, g, sizeof y);
+      act_swiglu_for(variants[vi])(y, u, (size_t)len);
+      for (int i = 0; i < len; i++) {
+        double ref = g[i] / (1 + exp(-(double)g[i])) * u[i];
+        if (!(fabs(y[i] - ref) <= 1e-6 * fabs(ref) + 1e-30))
+          fail_msg("%s swiglu %d: %g vs %g", variants[vi]->name, i, y[i], ref);
+      }
+      for (int i = len; i < N; i++)
+        assert_true(y[i] == g[i]); /* nothing past the end */
+    }
+  }
+}
+
 /* The packed Q8_0 / Q4_0 / Q4_K / Q6_K layouts (infer/pack.h): the scalar reference
  * kernel against the plain dot of the unpacked rows, and every SIMD packed
  * kernel against the scalar reference, for each tile shape (1..7 tokens,
@@ -546,6 +673,8 @@ main(void)
     cmocka_unit_test(test_dot_all_variants),
     cmocka_unit_test(test_quantize_variants),
     cmocka_unit_test(test_packed),
+    cmocka_unit_test(test_attention),
+    cmocka_unit_test(test_swiglu),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
