@@ -117,9 +117,10 @@ slot_write(struct fat_vol *v, int i)
   return 0;
 }
 
-/* Writes every dirty FAT sector to every copy (the first copy first), then flushes. */
+/* Writes every dirty FAT sector to every copy (the first copy first), then
+ * flushes (when anything was written, or always). */
 static int
-fat_commit(struct fat_vol *v)
+fat_commit_flush(struct fat_vol *v, int always)
 {
   int any = 0;
   for (uint32_t k = 0; k < v->nfats; k++) {
@@ -137,7 +138,13 @@ fat_commit(struct fat_vol *v)
   }
   for (int i = 0; i < FAT_CACHE_SECTORS; i++)
     v->cache[i].dirty = 0;
-  return any ? dflush(v) : 0;
+  return any || always ? dflush(v) : 0;
+}
+
+static int
+fat_commit(struct fat_vol *v)
+{
+  return fat_commit_flush(v, 0);
 }
 
 static int
@@ -293,6 +300,8 @@ fat_sync_clean(struct fat_vol *v)
 {
   if (v->read_only || !v->dirty)
     return 0;
+  if (v->open_writers)
+    return fat_commit(v);     /* their chains are not linked yet: stay dirty */
   int err = fat_commit(v);
   if (!err)
     err = write_fsinfo(v);
@@ -1112,6 +1121,7 @@ ent_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
   ent[12] = 0;
   uint8_t sum = lfn_sum(sfn);
   uint64_t cur = ~0ull;
+  int multi = 0;
   for (uint32_t k = 0; k < slots; k++) {
     uint8_t *e;
     uint64_t sec;
@@ -1121,6 +1131,7 @@ ent_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
       return err;
     if (cur != ~0ull && sec != cur && (err = dir_put(v)))
       return err;
+    multi |= cur != ~0ull && sec != cur;
     err = dir_get(&d, start + k, &e, &sec);
     if (err)
       return err;
@@ -1142,7 +1153,10 @@ ent_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
     }
   }
   err = dir_put(v);
-  if (!err)
+  /* a new empty file in one sector needs no flush of its own: it is
+   * durable with its first commit (file_commit), and a crash before
+   * loses only the file being made */
+  if (!err && (tmpl || multi))
     err = dflush(v);
   if (err)
     return err;
@@ -1162,6 +1176,8 @@ file_from(struct fat_vol *v, struct fat_file *f, const struct found *e, unsigned
   f->loc = e->loc;
   f->first = ent_clus(v, e->raw);
   f->size = le32(e->raw + 28);
+  f->dfirst = f->first;
+  f->dsize = f->size;
   f->attr = e->raw[11];
   f->flags = (uint8_t)flags;
 }
@@ -1189,6 +1205,7 @@ file_chain(struct fat_file *f)
   }
   if ((uint64_t)f->nclus * v->csize < f->size)
     return FAT_ECORRUPT;
+  f->clast = f->last;
   return 0;
 }
 
@@ -1208,7 +1225,11 @@ clus_at(struct fat_file *f, uint32_t ci, const uint32_t *newc, uint32_t nnew, ui
   }
   while (f->cur_idx < ci) {
     uint32_t n;
-    int err = next_clus(f->v, f->cur, &n);
+    int err = 0;
+    if (f->pfirst && f->cur == f->clast)
+      n = f->pfirst;          /* the link is not in the FAT yet */
+    else
+      err = next_clus(f->v, f->cur, &n);
     if (err)
       return err;
     if (!n)
@@ -1304,7 +1325,58 @@ fat_read(struct fat_file *f, void *buf, size_t n)
   return (long)n;
 }
 
-/* Writes n bytes (zeros when src is NULL) at f->pos, in rounds. */
+/* The FAT sector holding cluster c's entry. */
+static uint32_t
+fat_sec_of(const struct fat_vol *v, uint32_t c)
+{
+  return c * (v->type == 32 ? 4u : 2u) / v->bps;
+}
+
+/*
+ * Commits the file's writes (docs/fs.md, "Write ordering"): the clusters
+ * not linked yet are chained in the FAT cache; their FAT sectors are
+ * written (every copy) and flushed with the data; then the link from the
+ * chain on disk, flushed (in the same write when it shares the one FAT
+ * sector of the new clusters); then the directory entry, flushed.
+ */
+static int
+file_commit(struct fat_file *f)
+{
+  struct fat_vol *v = f->v;
+  if (!f->pfirst && !f->unsynced && f->size == f->dsize && f->first == f->dfirst)
+    return 0;
+  int err;
+  if (f->pfirst) {
+    uint32_t ls = f->clast ? fat_sec_of(v, f->clast) : 0;
+    int together = !f->clast || (f->psec_lo == ls && f->psec_hi == ls);
+    err = f->clast && together ? fat_set(v, f->clast, f->pfirst) : 0;
+    if (!err)
+      err = fat_commit_flush(v, 1);
+    if (!err && !together) {
+      err = fat_set(v, f->clast, f->pfirst);
+      if (!err)
+        err = fat_commit(v);
+    }
+  } else {
+    err = dflush(v);
+  }
+  if (!err)
+    err = ent_update(v, &f->loc, f->first, f->size, 1);
+  if (err)
+    return err;
+  f->dfirst = f->first;
+  f->dsize = f->size;
+  f->clast = f->last;
+  f->pfirst = 0;
+  f->unsynced = 0;
+  return 0;
+}
+
+/*
+ * Writes n bytes (zeros when src is NULL) at f->pos. New clusters are
+ * taken and chained in the FAT cache only (linked to the file at the
+ * commit); the data goes to the disk at once.
+ */
 static int
 write_span(struct fat_file *f, const uint8_t *src, uint32_t n)
 {
@@ -1313,53 +1385,50 @@ write_span(struct fat_file *f, const uint8_t *src, uint32_t n)
   while (done < n) {
     uint64_t end = (uint64_t)f->pos + (n - done);
     uint64_t need = (end + v->csize - 1) / v->csize;
-    uint32_t nnew = 0, newc[ROUND_CLUSTERS];
+    int err;
     if (need > f->nclus) {
-      uint64_t k = need - f->nclus;
-      nnew = k > ROUND_CLUSTERS ? ROUND_CLUSTERS : (uint32_t)k;
-      if (nnew > v->free_count)
+      uint32_t newc[ROUND_CLUSTERS];
+      uint64_t want = need - f->nclus;
+      uint32_t k = want > ROUND_CLUSTERS ? ROUND_CLUSTERS : (uint32_t)want;
+      if (k > v->free_count)
         return MN_ENOSPC;
-      int err = find_free(v, newc, nnew);
+      err = find_free(v, newc, k);
+      for (uint32_t i = 0; i < k && !err; i++)
+        err = fat_set(v, newc[i], i + 1 < k ? newc[i + 1] : eoc(v));
+      if (!err && f->pfirst)
+        err = fat_set(v, f->last, newc[0]);
       if (err)
         return err;
+      if (!f->pfirst) {
+        f->pfirst = newc[0];
+        f->psec_lo = f->psec_hi = fat_sec_of(v, newc[0]);
+        if (!f->nclus)
+          f->first = newc[0];
+      }
+      for (uint32_t i = 0; i < k; i++) {
+        uint32_t fs = fat_sec_of(v, newc[i]);
+        if (fs < f->psec_lo)
+          f->psec_lo = fs;
+        if (fs > f->psec_hi)
+          f->psec_hi = fs;
+      }
+      f->nclus += k;
+      f->last = newc[k - 1];
+      v->free_count -= k;
     }
-    uint64_t cap = (uint64_t)(f->nclus + nnew) * v->csize;
+    uint64_t cap = (uint64_t)f->nclus * v->csize;
     uint32_t rend = (uint32_t)(end < cap ? end : cap);
     uint32_t len = rend - f->pos;
-    int err = data_io(f, f->pos, NULL, src ? src + done : NULL, 1, len, newc, nnew);
-    if (!err)
-      err = dflush(v);
+    err = data_io(f, f->pos, NULL, src ? src + done : NULL, 1, len, NULL, 0);
     if (err)
       return err;
-    uint32_t first = f->first;
-    if (nnew) {
-      for (uint32_t i = 0; i < nnew && !err; i++)
-        err = fat_set(v, newc[i], i + 1 < nnew ? newc[i + 1] : eoc(v));
-      if (!err)
-        err = fat_commit(v);
-      if (!err && f->nclus) {
-        err = fat_set(v, f->last, newc[0]);
-        if (!err)
-          err = fat_commit(v);
-      }
-      if (err)
-        return err;
-      if (!f->nclus)
-        first = newc[0];
-      f->nclus += nnew;
-      f->last = newc[nnew - 1];
-      v->free_count -= nnew;
-    }
-    uint32_t size = rend > f->size ? rend : f->size;
-    if (size != f->size || first != f->first) {
-      err = ent_update(v, &f->loc, first, size, 1);
-      if (err)
-        return err;
-      f->first = first;
-      f->size = size;
-    }
+    if (rend > f->size)
+      f->size = rend;
     f->pos = rend;
     done += len;
+    f->unsynced = f->unsynced + len < f->unsynced ? ~0u : f->unsynced + len;
+    if (f->unsynced >= FAT_COMMIT_BYTES && (err = file_commit(f)))
+      return err;
   }
   return 0;
 }
@@ -1401,6 +1470,8 @@ fat_truncate(struct fat_file *f, uint32_t size)
   if (!(f->flags & FAT_WRITE))
     return MN_EACCESS;
   int err = mark_dirty(v);
+  if (!err)
+    err = file_commit(f);
   if (err)
     return err;
   if (size > f->size) {
@@ -1408,7 +1479,7 @@ fat_truncate(struct fat_file *f, uint32_t size)
     f->pos = f->size;
     err = write_span(f, NULL, size - f->size);
     f->pos = pos;
-    return err;
+    return err ? err : file_commit(f);  /* a truncate is committed at once */
   }
   if (size == f->size)
     return 0;
@@ -1427,8 +1498,8 @@ fat_truncate(struct fat_file *f, uint32_t size)
   err = ent_update(v, &f->loc, first, size, 1);
   if (err)
     return err;
-  f->size = size;
-  f->first = first;
+  f->size = f->dsize = size;
+  f->first = f->dfirst = first;
   if (tail) {
     uint32_t freed;
     if (newlast)
@@ -1440,19 +1511,31 @@ fat_truncate(struct fat_file *f, uint32_t size)
     if (err)
       return err;
     f->nclus = keep;
-    f->last = newlast;
+    f->last = f->clast = newlast;
   }
   f->cur = 0;
   return 0;
 }
 
 int
+fat_flush(struct fat_file *f)
+{
+  if (!(f->flags & FAT_WRITE))
+    return 0;
+  return file_commit(f);
+}
+
+int
 fat_close(struct fat_file *f)
 {
-  if (f->flags & FAT_WRITE && f->v->open_writers > 0)
-    f->v->open_writers--;
+  int err = 0;
+  if (f->flags & FAT_WRITE) {
+    err = file_commit(f);
+    if (f->v->open_writers > 0)
+      f->v->open_writers--;
+  }
   f->flags = 0;
-  return 0;
+  return err;
 }
 
 int
