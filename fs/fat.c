@@ -300,6 +300,9 @@ fat_sync_clean(struct fat_vol *v)
 {
   if (v->read_only || !v->dirty)
     return 0;
+  int serr = fat_sync(v);
+  if (serr)
+    return serr;
   if (v->open_writers)
     return fat_commit(v);     /* their chains are not linked yet: stay dirty */
   int err = fat_commit(v);
@@ -685,6 +688,15 @@ dir_next(struct fat_dir *d, struct found *f)
       continue;
     }
     memcpy(f->raw, e, 32);
+    for (uint32_t q = 0; q < d->v->nqueued; q++) {
+      const struct fat_queued *w = &d->v->queued[q];
+      if (w->dir == d->start && w->idx == idx) {  /* closed, not committed yet */
+        put16(f->raw + 26, (uint16_t)w->first);
+        if (d->v->type == 32)
+          put16(f->raw + 20, (uint16_t)(w->first >> 16));
+        put32(f->raw + 28, w->size);
+      }
+    }
     f->loc.dir = d->start;
     f->loc.idx = idx;
     f->loc.first = idx;
@@ -728,12 +740,13 @@ dir_find(struct fat_vol *v, uint32_t start, const char *name, size_t len, struct
 
 /* Writes the short entry's cluster, size and time. */
 static int
-ent_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t first, uint32_t size, int touch)
+ent_write(struct fat_vol *v, uint32_t dir, uint32_t idx, uint32_t first, uint32_t size, int touch,
+          int flush)
 {
   struct fat_dir d;
   uint8_t *e;
-  dir_init(v, &d, loc->dir);
-  int err = dir_get(&d, loc->idx, &e, NULL);
+  dir_init(v, &d, dir);
+  int err = dir_get(&d, idx, &e, NULL);
   if (err)
     return err;
   put16(e + 26, (uint16_t)first);
@@ -747,8 +760,35 @@ ent_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t first, uint32_
     put16(e + 18, (uint16_t)(t >> 16));
   }
   err = dir_put(v);
+  if (!err && flush)
+    err = dflush(v);
+  return err;
+}
+
+static int
+ent_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t first, uint32_t size, int touch)
+{
+  return ent_write(v, loc->dir, loc->idx, first, size, touch, 1);
+}
+
+/*
+ * Commits the new files closed since the last time: their chains (in the
+ * FAT cache) and data, one flush; their entries, one flush.
+ */
+int
+fat_sync(struct fat_vol *v)
+{
+  if (!v->nqueued)
+    return 0;
+  int err = fat_commit_flush(v, 1);
+  for (uint32_t q = 0; q < v->nqueued && !err; q++) {
+    const struct fat_queued *w = &v->queued[q];
+    err = ent_write(v, w->dir, w->idx, w->first, w->size, 1, 0);
+  }
   if (!err)
     err = dflush(v);
+  if (!err)
+    v->nqueued = 0;
   return err;
 }
 
@@ -1520,15 +1560,31 @@ fat_truncate(struct fat_file *f, uint32_t size)
 int
 fat_flush(struct fat_file *f)
 {
-  if (!(f->flags & FAT_WRITE))
-    return 0;
-  return file_commit(f);
+  int err = f->flags & FAT_WRITE ? file_commit(f) : 0;
+  return err ? err : fat_sync(f->v);
 }
 
 int
 fat_close(struct fat_file *f)
 {
   int err = 0;
+  struct fat_vol *v = f->v;
+  if (f->flags & FAT_WRITE && !f->clast && !f->dfirst && !f->dsize && f->pfirst) {
+    /* a new file: its entry waits for fat_sync (no link to order) */
+    if (v->nqueued == FAT_QUEUE_MAX)
+      err = fat_sync(v);
+    if (!err) {
+      struct fat_queued *w = &v->queued[v->nqueued++];
+      w->dir = f->loc.dir;
+      w->idx = f->loc.idx;
+      w->first = f->first;
+      w->size = f->size;
+    }
+    if (v->open_writers > 0)
+      v->open_writers--;
+    f->flags = 0;
+    return err;
+  }
   if (f->flags & FAT_WRITE) {
     err = file_commit(f);
     if (f->v->open_writers > 0)
@@ -1558,6 +1614,13 @@ fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_file *f
       return FAT_EISDIR;
     if (flags & FAT_WRITE && r.f.raw[11] & FAT_ATTR_RO)
       return MN_EACCESS;
+    for (uint32_t q = 0; flags & FAT_WRITE && q < v->nqueued; q++)
+      if (v->queued[q].dir == r.f.loc.dir && v->queued[q].idx == r.f.loc.idx) {
+        err = fat_sync(v);    /* written again: its entry on the disk first */
+        if (err)
+          return err;
+        break;
+      }
     file_from(v, f, &r.f, flags);
   } else {
     if (!(flags & FAT_CREATE))
@@ -1737,7 +1800,9 @@ int
 fat_unlink(struct fat_vol *v, const char *path)
 {
   struct pathres r;
-  int err = resolve(v, path, &r);
+  int err = fat_sync(v);
+  if (!err)
+    err = resolve(v, path, &r);
   if (err)
     return err;
   if (r.is_root)
@@ -1813,7 +1878,9 @@ int
 fat_rename(struct fat_vol *v, const char *from, const char *to)
 {
   struct pathres a, b;
-  int err = resolve(v, from, &a);
+  int err = fat_sync(v);
+  if (!err)
+    err = resolve(v, from, &a);
   if (err)
     return err;
   if (a.is_root)
@@ -2229,6 +2296,7 @@ fat_mount(struct fat_vol *v, const struct fat_dev *dev, struct fat_report *repor
   struct fat_report *rep = report ? report : &dummy;
   memset(rep, 0, sizeof *rep);
   memset(v, 0, offsetof(struct fat_vol, cbuf));
+  v->nqueued = 0;
   v->dev = *dev;
   v->dsec = ~0ull;
   v->read_only = dev->read_only;

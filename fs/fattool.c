@@ -8,7 +8,8 @@
  *   ls [PATH]  cat PATH  put HOSTFILE PATH  get PATH HOSTFILE  rm PATH
  *   mkdir PATH  mv FROM TO  trunc PATH SIZE  df  check  parts
  *   stream DIR N SIZE   write files DIR/fNNNN (deterministic bytes),
- *                       printing "done NAME" after each is closed
+ *                       printing "done NAME" after each is closed and
+ *                       committed (fat_sync)
  *   verify DIR          check every fNNNN against its expected bytes
  *   walk                list every directory and read every file, going
  *                       on after errors (for hostile images)
@@ -329,6 +330,8 @@ main(int argc, char **argv)
       }
       if (!err)
         err = fat_close(&f);
+      if (!err)
+        err = fat_sync(&v);     /* "done": committed */
       if (!err) {
         printf("done %s %u\n", name, len);
         fflush(stdout);

@@ -295,11 +295,18 @@ handle_close(struct handle *h)
   return err;
 }
 
-/* Commits what the open files have written (fat_flush). */
+/* Commits the new files closed and what the open files have written. */
 static int
 flush_writers(void)
 {
   int rc = 0;
+  for (int i = 0; i < nvols; i++) {
+    int err = fat_sync(vols[i].fat);   /* new files closed */
+    if (err) {
+      klog(LOG_WARN, "files: /%s: committing new files: %s", vols[i].name, fat_strerror(err));
+      rc = err;
+    }
+  }
   for (int i = 0; i < FILES_MAX_HANDLES; i++) {
     struct handle *h = &handles[i];
     if (!h->id)

@@ -12,7 +12,8 @@
  * loses at most the data being written (docs/fs.md): data, new chain
  * (every FAT copy), flush, link, flush, directory entry, flush. A file's
  * writes are committed that way at fat_close, fat_flush and every
- * FAT_COMMIT_BYTES; a crash before loses the writes since the last commit.
+ * FAT_COMMIT_BYTES (new files closed: together, at fat_sync); a crash
+ * before loses the writes since the last commit.
  * The volume's dirty flag is set before the first change and cleared by
  * fat_sync_clean/fat_unmount.
  *
@@ -42,6 +43,7 @@
 #define FAT_CACHE_SECTORS 8   /* FAT sectors kept in memory */
 #define FAT_DEPTH_MAX 64      /* directory nesting the check follows */
 #define FAT_COMMIT_BYTES (4u << 20) /* a file's writes committed at least this often */
+#define FAT_QUEUE_MAX 64      /* new files closed, committed together (fat_sync) */
 
 struct fat_dev {
   void *ctx;
@@ -88,6 +90,12 @@ struct fat_cache_slot {
   uint32_t used;              /* LRU stamp */
 };
 
+/* A new file closed but not committed yet (fat_sync): its entry's cluster and size. */
+struct fat_queued {
+  uint32_t dir, idx;          /* its short entry (struct fat_loc) */
+  uint32_t first, size;
+};
+
 struct fat_vol {
   struct fat_dev dev;
   int type;                   /* 16 or 32 */
@@ -110,6 +118,8 @@ struct fat_vol {
   uint8_t dbuf[FAT_SECTOR_MAX];
   uint8_t tbuf[FAT_SECTOR_MAX];   /* bounce buffer for partial data sectors */
   char label[12];
+  uint32_t nqueued;
+  struct fat_queued queued[FAT_QUEUE_MAX];
 };
 
 enum fat_open_flags {
@@ -192,9 +202,17 @@ long fat_read(struct fat_file *f, void *buf, size_t n);
 long fat_write(struct fat_file *f, const void *buf, size_t n);
 int fat_seek(struct fat_file *f, uint32_t pos);
 int fat_truncate(struct fat_file *f, uint32_t size);
-/* Commits the file's writes (durable on return); fat_close does it too. */
+/* Commits the file's writes (durable on return), and fat_sync. */
 int fat_flush(struct fat_file *f);
+/*
+ * Closes; commits the file's writes, except for a new file: that waits,
+ * with up to FAT_QUEUE_MAX others, for fat_sync (or fat_flush, the
+ * volume's changing calls, a full queue) to commit them together. Until
+ * then it reads back (stat, open, readdir) as written; a crash loses it.
+ */
 int fat_close(struct fat_file *f);
+/* Commits the new files fat_close left waiting (durable on return). */
+int fat_sync(struct fat_vol *v);
 
 int fat_stat(struct fat_vol *v, const char *path, struct fat_stat *st);
 int fat_mkdir(struct fat_vol *v, const char *path);
