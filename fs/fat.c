@@ -79,7 +79,50 @@ dwrite(struct fat_vol *v, uint64_t sec, uint32_t n, const void *buf)
 {
   if (sec + n > v->dev.sectors || sec + n < sec)
     return FAT_ECORRUPT;
-  return v->dev.write(v->dev.ctx, sec, n, buf) ? MN_EIO : 0;
+  /* the directory cache keeps what the disk holds */
+  for (int i = 0; i < FAT_DCACHE_SLOTS; i++) {
+    uint64_t lo = v->dc[i].sec, hi = lo + v->dc[i].n;
+    if (!v->dc[i].n || sec >= hi || sec + n <= lo)
+      continue;
+    uint64_t a = sec > lo ? sec : lo, b = sec + n < hi ? sec + n : hi;
+    memcpy(v->dcbuf[i] + (a - lo) * v->bps, (const uint8_t *)buf + (a - sec) * v->bps,
+           (size_t)(b - a) * v->bps);
+  }
+  int err = v->dev.write(v->dev.ctx, sec, n, buf) ? MN_EIO : 0;
+  if (err)
+    memset(v->dc, 0, sizeof v->dc);  /* what the disk holds is unknown */
+  return err;
+}
+
+/* Reads directory sector sec into buf through the cache: a miss reads the
+ * run from sec on (up to left sectors, the rest of its cluster). */
+static int
+dc_read(struct fat_vol *v, uint64_t sec, uint32_t left, uint8_t *buf)
+{
+  int victim = 0;
+  for (int i = 0; i < FAT_DCACHE_SLOTS; i++) {
+    if (v->dc[i].n && sec >= v->dc[i].sec && sec < v->dc[i].sec + v->dc[i].n) {
+      v->dc[i].used = ++v->dc_stamp;
+      memcpy(buf, v->dcbuf[i] + (sec - v->dc[i].sec) * v->bps, v->bps);
+      return 0;
+    }
+    if (!v->dc[i].n || (v->dc[victim].n && v->dc[i].used < v->dc[victim].used))
+      victim = i;
+  }
+  uint32_t n = FAT_DCACHE_RUN / v->bps;
+  if (n > left)
+    n = left;
+  if (n == 0)
+    return dread(v, sec, 1, buf);
+  v->dc[victim].n = 0;
+  int err = dread(v, sec, n, v->dcbuf[victim]);
+  if (err)
+    return err;
+  v->dc[victim].sec = sec;
+  v->dc[victim].n = n;
+  v->dc[victim].used = ++v->dc_stamp;
+  memcpy(buf, v->dcbuf[victim], v->bps);
+  return 0;
 }
 
 static int
@@ -555,7 +598,18 @@ dir_init(struct fat_vol *v, struct fat_dir *d, uint32_t start)
 
 /* Volume sector and byte offset of entry idx. MN_ENOENT past the end. */
 static int
+dir_locate2(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off, uint32_t *left);
+
+static int
 dir_locate(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off)
+{
+  uint32_t left;
+  return dir_locate2(d, idx, sec, off, &left);
+}
+
+/* ... and *left, the sectors of the directory from *sec to the end of its cluster. */
+static int
+dir_locate2(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off, uint32_t *left)
 {
   struct fat_vol *v = d->v;
   uint32_t eps = v->bps / 32;
@@ -566,6 +620,7 @@ dir_locate(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off)
       return MN_ENOENT;
     *sec = v->root_start + idx / eps;
     *off = idx % eps * 32;
+    *left = v->root_sectors - idx / eps;
     return 0;
   }
   uint32_t epc = v->csize / 32, ci = idx / epc;
@@ -587,6 +642,7 @@ dir_locate(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off)
   }
   *sec = clus_sec(v, d->cur) + idx % epc / eps;
   *off = idx % eps * 32;
+  *left = v->spc - idx % epc / eps;
   return 0;
 }
 
@@ -596,13 +652,13 @@ dir_get(struct fat_dir *d, uint32_t idx, uint8_t **e, uint64_t *sec_out)
 {
   struct fat_vol *v = d->v;
   uint64_t sec;
-  uint32_t off;
-  int err = dir_locate(d, idx, &sec, &off);
+  uint32_t off, left;
+  int err = dir_locate2(d, idx, &sec, &off, &left);
   if (err)
     return err;
   if (v->dsec != sec) {
     v->dsec = ~0ull;
-    err = dread(v, sec, 1, v->dbuf);
+    err = dc_read(v, sec, left, v->dbuf);
     if (err)
       return err;
     v->dsec = sec;
@@ -2297,6 +2353,7 @@ fat_mount(struct fat_vol *v, const struct fat_dev *dev, struct fat_report *repor
   memset(rep, 0, sizeof *rep);
   memset(v, 0, offsetof(struct fat_vol, cbuf));
   v->nqueued = 0;
+  memset(v->dc, 0, sizeof v->dc);
   v->dev = *dev;
   v->dsec = ~0ull;
   v->read_only = dev->read_only;

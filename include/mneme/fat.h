@@ -44,6 +44,8 @@
 #define FAT_DEPTH_MAX 64      /* directory nesting the check follows */
 #define FAT_COMMIT_BYTES (4u << 20) /* a file's writes committed at least this often */
 #define FAT_QUEUE_MAX 64      /* new files closed, committed together (fat_sync) */
+#define FAT_DCACHE_SLOTS 32   /* directory reads kept: runs of up to 4 KiB in a cluster */
+#define FAT_DCACHE_RUN 4096
 
 struct fat_dev {
   void *ctx;
@@ -120,6 +122,10 @@ struct fat_vol {
   char label[12];
   uint32_t nqueued;
   struct fat_queued queued[FAT_QUEUE_MAX];
+  /* directory sectors as on the disk (every write goes through them) */
+  struct { uint64_t sec; uint32_t n, used; } dc[FAT_DCACHE_SLOTS];
+  uint32_t dc_stamp;
+  uint8_t dcbuf[FAT_DCACHE_SLOTS][FAT_DCACHE_RUN];
 };
 
 enum fat_open_flags {
