@@ -4,10 +4,10 @@
 # a FS_BENCH_MB (default 256) MiB file, and creating FS_BENCH_FILES
 # (default 1000) small files in one directory. Prints MB/s (files/s) for
 # both and the ratio mneme/mtools. mneme flushes (fdatasync) at every
-# ordering point of its writes (docs/fs.md), mtools never does; the
+# ordering point of its commits (docs/fs.md), mtools never does; the
 # "noflush" line shows mneme with the flush turned off, which is what
-# mtools does. Linux's own FAT in QEMU (the reference) is not
-# measured yet.
+# mtools does. Linux's own FAT in QEMU (the reference) is
+# bench/fs_qemu.sh.
 #   O=build/hosted bench/fs.sh
 set -eu
 O=${O:-build/hosted}

@@ -29,6 +29,7 @@
 
 #define RING_SIZE 4096
 #define STORE_PATH "/boot/chats.txt"
+#define STORE_NEW "/boot/chats.new"  /* written whole, then renamed over STORE_PATH */
 #define STORE_MAX (256u * 1024u)   /* the file: at most this much */
 #define VAR_MAX_DEFAULT (16u * 1024u)
 #define DEFAULT_MAX_TOKENS 256
@@ -64,8 +65,8 @@ static int disk_present(struct svc_client *c) {
   return ok;
 }
 
-/* Reads or writes the whole store file. Returns bytes read / 0, or MN_E*. */
-static int disk_io(struct svc_client *c, int write, char *buf, size_t len) {
+/* Reads or writes the whole file path. Returns bytes read / 0, or MN_E*. */
+static int disk_io(struct svc_client *c, int write, const char *path, char *buf, size_t len) {
   struct files_req *q = kmalloc(sizeof *q);
   struct files_resp *r = kmalloc(sizeof *r);
   int rc = MN_ENOMEM;
@@ -73,7 +74,7 @@ static int disk_io(struct svc_client *c, int write, char *buf, size_t len) {
   memset(q, 0, sizeof *q);
   q->kind = FILES_OPEN;
   q->flags = write ? FAT_WRITE | FAT_CREATE | FAT_TRUNC : FAT_READ;
-  copy(q->path, sizeof q->path, STORE_PATH);
+  copy(q->path, sizeof q->path, path);
   if ((rc = files_call(c, q, r))) goto out;
   uint32_t h = r->handle;
   size_t done = 0;
@@ -104,13 +105,49 @@ out:
   return rc;
 }
 
+/* Replaces the store file so that a crash leaves the old conversations or
+ * the new ones: the new file written whole (committed at its close), the
+ * old one removed, the new one renamed (load_convs falls back to
+ * STORE_NEW when STORE_PATH is missing). */
+static int disk_save(struct svc_client *c, char *buf, size_t len) {
+  int rc = disk_io(c, 1, STORE_NEW, buf, len);
+  if (rc < 0) return rc;
+  struct files_req *q = kmalloc(sizeof *q);
+  struct files_resp *r = kmalloc(sizeof *r);
+  rc = MN_ENOMEM;
+  if (q && r) {
+    memset(q, 0, sizeof *q);
+    q->kind = FILES_UNLINK;
+    copy(q->path, sizeof q->path, STORE_PATH);
+    rc = files_call(c, q, r);
+    if (rc == MN_ENOENT) rc = 0;
+    if (!rc) {
+      memset(q, 0, sizeof *q);
+      q->kind = FILES_RENAME;
+      copy(q->path, sizeof q->path, STORE_NEW);
+      copy(q->path2, sizeof q->path2, STORE_PATH);
+      rc = files_call(c, q, r);
+    }
+    if (!rc) {
+      memset(q, 0, sizeof *q);
+      q->kind = FILES_SYNC;
+      rc = files_call(c, q, r);
+    }
+  }
+  kfree(q);
+  kfree(r);
+  return rc;
+}
+
 static void load_convs(struct chat_session *cs) {
   struct svc_client c;
   int disk = disk_present(&c);
   size_t cap = disk ? STORE_MAX : VAR_MAX_DEFAULT * 4;
   char *buf = kmalloc(cap);
   int n = MN_ENOMEM;
-  if (buf) n = disk ? disk_io(&c, 0, buf, cap) : plat_chats_get(buf, cap);
+  if (buf) n = disk ? disk_io(&c, 0, STORE_PATH, buf, cap) : plat_chats_get(buf, cap);
+  /* a crash between removing the old file and renaming the new one */
+  if (buf && disk && n == MN_ENOENT) n = disk_io(&c, 0, STORE_NEW, buf, cap);
   if (disk) svc_disconnect(&c);
   if (n > 0) {
     int k = chat_store_decode(buf, (size_t)n, cs->convs, CHAT_MAX_CONVS);
@@ -155,7 +192,7 @@ int chat_save(struct chat_session *cs) {
   }
   unsigned written = 0;
   size_t len = chat_store_encode(cs->convs, cs->n, buf, cap, &written);
-  int rc = disk ? disk_io(&c, 1, buf, len) : plat_chats_put(buf, len);
+  int rc = disk ? disk_save(&c, buf, len) : plat_chats_put(buf, len);
   if (rc > 0) rc = 0;
   if (disk) svc_disconnect(&c);
   kfree(buf);

@@ -79,7 +79,50 @@ dwrite(struct fat_vol *v, uint64_t sec, uint32_t n, const void *buf)
 {
   if (sec + n > v->dev.sectors || sec + n < sec)
     return FAT_ECORRUPT;
-  return v->dev.write(v->dev.ctx, sec, n, buf) ? MN_EIO : 0;
+  /* the directory cache keeps what the disk holds */
+  for (int i = 0; i < FAT_DCACHE_SLOTS; i++) {
+    uint64_t lo = v->dc[i].sec, hi = lo + v->dc[i].n;
+    if (!v->dc[i].n || sec >= hi || sec + n <= lo)
+      continue;
+    uint64_t a = sec > lo ? sec : lo, b = sec + n < hi ? sec + n : hi;
+    memcpy(v->dcbuf[i] + (a - lo) * v->bps, (const uint8_t *)buf + (a - sec) * v->bps,
+           (size_t)(b - a) * v->bps);
+  }
+  int err = v->dev.write(v->dev.ctx, sec, n, buf) ? MN_EIO : 0;
+  if (err)
+    memset(v->dc, 0, sizeof v->dc);  /* what the disk holds is unknown */
+  return err;
+}
+
+/* Reads directory sector sec into buf through the cache: a miss reads the
+ * run from sec on (up to left sectors, the rest of its cluster). */
+static int
+dc_read(struct fat_vol *v, uint64_t sec, uint32_t left, uint8_t *buf)
+{
+  int victim = 0;
+  for (int i = 0; i < FAT_DCACHE_SLOTS; i++) {
+    if (v->dc[i].n && sec >= v->dc[i].sec && sec < v->dc[i].sec + v->dc[i].n) {
+      v->dc[i].used = ++v->dc_stamp;
+      memcpy(buf, v->dcbuf[i] + (sec - v->dc[i].sec) * v->bps, v->bps);
+      return 0;
+    }
+    if (!v->dc[i].n || (v->dc[victim].n && v->dc[i].used < v->dc[victim].used))
+      victim = i;
+  }
+  uint32_t n = FAT_DCACHE_RUN / v->bps;
+  if (n > left)
+    n = left;
+  if (n == 0)
+    return dread(v, sec, 1, buf);
+  v->dc[victim].n = 0;
+  int err = dread(v, sec, n, v->dcbuf[victim]);
+  if (err)
+    return err;
+  v->dc[victim].sec = sec;
+  v->dc[victim].n = n;
+  v->dc[victim].used = ++v->dc_stamp;
+  memcpy(buf, v->dcbuf[victim], v->bps);
+  return 0;
 }
 
 static int
@@ -117,9 +160,10 @@ slot_write(struct fat_vol *v, int i)
   return 0;
 }
 
-/* Writes every dirty FAT sector to every copy (the first copy first), then flushes. */
+/* Writes every dirty FAT sector to every copy (the first copy first), then
+ * flushes (when anything was written, or always). */
 static int
-fat_commit(struct fat_vol *v)
+fat_commit_flush(struct fat_vol *v, int always)
 {
   int any = 0;
   for (uint32_t k = 0; k < v->nfats; k++) {
@@ -137,7 +181,13 @@ fat_commit(struct fat_vol *v)
   }
   for (int i = 0; i < FAT_CACHE_SECTORS; i++)
     v->cache[i].dirty = 0;
-  return any ? dflush(v) : 0;
+  return any || always ? dflush(v) : 0;
+}
+
+static int
+fat_commit(struct fat_vol *v)
+{
+  return fat_commit_flush(v, 0);
 }
 
 static int
@@ -293,6 +343,11 @@ fat_sync_clean(struct fat_vol *v)
 {
   if (v->read_only || !v->dirty)
     return 0;
+  int serr = fat_sync(v);
+  if (serr)
+    return serr;
+  if (v->open_writers)
+    return fat_commit(v);     /* their chains are not linked yet: stay dirty */
   int err = fat_commit(v);
   if (!err)
     err = write_fsinfo(v);
@@ -543,7 +598,18 @@ dir_init(struct fat_vol *v, struct fat_dir *d, uint32_t start)
 
 /* Volume sector and byte offset of entry idx. MN_ENOENT past the end. */
 static int
+dir_locate2(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off, uint32_t *left);
+
+static int
 dir_locate(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off)
+{
+  uint32_t left;
+  return dir_locate2(d, idx, sec, off, &left);
+}
+
+/* ... and *left, the sectors of the directory from *sec to the end of its cluster. */
+static int
+dir_locate2(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off, uint32_t *left)
 {
   struct fat_vol *v = d->v;
   uint32_t eps = v->bps / 32;
@@ -554,6 +620,7 @@ dir_locate(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off)
       return MN_ENOENT;
     *sec = v->root_start + idx / eps;
     *off = idx % eps * 32;
+    *left = v->root_sectors - idx / eps;
     return 0;
   }
   uint32_t epc = v->csize / 32, ci = idx / epc;
@@ -575,6 +642,7 @@ dir_locate(struct fat_dir *d, uint32_t idx, uint64_t *sec, uint32_t *off)
   }
   *sec = clus_sec(v, d->cur) + idx % epc / eps;
   *off = idx % eps * 32;
+  *left = v->spc - idx % epc / eps;
   return 0;
 }
 
@@ -584,13 +652,13 @@ dir_get(struct fat_dir *d, uint32_t idx, uint8_t **e, uint64_t *sec_out)
 {
   struct fat_vol *v = d->v;
   uint64_t sec;
-  uint32_t off;
-  int err = dir_locate(d, idx, &sec, &off);
+  uint32_t off, left;
+  int err = dir_locate2(d, idx, &sec, &off, &left);
   if (err)
     return err;
   if (v->dsec != sec) {
     v->dsec = ~0ull;
-    err = dread(v, sec, 1, v->dbuf);
+    err = dc_read(v, sec, left, v->dbuf);
     if (err)
       return err;
     v->dsec = sec;
@@ -676,6 +744,15 @@ dir_next(struct fat_dir *d, struct found *f)
       continue;
     }
     memcpy(f->raw, e, 32);
+    for (uint32_t q = 0; q < d->v->nqueued; q++) {
+      const struct fat_queued *w = &d->v->queued[q];
+      if (w->dir == d->start && w->idx == idx) {  /* closed, not committed yet */
+        put16(f->raw + 26, (uint16_t)w->first);
+        if (d->v->type == 32)
+          put16(f->raw + 20, (uint16_t)(w->first >> 16));
+        put32(f->raw + 28, w->size);
+      }
+    }
     f->loc.dir = d->start;
     f->loc.idx = idx;
     f->loc.first = idx;
@@ -719,12 +796,13 @@ dir_find(struct fat_vol *v, uint32_t start, const char *name, size_t len, struct
 
 /* Writes the short entry's cluster, size and time. */
 static int
-ent_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t first, uint32_t size, int touch)
+ent_write(struct fat_vol *v, uint32_t dir, uint32_t idx, uint32_t first, uint32_t size, int touch,
+          int flush)
 {
   struct fat_dir d;
   uint8_t *e;
-  dir_init(v, &d, loc->dir);
-  int err = dir_get(&d, loc->idx, &e, NULL);
+  dir_init(v, &d, dir);
+  int err = dir_get(&d, idx, &e, NULL);
   if (err)
     return err;
   put16(e + 26, (uint16_t)first);
@@ -738,8 +816,35 @@ ent_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t first, uint32_
     put16(e + 18, (uint16_t)(t >> 16));
   }
   err = dir_put(v);
+  if (!err && flush)
+    err = dflush(v);
+  return err;
+}
+
+static int
+ent_update(struct fat_vol *v, const struct fat_loc *loc, uint32_t first, uint32_t size, int touch)
+{
+  return ent_write(v, loc->dir, loc->idx, first, size, touch, 1);
+}
+
+/*
+ * Commits the new files closed since the last time: their chains (in the
+ * FAT cache) and data, one flush; their entries, one flush.
+ */
+int
+fat_sync(struct fat_vol *v)
+{
+  if (!v->nqueued)
+    return 0;
+  int err = fat_commit_flush(v, 1);
+  for (uint32_t q = 0; q < v->nqueued && !err; q++) {
+    const struct fat_queued *w = &v->queued[q];
+    err = ent_write(v, w->dir, w->idx, w->first, w->size, 1, 0);
+  }
   if (!err)
     err = dflush(v);
+  if (!err)
+    v->nqueued = 0;
   return err;
 }
 
@@ -1112,6 +1217,7 @@ ent_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
   ent[12] = 0;
   uint8_t sum = lfn_sum(sfn);
   uint64_t cur = ~0ull;
+  int multi = 0;
   for (uint32_t k = 0; k < slots; k++) {
     uint8_t *e;
     uint64_t sec;
@@ -1121,6 +1227,7 @@ ent_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
       return err;
     if (cur != ~0ull && sec != cur && (err = dir_put(v)))
       return err;
+    multi |= cur != ~0ull && sec != cur;
     err = dir_get(&d, start + k, &e, &sec);
     if (err)
       return err;
@@ -1142,7 +1249,10 @@ ent_create(struct fat_vol *v, uint32_t dir, const char *name, size_t len,
     }
   }
   err = dir_put(v);
-  if (!err)
+  /* a new empty file in one sector needs no flush of its own: it is
+   * durable with its first commit (file_commit), and a crash before
+   * loses only the file being made */
+  if (!err && (tmpl || multi))
     err = dflush(v);
   if (err)
     return err;
@@ -1162,6 +1272,8 @@ file_from(struct fat_vol *v, struct fat_file *f, const struct found *e, unsigned
   f->loc = e->loc;
   f->first = ent_clus(v, e->raw);
   f->size = le32(e->raw + 28);
+  f->dfirst = f->first;
+  f->dsize = f->size;
   f->attr = e->raw[11];
   f->flags = (uint8_t)flags;
 }
@@ -1189,6 +1301,7 @@ file_chain(struct fat_file *f)
   }
   if ((uint64_t)f->nclus * v->csize < f->size)
     return FAT_ECORRUPT;
+  f->clast = f->last;
   return 0;
 }
 
@@ -1208,7 +1321,11 @@ clus_at(struct fat_file *f, uint32_t ci, const uint32_t *newc, uint32_t nnew, ui
   }
   while (f->cur_idx < ci) {
     uint32_t n;
-    int err = next_clus(f->v, f->cur, &n);
+    int err = 0;
+    if (f->pfirst && f->cur == f->clast)
+      n = f->pfirst;          /* the link is not in the FAT yet */
+    else
+      err = next_clus(f->v, f->cur, &n);
     if (err)
       return err;
     if (!n)
@@ -1304,7 +1421,58 @@ fat_read(struct fat_file *f, void *buf, size_t n)
   return (long)n;
 }
 
-/* Writes n bytes (zeros when src is NULL) at f->pos, in rounds. */
+/* The FAT sector holding cluster c's entry. */
+static uint32_t
+fat_sec_of(const struct fat_vol *v, uint32_t c)
+{
+  return c * (v->type == 32 ? 4u : 2u) / v->bps;
+}
+
+/*
+ * Commits the file's writes (docs/fs.md, "Write ordering"): the clusters
+ * not linked yet are chained in the FAT cache; their FAT sectors are
+ * written (every copy) and flushed with the data; then the link from the
+ * chain on disk, flushed (in the same write when it shares the one FAT
+ * sector of the new clusters); then the directory entry, flushed.
+ */
+static int
+file_commit(struct fat_file *f)
+{
+  struct fat_vol *v = f->v;
+  if (!f->pfirst && !f->unsynced && f->size == f->dsize && f->first == f->dfirst)
+    return 0;
+  int err;
+  if (f->pfirst) {
+    uint32_t ls = f->clast ? fat_sec_of(v, f->clast) : 0;
+    int together = !f->clast || (f->psec_lo == ls && f->psec_hi == ls);
+    err = f->clast && together ? fat_set(v, f->clast, f->pfirst) : 0;
+    if (!err)
+      err = fat_commit_flush(v, 1);
+    if (!err && !together) {
+      err = fat_set(v, f->clast, f->pfirst);
+      if (!err)
+        err = fat_commit(v);
+    }
+  } else {
+    err = dflush(v);
+  }
+  if (!err)
+    err = ent_update(v, &f->loc, f->first, f->size, 1);
+  if (err)
+    return err;
+  f->dfirst = f->first;
+  f->dsize = f->size;
+  f->clast = f->last;
+  f->pfirst = 0;
+  f->unsynced = 0;
+  return 0;
+}
+
+/*
+ * Writes n bytes (zeros when src is NULL) at f->pos. New clusters are
+ * taken and chained in the FAT cache only (linked to the file at the
+ * commit); the data goes to the disk at once.
+ */
 static int
 write_span(struct fat_file *f, const uint8_t *src, uint32_t n)
 {
@@ -1313,53 +1481,50 @@ write_span(struct fat_file *f, const uint8_t *src, uint32_t n)
   while (done < n) {
     uint64_t end = (uint64_t)f->pos + (n - done);
     uint64_t need = (end + v->csize - 1) / v->csize;
-    uint32_t nnew = 0, newc[ROUND_CLUSTERS];
+    int err;
     if (need > f->nclus) {
-      uint64_t k = need - f->nclus;
-      nnew = k > ROUND_CLUSTERS ? ROUND_CLUSTERS : (uint32_t)k;
-      if (nnew > v->free_count)
+      uint32_t newc[ROUND_CLUSTERS];
+      uint64_t want = need - f->nclus;
+      uint32_t k = want > ROUND_CLUSTERS ? ROUND_CLUSTERS : (uint32_t)want;
+      if (k > v->free_count)
         return MN_ENOSPC;
-      int err = find_free(v, newc, nnew);
+      err = find_free(v, newc, k);
+      for (uint32_t i = 0; i < k && !err; i++)
+        err = fat_set(v, newc[i], i + 1 < k ? newc[i + 1] : eoc(v));
+      if (!err && f->pfirst)
+        err = fat_set(v, f->last, newc[0]);
       if (err)
         return err;
+      if (!f->pfirst) {
+        f->pfirst = newc[0];
+        f->psec_lo = f->psec_hi = fat_sec_of(v, newc[0]);
+        if (!f->nclus)
+          f->first = newc[0];
+      }
+      for (uint32_t i = 0; i < k; i++) {
+        uint32_t fs = fat_sec_of(v, newc[i]);
+        if (fs < f->psec_lo)
+          f->psec_lo = fs;
+        if (fs > f->psec_hi)
+          f->psec_hi = fs;
+      }
+      f->nclus += k;
+      f->last = newc[k - 1];
+      v->free_count -= k;
     }
-    uint64_t cap = (uint64_t)(f->nclus + nnew) * v->csize;
+    uint64_t cap = (uint64_t)f->nclus * v->csize;
     uint32_t rend = (uint32_t)(end < cap ? end : cap);
     uint32_t len = rend - f->pos;
-    int err = data_io(f, f->pos, NULL, src ? src + done : NULL, 1, len, newc, nnew);
-    if (!err)
-      err = dflush(v);
+    err = data_io(f, f->pos, NULL, src ? src + done : NULL, 1, len, NULL, 0);
     if (err)
       return err;
-    uint32_t first = f->first;
-    if (nnew) {
-      for (uint32_t i = 0; i < nnew && !err; i++)
-        err = fat_set(v, newc[i], i + 1 < nnew ? newc[i + 1] : eoc(v));
-      if (!err)
-        err = fat_commit(v);
-      if (!err && f->nclus) {
-        err = fat_set(v, f->last, newc[0]);
-        if (!err)
-          err = fat_commit(v);
-      }
-      if (err)
-        return err;
-      if (!f->nclus)
-        first = newc[0];
-      f->nclus += nnew;
-      f->last = newc[nnew - 1];
-      v->free_count -= nnew;
-    }
-    uint32_t size = rend > f->size ? rend : f->size;
-    if (size != f->size || first != f->first) {
-      err = ent_update(v, &f->loc, first, size, 1);
-      if (err)
-        return err;
-      f->first = first;
-      f->size = size;
-    }
+    if (rend > f->size)
+      f->size = rend;
     f->pos = rend;
     done += len;
+    f->unsynced = f->unsynced + len < f->unsynced ? ~0u : f->unsynced + len;
+    if (f->unsynced >= FAT_COMMIT_BYTES && (err = file_commit(f)))
+      return err;
   }
   return 0;
 }
@@ -1401,6 +1566,8 @@ fat_truncate(struct fat_file *f, uint32_t size)
   if (!(f->flags & FAT_WRITE))
     return MN_EACCESS;
   int err = mark_dirty(v);
+  if (!err)
+    err = file_commit(f);
   if (err)
     return err;
   if (size > f->size) {
@@ -1408,7 +1575,7 @@ fat_truncate(struct fat_file *f, uint32_t size)
     f->pos = f->size;
     err = write_span(f, NULL, size - f->size);
     f->pos = pos;
-    return err;
+    return err ? err : file_commit(f);  /* a truncate is committed at once */
   }
   if (size == f->size)
     return 0;
@@ -1427,8 +1594,8 @@ fat_truncate(struct fat_file *f, uint32_t size)
   err = ent_update(v, &f->loc, first, size, 1);
   if (err)
     return err;
-  f->size = size;
-  f->first = first;
+  f->size = f->dsize = size;
+  f->first = f->dfirst = first;
   if (tail) {
     uint32_t freed;
     if (newlast)
@@ -1440,19 +1607,47 @@ fat_truncate(struct fat_file *f, uint32_t size)
     if (err)
       return err;
     f->nclus = keep;
-    f->last = newlast;
+    f->last = f->clast = newlast;
   }
   f->cur = 0;
   return 0;
 }
 
 int
+fat_flush(struct fat_file *f)
+{
+  int err = f->flags & FAT_WRITE ? file_commit(f) : 0;
+  return err ? err : fat_sync(f->v);
+}
+
+int
 fat_close(struct fat_file *f)
 {
-  if (f->flags & FAT_WRITE && f->v->open_writers > 0)
-    f->v->open_writers--;
+  int err = 0;
+  struct fat_vol *v = f->v;
+  if (f->flags & FAT_WRITE && !f->clast && !f->dfirst && !f->dsize && f->pfirst) {
+    /* a new file: its entry waits for fat_sync (no link to order) */
+    if (v->nqueued == FAT_QUEUE_MAX)
+      err = fat_sync(v);
+    if (!err) {
+      struct fat_queued *w = &v->queued[v->nqueued++];
+      w->dir = f->loc.dir;
+      w->idx = f->loc.idx;
+      w->first = f->first;
+      w->size = f->size;
+    }
+    if (v->open_writers > 0)
+      v->open_writers--;
+    f->flags = 0;
+    return err;
+  }
+  if (f->flags & FAT_WRITE) {
+    err = file_commit(f);
+    if (f->v->open_writers > 0)
+      f->v->open_writers--;
+  }
   f->flags = 0;
-  return 0;
+  return err;
 }
 
 int
@@ -1475,6 +1670,13 @@ fat_open(struct fat_vol *v, const char *path, unsigned flags, struct fat_file *f
       return FAT_EISDIR;
     if (flags & FAT_WRITE && r.f.raw[11] & FAT_ATTR_RO)
       return MN_EACCESS;
+    for (uint32_t q = 0; flags & FAT_WRITE && q < v->nqueued; q++)
+      if (v->queued[q].dir == r.f.loc.dir && v->queued[q].idx == r.f.loc.idx) {
+        err = fat_sync(v);    /* written again: its entry on the disk first */
+        if (err)
+          return err;
+        break;
+      }
     file_from(v, f, &r.f, flags);
   } else {
     if (!(flags & FAT_CREATE))
@@ -1654,7 +1856,9 @@ int
 fat_unlink(struct fat_vol *v, const char *path)
 {
   struct pathres r;
-  int err = resolve(v, path, &r);
+  int err = fat_sync(v);
+  if (!err)
+    err = resolve(v, path, &r);
   if (err)
     return err;
   if (r.is_root)
@@ -1730,7 +1934,9 @@ int
 fat_rename(struct fat_vol *v, const char *from, const char *to)
 {
   struct pathres a, b;
-  int err = resolve(v, from, &a);
+  int err = fat_sync(v);
+  if (!err)
+    err = resolve(v, from, &a);
   if (err)
     return err;
   if (a.is_root)
@@ -2146,6 +2352,8 @@ fat_mount(struct fat_vol *v, const struct fat_dev *dev, struct fat_report *repor
   struct fat_report *rep = report ? report : &dummy;
   memset(rep, 0, sizeof *rep);
   memset(v, 0, offsetof(struct fat_vol, cbuf));
+  v->nqueued = 0;
+  memset(v->dc, 0, sizeof v->dc);
   v->dev = *dev;
   v->dsec = ~0ull;
   v->read_only = dev->read_only;

@@ -8,7 +8,8 @@
  *   ls [PATH]  cat PATH  put HOSTFILE PATH  get PATH HOSTFILE  rm PATH
  *   mkdir PATH  mv FROM TO  trunc PATH SIZE  df  check  parts
  *   stream DIR N SIZE   write files DIR/fNNNN (deterministic bytes),
- *                       printing "done NAME" after each is closed
+ *                       printing "done NAME" after each is closed and
+ *                       committed (fat_sync)
  *   verify DIR          check every fNNNN against its expected bytes
  *   walk                list every directory and read every file, going
  *                       on after errors (for hostile images)
@@ -286,7 +287,7 @@ main(int argc, char **argv)
         err = (int)w;
     }
     if (!err)
-      fat_close(&f);
+      err = fat_close(&f);
     if (err)
       rc = die("put", err);
   } else if (!strcmp(cmd, "rm") && nargs == 1) {
@@ -302,6 +303,8 @@ main(int argc, char **argv)
     err = fat_open(&v, args[0], FAT_WRITE | FAT_READ, &f);
     if (!err)
       err = fat_truncate(&f, (uint32_t)strtoul(args[1], NULL, 0));
+    if (!err)
+      err = fat_close(&f);
     if (err)
       rc = die("trunc", err);
   } else if (!strcmp(cmd, "df")) {
@@ -325,8 +328,11 @@ main(int argc, char **argv)
         err = w < 0 ? (int)w : 0;
         o += k;
       }
+      if (!err)
+        err = fat_close(&f);
+      if (!err)
+        err = fat_sync(&v);     /* "done": committed */
       if (!err) {
-        fat_close(&f);
         printf("done %s %u\n", name, len);
         fflush(stdout);
       }
@@ -377,7 +383,7 @@ main(int argc, char **argv)
       err = w < 0 ? (int)w : 0;
     }
     if (!err)
-      fat_close(&f);
+      err = fat_close(&f);
     if (!err)
       err = fat_sync_clean(&v);
     if (err)
@@ -404,7 +410,9 @@ main(int argc, char **argv)
       if (!err) {
         long w = fat_write(&f, name, strlen(name));
         err = w < 0 ? (int)w : 0;
-        fat_close(&f);
+        int cerr = fat_close(&f);
+        if (!err)
+          err = cerr;
       }
     }
     if (!err)

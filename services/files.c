@@ -6,8 +6,9 @@
  * One task owns every mounted volume and every handle, so requests are
  * served one at a time in arrival order; block I/O is svc_call to the
  * disk's driver (the task waits, others run). When the queue has been
- * empty for IDLE_NS, handles of ended tasks are closed and volumes with
- * no writer are marked clean.
+ * empty for IDLE_NS, handles of ended tasks are closed, what open files
+ * have written is committed (fat_flush) and volumes with no writer are
+ * marked clean. SYNC (FLUSH-FILE) does the same at once.
  */
 #include <string.h>
 #include "mneme/blockdev.h"
@@ -284,11 +285,40 @@ open_at(int vol, const struct fat_loc *loc)
   return NULL;
 }
 
-static void
+static int
 handle_close(struct handle *h)
 {
-  fat_close(&h->f);
+  int err = fat_close(&h->f);
+  if (err)
+    klog(LOG_WARN, "files: /%s: closing a file: %s", vols[h->vol].name, fat_strerror(err));
   h->id = 0;
+  return err;
+}
+
+/* Commits the new files closed and what the open files have written. */
+static int
+flush_writers(void)
+{
+  int rc = 0;
+  for (int i = 0; i < nvols; i++) {
+    int err = fat_sync(vols[i].fat);   /* new files closed */
+    if (err) {
+      klog(LOG_WARN, "files: /%s: committing new files: %s", vols[i].name, fat_strerror(err));
+      rc = err;
+    }
+  }
+  for (int i = 0; i < FILES_MAX_HANDLES; i++) {
+    struct handle *h = &handles[i];
+    if (!h->id)
+      continue;
+    int err = fat_flush(&h->f);
+    if (err) {
+      klog(LOG_WARN, "files: /%s: committing a file: %s", vols[h->vol].name, fat_strerror(err));
+      if (!rc)
+        rc = err;
+    }
+  }
+  return rc;
 }
 
 /* Closes the handles of tasks that have ended. */
@@ -326,6 +356,7 @@ static void
 idle(void)
 {
   sweep();
+  flush_writers();
   for (int i = 0; i < nvols; i++)
     if (vols[i].fat->dirty && !vols[i].fat->open_writers) {
       int err = fat_sync_clean(vols[i].fat);
@@ -432,7 +463,10 @@ serve(struct files_req *q, struct files_resp *r)
     if (!h)
       return MN_EINVAL;
     break;
-  case FILES_SYNC:
+  case FILES_SYNC: {
+    int ferr = flush_writers();
+    if (ferr)
+      return ferr;
     for (int i = 0; i < nvols; i++)
       if (!vols[i].fat->open_writers) {
         int err = fat_sync_clean(vols[i].fat);
@@ -440,6 +474,7 @@ serve(struct files_req *q, struct files_resp *r)
           return err;
       }
     return 0;
+  }
   default:
     return MN_EINVAL;
   }
@@ -482,8 +517,7 @@ serve(struct files_req *q, struct files_resp *r)
     return 0;
   }
   case FILES_CLOSE:
-    handle_close(h);
-    return 0;
+    return handle_close(h);
   case FILES_READ: {
     long n = fat_read(&h->f, buf, len);
     if (n < 0)

@@ -172,6 +172,14 @@ def on_disk(d):
             out = subprocess.run(["mtype", "-i", img, "::/chats.txt"], capture_output=True)
             check(out.returncode == 0 and b"Lily went to the park" in out.stdout,
                   f"/boot/chats.txt on the disk holds the conversation: {out.stderr[-200:]!r}")
+            out = subprocess.run(["mdir", "-i", img, "::/chats.new"], capture_output=True)
+            check(out.returncode != 0, "the new file was renamed over /boot/chats.txt")
+            fsck = subprocess.run(["fsck.fat", "-n", img], capture_output=True)
+            check(fsck.returncode == 0, f"fsck.fat -n clean: {fsck.stdout[-300:]!r}")
+            # a crash after the old file was removed and before the new one
+            # was renamed leaves only chats.new: it is loaded
+            subprocess.run(["mren", "-i", img, "::/chats.txt", "::/chats.new"], check=True,
+                           capture_output=True)
     check(not os.path.exists(path + ".chats"), "nothing stored beside the settings file")
 
 

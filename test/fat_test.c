@@ -31,6 +31,7 @@ struct mem {
   size_t nlog, cap;
   struct logent { uint64_t sec; uint8_t data[SS]; } *log;
   unsigned flushes;
+  size_t nmark, mcap, *marks;  /* the log's length at each flush */
 };
 
 static int
@@ -62,7 +63,15 @@ m_write(void *ctx, uint64_t s, uint32_t n, const void *buf)
 static int
 m_flush(void *ctx)
 {
-  ((struct mem *)ctx)->flushes++;
+  struct mem *m = ctx;
+  m->flushes++;
+  if (m->logging) {
+    if (m->nmark == m->mcap) {
+      m->mcap = m->mcap ? m->mcap * 2 : 256;
+      m->marks = realloc(m->marks, m->mcap * sizeof *m->marks);
+    }
+    m->marks[m->nmark++] = m->nlog;
+  }
   return 0;
 }
 
@@ -382,6 +391,25 @@ workload(struct fat_vol *v)
   assert_int_equal(fat_open(v, "/keep.txt", FAT_WRITE | FAT_READ, &f), 0);
   assert_int_equal(fat_truncate(&f, 100), 0);
   fat_close(&f);
+  /* a file left open with writes not committed while another is written;
+   * committed (fat_flush), then appended after the other file took the
+   * clusters that follow it (its new chain in another FAT sector than
+   * its last cluster: the link is a write of its own) */
+  struct fat_file g;
+  assert_int_equal(fat_open(v, "/grow.bin", FAT_WRITE | FAT_CREATE, &g), 0);
+  for (uint32_t o = 0; o < 3000; o += 1000) {
+    fill(b, 5, o, 1000);
+    assert_int_equal(fat_write(&g, b, 1000), 1000);
+  }
+  write_file(v, "/other.bin", 6, 2000, 2000);
+  assert_int_equal(fat_flush(&g), 0);
+  write_file(v, "/big.bin", 7, 140000, 16384);
+  for (uint32_t o = 3000; o < 6000; o += 1500) {
+    fill(b, 5, o, 1500);
+    assert_int_equal(fat_write(&g, b, 1500), 1500);
+  }
+  assert_int_equal(fat_close(&g), 0);
+  assert_int_equal(fat_unlink(v, "/big.bin"), 0);
   assert_int_equal(fat_unlink(v, "/new file with a long name.bin"), 0);
   assert_int_equal(fat_unlink(v, "/d/c.txt"), 0);
   assert_int_equal(fat_unlink(v, "/d/stay.txt"), 0);
@@ -438,9 +466,25 @@ crash(int type)
   struct mem c = m;
   c.img = malloc(m.sectors * SS);
   c.log = NULL;
-  for (size_t p = 0; p <= nlog; p++) {
+  /* Crash point p, two ways: the first p writes landed; or, between the
+   * flushes around p (writes a..b-1, which a disk may complete in any
+   * order), those before the flush at a and the epoch's writes from p on,
+   * not a..p-1. Each epoch's every prefix and every suffix. */
+  assert_true(m.nmark > 10);
+  for (size_t pv = 0; pv <= 2 * nlog + 1; pv++) {
+    size_t p = pv / 2, a = 0, b = nlog;
+    for (size_t k = 0; k < m.nmark; k++) {
+      if (m.marks[k] <= p)
+        a = m.marks[k];
+      else if (m.marks[k] < b)
+        b = m.marks[k];
+    }
+    if (pv % 2 && p == a)
+      continue;                 /* the same disk as the first way */
     memcpy(c.img, base, m.sectors * SS);
-    for (size_t i = 0; i < p; i++)
+    for (size_t i = 0; i < (pv % 2 ? a : p); i++)
+      memcpy(c.img + m.log[i].sec * SS, m.log[i].data, SS);
+    for (size_t i = p; pv % 2 && i < b; i++)
       memcpy(c.img + m.log[i].sec * SS, m.log[i].data, SS);
     struct fat_dev cd = dev_of(&c);
     assert_int_equal(fat_mount(v, &cd, &r), 0);
@@ -453,6 +497,12 @@ crash(int type)
     if (fat_stat(v, "/new file with a long name.bin", &st) == 0 &&
         !file_is(v, "/new file with a long name.bin", 2, -1, NULL))
       fail_msg("crash point %zu/%zu: the new file holds wrong bytes", p, nlog);
+    static const struct { const char *name; uint32_t seed; } more[] = {
+      { "/grow.bin", 5 }, { "/other.bin", 6 }, { "/big.bin", 7 } };
+    for (int i = 0; i < 3; i++)
+      if (fat_stat(v, more[i].name, &st) == 0 && !file_is(v, more[i].name, more[i].seed, -1, NULL))
+        fail_msg("crash point %zu/%zu%s: %s holds wrong bytes", p, nlog, pv % 2 ? " (reordered)" : "",
+                 more[i].name);
     renames_ok(v, p, nlog);
     assert_int_equal(fat_unmount(v), 0);
     /* after the repairs, a second mount finds nothing at all */
@@ -464,6 +514,7 @@ crash(int type)
   }
   free(c.img);
   free(base);
+  free(m.marks);
   free(m.log);
   free(m.img);
   free(v);
@@ -486,7 +537,7 @@ test_gpt(void **s)
   assert_int_equal(t.count, 1);
   assert_int_equal(t.part[0].count, m.sectors);
   /* an MBR with one FAT16 partition at 64 */
-  struct mem disk = { calloc(m.sectors + 64, SS), m.sectors + 64, 0, 0, 0, NULL, 0 };
+  struct mem disk = { calloc(m.sectors + 64, SS), m.sectors + 64, 0, 0, 0, NULL, 0, 0, 0, NULL };
   memcpy(disk.img + 64 * SS, m.img, m.sectors * SS);
   uint8_t *e = disk.img + 446;
   e[4] = 0x06;

@@ -9,9 +9,13 @@
  * Everything read from the disk is checked: clusters out of range, loops
  * in the FAT, directories that contain themselves, broken long names give
  * errors, never a crash or a hang. Writes are ordered so that a crash
- * loses at most the data being written (docs/fs.md): data, flush, FAT
- * (every copy), flush, directory entry, flush. The volume's dirty flag is
- * set before the first change and cleared by fat_sync_clean/fat_unmount.
+ * loses at most the data being written (docs/fs.md): data, new chain
+ * (every FAT copy), flush, link, flush, directory entry, flush. A file's
+ * writes are committed that way at fat_close, fat_flush and every
+ * FAT_COMMIT_BYTES (new files closed: together, at fat_sync); a crash
+ * before loses the writes since the last commit.
+ * The volume's dirty flag is set before the first change and cleared by
+ * fat_sync_clean/fat_unmount.
  *
  * Paths are UTF-8, '/'-separated, relative to the volume root (a leading
  * '/' is allowed); names compare without regard to ASCII case.
@@ -38,6 +42,10 @@
 #define FAT_SECTOR_MAX 4096
 #define FAT_CACHE_SECTORS 8   /* FAT sectors kept in memory */
 #define FAT_DEPTH_MAX 64      /* directory nesting the check follows */
+#define FAT_COMMIT_BYTES (4u << 20) /* a file's writes committed at least this often */
+#define FAT_QUEUE_MAX 64      /* new files closed, committed together (fat_sync) */
+#define FAT_DCACHE_SLOTS 32   /* directory reads kept: runs of up to 4 KiB in a cluster */
+#define FAT_DCACHE_RUN 4096
 
 struct fat_dev {
   void *ctx;
@@ -84,6 +92,12 @@ struct fat_cache_slot {
   uint32_t used;              /* LRU stamp */
 };
 
+/* A new file closed but not committed yet (fat_sync): its entry's cluster and size. */
+struct fat_queued {
+  uint32_t dir, idx;          /* its short entry (struct fat_loc) */
+  uint32_t first, size;
+};
+
 struct fat_vol {
   struct fat_dev dev;
   int type;                   /* 16 or 32 */
@@ -106,6 +120,12 @@ struct fat_vol {
   uint8_t dbuf[FAT_SECTOR_MAX];
   uint8_t tbuf[FAT_SECTOR_MAX];   /* bounce buffer for partial data sectors */
   char label[12];
+  uint32_t nqueued;
+  struct fat_queued queued[FAT_QUEUE_MAX];
+  /* directory sectors as on the disk (every write goes through them) */
+  struct { uint64_t sec; uint32_t n, used; } dc[FAT_DCACHE_SLOTS];
+  uint32_t dc_stamp;
+  uint8_t dcbuf[FAT_DCACHE_SLOTS][FAT_DCACHE_RUN];
 };
 
 enum fat_open_flags {
@@ -130,6 +150,13 @@ struct fat_file {
   uint32_t size, pos;
   uint32_t nclus, last;       /* chain length and last cluster */
   uint32_t cur, cur_idx;      /* a cluster of the chain and its index */
+  /* what the disk holds (docs/fs.md, "Write ordering"): writes go to the
+   * data clusters at once, the chain and the directory entry at commits */
+  uint32_t dfirst, dsize;     /* first cluster and size in the directory entry */
+  uint32_t clast;             /* last cluster of the chain linked on disk, 0: none */
+  uint32_t pfirst;            /* first cluster not linked yet (in memory), 0: none */
+  uint32_t psec_lo, psec_hi;  /* the FAT sectors of the clusters not linked yet */
+  uint32_t unsynced;          /* bytes written since the last commit */
   uint8_t attr, flags;
 };
 
@@ -167,7 +194,9 @@ int fat_probe(const uint8_t *sector, size_t len);
  * (FAT12), FAT_ECORRUPT.
  */
 int fat_mount(struct fat_vol *v, const struct fat_dev *dev, struct fat_report *report);
-/* Writes what is pending, clears the dirty flag. The volume stays usable. */
+/* Writes what is pending, clears the dirty flag. The volume stays usable.
+ * Files open for writing: their writes are not included (fat_flush them)
+ * and the flag stays set. */
 int fat_sync_clean(struct fat_vol *v);
 /* fat_sync_clean; afterwards v must not be used. */
 int fat_unmount(struct fat_vol *v);
@@ -179,7 +208,17 @@ long fat_read(struct fat_file *f, void *buf, size_t n);
 long fat_write(struct fat_file *f, const void *buf, size_t n);
 int fat_seek(struct fat_file *f, uint32_t pos);
 int fat_truncate(struct fat_file *f, uint32_t size);
+/* Commits the file's writes (durable on return), and fat_sync. */
+int fat_flush(struct fat_file *f);
+/*
+ * Closes; commits the file's writes, except for a new file: that waits,
+ * with up to FAT_QUEUE_MAX others, for fat_sync (or fat_flush, the
+ * volume's changing calls, a full queue) to commit them together. Until
+ * then it reads back (stat, open, readdir) as written; a crash loses it.
+ */
 int fat_close(struct fat_file *f);
+/* Commits the new files fat_close left waiting (durable on return). */
+int fat_sync(struct fat_vol *v);
 
 int fat_stat(struct fat_vol *v, const char *path, struct fat_stat *st);
 int fat_mkdir(struct fat_vol *v, const char *path);

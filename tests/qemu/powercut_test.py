@@ -4,7 +4,7 @@
 One FAT32 image, the machine's only data disk (so /boot), virtio-blk in
 even rounds and NVMe in odd ones. Each round boots mneme, defines a
 Forth word that writes files /boot/rNN/fIIII (deterministic bytes, 1 to
-21 KB in 256-byte writes, each closed before "done I" is printed), starts
+21 KB in 256-byte writes, each flushed and closed before "done I" is printed), starts
 a stream of them and kills QEMU (SIGKILL) at a random moment: after a
 random number of files reported done plus a random delay. After each cut:
 
@@ -58,8 +58,9 @@ def pattern(i):
 
 def forth_words(prefix):
     # FNAME ( i -- c-addr u ): prefix + four digits; WF ( i -- ) writes
-    # file i and closes it; STREAM ( n -- ) writes files 0..n-1, printing
-    # "done I" after each one's CLOSE-FILE
+    # file i, commits it (FLUSH-FILE: a closed new file alone would wait
+    # for the files service's next commit) and closes it; STREAM ( n -- )
+    # writes files 0..n-1, printing "done I" after each one's CLOSE-FILE
     n = len(prefix)
     return [
         "CREATE P 256 ALLOT VARIABLE FD CREATE NB 64 ALLOT",
@@ -68,7 +69,7 @@ def forth_words(prefix):
         'S" %s" NB SWAP MOVE' % prefix,
         ': WF ( i -- ) DUP FNAME W/O BIN CREATE-FILE ABORT" create failed" FD ! '
         'DUP 13 * 80 MOD 4 + 0 DO DUP I FILLP P 256 FD @ WRITE-FILE ABORT" write failed" LOOP '
-        'FD @ CLOSE-FILE ABORT" close failed" DROP ;',
+        'FD @ FLUSH-FILE ABORT" flush failed" FD @ CLOSE-FILE ABORT" close failed" DROP ;',
         ': STREAM ( n -- ) 0 DO I WF ." done " I . CR LOOP ;',
     ]
 
