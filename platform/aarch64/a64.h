@@ -42,7 +42,7 @@ static inline uint64_t a64_counter(void) {
   return SYSREG_READ(cntvct_el0);
 }
 
-/* ---- loader state beyond struct x86_boot (boot.c) ----------------------- */
+/* ---- loader state beyond struct uefi_boot (boot.c) ----------------------- */
 
 /* A range of the UEFI memory map that is RAM of any kind (for the MMU:
  * mapped normal cacheable; everything else is mapped as device memory). */

@@ -35,12 +35,12 @@ void exc_init(void) {
 }
 
 static int in_image(uint64_t a) {
-  return a >= x86_boot.image_base && a < x86_boot.image_base + x86_boot.image_size;
+  return a >= uefi_boot.image_base && a < uefi_boot.image_base + uefi_boot.image_size;
 }
 
 void exc_print_addr(uint64_t a) {
   if (in_image(a))
-    xprintf("  %016lx  mneme.efi+0x%lx\n", a, a - x86_boot.image_base);
+    xprintf("  %016lx  mneme.efi+0x%lx\n", a, a - uefi_boot.image_base);
   else
     xprintf("  %016lx\n", a);
 }

@@ -32,7 +32,7 @@
 #include "xprintf.h"
 
 static uint64_t us_since_entry(void) {
-  return gtimer_ticks_to_ns(a64_counter() - x86_boot.tsc_entry) / 1000;
+  return gtimer_ticks_to_ns(a64_counter() - uefi_boot.tsc_entry) / 1000;
 }
 
 static const struct uefi_start_ops start_ops = {
@@ -51,25 +51,25 @@ _Noreturn void a64_main(void) {
    * no unaligned accesses) until this. */
   int rc = mmu_init();
   gtimer_early_init();
-  pl011_probe(x86_boot.rsdp);
+  pl011_probe(uefi_boot.rsdp);
   serial_init();
-  x86_serial_early_init();
+  uefi_serial_early_init();
   if (rc) xprintf("warning: mmu: %s (running on the firmware's tables)\n", mn_strerror(rc));
   if (a64_entered_el2) xprintf("firmware ran at EL2: mneme runs at EL1\n");
   uefi_config_load(&cfg, MN_PLATFORM_AARCH64, "aarch64");
   forth_task_configure(mn_config_find(&cfg, MN_SVC_FORTH_SHELLS));
-  if (cfg.platform.u.aarch64.framebuffer) fbcon_init(&x86_boot.fb);
-  xprintf("\033[1mmneme\033[0m aarch64 (UEFI) image at %p\n", (void *)x86_boot.image_base);
-  rc = gic_init(x86_boot.rsdp);
+  if (cfg.platform.u.aarch64.framebuffer) fbcon_init(&uefi_boot.fb);
+  xprintf("\033[1mmneme\033[0m aarch64 (UEFI) image at %p\n", (void *)uefi_boot.image_base);
+  rc = gic_init(uefi_boot.rsdp);
   if (rc) xprintf("warning: no GIC in the ACPI MADT (%s): no interrupts\n", mn_strerror(rc));
-  rc = gtimer_init(x86_boot.rsdp);
+  rc = gtimer_init(uefi_boot.rsdp);
   if (rc) xprintf("warning: timer interrupt: %s\n", mn_strerror(rc));
-  if (gic_enable(pl011_irq_id(), x86_serial_irq) == 0) serial_irq_on();
+  if (gic_enable(pl011_irq_id(), uefi_serial_irq) == 0) serial_irq_on();
   xprintf("memory: %lu MiB usable in %zu regions; framebuffer %ux%u; GICv%d; "
-          "cmdline '%s'\n", x86_boot.ram_total >> 20, x86_boot.info.nregions,
-          x86_boot.fb.width, x86_boot.fb.height, gic_version(), x86_boot.cmdline);
+          "cmdline '%s'\n", uefi_boot.ram_total >> 20, uefi_boot.info.nregions,
+          uefi_boot.fb.width, uefi_boot.fb.height, gic_version(), uefi_boot.cmdline);
   klog_set_level(cfg.kernel.log_level);
-  if (kernel_init(&x86_boot.info)) {
+  if (kernel_init(&uefi_boot.info)) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }

@@ -170,19 +170,19 @@ int mmu_init(void) {
     if (lo < hi) map_range(lo, hi, A_NORMAL);
   }
   map_range(0, BLOCK2M, 0); /* page 0 and the flash below 2 MiB */
-  if (x86_boot.fb.base)
-    map_range(x86_boot.fb.base, x86_boot.fb.base + x86_boot.fb.size, A_NC);
+  if (uefi_boot.fb.base)
+    map_range(uefi_boot.fb.base, uefi_boot.fb.base + uefi_boot.fb.size, A_NC);
   /* The firmware's runtime services (efivar.c calls them in physical
    * mode): their code executable, their data writable. */
-  for (size_t i = 0; i < x86_boot.nrt; i++) {
-    const struct boot_rt_region *r = &x86_boot.rt[i];
+  for (size_t i = 0; i < uefi_boot.nrt; i++) {
+    const struct boot_rt_region *r = &uefi_boot.rt[i];
     if (r->base + r->size <= MAP_TOP)
       map_range(r->base, r->base + r->size, r->code ? A_FWCODE : A_NORMAL);
   }
   /* The image: headers read-only, then each section by its flags. */
-  map_range(x86_boot.image_base, x86_boot.image_base + PAGE, A_RODATA);
-  for (size_t i = 0; i < x86_boot.nsections; i++) {
-    const struct boot_section *s = &x86_boot.sections[i];
+  map_range(uefi_boot.image_base, uefi_boot.image_base + PAGE, A_RODATA);
+  for (size_t i = 0; i < uefi_boot.nsections; i++) {
+    const struct boot_section *s = &uefi_boot.sections[i];
     uint64_t a = s->exec ? A_CODE : s->write ? A_NORMAL : A_RODATA;
     map_range(s->base, s->base + s->size, a);
   }

@@ -35,7 +35,7 @@
 #include "mneme/platform.h"
 
 size_t plat_pci_ecam(struct pci_ecam *out, size_t max) {
-  return acpi_pci_ecam(x86_boot.rsdp, out, max);
+  return acpi_pci_ecam(uefi_boot.rsdp, out, max);
 }
 
 int plat_pci_cfg_legacy(int write, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,
@@ -86,7 +86,7 @@ static void intx_irq(void *arg) {
 /* 1 on QEMU's virt machine: its ACPI MCFG names QEMU (OEM ID "BOCHS ")
  * and has an ECAM window at one of virt's bases. */
 static int is_qemu_virt(void) {
-  const uint8_t *m = acpi_find(x86_boot.rsdp, "MCFG");
+  const uint8_t *m = acpi_find(uefi_boot.rsdp, "MCFG");
   if (!m || memcmp(m + 10, "BOCHS ", 6)) return 0;
   struct pci_ecam e[4];
   size_t n = plat_pci_ecam(e, 4);

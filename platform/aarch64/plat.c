@@ -30,7 +30,7 @@ _Noreturn void plat_halt(int code) {
   register uint64_t x0 __asm__("x0") = 0x18; /* SYS_EXIT */
   register uint64_t x1 __asm__("x1") = (uint64_t)block;
   __asm__ volatile("hlt #0xf000" : "+r"(x0) : "r"(x1) : "memory");
-  int hvc = acpi_psci_hvc(x86_boot.rsdp);
+  int hvc = acpi_psci_hvc(uefi_boot.rsdp);
   if (hvc < 0) hvc = !a64_entered_el2;
   register uint64_t f __asm__("x0") = 0x84000008; /* PSCI SYSTEM_OFF */
   if (hvc) __asm__ volatile("hvc #0" : "+r"(f) : : "memory");

@@ -172,7 +172,7 @@ int smp_fault_test(int cpu) {
 
 /* PSCI CPU_ON (SMC64 function 0xc4000003). Returns PSCI's status (0: on). */
 static int64_t psci_cpu_on(uint64_t mpidr, uint64_t entry, uint64_t ctx) {
-  int hvc = acpi_psci_hvc(x86_boot.rsdp);
+  int hvc = acpi_psci_hvc(uefi_boot.rsdp);
   if (hvc < 0) hvc = !a64_entered_el2;
   register uint64_t x0 __asm__("x0") = 0xc4000003;
   register uint64_t x1 __asm__("x1") = mpidr;
@@ -208,7 +208,7 @@ void smp_start(void) {
   spin_ticks = gtimer_hz() / (1000000000ull / SPIN_NS);
   uint64_t me = SYSREG_READ(mpidr_el1) & AFF_MASK;
   a64_cpus[0].mpidr = me;
-  const uint8_t *m = acpi_find(x86_boot.rsdp, "APIC");
+  const uint8_t *m = acpi_find(uefi_boot.rsdp, "APIC");
   uint64_t regs[4];
   if (!m || mmu_regs(regs)) {
     klog(LOG_INFO, "smp: 1 core (%s)", m ? "firmware page tables" : "no MADT");

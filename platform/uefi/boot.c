@@ -18,7 +18,7 @@
  *   boot_alloc(size)               pages from the loader arena
  *   boot_file(name)                a file read from \mneme\ on the ESP
  *   boot_model()                   the first *.gguf file, or NULL
- *   x86_boot                       everything gathered (boot.h; the name is
+ *   uefi_boot                       everything gathered (boot.h; the name is
  *                                  historical, the contents are UEFI's)
  */
 #include "boot.h"
@@ -28,7 +28,7 @@
 #include "boot_arch.h"
 #include "efi.h"
 
-struct x86_boot x86_boot;
+struct uefi_boot uefi_boot;
 
 #define ARENA_SIZE (4u << 20)
 
@@ -55,16 +55,16 @@ static void say(const char *s) {
 
 void *boot_alloc(size_t size) {
   size = (size + 4095) & ~(size_t)4095;
-  if (x86_boot.arena_size - x86_boot.arena_used < size) return NULL;
-  void *p = x86_boot.arena + x86_boot.arena_used;
-  x86_boot.arena_used += size;
+  if (uefi_boot.arena_size - uefi_boot.arena_used < size) return NULL;
+  void *p = uefi_boot.arena + uefi_boot.arena_used;
+  uefi_boot.arena_used += size;
   memset(p, 0, size);
   return p;
 }
 
 const struct boot_file *boot_file(const char *name) {
-  for (size_t i = 0; i < x86_boot.nfiles; i++)
-    if (strcmp(x86_boot.files[i].name, name) == 0) return &x86_boot.files[i];
+  for (size_t i = 0; i < uefi_boot.nfiles; i++)
+    if (strcmp(uefi_boot.files[i].name, name) == 0) return &uefi_boot.files[i];
   return NULL;
 }
 
@@ -77,8 +77,8 @@ static int is_model_name(const char *n) {
 }
 
 const struct boot_file *boot_model(void) {
-  for (size_t i = 0; i < x86_boot.nfiles; i++)
-    if (is_model_name(x86_boot.files[i].name)) return &x86_boot.files[i];
+  for (size_t i = 0; i < uefi_boot.nfiles; i++)
+    if (is_model_name(uefi_boot.files[i].name)) return &uefi_boot.files[i];
   return NULL;
 }
 
@@ -88,12 +88,12 @@ static void find_sections(const uint8_t *img) {
   uint16_t nsec = *(const uint16_t *)(img + pe + 6);
   uint16_t optsz = *(const uint16_t *)(img + pe + 20);
   const uint8_t *sec = img + pe + 24 + optsz;
-  for (uint16_t i = 0; i < nsec && x86_boot.nsections < BOOT_MAX_SECTIONS;
+  for (uint16_t i = 0; i < nsec && uefi_boot.nsections < BOOT_MAX_SECTIONS;
        i++, sec += 40) {
     uint32_t vsize = *(const uint32_t *)(sec + 8);
     uint32_t va = *(const uint32_t *)(sec + 12);
     uint32_t ch = *(const uint32_t *)(sec + 36);
-    struct boot_section *s = &x86_boot.sections[x86_boot.nsections++];
+    struct boot_section *s = &uefi_boot.sections[uefi_boot.nsections++];
     s->base = (uintptr_t)img + va;
     s->size = vsize;
     s->exec = (ch & 0x20000000u) != 0;
@@ -109,24 +109,24 @@ static void find_fb(void) {
   efi_gop_mode_info *mi = gop->mode->info;
   if (mi->pixel_format != EFI_PIXEL_RGBX && mi->pixel_format != EFI_PIXEL_BGRX)
     return;
-  x86_boot.fb.base = gop->mode->fb_base;
-  x86_boot.fb.size = gop->mode->fb_size;
-  x86_boot.fb.width = mi->width;
-  x86_boot.fb.height = mi->height;
-  x86_boot.fb.stride = mi->pixels_per_line;
-  x86_boot.fb.bgr = mi->pixel_format == EFI_PIXEL_BGRX;
+  uefi_boot.fb.base = gop->mode->fb_base;
+  uefi_boot.fb.size = gop->mode->fb_size;
+  uefi_boot.fb.width = mi->width;
+  uefi_boot.fb.height = mi->height;
+  uefi_boot.fb.stride = mi->pixels_per_line;
+  uefi_boot.fb.bgr = mi->pixel_format == EFI_PIXEL_BGRX;
 }
 
 static void find_rsdp(void) {
   efi_guid g20 = EFI_ACPI20_GUID, g10 = EFI_ACPI10_GUID;
   for (uint64_t i = 0; i < st->n_tables; i++)
     if (guid_eq(&st->tables[i].guid, &g20)) {
-      x86_boot.rsdp = (uintptr_t)st->tables[i].table;
+      uefi_boot.rsdp = (uintptr_t)st->tables[i].table;
       return;
     }
   for (uint64_t i = 0; i < st->n_tables; i++)
     if (guid_eq(&st->tables[i].guid, &g10))
-      x86_boot.rsdp = (uintptr_t)st->tables[i].table;
+      uefi_boot.rsdp = (uintptr_t)st->tables[i].table;
 }
 
 /* Bytes in the largest run of free (conventional) memory, 0 if unknown. */
@@ -160,7 +160,7 @@ static uint64_t largest_free(void) {
  * aligned, refused when it would not leave MODEL_RESERVE free).
  * Returns 0 or -1. */
 static int load_file(efi_file *dir, const efi_file_info *fi) {
-  struct boot_file *bf = &x86_boot.files[x86_boot.nfiles];
+  struct boot_file *bf = &uefi_boot.files[uefi_boot.nfiles];
   size_t n = 0;
   for (const char16 *c = fi->name; *c; c++) {
     if (*c > 0x7e || n + 1 >= sizeof bf->name) return -1;
@@ -175,8 +175,8 @@ static int load_file(efi_file *dir, const efi_file_info *fi) {
   if (is_model_name(bf->name)) {
     uint64_t avail = largest_free();
     if (size + MODEL_ALIGN + MODEL_RESERVE > avail) {
-      if (x86_boot.nrefused < sizeof x86_boot.refused / sizeof x86_boot.refused[0]) {
-        struct boot_refused *r = &x86_boot.refused[x86_boot.nrefused++];
+      if (uefi_boot.nrefused < sizeof uefi_boot.refused / sizeof uefi_boot.refused[0]) {
+        struct boot_refused *r = &uefi_boot.refused[uefi_boot.nrefused++];
         memcpy(r->name, bf->name, sizeof r->name);
         r->size = size;
         r->avail = avail;
@@ -194,7 +194,7 @@ static int load_file(efi_file *dir, const efi_file_info *fi) {
     ((uint8_t *)(uintptr_t)phys)[size] = 0; /* text files end in NUL */
     bf->data = (const uint8_t *)(uintptr_t)phys;
     bf->size = size;
-    x86_boot.nfiles++;
+    uefi_boot.nfiles++;
     rc = 0;
   }
   f->close(f);
@@ -216,7 +216,7 @@ static void load_files(efi_handle device) {
       if (dir->read(dir, &size, buf) != EFI_SUCCESS || size == 0) break;
       const efi_file_info *fi = (const efi_file_info *)buf;
       if (fi->attr & EFI_FILE_DIRECTORY) continue;
-      if (x86_boot.nfiles == BOOT_MAX_FILES) break;
+      if (uefi_boot.nfiles == BOOT_MAX_FILES) break;
       load_file(dir, fi);
     }
     dir->close(dir);
@@ -228,14 +228,14 @@ static void set_cmdline(void) {
   const struct boot_file *f = boot_file("cmdline");
   if (!f) return;
   size_t n = 0;
-  for (size_t i = 0; i < f->size && n + 1 < sizeof x86_boot.cmdline; i++) {
+  for (size_t i = 0; i < f->size && n + 1 < sizeof uefi_boot.cmdline; i++) {
     char c = (char)f->data[i];
     if (c == '\r' || c == '\n') c = ' ';
-    x86_boot.cmdline[n++] = c;
+    uefi_boot.cmdline[n++] = c;
   }
-  while (n > 0 && x86_boot.cmdline[n - 1] == ' ') n--;
-  x86_boot.cmdline[n] = 0;
-  x86_boot.info.cmdline = x86_boot.cmdline;
+  while (n > 0 && uefi_boot.cmdline[n - 1] == ' ') n--;
+  uefi_boot.cmdline[n] = 0;
+  uefi_boot.info.cmdline = uefi_boot.cmdline;
 }
 
 /*
@@ -248,7 +248,7 @@ static void take_load_options(const efi_loaded_image *li) {
   const char16 *o = li->load_options;
   size_t n = li->load_options_size / 2;
   if (!o || n == 0) return;
-  char buf[sizeof x86_boot.cmdline];
+  char buf[sizeof uefi_boot.cmdline];
   size_t len = 0;
   for (size_t i = 0; i < n && o[i]; i++) {
     if (o[i] < 0x20 || o[i] > 0x7e) return;
@@ -259,9 +259,9 @@ static void take_load_options(const efi_loaded_image *li) {
   if (!args) return;
   while (*args == ' ') args++;
   size_t k = 0;
-  for (; args[k] && k + 1 < sizeof x86_boot.cmdline; k++) x86_boot.cmdline[k] = args[k];
-  x86_boot.cmdline[k] = 0;
-  x86_boot.info.cmdline = x86_boot.cmdline;
+  for (; args[k] && k + 1 < sizeof uefi_boot.cmdline; k++) uefi_boot.cmdline[k] = args[k];
+  uefi_boot.cmdline[k] = 0;
+  uefi_boot.info.cmdline = uefi_boot.cmdline;
 }
 
 static int usable_type(uint32_t t) {
@@ -277,8 +277,8 @@ static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
     uint64_t lo = d->phys, hi = d->phys + d->pages * 4096;
     if (hi > top) top = hi;
     boot_arch_memory(lo, hi, d->type);
-    if ((d->type == EFI_RT_CODE || d->type == EFI_RT_DATA) && x86_boot.nrt < BOOT_MAX_RT) {
-      struct boot_rt_region *r = &x86_boot.rt[x86_boot.nrt++];
+    if ((d->type == EFI_RT_CODE || d->type == EFI_RT_DATA) && uefi_boot.nrt < BOOT_MAX_RT) {
+      struct boot_rt_region *r = &uefi_boot.rt[uefi_boot.nrt++];
       r->base = lo;
       r->size = hi - lo;
       r->code = d->type == EFI_RT_CODE;
@@ -287,21 +287,21 @@ static void build_regions(const uint8_t *map, uint64_t size, uint64_t dsz) {
     if (lo == 0) lo = 4096;
     if (hi <= lo) continue;
     total += hi - lo;
-    if (n > 0 && x86_boot.regions[n - 1].base + x86_boot.regions[n - 1].size ==
+    if (n > 0 && uefi_boot.regions[n - 1].base + uefi_boot.regions[n - 1].size ==
                      lo) {
-      x86_boot.regions[n - 1].size += hi - lo;
+      uefi_boot.regions[n - 1].size += hi - lo;
     } else if (n < BOOT_MAX_REGIONS) {
-      x86_boot.regions[n].base = lo;
-      x86_boot.regions[n].size = hi - lo;
+      uefi_boot.regions[n].base = lo;
+      uefi_boot.regions[n].size = hi - lo;
       n++;
     } else {
       total -= hi - lo; /* more fragments than slots: left unused */
     }
   }
-  x86_boot.info.regions = x86_boot.regions;
-  x86_boot.info.nregions = n;
-  x86_boot.ram_total = total;
-  x86_boot.phys_top = top;
+  uefi_boot.info.regions = uefi_boot.regions;
+  uefi_boot.info.nregions = n;
+  uefi_boot.ram_total = total;
+  uefi_boot.phys_top = top;
 }
 
 /* Takes the memory map and exits boot services (retrying once). */
@@ -327,7 +327,7 @@ static int exit_boot(efi_handle image) {
 }
 
 efi_status efi_main(efi_handle image, efi_system_table *systab) {
-  x86_boot.tsc_entry = boot_arch_counter();
+  uefi_boot.tsc_entry = boot_arch_counter();
   st = systab;
   bs = st->boot_services;
   bs->set_watchdog_timer(0, 0, 0, NULL);
@@ -338,9 +338,9 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     say("mneme: no loaded image protocol\n");
     return EFI_ERR(1);
   }
-  x86_boot.runtime = st->runtime_services;
-  x86_boot.image_base = (uintptr_t)li->image_base;
-  x86_boot.image_size = li->image_size;
+  uefi_boot.runtime = st->runtime_services;
+  uefi_boot.image_base = (uintptr_t)li->image_base;
+  uefi_boot.image_size = li->image_size;
   find_sections(li->image_base);
   find_fb();
   find_rsdp();
@@ -349,8 +349,8 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
   take_load_options(li);
   const struct boot_file *cfg = boot_file("config.bin");
   if (cfg) {
-    x86_boot.info.config = cfg->data;
-    x86_boot.info.config_len = cfg->size;
+    uefi_boot.info.config = cfg->data;
+    uefi_boot.info.config_len = cfg->size;
   }
   uint64_t arena = 0;
   if (bs->allocate_pages(EFI_ALLOCATE_ANY, EFI_LOADER_DATA, ARENA_SIZE / 4096,
@@ -358,9 +358,9 @@ efi_status efi_main(efi_handle image, efi_system_table *systab) {
     say("mneme: cannot allocate the loader arena\n");
     return EFI_ERR(9);
   }
-  x86_boot.arena = (uint8_t *)(uintptr_t)arena;
+  uefi_boot.arena = (uint8_t *)(uintptr_t)arena;
   boot_arch_prepare(bs);
-  x86_boot.arena_size = ARENA_SIZE;
+  uefi_boot.arena_size = ARENA_SIZE;
   efi_clockrng_collect(st); /* last, so the time is as fresh as can be */
   if (exit_boot(image) != 0) {
     say("mneme: ExitBootServices failed\n");

@@ -46,7 +46,7 @@ struct boot_rt_region { /* the firmware's runtime code and data */
 };
 #define BOOT_MAX_RT 32
 
-struct x86_boot {
+struct uefi_boot {
   struct boot_info info;                        /* for kernel_init() */
   struct mem_region regions[BOOT_MAX_REGIONS];  /* usable RAM (heap) */
   uint64_t ram_total;    /* bytes of usable RAM given to the kernel */
@@ -76,7 +76,7 @@ struct x86_boot {
 };
 
 /* Reads the clock (GetTime) and 64 bytes from EFI_RNG_PROTOCOL into
- * x86_boot while boot services are up (efi_clockrng.c; also aarch64's). */
+ * uefi_boot while boot services are up (efi_clockrng.c; also aarch64's). */
 void efi_clockrng_collect(void *system_table);
 /* After kernel_init (efi_clockrng.c): sets the wall clock from GetTime's
  * reading, checked against the platform's RTC (rtc, or rtc_err when it
@@ -90,7 +90,7 @@ int uefi_entropy_from_efi(void);
 size_t uefi_jitter(void *buf, size_t len, unsigned *bits, uint64_t (*counter)(void),
                    unsigned walk_steps);
 
-extern struct x86_boot x86_boot;
+extern struct uefi_boot uefi_boot;
 
 /*
  * Takes size bytes (4 KiB aligned, zeroed) from the loader arena, memory

@@ -9,7 +9,7 @@
 
 #include "efi.h"
 
-/* The CPU's cycle or time counter (x86_boot.tsc_entry at efi_main). */
+/* The CPU's cycle or time counter (uefi_boot.tsc_entry at efi_main). */
 uint64_t boot_arch_counter(void);
 /* Called with each range of the final memory map and its EFI type. */
 void boot_arch_memory(uint64_t lo, uint64_t hi, uint32_t type);

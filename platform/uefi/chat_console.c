@@ -3,7 +3,7 @@
  * virtual consoles share the screen: Alt+F1 the chat, Alt+F2 the Forth
  * shell (the text console, fbcon.c); each keeps its screen while the
  * other is shown. The console's keyboard task hands key events here
- * while the chat is shown (x86_chat_key).
+ * while the chat is shown (uefi_chat_key).
  *
  * The chat task owns a chat_session and a chat_view: it takes keys (the
  * input line: typing, Backspace, Enter sends, Ctrl+J a new line, Up/Down
@@ -17,7 +17,7 @@
  * Otherwise mneme boots into the chat when a provider was chosen, else
  * into the Forth shell.
  *
- * Interface: x86_chat_start, x86_chat_key, x86_chat_shown, x86_chat_show.
+ * Interface: uefi_chat_start, uefi_chat_key, uefi_chat_shown, uefi_chat_show.
  */
 #include "chat_console.h"
 
@@ -51,9 +51,9 @@ static struct {
   int wz_start;           /* F5 (or the first boot): start it */
 } k;
 
-int x86_chat_shown(void) { return k.ready && k.shown; }
+int uefi_chat_shown(void) { return k.ready && k.shown; }
 
-void x86_chat_show(int chat) {
+void uefi_chat_show(int chat) {
   if (!k.ready) return;
   k.shown = chat;
   fbcon_show(!chat);
@@ -62,7 +62,7 @@ void x86_chat_show(int chat) {
   kchannel_try_send(&k.keys, &none);
 }
 
-void x86_chat_key(const struct key_event *ev) {
+void uefi_chat_key(const struct key_event *ev) {
   if (k.ready) kchannel_try_send(&k.keys, ev); /* full: the key is lost (typing too fast) */
 }
 
@@ -181,7 +181,7 @@ static void wizard_keyed(const struct key_event *ev) {
   if (done) {
     k.v.notice = rc ? "the settings could not be saved" : "settings saved";
   } else {
-    x86_chat_show(0); /* skipped: the Forth shell */
+    uefi_chat_show(0); /* skipped: the Forth shell */
   }
 }
 
@@ -297,7 +297,7 @@ static int chat_task(void *arg) {
   return 0;
 }
 
-int x86_chat_start(void) {
+int uefi_chat_start(void) {
   uint32_t cols, rows;
   if (!fbcon_ready()) return MN_ENOTSUP;
   fbcon_size(&cols, &rows);
@@ -327,7 +327,7 @@ int x86_chat_start(void) {
   }
   if (task_spawn("chat-screen", chat_task, 0, 64 * 1024, 0)) return MN_ENOMEM;
   k.ready = 1;
-  if (chosen) x86_chat_show(1);
+  if (chosen) uefi_chat_show(1);
   klog(LOG_INFO, "chat screen: Alt+F1 the chat, Alt+F2 the Forth shell, F5 the setup wizard%s",
        k.wz_start ? " (the setup wizard is shown)" : chosen ? " (the chat is shown)" : "");
   return 0;

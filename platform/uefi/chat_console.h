@@ -8,12 +8,12 @@
 
 /* Starts the chat's task (after the console). 0, MN_ENOTSUP (no
  * framebuffer), MN_ENOMEM. */
-int x86_chat_start(void);
+int uefi_chat_start(void);
 /* 1 while the chat owns the screen and the keyboard. */
-int x86_chat_shown(void);
+int uefi_chat_shown(void);
 /* Shows the chat (1) or the Forth shell's text console (0). */
-void x86_chat_show(int chat);
+void uefi_chat_show(int chat);
 /* A key for the chat (while shown). */
-void x86_chat_key(const struct key_event *ev);
+void uefi_chat_key(const struct key_event *ev);
 
 #endif

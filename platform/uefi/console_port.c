@@ -27,7 +27,7 @@
 #include "serial.h"
 #include "serial_svc.h"
 
-static struct x86_port port;
+static struct uefi_port port;
 
 /*
  * Interrupts stay on: tasks do not preempt each other and interrupt
@@ -50,17 +50,17 @@ void plat_console_write(const char *s, size_t n) {
 
 int console_port_key(const struct key_event *ev) {
   if (ev->code == KEY_F && (ev->mods & KEYMOD_ALT) && (ev->ch == 1 || ev->ch == 2)) {
-    if (ev->kind == KEY_PRESSED) x86_chat_show(ev->ch == 1);
+    if (ev->kind == KEY_PRESSED) uefi_chat_show(ev->ch == 1);
     return 0;
   }
-  if (x86_chat_shown()) {
-    x86_chat_key(ev);
+  if (uefi_chat_shown()) {
+    uefi_chat_key(ev);
     return 0;
   }
   char b[8];
   size_t m = kbd_to_bytes(ev, b);
   if (m && bbq_write_all(&port.rx, b, m, MN_FOREVER)) return -1;
-  if (m) waitq_wake_all(&x86_input_wq);
+  if (m) waitq_wake_all(&uefi_input_wq);
   return 0;
 }
 
@@ -91,7 +91,7 @@ static int fb_task(void *arg) {
 }
 
 int console_port_start(int use_mux) {
-  int err = x86_port_start(&port, &(struct uuid)CONSOLE_UUID, "console", 4096);
+  int err = uefi_port_start(&port, &(struct uuid)CONSOLE_UUID, "console", 4096);
   if (err) return err;
   if (use_mux && task_spawn("console-kbd", mux_reader_task, 0, 0, 0)) return MN_ENOMEM;
   if (task_spawn("console-fb", fb_task, 0, 0, 0)) return MN_ENOMEM;

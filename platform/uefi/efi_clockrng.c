@@ -17,8 +17,8 @@
 
 void efi_clockrng_collect(void *system_table) {
   efi_system_table *st = system_table;
-  x86_boot.efi_time_s = INT64_MIN;
-  x86_boot.efi_rng_len = 0;
+  uefi_boot.efi_time_s = INT64_MIN;
+  uefi_boot.efi_rng_len = 0;
   efi_runtime_services *rt = st->runtime_services;
   efi_time t;
   if (rt && rt->get_time && rt->get_time(&t, NULL) == EFI_SUCCESS && t.month >= 1 &&
@@ -30,17 +30,17 @@ void efi_clockrng_collect(void *system_table) {
      * clock is taken as UTC, as QEMU's is. */
     if (t.timezone != EFI_UNSPECIFIED_TIMEZONE && t.timezone >= -1440 && t.timezone <= 1440)
       s -= (int64_t)t.timezone * 60;
-    x86_boot.efi_time_s = s;
+    uefi_boot.efi_time_s = s;
   }
   efi_guid g = EFI_RNG_PROTOCOL_GUID;
   efi_rng *rng = NULL;
   if (st->boot_services->locate_protocol(&g, NULL, (void **)&rng) == EFI_SUCCESS && rng &&
-      rng->get_rng(rng, NULL, sizeof x86_boot.efi_rng, x86_boot.efi_rng) == EFI_SUCCESS)
-    x86_boot.efi_rng_len = sizeof x86_boot.efi_rng;
+      rng->get_rng(rng, NULL, sizeof uefi_boot.efi_rng, uefi_boot.efi_rng) == EFI_SUCCESS)
+    uefi_boot.efi_rng_len = sizeof uefi_boot.efi_rng;
 }
 
 void uefi_clock_set(int rtc_err, int64_t rtc, const char *rtc_name) {
-  int64_t efi = x86_boot.efi_time_s;
+  int64_t efi = uefi_boot.efi_time_s;
   if (efi >= WALLCLOCK_MIN_SET) {
     wallclock_set_from(efi, "UEFI GetTime");
     if (!rtc_err && (rtc - efi > 5 || efi - rtc > 5))
@@ -58,9 +58,9 @@ void uefi_clock_set(int rtc_err, int64_t rtc, const char *rtc_name) {
 }
 
 int uefi_entropy_from_efi(void) {
-  if (!x86_boot.efi_rng_len) return 0;
-  entropy_add(x86_boot.efi_rng, x86_boot.efi_rng_len, (unsigned)x86_boot.efi_rng_len * 8);
-  __builtin_memset(x86_boot.efi_rng, 0, sizeof x86_boot.efi_rng);
+  if (!uefi_boot.efi_rng_len) return 0;
+  entropy_add(uefi_boot.efi_rng, uefi_boot.efi_rng_len, (unsigned)uefi_boot.efi_rng_len * 8);
+  __builtin_memset(uefi_boot.efi_rng, 0, sizeof uefi_boot.efi_rng);
   return 1;
 }
 

@@ -11,7 +11,7 @@
  * "MnemeChats" the conversations the chat keeps there when there is no
  * disk (chat/chat_store.c).
  *
- * Interface: x86_efivar_get, x86_efivar_put, plat_settings_get,
+ * Interface: uefi_efivar_get, uefi_efivar_put, plat_settings_get,
  * plat_settings_put, plat_chats_get, plat_chats_put.
  */
 #include "efivar.h"
@@ -30,7 +30,7 @@ static const efi_guid mneme_guid = {0x6d6e656d, 0x6500, 0x4c6c,
                EFI_VARIABLE_RUNTIME_ACCESS)
 
 static efi_runtime_services *rt(void) {
-  efi_runtime_services *r = x86_boot.runtime;
+  efi_runtime_services *r = uefi_boot.runtime;
   if (!r || r->hdr.signature != 0x56524553544e5552ull) return NULL; /* "RUNTSERV" */
   return r;
 }
@@ -41,7 +41,7 @@ static void to_ucs2(const char *s, char16 *out, size_t cap) {
   out[i] = 0;
 }
 
-int x86_efivar_get(const char *name, void *buf, size_t cap) {
+int uefi_efivar_get(const char *name, void *buf, size_t cap) {
   efi_runtime_services *r = rt();
   if (!r) return MN_ENOTSUP;
   char16 n[32];
@@ -57,7 +57,7 @@ int x86_efivar_get(const char *name, void *buf, size_t cap) {
   return size > (uint64_t)0x7fffffff ? MN_EIO : (int)size;
 }
 
-int x86_efivar_put(const char *name, const void *buf, size_t len) {
+int uefi_efivar_put(const char *name, const void *buf, size_t len) {
   efi_runtime_services *r = rt();
   if (!r) return MN_ENOTSUP;
   char16 n[32];
@@ -70,7 +70,7 @@ int x86_efivar_put(const char *name, const void *buf, size_t len) {
   return MN_EIO;
 }
 
-int x86_efivar_space(uint64_t *remaining, uint64_t *max_var) {
+int uefi_efivar_space(uint64_t *remaining, uint64_t *max_var) {
   efi_runtime_services *r = rt();
   if (!r || r->hdr.revision < (2u << 16)) return MN_ENOTSUP;
   uint64_t total = 0;
@@ -80,22 +80,22 @@ int x86_efivar_space(uint64_t *remaining, uint64_t *max_var) {
   return st == EFI_SUCCESS ? 0 : MN_EIO;
 }
 
-int plat_settings_get(void *buf, size_t cap) { return x86_efivar_get("MnemeSettings", buf, cap); }
+int plat_settings_get(void *buf, size_t cap) { return uefi_efivar_get("MnemeSettings", buf, cap); }
 
 int plat_settings_put(const void *buf, size_t len) {
-  return x86_efivar_put("MnemeSettings", buf, len);
+  return uefi_efivar_put("MnemeSettings", buf, len);
 }
 
-int plat_chats_get(void *buf, size_t cap) { return x86_efivar_get("MnemeChats", buf, cap); }
+int plat_chats_get(void *buf, size_t cap) { return uefi_efivar_get("MnemeChats", buf, cap); }
 
-int plat_chats_put(const void *buf, size_t len) { return x86_efivar_put("MnemeChats", buf, len); }
+int plat_chats_put(const void *buf, size_t len) { return uefi_efivar_put("MnemeChats", buf, len); }
 
 /* The largest variable the firmware takes, less room for the name and
  * its header, at most 32 KiB; 0 without runtime services. */
 size_t plat_chats_cap(void) {
   uint64_t remaining = 0, max_var = 0;
   if (!rt()) return 0;
-  if (x86_efivar_space(&remaining, &max_var) || max_var < 1024) return 4096;
+  if (uefi_efivar_space(&remaining, &max_var) || max_var < 1024) return 4096;
   uint64_t cap = max_var - 512;
   if (cap > remaining) cap = remaining > 1024 ? remaining - 512 : 0;
   return cap > 32768 ? 32768 : (size_t)cap;

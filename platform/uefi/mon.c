@@ -57,9 +57,9 @@ void mon_end(void) { out_ft = NULL; }
 void mon_to_console(void) { out_ft = NULL; }
 
 static void cmd_mem(void) {
-  const struct boot_info *bi = &x86_boot.info;
+  const struct boot_info *bi = &uefi_boot.info;
   mon_printf("mem: %lu KiB usable (%lu MiB) in %zu regions\n",
-             x86_boot.ram_total >> 10, x86_boot.ram_total >> 20, bi->nregions);
+             uefi_boot.ram_total >> 10, uefi_boot.ram_total >> 20, bi->nregions);
   for (size_t i = 0; i < bi->nregions && i < 8; i++)
     mon_printf("  %016lx-%016lx %lu KiB\n", (uint64_t)bi->regions[i].base,
                (uint64_t)(bi->regions[i].base + bi->regions[i].size),

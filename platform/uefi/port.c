@@ -1,7 +1,7 @@
 /*
  * port.c: a byte port service's server task (see port.h).
  *
- * Interface: x86_port_start.
+ * Interface: uefi_port_start.
  */
 #include "port.h"
 
@@ -10,7 +10,7 @@
 #include "mneme/task.h"
 
 static int server_task(void *arg) {
-  struct x86_port *p = arg;
+  struct uefi_port *p = arg;
   SVC_MSG_BUF(m, sizeof(struct serial_req));
   while (svc_recv(p->srv, m, MN_FOREVER) == 0) {
     if (p->assigned) {
@@ -24,7 +24,7 @@ static int server_task(void *arg) {
   return 0;
 }
 
-int x86_port_start(struct x86_port *p, const struct uuid *id, const char *name,
+int uefi_port_start(struct uefi_port *p, const struct uuid *id, const char *name,
                    size_t ring) {
   static const struct svc_type type = SERIAL_TYPE;
   if (bbq_init(&p->rx, ring) || bbq_init(&p->tx, ring)) return MN_ENOMEM;

@@ -11,7 +11,7 @@
 #include "mneme/bbq.h"
 #include "mneme/serial.h"
 
-struct x86_port {
+struct uefi_port {
   struct bbq rx, tx;   /* rx: to the client; tx: from the client */
   int assigned;
   struct svc_server *srv;
@@ -23,7 +23,7 @@ struct x86_port {
  * GetPort and ALREADY_ASSIGNED to later ones. Returns 0, MN_ENOMEM or an
  * svc_register error.
  */
-int x86_port_start(struct x86_port *p, const struct uuid *id, const char *name,
+int uefi_port_start(struct uefi_port *p, const struct uuid *id, const char *name,
                    size_t ring);
 
 #endif

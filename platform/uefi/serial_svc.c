@@ -6,8 +6,8 @@
  * only what overflows it is dropped and counted); tx writes the tx ring
  * to the UART.
  *
- * Interface: x86_serial_early_init, x86_serial_irq, x86_serial_start,
- * x86_input_wq.
+ * Interface: uefi_serial_early_init, uefi_serial_irq, uefi_serial_start,
+ * uefi_input_wq.
  */
 #include "serial_svc.h"
 
@@ -17,12 +17,12 @@
 #include "port.h"
 #include "serial.h"
 
-struct waitq x86_input_wq;
+struct waitq uefi_input_wq;
 
-static struct x86_port port;
+static struct uefi_port port;
 static struct waitq irq_wq;
 
-void x86_serial_irq(void) {
+void uefi_serial_irq(void) {
   serial_irq();
   waitq_wake_all(&irq_wq);
 }
@@ -37,7 +37,7 @@ static int rx_task(void *arg) {
     size_t n = serial_read(g, room);
     bbq_commit(&port.rx, n);
     if (n) {
-      waitq_wake_all(&x86_input_wq);
+      waitq_wake_all(&uefi_input_wq);
       continue;
     }
     if (waitq_wait_seq(&irq_wq, seq, UINT64_MAX) == MN_ECANCELED) return 0;
@@ -55,13 +55,13 @@ static int tx_task(void *arg) {
   }
 }
 
-void x86_serial_early_init(void) {
+void uefi_serial_early_init(void) {
   waitq_init(&irq_wq);
-  waitq_init(&x86_input_wq);
+  waitq_init(&uefi_input_wq);
 }
 
-int x86_serial_start(void) {
-  int err = x86_port_start(&port, &(struct uuid)SERIAL_UUID, "serial", 4096);
+int uefi_serial_start(void) {
+  int err = uefi_port_start(&port, &(struct uuid)SERIAL_UUID, "serial", 4096);
   if (err) return err;
   if (task_spawn("serial-rx", rx_task, 0, 0, 0) ||
       task_spawn("serial-tx", tx_task, 0, 0, 0))

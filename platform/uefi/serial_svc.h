@@ -7,14 +7,14 @@
 #include "mneme/waitq.h"
 
 /* Woken when console input arrives (serial bytes, key presses). */
-extern struct waitq x86_input_wq;
+extern struct waitq uefi_input_wq;
 
 /* Initializes the wait queues (before interrupts are enabled). */
-void x86_serial_early_init(void);
+void uefi_serial_early_init(void);
 /* IRQ 4 handler: drains the UART, wakes the rx task. */
-void x86_serial_irq(void);
+void uefi_serial_irq(void);
 /* Registers the service and starts its tasks (after kernel_init).
  * Returns 0, MN_ENOMEM or an svc_register error. */
-int x86_serial_start(void);
+int uefi_serial_start(void);
 
 #endif

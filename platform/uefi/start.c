@@ -53,7 +53,7 @@ static const struct uefi_start_ops *ops;
 static const struct mn_config *cfg;
 
 void uefi_config_load(struct mn_config *c, enum mn_platform_kind kind, const char *arch) {
-  const struct boot_info *bi = &x86_boot.info;
+  const struct boot_info *bi = &uefi_boot.info;
   if (bi->config) {
     int err = mn_config_decode(c, bi->config, bi->config_len);
     if (!err && c->platform.kind == kind) return;
@@ -68,7 +68,7 @@ void uefi_config_load(struct mn_config *c, enum mn_platform_kind kind, const cha
 }
 
 int uefi_cmdline_arg(const char *key, char *out, size_t n) {
-  const char *c = x86_boot.cmdline;
+  const char *c = uefi_boot.cmdline;
   size_t kl = strlen(key);
   for (const char *p = c; *p; p++) {
     if ((p != c && p[-1] != ' ') || strncmp(p, key, kl) || p[kl] != '=') continue;
@@ -116,8 +116,8 @@ static int cores_llm_task(void *arg) {
   (void)arg;
   ops->start_cores();
   llm_words_set_par(ops->par()); /* LOAD-MODEL's models use every core too */
-  for (size_t i = 0; i < x86_boot.nrefused; i++) {
-    const struct boot_refused *r = &x86_boot.refused[i];
+  for (size_t i = 0; i < uefi_boot.nrefused; i++) {
+    const struct boot_refused *r = &uefi_boot.refused[i];
     klog(LOG_ERROR, "model %s refused: %lu MiB does not fit in memory (largest free region "
          "%lu MiB, %lu MiB kept for the kernel)",
          r->name, (r->size + (1 << 20) - 1) >> 20, r->avail >> 20, 32ul);
@@ -142,8 +142,8 @@ static int cores_llm_task(void *arg) {
  * certificates to the TLS trust store, for servers under a private CA
  * (a local model server, the tests' own CA). */
 static void trust_esp_pem(void) {
-  for (size_t i = 0; i < x86_boot.nfiles; i++) {
-    const struct boot_file *f = &x86_boot.files[i];
+  for (size_t i = 0; i < uefi_boot.nfiles; i++) {
+    const struct boot_file *f = &uefi_boot.files[i];
     size_t l = strlen(f->name);
     if (l < 5 || strcmp(f->name + l - 4, ".pem") != 0) continue;
     const char *why = NULL;
@@ -157,7 +157,7 @@ static void trust_esp_pem(void) {
 
 static int serial_hook(void *arg) {
   (void)arg;
-  return x86_serial_start();
+  return uefi_serial_start();
 }
 
 static int shells_hook(const uint16_t *ports, size_t n, void *arg) {
@@ -208,7 +208,7 @@ static int init_task(void *arg) {
     klog(LOG_ERROR, "cannot start the task that starts the cores and llm-local");
   err = ops->console_start(mn_config_find(cfg, MN_SVC_KEYBOARD_MUX) != NULL);
   if (err) klog(LOG_ERROR, "console port service: %s", mn_strerror(err));
-  err = x86_chat_start();
+  err = uefi_chat_start();
   if (err) klog(LOG_INFO, "no chat screen: %s", mn_strerror(err));
   struct bbq *rx = 0, *tx = 0;
   err = mn_config_find(cfg, MN_SVC_SERIAL) && !mn_config_find(cfg, MN_SVC_SERMUX)

@@ -299,7 +299,7 @@ int apic_route_gsi(uint32_t gsi, uint8_t vector, int level, int active_low) {
 
 uint32_t apic_lapic_id(void) { return lapic_id; }
 
-const uint8_t *apic_acpi_table(const char sig[4]) { return acpi_find(x86_boot.rsdp, sig); }
+const uint8_t *apic_acpi_table(const char sig[4]) { return acpi_find(uefi_boot.rsdp, sig); }
 
 uint64_t apic_tsc_hz(void) { return tsc_hz; }
 
@@ -349,7 +349,7 @@ void apic_timer_arm(uint64_t ns) {
 }
 
 uint64_t apic_tsc_to_ns(uint64_t tsc) {
-  uint64_t d = tsc - x86_boot.tsc_entry;
+  uint64_t d = tsc - uefi_boot.tsc_entry;
   return (uint64_t)(((unsigned __int128)d * ns_per_tsc_q32) >> 32);
 }
 

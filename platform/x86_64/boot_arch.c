@@ -26,7 +26,7 @@ void boot_arch_memory(uint64_t lo, uint64_t hi, uint32_t type) {
 void boot_arch_prepare(efi_boot_services *bs) {
   uint64_t tramp = 0x9f000; /* below 1 MiB: where the other cores start */
   if (bs->allocate_pages(EFI_ALLOCATE_MAX_ADDRESS, EFI_LOADER_DATA, 1, &tramp) == EFI_SUCCESS)
-    x86_boot.trampoline = (uintptr_t)tramp;
+    uefi_boot.trampoline = (uintptr_t)tramp;
 }
 
 _Noreturn void boot_arch_enter(void) {

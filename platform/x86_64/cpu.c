@@ -229,8 +229,8 @@ static const char *const exc_names[32] = {
 };
 
 static void print_addr(uint64_t a) {
-  uint64_t base = x86_boot.image_base;
-  if (a >= base && a < base + x86_boot.image_size)
+  uint64_t base = uefi_boot.image_base;
+  if (a >= base && a < base + uefi_boot.image_size)
     xprintf("  %016lx  mneme.efi+0x%lx\n", a, a - base);
   else
     xprintf("  %016lx\n", a);
@@ -238,8 +238,8 @@ static void print_addr(uint64_t a) {
 
 /* 1 if a is in an executable section of the image. */
 static int in_code(uint64_t a) {
-  for (size_t i = 0; i < x86_boot.nsections; i++) {
-    const struct boot_section *s = &x86_boot.sections[i];
+  for (size_t i = 0; i < uefi_boot.nsections; i++) {
+    const struct boot_section *s = &uefi_boot.sections[i];
     if (s->exec && a >= s->base && a < s->base + s->size) return 1;
   }
   return 0;

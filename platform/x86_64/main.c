@@ -53,26 +53,26 @@ static struct mn_config cfg;
 _Noreturn void x86_main(void) {
   apic_calibrate_start();
   serial_init();
-  x86_serial_early_init();
+  uefi_serial_early_init();
   x86_console_early_init();
   cpu_init();
   int rc = paging_init();
   if (rc) xprintf("warning: paging: %s (running on firmware tables)\n", mn_strerror(rc));
-  fbcon_init(&x86_boot.fb);
-  xprintf("\033[1mmneme\033[0m x86_64 (UEFI) image at %p\n", (void *)x86_boot.image_base);
-  rc = apic_init(x86_boot.rsdp);
+  fbcon_init(&uefi_boot.fb);
+  xprintf("\033[1mmneme\033[0m x86_64 (UEFI) image at %p\n", (void *)uefi_boot.image_base);
+  rc = apic_init(uefi_boot.rsdp);
   if (rc) xprintf("warning: no APIC/ACPI MADT (%s): no interrupts\n", mn_strerror(rc));
-  route(4, x86_serial_irq, "COM1");
+  route(4, uefi_serial_irq, "COM1");
   route(1, x86_console_kbd_irq, "keyboard");
   serial_irq_on();
   if (kbd_init()) xprintf("warning: no PS/2 keyboard controller\n");
   xprintf("memory: %lu MiB usable in %zu regions; framebuffer %ux%u; cmdline '%s'\n",
-          x86_boot.ram_total >> 20, x86_boot.info.nregions, x86_boot.fb.width,
-          x86_boot.fb.height, x86_boot.cmdline);
+          uefi_boot.ram_total >> 20, uefi_boot.info.nregions, uefi_boot.fb.width,
+          uefi_boot.fb.height, uefi_boot.cmdline);
   uefi_config_load(&cfg, MN_PLATFORM_X86_64, "x86_64");
   forth_task_configure(mn_config_find(&cfg, MN_SVC_FORTH_SHELLS));
   klog_set_level(cfg.kernel.log_level);
-  if (kernel_init(&x86_boot.info)) {
+  if (kernel_init(&uefi_boot.info)) {
     xprintf("mneme: kernel_init failed: not enough memory\n");
     plat_halt(1);
   }

@@ -98,9 +98,9 @@ int paging_init(void) {
   }
   pml4 = new_table();
   if (!pml4) return MN_ENOMEM;
-  uint64_t top = x86_boot.phys_top > (4ull << 30) ? x86_boot.phys_top : (4ull << 30);
+  uint64_t top = uefi_boot.phys_top > (4ull << 30) ? uefi_boot.phys_top : (4ull << 30);
   int rc = map_big(0, top);
-  const struct boot_fb *fb = &x86_boot.fb;
+  const struct boot_fb *fb = &uefi_boot.fb;
   if (!rc && fb->base) rc = map_big(fb->base, fb->base + fb->size);
   /* The framebuffer write-combining: PAT entry 1 (PWT) becomes WC. */
   if (!rc && fb->base) {
@@ -109,22 +109,22 @@ int paging_init(void) {
   }
   if (!rc) rc = set_pages(0, PAGE, 0); /* NULL faults */
   /* The firmware's runtime code stays executable (efivar.c calls it). */
-  for (size_t i = 0; i < x86_boot.nrt && !rc; i++)
-    if (x86_boot.rt[i].code)
-      rc = set_pages(x86_boot.rt[i].base, x86_boot.rt[i].base + x86_boot.rt[i].size,
+  for (size_t i = 0; i < uefi_boot.nrt && !rc; i++)
+    if (uefi_boot.rt[i].code)
+      rc = set_pages(uefi_boot.rt[i].base, uefi_boot.rt[i].base + uefi_boot.rt[i].size,
                      PTE_P | PTE_W);
   /* The image: headers and sections with their own permissions. */
-  uint64_t ib = x86_boot.image_base;
+  uint64_t ib = uefi_boot.image_base;
   if (!rc) rc = set_pages(ib, ib + PAGE, PTE_P | nx);
-  for (size_t i = 0; i < x86_boot.nsections && !rc; i++) {
-    const struct boot_section *s = &x86_boot.sections[i];
+  for (size_t i = 0; i < uefi_boot.nsections && !rc; i++) {
+    const struct boot_section *s = &uefi_boot.sections[i];
     uint64_t fl = PTE_P | (s->write ? PTE_W : 0) | (s->exec ? 0 : nx);
     if (s->exec) fl &= ~PTE_W;
     rc = set_pages(s->base, s->base + s->size, fl);
   }
   /* The APs' start page: they run its code with these tables (smp.c). */
-  if (!rc && x86_boot.trampoline)
-    rc = set_pages(x86_boot.trampoline, x86_boot.trampoline + PAGE, PTE_P | PTE_W);
+  if (!rc && uefi_boot.trampoline)
+    rc = set_pages(uefi_boot.trampoline, uefi_boot.trampoline + PAGE, PTE_P | PTE_W);
   if (!rc) rc = set_pages((uint64_t)x86_boot_stack, (uint64_t)x86_boot_stack + PAGE,
                           0);
   if (rc) return rc;

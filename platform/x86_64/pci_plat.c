@@ -29,7 +29,7 @@
 #include "x86.h"
 
 size_t plat_pci_ecam(struct pci_ecam *out, size_t max) {
-  return acpi_pci_ecam(x86_boot.rsdp, out, max);
+  return acpi_pci_ecam(uefi_boot.rsdp, out, max);
 }
 
 int plat_pci_cfg_legacy(int write, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,

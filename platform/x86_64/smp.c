@@ -240,13 +240,13 @@ void smp_start(void) {
     klog(LOG_INFO, "smp: 1 core (the MADT lists %d)", n);
     return;
   }
-  if (!x86_boot.trampoline || (read_cr3() >> 32)) {
-    klog(LOG_WARN, "smp: 1 core: %s", !x86_boot.trampoline ? "no page below 1 MiB for the trampoline"
+  if (!uefi_boot.trampoline || (read_cr3() >> 32)) {
+    klog(LOG_WARN, "smp: 1 core: %s", !uefi_boot.trampoline ? "no page below 1 MiB for the trampoline"
                                                              : "page tables above 4 GiB");
     return;
   }
-  uint8_t *t = (uint8_t *)x86_boot.trampoline;
-  uint32_t base = (uint32_t)x86_boot.trampoline;
+  uint8_t *t = (uint8_t *)uefi_boot.trampoline;
+  uint32_t base = (uint32_t)uefi_boot.trampoline;
   memcpy(t, x86_tramp_start, (size_t)(x86_tramp_end - x86_tramp_start));
   *(uint32_t *)(void *)(t + T_GDTR + 2) = base + T_GDT;
   *(uint32_t *)(void *)(t + T_FAR32) = base + (uint32_t)(x86_tramp_prot32 - x86_tramp_start);
