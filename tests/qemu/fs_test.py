@@ -105,8 +105,10 @@ def load_model_checks(q):
     want = hosted_generate(Q8, kernels)
     tap(want in out, "GENERATE with the replacing model matches mneme-infer", "got %r\nwant %r" % (out, want))
     after = in_use(command(q, "MEM"))
-    # 1157 KiB freed, 370 KiB taken
-    tap(before is not None and after is not None and before - after > 600,
+    # 1157 KiB freed; 370 KiB taken by the file, and up to as much again by
+    # its weights repacked for the SIMD kernels (AVX2 packs Q8_0 too); a
+    # model not freed would leave the heap fuller, not emptier
+    tap(before is not None and after is not None and before - after > 400,
         "the replaced model's memory is freed (heap in use %s -> %s KiB)" % (before, after))
 
 
