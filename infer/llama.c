@@ -312,6 +312,7 @@ layout(struct llama_model *m, struct carve *a)
   s->v_cache = take(a, (size_t)c->n_layers * ctx * kvd * es);
   s->att = take(a, nth * attn_scores_bytes(m));
   s->attq = take(a, nth * attn_probs_bytes(m));
+  s->erow = m->al.read ? take(a, m->w.embd.row_bytes) : NULL;
 }
 
 /* Bytes of the widest activation row any matmul quantizes. */
@@ -446,6 +447,11 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   a.base = m->arena;
   a.off = 0;
   layout(m, &a);
+  /* rows are read through al.read: the embedding's pages can go, unless
+   * the output matmul reads them (tied, not repacked) */
+  const struct llama_matrix *e = &m->w.embd;
+  if (m->al.read && m->al.release && (m->w.output.data != e->data || m->w.output.packed))
+    m->al.release(m->al.ctx, e->data, (size_t)e->n_out * e->row_bytes);
   llama_reset(m);
   return 0;
 }
@@ -662,9 +668,12 @@ forward_batch(struct llama_model *m, const int32_t *tok, int B, int want_logits)
   const struct llama_config *c = &m->c;
   struct llama_state *s = &m->s;
   const struct llama_matrix *e = &m->w.embd;
-  for (int b = 0; b < B; b++)
-    quant_dequantize_row(e->type, e->data + (size_t)tok[b] * e->row_bytes,
-                         s->x + (size_t)b * c->dim, c->dim);
+  for (int b = 0; b < B; b++) {
+    const uint8_t *row = e->data + (size_t)tok[b] * e->row_bytes;
+    if (s->erow && m->al.read(m->al.ctx, row, s->erow, e->row_bytes) == 0)
+      row = s->erow;
+    quant_dequantize_row(e->type, row, s->x + (size_t)b * c->dim, c->dim);
+  }
   rope_tables(m, B);
   for (int l = 0; l < c->n_layers; l++)
     layer(m, l, B);

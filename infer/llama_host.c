@@ -37,4 +37,4 @@ libc_free(void *ctx, void *p, size_t n)
   free(p);
 }
 
-const struct infer_alloc infer_alloc_libc = { libc_alloc, libc_free, NULL, NULL };
+const struct infer_alloc infer_alloc_libc = { .alloc = libc_alloc, .free = libc_free };

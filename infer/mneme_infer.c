@@ -17,6 +17,7 @@
  * Interface: main.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -263,6 +264,7 @@ dump_logits(const char *path, const float *x, int n)
 /* Everything a run holds, released by cleanup() whatever happened. */
 struct session {
   struct gguf_map map;
+  int fd;             /* the model file again, for pread (read_file) */
   int mapped, built;
   struct gguf_file gf;
   struct infer_tok *tok;
@@ -319,6 +321,18 @@ release_pages(void *ctx, const void *p, size_t n)
     madvise((void *)a, e - a, MADV_DONTNEED);
 }
 
+/* Reads bytes of the mapped file with pread, leaving its pages alone:
+ * the model fetches each token's embedding row so, since Linux maps the
+ * 64 KiB around every page a read faults in, and a prompt's tokens would
+ * otherwise bring most of the embedding into memory. */
+static int
+read_file(void *ctx, const void *p, void *dst, size_t n)
+{
+  struct session *S = ctx;
+  off_t off = (off_t)((const uint8_t *)p - (const uint8_t *)S->map.addr);
+  return S->fd >= 0 && pread(S->fd, dst, n, off) == (ssize_t)n ? 0 : -1;
+}
+
 static int
 build_model(const struct args *a, struct session *S)
 {
@@ -331,10 +345,16 @@ build_model(const struct args *a, struct session *S)
   /* the file is mapped: pages of repacked weights can go */
   struct infer_alloc al = infer_alloc_libc;
   al.release = release_pages;
+  al.ctx = S;
+  if ((S->fd = open(a->model, O_RDONLY | O_CLOEXEC)) >= 0)
+    al.read = read_file;
   int rc = llama_build(&S->m, &S->gf, &lo, &al);
   if (rc)
     return complain("%s: %s", a->model, S->m.err);
   S->built = 1;
+  /* the tokenizer and the model have copied what they need of the
+   * metadata (hyperparameters, the vocabulary's strings and scores) */
+  release_pages(NULL, S->map.addr, S->gf.data_off);
   if (a->debug)
     S->m.debug = debug_print;
   return 0;
@@ -458,6 +478,8 @@ cleanup(struct session *S)
   free(S->prompt);
   if (S->mapped)
     gguf_unmap_file(&S->map);
+  if (S->fd >= 0)
+    close(S->fd);
 }
 
 int
@@ -467,6 +489,7 @@ main(int argc, char **argv)
   parse(&a, argc, argv);
   struct session S;
   memset(&S, 0, sizeof S);
+  S.fd = -1;
   S.par = par_serial;
   int code = run(&a, &S);
   cleanup(&S);

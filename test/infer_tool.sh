@@ -31,6 +31,14 @@ check "--logits alone prints n_vocab lines" "$n" 512
 err=$($BIN -m $LLM/models/stories260K-q8_0.gguf -p 'Once upon a time' -n 4 --temp 0 2>&1 >/dev/null)
 case "$err" in *"prompt:"*"tokens/s"*"generation:"*"peak memory:"*) ok "timing and memory on stderr";;
   *) nok "timing and memory on stderr"; echo "# $err";; esac
+# issue 14: peak memory at most the file plus the KV cache plus 10%
+# (a 128-token prompt of random ids and 64 generated, as make bench runs)
+for m in q8_0 q4_0 q4_k_m; do
+  line=$($BIN -m $LLM/models/synth-llama-d256-$m.gguf --bench 128 --bench-tg 64 -r 1 -c 256 2>&1 | grep '^peak memory:')
+  if echo "$line" | awk '{ gsub(/\(/, ""); exit !($3 <= ($6 + $10) * 1.1) }'; then
+    ok "d256 $m peak memory within file + KV + 10%"
+  else nok "d256 $m peak memory within file + KV + 10%"; echo "# $line"; fi
+done
 a=$($BIN -m $LLM/models/stories260K-q8_0.gguf -p 'Once upon a time' -n 16 --temp 0.8 --seed 7 2>/dev/null)
 b=$($BIN -m $LLM/models/stories260K-q8_0.gguf -p 'Once upon a time' -n 16 --temp 0.8 --seed 7 2>/dev/null)
 check "sampling with --seed is reproducible" "$a" "$b"

@@ -273,6 +273,59 @@ test_threads_batches_exact(void **state)
   par_pool_destroy(&pool);
 }
 
+/* A platform that maps the file may fetch embedding rows with a read hook
+ * (the hosted tool's pread): the logits are the same, every prompt token
+ * goes through it, the embedding's pages are released, and a failing
+ * hook falls back to the buffer. */
+struct hook_log {
+  const uint8_t *lo, *hi;   /* the embedding's bytes */
+  int reads, fail, released;
+};
+
+static int
+hook_read(void *ctx, const void *p, void *dst, size_t n)
+{
+  struct hook_log *h = ctx;
+  h->reads += (const uint8_t *)p >= h->lo && (const uint8_t *)p + n <= h->hi;
+  if (h->fail)
+    return -1;
+  memcpy(dst, p, n);
+  return 0;
+}
+
+static void
+hook_release(void *ctx, const void *p, size_t n)
+{
+  struct hook_log *h = ctx;
+  h->released |= (const uint8_t *)p == h->lo && (const uint8_t *)p + n == h->hi;
+}
+
+static void
+test_embedding_read_hook(void **state)
+{
+  const char *model = "synth-llama-d256-q4_0";
+  struct loaded A;
+  struct llama_opts o = { .n_ctx = 64 };
+  load(&A, model, &o);
+  assert_int_equal(llama_forward(&A.m, A.prompt, A.np), 0);
+  for (int fail = 0; fail < 2; fail++) {
+    const struct llama_matrix *e = &A.m.w.embd;
+    struct hook_log h = { e->data, e->data + (size_t)e->n_out * e->row_bytes, 0, fail, 0 };
+    struct infer_alloc al = infer_alloc_libc;
+    al.ctx = &h;
+    al.read = hook_read;
+    al.release = hook_release;
+    struct llama_model m;
+    assert_int_equal(llama_build(&m, &A.f, &o, &al), 0);
+    assert_true(h.released);
+    assert_int_equal(llama_forward(&m, A.prompt, A.np), 0);
+    assert_int_equal(h.reads, A.np);
+    assert_memory_equal(A.m.s.logits, m.s.logits, (size_t)A.m.c.vocab * 4);
+    llama_free(&m);
+  }
+  unload(&A);
+}
+
 /* The scalar kernels (the QEMU path) agree with the SIMD ones. */
 static void
 test_scalar_path(void **state)
@@ -614,6 +667,7 @@ main(void)
     cmocka_unit_test(test_logits_every_position),
     cmocka_unit_test(test_greedy_stories),
     cmocka_unit_test(test_threads_batches_exact),
+    cmocka_unit_test(test_embedding_read_hook),
     cmocka_unit_test(test_scalar_path),
     cmocka_unit_test(test_forward_errors),
     cmocka_unit_test(test_reference_pass),

@@ -35,6 +35,12 @@ struct infer_alloc {
    * file buffer (its weights were repacked into memory from alloc), so a
    * platform that maps the file may drop their pages. */
   void (*release)(void *ctx, const void *p, size_t n);
+  /* Optional: copies the n bytes of the file buffer at p to dst without
+   * reading the buffer itself, returning 0 (or nonzero: the model then
+   * reads the buffer). With it, a token's embedding row is read through
+   * it and the embedding's pages are released at load: a platform that
+   * maps the file keeps none of the embedding resident. */
+  int (*read)(void *ctx, const void *p, void *dst, size_t n);
 };
 
 #if defined(MN_HOSTED)
@@ -111,6 +117,7 @@ struct llama_state {
   float *att;      /* (nthreads, n_ctx) scores */
   uint8_t *attq;   /* (nthreads, n_ctx + head_dim) probabilities, query in kv_type */
   void *xinfo[3];  /* (B, widest n_in / 32) per-block sums of the Q8_0 rows in xq[i] */
+  uint8_t *erow;   /* (embedding row bytes) a row fetched by al.read; NULL without it */
 };
 
 struct llama_opts {
