@@ -30,6 +30,7 @@
 #include <cmocka.h>
 
 #include "ktest.h"
+#include "test_files.h"
 #include "mneme/bbq.h"
 #include "mneme/err.h"
 #include "mneme/http.h"
@@ -223,48 +224,6 @@ generate(const char *text, uint32_t flags, size_t cancel_after, struct result *o
 }
 
 /* ---- recorded data -------------------------------------------------------------- */
-
-static char *
-slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    fail_msg("cannot open %s (run from the repository root)", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *p = malloc((size_t)n + 1);
-  assert_non_null(p);
-  assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  p[n] = 0;
-  *len = (size_t)n;
-  return p;
-}
-
-static char *
-dechunk(const char *raw, size_t rlen, size_t *blen)
-{
-  const char *hdr_end = strstr(raw, "\r\n\r\n");
-  assert_non_null(hdr_end);
-  const char *p = hdr_end + 4, *end = raw + rlen;
-  char *out = malloc(rlen);
-  size_t n = 0;
-  for (;;) {
-    char *e;
-    unsigned long sz = strtoul(p, &e, 16);
-    assert_true(e[0] == '\r' && e[1] == '\n');
-    p = e + 2;
-    if (sz == 0)
-      break;
-    assert_true(p + sz + 2 <= end);
-    memcpy(out + n, p, sz);
-    n += sz;
-    p += sz + 2;
-  }
-  *blen = n;
-  return out;
-}
 
 static const char *
 body_of(const char *raw)

@@ -21,24 +21,11 @@
 #include <mneme/llmapi.h>
 #include <mneme/llmserve.h>
 
+#include "test_files.h"
+
 #define SRV "../shared/testdata/llm/server/"
 
 static void *re(void *p, size_t n) { return realloc(p, n); }
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s (run from the repository root)", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *p = malloc((size_t)n + 1);
-  assert_non_null(p);
-  assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  p[n] = 0;
-  *len = (size_t)n;
-  return p;
-}
 
 /* Feeds all of s in pieces of `step` bytes; returns the final result and
  * the bytes taken. */

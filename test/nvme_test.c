@@ -1,7 +1,8 @@
 /*
  * nvme_test.c: the NVMe driver on the hosted kernel against a simulated
  * controller (a task of the test polling its registers in plain memory)
- * that keeps a namespace in memory; client tasks make blockdev calls.
+ * that keeps a namespace in memory; client tasks make blockdev calls
+ * (test/blockdev_clients.h).
  *
  * Checked: bring-up (the firmware's enabled controller disabled first,
  * admin queue registers, Identify, Set Features, the I/O queues created
@@ -30,43 +31,12 @@
 
 /* ---- the platform hooks over a simulated function --------------------------- */
 
-static uint8_t cfg[256];
-static uint8_t bar[16384] __attribute__((aligned(4096)));
-static pci_irq_fn irq_fn;
-static void *irq_arg;
-static int use_intx;
+#include "blockdev_clients.h"
+#include "pci_fake.h"
 
 #define MSIX_TBL 0x2000
 
-int plat_pci_cfg_legacy(int write, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,
-                        uint32_t *val) {
-  if (!write) memcpy(val, cfg + off, 4);
-  else if (off == 0x04) memcpy(cfg + off, val, 2);
-  else memcpy(cfg + off, val, 4);
-  return 0;
-}
-size_t plat_pci_ecam(struct pci_ecam *out, size_t max) { return 0; }
-void *plat_mmio_map(uint64_t phys, size_t size) {
-  return phys == 0xfe000000u && size <= sizeof bar ? bar : NULL;
-}
-uint32_t plat_pio_read(uint32_t port, unsigned width) { return 0xffffffffu; }
-void plat_pio_write(uint32_t port, unsigned width, uint32_t v) {}
-uint64_t plat_dma_addr(const void *p) { return (uint64_t)(uintptr_t)p; }
-void plat_io_barrier(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-int plat_msi_alloc(const struct pci_dev *d, pci_irq_fn fn, void *arg, uint64_t *addr,
-                   uint32_t *data) {
-  irq_fn = fn;
-  irq_arg = arg;
-  *addr = 0xfee00000u;
-  *data = 0x41;
-  return 0x41;
-}
-int plat_pci_intx(uint8_t bus, uint8_t dev, uint8_t fn_no, uint8_t pin, uint8_t line,
-                  pci_irq_fn fn, void *arg) {
-  irq_fn = fn;
-  irq_arg = arg;
-  return 11;
-}
+static int use_intx;
 
 /* ---- the controller ------------------------------------------------------------ */
 
@@ -88,14 +58,6 @@ static struct {
   unsigned flushes, io_cmds, prp_lists, masked_irqs, unmasks;
   int mask;
 } ctl;
-
-static uint32_t reg32(unsigned off) {
-  uint32_t v;
-  memcpy(&v, bar + off, 4);
-  return v;
-}
-static void set32(unsigned off, uint32_t v) { memcpy(bar + off, &v, 4); }
-static uint64_t reg64(unsigned off) { return reg32(off) | (uint64_t)reg32(off + 4) << 32; }
 
 static void post(int q, uint16_t cid, uint16_t status, uint32_t result, uint16_t sqid,
                  uint16_t sqhd) {
@@ -277,32 +239,17 @@ static int controller_task(void *arg) {
   return 0;
 }
 
-static struct pci_dev pdev;
 static struct nvme *ctrl;
 
 /* Sets up the function and the controller; probe's result. */
 static int make_ctrl(uint8_t lbads, int intx) {
-  memset(cfg, 0, sizeof cfg);
-  memset(bar, 0, sizeof bar);
   memset(&ctl, 0, sizeof ctl);
-  irq_fn = NULL;
   use_intx = intx;
-  cfg[0] = 0x36, cfg[1] = 0x1b, cfg[2] = 0x10;
-  cfg[0x06] = 0x10;
-  cfg[0x09] = 2, cfg[0x0a] = 8, cfg[0x0b] = 1;
+  fake_function(0x1b36, 0x0010, 1, 8, 2, 0, 0);
+  intx_line = 11;
   cfg[0x3d] = 1;
-  memset(&pdev, 0, sizeof pdev);
-  pdev.vendor = 0x1b36;
-  pdev.class_code = 1, pdev.subclass = 8, pdev.prog_if = 2;
   pdev.irq_pin = 1;
-  if (!intx) {
-    cfg[0x34] = 0x40;
-    cfg[0x40] = PCI_CAP_MSIX, cfg[0x41] = 0, cfg[0x42] = 1;
-    uint32_t t = MSIX_TBL | 0;
-    memcpy(cfg + 0x44, &t, 4);
-    pdev.msix_cap = 0x40;
-  }
-  pdev.bar[0] = (struct pci_bar){0xfe000000u, sizeof bar, PCI_BAR_MEM64, 0, NULL};
+  if (!intx) fake_msix(0, 2, 0, MSIX_TBL);
   /* CAP: MQES 255, CQR, TO 1 (500 ms), DSTRD 0, NVM command set, MPSMIN 0 */
   uint64_t cap = 255 | 1u << 16 | 1u << 24 | 1ull << 37;
   memcpy(bar + NVME_REG_CAP, &cap, 8);
@@ -328,48 +275,6 @@ static void stop(void) {
   ctl.stop = 1;
   for (int i = 0; i < 1000 && ctl.running; i++) task_sleep(MN_MSEC(1));
 }
-
-/* ---- clients ---------------------------------------------------------------- */
-
-struct call {
-  struct blockdev_req rq;
-  int rc;
-  struct blockdev_resp resp;
-  struct blockdev_err err;
-};
-
-struct client {
-  struct call *calls;
-  size_t n;
-  int done;
-};
-
-static int client_task(void *arg) {
-  static const struct svc_type type = BLOCKDEV_TYPE;
-  struct client *c = arg;
-  struct svc_client sc;
-  int rc = svc_connect(&(struct uuid)BLOCKDEV_UUID_N(0), &type, NULL, NULL, MN_SEC(1), &sc);
-  for (size_t i = 0; i < c->n; i++)
-    c->calls[i].rc = rc ? rc : svc_call(&sc, &c->calls[i].rq, &c->calls[i].resp,
-                                        &c->calls[i].err, MN_SEC(3));
-  if (!rc) svc_disconnect(&sc);
-  c->done = 1;
-  return 0;
-}
-
-static void run(struct client *cs, size_t ncs) {
-  for (size_t i = 0; i < ncs; i++)
-    assert_int_equal(task_spawn("client", client_task, &cs[i], 0, NULL), 0);
-  for (int t = 0; t < 4000; t++) {
-    size_t done = 0;
-    for (size_t i = 0; i < ncs; i++) done += cs[i].done;
-    if (done == ncs) return;
-    task_sleep(MN_MSEC(1));
-  }
-  fail_msg("the clients did not finish");
-}
-
-#define REQ(k, l, c, b) ((struct blockdev_req){(k), (l), (c), (b)})
 
 static void bring_up_and_io(void **state) {
   make_ctrl(9, 0);
@@ -399,7 +304,7 @@ static void bring_up_and_io(void **state) {
       {.rq = REQ(BLOCKDEV_FLUSH, 0, 0, NULL)},
   };
   struct client c = {calls, 6, 0};
-  run(&c, 1);
+  run_clients(&c, 1, NULL);
   for (int i = 0; i < 6; i++) assert_int_equal(calls[i].rc, 0);
   const struct blockdev_info *in = &calls[0].resp.info;
   assert_int_equal(in->sectors, DISK_BYTES / 512);
@@ -419,7 +324,7 @@ static void bring_up_and_io(void **state) {
   memset(odd, 0, sizeof odd);
   struct call again[] = {{.rq = REQ(BLOCKDEV_READ, 10, 3, odd + 1)}};
   struct client c2 = {again, 1, 0};
-  run(&c2, 1);
+  run_clients(&c2, 1, NULL);
   assert_int_equal(again[0].rc, 0);
   assert_memory_equal(odd + 1, wbuf, 3 * 512);
   stop();
@@ -447,7 +352,7 @@ static void bad_requests_and_errors(void **state) {
                                  BLOCKDEV_RANGE, BLOCKDEV_BAD_REQUEST,
                                  BLOCKDEV_BAD_REQUEST, BLOCKDEV_BAD_REQUEST};
   struct client c = {calls, 9, 0};
-  run(&c, 1);
+  run_clients(&c, 1, NULL);
   for (int i = 0; i < 7; i++) {
     assert_int_equal(calls[i].rc, MN_ESERVICE);
     assert_int_equal(calls[i].err.kind, want[i]);
@@ -461,7 +366,7 @@ static void bad_requests_and_errors(void **state) {
       {.rq = REQ(BLOCKDEV_READ, 99, 2, buf)},
   };
   struct client c2 = {io, 2, 0};
-  run(&c2, 1);
+  run_clients(&c2, 1, NULL);
   assert_int_equal(io[0].rc, 0);
   assert_int_equal(io[1].rc, MN_ESERVICE);
   assert_int_equal(io[1].err.kind, BLOCKDEV_IO);
@@ -481,7 +386,7 @@ static void many_clients_at_once(void **state) {
     cs[i] = (struct client){&calls[i], 1, 0};
   }
   assert_true(N > ctrl->nslots);
-  run(cs, N);
+  run_clients(cs, N, NULL);
   for (int i = 0; i < N; i++) {
     assert_int_equal(calls[i].rc, 0);
     assert_memory_equal(bufs[i], disk + 3 * i * 512, 1024);
@@ -501,7 +406,7 @@ static void four_k_lbas_and_intx(void **state) {
       {.rq = REQ(BLOCKDEV_READ, DISK_BYTES / 4096 - 1, 2, buf + 4096)},
   };
   struct client c = {calls, 3, 0};
-  run(&c, 1);
+  run_clients(&c, 1, NULL);
   assert_int_equal(calls[0].resp.info.sector_size, 4096);
   assert_int_equal(calls[0].resp.info.sectors, DISK_BYTES / 4096);
   assert_int_equal(calls[0].resp.info.max_transfer, 32);
@@ -526,7 +431,7 @@ static void hostile_completions(void **state) {
     calls[i] = (struct call){.rq = REQ(BLOCKDEV_READ, (uint64_t)(7 * i), 1, bufs[i])};
     cs[i] = (struct client){&calls[i], 1, 0};
   }
-  run(cs, N);
+  run_clients(cs, N, NULL);
   for (int i = 0; i < N; i++) {
     assert_int_equal(calls[i].rc, 0);
     assert_memory_equal(bufs[i], disk + 7 * i * 512, 512);
@@ -544,7 +449,7 @@ static void timeouts_and_fatal_status(void **state) {
   static uint8_t buf[512];
   struct call calls[] = {{.rq = REQ(BLOCKDEV_READ, 1, 1, buf)}};
   struct client c = {calls, 1, 0};
-  run(&c, 1);
+  run_clients(&c, 1, NULL);
   assert_int_equal(calls[0].rc, MN_ESERVICE);
   assert_int_equal(calls[0].err.kind, BLOCKDEV_IO);
   assert_int_equal(calls[0].err.code, MN_ETIMEDOUT);
@@ -554,7 +459,7 @@ static void timeouts_and_fatal_status(void **state) {
   struct call more[] = {{.rq = REQ(BLOCKDEV_READ, 2, 1, buf)},
                         {.rq = REQ(BLOCKDEV_READ, 3, 1, buf)}};
   struct client c2 = {more, 2, 0};
-  run(&c2, 1);
+  run_clients(&c2, 1, NULL);
   assert_int_equal(more[0].err.kind, BLOCKDEV_IO);
   assert_int_equal(more[0].err.code, MN_EIO);
   assert_true(ctrl->failed);

@@ -25,6 +25,7 @@
 #include <mneme/tokenizer.h>
 
 #include "gguf_writer.h"
+#include "test_files.h"
 
 #define LLM "../shared/testdata/llm/"
 #define MAXIDS 4096
@@ -49,23 +50,6 @@ vocab_close(struct vocab *v)
 {
   tok_free(&v->tok);
   gguf_unmap_file(&v->map);
-}
-
-static char *
-slurp(const char *path, size_t *n)
-{
-  FILE *fp = fopen(path, "rb");
-  if (!fp)
-    fail_msg("cannot open %s", path);
-  fseek(fp, 0, SEEK_END);
-  *n = (size_t)ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *b = malloc(*n + 1);
-  assert_non_null(b);
-  assert_int_equal(fread(b, 1, *n, fp), *n);
-  b[*n] = 0;
-  fclose(fp);
-  return b;
 }
 
 /* Parses decimal ids separated by spaces/commas up to `end` char. */

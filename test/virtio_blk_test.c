@@ -26,6 +26,7 @@
 #define CMD_TIMEOUT MN_MSEC(300)
 #include "../virtio/virtio_blk.c"
 
+#include "blockdev_clients.h"
 #include "virtio_fake.h"
 
 #define DISK_BYTES (512u * 1024u)
@@ -107,49 +108,6 @@ static void serve(void) {
   if (any && !no_irq) interrupt();
 }
 
-/* ---- clients ---------------------------------------------------------------- */
-
-struct call {
-  struct blockdev_req rq;
-  int rc;
-  struct blockdev_resp resp;
-  struct blockdev_err err;
-};
-
-struct client {
-  struct call *calls;
-  size_t n;
-  int done;
-};
-
-static int client_task(void *arg) {
-  static const struct svc_type type = BLOCKDEV_TYPE;
-  struct client *c = arg;
-  struct svc_client sc;
-  int rc = svc_connect(&(struct uuid)BLOCKDEV_UUID_N(0), &type, NULL, NULL, MN_SEC(1), &sc);
-  for (size_t i = 0; i < c->n; i++)
-    c->calls[i].rc = rc ? rc : svc_call(&sc, &c->calls[i].rq, &c->calls[i].resp,
-                                        &c->calls[i].err, MN_SEC(2));
-  if (!rc) svc_disconnect(&sc);
-  c->done = 1;
-  return 0;
-}
-
-/* Runs the clients' calls while playing the device. */
-static void run(struct client *cs, size_t ncs) {
-  for (size_t i = 0; i < ncs; i++) assert_int_equal(task_spawn("client", client_task, &cs[i], 0, NULL), 0);
-  for (int t = 0; t < 3000; t++) {
-    size_t done = 0;
-    for (size_t i = 0; i < ncs; i++) done += cs[i].done;
-    if (done == ncs) return;
-    serve();
-    task_sleep(MN_MSEC(1));
-  }
-  fail_msg("the clients did not finish");
-}
-
-#define REQ(k, l, c, b) ((struct blockdev_req){(k), (l), (c), (b)})
-
 static void reads_and_writes(void **state) {
   make_disk(F_BLK_SIZE | F_FLUSH, 512);
   static uint8_t wbuf[3 * 512], rbuf[5 * 512];
@@ -161,7 +119,7 @@ static void reads_and_writes(void **state) {
       {.rq = REQ(BLOCKDEV_FLUSH, 0, 0, NULL)},
   };
   struct client c = {calls, 4, 0};
-  run(&c, 1);
+  run_clients(&c, 1, serve);
   for (int i = 0; i < 4; i++) assert_int_equal(calls[i].rc, 0);
   const struct blockdev_info *in = &calls[0].resp.info;
   assert_int_equal(in->sectors, DISK_BYTES / 512);
@@ -194,7 +152,7 @@ static void bad_requests_never_reach_the_device(void **state) {
                                  BLOCKDEV_RANGE, BLOCKDEV_BAD_REQUEST,
                                  BLOCKDEV_BAD_REQUEST, BLOCKDEV_BAD_REQUEST};
   struct client c = {calls, 8, 0};
-  run(&c, 1);
+  run_clients(&c, 1, serve);
   for (int i = 0; i < 7; i++) {
     assert_int_equal(calls[i].rc, MN_ESERVICE);
     assert_int_equal(calls[i].err.kind, want[i]);
@@ -214,7 +172,7 @@ static void device_errors_and_read_only(void **state) {
       {.rq = REQ(BLOCKDEV_READ, 98, 2, buf)},
   };
   struct client c = {calls, 4, 0};
-  run(&c, 1);
+  run_clients(&c, 1, serve);
   assert_int_equal(calls[0].resp.info.read_only, 1);
   assert_int_equal(calls[1].rc, MN_ESERVICE);
   assert_int_equal(calls[1].err.kind, BLOCKDEV_READ_ONLY);
@@ -223,7 +181,7 @@ static void device_errors_and_read_only(void **state) {
   fail_from = 98;
   struct call again[] = {{.rq = REQ(BLOCKDEV_READ, 98, 2, buf)}};
   struct client c2 = {again, 1, 0};
-  run(&c2, 1);
+  run_clients(&c2, 1, serve);
   assert_int_equal(again[0].rc, MN_ESERVICE);
   assert_int_equal(again[0].err.kind, BLOCKDEV_IO);
   assert_int_equal(again[0].err.code, 1);
@@ -240,7 +198,7 @@ static void many_clients_at_once(void **state) {
     cs[i] = (struct client){&calls[i], 1, 0};
   }
   assert_true(N > blk->nslots);
-  run(cs, N);
+  run_clients(cs, N, serve);
   for (int i = 0; i < N; i++) {
     assert_int_equal(calls[i].rc, 0);
     assert_memory_equal(bufs[i], disk + 3 * i * 512, 1024);
@@ -257,7 +215,7 @@ static void four_k_sectors(void **state) {
       {.rq = REQ(BLOCKDEV_READ, DISK_BYTES / 4096 - 1, 2, buf + 4096)},
   };
   struct client c = {calls, 3, 0};
-  run(&c, 1);
+  run_clients(&c, 1, serve);
   assert_int_equal(calls[0].resp.info.sector_size, 4096);
   assert_int_equal(calls[0].resp.info.sectors, DISK_BYTES / 4096);
   assert_int_equal(calls[0].resp.info.max_transfer, MAX_BYTES / 4096);
@@ -273,7 +231,7 @@ static void lost_interrupts_are_polled(void **state) {
   struct call calls[3];
   for (int i = 0; i < 3; i++) calls[i] = (struct call){.rq = REQ(BLOCKDEV_READ, (uint64_t)(7 + i), 1, buf[i])};
   struct client c = {calls, 3, 0};
-  run(&c, 1);
+  run_clients(&c, 1, serve);
   for (int i = 0; i < 3; i++) {
     assert_int_equal(calls[i].rc, 0);
     assert_memory_equal(buf[i], disk + (7 + i) * 512, 512);
@@ -288,7 +246,7 @@ static void a_stalled_device_times_out(void **state) {
   static uint8_t buf[512];
   struct call calls[] = {{.rq = REQ(BLOCKDEV_READ, 3, 1, buf)}};
   struct client c = {calls, 1, 0};
-  run(&c, 1);
+  run_clients(&c, 1, serve);
   assert_int_equal(calls[0].rc, MN_ESERVICE);
   assert_int_equal(calls[0].err.kind, BLOCKDEV_IO);
   assert_int_equal(calls[0].err.code, MN_ETIMEDOUT);
@@ -297,7 +255,7 @@ static void a_stalled_device_times_out(void **state) {
   stalled = 0;                        /* it completes late: the slot comes back */
   struct call again[] = {{.rq = REQ(BLOCKDEV_READ, 4, 1, buf)}};
   struct client c2 = {again, 1, 0};
-  run(&c2, 1);
+  run_clients(&c2, 1, serve);
   assert_int_equal(again[0].rc, 0);
   assert_memory_equal(buf, disk + 4 * 512, 512);
   assert_int_equal(blk->inflight, 0);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "../platform/uefi/fbcon.h"
+#include "fbcon_fake.h"
 
 #define COLS 10
 #define ROWS 4
@@ -23,20 +23,6 @@
 #define SENTINEL 0xdeadbeefu
 
 static uint32_t fb[STRIDE * H];
-static unsigned char glyphs[256][16];
-const struct font_psf fbcon_font = {8, 16, 1, &glyphs[0][0]};
-
-static uint8_t arena[1 << 16] __attribute__((aligned(4096)));
-static size_t arena_used;
-
-void *boot_alloc(size_t size) {
-  size = (size + 4095) & ~(size_t)4095;
-  if (arena_used + size > sizeof arena) return NULL;
-  void *p = arena + arena_used;
-  arena_used += size;
-  memset(p, 0, size);
-  return p;
-}
 
 #define GREY 0xaaaaaau
 

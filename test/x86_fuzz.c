@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../platform/uefi/fbcon.h"
 #include "../platform/x86_64/kbd.h"
 #include "mneme/platform.h"
 
@@ -24,19 +23,8 @@ void plat_irq_restore(unsigned long s) { (void)s; }
 #define STRIDE 64
 #define GUARD 0x5a5a5a5au
 static uint32_t fb[STRIDE * H + STRIDE];
-static unsigned char glyphs[256][16];
-const struct font_psf fbcon_font = {8, 16, 1, &glyphs[0][0]};
-static uint8_t arena[1 << 15] __attribute__((aligned(4096)));
-static size_t arena_used;
-
-void *boot_alloc(size_t size) {
-  size = (size + 4095) & ~(size_t)4095;
-  if (arena_used + size > sizeof arena) return NULL;
-  void *p = arena + arena_used;
-  arena_used += size;
-  memset(p, 0, size);
-  return p;
-}
+#define FBCON_FAKE_ARENA (1 << 15)
+#include "fbcon_fake.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;

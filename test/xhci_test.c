@@ -24,40 +24,7 @@
 #include "mneme/task.h"
 #include "../usb/xhci.c"
 
-/* ---- the platform hooks over a simulated function --------------------------- */
-
-static uint8_t cfg[256];
-static uint8_t bar[16384] __attribute__((aligned(4096)));
-static pci_irq_fn irq_fn;
-static void *irq_arg;
-
-int plat_pci_cfg_legacy(int write, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off,
-                        uint32_t *val) {
-  if (!write) memcpy(val, cfg + off, 4);
-  else if (off == 0x04) memcpy(cfg + off, val, 2);
-  else memcpy(cfg + off, val, 4);
-  return 0;
-}
-size_t plat_pci_ecam(struct pci_ecam *out, size_t max) { return 0; }
-void *plat_mmio_map(uint64_t phys, size_t size) {
-  return phys == 0xfe000000u && size <= sizeof bar ? bar : NULL;
-}
-uint32_t plat_pio_read(uint32_t port, unsigned width) { return 0xffffffffu; }
-void plat_pio_write(uint32_t port, unsigned width, uint32_t v) {}
-uint64_t plat_dma_addr(const void *p) { return (uint64_t)(uintptr_t)p; }
-void plat_io_barrier(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
-int plat_msi_alloc(const struct pci_dev *d, pci_irq_fn fn, void *arg, uint64_t *addr,
-                   uint32_t *data) {
-  irq_fn = fn;
-  irq_arg = arg;
-  *addr = 0xfee00000u;
-  *data = 0x41;
-  return 0x41;
-}
-int plat_pci_intx(uint8_t bus, uint8_t dev, uint8_t fn_no, uint8_t pin, uint8_t line,
-                  pci_irq_fn fn, void *arg) {
-  return MN_ENOTSUP;
-}
+#include "pci_fake.h"
 
 /* ---- the controller ----------------------------------------------------------- */
 
@@ -96,14 +63,6 @@ static struct {
   int slot_port[9];
   int disabled, enabled;
 } hc;
-
-static uint32_t reg32(unsigned off) {
-  uint32_t v;
-  memcpy(&v, bar + off, 4);
-  return v;
-}
-static void set32(unsigned off, uint32_t v) { memcpy(bar + off, &v, 4); }
-static uint64_t reg64(unsigned off) { return reg32(off) | (uint64_t)reg32(off + 4) << 32; }
 
 static void event(uint64_t param, uint32_t status, uint32_t control) {
   struct trb *e = (struct trb *)(uintptr_t)hc.evt + hc.evt_idx;
@@ -352,25 +311,10 @@ static int controller_task(void *arg) {
   return 0;
 }
 
-static struct pci_dev pdev;
-
 static void make_ctrl(void) {
-  memset(cfg, 0, sizeof cfg);
-  memset(bar, 0, sizeof bar);
   memset(&hc, 0, sizeof hc);
-  irq_fn = NULL;
-  cfg[0] = 0x36, cfg[1] = 0x1b, cfg[2] = 0x0d;
-  cfg[0x06] = 0x10;
-  cfg[0x09] = 0x30, cfg[0x0a] = 3, cfg[0x0b] = 0x0c;
-  cfg[0x34] = 0x40;
-  cfg[0x40] = PCI_CAP_MSIX, cfg[0x41] = 0, cfg[0x42] = 0;
-  uint32_t tbl = 0x3000;
-  memcpy(cfg + 0x44, &tbl, 4);
-  memset(&pdev, 0, sizeof pdev);
-  pdev.vendor = 0x1b36;
-  pdev.class_code = 0x0c, pdev.subclass = 3, pdev.prog_if = 0x30;
-  pdev.msix_cap = 0x40;
-  pdev.bar[0] = (struct pci_bar){0xfe000000u, sizeof bar, PCI_BAR_MEM64, 0, NULL};
+  fake_function(0x1b36, 0x000d, 0x0c, 3, 0x30, 0, 0);
+  fake_msix(0, 1, 0, 0x3000);
   set32(0, 0x20 | 0x0100u << 16);
   set32(CAP_HCSPARAMS1, 8 | 1u << 8 | (uint32_t)NPORTS << 24);
   set32(CAP_HCCPARAMS1, (R_XCAP / 4) << 16);

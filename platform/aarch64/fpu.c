@@ -2,14 +2,13 @@
  * fpu.c: self-tests of the FP/SIMD state handling, as on x86_64. The
  * interrupt test loads v0-v31 and FPCR with a pattern (entry.S
  * a64_simd_probe), arms the generic timer and spins until it fires; the
- * interrupt path,
- * told to by exc_fpu_clobber, overwrites every vector register and FPCR;
- * the pattern must come back intact (the exception entry saves and
- * restores the whole FP/SIMD state). The switch test runs two tasks that
- * keep different d8-d15/FPCR values across task_yield (a64_callee_probe):
- * plat_context_switch must keep each task's.
+ * interrupt path, told to by exc_fpu_clobber, overwrites every vector
+ * register and FPCR; the pattern must come back intact (the exception
+ * entry saves and restores the whole FP/SIMD state). For the switch test
+ * (platform/uefi/fpu_switch.c): the tasks' d8-d15/FPCR patterns and
+ * entry.S a64_callee_probe.
  *
- * Interface: fpu_test_irq, fpu_test_switch.
+ * Interface: fpu_test_irq, fpu_switch_pattern, fpu_switch_probe.
  */
 #include "fpu.h"
 
@@ -19,8 +18,6 @@
 #include "a64.h"
 #include "exc.h"
 #include "gtimer.h"
-#include "mneme/ktime.h"
-#include "mneme/task.h"
 
 int a64_simd_probe(const uint8_t *in, uint8_t *out, uint64_t spins,
                    volatile uint64_t *counter);
@@ -49,28 +46,13 @@ int fpu_test_irq(void) {
   return -1;
 }
 
-static int switch_task(void *arg) {
-  uint8_t base = (uint8_t)(uintptr_t)arg;
-  uint8_t in[72], out[72];
-  for (int i = 0; i < 64; i++) in[i] = (uint8_t)(base + i);
+size_t fpu_switch_pattern(uint8_t base, uint8_t in[FPU_SWITCH_MAX]) {
+  for (int i = 0; i < 64; i++) in[i] = (uint8_t)(base + i); /* d8-d15 */
   uint64_t fpcr = base == 0xa0 ? FPCR_RM_DOWN : FPCR_RM_ZERO;
   memcpy(in + 64, &fpcr, 8);
-  for (int round = 0; round < 20; round++) {
-    a64_callee_probe(in, out, task_yield);
-    if (memcmp(in, out, 72) != 0) return 1;
-  }
-  return 0;
+  return 72;
 }
 
-int fpu_test_switch(void) {
-  struct task *a, *b;
-  if (task_spawn("fpu-a", switch_task, (void *)(uintptr_t)0xa0, 0, &a)) return -1;
-  if (task_spawn("fpu-b", switch_task, (void *)(uintptr_t)0xb0, 0, &b)) {
-    task_join(a, MN_FOREVER, NULL);
-    return -1;
-  }
-  int ca = -1, cb = -1;
-  task_join(a, MN_SEC(30), &ca);
-  task_join(b, MN_SEC(30), &cb);
-  return ca == 0 && cb == 0;
+void fpu_switch_probe(const uint8_t *in, uint8_t *out, void (*fn)(void)) {
+  a64_callee_probe(in, out, fn);
 }

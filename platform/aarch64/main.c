@@ -37,7 +37,7 @@ static uint64_t us_since_entry(void) {
 
 static const struct uefi_start_ops start_ops = {
     .start_cores = smp_start,
-    .par = a64_par,
+    .par = smp_par,
     .console_start = console_port_start,
     .us_since_entry = us_since_entry,
 };

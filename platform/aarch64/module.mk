@@ -29,7 +29,7 @@ A64_CONFIG_BIN ?= $(O)/config/aarch64.bin
 A64_SRCS := $(addprefix $(A64)/,boot_arch.c main.c exc.c mmu.c gic.c gtimer.c pl011.c \
               plat.c mon_cpu.c neon.c fpu.c pci_plat.c smp.c libc.c clockrng.c entry.S) \
             $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c port.c serial_svc.c libm.c \
-              efi_clockrng.c dev_words.c efivar.c chat_console.c start.c mon.c acpi.c console_port.c)
+              efi_clockrng.c dev_words.c efivar.c chat_console.c start.c mon.c acpi.c console_port.c smp_par.c fpu_switch.c)
 A64_LIBS := chat mnsettings llmserve llm llmremote llmapi infer virtio nvme usb usbdesc pci net httpsvc http tls bearssl httpparser lwip net forthsvc services mnfs forth kernel infer mnheap config_aarch64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),aarch64)

@@ -35,10 +35,10 @@
 
 static void core(int i) {
   uint64_t khz = gtimer_hz() / 1000;
-  const struct a64_cpu *c = &a64_cpus[i];
-  mon_printf("cpu %d mpidr %lx %-10s jobs %lu, busy %lu ms, wake SGIs %lu\n", i, c->mpidr,
-             i == 0 ? "executor" : c->working ? "job" : c->sleeping ? "wfi" : "polling", c->jobs,
-             khz ? c->busy_ticks / khz : 0, c->wakeups);
+  const struct smp_core *p = &smp_core[i];
+  mon_printf("cpu %d mpidr %lx %-10s jobs %lu, busy %lu ms, wake SGIs %lu\n", i, a64_cpus[i].mpidr,
+             i == 0 ? "executor" : p->working ? "job" : p->sleeping ? "wfi" : "polling", p->jobs,
+             khz ? p->busy_ticks / khz : 0, p->wakeups);
 }
 
 static void facts(void) {

@@ -119,9 +119,11 @@ static __attribute__((noinline)) uint64_t recurse(uint64_t n) {
   return recurse(n + 1) + pad[0];
 }
 
+uint64_t mon_overflow(void) { return recurse(0); }
+
 static int ovf_task(void *arg) {
   (void)arg;
-  return (int)recurse(0);
+  return (int)mon_overflow();
 }
 
 static void cmd_overflow(void) {

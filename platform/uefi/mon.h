@@ -11,6 +11,7 @@
 #define MNEME_UEFI_MON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mneme/forth_task.h"
 
@@ -26,6 +27,8 @@ void mon_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mon_begin(forth_vm *vm);
 void mon_end(void);
 void mon_to_console(void);
+/* Recurses until the stack overflows (OVERFLOW, OVERFLOW-CPU). */
+uint64_t mon_overflow(void);
 
 /* A word that runs body between mon_begin and mon_end. */
 #define MON_WORD(fname, body)                                                 \

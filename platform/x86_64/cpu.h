@@ -27,16 +27,12 @@ struct x86_frame {
 /* Processors mneme runs on (more are left halted). */
 #define CPU_MAX 16
 
-/* One processor; the GS base points at its record. */
+/* One processor; the GS base points at its record (its parallel-for
+ * counters: smp_core in platform/uefi/smp_par.h). */
 struct x86_cpu {
   uint32_t index;              /* first: %gs:0 (cpu_index) */
   uint32_t apic_id;
   volatile int online;         /* started and running its loop */
-  volatile int sleeping;       /* in hlt, to be woken by VEC_WAKE */
-  volatile int working;        /* inside a job */
-  volatile uint64_t jobs;      /* jobs joined */
-  volatile uint64_t busy_tsc;  /* TSC ticks inside jobs */
-  volatile uint64_t wakeups;   /* VEC_WAKE IPIs sent to it */
   volatile uint64_t irqs;      /* interrupts taken (APs) */
   uint64_t stack_guard;        /* the guard page below its stack (APs), or 0 */
 };

@@ -3,11 +3,11 @@
  * ymm0-ymm15 and MXCSR with a pattern (entry.S x86_ymm_probe), arms the
  * APIC timer and spins; the timer handler, told to by cpu_fpu_clobber,
  * overwrites every vector register and MXCSR; the pattern must come back
- * intact (the interrupt entry's xsave/xrstor). The switch test runs two
- * tasks that keep different xmm6-xmm15/MXCSR values across task_yield
- * (entry.S x86_xmm_probe): plat_context_switch must keep each task's.
+ * intact (the interrupt entry's xsave/xrstor). For the switch test
+ * (platform/uefi/fpu_switch.c): the tasks' xmm6-xmm15/MXCSR patterns and
+ * entry.S x86_xmm_probe.
  *
- * Interface: fpu_test_irq, fpu_test_switch.
+ * Interface: fpu_test_irq, fpu_switch_pattern, fpu_switch_probe.
  */
 #include "fpu.h"
 
@@ -17,7 +17,6 @@
 #include "apic.h"
 #include "cpu.h"
 #include "mneme/ktime.h"
-#include "mneme/task.h"
 
 void x86_ymm_probe(const uint8_t *in, uint8_t *out, uint64_t spins);
 void x86_xmm_probe(const uint8_t *in, uint8_t *out, void (*fn)(void));
@@ -41,27 +40,12 @@ int fpu_test_irq(void) {
   return -1;
 }
 
-static int switch_task(void *arg) {
-  uint8_t base = (uint8_t)(uintptr_t)arg;
-  uint8_t in[176], out[176];
-  for (int i = 0; i < 160; i++) in[i] = (uint8_t)(base + i);
-  *(uint32_t *)(in + 160) = base == 0xa0 ? 0x3f80 : 0x5f80; /* rounding */
-  for (int round = 0; round < 20; round++) {
-    x86_xmm_probe(in, out, task_yield);
-    if (memcmp(in, out, 164) != 0) return 1;
-  }
-  return 0;
+size_t fpu_switch_pattern(uint8_t base, uint8_t in[FPU_SWITCH_MAX]) {
+  for (int i = 0; i < 160; i++) in[i] = (uint8_t)(base + i); /* xmm6-xmm15 */
+  *(uint32_t *)(in + 160) = base == 0xa0 ? 0x3f80 : 0x5f80; /* MXCSR rounding */
+  return 164;
 }
 
-int fpu_test_switch(void) {
-  struct task *a, *b;
-  if (task_spawn("fpu-a", switch_task, (void *)(uintptr_t)0xa0, 0, &a)) return -1;
-  if (task_spawn("fpu-b", switch_task, (void *)(uintptr_t)0xb0, 0, &b)) {
-    task_join(a, MN_FOREVER, NULL);
-    return -1;
-  }
-  int ca = -1, cb = -1;
-  task_join(a, MN_SEC(30), &ca);
-  task_join(b, MN_SEC(30), &cb);
-  return ca == 0 && cb == 0;
+void fpu_switch_probe(const uint8_t *in, uint8_t *out, void (*fn)(void)) {
+  x86_xmm_probe(in, out, fn);
 }

@@ -43,7 +43,7 @@ static uint64_t us_since_entry(void) { return apic_tsc_to_ns(rdtsc()) / 1000; }
 
 static const struct uefi_start_ops start_ops = {
     .start_cores = smp_start,
-    .par = x86_par,
+    .par = smp_par,
     .console_start = x86_console_start,
     .us_since_entry = us_since_entry,
 };

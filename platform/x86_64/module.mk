@@ -31,7 +31,7 @@ X86_CONFIG_BIN = $(O)/config/x86_64.bin
 X86_SRCS := $(addprefix $(X86)/,boot_arch.c main.c cpu.c apic.c paging.c serial.c \
               kbd.c plat.c mon_cpu.c libc.c console_svc.c fpu.c pci_plat.c smp.c clockrng.c entry.S trampoline.S) \
             $(addprefix platform/uefi/,boot.c string.c fbcon.c xprintf.c libm.c serial_svc.c port.c \
-              efi_clockrng.c dev_words.c efivar.c chat_console.c start.c mon.c acpi.c console_port.c)
+              efi_clockrng.c dev_words.c efivar.c chat_console.c start.c mon.c acpi.c console_port.c smp_par.c fpu_switch.c)
 X86_LIBS := chat mnsettings llmserve llm llmremote infer llmapi virtio nvme usb usbdesc pci net httpsvc http tls bearssl httpparser net lwip net forthsvc services mnfs forth kernel mnheap config_x86_64 mnconfig sermux_frame postcard cobs mnerr
 
 ifeq ($(ARCH),x86_64)

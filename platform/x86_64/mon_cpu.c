@@ -42,9 +42,10 @@ static void facts(void) {
 static void core(int i) {
   uint64_t khz = apic_tsc_hz() / 1000;
   const struct x86_cpu *c = &x86_cpus[i];
+  const struct smp_core *p = &smp_core[i];
   mon_printf("cpu %d apic %u %-10s jobs %lu, busy %lu ms, wake IPIs %lu, interrupts %lu\n", i,
-             c->apic_id, i == 0 ? "executor" : c->working ? "job" : c->sleeping ? "hlt" : "polling",
-             c->jobs, khz ? c->busy_tsc / khz : 0, c->wakeups, i == 0 ? cpu_timer_irqs : c->irqs);
+             c->apic_id, i == 0 ? "executor" : p->working ? "job" : p->sleeping ? "hlt" : "polling",
+             p->jobs, khz ? p->busy_ticks / khz : 0, p->wakeups, i == 0 ? cpu_timer_irqs : c->irqs);
 }
 
 static void cmd_fault(const char *kind) {

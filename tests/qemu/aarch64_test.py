@@ -46,16 +46,14 @@ the pseudo-keyboard typing on the framebuffer console (keyboard mux).
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import boot_test as bt  # noqa: E402  (tap, font and screen helpers)
-from qemu import Qemu  # noqa: E402
+from qemu import Qemu, line_server  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../test"))
 from mneme_wire import cobs_decode, cobs_encode  # noqa: E402
@@ -94,38 +92,6 @@ def fnv(b):
     for x in b:
         h = ((h ^ x) * 0x100000001b3) & 0xffffffffffffffff
     return "%016x" % h
-
-
-def tcp_server():
-    """A one-connection line server on 127.0.0.1 (QEMU's guestfwd target):
-    answers HOST-SAYS: and the line in capitals. Returns (port, thread,
-    lines seen, socket)."""
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(1)
-    srv.settimeout(300)
-    seen = []
-
-    def serve():
-        try:
-            c, _ = srv.accept()
-        except OSError:
-            return
-        with c:
-            # QEMU's guestfwd connects when QEMU starts, long before the
-            # guest writes (the boot takes minutes on a loaded machine).
-            c.settimeout(600)
-            data = b""
-            while b"\n" not in data:
-                d = c.recv(4096)
-                if not d:
-                    break
-                data += d
-            seen.append(data)
-            c.sendall(b"HOST-SAYS:" + data.strip().upper() + b"\n")
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    return srv.getsockname()[1], t, seen, srv
 
 
 def io_checks(q, tmp, disk, seen, t):
@@ -229,7 +195,7 @@ def main_boot():
     tmp = tempfile.mkdtemp(prefix="mneme-a64io-")
     disk = os.path.join(tmp, "d1.img")
     env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
-    port, t, seen, srv = tcp_server()
+    port, t, seen, srv = line_server()
     http_e2e.make_certs(tmp, name="10.0.2.100")
     good = http_e2e.https_server(tmp, "good")
     forged = http_e2e.https_server(tmp, "unknown", chain="other")
@@ -401,17 +367,7 @@ def fault_boot(cmd, what, patterns, gic=3, el2=False, nic=False):
                     "frame, a DHCP lease")
             except Exception as e:  # noqa: BLE001
                 tap(False, "GICv2: virtio-net's MSI-X through the GICv2m frame, a DHCP lease", e)
-        start = len(q.out)
-        q.write(cmd.encode() + b"\r")
-        try:
-            for p in patterns:
-                q.expect(p, timeout=60, start=start)
-            q.expect(rb"\*\*\* machine halted", timeout=30, start=start)
-            tap(True, "%s prints a dump (exception, registers, backtrace)" % what)
-        except Exception as e:  # noqa: BLE001
-            tap(False, "%s prints a dump (exception, registers, backtrace)" % what, e)
-        rc = q.wait_exit(30)
-        tap(rc == 7, "%s stops the machine (QEMU exit status %s, want 7)" % (what, rc))
+        bt.expect_dump(q, cmd, what, patterns, "exception, registers, backtrace")
     finally:
         q.close()
 

@@ -365,22 +365,28 @@ def usb_checks(q, font, plugged):
     return True
 
 
+def expect_dump(q, cmd, what, patterns, dump="vector, registers, backtrace"):
+    """Types cmd, which must print a fault dump (each of patterns, then the
+    halt line) and stop the machine (QEMU's exit status 7)."""
+    start = len(q.out)
+    q.write(cmd.encode() + b"\r")
+    try:
+        for p in patterns:
+            q.expect(p, timeout=60, start=start)
+        q.expect(rb"\*\*\* machine halted", timeout=30, start=start)
+        tap(True, "%s prints a dump (%s)" % (what, dump))
+    except Exception as e:  # noqa: BLE001
+        tap(False, "%s prints a dump (%s)" % (what, dump), e)
+    rc = q.wait_exit(30)
+    tap(rc == 7, "%s stops the machine (QEMU exit status %s, want 7)" % (what, rc))
+
+
 def fault_boot(cmd, what, patterns):
     q = boot(cmd)
     if not q:
         return
     try:
-        start = len(q.out)
-        q.write(cmd.encode() + b"\r")
-        try:
-            for p in patterns:
-                q.expect(p, timeout=60, start=start)
-            q.expect(rb"\*\*\* machine halted", timeout=30, start=start)
-            tap(True, "%s prints a dump (vector, registers, backtrace)" % what)
-        except Exception as e:  # noqa: BLE001
-            tap(False, "%s prints a dump (vector, registers, backtrace)" % what, e)
-        rc = q.wait_exit(30)
-        tap(rc == 7, "%s stops the machine (QEMU exit status %s, want 7)" % (what, rc))
+        expect_dump(q, cmd, what, patterns)
     finally:
         q.close()
 

@@ -49,7 +49,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qemu import Qemu  # noqa: E402
+from qemu import Qemu, line_server  # noqa: E402
 
 IMAGE = os.environ.get("IMAGE", "build/x86_64/mneme.img")
 PROMPT = rb" ok\r\n"
@@ -235,32 +235,7 @@ def no_nic():
 def net_tcp():
     """DHCP and a TCP exchange with a server of this test through guestfwd."""
     name = "network service over virtio-net"
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    srv.settimeout(600)
-    port = srv.getsockname()[1]
-    seen = []
-
-    def serve():
-        try:
-            c, _ = srv.accept()
-        except OSError:
-            return
-        with c:
-            # QEMU's guestfwd connects when QEMU starts, long before the
-            # guest writes (the boot takes minutes on a loaded machine).
-            c.settimeout(600)
-            data = b""
-            while b"\n" not in data:
-                d = c.recv(4096)
-                if not d:
-                    break
-                data += d
-            seen.append(data)
-            c.sendall(b"HOST-SAYS:" + data.strip().upper() + b"\n")
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    port, t, seen, srv = line_server()
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     fwd_port = probe.getsockname()[1]

@@ -33,6 +33,38 @@ AAVMF_CODE_CANDIDATES = [
 ]
 
 
+def line_server(timeout=600):
+    """A one-connection line server on 127.0.0.1 for a guest to reach
+    through QEMU's guestfwd: reads a line, answers HOST-SAYS: and the line
+    in capitals. Returns (port, thread, lines seen, listening socket)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(timeout)
+    seen = []
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+        except OSError:
+            return
+        with c:
+            # QEMU's guestfwd connects when QEMU starts, long before the
+            # guest writes (the boot takes minutes on a loaded machine).
+            c.settimeout(timeout)
+            data = b""
+            while b"\n" not in data:
+                d = c.recv(4096)
+                if not d:
+                    break
+                data += d
+            seen.append(data)
+            c.sendall(b"HOST-SAYS:" + data.strip().upper() + b"\n")
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv.getsockname()[1], t, seen, srv
+
+
 def find_ovmf(arch="x86_64"):
     """Returns (code, vars) firmware paths from the ovmf package (aarch64:
     qemu-efi-aarch64's AAVMF), or None."""
