@@ -45,6 +45,7 @@
 /* every loop but the super-blocks' is unrolled: the accumulators must be
  * registers */
 #define UNROLL _Pragma("GCC unroll 16")
+#define ROLLED _Pragma("GCC unroll 1")
 
 /* tokens per tile (AVX2 has 16 ymm registers) */
 #define CMAX 2
@@ -93,13 +94,13 @@ tile_q4k(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, cons
       e[c] = (const struct pack_kinfo *)(xi + c * xis) + b;
       xq[c] = x + c * xs + (size_t)b * sizeof(struct quant_q8_k) + 4; /* qs */
     }
-    UNROLL
+    ROLLED
     for (int h = 0; h < 2; h++) {
       __m256i isum[CMAX], msum[CMAX];
       UNROLL
       for (int c = 0; c < C; c++)
         isum[c] = msum[c] = _mm256_setzero_si256();
-      UNROLL
+      ROLLED
       for (int p = 0; p < 4; p++) {
         __m256i a0[CMAX], a1[CMAX]; /* i16 sums: sub-blocks 2p, 2p + 1 */
         UNROLL
@@ -168,13 +169,13 @@ tile_q6k(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, cons
     UNROLL
     for (int c = 0; c < C; c++)
       xb[c] = (const struct quant_q8_k *)(x + c * xs) + b;
-    UNROLL
+    ROLLED
     for (int h = 0; h < 2; h++) {
       __m256i isum[CMAX];
       UNROLL
       for (int c = 0; c < C; c++)
         isum[c] = _mm256_setzero_si256();
-      UNROLL
+      ROLLED
       for (int p = 0; p < 4; p++) {
         __m256i sc[4]; /* sub-blocks p + 4 t */
         UNROLL
