@@ -44,8 +44,13 @@
 #define INLINE static inline __attribute__((always_inline))
 /* every loop but the super-blocks' is unrolled: the accumulators must be
  * registers */
+#if defined(__clang__) /* "GCC unroll" would unroll the loops over C before it is known */
+#define UNROLL _Pragma("clang loop unroll(full)")
+#define ROLLED _Pragma("clang loop unroll(disable)")
+#else
 #define UNROLL _Pragma("GCC unroll 16")
 #define ROLLED _Pragma("GCC unroll 1")
+#endif
 
 /* tokens per tile: 1..4 (4 measured faster than 2 at a batch of 32) */
 #define CMAX 4
@@ -235,6 +240,22 @@ tile_q6k(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, cons
   (void)xi, (void)xis;
 }
 
+/* One function per tile shape, so that C is a constant in each (clang
+ * merges calls of one inline function with different constants into one
+ * with a variable C, whose loops then stay loops over memory). */
+#define SHAPES(tile)                                                                       \
+  static void tile##_1(TILE_ARGS) { tile(1, n, w, x, xs, xi, xis, out, out_stride); }      \
+  static void tile##_2(TILE_ARGS) { tile(2, n, w, x, xs, xi, xis, out, out_stride); }      \
+  static void tile##_3(TILE_ARGS) { tile(3, n, w, x, xs, xi, xis, out, out_stride); }      \
+  static void tile##_4(TILE_ARGS) { tile(4, n, w, x, xs, xi, xis, out, out_stride); }      \
+  static void (*const tile##_c[CMAX])(TILE_ARGS) = { tile##_1, tile##_2, tile##_3, tile##_4 };
+#define TILE_ARGS                                                                          \
+  int n, const uint8_t *w, const uint8_t *x, size_t xs, const uint8_t *xi, size_t xis,     \
+    float *out, size_t out_stride
+
+SHAPES(tile_q4k)
+SHAPES(tile_q6k)
+
 /* Token chunks of CMAX outer, groups inner: the chunk's activation rows
  * stay in cache while the groups stream by; for one token (generation)
  * this is a plain pass over the weights. */
@@ -246,16 +267,10 @@ tile_q6k(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, cons
     for (int c = 0; c < nx; c += CMAX) {                                                   \
       const uint8_t *xc = x + c * xs, *ic = (const uint8_t *)xi + c * xis;                \
       float *oc = out + c * out_stride;                                                    \
-      for (int g = 0; g < ng; g++) {                                                       \
-        const uint8_t *wg = w + (size_t)(g0 + g) * gb;                                     \
-        float *o = oc + (size_t)g * PACK_ROWS;                                             \
-        switch (nx - c < CMAX ? nx - c : CMAX) {                                           \
-        case 1: tile(1, n, wg, xc, xs, ic, xis, o, out_stride); break;                     \
-        case 2: tile(2, n, wg, xc, xs, ic, xis, o, out_stride); break;                     \
-        case 3: tile(3, n, wg, xc, xs, ic, xis, o, out_stride); break;                     \
-        default: tile(4, n, wg, xc, xs, ic, xis, o, out_stride); break;                    \
-        }                                                                                  \
-      }                                                                                    \
+      void (*t)(TILE_ARGS) = tile##_c[(nx - c < CMAX ? nx - c : CMAX) - 1];                \
+      for (int g = 0; g < ng; g++)                                                         \
+        t(n, w + (size_t)(g0 + g) * gb, xc, xs, ic, xis, oc + (size_t)g * PACK_ROWS,       \
+          out_stride);                                                                     \
     }                                                                                      \
   }
 
