@@ -28,7 +28,11 @@
 #include "pack.h"
 
 #define INLINE static inline __attribute__((always_inline))
+#if defined(__clang__) /* "GCC unroll" would unroll the loops over C before it is known */
+#define UNROLL _Pragma("clang loop unroll(full)")
+#else
 #define UNROLL _Pragma("GCC unroll 8")
+#endif
 
 INLINE __m256i
 bcast4(const uint8_t *p)

@@ -22,7 +22,7 @@ FUZZ_SCRIPTS += test/gguf_fuzz.sh test/tokenizer_fuzz.sh
 INFER_SRCS += infer/quant.c infer/dot_select.c infer/matmul.c infer/par.c infer/llama.c infer/pack.c infer/attn.c infer/act.c
 ifneq ($(filter x86_64,$(shell uname -m)),)
 ifneq ($(TARGET),aarch64)
-INFER_SRCS += infer/dot_avx2.c infer/dot_avx512.c infer/gemm_avx512.c infer/gemm_q6_k_avx512.c infer/attn_avx512.c infer/act_avx512.c infer/gemm_avx2.c
+INFER_SRCS += infer/dot_avx2.c infer/dot_avx512.c infer/gemm_avx512.c infer/gemm_q6_k_avx512.c infer/attn_avx512.c infer/act_avx512.c infer/gemm_avx2.c infer/gemm_k_avx2.c
 CFLAGS_infer/dot_avx2.c := -mavx2 -mfma -mf16c
 CFLAGS_infer/dot_avx512.c := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni
 CFLAGS_infer/gemm_avx512.c := $(CFLAGS_infer/dot_avx512.c)
@@ -30,6 +30,7 @@ CFLAGS_infer/gemm_q6_k_avx512.c := $(CFLAGS_infer/dot_avx512.c)
 CFLAGS_infer/attn_avx512.c := $(CFLAGS_infer/dot_avx512.c)
 CFLAGS_infer/act_avx512.c := $(CFLAGS_infer/dot_avx512.c)
 CFLAGS_infer/gemm_avx2.c := $(CFLAGS_infer/dot_avx2.c)
+CFLAGS_infer/gemm_k_avx2.c := $(CFLAGS_infer/dot_avx2.c)
 endif
 endif
 # AArch64 (the aarch64 platform, or a hosted build on an ARM host): NEON

@@ -376,7 +376,9 @@ pack_gemm_for(const struct quant_ops *ops, int type)
          : type == QUANT_Q6_K ? pack_gemm_q6_k_avx512 : NULL;
   if (ops == &quant_ops_avx2)
     return type == QUANT_Q8_0 ? pack_gemm_q8_0_avx2
-         : type == QUANT_Q4_0 ? pack_gemm_q4_0_avx2 : NULL;
+         : type == QUANT_Q4_0 ? pack_gemm_q4_0_avx2
+         : type == QUANT_Q4_K ? pack_gemm_q4_k_avx2
+         : type == QUANT_Q6_K ? pack_gemm_q6_k_avx2 : NULL;
 #endif
   (void)ops;
   (void)type;

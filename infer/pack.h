@@ -154,6 +154,13 @@ void pack_gemm_q8_0_avx2(int n, const uint8_t *w, int g0, int ng, const uint8_t 
 void pack_gemm_q4_0_avx2(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
                          size_t xs, const void *xi, size_t xis, int nx,
                          float *out, size_t out_stride);
+/* gemm_k_avx2.c: the Q4_K / Q6_K layouts, the same way */
+void pack_gemm_q4_k_avx2(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                         size_t xs, const void *xi, size_t xis, int nx,
+                         float *out, size_t out_stride);
+void pack_gemm_q6_k_avx2(int n, const uint8_t *w, int g0, int ng, const uint8_t *x,
+                         size_t xs, const void *xi, size_t xis, int nx,
+                         float *out, size_t out_stride);
 #endif
 
 /* The packed kernel of a variant for a type, or NULL (no packing then). */

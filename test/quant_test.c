@@ -565,8 +565,8 @@ test_swiglu(void **state)
 /* The packed Q8_0 / Q4_0 / Q4_K / Q6_K layouts (infer/pack.h): the scalar reference
  * kernel against the plain dot of the unpacked rows, and every SIMD packed
  * kernel against the scalar reference, for each tile shape (1..7 tokens,
- * odd and even group counts and block counts); and the batch split gives
- * the same bits. */
+ * odd and even group counts and block counts); the batch split gives
+ * the same bits, and so do the AVX2 and AVX-512 kernels of a type. */
 static void
 test_packed(void **state)
 {
@@ -632,6 +632,8 @@ test_packed(void **state)
                      ref[c * rows + r], d);
         }
       const char *names[] = { "avx2", "avx512" };
+      float first[7 * 48];
+      int nsimd = 0;
       for (int v = 0; v < 2; v++) {
         const struct quant_ops *ops = quant_ops_named(names[v]);
         pack_gemm_fn simd = ops ? pack_gemm_for(ops, t) : NULL;
@@ -652,6 +654,10 @@ test_packed(void **state)
                one, rows);
           assert_memory_equal(one, got + (k - 1) * rows, sizeof one);
         }
+        /* the x86 variants do the same integer and float steps: same bits */
+        if (nsimd++)
+          assert_memory_equal(first, got, sizeof(float) * nx * rows);
+        memcpy(first, got, sizeof first);
       }
       free(wf), free(xf), free(w), free(x), free(pw), free(xi);
     }
