@@ -472,8 +472,115 @@ llama_reset(struct llama_model *m)
 }
 
 /* ---------------------------------------------------------------------------
- * forward pass
+ * forward pass: matmuls (the activation rows quantized once per vec type)
  */
+
+/* What one matmul call quantizes: its weights' distinct vec types, each
+ * held in a slot of s->xq (and s->xinfo, per-block sums for the packed
+ * kernels); the rows are n_in wide. */
+struct xq_plan {
+  const struct llama_matrix *const *w;
+  int nw, n_in, nslots;
+  int vt[3];      /* vec type of each slot */
+  size_t rs[3];   /* bytes of a quantized row in each slot */
+  int slot[3];    /* slot of each weight */
+};
+
+static void
+plan_matmuls(struct llama_model *m, struct xq_plan *p, int n_in,
+             const struct llama_matrix *const *w, int nw)
+{
+  p->w = w;
+  p->nw = nw;
+  p->n_in = n_in;
+  p->nslots = 0;
+  for (int k = 0; k < nw; k++) {
+    int vt = quant_traits(w[k]->type)->vec_type, slot = 0;
+    while (slot < p->nslots && p->vt[slot] != vt)
+      slot++;
+    if (slot == p->nslots) {
+      p->vt[slot] = vt;
+      p->rs[slot] = quant_row_size(vt, n_in);
+      m->s.xq_type[p->nslots++] = vt;
+    }
+    p->slot[k] = slot;
+  }
+}
+
+static size_t
+xinfo_stride(int n_in)
+{
+  return (size_t)(n_in / 32) * sizeof(struct pack_xinfo);
+}
+
+/* Quantizes activation row b, x, into every slot of the plan. */
+static void
+quant_row(struct llama_model *m, const struct xq_plan *p, const float *x, int b)
+{
+  struct llama_state *s = &m->s;
+  for (int k = 0; k < p->nslots; k++) {
+    uint8_t *xq = s->xq[k] + b * p->rs[k];
+    m->ops->quantize[p->vt[k]](x, xq, p->n_in);
+    if (!s->xinfo[k])
+      continue;
+    void *xi = (uint8_t *)s->xinfo[k] + b * xinfo_stride(p->n_in);
+    if (p->vt[k] == QUANT_Q8_0)
+      pack_xinfo_row(xq, p->n_in, xi);
+    else if (p->vt[k] == QUANT_Q8_K)
+      pack_kinfo_row(xq, p->n_in, xi);
+  }
+}
+
+/* Runs the plan's matmuls on its nx quantized rows, weight k into out[k]. */
+static void
+run_matmuls(struct llama_model *m, const struct xq_plan *p, int nx, float *const *out)
+{
+  struct llama_state *s = &m->s;
+  struct mm_job jobs[3];
+  for (int k = 0; k < p->nw; k++) {
+    int slot = p->slot[k];
+    jobs[k] = (struct mm_job){ p->w[k], s->xq[slot], p->rs[slot], nx, out[k], p->w[k]->n_out,
+                               s->xinfo[slot], xinfo_stride(p->n_in) };
+  }
+  mm_run(m->par, m->ops, jobs, p->nw);
+}
+
+/* ---------------------------------------------------------------------------
+ * the per-token row work, on the thread pool
+ *
+ * Between the matmuls and the attention, each token's row goes through
+ * steps that read no other row: the residual add, RMSNorm, the bias, RoPE,
+ * the KV cache store, SwiGLU, and the quantization of the next matmul's
+ * input. They run as parallel jobs over the batch's rows, with as many
+ * steps fused into one job as the data flow allows, since every job costs
+ * waking the workers and waiting for all of them: a layer has five such
+ * jobs (see layer()) besides its four matmul calls and its attention. A
+ * row goes through the same code whatever thread runs it, so the results
+ * do not depend on the number of threads.
+ */
+
+enum {
+  ROW_ADD = 1,     /* x += add (the residual stream) */
+  ROW_NORM = 2,    /* xb = rmsnorm(x) * norm */
+  ROW_BIAS = 4,    /* q, k, v += the layer's biases (those it has) */
+  ROW_ROPE = 8,    /* q, k rotated; k, v stored in the layer's KV cache */
+  ROW_SWIGLU = 16, /* hb = silu(hb) * hb2 */
+  ROW_QUANT = 32,  /* qsrc quantized for the plan's matmuls */
+};
+
+/* Rows (tokens) of a batch below which a job runs on the caller alone,
+ * as floats touched: waking the workers costs a few microseconds. */
+#define ROW_PAR_MIN 4096
+
+struct row_task {
+  struct llama_model *m;
+  int l, B, steps, chunk;
+  const float *add;            /* ROW_ADD: (B, dim) */
+  const float *norm;           /* ROW_NORM: (dim) weights */
+  const float *qsrc;           /* ROW_QUANT: (B, plan->n_in) */
+  const struct xq_plan *plan;
+  _Atomic int next;            /* first row not yet claimed */
+};
 
 static void
 rmsnorm(float *o, const float *x, const float *w, int n, float eps)
@@ -517,48 +624,19 @@ rope(const struct llama_config *c, float *v, int n_heads, const float *cs)
     }
 }
 
-/* Quantizes the nx rows of x (n_in wide) once per vec type of the jobs'
- * weights, then runs the jobs. */
 static void
-matmuls(struct llama_model *m, const float *x, int n_in, int nx,
-        const struct llama_matrix *const *w, float *const *out, int nj)
+add_row(float *x, const float *y, size_t n)
 {
-  struct llama_state *s = &m->s;
-  struct mm_job jobs[3];
-  int used = 0;
-  for (int k = 0; k < nj; k++) {
-    int vt = quant_traits(w[k]->type)->vec_type, slot = 0;
-    size_t rs = quant_row_size(vt, n_in);
-    while (slot < used && s->xq_type[slot] != vt)
-      slot++;
-    if (slot == used) {
-      for (int b = 0; b < nx; b++)
-        m->ops->quantize[vt](x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
-      size_t xis = (size_t)(n_in / 32) * sizeof(struct pack_xinfo);
-      for (int b = 0; s->xinfo[slot] && b < nx; b++) {
-        void *xi = (uint8_t *)s->xinfo[slot] + b * xis;
-        if (vt == QUANT_Q8_0)
-          pack_xinfo_row(s->xq[slot] + b * rs, n_in, xi);
-        else if (vt == QUANT_Q8_K)
-          pack_kinfo_row(s->xq[slot] + b * rs, n_in, xi);
-      }
-      s->xq_type[used++] = vt;
-    }
-    jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out,
-                               s->xinfo[slot], (size_t)(n_in / 32) * sizeof(struct pack_xinfo) };
-  }
-  mm_run(m->par, m->ops, jobs, nj);
+  for (size_t i = 0; i < n; i++)
+    x[i] += y[i];
 }
 
+/* Stores row b's k and v at position pos + b of layer l's caches (channel
+ * major: a row's values land in kv_dim different cache lines, shared with
+ * the neighbouring positions, which is why row jobs hand out runs of
+ * consecutive rows). */
 static void
-matmul1(struct llama_model *m, const float *x, int nx, const struct llama_matrix *w,
-        float *out)
-{
-  matmuls(m, x, w->n_in, nx, &w, &out, 1);
-}
-
-static void
-store_kv(struct llama_model *m, int l, int B)
+store_kv_row(struct llama_model *m, int l, int b)
 {
   const struct llama_config *c = &m->c;
   struct llama_state *s = &m->s;
@@ -566,27 +644,101 @@ store_kv(struct llama_model *m, int l, int B)
   size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
   uint8_t *kc = (uint8_t *)s->k_cache + (size_t)l * ctx * kvd * es;
   uint8_t *vc = (uint8_t *)s->v_cache + (size_t)l * ctx * kvd * es;
-  for (int b = 0; b < B; b++) {
-    size_t p = (size_t)(m->pos + b);
-    const float *v = s->v + b * kvd;
-    const float *k = s->k + b * kvd;
-    if (es == 2) /* rounded by the variant's F16 row kernel, 256 at a time */
-      for (size_t c0 = 0; c0 < kvd; c0 += 256) {
-        uint16_t kh[256], vh[256];
-        int w = kvd - c0 < 256 ? (int)(kvd - c0) : 256;
-        m->ops->quantize[QUANT_F16](k + c0, kh, w);
-        m->ops->quantize[QUANT_F16](v + c0, vh, w);
-        for (int ch = 0; ch < w; ch++) {
-          ((uint16_t *)kc)[(c0 + ch) * ctx + p] = kh[ch];
-          ((uint16_t *)vc)[(c0 + ch) * ctx + p] = vh[ch];
-        }
+  size_t p = (size_t)(m->pos + b);
+  const float *v = s->v + b * kvd;
+  const float *k = s->k + b * kvd;
+  if (es == 2) /* rounded by the variant's F16 row kernel, 256 at a time */
+    for (size_t c0 = 0; c0 < kvd; c0 += 256) {
+      uint16_t kh[256], vh[256];
+      int w = kvd - c0 < 256 ? (int)(kvd - c0) : 256;
+      m->ops->quantize[QUANT_F16](k + c0, kh, w);
+      m->ops->quantize[QUANT_F16](v + c0, vh, w);
+      for (int ch = 0; ch < w; ch++) {
+        ((uint16_t *)kc)[(c0 + ch) * ctx + p] = kh[ch];
+        ((uint16_t *)vc)[(c0 + ch) * ctx + p] = vh[ch];
       }
-    else
-      for (size_t ch = 0; ch < kvd; ch++) {
-        ((float *)kc)[ch * ctx + p] = k[ch];
-        ((float *)vc)[ch * ctx + p] = v[ch];
-      }
+    }
+  else
+    for (size_t ch = 0; ch < kvd; ch++) {
+      ((float *)kc)[ch * ctx + p] = k[ch];
+      ((float *)vc)[ch * ctx + p] = v[ch];
+    }
+}
+
+/* The task's steps for row b, in data-flow order. */
+static void
+row_steps(const struct row_task *t, int b)
+{
+  struct llama_model *m = t->m;
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  const struct llama_layer *L = &m->w.layers[t->l];
+  size_t dim = (size_t)c->dim, qd = (size_t)c->n_heads * c->head_dim;
+  size_t kvd = (size_t)c->n_kv_heads * c->head_dim, ffn = (size_t)c->ffn;
+  if (t->steps & ROW_ADD)
+    add_row(s->x + b * dim, t->add + b * dim, dim);
+  if (t->steps & ROW_NORM)
+    rmsnorm(s->xb + b * dim, s->x + b * dim, t->norm, c->dim, c->norm_eps);
+  if (t->steps & ROW_BIAS) {
+    if (L->bq)
+      add_row(s->q + b * qd, L->bq, qd);
+    if (L->bk)
+      add_row(s->k + b * kvd, L->bk, kvd);
+    if (L->bv)
+      add_row(s->v + b * kvd, L->bv, kvd);
   }
+  if (t->steps & ROW_ROPE) {
+    const float *cs = s->rope + (size_t)b * c->n_rot;
+    rope(c, s->q + b * qd, c->n_heads, cs);
+    rope(c, s->k + b * kvd, c->n_kv_heads, cs);
+    store_kv_row(m, t->l, b);
+  }
+  if (t->steps & ROW_SWIGLU)
+    act_swiglu_for(m->ops)(s->hb + b * ffn, s->hb2 + b * ffn, ffn);
+  if (t->steps & ROW_QUANT)
+    quant_row(m, t->plan, t->qsrc + (size_t)b * t->plan->n_in, b);
+}
+
+static void
+row_worker(void *arg, int ith, int nth)
+{
+  struct row_task *t = arg;
+  int b0;
+  (void)ith, (void)nth;
+  while ((b0 = atomic_fetch_add_explicit(&t->next, t->chunk, memory_order_relaxed)) < t->B)
+    for (int b = b0; b < b0 + t->chunk && b < t->B; b++)
+      row_steps(t, b);
+}
+
+/* Runs the steps of t over its B rows, on the pool when the batch is big
+ * enough. */
+static void
+run_rows(struct row_task *t)
+{
+  struct llama_model *m = t->m;
+  int nth = m->par->nthreads;
+  if (nth <= 1 || t->B < 2 || (long)t->B * m->c.dim < ROW_PAR_MIN) {
+    for (int b = 0; b < t->B; b++)
+      row_steps(t, b);
+    return;
+  }
+  /* runs of consecutive rows (see store_kv_row), two per thread */
+  t->chunk = (t->B + 2 * nth - 1) / (2 * nth);
+  atomic_store_explicit(&t->next, 0, memory_order_relaxed);
+  m->par->run(m->par->impl, row_worker, t);
+}
+
+/* Quantizes the nx rows of x (n_in wide) for w, then runs the matmuls:
+ * for the output matrix, one row. */
+static void
+matmul1(struct llama_model *m, const float *x, int nx, const struct llama_matrix *w,
+        float *out)
+{
+  struct xq_plan p;
+  plan_matmuls(m, &p, w->n_in, &w, 1);
+  for (int b = 0; b < nx; b++)
+    quant_row(m, &p, x + (size_t)b * w->n_in, b);
+  run_matmuls(m, &p, nx, &out);
 }
 
 static void
@@ -596,14 +748,10 @@ dbg(struct llama_model *m, const char *name, int l, const float *x, int rows, in
     m->debug(m->debug_ctx, name, l, x, rows, cols);
 }
 
-static void
-add_rows(float *x, const float *y, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    x[i] += y[i];
-}
-
-/* One layer over the batch's B tokens. */
+/* One layer over the batch's B tokens. The residual add of the previous
+ * layer's FFN output (in s->tmp) is fused into this layer's first row job
+ * unless l is 0; the last layer does its own. With a debug hook, steps
+ * whose intermediate results it shows run as jobs of their own. */
 static void
 layer(struct llama_model *m, int l, int B)
 {
@@ -611,49 +759,61 @@ layer(struct llama_model *m, int l, int B)
   struct llama_state *s = &m->s;
   const struct llama_layer *L = &m->w.layers[l];
   int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+  int fuse = !m->debug;
+  struct xq_plan p;
+  struct row_task t = { .m = m, .l = l, .B = B };
 
-  for (int b = 0; b < B; b++)
-    rmsnorm(s->xb + b * dim, s->x + b * dim, L->attn_norm, dim, c->norm_eps);
+  /* attention: [residual +] norm + quantize; Q, K, V; bias + RoPE + KV
+   * store; attention; quantize; output matrix */
   const struct llama_matrix *qkv[3] = { &L->wq, &L->wk, &L->wv };
   float *qkv_out[3] = { s->q, s->k, s->v };
+  plan_matmuls(m, &p, dim, qkv, 3);
+  t.steps = (l > 0 && fuse ? ROW_ADD : 0) | ROW_NORM | ROW_QUANT;
+  t.add = s->tmp, t.norm = L->attn_norm, t.qsrc = s->xb, t.plan = &p;
+  run_rows(&t);
   dbg(m, "attn_norm", l, s->xb, B, dim);
-  matmuls(m, s->xb, dim, B, qkv, qkv_out, 3);
-  for (int b = 0; b < B; b++) {
-    if (L->bq)
-      add_rows(s->q + b * qd, L->bq, (size_t)qd);
-    if (L->bk)
-      add_rows(s->k + b * kvd, L->bk, (size_t)kvd);
-    if (L->bv)
-      add_rows(s->v + b * kvd, L->bv, (size_t)kvd);
-  }
+  run_matmuls(m, &p, B, qkv_out);
+  t.steps = fuse ? ROW_BIAS | ROW_ROPE : ROW_BIAS;
+  run_rows(&t);
   dbg(m, "Qcur", l, s->q, B, qd);
   dbg(m, "Kcur", l, s->k, B, kvd);
   dbg(m, "Vcur", l, s->v, B, kvd);
-  for (int b = 0; b < B; b++) {
-    const float *cs = s->rope + (size_t)b * c->n_rot;
-    rope(c, s->q + b * qd, c->n_heads, cs);
-    rope(c, s->k + b * kvd, c->n_kv_heads, cs);
+  if (!fuse) {
+    t.steps = ROW_ROPE;
+    run_rows(&t);
   }
-  store_kv(m, l, B);
   attn_layer(m, l, B);
   dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
-  matmul1(m, s->xb, B, &L->wo, s->tmp);
+  const struct llama_matrix *wo = &L->wo;
+  plan_matmuls(m, &p, qd, &wo, 1);
+  t.steps = ROW_QUANT, t.qsrc = s->xb;
+  run_rows(&t);
+  run_matmuls(m, &p, B, &s->tmp);
   dbg(m, "kqv_out", l, s->tmp, B, dim);
-  add_rows(s->x, s->tmp, (size_t)B * dim);
-  dbg(m, "ffn_inp", l, s->x, B, dim);
 
-  for (int b = 0; b < B; b++)
-    rmsnorm(s->xb + b * dim, s->x + b * dim, L->ffn_norm, dim, c->norm_eps);
+  /* feed-forward: residual + norm + quantize; gate and up; SwiGLU +
+   * quantize; down (its residual add is the next layer's) */
   const struct llama_matrix *gu[2] = { &L->gate, &L->up };
   float *gu_out[2] = { s->hb, s->hb2 };
-  matmuls(m, s->xb, dim, B, gu, gu_out, 2);
+  plan_matmuls(m, &p, dim, gu, 2);
+  t.steps = ROW_ADD | ROW_NORM | ROW_QUANT;
+  t.add = s->tmp, t.norm = L->ffn_norm, t.qsrc = s->xb;
+  run_rows(&t);
+  dbg(m, "ffn_inp", l, s->x, B, dim);
+  run_matmuls(m, &p, B, gu_out);
   dbg(m, "ffn_gate", l, s->hb, B, c->ffn);
   dbg(m, "ffn_up", l, s->hb2, B, c->ffn);
-  act_swiglu_for(m->ops)(s->hb, s->hb2, (size_t)B * c->ffn);
-  matmul1(m, s->hb, B, &L->down, s->tmp);
+  const struct llama_matrix *down = &L->down;
+  plan_matmuls(m, &p, c->ffn, &down, 1);
+  t.steps = ROW_SWIGLU | ROW_QUANT, t.qsrc = s->hb;
+  run_rows(&t);
+  run_matmuls(m, &p, B, &s->tmp);
   dbg(m, "ffn_out", l, s->tmp, B, dim);
-  add_rows(s->x, s->tmp, (size_t)B * dim);
-  dbg(m, "l_out", l, s->x, B, dim);
+  if (!fuse || l == c->n_layers - 1) {
+    t.steps = ROW_ADD, t.add = s->tmp;
+    run_rows(&t);
+    dbg(m, "l_out", l, s->x, B, dim);
+  }
 }
 
 static void

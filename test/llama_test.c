@@ -273,6 +273,42 @@ test_threads_batches_exact(void **state)
   par_pool_destroy(&pool);
 }
 
+/* The row work between the matmuls (norms, quantization, bias, RoPE, KV
+ * store, SwiGLU, residual) runs on the pool too: one thread and three
+ * give the same bits, for a 64-token batch (split across the threads)
+ * and for the single tokens after it, with every weight type's kernels. */
+static void
+test_threads_exact(void **state)
+{
+  static const char *d256[] = { "synth-llama-d256-q8_0", "synth-llama-d256-q4_0",
+                                "synth-llama-d256-q4_k_m", "synth-llama-d256-q6_k" };
+  struct par_ops pool;
+  assert_int_equal(par_pool_create(&pool, 3), 0);
+  int32_t ids[72];
+  for (int i = 0; i < 72; i++)
+    ids[i] = 1 + (i * 7919) % 31000;
+  for (size_t i = 0; i < sizeof d256 / sizeof *d256; i++) {
+    struct loaded A, B;
+    struct llama_opts oa = { .n_ctx = 80, .batch = 64 }, ob = oa;
+    ob.par = &pool;
+    load(&A, d256[i], &oa);
+    load(&B, d256[i], &ob);
+    assert_int_equal(llama_forward(&A.m, ids, 64), 0);
+    assert_int_equal(llama_forward(&B.m, ids, 64), 0);
+    assert_memory_equal(A.m.s.logits, B.m.s.logits, (size_t)A.m.c.vocab * 4);
+    assert_memory_equal(A.m.s.x, B.m.s.x, (size_t)64 * A.m.c.dim * 4);
+    for (int k = 64; k < 72; k++) {
+      assert_int_equal(llama_forward(&A.m, &ids[k], 1), 0);
+      assert_int_equal(llama_forward(&B.m, &ids[k], 1), 0);
+      assert_memory_equal(A.m.s.logits, B.m.s.logits, (size_t)A.m.c.vocab * 4);
+    }
+    printf("# %s: 1 and 3 threads, same bits\n", d256[i]);
+    unload(&A);
+    unload(&B);
+  }
+  par_pool_destroy(&pool);
+}
+
 /* The scalar kernels (the QEMU path) agree with the SIMD ones. */
 static void
 test_scalar_path(void **state)
@@ -614,6 +650,7 @@ main(void)
     cmocka_unit_test(test_logits_every_position),
     cmocka_unit_test(test_greedy_stories),
     cmocka_unit_test(test_threads_batches_exact),
+    cmocka_unit_test(test_threads_exact),
     cmocka_unit_test(test_scalar_path),
     cmocka_unit_test(test_forward_errors),
     cmocka_unit_test(test_reference_pass),
