@@ -398,6 +398,41 @@ repack(struct llama_model *m, const struct llama_model *share)
   }
 }
 
+/* Bytes of the matrices a forward pass reads. */
+static size_t
+weight_bytes(const struct llama_model *m)
+{
+  size_t n = (size_t)m->w.output.n_out * m->w.output.row_bytes;
+  for (int l = 0; l < m->c.n_layers; l++) {
+    const struct llama_layer *L = &m->w.layers[l];
+    const struct llama_matrix *all[7] = { &L->wq, &L->wk, &L->wv, &L->wo,
+                                          &L->gate, &L->up, &L->down };
+    for (int k = 0; k < 7; k++)
+      n += (size_t)all[k]->n_out * all[k]->row_bytes;
+  }
+  return n;
+}
+
+/* The prompt batch when the caller leaves it to us: 64 tokens when their
+ * state is at most 1/32 of the weights, else 32. A batch reads each
+ * weight row once for all its tokens; on a 1.1B-shaped model 64 tokens
+ * were 10-20% faster than 32 per CPU second (one thread; and half the
+ * jobs per token to wake the workers for), 128 no better than 64. On the
+ * d256 models, whose weights mostly fit in the caches, 64 gained about 4%
+ * for 0.4 MiB more state, against a peak memory limit of the file plus
+ * the KV cache plus 10%. */
+static int
+default_batch(struct llama_model *m)
+{
+  struct carve a32 = { NULL, 0 }, a64 = { NULL, 0 };
+  m->batch = 32;
+  layout(m, &a32);
+  m->batch = 64;
+  layout(m, &a64);
+  size_t per32 = a64.off - a32.off; /* the state of 32 more tokens */
+  return 2 * per32 <= weight_bytes(m) / 32 ? 64 : 32;
+}
+
 int
 llama_build(struct llama_model *m, const struct gguf_file *f,
             const struct llama_opts *opts, const struct infer_alloc *al)
@@ -409,7 +444,7 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   m->ops = o->ops ? o->ops : quant_ops_best();
   m->par = o->par ? o->par : &par_serial;
   m->kv_type = o->kv_f32 ? QUANT_F32 : QUANT_F16;
-  m->batch = o->batch > 0 ? o->batch : 32;
+  m->batch = o->batch > 0 ? o->batch : 32; /* 0: default_batch() below */
   if (o->n_ctx < 0 || o->batch < 0 || m->batch > 512 || m->par->nthreads < 1)
     return fail(m, MN_EINVAL, "bad options", NULL);
   int rc = build_config(m, f);
@@ -429,6 +464,8 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   if (!o->no_repack)
     repack(m, o->packed_from);
   m->xq_row = widest_activation_row(m);
+  if (!o->batch)
+    m->batch = default_batch(m);
   struct carve a = { NULL, 0 };
   layout(m, &a);
   m->mem_bytes = a.off + lbytes;
