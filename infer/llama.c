@@ -599,8 +599,8 @@ run_matmuls(struct llama_model *m, const struct xq_plan *p, int nx, float *const
 enum {
   ROW_ADD = 1,     /* x += add (the residual stream) */
   ROW_NORM = 2,    /* xb = rmsnorm(x) * norm */
-  ROW_BIAS = 4,    /* q, k, v += the layer's biases (those it has) */
-  ROW_ROPE = 8,    /* q, k rotated; k, v stored in the layer's KV cache */
+  ROW_BIAS = 4,    /* qkv_worker: q, k, v += the layer's biases (if any) */
+  ROW_ROPE = 8,    /* qkv_worker: q, k rotated; k, v stored in the cache */
   ROW_SWIGLU = 16, /* hb = silu(hb) * hb2 */
   ROW_QUANT = 32,  /* qsrc quantized for the plan's matmuls */
 };
@@ -668,38 +668,87 @@ add_row(float *x, const float *y, size_t n)
     x[i] += y[i];
 }
 
-/* Stores row b's k and v at position pos + b of layer l's caches (channel
- * major: a row's values land in kv_dim different cache lines, shared with
- * the neighbouring positions, which is why row jobs hand out runs of
- * consecutive rows). */
+/* Stores n values of one token's k or v (src: channels ch0, ch0 + 1, ...)
+ * at position pos + b of a layer's cache (channel major). */
 static void
-store_kv_row(struct llama_model *m, int l, int b)
+store_kv(struct llama_model *m, uint8_t *cache, const float *src, size_t ch0, int n, int b)
 {
-  const struct llama_config *c = &m->c;
-  struct llama_state *s = &m->s;
-  size_t kvd = (size_t)c->n_kv_heads * c->head_dim, ctx = (size_t)m->n_ctx;
-  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
-  uint8_t *kc = (uint8_t *)s->k_cache + (size_t)l * ctx * kvd * es;
-  uint8_t *vc = (uint8_t *)s->v_cache + (size_t)l * ctx * kvd * es;
-  size_t p = (size_t)(m->pos + b);
-  const float *v = s->v + b * kvd;
-  const float *k = s->k + b * kvd;
-  if (es == 2) /* rounded by the variant's F16 row kernel, 256 at a time */
-    for (size_t c0 = 0; c0 < kvd; c0 += 256) {
-      uint16_t kh[256], vh[256];
-      int w = kvd - c0 < 256 ? (int)(kvd - c0) : 256;
-      m->ops->quantize[QUANT_F16](k + c0, kh, w);
-      m->ops->quantize[QUANT_F16](v + c0, vh, w);
-      for (int ch = 0; ch < w; ch++) {
-        ((uint16_t *)kc)[(c0 + ch) * ctx + p] = kh[ch];
-        ((uint16_t *)vc)[(c0 + ch) * ctx + p] = vh[ch];
-      }
+  size_t ctx = (size_t)m->n_ctx, p = (size_t)(m->pos + b);
+  if (m->kv_type == QUANT_F16) /* rounded by the variant's F16 row kernel */
+    for (int c0 = 0; c0 < n; c0 += 256) {
+      uint16_t h[256];
+      int w = n - c0 < 256 ? n - c0 : 256;
+      m->ops->quantize[QUANT_F16](src + c0, h, w);
+      for (int ch = 0; ch < w; ch++)
+        ((uint16_t *)cache)[(ch0 + c0 + ch) * ctx + p] = h[ch];
     }
   else
-    for (size_t ch = 0; ch < kvd; ch++) {
-      ((float *)kc)[ch * ctx + p] = k[ch];
-      ((float *)vc)[ch * ctx + p] = v[ch];
+    for (int ch = 0; ch < n; ch++)
+      ((float *)cache)[(ch0 + ch) * ctx + p] = src[ch];
+}
+
+/* KV head h over the batch's rows: its k and v biases (ROW_BIAS); k
+ * rotated, then both stored in the layer's caches (ROW_ROPE). The caches
+ * are channel major, so a token's values land in head_dim cache lines
+ * shared with its neighbour positions: split by rows, two threads would
+ * fight over every line (that was 12% of a 2-thread d256 prompt); split
+ * by heads, each line has one writer. */
+static void
+kv_head(const struct row_task *t, int h)
+{
+  struct llama_model *m = t->m;
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  const struct llama_layer *L = &m->w.layers[t->l];
+  int hd = c->head_dim;
+  size_t kvd = (size_t)c->n_kv_heads * hd, ctx = (size_t)m->n_ctx, ch0 = (size_t)h * hd;
+  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
+  uint8_t *kc = (uint8_t *)s->k_cache + (size_t)t->l * ctx * kvd * es;
+  uint8_t *vc = (uint8_t *)s->v_cache + (size_t)t->l * ctx * kvd * es;
+  for (int b = 0; b < t->B; b++) {
+    float *k = s->k + b * kvd + ch0, *v = s->v + b * kvd + ch0;
+    if (t->steps & ROW_BIAS) {
+      if (L->bk)
+        add_row(k, L->bk + ch0, (size_t)hd);
+      if (L->bv)
+        add_row(v, L->bv + ch0, (size_t)hd);
     }
+    if (t->steps & ROW_ROPE) {
+      rope(c, k, 1, s->rope + (size_t)b * c->n_rot);
+      store_kv(m, kc, k, ch0, hd, b);
+      store_kv(m, vc, v, ch0, hd, b);
+    }
+  }
+}
+
+/* Row b of q: its bias (ROW_BIAS), RoPE (ROW_ROPE). */
+static void
+q_row(const struct row_task *t, int b)
+{
+  const struct llama_config *c = &t->m->c;
+  const struct llama_layer *L = &t->m->w.layers[t->l];
+  size_t qd = (size_t)c->n_heads * c->head_dim;
+  float *q = t->m->s.q + b * qd;
+  if ((t->steps & ROW_BIAS) && L->bq)
+    add_row(q, L->bq, qd);
+  if (t->steps & ROW_ROPE)
+    rope(c, q, c->n_heads, t->m->s.rope + (size_t)b * c->n_rot);
+}
+
+/* The Q, K, V job: items 0 .. n_kv_heads - 1 are the KV heads (kv_head),
+ * then runs of chunk rows of q (q_row). */
+static void
+qkv_worker(void *arg, int ith, int nth)
+{
+  struct row_task *t = arg;
+  int nkv = t->m->c.n_kv_heads, items = nkv + (t->B + t->chunk - 1) / t->chunk, i;
+  (void)ith, (void)nth;
+  while ((i = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < items)
+    if (i < nkv)
+      kv_head(t, i);
+    else
+      for (int b = (i - nkv) * t->chunk; b < (i - nkv + 1) * t->chunk && b < t->B; b++)
+        q_row(t, b);
 }
 
 /* The task's steps for row b, in data-flow order. */
@@ -709,27 +758,11 @@ row_steps(const struct row_task *t, int b)
   struct llama_model *m = t->m;
   const struct llama_config *c = &m->c;
   struct llama_state *s = &m->s;
-  const struct llama_layer *L = &m->w.layers[t->l];
-  size_t dim = (size_t)c->dim, qd = (size_t)c->n_heads * c->head_dim;
-  size_t kvd = (size_t)c->n_kv_heads * c->head_dim, ffn = (size_t)c->ffn;
+  size_t dim = (size_t)c->dim, ffn = (size_t)c->ffn;
   if (t->steps & ROW_ADD)
     add_row(s->x + b * dim, t->add + b * dim, dim);
   if (t->steps & ROW_NORM)
     rmsnorm(s->xb + b * dim, s->x + b * dim, t->norm, c->dim, c->norm_eps);
-  if (t->steps & ROW_BIAS) {
-    if (L->bq)
-      add_row(s->q + b * qd, L->bq, qd);
-    if (L->bk)
-      add_row(s->k + b * kvd, L->bk, kvd);
-    if (L->bv)
-      add_row(s->v + b * kvd, L->bv, kvd);
-  }
-  if (t->steps & ROW_ROPE) {
-    const float *cs = s->rope + (size_t)b * c->n_rot;
-    rope(c, s->q + b * qd, c->n_heads, cs);
-    rope(c, s->k + b * kvd, c->n_kv_heads, cs);
-    store_kv_row(m, t->l, b);
-  }
   if (t->steps & ROW_SWIGLU)
     act_swiglu_for(m->ops)(s->hb + b * ffn, s->hb2 + b * ffn, ffn);
   if (t->steps & ROW_QUANT)
@@ -747,22 +780,22 @@ row_worker(void *arg, int ith, int nth)
       row_steps(t, b);
 }
 
-/* Runs the steps of t over its B rows, on the pool when the batch is big
- * enough. */
+/* Runs the job fn (row_worker or qkv_worker) of t, on the pool when the
+ * batch is big enough. */
 static void
-run_rows(struct row_task *t)
+run_rows(struct row_task *t, par_fn fn)
 {
   struct llama_model *m = t->m;
   int nth = m->par->nthreads;
-  if (nth <= 1 || t->B < 2 || (long)t->B * m->c.dim < ROW_PAR_MIN) {
-    for (int b = 0; b < t->B; b++)
-      row_steps(t, b);
-    return;
-  }
-  /* runs of consecutive rows (see store_kv_row), two per thread */
-  t->chunk = (t->B + 2 * nth - 1) / (2 * nth);
+  int serial = nth <= 1 || t->B < 2 || (long)t->B * m->c.dim < ROW_PAR_MIN;
+  /* runs of consecutive rows, about two per thread: few claims, and the
+   * quantized rows of two runs share at most a cache line */
+  t->chunk = serial ? t->B : (t->B + 2 * nth - 1) / (2 * nth);
   atomic_store_explicit(&t->next, 0, memory_order_relaxed);
-  m->par->run(m->par->impl, row_worker, t);
+  if (serial)
+    fn(t, 0, 1);
+  else
+    m->par->run(m->par->impl, fn, t);
 }
 
 /* Quantizes the nx rows of x (n_in wide) for w, then runs the matmuls:
@@ -807,24 +840,24 @@ layer(struct llama_model *m, int l, int B)
   plan_matmuls(m, &p, dim, qkv, 3);
   t.steps = (l > 0 && fuse ? ROW_ADD : 0) | ROW_NORM | ROW_QUANT;
   t.add = s->tmp, t.norm = L->attn_norm, t.qsrc = s->xb, t.plan = &p;
-  run_rows(&t);
+  run_rows(&t, row_worker);
   dbg(m, "attn_norm", l, s->xb, B, dim);
   run_matmuls(m, &p, B, qkv_out);
   t.steps = fuse ? ROW_BIAS | ROW_ROPE : ROW_BIAS;
-  run_rows(&t);
+  run_rows(&t, qkv_worker);
   dbg(m, "Qcur", l, s->q, B, qd);
   dbg(m, "Kcur", l, s->k, B, kvd);
   dbg(m, "Vcur", l, s->v, B, kvd);
   if (!fuse) {
     t.steps = ROW_ROPE;
-    run_rows(&t);
+    run_rows(&t, qkv_worker);
   }
   attn_layer(m, l, B);
   dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
   const struct llama_matrix *wo = &L->wo;
   plan_matmuls(m, &p, qd, &wo, 1);
   t.steps = ROW_QUANT, t.qsrc = s->xb;
-  run_rows(&t);
+  run_rows(&t, row_worker);
   run_matmuls(m, &p, B, &s->tmp);
   dbg(m, "kqv_out", l, s->tmp, B, dim);
 
@@ -835,7 +868,7 @@ layer(struct llama_model *m, int l, int B)
   plan_matmuls(m, &p, dim, gu, 2);
   t.steps = ROW_ADD | ROW_NORM | ROW_QUANT;
   t.add = s->tmp, t.norm = L->ffn_norm, t.qsrc = s->xb;
-  run_rows(&t);
+  run_rows(&t, row_worker);
   dbg(m, "ffn_inp", l, s->x, B, dim);
   run_matmuls(m, &p, B, gu_out);
   dbg(m, "ffn_gate", l, s->hb, B, c->ffn);
@@ -843,12 +876,12 @@ layer(struct llama_model *m, int l, int B)
   const struct llama_matrix *down = &L->down;
   plan_matmuls(m, &p, c->ffn, &down, 1);
   t.steps = ROW_SWIGLU | ROW_QUANT, t.qsrc = s->hb;
-  run_rows(&t);
+  run_rows(&t, row_worker);
   run_matmuls(m, &p, B, &s->tmp);
   dbg(m, "ffn_out", l, s->tmp, B, dim);
   if (!fuse || l == c->n_layers - 1) {
     t.steps = ROW_ADD, t.add = s->tmp;
-    run_rows(&t);
+    run_rows(&t, row_worker);
     dbg(m, "l_out", l, s->x, B, dim);
   }
 }
