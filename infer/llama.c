@@ -399,6 +399,41 @@ repack(struct llama_model *m, const struct llama_model *share)
   }
 }
 
+/* Bytes of the matrices a forward pass reads. */
+static size_t
+weight_bytes(const struct llama_model *m)
+{
+  size_t n = (size_t)m->w.output.n_out * m->w.output.row_bytes;
+  for (int l = 0; l < m->c.n_layers; l++) {
+    const struct llama_layer *L = &m->w.layers[l];
+    const struct llama_matrix *all[7] = { &L->wq, &L->wk, &L->wv, &L->wo,
+                                          &L->gate, &L->up, &L->down };
+    for (int k = 0; k < 7; k++)
+      n += (size_t)all[k]->n_out * all[k]->row_bytes;
+  }
+  return n;
+}
+
+/* The prompt batch when the caller leaves it to us: 64 tokens when their
+ * state is at most 1/32 of the weights, else 32. A batch reads each
+ * weight row once for all its tokens; on a 1.1B-shaped model 64 tokens
+ * were 10-20% faster than 32 per CPU second (one thread; and half the
+ * jobs per token to wake the workers for), 128 no better than 64. On the
+ * d256 models, whose weights mostly fit in the caches, 64 gained about 4%
+ * for 0.4 MiB more state, against a peak memory limit of the file plus
+ * the KV cache plus 10%. */
+static int
+default_batch(struct llama_model *m)
+{
+  struct carve a32 = { NULL, 0 }, a64 = { NULL, 0 };
+  m->batch = 32;
+  layout(m, &a32);
+  m->batch = 64;
+  layout(m, &a64);
+  size_t per32 = a64.off - a32.off; /* the state of 32 more tokens */
+  return 2 * per32 <= weight_bytes(m) / 32 ? 64 : 32;
+}
+
 int
 llama_build(struct llama_model *m, const struct gguf_file *f,
             const struct llama_opts *opts, const struct infer_alloc *al)
@@ -410,7 +445,7 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   m->ops = o->ops ? o->ops : quant_ops_best();
   m->par = o->par ? o->par : &par_serial;
   m->kv_type = o->kv_f32 ? QUANT_F32 : QUANT_F16;
-  m->batch = o->batch > 0 ? o->batch : 32;
+  m->batch = o->batch > 0 ? o->batch : 32; /* 0: default_batch() below */
   if (o->n_ctx < 0 || o->batch < 0 || m->batch > 512 || m->par->nthreads < 1)
     return fail(m, MN_EINVAL, "bad options", NULL);
   int rc = build_config(m, f);
@@ -430,6 +465,8 @@ llama_build(struct llama_model *m, const struct gguf_file *f,
   if (!o->no_repack)
     repack(m, o->packed_from);
   m->xq_row = widest_activation_row(m);
+  if (!o->batch)
+    m->batch = default_batch(m);
   struct carve a = { NULL, 0 };
   layout(m, &a);
   m->mem_bytes = a.off + lbytes;
@@ -478,8 +515,115 @@ llama_reset(struct llama_model *m)
 }
 
 /* ---------------------------------------------------------------------------
- * forward pass
+ * forward pass: matmuls (the activation rows quantized once per vec type)
  */
+
+/* What one matmul call quantizes: its weights' distinct vec types, each
+ * held in a slot of s->xq (and s->xinfo, per-block sums for the packed
+ * kernels); the rows are n_in wide. */
+struct xq_plan {
+  const struct llama_matrix *const *w;
+  int nw, n_in, nslots;
+  int vt[3];      /* vec type of each slot */
+  size_t rs[3];   /* bytes of a quantized row in each slot */
+  int slot[3];    /* slot of each weight */
+};
+
+static void
+plan_matmuls(struct llama_model *m, struct xq_plan *p, int n_in,
+             const struct llama_matrix *const *w, int nw)
+{
+  p->w = w;
+  p->nw = nw;
+  p->n_in = n_in;
+  p->nslots = 0;
+  for (int k = 0; k < nw; k++) {
+    int vt = quant_traits(w[k]->type)->vec_type, slot = 0;
+    while (slot < p->nslots && p->vt[slot] != vt)
+      slot++;
+    if (slot == p->nslots) {
+      p->vt[slot] = vt;
+      p->rs[slot] = quant_row_size(vt, n_in);
+      m->s.xq_type[p->nslots++] = vt;
+    }
+    p->slot[k] = slot;
+  }
+}
+
+static size_t
+xinfo_stride(int n_in)
+{
+  return (size_t)(n_in / 32) * sizeof(struct pack_xinfo);
+}
+
+/* Quantizes activation row b, x, into every slot of the plan. */
+static void
+quant_row(struct llama_model *m, const struct xq_plan *p, const float *x, int b)
+{
+  struct llama_state *s = &m->s;
+  for (int k = 0; k < p->nslots; k++) {
+    uint8_t *xq = s->xq[k] + b * p->rs[k];
+    m->ops->quantize[p->vt[k]](x, xq, p->n_in);
+    if (!s->xinfo[k])
+      continue;
+    void *xi = (uint8_t *)s->xinfo[k] + b * xinfo_stride(p->n_in);
+    if (p->vt[k] == QUANT_Q8_0)
+      pack_xinfo_row(xq, p->n_in, xi);
+    else if (p->vt[k] == QUANT_Q8_K)
+      pack_kinfo_row(xq, p->n_in, xi);
+  }
+}
+
+/* Runs the plan's matmuls on its nx quantized rows, weight k into out[k]. */
+static void
+run_matmuls(struct llama_model *m, const struct xq_plan *p, int nx, float *const *out)
+{
+  struct llama_state *s = &m->s;
+  struct mm_job jobs[3];
+  for (int k = 0; k < p->nw; k++) {
+    int slot = p->slot[k];
+    jobs[k] = (struct mm_job){ p->w[k], s->xq[slot], p->rs[slot], nx, out[k], p->w[k]->n_out,
+                               s->xinfo[slot], xinfo_stride(p->n_in) };
+  }
+  mm_run(m->par, m->ops, jobs, p->nw);
+}
+
+/* ---------------------------------------------------------------------------
+ * the per-token row work, on the thread pool
+ *
+ * Between the matmuls and the attention, each token's row goes through
+ * steps that read no other row: the residual add, RMSNorm, the bias, RoPE,
+ * the KV cache store, SwiGLU, and the quantization of the next matmul's
+ * input. They run as parallel jobs over the batch's rows, with as many
+ * steps fused into one job as the data flow allows, since every job costs
+ * waking the workers and waiting for all of them: a layer has five such
+ * jobs (see layer()) besides its four matmul calls and its attention. A
+ * row goes through the same code whatever thread runs it, so the results
+ * do not depend on the number of threads.
+ */
+
+enum {
+  ROW_ADD = 1,     /* x += add (the residual stream) */
+  ROW_NORM = 2,    /* xb = rmsnorm(x) * norm */
+  ROW_BIAS = 4,    /* qkv_worker: q, k, v += the layer's biases (if any) */
+  ROW_ROPE = 8,    /* qkv_worker: q, k rotated; k, v stored in the cache */
+  ROW_SWIGLU = 16, /* hb = silu(hb) * hb2 */
+  ROW_QUANT = 32,  /* qsrc quantized for the plan's matmuls */
+};
+
+/* Rows (tokens) of a batch below which a job runs on the caller alone,
+ * as floats touched: waking the workers costs a few microseconds. */
+#define ROW_PAR_MIN 4096
+
+struct row_task {
+  struct llama_model *m;
+  int l, B, steps, chunk;
+  const float *add;            /* ROW_ADD: (B, dim) */
+  const float *norm;           /* ROW_NORM: (dim) weights */
+  const float *qsrc;           /* ROW_QUANT: (B, plan->n_in) */
+  const struct xq_plan *plan;
+  _Atomic int next;            /* first row not yet claimed */
+};
 
 static void
 rmsnorm(float *o, const float *x, const float *w, int n, float eps)
@@ -523,76 +667,154 @@ rope(const struct llama_config *c, float *v, int n_heads, const float *cs)
     }
 }
 
-/* Quantizes the nx rows of x (n_in wide) once per vec type of the jobs'
- * weights, then runs the jobs. */
 static void
-matmuls(struct llama_model *m, const float *x, int n_in, int nx,
-        const struct llama_matrix *const *w, float *const *out, int nj)
+add_row(float *x, const float *y, size_t n)
 {
-  struct llama_state *s = &m->s;
-  struct mm_job jobs[3];
-  int used = 0;
-  for (int k = 0; k < nj; k++) {
-    int vt = quant_traits(w[k]->type)->vec_type, slot = 0;
-    size_t rs = quant_row_size(vt, n_in);
-    while (slot < used && s->xq_type[slot] != vt)
-      slot++;
-    if (slot == used) {
-      for (int b = 0; b < nx; b++)
-        m->ops->quantize[vt](x + (size_t)b * n_in, s->xq[slot] + b * rs, n_in);
-      size_t xis = (size_t)(n_in / 32) * sizeof(struct pack_xinfo);
-      for (int b = 0; s->xinfo[slot] && b < nx; b++) {
-        void *xi = (uint8_t *)s->xinfo[slot] + b * xis;
-        if (vt == QUANT_Q8_0)
-          pack_xinfo_row(s->xq[slot] + b * rs, n_in, xi);
-        else if (vt == QUANT_Q8_K)
-          pack_kinfo_row(s->xq[slot] + b * rs, n_in, xi);
-      }
-      s->xq_type[used++] = vt;
-    }
-    jobs[k] = (struct mm_job){ w[k], s->xq[slot], rs, nx, out[k], w[k]->n_out,
-                               s->xinfo[slot], (size_t)(n_in / 32) * sizeof(struct pack_xinfo) };
-  }
-  mm_run(m->par, m->ops, jobs, nj);
+  for (size_t i = 0; i < n; i++)
+    x[i] += y[i];
 }
 
+/* Stores n values of one token's k or v (src: channels ch0, ch0 + 1, ...)
+ * at position pos + b of a layer's cache (channel major). */
+static void
+store_kv(struct llama_model *m, uint8_t *cache, const float *src, size_t ch0, int n, int b)
+{
+  size_t ctx = (size_t)m->n_ctx, p = (size_t)(m->pos + b);
+  if (m->kv_type == QUANT_F16) /* rounded by the variant's F16 row kernel */
+    for (int c0 = 0; c0 < n; c0 += 256) {
+      uint16_t h[256];
+      int w = n - c0 < 256 ? n - c0 : 256;
+      m->ops->quantize[QUANT_F16](src + c0, h, w);
+      for (int ch = 0; ch < w; ch++)
+        ((uint16_t *)cache)[(ch0 + c0 + ch) * ctx + p] = h[ch];
+    }
+  else
+    for (int ch = 0; ch < n; ch++)
+      ((float *)cache)[(ch0 + ch) * ctx + p] = src[ch];
+}
+
+/* KV head h over the batch's rows: its k and v biases (ROW_BIAS); k
+ * rotated, then both stored in the layer's caches (ROW_ROPE). The caches
+ * are channel major, so a token's values land in head_dim cache lines
+ * shared with its neighbour positions: split by rows, two threads would
+ * fight over every line (that was 12% of a 2-thread d256 prompt); split
+ * by heads, each line has one writer. */
+static void
+kv_head(const struct row_task *t, int h)
+{
+  struct llama_model *m = t->m;
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  const struct llama_layer *L = &m->w.layers[t->l];
+  int hd = c->head_dim;
+  size_t kvd = (size_t)c->n_kv_heads * hd, ctx = (size_t)m->n_ctx, ch0 = (size_t)h * hd;
+  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
+  uint8_t *kc = (uint8_t *)s->k_cache + (size_t)t->l * ctx * kvd * es;
+  uint8_t *vc = (uint8_t *)s->v_cache + (size_t)t->l * ctx * kvd * es;
+  for (int b = 0; b < t->B; b++) {
+    float *k = s->k + b * kvd + ch0, *v = s->v + b * kvd + ch0;
+    if (t->steps & ROW_BIAS) {
+      if (L->bk)
+        add_row(k, L->bk + ch0, (size_t)hd);
+      if (L->bv)
+        add_row(v, L->bv + ch0, (size_t)hd);
+    }
+    if (t->steps & ROW_ROPE) {
+      rope(c, k, 1, s->rope + (size_t)b * c->n_rot);
+      store_kv(m, kc, k, ch0, hd, b);
+      store_kv(m, vc, v, ch0, hd, b);
+    }
+  }
+}
+
+/* Row b of q: its bias (ROW_BIAS), RoPE (ROW_ROPE). */
+static void
+q_row(const struct row_task *t, int b)
+{
+  const struct llama_config *c = &t->m->c;
+  const struct llama_layer *L = &t->m->w.layers[t->l];
+  size_t qd = (size_t)c->n_heads * c->head_dim;
+  float *q = t->m->s.q + b * qd;
+  if ((t->steps & ROW_BIAS) && L->bq)
+    add_row(q, L->bq, qd);
+  if (t->steps & ROW_ROPE)
+    rope(c, q, c->n_heads, t->m->s.rope + (size_t)b * c->n_rot);
+}
+
+/* The Q, K, V job: items 0 .. n_kv_heads - 1 are the KV heads (kv_head),
+ * then runs of chunk rows of q (q_row). */
+static void
+qkv_worker(void *arg, int ith, int nth)
+{
+  struct row_task *t = arg;
+  int nkv = t->m->c.n_kv_heads, items = nkv + (t->B + t->chunk - 1) / t->chunk, i;
+  (void)ith, (void)nth;
+  while ((i = atomic_fetch_add_explicit(&t->next, 1, memory_order_relaxed)) < items)
+    if (i < nkv)
+      kv_head(t, i);
+    else
+      for (int b = (i - nkv) * t->chunk; b < (i - nkv + 1) * t->chunk && b < t->B; b++)
+        q_row(t, b);
+}
+
+/* The task's steps for row b, in data-flow order. */
+static void
+row_steps(const struct row_task *t, int b)
+{
+  struct llama_model *m = t->m;
+  const struct llama_config *c = &m->c;
+  struct llama_state *s = &m->s;
+  size_t dim = (size_t)c->dim, ffn = (size_t)c->ffn;
+  if (t->steps & ROW_ADD)
+    add_row(s->x + b * dim, t->add + b * dim, dim);
+  if (t->steps & ROW_NORM)
+    rmsnorm(s->xb + b * dim, s->x + b * dim, t->norm, c->dim, c->norm_eps);
+  if (t->steps & ROW_SWIGLU)
+    act_swiglu_for(m->ops)(s->hb + b * ffn, s->hb2 + b * ffn, ffn);
+  if (t->steps & ROW_QUANT)
+    quant_row(m, t->plan, t->qsrc + (size_t)b * t->plan->n_in, b);
+}
+
+static void
+row_worker(void *arg, int ith, int nth)
+{
+  struct row_task *t = arg;
+  int b0;
+  (void)ith, (void)nth;
+  while ((b0 = atomic_fetch_add_explicit(&t->next, t->chunk, memory_order_relaxed)) < t->B)
+    for (int b = b0; b < b0 + t->chunk && b < t->B; b++)
+      row_steps(t, b);
+}
+
+/* Runs the job fn (row_worker or qkv_worker) of t, on the pool when the
+ * batch is big enough. */
+static void
+run_rows(struct row_task *t, par_fn fn)
+{
+  struct llama_model *m = t->m;
+  int nth = m->par->nthreads;
+  int serial = nth <= 1 || t->B < 2 || (long)t->B * m->c.dim < ROW_PAR_MIN;
+  /* runs of consecutive rows, about two per thread: few claims, and the
+   * quantized rows of two runs share at most a cache line */
+  t->chunk = serial ? t->B : (t->B + 2 * nth - 1) / (2 * nth);
+  atomic_store_explicit(&t->next, 0, memory_order_relaxed);
+  if (serial)
+    fn(t, 0, 1);
+  else
+    m->par->run(m->par->impl, fn, t);
+}
+
+/* Quantizes the nx rows of x (n_in wide) for w, then runs the matmuls:
+ * for the output matrix, one row. */
 static void
 matmul1(struct llama_model *m, const float *x, int nx, const struct llama_matrix *w,
         float *out)
 {
-  matmuls(m, x, w->n_in, nx, &w, &out, 1);
-}
-
-static void
-store_kv(struct llama_model *m, int l, int B)
-{
-  const struct llama_config *c = &m->c;
-  struct llama_state *s = &m->s;
-  size_t kvd = (size_t)c->n_kv_heads * c->head_dim, ctx = (size_t)m->n_ctx;
-  size_t es = m->kv_type == QUANT_F16 ? 2 : 4;
-  uint8_t *kc = (uint8_t *)s->k_cache + (size_t)l * ctx * kvd * es;
-  uint8_t *vc = (uint8_t *)s->v_cache + (size_t)l * ctx * kvd * es;
-  for (int b = 0; b < B; b++) {
-    size_t p = (size_t)(m->pos + b);
-    const float *v = s->v + b * kvd;
-    const float *k = s->k + b * kvd;
-    if (es == 2) /* rounded by the variant's F16 row kernel, 256 at a time */
-      for (size_t c0 = 0; c0 < kvd; c0 += 256) {
-        uint16_t kh[256], vh[256];
-        int w = kvd - c0 < 256 ? (int)(kvd - c0) : 256;
-        m->ops->quantize[QUANT_F16](k + c0, kh, w);
-        m->ops->quantize[QUANT_F16](v + c0, vh, w);
-        for (int ch = 0; ch < w; ch++) {
-          ((uint16_t *)kc)[(c0 + ch) * ctx + p] = kh[ch];
-          ((uint16_t *)vc)[(c0 + ch) * ctx + p] = vh[ch];
-        }
-      }
-    else
-      for (size_t ch = 0; ch < kvd; ch++) {
-        ((float *)kc)[ch * ctx + p] = k[ch];
-        ((float *)vc)[ch * ctx + p] = v[ch];
-      }
-  }
+  struct xq_plan p;
+  plan_matmuls(m, &p, w->n_in, &w, 1);
+  for (int b = 0; b < nx; b++)
+    quant_row(m, &p, x + (size_t)b * w->n_in, b);
+  run_matmuls(m, &p, nx, &out);
 }
 
 static void
@@ -602,14 +824,10 @@ dbg(struct llama_model *m, const char *name, int l, const float *x, int rows, in
     m->debug(m->debug_ctx, name, l, x, rows, cols);
 }
 
-static void
-add_rows(float *x, const float *y, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    x[i] += y[i];
-}
-
-/* One layer over the batch's B tokens. */
+/* One layer over the batch's B tokens. The residual add of the previous
+ * layer's FFN output (in s->tmp) is fused into this layer's first row job
+ * unless l is 0; the last layer does its own. With a debug hook, steps
+ * whose intermediate results it shows run as jobs of their own. */
 static void
 layer(struct llama_model *m, int l, int B)
 {
@@ -617,49 +835,61 @@ layer(struct llama_model *m, int l, int B)
   struct llama_state *s = &m->s;
   const struct llama_layer *L = &m->w.layers[l];
   int dim = c->dim, qd = c->n_heads * c->head_dim, kvd = c->n_kv_heads * c->head_dim;
+  int fuse = !m->debug;
+  struct xq_plan p;
+  struct row_task t = { .m = m, .l = l, .B = B };
 
-  for (int b = 0; b < B; b++)
-    rmsnorm(s->xb + b * dim, s->x + b * dim, L->attn_norm, dim, c->norm_eps);
+  /* attention: [residual +] norm + quantize; Q, K, V; bias + RoPE + KV
+   * store; attention; quantize; output matrix */
   const struct llama_matrix *qkv[3] = { &L->wq, &L->wk, &L->wv };
   float *qkv_out[3] = { s->q, s->k, s->v };
+  plan_matmuls(m, &p, dim, qkv, 3);
+  t.steps = (l > 0 && fuse ? ROW_ADD : 0) | ROW_NORM | ROW_QUANT;
+  t.add = s->tmp, t.norm = L->attn_norm, t.qsrc = s->xb, t.plan = &p;
+  run_rows(&t, row_worker);
   dbg(m, "attn_norm", l, s->xb, B, dim);
-  matmuls(m, s->xb, dim, B, qkv, qkv_out, 3);
-  for (int b = 0; b < B; b++) {
-    if (L->bq)
-      add_rows(s->q + b * qd, L->bq, (size_t)qd);
-    if (L->bk)
-      add_rows(s->k + b * kvd, L->bk, (size_t)kvd);
-    if (L->bv)
-      add_rows(s->v + b * kvd, L->bv, (size_t)kvd);
-  }
+  run_matmuls(m, &p, B, qkv_out);
+  t.steps = fuse ? ROW_BIAS | ROW_ROPE : ROW_BIAS;
+  run_rows(&t, qkv_worker);
   dbg(m, "Qcur", l, s->q, B, qd);
   dbg(m, "Kcur", l, s->k, B, kvd);
   dbg(m, "Vcur", l, s->v, B, kvd);
-  for (int b = 0; b < B; b++) {
-    const float *cs = s->rope + (size_t)b * c->n_rot;
-    rope(c, s->q + b * qd, c->n_heads, cs);
-    rope(c, s->k + b * kvd, c->n_kv_heads, cs);
+  if (!fuse) {
+    t.steps = ROW_ROPE;
+    run_rows(&t, qkv_worker);
   }
-  store_kv(m, l, B);
   attn_layer(m, l, B);
   dbg(m, "kqv_merged_cont", l, s->xb, B, qd);
-  matmul1(m, s->xb, B, &L->wo, s->tmp);
+  const struct llama_matrix *wo = &L->wo;
+  plan_matmuls(m, &p, qd, &wo, 1);
+  t.steps = ROW_QUANT, t.qsrc = s->xb;
+  run_rows(&t, row_worker);
+  run_matmuls(m, &p, B, &s->tmp);
   dbg(m, "kqv_out", l, s->tmp, B, dim);
-  add_rows(s->x, s->tmp, (size_t)B * dim);
-  dbg(m, "ffn_inp", l, s->x, B, dim);
 
-  for (int b = 0; b < B; b++)
-    rmsnorm(s->xb + b * dim, s->x + b * dim, L->ffn_norm, dim, c->norm_eps);
+  /* feed-forward: residual + norm + quantize; gate and up; SwiGLU +
+   * quantize; down (its residual add is the next layer's) */
   const struct llama_matrix *gu[2] = { &L->gate, &L->up };
   float *gu_out[2] = { s->hb, s->hb2 };
-  matmuls(m, s->xb, dim, B, gu, gu_out, 2);
+  plan_matmuls(m, &p, dim, gu, 2);
+  t.steps = ROW_ADD | ROW_NORM | ROW_QUANT;
+  t.add = s->tmp, t.norm = L->ffn_norm, t.qsrc = s->xb;
+  run_rows(&t, row_worker);
+  dbg(m, "ffn_inp", l, s->x, B, dim);
+  run_matmuls(m, &p, B, gu_out);
   dbg(m, "ffn_gate", l, s->hb, B, c->ffn);
   dbg(m, "ffn_up", l, s->hb2, B, c->ffn);
-  act_swiglu_for(m->ops)(s->hb, s->hb2, (size_t)B * c->ffn);
-  matmul1(m, s->hb, B, &L->down, s->tmp);
+  const struct llama_matrix *down = &L->down;
+  plan_matmuls(m, &p, c->ffn, &down, 1);
+  t.steps = ROW_SWIGLU | ROW_QUANT, t.qsrc = s->hb;
+  run_rows(&t, row_worker);
+  run_matmuls(m, &p, B, &s->tmp);
   dbg(m, "ffn_out", l, s->tmp, B, dim);
-  add_rows(s->x, s->tmp, (size_t)B * dim);
-  dbg(m, "l_out", l, s->x, B, dim);
+  if (!fuse || l == c->n_layers - 1) {
+    t.steps = ROW_ADD, t.add = s->tmp;
+    run_rows(&t, row_worker);
+    dbg(m, "l_out", l, s->x, B, dim);
+  }
 }
 
 static void

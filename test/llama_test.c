@@ -327,6 +327,58 @@ test_embedding_read_hook(void **state)
   unload(&A);
 }
 
+/* A par_ops whose "workers" run one after the other on the caller's
+ * thread, the last first: it claims every item, so a job that depended
+ * on ith 0 doing some of the work (or on the order of the items) shows. */
+static void
+run_last_first(void *impl, par_fn fn, void *arg)
+{
+  for (int i = *(int *)impl - 1; i >= 0; i--)
+    fn(arg, i, *(int *)impl);
+}
+
+/* The row work between the matmuls (norms, quantization, bias, RoPE, KV
+ * store, SwiGLU, residual) runs on the pool too: one thread, a pool of
+ * three (whose workers join when the OS runs them) and three threads'
+ * calls made last first give the same bits, for a 64-token batch and
+ * for the single tokens after it, with every weight type's kernels. */
+static void
+test_threads_exact(void **state)
+{
+  static const char *d256[] = { "synth-llama-d256-q8_0", "synth-llama-d256-q4_0",
+                                "synth-llama-d256-q4_k_m", "synth-llama-d256-q6_k" };
+  static int three = 3;
+  struct par_ops pool, lastfirst = { 3, run_last_first, &three };
+  assert_int_equal(par_pool_create(&pool, 3), 0);
+  int32_t ids[72];
+  for (int i = 0; i < 72; i++)
+    ids[i] = 1 + (i * 7919) % 31000;
+  for (size_t i = 0; i < sizeof d256 / sizeof *d256; i++) {
+    struct loaded A, B, C;
+    struct llama_opts oa = { .n_ctx = 80, .batch = 64 }, ob = oa, oc = oa;
+    ob.par = &pool;
+    oc.par = &lastfirst;
+    load(&A, d256[i], &oa);
+    load(&B, d256[i], &ob);
+    load(&C, d256[i], &oc);
+    for (int k = 0; k < 72; k += k < 64 ? 64 : 1) {
+      int n = k < 64 ? 64 : 1;
+      assert_int_equal(llama_forward(&A.m, &ids[k], n), 0);
+      assert_int_equal(llama_forward(&B.m, &ids[k], n), 0);
+      assert_int_equal(llama_forward(&C.m, &ids[k], n), 0);
+      assert_memory_equal(A.m.s.logits, B.m.s.logits, (size_t)A.m.c.vocab * 4);
+      assert_memory_equal(A.m.s.logits, C.m.s.logits, (size_t)A.m.c.vocab * 4);
+      assert_memory_equal(A.m.s.x, B.m.s.x, (size_t)n * A.m.c.dim * 4);
+      assert_memory_equal(A.m.s.x, C.m.s.x, (size_t)n * A.m.c.dim * 4);
+    }
+    printf("# %s: 1 and 3 threads, same bits\n", d256[i]);
+    unload(&A);
+    unload(&B);
+    unload(&C);
+  }
+  par_pool_destroy(&pool);
+}
+
 /* The scalar kernels agree with every SIMD variant this CPU has (AVX2 is
  * the QEMU path), each running on its packed weights (Q4_K and Q6_K);
  * and each variant gives the same bits in one batch as in two batches
@@ -697,6 +749,7 @@ main(void)
     cmocka_unit_test(test_greedy_stories),
     cmocka_unit_test(test_threads_batches_exact),
     cmocka_unit_test(test_embedding_read_hook),
+    cmocka_unit_test(test_threads_exact),
     cmocka_unit_test(test_scalar_path),
     cmocka_unit_test(test_forward_errors),
     cmocka_unit_test(test_reference_pass),

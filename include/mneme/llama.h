@@ -122,7 +122,8 @@ struct llama_state {
 
 struct llama_opts {
   int n_ctx;                   /* KV cache positions; 0: min(ctx_train, 4096) */
-  int batch;                   /* tokens per prompt batch (<= 512); 0: 32 */
+  int batch;                   /* tokens per prompt batch (<= 512); 0: 64, or
+                                  32 when the weights are small (llama.c) */
   int kv_f32;                  /* 1: F32 KV cache; 0: F16 like llama.cpp */
   const struct quant_ops *ops; /* NULL: quant_ops_best() */
   const struct par_ops *par;   /* NULL: par_serial */

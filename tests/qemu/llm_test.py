@@ -262,9 +262,11 @@ def main():
     d256 = os.path.join(MODELS, "synth-llama-d256-q8_0.gguf")
     test_serial(os.environ["LLM_IMG_F32"], f32, 1, PROMPTS)
     # A model whose matmuls are big enough for the parallel-for: the same
-    # tokens with 1, 2 and 4 cores.
+    # tokens with 1, 2 and 4 cores. The prompt's 20-odd tokens make one
+    # batch big enough for the row jobs between the matmuls to go parallel.
+    long_prompt = "Once upon a time there was a little girl named Lily. She loved to play outside in the park"
     for smp in [int(x) for x in os.environ.get("LLM_SMP", "1 2 4").split()]:
-        test_serial(os.environ["LLM_IMG_D256"], d256, smp, [("Once upon a time", 8)])
+        test_serial(os.environ["LLM_IMG_D256"], d256, smp, [(long_prompt, 8)])
     test_too_big(os.environ["LLM_IMG_BIG"])
     test_parallel(os.environ["LLM_IMG_PAR"], q8)
     print("# %d passed, %d failed" % (results.count(True), results.count(False)))
