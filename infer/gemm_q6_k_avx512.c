@@ -25,6 +25,8 @@
 /* every loop but the super-blocks' is unrolled: the accumulators must be
  * registers */
 #define UNROLL _Pragma("GCC unroll 16")
+/* super-blocks of weights read ahead of use (prefetch distance) */
+#define Q6PF 8
 
 INLINE void
 tile_q6(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, const uint8_t *xi,
@@ -39,9 +41,9 @@ tile_q6(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, const
     f[c] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *lo = w + (size_t)b * 3072, *hi = lo + 2048, *m = meta + (size_t)b * 288;
-    _mm_prefetch((const char *)(lo + 2 * 3072), _MM_HINT_T0);
-    _mm_prefetch((const char *)(lo + 2 * 3072 + 1024), _MM_HINT_T0);
-    _mm_prefetch((const char *)(lo + 2 * 3072 + 2048), _MM_HINT_T0);
+    UNROLL
+    for (int k = 0; k < 5; k++) /* the meta of Q6PF super-blocks ahead */
+      _mm_prefetch((const char *)(m + Q6PF * 288 + k * 64), _MM_HINT_T0);
     const struct pack_kinfo *e[4];
     const uint8_t *xq[4];
     __m512i isum[4];
@@ -61,6 +63,12 @@ tile_q6(const int C, int n, const uint8_t *w, const uint8_t *x, size_t xs, const
           acc[t][c] = _mm512_set1_epi32(e[c]->c32[p + 4 * t]);
       UNROLL
       for (int i = 4 * p; i < 4 * p + 4; i++) {
+        /* each line read Q6PF super-blocks ahead: a generated token
+         * streams the weights from memory, faster than the hardware
+         * prefetcher alone brings them */
+        _mm_prefetch((const char *)(lo + Q6PF * 3072 + i * 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(lo + Q6PF * 3072 + (i + 16) * 64), _MM_HINT_T0);
+        _mm_prefetch((const char *)(hi + Q6PF * 3072 + i * 64), _MM_HINT_T0);
         __m512i la = _mm512_loadu_si512((const void *)(lo + i * 64));
         __m512i lb = _mm512_loadu_si512((const void *)(lo + (i + 16) * 64));
         __m512i h = _mm512_loadu_si512((const void *)(hi + i * 64));
