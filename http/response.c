@@ -35,6 +35,10 @@ static int on_body(http_parser *p, const char *at, size_t len)
 static int on_message_complete(http_parser *p)
 {
     owner(p)->complete = 1;
+    /* Stop here: the parser would otherwise go on to parse any bytes
+     * after this response as the next one, and its callbacks would
+     * change this response's status and headers. */
+    http_parser_pause(p, 1);
     return 0;
 }
 
@@ -86,6 +90,8 @@ int http_response_feed(http_response *r, const char *data, size_t len)
     }
     size_t used = http_parser_execute(&r->p, &r->s, data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&r->p);
+    if (e == HPE_PAUSED && r->complete)
+        e = HPE_OK; /* paused at the end of the response */
     if (e != HPE_OK) {
         r->error = reason(e);
         return -1;

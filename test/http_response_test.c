@@ -85,6 +85,25 @@ static void test_content_length(void **state)
     assert_string_equal(r.error, "data after the end of the response");
 }
 
+/* A second response in the same bytes is refused, and the parser does
+ * not go on into it: the first response's status and body stay. (The
+ * client then followed the second one's redirect: found by fuzzing.) */
+static void test_two_responses_in_one_read(void **state)
+{
+    (void)state;
+    const char *m = "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here!"
+                    "HTTP/1.1 301 Moved\r\nLocation: /x\r\nContent-Length: 2\r\n\r\nhi";
+    http_response r;
+    body b = {0};
+    http_response_init(&r, collect, &b);
+    assert_int_equal(http_response_feed(&r, m, strlen(m)), -1);
+    assert_string_equal(r.error, "data after the end of the response");
+    assert_true(r.complete);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.body_bytes, 9);
+    assert_memory_equal(b.buf, "not here!", 9);
+}
+
 static void test_short_body(void **state)
 {
     (void)state;
@@ -160,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunked_every_split), cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_two_responses_in_one_read),
         cmocka_unit_test(test_short_body),          cmocka_unit_test(test_close_delimited),
         cmocka_unit_test(test_huge_header),         cmocka_unit_test(test_garbage),
     };

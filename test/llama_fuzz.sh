@@ -10,7 +10,7 @@ mkdir -p "$out/corpus" "$out/seeds"
 flags="-std=gnu11 -g -O1 -Iinclude -Itest -DMN_HOSTED=1"
 srcs="infer/gguf.c infer/gguf_host.c infer/quant.c infer/dot_select.c infer/matmul.c
       infer/par.c infer/llama.c infer/llama_host.c infer/pack.c infer/attn.c infer/act.c"
-simd="infer/dot_avx2.c infer/dot_avx512.c infer/gemm_avx512.c infer/gemm_q6_k_avx512.c infer/attn_avx512.c infer/act_avx512.c infer/gemm_avx2.c"
+simd="infer/dot_avx2.c infer/dot_avx512.c infer/gemm_avx512.c infer/gemm_q6_k_avx512.c infer/attn_avx512.c infer/act_avx512.c infer/gemm_avx2.c infer/gemm_k_avx2.c"
 build() { # output extra-flags (the SIMD files get their own flags)
   local o=$1; shift
   local objs=()
